@@ -1,0 +1,94 @@
+# sqlite-databricks: build, test and demo.
+#
+#   make            build/databricks.so, the loadable extension
+#   make test       unit tests, then integration tests against dbx-local
+#   make asan       the same suites under AddressSanitizer and UBSan
+#   make demo       start dbx-local and run examples/quickstart.sql
+#   make bench      benchmarks (not part of make test)
+#   make deps       install missing Debian and npm packages (make test and
+#                   make demo run it first)
+
+BUILD    ?= build
+CC       ?= cc
+PKGS     := libcurl libcjson openssl libzstd
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
+ifdef CI
+WARN     += -Werror
+endif
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ifdef SANITIZE
+CFLAGS   := -O1 -g $(SAN_FLAGS)
+LDSAN    := $(SAN_FLAGS)
+endif
+DEP_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) \
+             $(CFLAGS) $(DEP_CFLAGS) -Iinclude
+
+SRCS      := $(wildcard ext/*.c)
+HDRS      := $(wildcard ext/*.h) include/databricks.h
+EXT_OBJS  := $(SRCS:ext/%.c=$(BUILD)/ext/%.o)
+CORE_OBJS := $(SRCS:ext/%.c=$(BUILD)/core/%.o)
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
+NODE_STAMP := tests/dbx-local/node_modules/.installed
+
+.PHONY: all test asan demo bench deps unit clean format
+all: $(BUILD)/databricks.so
+
+# The loadable extension: only sqlite3_databricks_init is exported.
+$(BUILD)/databricks.so: $(EXT_OBJS)
+	@echo "  LD      $@"
+	@$(CC) -shared -o $@ $^ $(LDSAN) $(DEP_LIBS)
+
+$(BUILD)/ext/%.o: ext/%.c $(HDRS) | $(BUILD)/ext
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Unit tests link the same sources built with SQLITE_CORE, against libsqlite3.
+$(BUILD)/core/%.o: ext/%.c $(HDRS) | $(BUILD)/core
+	@$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -c -o $@ $<
+
+$(BUILD)/libdbx_core.a: $(CORE_OBJS)
+	@rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libdbx_core.a $(HDRS) | $(BUILD)/unit
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -Iext -o $@ $< $(BUILD)/libdbx_core.a \
+	  $(LDSAN) $(DEP_LIBS) -lsqlite3 -lcmocka -lm -lpthread
+
+$(BUILD)/ext $(BUILD)/core $(BUILD)/unit:
+	@mkdir -p $@
+
+unit: $(UNIT_BINS)
+
+deps: $(NODE_STAMP)
+	@tests/deps.sh
+
+$(NODE_STAMP): tests/dbx-local/package-lock.json
+	@tests/deps.sh
+	@echo "  NPM     tests/dbx-local (npm ci)"
+	@cd tests/dbx-local && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+test: deps
+	@$(MAKE) --no-print-directory $(BUILD)/databricks.so unit
+	@BUILD=$(BUILD) tests/run.sh
+
+asan: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 build-asan/databricks.so unit
+	@BUILD=build-asan SANITIZE=1 tests/run.sh
+
+demo: deps $(BUILD)/databricks.so
+	@BUILD=$(BUILD) examples/run-demo.sh
+
+bench: deps $(BUILD)/databricks.so
+	@BUILD=$(BUILD) tests/bench/run.sh
+
+format:
+	@clang-format -i ext/*.c ext/*.h include/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf build build-asan

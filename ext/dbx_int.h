@@ -1,0 +1,105 @@
+/*
+** sqlite-databricks: the internal header.
+**
+** One section per file of ext/, in layer order from the bottom (util,
+** transport) to the top (SQL surface). A file may use the sections of the
+** files below it, never those above it. Only the SQL surface files
+** (databricks.c, vtab.c, functions.c) touch sqlite3 contexts, vtabs or
+** statements; the layers below use SQLite only for its allocator.
+**
+** Conventions (see STYLE.md): functions are dbx_<file>_<verb>(); an
+** internal function returns an SQLite result code and puts the details in a
+** caller-owned DbxError, where the first error wins; objects come from
+** dbx_<x>_new(..., &pOut) and go with dbx_<x>_free(p), which accepts NULL.
+*/
+#ifndef DBX_INT_H
+#define DBX_INT_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3ext.h>
+#ifndef SQLITE_CORE
+SQLITE_EXTENSION_INIT3
+#endif
+
+#include "../include/databricks.h"
+
+#define DBX_UNUSED(x) ((void)(x))
+#define DBX_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+** util.c: errors and growable buffers.
+*/
+
+/* The error of one operation: what failed, and what Databricks said. */
+typedef struct DbxError {
+  int rc;              /* SQLite result code; SQLITE_OK while clear */
+  long httpStatus;     /* HTTP status of the failing response, else 0 */
+  char zCode[64];      /* Databricks error_code or [ERROR_CLASS], or "" */
+  char zStatement[80]; /* remote statement id, or "" */
+  char zMsg[512];      /* one line, never a secret or a presigned URL */
+} DbxError;
+
+/* Clears pErr back to SQLITE_OK. */
+void dbx_error_clear(DbxError *pErr);
+
+/*
+** Records an error unless one is already recorded (the first error wins).
+** zFmt is printf-style and should say what happened and what to do.
+** Returns rc, so callers can write `return dbx_error_set(...)`.
+*/
+int dbx_error_set(DbxError *pErr, int rc, const char *zFmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Like dbx_error_set, also recording the HTTP status and the error code. */
+int dbx_error_set_api(DbxError *pErr, int rc, long httpStatus,
+                      const char *zCode, const char *zFmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/*
+** Writes the error as one line into a new string from sqlite3_malloc
+** ("databricks: <message> (<code>, statement <id>)"), for *pzErr,
+** sqlite3_result_error or zErrMsg. Returns NULL when out of memory.
+*/
+char *dbx_error_text(const DbxError *pErr);
+
+/*
+** A growable byte buffer on SQLite's heap. Its rc is sticky: after an
+** allocation fails every append is a no-op and rc stays SQLITE_NOMEM, so a
+** run of appends needs one check at the end. z is always NUL-terminated
+** once anything was appended.
+*/
+typedef struct DbxBuf {
+  char *z;        /* owned; NULL until the first append */
+  size_t n;       /* bytes used, not counting the terminating NUL */
+  size_t nAlloc;  /* bytes allocated */
+  int rc;         /* SQLITE_OK or SQLITE_NOMEM, sticky */
+} DbxBuf;
+
+void dbx_buf_append(DbxBuf *p, const void *pData, size_t nData);
+void dbx_buf_appendf(DbxBuf *p, const char *zFmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void dbx_buf_vappendf(DbxBuf *p, const char *zFmt, va_list ap);
+/* Empties the buffer but keeps its memory for reuse. */
+void dbx_buf_reset(DbxBuf *p);
+/* Frees the memory; optionally wipes it first when it held a secret. */
+void dbx_buf_free(DbxBuf *p);
+void dbx_buf_free_secret(DbxBuf *p);
+/* Hands the string over to the caller (sqlite3_free), leaving p empty. */
+char *dbx_buf_take(DbxBuf *p);
+
+/* sqlite3_mprintf duplicate of z (NULL stays NULL). */
+char *dbx_strdup(const char *z);
+/* Wipes and frees a secret string from SQLite's heap (NULL is fine). */
+void dbx_free_secret(char *z);
+
+/*
+** databricks.c: the entry point and dbx_version().
+*/
+
+/* The one-line version report of dbx_version(); static storage. */
+const char *dbx_version_text(void);
+
+#endif /* DBX_INT_H */

@@ -1,0 +1,448 @@
+/*
+ * Result encoding for the Statement Execution API emulation (spec §3.3-§3.8).
+ *
+ * A finished statement's rows (normalised JS values from the Engine) become a
+ * ResultSet: the row/byte limits and the INLINE cap are applied once, the rows
+ * are split into chunks by settings.chunk_rows / chunk_bytes, and each chunk is
+ * encoded only when asked for (INLINE data_array, or the bytes behind an
+ * external link as compact JSON, CSV or an Arrow IPC stream).
+ *
+ * External links imitate presigned cloud-storage URLs: they live on their own
+ * path (/dbx-local-presigned/...), carry X-Amz-* query fields, expire, demand
+ * the SSE-C headers advertised in http_headers and refuse an Authorization
+ * header, answering with S3-style XML errors the way cloud storage does.
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  Binary, Bool, DateDay, Decimal, Field, Float32, Float64, Int8, Int16, Int32, Int64,
+  RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Utf8, makeData, tableToIPC,
+} from 'apache-arrow';
+
+const PRESIGNED_PREFIX = '/dbx-local-presigned/';
+
+/* ------------------------------------------------------------------ text forms */
+
+/* Shortest decimal digits that round-trip through float32, so a FLOAT 0.1
+ * prints as 0.1 and not as the widened double 0.10000000149011612. */
+function shortestFloat32(x) {
+  for (let p = 1; p < 10; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === x) return y;
+  }
+  return x;
+}
+
+/* FLOAT/DOUBLE text as Spark's CAST(... AS STRING) prints it (Java's
+ * Double.toString): plain notation with at least one fractional digit for
+ * 1e-3 <= |x| < 1e7, otherwise d.dddE<exp>; NaN / Infinity / -Infinity. */
+function floatText(x, single) {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  if (x === 0) return Object.is(x, -0) ? '-0.0' : '0.0';
+  const v = single ? shortestFloat32(x) : x;
+  const abs = Math.abs(v);
+  if (abs >= 1e-3 && abs < 1e7) {
+    const s = String(v);
+    return s.includes('.') ? s : `${s}.0`;
+  }
+  const [mant, exp] = v.toExponential().split('e');
+  return `${mant.includes('.') ? mant : `${mant}.0`}E${exp.replace('+', '')}`;
+}
+
+/* Returns the JSON_ARRAY / CSV text of one engine value (null stays null).
+ * BINARY is upper-case hex (spec §3.5: clients decode it with fromhex). */
+export function valueText(value, column) {
+  if (value === null || value === undefined) return null;
+  switch (typeof value) {
+    case 'string': return value;
+    case 'boolean': return value ? 'true' : 'false';
+    case 'bigint': return value.toString();
+    case 'number':
+      if (column.type_name === 'DOUBLE') return floatText(value, false);
+      if (column.type_name === 'FLOAT') return floatText(value, true);
+      return Number.isInteger(value) ? String(value) : floatText(value, false);
+    default:
+      if (value instanceof Uint8Array) return Buffer.from(value).toString('hex').toUpperCase();
+      return String(value);
+  }
+}
+
+function rowText(row, columns) {
+  return row.map((v, i) => valueText(v, columns[i]));
+}
+
+/* ------------------------------------------------------------------ encoders */
+
+function csvField(text) {
+  if (text === null) return 'null';
+  if (text === '' || /[",\r\n]/.test(text)) return `"${text.replaceAll('"', '""')}"`;
+  return text;
+}
+
+function encodeCsv(columns, rows, withHeader) {
+  const lines = [];
+  if (withHeader) lines.push(columns.map((c) => csvField(c.name)).join(','));
+  for (const row of rows) lines.push(rowText(row, columns).map(csvField).join(','));
+  return Buffer.from(lines.length ? `${lines.join('\r\n')}\r\n` : '', 'utf8');
+}
+
+function encodeJson(columns, rows) {
+  return Buffer.from(JSON.stringify(rows.map((r) => rowText(r, columns))), 'utf8');
+}
+
+/* Arrow type chosen for a statement-API column. DECIMAL is Decimal128 and
+ * TIMESTAMP is microseconds in UTC, as Spark's Arrow conversion produces;
+ * INTERVAL, complex types and VARIANT travel as Utf8 text (spec §3.7). */
+function arrowType(column) {
+  switch (column.type_name) {
+    case 'BOOLEAN': return new Bool();
+    case 'BYTE': return new Int8();
+    case 'SHORT': return new Int16();
+    case 'INT': return new Int32();
+    case 'LONG': return new Int64();
+    case 'FLOAT': return new Float32();
+    case 'DOUBLE': return new Float64();
+    case 'BINARY': return new Binary();
+    case 'DATE': return new DateDay();
+    case 'DECIMAL': {
+      const m = /\(\s*(\d+)\s*,\s*(\d+)\s*\)/.exec(column.type_text || '');
+      const precision = column.type_precision ?? (m ? Number(m[1]) : 10);
+      const scale = column.type_scale ?? (m ? Number(m[2]) : 0);
+      return new Decimal(scale, precision, 128);
+    }
+    case 'TIMESTAMP': return new Timestamp(TimeUnit.MICROSECOND, 'UTC');
+    default:
+      if (/^TIMESTAMP_NTZ/i.test(column.type_text || '')) return new Timestamp(TimeUnit.MICROSECOND);
+      return new Utf8();
+  }
+}
+
+const TS_RE = /^(-?\d{4,})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)?$/;
+
+/* Microseconds since the epoch for the engine's TIMESTAMP text; no zone
+ * suffix (TIMESTAMP_NTZ) is read as wall-clock time in UTC. */
+function timestampMicros(text) {
+  const m = TS_RE.exec(text);
+  if (!m) throw new Error(`unreadable timestamp ${JSON.stringify(text)}`);
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  let micros = BigInt(ms) * 1000n + BigInt((m[7] || '').padEnd(6, '0').slice(0, 6));
+  if (m[8] && m[8] !== 'Z') {
+    const sign = m[8][0] === '-' ? -1n : 1n;
+    const digits = m[8].slice(1).replace(':', '');
+    micros -= sign * BigInt(Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000_000n;
+  }
+  return micros;
+}
+
+function dateDays(text) {
+  const m = /^(-?\d{4,})-(\d\d)-(\d\d)/.exec(text);
+  if (!m) throw new Error(`unreadable date ${JSON.stringify(text)}`);
+  return Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) / 86_400_000;
+}
+
+/* Unscaled 128-bit two's complement words (little endian) of a decimal text. */
+function decimalWords(text, scale, out, at) {
+  const neg = text.startsWith('-');
+  const [int, frac = ''] = text.replace(/^[-+]/, '').split('.');
+  let v = BigInt(`${int || '0'}${frac.padEnd(scale, '0').slice(0, scale)}`);
+  if (neg) v = -v;
+  v = BigInt.asUintN(128, v);
+  for (let w = 0; w < 4; w++) out[at + w] = Number((v >> BigInt(32 * w)) & 0xffffffffn);
+}
+
+function variableWidth(type, texts) {
+  const parts = texts.map((t) => (t === null ? null : (t instanceof Uint8Array ? t : Buffer.from(t, 'utf8'))));
+  const offsets = new Int32Array(parts.length + 1);
+  for (let i = 0; i < parts.length; i++) offsets[i + 1] = offsets[i] + (parts[i] ? parts[i].length : 0);
+  const data = new Uint8Array(offsets[parts.length]);
+  parts.forEach((p, i) => { if (p) data.set(p, offsets[i]); });
+  return { type, valueOffsets: offsets, data };
+}
+
+/* One Arrow Data column from engine values. Built directly with makeData so
+ * BIGINT and microsecond timestamps keep full precision. */
+function arrowColumn(column, values) {
+  const type = arrowType(column);
+  const n = values.length;
+  const validity = new Uint8Array((n + 7) >> 3);
+  let nullCount = 0;
+  values.forEach((v, i) => {
+    if (v === null || v === undefined) nullCount++;
+    else validity[i >> 3] |= 1 << (i & 7);
+  });
+  let props;
+  if (type instanceof Utf8) {
+    props = variableWidth(type, values.map((v) => valueText(v, column)));
+  } else if (type instanceof Binary) {
+    props = variableWidth(type, values.map((v) => (v == null ? null : v)));
+  } else if (type instanceof Bool) {
+    const bits = new Uint8Array((n + 7) >> 3);
+    values.forEach((v, i) => { if (v) bits[i >> 3] |= 1 << (i & 7); });
+    props = { type, data: bits };
+  } else if (type instanceof Decimal) {
+    const words = new Uint32Array(n * 4);
+    values.forEach((v, i) => { if (v != null) decimalWords(String(v), type.scale, words, i * 4); });
+    props = { type, data: words };
+  } else {
+    const data = new type.ArrayType(n);
+    const convert = type instanceof Timestamp ? timestampMicros
+      : type instanceof DateDay ? dateDays
+        : type instanceof Int64 ? (v) => BigInt(v)
+          : (v) => Number(v);
+    values.forEach((v, i) => { if (v != null) data[i] = convert(v); });
+    props = { type, data };
+  }
+  return makeData({ ...props, length: n, nullCount, nullBitmap: nullCount ? validity : null });
+}
+
+function encodeArrow(columns, rows) {
+  const fields = columns.map((c) => new Field(c.name, arrowType(c), true));
+  const schema = new Schema(fields);
+  const children = columns.map((c, ci) => arrowColumn(c, rows.map((r) => r[ci])));
+  const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children }));
+  return Buffer.from(tableToIPC(new Table(schema, [batch]), 'stream'));
+}
+
+/* ------------------------------------------------------------------ ResultSet */
+
+/* Thrown by ResultSet.create when an INLINE result is over the cap; the
+ * statement fails with it (BAD_REQUEST, Databricks' wording). */
+export class InlineLimitError extends Error {
+  constructor(limit) {
+    super(`Inline byte limit exceeded. Statements executed with disposition=INLINE can have a result size of at most ${limit} bytes. Please execute the statement with disposition=EXTERNAL_LINKS if you want to download the full result.`);
+  }
+}
+
+/* The chunked, encodable result of one SUCCEEDED statement. Holds the
+ * engine's rows until release(); chunk bytes are produced on demand. */
+export class ResultSet {
+  /* create(result, {format, disposition, rowLimit, byteLimit}, settings) ->
+   * ResultSet. Applies row_limit / byte_limit (setting truncated) and the
+   * INLINE cap (throws InlineLimitError). Sizes are measured on the compact
+   * JSON text of each row, our stand-in for Databricks' internal size. */
+  static create(result, { format, disposition, rowLimit, byteLimit }, settings) {
+    const columns = result.columns || [];
+    let rows = result.rows || [];
+    let truncated = false;
+    if (rowLimit != null && rows.length > rowLimit) { rows = rows.slice(0, rowLimit); truncated = true; }
+    const sizes = rows.map((r) => Buffer.byteLength(JSON.stringify(rowText(r, columns))) + 1);
+    let total = 0;
+    let kept = rows.length;
+    for (let i = 0; i < sizes.length; i++) {
+      if (byteLimit != null && total + sizes[i] > byteLimit) { kept = i; truncated = true; break; }
+      total += sizes[i];
+    }
+    if (kept < rows.length) rows = rows.slice(0, kept);
+    if (disposition === 'INLINE' && total > settings.inline_limit_bytes) {
+      throw new InlineLimitError(settings.inline_limit_bytes);
+    }
+    const chunks = [];
+    if (columns.length > 0) {
+      const maxRows = Math.max(1, settings.chunk_rows);
+      let start = 0;
+      let bytes = 0;
+      for (let i = 0; i < rows.length; i++) {
+        const full = i - start >= maxRows || (i > start && bytes + sizes[i] > settings.chunk_bytes);
+        if (full) { chunks.push({ chunk_index: chunks.length, row_offset: start, row_count: i - start, size: bytes }); start = i; bytes = 0; }
+        bytes += sizes[i];
+      }
+      chunks.push({ chunk_index: chunks.length, row_offset: start, row_count: rows.length - start, size: bytes });
+    }
+    const set = new ResultSet(columns, rows, format, disposition, truncated, chunks, total);
+    if (disposition === 'EXTERNAL_LINKS') {
+      for (const c of chunks) c.byte_count = set.encodeChunk(c.chunk_index).length;
+    }
+    return set;
+  }
+
+  constructor(columns, rows, format, disposition, truncated, chunks, internalBytes) {
+    this.columns = columns;
+    this.rows = rows;
+    this.format = format;
+    this.disposition = disposition;
+    this.truncated = truncated;
+    this.chunks = chunks;
+    this.internalBytes = internalBytes;
+    this.released = false;
+  }
+
+  get chunkCount() { return this.chunks.length; }
+
+  /* The statement's `manifest` object (spec §3.3). A result without columns
+   * (DDL) has column_count 0 and no chunks. Per-chunk byte_count is given for
+   * EXTERNAL_LINKS only, where it is the size of the downloadable file. */
+  manifest() {
+    const external = this.disposition === 'EXTERNAL_LINKS';
+    const m = {
+      format: this.format,
+      schema: { column_count: this.columns.length },
+      total_chunk_count: this.chunks.length,
+      total_row_count: this.rows.length,
+      total_byte_count: external ? this.chunks.reduce((s, c) => s + c.byte_count, 0) : this.internalBytes,
+      truncated: this.truncated,
+    };
+    if (this.columns.length) {
+      m.schema.columns = this.columns.map((c, i) => {
+        const col = { name: c.name, position: i, type_name: c.type_name, type_text: c.type_text };
+        if (c.type_precision != null) col.type_precision = c.type_precision;
+        if (c.type_scale != null) col.type_scale = c.type_scale;
+        if (c.type_interval_type != null) col.type_interval_type = c.type_interval_type;
+        return col;
+      });
+    }
+    if (this.chunks.length) m.chunks = this.chunks.map((c) => this.chunkInfo(c));
+    return m;
+  }
+
+  chunkInfo(c) {
+    const info = { chunk_index: c.chunk_index, row_offset: c.row_offset, row_count: c.row_count };
+    if (this.disposition === 'EXTERNAL_LINKS') info.byte_count = c.byte_count;
+    return info;
+  }
+
+  /* The next_* fields that let a client walk to chunk index+1 (absent on the last). */
+  nextFields(index, statementId) {
+    if (index + 1 >= this.chunks.length) return {};
+    return {
+      next_chunk_index: index + 1,
+      next_chunk_internal_link: `/api/2.0/sql/statements/${statementId}/result/chunks/${index + 1}`,
+    };
+  }
+
+  /* INLINE ResultData for one chunk (data_array omitted when it has no rows). */
+  inlineChunk(index, statementId) {
+    const c = this.chunks[index];
+    const out = { chunk_index: c.chunk_index, row_offset: c.row_offset, row_count: c.row_count };
+    if (c.row_count > 0) {
+      out.data_array = this.rows.slice(c.row_offset, c.row_offset + c.row_count).map((r) => rowText(r, this.columns));
+    }
+    return Object.assign(out, this.nextFields(index, statementId));
+  }
+
+  /* The file behind an external link: compact JSON, CSV (header in chunk 0
+   * only) or an Arrow IPC stream. Returns null once the result is released. */
+  encodeChunk(index) {
+    if (this.released) return null;
+    const c = this.chunks[index];
+    const rows = this.rows.slice(c.row_offset, c.row_offset + c.row_count);
+    if (this.format === 'CSV') return encodeCsv(this.columns, rows, index === 0);
+    if (this.format === 'ARROW_STREAM') return encodeArrow(this.columns, rows);
+    return encodeJson(this.columns, rows);
+  }
+
+  /* Drops the rows (statement CLOSED); outstanding links then answer NoSuchKey. */
+  release() {
+    this.released = true;
+    this.rows = [];
+  }
+}
+
+/* ------------------------------------------------------------------ presigned links */
+
+/* Per-workspace link registry: token -> {resultSet, index, expiresAt, headers}. */
+const registries = new WeakMap();
+
+function registry(ws) {
+  let r = registries.get(ws);
+  if (!r) {
+    r = { links: new Map(), secret: randomBytes(32) };
+    registries.set(ws, r);
+  }
+  return r;
+}
+
+function sign(secret, text) {
+  return createHmac('sha256', secret).update(text).digest('hex');
+}
+
+function amzDate(ms) {
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+/* Returns a fresh ExternalLink (spec §3.3) for one chunk of a ResultSet,
+ * valid for settings.link_ttl_seconds (read now, so tests can shorten it). */
+export function issueLink(ws, statementId, resultSet, index) {
+  const reg = registry(ws);
+  const now = Date.now();
+  for (const [token, link] of reg.links) {
+    if (link.expiresAt <= now || link.resultSet.released) reg.links.delete(token);
+  }
+  const ttl = Number(ws.settings.link_ttl_seconds);
+  const expiresAt = now + ttl * 1000;
+  const token = randomBytes(18).toString('hex');
+  const key = randomBytes(32);
+  const headers = {
+    'x-amz-server-side-encryption-customer-algorithm': 'AES256',
+    'x-amz-server-side-encryption-customer-key': key.toString('base64'),
+    'x-amz-server-side-encryption-customer-key-MD5': createHash('md5').update(key).digest('base64'),
+  };
+  reg.links.set(token, { resultSet, index, expiresAt, headers });
+  const ext = { CSV: 'csv', ARROW_STREAM: 'arrow', JSON_ARRAY: 'json' }[resultSet.format];
+  const path = `${PRESIGNED_PREFIX}results/${statementId}/chunk-${index}-${token}.${ext}`;
+  const query = new URLSearchParams({
+    'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+    'X-Amz-Credential': `DBXLOCAL${token.slice(0, 12).toUpperCase()}/${amzDate(now).slice(0, 8)}/local/s3/aws4_request`,
+    'X-Amz-Date': amzDate(now),
+    'X-Amz-Expires': String(ttl),
+    'X-Amz-SignedHeaders': ['host', ...Object.keys(headers).map((h) => h.toLowerCase())].join(';'),
+  });
+  query.set('X-Amz-Signature', sign(reg.secret, `${path}?${query}`));
+  const c = resultSet.chunks[index];
+  return {
+    chunk_index: c.chunk_index,
+    row_offset: c.row_offset,
+    row_count: c.row_count,
+    byte_count: c.byte_count,
+    ...resultSet.nextFields(index, statementId),
+    external_link: `${ws.baseUrl}${path}?${query}`,
+    expiration: new Date(expiresAt).toISOString(),
+    http_headers: headers,
+  };
+}
+
+function xmlError(ctx, status, code, message) {
+  const requestId = randomBytes(8).toString('hex').toUpperCase();
+  const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message><RequestId>${requestId}</RequestId></Error>`;
+  ctx.sendRaw(status, Buffer.from(body, 'utf8'), { 'content-type': 'application/xml' });
+}
+
+function sameText(a, b) {
+  const x = Buffer.from(String(a));
+  const y = Buffer.from(String(b));
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/* GET of a presigned link. Checks run in the order cloud storage applies
+ * them: auth mechanism, signature, expiry, SSE-C headers, object existence. */
+async function download(ctx) {
+  const reg = registry(ctx.ws);
+  if (ctx.req.headers.authorization !== undefined) {
+    return xmlError(ctx, 400, 'InvalidArgument', 'Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified');
+  }
+  const params = new URLSearchParams(ctx.url.search);
+  const signature = params.get('X-Amz-Signature') || '';
+  params.delete('X-Amz-Signature');
+  const token = /-([0-9a-f]{36})\.[a-z]+$/.exec(ctx.url.pathname)?.[1];
+  const link = token && reg.links.get(token);
+  if (!link || !sameText(signature, sign(reg.secret, `${ctx.url.pathname}?${params}`))) {
+    return xmlError(ctx, 403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.');
+  }
+  if (Date.now() >= link.expiresAt) {
+    return xmlError(ctx, 403, 'AccessDenied', 'Request has expired');
+  }
+  for (const [name, value] of Object.entries(link.headers)) {
+    if (!sameText(ctx.req.headers[name.toLowerCase()] ?? '', value)) {
+      return xmlError(ctx, 403, 'AccessDenied', `Missing or wrong required header ${name}`);
+    }
+  }
+  const body = link.resultSet.encodeChunk(link.index);
+  if (!body) return xmlError(ctx, 404, 'NoSuchKey', 'The specified key does not exist.');
+  ctx.sendRaw(200, body, { 'content-type': 'application/octet-stream' });
+}
+
+/* Router entries for the presigned download path (no workspace auth: the
+ * URL itself is the credential, as with real cloud storage). */
+export function routes() {
+  return [{ method: 'GET', path: /^\/dbx-local-presigned\/results\/[^/]+\/[^/]+$/, auth: false, handler: download }];
+}
