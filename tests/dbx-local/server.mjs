@@ -14,23 +14,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { openWorkspace } from './lib/workspace.mjs';
 import { createServer } from './lib/http.mjs';
+import { FaultRegistry } from './lib/faults.mjs';
+import * as statements from './lib/statements.mjs';
+import * as auth from './lib/auth.mjs';
+import * as files from './lib/files.mjs';
+import * as uc from './lib/uc.mjs';
+import * as admin from './lib/admin.mjs';
 
 const USAGE = 'usage: node server.mjs [--port N|0] [--data DIR] [--config FILE] [--admin]';
-
-// Route modules owned by other engineers may not exist yet while the tree is being built;
-// a missing module is skipped with a warning, any other import error is fatal.
-async function optionalRoutes(specifier, ws) {
-  try {
-    const mod = await import(specifier);
-    return mod.routes(ws);
-  } catch (e) {
-    if (e.code === 'ERR_MODULE_NOT_FOUND' && String(e.message).includes(specifier.replace('./', ''))) {
-      process.stderr.write(`dbx-local: ${specifier} missing, its routes are not mounted\n`);
-      return [];
-    }
-    throw e;
-  }
-}
 
 async function main() {
   let args;
@@ -62,12 +53,10 @@ async function main() {
   const dataDir = path.resolve(args.data ?? tempData);
   const ws = await openWorkspace({ dataDir, configFile: args.config });
 
-  const routeTables = [await optionalRoutes('./lib/statements.mjs', ws)];
-  for (const name of ['auth', 'files', 'uc']) routeTables.push(await optionalRoutes(`./lib/${name}.mjs`, ws));
+  const routeTables = [statements, auth, files, uc].map((m) => m.routes(ws));
   if (args.admin) {
-    const faults = await import('./lib/faults.mjs');
-    ws.faults = new faults.FaultRegistry();
-    routeTables.push(await optionalRoutes('./lib/admin.mjs', ws));
+    ws.faults = new FaultRegistry();
+    routeTables.push(admin.routes(ws));
   }
 
   const server = createServer(ws, routeTables);

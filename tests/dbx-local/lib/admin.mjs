@@ -27,7 +27,7 @@
 //                            results_ttl_seconds) -> the settings now in force
 // POST   /admin/warehouses/{id}   {"state": "RUNNING"|"STOPPED"|"STARTING"} set a warehouse state
 
-import { HttpError } from './http.mjs';
+import { ApiError } from './sql/errors.mjs';
 
 const WAREHOUSE_STATES = new Set(['RUNNING', 'STOPPED', 'STARTING', 'STOPPING']);
 
@@ -40,8 +40,8 @@ export function routes(ws) {
       try {
         fault = ws.faults.add(ctx.json());
       } catch (e) {
-        if (e instanceof HttpError) throw e;
-        throw new HttpError(400, 'INVALID_PARAMETER_VALUE', e.message);
+        if (e instanceof ApiError) throw e;
+        throw new ApiError(400, 'INVALID_PARAMETER_VALUE', e.message);
       }
       ctx.send(200, { id: fault.id });
     } },
@@ -61,17 +61,17 @@ export function routes(ws) {
     { ...open, method: 'POST', path: /^\/admin\/settings$/, handler: async (ctx) => {
       const body = ctx.json();
       for (const [k, v] of Object.entries(body)) {
-        if (!(k in ws.settings)) throw new HttpError(400, 'INVALID_PARAMETER_VALUE', `Unknown setting ${k}.`);
-        if (typeof v !== 'number' || !(v > 0)) throw new HttpError(400, 'INVALID_PARAMETER_VALUE', `Setting ${k} must be a positive number.`);
+        if (!(k in ws.settings)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Unknown setting ${k}.`);
+        if (typeof v !== 'number' || !(v > 0)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Setting ${k} must be a positive number.`);
       }
       Object.assign(ws.settings, body);
       ctx.send(200, ws.settings);
     } },
     { ...open, method: 'POST', path: /^\/admin\/warehouses\/([^/]+)$/, handler: async (ctx) => {
       const { state } = ctx.json();
-      if (!WAREHOUSE_STATES.has(state)) throw new HttpError(400, 'INVALID_PARAMETER_VALUE', `state must be one of ${[...WAREHOUSE_STATES].join(', ')}.`);
+      if (!WAREHOUSE_STATES.has(state)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `state must be one of ${[...WAREHOUSE_STATES].join(', ')}.`);
       const w = ws.setWarehouseState(decodeURIComponent(ctx.params[0]), state);
-      if (!w) throw new HttpError(404, 'RESOURCE_DOES_NOT_EXIST', `Warehouse ${ctx.params[0]} does not exist.`);
+      if (!w) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Warehouse ${ctx.params[0]} does not exist.`);
       ctx.send(200, { id: w.id, state: w.state });
     } },
   ];

@@ -1,20 +1,12 @@
 // The HTTP layer of dbx-local: routing, the per-request context handed to API modules,
 // Databricks-style JSON errors, bearer-token authentication, the request log and the
-// fault-injection hook. API modules only declare routes (see `routes(ws)` in each module).
+// fault-injection hook. API modules only declare routes (see `routes(ws)` in each module):
+//   { method, path: RegExp on the raw url.pathname, auth?: boolean (default true),
+//     stream?: boolean (default false: the body is read into ctx.body first; true: ctx.body
+//     is null and the handler reads ctx.req itself, e.g. large uploads), handler(ctx) }
 
 import http from 'node:http';
-
-// An error an API handler throws to answer with a Databricks JSON error body.
-// Any error carrying numeric `status` and string `errorCode` (such as the Engine's
-// ApiError) is answered the same way.
-export class HttpError extends Error {
-  constructor(status, errorCode, message, extra = {}) {
-    super(message);
-    this.status = status;
-    this.errorCode = errorCode;
-    this.extra = extra; // extra body fields, e.g. details
-  }
-}
+import { ApiError } from './sql/errors.mjs';
 
 // Bodies above this are refused unless the route streams its own body (Files API uploads).
 const MAX_BUFFERED_BODY = 64 * 1024 * 1024;
@@ -46,7 +38,7 @@ function readBody(req) {
     req.on('data', (c) => {
       size += c.length;
       if (size > MAX_BUFFERED_BODY) {
-        reject(new HttpError(413, 'RESOURCE_EXHAUSTED', `Request body exceeds ${MAX_BUFFERED_BODY} bytes.`));
+        reject(new ApiError(413, 'RESOURCE_EXHAUSTED', `Request body exceeds ${MAX_BUFFERED_BODY} bytes.`));
         req.destroy();
         return;
       }
@@ -126,7 +118,7 @@ export function createHandler(ws, routeTables) {
           try {
             return JSON.parse(body.toString('utf8'));
           } catch {
-            throw new HttpError(400, 'MALFORMED_REQUEST', 'Could not parse request object: invalid JSON body.');
+            throw new ApiError(400, 'MALFORMED_REQUEST', 'Could not parse request object: invalid JSON body.');
           }
         },
         send: (status, obj, headers) => sendJson(res, status, obj, headers),
@@ -142,7 +134,8 @@ export function createHandler(ws, routeTables) {
       if (res.headersSent) {
         res.destroy();
       } else if (Number.isInteger(err?.status) && typeof err?.errorCode === 'string') {
-        sendError(res, err.status, err.errorCode, err.message, err.extra ?? {});
+        // ApiError, or any error shaped like it (status + errorCode), is a deliberate answer.
+        sendError(res, err.status, err.errorCode, err.message);
       } else {
         process.stderr.write(`dbx-local: ${req.method} ${url.pathname}: ${err?.stack ?? err}\n`);
         sendError(res, 500, 'INTERNAL_ERROR', String(err?.message ?? err).split('\n')[0]);

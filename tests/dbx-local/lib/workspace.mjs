@@ -9,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { openEngine } from './engine.mjs';
 
 export const DEFAULT_WAREHOUSE_ID = '0000000000000001';
 export const DEFAULT_ADMIN_TOKEN = 'dapi-local-admin';
@@ -69,11 +70,12 @@ export class Workspace {
         startPromise: null,
       });
     }
-    // Direct warehouse ACL entries: { warehouse_id, principal, permission_level }.
-    // Without the key every principal may use the first warehouse (CAN_USE).
-    this.warehouseAcl = (config.warehouse_permissions ?? [...this.warehouses.keys()].slice(0, 1).flatMap(
-      (id) => [...this.allRecords()].map((r) => ({ warehouse_id: id, principal: r.principal.name, permission_level: 'CAN_USE' })),
-    )).map((e) => ({ warehouse_id: String(e.warehouse_id), principal: e.principal, permission_level: e.permission_level ?? 'CAN_USE' }));
+    // Direct warehouse ACL entries { warehouse_id, principal, permission_level }. Without the
+    // config key every principal may use the first warehouse, like a workspace's default one.
+    const firstWarehouse = [...this.warehouses.keys()][0];
+    const acl = config.warehouse_permissions
+      ?? [...this.allRecords()].map((r) => ({ warehouse_id: firstWarehouse, principal: r.principal.name }));
+    this.warehouseAcl = acl.map((e) => ({ warehouse_id: String(e.warehouse_id), principal: e.principal, permission_level: e.permission_level ?? 'CAN_USE' }));
   }
 
   #loadPrincipals(config) {
@@ -202,14 +204,6 @@ export class Workspace {
 // Opens the workspace for a data folder: reads/remembers the config and opens the Engine.
 export async function openWorkspace({ dataDir, configFile }) {
   const config = await loadConfig(dataDir, configFile);
-  // TEMPORARY guard while lib/engine.mjs is being written by the ENGINE owner.
-  let engine = null;
-  try {
-    const { openEngine } = await import('./engine.mjs');
-    engine = await openEngine({ dataDir, config });
-  } catch (e) {
-    if (e.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes('engine.mjs')) throw e;
-    process.stderr.write('dbx-local: lib/engine.mjs missing, running without an engine\n');
-  }
+  const engine = await openEngine({ dataDir, config });
   return new Workspace(config, engine);
 }

@@ -1,0 +1,585 @@
+// The dbx-local Engine: executes Databricks SQL on DuckDB and serves Unity Catalog metadata.
+// One DuckDB connection; statements run one at a time through a promise queue, each inside a DuckDB
+// transaction paired with a snapshot of the metadata Store, so a failed statement leaves nothing
+// behind. Databricks catalog.schema.table maps to DuckDB schema "catalog.schema", table "table";
+// each table's change feed lives in "__dbx_cdf"."<table_id>".
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { SqlError, ApiError, syntaxError, unsupported, quoteName } from './sql/errors.mjs';
+import { tokenize } from './sql/tokenizer.mjs';
+import { Translator, lit, qid } from './sql/translate.mjs';
+import { parseTypeText, duckToDatabricks, columnInfo, ucTypeName, ucTypeJson } from './sql/types.mjs';
+import { Cursor } from './sql/cursor.mjs';
+import { Store, splitName, VALID_PRIVILEGES } from './store.mjs';
+import { runDml } from './sql/dml.mjs';
+import { runDdl } from './sql/ddl.mjs';
+
+export { SqlError, ApiError };
+
+const CDF_SCHEMA = '__dbx_cdf';
+const TYPE_LABEL = { CATALOG: 'Catalog', SCHEMA: 'Schema', TABLE: 'Table', VOLUME: 'Volume' };
+
+/** Opens (or creates) the engine state in dataDir; config is the workspace JSON config. */
+export async function openEngine({ dataDir, config = {} }) {
+  await mkdir(path.join(dataDir, 'volumes'), { recursive: true });
+  const store = await Store.open(dataDir, config);
+  const instance = await DuckDBInstance.create(path.join(dataDir, 'dbx.duckdb'));
+  const conn = await instance.connect();
+  const engine = new Engine(dataDir, store, instance, conn);
+  await engine.init();
+  return engine;
+}
+
+export class Engine {
+  constructor(dataDir, store, instance, conn) {
+    this.dataDir = dataDir;
+    this.store = store;
+    this.instance = instance;
+    this.conn = conn;
+    this.queue = Promise.resolve();
+  }
+
+  async init() {
+    const setup = [
+      "SET TimeZone = 'UTC'",
+      "SET default_null_order = 'nulls_first_on_asc_last_on_desc'",
+      `CREATE SCHEMA IF NOT EXISTS ${qid(CDF_SCHEMA)}`,
+      'CREATE OR REPLACE TEMP MACRO dbx_parse_json(x) AS CAST(x AS JSON)',
+      'CREATE OR REPLACE TEMP MACRO dbx_try_parse_json(x) AS TRY_CAST(x AS JSON)',
+      // size() of NULL is -1 on Databricks; JSON makes one macro work for arrays and maps alike.
+      "CREATE OR REPLACE TEMP MACRO dbx_size(x) AS CASE WHEN x IS NULL THEN -1 WHEN json_type(to_json(x)) = 'OBJECT' THEN CAST(len(json_keys(to_json(x))) AS INTEGER) ELSE CAST(json_array_length(to_json(x)) AS INTEGER) END",
+    ];
+    for (const s of setup) await this.conn.run(s);
+    for (const full of Object.keys(this.store.state.schemas)) await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${qid(full)}`);
+    await this.store.save();
+  }
+
+  /** Closes DuckDB after the queued statements finished. */
+  async close() {
+    await this.queue.catch(() => {});
+    this.conn.closeSync();
+    this.instance.closeSync();
+  }
+
+  // ---------------------------------------------------------------- statement execution
+
+  /**
+   * Runs one Databricks SQL statement. Resolves to { columns, rows } (see the Engine interface);
+   * rejects with SqlError. Calls are serialised; an aborted signal interrupts DuckDB.
+   */
+  execute(sql, opts = {}) {
+    const run = this.queue.then(() => this.runOne(sql, opts));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  async runOne(sql, { principal, catalog, schema, parameters, signal } = {}) {
+    if (signal?.aborted) throw cancelled();
+    const ctx = {
+      principal: principal ?? { kind: 'user', name: 'admin@dbx.local', displayName: 'admin', admin: true },
+      catalog: (catalog || 'main').toLowerCase(),
+      schema: (schema || 'default').toLowerCase(),
+      params: new Map((parameters ?? []).map((p) => [p.name, p])),
+      engine: this,
+    };
+    const toks = tokenize(sql);
+    const onAbort = () => { try { this.conn.interrupt(); } catch { /* nothing running */ } };
+    signal?.addEventListener('abort', onAbort);
+    const snap = this.store.snapshot();
+    let inTx = false;
+    try {
+      await this.conn.run('BEGIN TRANSACTION');
+      inTx = true;
+      const result = await this.dispatch(toks, ctx);
+      if (signal?.aborted) throw cancelled();
+      await this.conn.run('COMMIT');
+      inTx = false;
+      await this.store.save();
+      return result;
+    } catch (e) {
+      if (inTx) await this.conn.run('ROLLBACK').catch(() => {});
+      this.store.restore(snap);
+      if (signal?.aborted) throw cancelled();
+      throw mapError(e);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      await this.dropTemps();
+    }
+  }
+
+  async dropTemps() {
+    const r = await this.conn.runAndReadAll("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE '\\_\\_dbx%' ESCAPE '\\'");
+    for (const [name] of r.getRows()) await this.conn.run(`DROP TABLE IF EXISTS temp.${qid(name)}`);
+  }
+
+  async dispatch(toks, ctx) {
+    const c = new Cursor(toks);
+    if (c.atEnd()) throw syntaxError(null);
+    const w = c.peek().type === 'word' ? c.peek().upper : c.peek().value;
+    if (['SELECT', 'WITH', 'VALUES', 'FROM', '(', 'TABLE'].includes(w)) return this.query(toks, ctx);
+    const ddl = await runDdl(this, c, ctx);
+    if (ddl) return ddl;
+    const dml = await runDml(this, c, ctx);
+    if (dml) return dml;
+    throw syntaxError(c.peek().text);
+  }
+
+  /** A SELECT-like statement: translated and run, values normalised. */
+  async query(toks, ctx) {
+    let end = toks.length - 1;
+    if (toks[end - 1]?.value === ';') end--;
+    const sql = this.translator(toks, ctx).translate(0, end);
+    return this.runQuery(sql);
+  }
+
+  /** Runs DuckDB SQL and converts the result to Databricks columns and values. */
+  async runQuery(sql, typeOverrides = {}) {
+    const r = await this.conn.runAndReadAll(sql);
+    const types = r.columnTypes();
+    const columns = r.columnNames().map((name, i) => columnInfo(name, typeOverrides[name] ?? duckToDatabricks(types[i])));
+    const rows = r.getRows().map((row) => row.map((v, i) => normalise(v, columns[i].type_text)));
+    return { columns, rows };
+  }
+
+  /** Runs DuckDB SQL, returns raw rows (internal bookkeeping queries). */
+  async raw(sql) { return (await this.conn.runAndReadAll(sql)).getRows(); }
+  async run(sql) { return this.conn.run(sql); }
+
+  /** Number of rows changed by a DuckDB DML statement. */
+  async count(sql) {
+    const rows = await this.raw(sql);
+    return rows.length ? Number(rows[0][0]) : 0;
+  }
+
+  /** A Translator for toks bound to this statement's context (tables, parameters, table_changes). */
+  translator(toks, ctx) {
+    return new Translator(toks, {
+      principal: ctx.principal,
+      catalog: ctx.catalog,
+      schema: ctx.schema,
+      resolveTable: (parts) => this.tableRef(this.resolveName(parts.map((p) => p.value), ctx), ctx, 'SELECT'),
+      param: (name) => this.paramSql(name, ctx),
+      tableFunction: (name, ts, args, tr) => (name === 'table_changes' ? this.tableChangesSql(ts, args, tr, ctx) : undefined),
+    });
+  }
+
+  /** DuckDB SQL for the value of parameter :name, cast to its declared type. */
+  paramSql(name, ctx) {
+    const p = ctx.params.get(name);
+    if (!p) {
+      throw new SqlError('UNBOUND_SQL_PARAMETER', '42P02', `Found the unbound parameter: ${name}. Please, fix \`args\` and provide a mapping of the parameter to either a SQL literal or collection constructor functions such as \`map()\`, \`array()\`, \`struct()\`.`);
+    }
+    const ty = parseTypeText(p.type || 'STRING', tokenize);
+    if (/^(ARRAY|MAP|STRUCT)/.test(ty.text)) throw new SqlError('INVALID_PARAMETER_VALUE', '22023', `Parameter ${name} has unsupported complex type ${ty.text}.`);
+    if (p.value === null || p.value === undefined) return `CAST(NULL AS ${ty.duck})`;
+    return `CAST(${lit(p.value)} AS ${ty.duck})`;
+  }
+
+  /** Full lower-case name from 1-3 name parts and the session's defaults. */
+  resolveName(parts, ctx) {
+    const p = parts.map((x) => String(x).toLowerCase());
+    if (p.length === 1) return `${ctx.catalog}.${ctx.schema}.${p[0]}`;
+    if (p.length === 2) return `${ctx.catalog}.${p[0]}.${p[1]}`;
+    if (p.length === 3) return p.join('.');
+    throw new SqlError('REQUIRES_SINGLE_PART_NAMESPACE', '42K05', `${quoteName(p)} is not a valid name: at most three parts (catalog.schema.table).`);
+  }
+
+  /** Throws the Databricks not-found error for a missing catalog/schema/table, else returns the table. */
+  requireTable(full) {
+    const t = this.store.table(full);
+    if (t) return t;
+    const [c, s] = splitName(full);
+    if (!this.store.catalog(c)) throw catalogNotFound(c);
+    if (!this.store.schema(`${c}.${s}`)) throw schemaNotFound(c, s);
+    throw new SqlError('TABLE_OR_VIEW_NOT_FOUND', '42P01', `The table or view ${quoteName(splitName(full))} cannot be found. Verify the spelling and correctness of the schema and catalog.\nIf you did not qualify the name with a schema, verify the current_schema() output, or qualify the name with the correct schema and catalog.`);
+  }
+
+  requireSchema(full) {
+    const [c, s] = splitName(full);
+    if (!this.store.catalog(c)) throw catalogNotFound(c);
+    const sch = this.store.schema(full);
+    if (!sch) throw schemaNotFound(c, s);
+    return sch;
+  }
+
+  /** Throws [INSUFFICIENT_PERMISSIONS] unless principal holds priv (with USE on parents). */
+  requirePrivilege(principal, priv, type, full) {
+    const miss = this.store.missingPrivilege(principal, priv, type, full);
+    if (miss) {
+      const [p, t, n] = miss;
+      throw new SqlError('INSUFFICIENT_PERMISSIONS', '42501', `Insufficient privileges:\nUser does not have ${p} on ${TYPE_LABEL[t]} '${n}'.`);
+    }
+  }
+
+  /** DuckDB name of an existing table after checking priv on it. */
+  tableRef(full, ctx, priv) {
+    this.requireTable(full);
+    this.requirePrivilege(ctx.principal, priv, 'TABLE', full);
+    return duckTable(full);
+  }
+
+  // ---------------------------------------------------------------- versions and change feed
+
+  /** Starts a commit on table t: returns { version, ts (ms) } for the new version. */
+  nextVersion(t) {
+    const last = t.history[t.history.length - 1];
+    return { version: last ? last.version + 1 : 0, ts: Math.max(Date.now(), last ? last.timestamp + 1 : 0) };
+  }
+
+  /** Records a commit in the table history (after its data and change rows were written). */
+  commit(t, v, ctx, operation, parameters = {}, metrics = {}) {
+    t.history.push({
+      version: v.version, timestamp: v.ts, userId: ctx.principal.name, userName: ctx.principal.name, operation,
+      operationParameters: parameters, operationMetrics: metrics, readVersion: v.version ? v.version - 1 : null,
+      isolationLevel: 'WriteSerializable', isBlindAppend: operation === 'WRITE' || operation === 'COPY INTO', cdf: cdfEnabled(t),
+    });
+    t.updated_at = v.ts;
+    t.updated_by = ctx.principal.name;
+  }
+
+  /** INSERT INTO the change feed of t: selectSql yields the table's columns in order. */
+  async recordChanges(t, v, kind, selectSql) {
+    if (!cdfEnabled(t)) return;
+    await this.conn.run(`INSERT INTO ${cdfTable(t)} SELECT *, ${lit(kind)}, ${v.version}, ${tsLit(v.ts)} FROM (${selectSql})`);
+  }
+
+  // table_changes('c.s.t', start [, end]) as a DuckDB subquery over the change feed table.
+  tableChangesSql(toks, args, tr, ctx) {
+    if (args.length < 2 || args.length > 3) throw new SqlError('WRONG_NUM_ARGS.WITHOUT_SUGGESTION', '42605', `The \`table_changes\` requires 2 or 3 parameters but the actual number is ${args.length}.`);
+    const value = ([s, e]) => {
+      if (e !== s + 1) throw unsupported('table_changes arguments other than literals and parameters');
+      const t = toks[s];
+      if (t.type === 'param') { const p = ctx.params.get(t.value); if (!p) this.paramSql(t.value, ctx); return p.value ?? null; }
+      if (t.type === 'string') return t.value;
+      if (t.type === 'number') return Number(t.value);
+      if (t.type === 'word' && t.upper === 'NULL') return null;
+      throw unsupported('table_changes arguments other than literals and parameters');
+    };
+    const nameText = value(args[0]);
+    const nameToks = tokenize(String(nameText ?? ''));
+    const nc = new Cursor(nameToks);
+    const full = this.resolveName(nc.nameTokens().map((p) => p.value), ctx);
+    nc.end();
+    const t = this.requireTable(full);
+    this.requirePrivilege(ctx.principal, 'SELECT', 'TABLE', full);
+    const start = value(args[1]);
+    const end = args[2] ? value(args[2]) : undefined;
+    if (start === null || end === null) throw new SqlError('DELTA_CDC_READ_NULL_RANGE_BOUNDARY', '22004', 'CDC read start/end parameters cannot be null. Please provide a valid version or timestamp.');
+    const latest = t.history[t.history.length - 1];
+    const startV = this.versionAt(t, start, 'start', full);
+    if (startV > latest.version) {
+      throw new SqlError('DELTA_CDC_START_VERSION_AFTER_LATEST', '22003', `Start version ${startV} for change data feed exceeds the latest table version ${latest.version}.`);
+    }
+    const endV = end === undefined ? latest.version : Math.min(this.versionAt(t, end, 'end', full), latest.version);
+    if (endV < startV) throw new SqlError('DELTA_INVALID_CDC_RANGE', '22003', `CDC range from start ${startV} to end ${endV} was invalid. End cannot be before start.`);
+    for (const h of t.history) {
+      if (h.version >= startV && h.version <= endV && !h.cdf) {
+        throw new SqlError('DELTA_MISSING_CHANGE_DATA', 'KD002', `Error getting change data for range [${startV} , ${endV}] as change data was not\nrecorded for version [${h.version}]. If you've enabled change data feed on this table,\nuse \`DESCRIBE HISTORY\` to see when it was first enabled.\nOtherwise, to start recording change data, use \`ALTER TABLE table_name SET TBLPROPERTIES\n(delta.enableChangeDataFeed=true)\`.`);
+      }
+    }
+    return `(SELECT * FROM ${cdfTable(t)} WHERE _commit_version BETWEEN ${startV} AND ${endV})`;
+  }
+
+  // Version for a table_changes bound: an integer version, or a timestamp string.
+  versionAt(t, bound, which, full) {
+    if (typeof bound === 'number' || /^\s*\d+\s*$/.test(String(bound))) return Number(bound);
+    const text = String(bound).trim().replace(' ', 'T');
+    const ms = Date.parse(/[zZ]$|[+-]\d\d:?\d\d$/.test(text) ? text : text + 'Z');
+    if (Number.isNaN(ms)) throw new SqlError('INVALID_TIMESTAMP_FORMAT', '22007', `The provided timestamp '${bound}' doesn't match the expected syntax.`);
+    const last = t.history[t.history.length - 1];
+    if (which === 'start') {
+      if (ms > last.timestamp) {
+        throw new SqlError('DELTA_TIMESTAMP_GREATER_THAN_COMMIT', '42816', `The provided timestamp (${isoTs(ms)}) is after the latest version available to this\ntable (${full}). Please use a timestamp before or at ${isoTs(last.timestamp)}.`);
+      }
+      return t.history.find((h) => h.timestamp >= ms).version;
+    }
+    const before = t.history.filter((h) => h.timestamp <= ms);
+    if (!before.length) {
+      throw new SqlError('DELTA_TIMESTAMP_EARLIER_THAN_COMMIT_RETENTION', '42816', `The provided timestamp (${isoTs(ms)}) is before the earliest version available to this table (${full}). Please use a timestamp after ${isoTs(t.history[0].timestamp)}.`);
+    }
+    return before[before.length - 1].version;
+  }
+
+  // ---------------------------------------------------------------- privileges and catalog API
+
+  /** Unity Catalog privilege check (inheritance, USE on parents, owners and admins pass). */
+  checkPrivilege(principal, privilege, securableType, fullName) {
+    const type = securableType.toUpperCase();
+    if (!this.store.object(type, String(fullName).toLowerCase())) return false;
+    return this.store.missingPrivilege(principal, privilege.toUpperCase().replace(/_/g, ' '), type, String(fullName).toLowerCase()) === null;
+  }
+
+  restVisible(type, full, principal) {
+    const obj = this.store.object(type, full);
+    if (!obj) return null;
+    if (!this.store.canSee(principal, type, full)) {
+      throw new ApiError(403, 'PERMISSION_DENIED', `User does not have USE ${type === 'CATALOG' ? 'CATALOG' : 'SCHEMA'} or any privilege on ${TYPE_LABEL[type]} '${full}'.`);
+    }
+    return obj;
+  }
+
+  listCatalogs(principal) {
+    return Object.values(this.store.state.catalogs).filter((c) => this.store.canSee(principal, 'CATALOG', c.name)).map((c) => this.catalogInfo(c));
+  }
+
+  getCatalog(name, principal) {
+    const c = this.restVisible('CATALOG', String(name).toLowerCase(), principal);
+    return c ? this.catalogInfo(c) : null;
+  }
+
+  catalogInfo(c) {
+    return { name: c.name, owner: c.owner, comment: c.comment ?? undefined, metastore_id: this.store.state.metastore_id, created_at: c.created_at, created_by: c.created_by, updated_at: c.updated_at, updated_by: c.updated_by, catalog_type: 'MANAGED_CATALOG', full_name: c.name, id: c.id, securable_type: 'CATALOG', isolation_mode: 'OPEN' };
+  }
+
+  listSchemas(catalog, principal) {
+    const cat = String(catalog).toLowerCase();
+    if (!this.restVisible('CATALOG', cat, principal)) throw new ApiError(404, 'CATALOG_DOES_NOT_EXIST', `Catalog '${cat}' does not exist.`);
+    return Object.entries(this.store.state.schemas).filter(([full, s]) => s.catalog_name === cat && this.store.canSee(principal, 'SCHEMA', full)).map(([full]) => this.schemaInfo(full));
+  }
+
+  getSchema(fullName, principal) {
+    const full = String(fullName).toLowerCase();
+    return this.restVisible('SCHEMA', full, principal) ? this.schemaInfo(full) : null;
+  }
+
+  schemaInfo(full) {
+    const s = this.store.schema(full);
+    return { name: s.name, catalog_name: s.catalog_name, full_name: full, owner: s.owner, comment: s.comment ?? undefined, metastore_id: this.store.state.metastore_id, schema_id: s.id, created_at: s.created_at, created_by: s.created_by, updated_at: s.updated_at, updated_by: s.updated_by, securable_type: 'SCHEMA' };
+  }
+
+  getTable(fullName, principal) {
+    const full = String(fullName).toLowerCase();
+    return this.restVisible('TABLE', full, principal) ? this.tableInfo(full) : null;
+  }
+
+  tableExists(fullName, principal) {
+    const full = String(fullName).toLowerCase();
+    return Boolean(this.store.table(full)) && this.store.canSee(principal, 'TABLE', full);
+  }
+
+  listTables(catalog, schema, principal) {
+    const sfull = `${String(catalog).toLowerCase()}.${String(schema).toLowerCase()}`;
+    if (!this.store.schema(sfull)) throw new ApiError(404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${sfull}' does not exist.`);
+    this.restVisible('SCHEMA', sfull, principal);
+    return Object.keys(this.store.state.tables).filter((f) => f.startsWith(sfull + '.') && this.store.canSee(principal, 'TABLE', f)).sort().map((f) => this.tableInfo(f));
+  }
+
+  tableInfo(full) {
+    const t = this.store.table(full);
+    const [c, s, n] = splitName(full);
+    return {
+      name: n, catalog_name: c, schema_name: s, full_name: full, table_type: 'MANAGED', data_source_format: 'DELTA',
+      columns: t.columns.map((col, i) => ({
+        name: col.name, position: i, type_name: ucTypeName(col.type_text), type_text: col.type_text.toLowerCase(),
+        type_json: ucTypeJson(col.name, col.type_text, col.nullable), ...decimalInfo(col.type_text), nullable: col.nullable,
+        ...(col.comment ? { comment: col.comment } : {}),
+      })),
+      properties: { ...t.properties }, owner: t.owner, comment: t.comment ?? undefined, table_id: t.table_id,
+      created_at: t.created_at, created_by: t.created_by, updated_at: t.updated_at, updated_by: t.updated_by,
+      storage_location: `file://${path.join(this.dataDir, 'tables', t.table_id)}`, metastore_id: this.store.state.metastore_id,
+      securable_type: 'TABLE',
+    };
+  }
+
+  /** Drops a table through REST (owner, MANAGE or admin). */
+  async deleteTable(fullName, principal) {
+    const full = String(fullName).toLowerCase();
+    if (!this.store.table(full)) throw new ApiError(404, 'TABLE_DOES_NOT_EXIST', `Table '${full}' does not exist.`);
+    this.restOwner(principal, 'TABLE', full);
+    await this.execute(`DROP TABLE ${quoteName(splitName(full))}`, { principal: { ...principal, admin: true } });
+  }
+
+  restOwner(principal, type, full) {
+    if (this.store.missingPrivilege(principal, 'MANAGE', type, full)) {
+      throw new ApiError(403, 'PERMISSION_DENIED', `User does not have MANAGE on ${TYPE_LABEL[type]} '${full}'.`);
+    }
+  }
+
+  /** Creates a managed volume (REST); needs CREATE VOLUME on the schema. */
+  async createVolume({ catalog_name, schema_name, name, volume_type = 'MANAGED', comment }, principal) {
+    if (!catalog_name || !schema_name || !name) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'catalog_name, schema_name and name are required.');
+    if (volume_type !== 'MANAGED') throw new ApiError(400, 'INVALID_PARAMETER_VALUE', 'Only MANAGED volumes are supported by dbx-local (EXTERNAL needs a storage location).');
+    const sfull = `${catalog_name}.${schema_name}`.toLowerCase();
+    if (!this.store.catalog(catalog_name.toLowerCase())) throw new ApiError(404, 'CATALOG_DOES_NOT_EXIST', `Catalog '${catalog_name}' does not exist.`);
+    if (!this.store.schema(sfull)) throw new ApiError(404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${sfull}' does not exist.`);
+    const full = `${sfull}.${name.toLowerCase()}`;
+    if (this.store.volume(full)) throw new ApiError(409, 'RESOURCE_ALREADY_EXISTS', `Volume '${full}' already exists.`);
+    if (this.store.missingPrivilege(principal, 'CREATE VOLUME', 'SCHEMA', sfull)) throw new ApiError(403, 'PERMISSION_DENIED', `User does not have CREATE VOLUME on Schema '${sfull}'.`);
+    const sqlComment = comment ? ` COMMENT ${quoteString(comment)}` : '';
+    await this.execute(`CREATE VOLUME ${quoteName(splitName(full))}${sqlComment}`, { principal });
+    return this.volumeInfo(full);
+  }
+
+  getVolume(fullName, principal) {
+    const full = String(fullName).toLowerCase();
+    return this.restVisible('VOLUME', full, principal) ? this.volumeInfo(full) : null;
+  }
+
+  listVolumes(catalog, schema, principal) {
+    const sfull = `${String(catalog).toLowerCase()}.${String(schema).toLowerCase()}`;
+    if (!this.store.schema(sfull)) throw new ApiError(404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${sfull}' does not exist.`);
+    return Object.keys(this.store.state.volumes).filter((f) => f.startsWith(sfull + '.') && this.store.canSee(principal, 'VOLUME', f)).sort().map((f) => this.volumeInfo(f));
+  }
+
+  async deleteVolume(fullName, principal) {
+    const full = String(fullName).toLowerCase();
+    if (!this.store.volume(full)) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Volume '${full}' does not exist.`);
+    this.restOwner(principal, 'VOLUME', full);
+    await this.execute(`DROP VOLUME ${quoteName(splitName(full))}`, { principal: { ...principal, admin: true } });
+  }
+
+  volumeInfo(full) {
+    const v = this.store.volume(full);
+    const [c, s, n] = splitName(full);
+    return { catalog_name: c, schema_name: s, name: n, full_name: full, volume_type: 'MANAGED', volume_id: v.volume_id, storage_location: `file://${this.volumeDir(c, s, n)}`, owner: v.owner, comment: v.comment ?? undefined, created_at: v.created_at, created_by: v.created_by, updated_at: v.updated_at, updated_by: v.updated_by, metastore_id: this.store.state.metastore_id, securable_type: 'VOLUME' };
+  }
+
+  volumeDir(c, s, v) { return path.join(this.dataDir, 'volumes', c, s, v); }
+
+  /** Directory holding the files of volume c.s.v, or null if the volume does not exist. */
+  volumeRoot(catalog, schema, volume) {
+    const [c, s, v] = [catalog, schema, volume].map((x) => String(x).toLowerCase());
+    return this.store.volume(`${c}.${s}.${v}`) ? this.volumeDir(c, s, v) : null;
+  }
+
+  /** REST grants: { privilege_assignments: [{principal, privileges (underscored)}] }. */
+  getPermissions(securableType, fullName, principalFilter) {
+    const type = securableType.toUpperCase();
+    const full = String(fullName).toLowerCase();
+    if (!this.store.object(type, full)) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `${TYPE_LABEL[type] ?? type} '${full}' does not exist.`);
+    const assignments = this.store.grantsOn(type, full)
+      .filter((g) => !principalFilter || g.principal === principalFilter)
+      .map((g) => ({ principal: g.principal, privileges: g.privileges.map((p) => p.replace(/ /g, '_')) }));
+    return { privilege_assignments: assignments };
+  }
+
+  /** REST PATCH of grants: changes = [{principal, add:[..], remove:[..]}]; owners/admins/MANAGE only. */
+  async updatePermissions(securableType, fullName, changes, principal) {
+    const type = securableType.toUpperCase();
+    const full = String(fullName).toLowerCase();
+    if (!VALID_PRIVILEGES[type]) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Unsupported securable type '${securableType}'.`);
+    if (!this.store.object(type, full)) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `${TYPE_LABEL[type]} '${full}' does not exist.`);
+    this.restOwner(principal, type, full);
+    const norm = (list) => (list ?? []).map((p) => String(p).toUpperCase().replace(/_/g, ' '));
+    for (const ch of changes ?? []) {
+      for (const p of [...norm(ch.add), ...norm(ch.remove)]) {
+        if (!VALID_PRIVILEGES[type].includes(p)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Privilege ${p.replace(/ /g, '_')} is not applicable to this entity [${full}:${type}].`);
+      }
+    }
+    const run = this.queue.then(async () => {
+      for (const ch of changes ?? []) this.store.changeGrant(type, full, ch.principal, norm(ch.add), norm(ch.remove));
+      await this.store.save();
+    });
+    this.queue = run.catch(() => {});
+    await run;
+    return this.getPermissions(type, full);
+  }
+}
+
+// ---------------------------------------------------------------- helpers shared with ddl/dml
+
+/** DuckDB table for a full Databricks name. */
+export function duckTable(full) {
+  const [c, s, t] = splitName(full);
+  return `${qid(`${c}.${s}`)}.${qid(t)}`;
+}
+
+/** DuckDB change-feed table of a table's metadata. */
+export function cdfTable(t) { return `${qid(CDF_SCHEMA)}.${qid(t.table_id)}`; }
+export { CDF_SCHEMA };
+
+export function cdfEnabled(t) { return String(t.properties['delta.enableChangeDataFeed'] ?? '').toLowerCase() === 'true'; }
+
+/** DuckDB TIMESTAMPTZ literal for epoch milliseconds. */
+export function tsLit(ms) { return `TIMESTAMPTZ ${lit(new Date(ms).toISOString())}`; }
+
+function isoTs(ms) { return new Date(ms).toISOString().replace('T', ' ').replace('Z', ''); }
+
+function decimalInfo(text) {
+  const m = /^DECIMAL\((\d+),(\d+)\)$/.exec(text);
+  return m ? { type_precision: Number(m[1]), type_scale: Number(m[2]) } : { type_precision: 0, type_scale: 0 };
+}
+
+function quoteString(s) { return "'" + String(s).replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'"; }
+
+export function catalogNotFound(c) {
+  return new SqlError('NO_SUCH_CATALOG_EXCEPTION', '42704', `The catalog '${c}' was not found. Please verify the catalog name and then retry the query or command again.`);
+}
+
+export function schemaNotFound(c, s) {
+  return new SqlError('SCHEMA_NOT_FOUND', '42704', `The schema \`${c}\`.\`${s}\` cannot be found. Verify the spelling and correctness of the schema and catalog.\nIf you did not qualify the name with a catalog, verify the current_schema() output, or qualify the name with the correct catalog.\nTo tolerate the error on drop use DROP SCHEMA IF EXISTS.`);
+}
+
+function cancelled() { return new SqlError('CANCELLED', '57014', 'The statement was cancelled.'); }
+
+/** Databricks-style SqlError for a DuckDB (or internal) error. */
+export function mapError(e) {
+  if (e instanceof SqlError || e instanceof ApiError) return e;
+  const msg = String(e?.message ?? e);
+  let m;
+  if (/^INTERRUPT Error/.test(msg)) return cancelled();
+  if ((m = /^Parser Error: syntax error at or near "([^"]*)"/.exec(msg))) return syntaxError(m[1]);
+  if ((m = /Referenced column "([^"]+)" not found/.exec(msg)) || (m = /column "?([^"\s]+)"? (?:not found|does not exist)/i.exec(msg)) || (m = /Table "[^"]+" does not have a column named "([^"]+)"/.exec(msg))) {
+    return new SqlError('UNRESOLVED_COLUMN.WITHOUT_SUGGESTION', '42703', `A column, variable, or function parameter with name \`${m[1]}\` cannot be resolved.`);
+  }
+  if ((m = /Function with name (\S+) does not exist/.exec(msg))) {
+    return new SqlError('UNRESOLVED_ROUTINE', '42883', `Cannot resolve routine \`${m[1]}\` on search path [\`system\`.\`builtin\`, \`system\`.\`session\`].`);
+  }
+  if (/Malformed JSON/.test(msg)) {
+    return new SqlError('MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION', '22023', `Malformed records are detected in record parsing: ${msg.replace(/^.*Input: /s, '').split('\n')[0]}.\nParse Mode: FAILFAST. To process malformed records as null result, try setting the option 'mode' as 'PERMISSIVE'.`);
+  }
+  if ((m = /NOT NULL constraint failed: (?:[^.]+\.)?(\S+)/.exec(msg))) {
+    return new SqlError('DELTA_NOT_NULL_CONSTRAINT_VIOLATED', '23502', `NOT NULL constraint violated for column: ${m[1]}.`);
+  }
+  if (/^Conversion Error/.test(msg)) return new SqlError('CAST_INVALID_INPUT', '22018', msg.replace(/^Conversion Error: /, '').split('\n')[0]);
+  if (/^Out of Range Error/.test(msg)) return new SqlError('ARITHMETIC_OVERFLOW', '22003', msg.replace(/^Out of Range Error: /, '').split('\n')[0]);
+  if ((m = /has (\d+) columns but (\d+) values were supplied/.exec(msg))) {
+    return new SqlError('INSERT_COLUMN_ARITY_MISMATCH', '21S01', `Cannot write to the table: the number of columns does not match (table has ${m[1]}, data has ${m[2]}).`);
+  }
+  if (/^Binder Error: No function matches/.test(msg)) return new SqlError('DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE', '42K09', msg.replace(/^Binder Error: /, '').split('\n')[0]);
+  return new SqlError('INTERNAL_ERROR', 'XX000', `dbx-local: ${msg.split('\n')[0]}`);
+}
+
+// ---------------------------------------------------------------- value normalisation
+
+/** Converts a DuckDB value to the normalised JS value for a Databricks type (see interface). */
+export function normalise(v, typeText) {
+  if (v === null || v === undefined) return null;
+  const head = typeText.split(/[<(]/)[0];
+  switch (head) {
+    case 'BOOLEAN': return Boolean(v);
+    case 'TINYINT': case 'SMALLINT': case 'INT': case 'FLOAT': case 'DOUBLE': return Number(v);
+    case 'BIGINT': return BigInt(v);
+    case 'DECIMAL': case 'STRING': case 'VARIANT': case 'DATE': case 'INTERVAL': case 'VOID': return String(v);
+    case 'TIMESTAMP': return tsText(String(v), true);
+    case 'TIMESTAMP_NTZ': return tsText(String(v), false);
+    case 'BINARY': return new Uint8Array(v.bytes);
+    case 'ARRAY': case 'MAP': case 'STRUCT': return jsonText(v);
+    default: return String(v);
+  }
+}
+
+// DuckDB renders '2024-01-01 10:00:00.5+00'; Databricks-style output is ISO with T (and Z for instants).
+function tsText(s, utc) {
+  const base = s.replace(' ', 'T').replace(/\+00(:00)?$/, '');
+  return utc ? base + 'Z' : base;
+}
+
+// JSON text for nested values: numbers stay numbers (exact decimal text), maps become objects.
+function jsonText(v) {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : JSON.stringify(String(v));
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  const name = v.constructor?.name ?? '';
+  if (name === 'DuckDBListValue' || name === 'DuckDBArrayValue') return `[${v.items.map(jsonText).join(',')}]`;
+  if (name === 'DuckDBMapValue') return `{${v.entries.map((e) => `${JSON.stringify(String(e.key))}:${jsonText(e.value)}`).join(',')}}`;
+  if (name === 'DuckDBStructValue') return `{${Object.entries(v.entries).map(([k, x]) => `${JSON.stringify(k)}:${jsonText(x)}`).join(',')}}`;
+  if (name === 'DuckDBDecimalValue') return v.toString();
+  if (name === 'DuckDBTimestampTZValue') return JSON.stringify(tsText(v.toString(), true));
+  if (name === 'DuckDBTimestampValue') return JSON.stringify(tsText(v.toString(), false));
+  if (name === 'DuckDBBlobValue') return JSON.stringify(Buffer.from(v.bytes).toString('base64'));
+  return JSON.stringify(String(v));
+}

@@ -1,0 +1,330 @@
+// Translates Databricks query/expression tokens into DuckDB SQL text. Table references in FROM/JOIN
+// positions are resolved through the caller (three-part names, default catalog/schema, CTE names),
+// which also checks existence and privileges. Literals are re-encoded for DuckDB, parameters bound,
+// and the Databricks built-ins whose DuckDB namesakes differ are rewritten.
+import { SqlError, syntaxError, unsupported } from './errors.mjs';
+import { isIdent } from './tokenizer.mjs';
+import { parseType } from './types.mjs';
+
+/** DuckDB string literal for a JS string. */
+export function lit(s) { return "'" + String(s).replace(/'/g, "''") + "'"; }
+
+/** DuckDB quoted identifier. */
+export function qid(s) { return '"' + String(s).replace(/"/g, '""') + '"'; }
+
+// Keywords that end a FROM clause at the current nesting level.
+const END_FROM = new Set(['WHERE', 'GROUP', 'HAVING', 'ORDER', 'LIMIT', 'QUALIFY', 'WINDOW', 'UNION', 'EXCEPT',
+  'INTERSECT', 'ON', 'USING', 'SELECT', 'SET', 'VALUES', 'WHEN', 'OFFSET', 'CLUSTER', 'DISTRIBUTE', 'SORT', 'RETURNING']);
+const JOIN_WORDS = new Set(['JOIN']);
+
+/** Index of the ')' matching the '(' at toks[i]. */
+export function matchParen(toks, i) {
+  let depth = 0;
+  for (let j = i; j < toks.length; j++) {
+    const v = toks[j].type === 'op' ? toks[j].value : null;
+    if (v === '(' || v === '[') depth++;
+    else if (v === ')' || v === ']') { depth--; if (depth === 0) return j; }
+  }
+  throw syntaxError(null);
+}
+
+/** Splits toks[start, end) on top-level commas into [start, end) ranges. */
+export function splitArgs(toks, start, end) {
+  const out = [];
+  let depth = 0, s = start;
+  for (let j = start; j < end; j++) {
+    const v = toks[j].type === 'op' ? toks[j].value : null;
+    if (v === '(' || v === '[') depth++;
+    else if (v === ')' || v === ']') depth--;
+    else if (v === ',' && depth === 0) { out.push([s, j]); s = j + 1; }
+  }
+  if (end > start) out.push([s, end]);
+  return out;
+}
+
+/** Names introduced by WITH (the CTEs) anywhere in toks, lower-cased. */
+export function cteNames(toks) {
+  const names = new Set();
+  for (let j = 1; j + 2 < toks.length; j++) {
+    const prev = toks[j - 1];
+    if (!(prev.type === 'word' && prev.upper === 'WITH') && !(prev.type === 'op' && prev.value === ',')) continue;
+    if (!isIdent(toks[j])) continue;
+    let k = j + 1;
+    if (toks[k].value === '(') k = matchParen(toks, k) + 1;
+    if (toks[k].type === 'word' && toks[k].upper === 'AS' && toks[k + 1].value === '(') names.add(toks[j].value.toLowerCase());
+  }
+  return names;
+}
+
+// Java/Spark datetime pattern letters -> strftime, for date_format with a literal pattern.
+const DATE_PATTERNS = [['yyyy', '%Y'], ['yy', '%y'], ['MMMM', '%B'], ['MMM', '%b'], ['MM', '%m'], ['dd', '%d'], ['HH', '%H'],
+  ['hh', '%I'], ['mm', '%M'], ['ss', '%S'], ['SSSSSS', '%f'], ['SSS', '%g'], ['EEEE', '%A'], ['EEE', '%a'], ['a', '%p'], ['D', '%j']];
+
+function javaToStrftime(p) {
+  let out = '';
+  for (let i = 0; i < p.length;) {
+    if (p[i] === "'") {
+      const end = p.indexOf("'", i + 1);
+      out += p.slice(i + 1, end < 0 ? p.length : end).replace(/%/g, '%%');
+      i = end < 0 ? p.length : end + 1;
+      continue;
+    }
+    const hit = DATE_PATTERNS.find(([k]) => p.startsWith(k, i));
+    if (hit) { out += hit[1]; i += hit[0].length; continue; }
+    if (/[A-Za-z]/.test(p[i])) throw unsupported(`date_format pattern letter '${p[i]}'`);
+    out += p[i] === '%' ? '%%' : p[i];
+    i++;
+  }
+  return out;
+}
+
+/**
+ * Translator over one token array. ctx provides:
+ *   resolveTable(partTokens) -> DuckDB table SQL (checks existence and SELECT privilege)
+ *   tableFunction(lowerName, toks, argRanges) -> DuckDB SQL or undefined
+ *   param(name) -> DuckDB literal SQL (throws UNBOUND_SQL_PARAMETER)
+ *   principal, catalog, schema: the session values for current_user() etc.
+ */
+export class Translator {
+  constructor(toks, ctx) {
+    this.toks = toks;
+    this.ctx = ctx;
+    this.ctes = cteNames(toks);
+  }
+
+  /** DuckDB SQL for toks[start, end) as a query or expression. */
+  translate(start, end) {
+    return this.walk(start, end, false);
+  }
+
+  /** Like translate, but the range starts in table position (e.g. a MERGE source or UPDATE target). */
+  translateTableRef(start, end) {
+    return this.walk(start, end, true);
+  }
+
+  walk(start, end, expectTableAtStart) {
+    const t = this.toks;
+    const out = [];
+    let inFrom = expectTableAtStart;
+    let expectTable = expectTableAtStart;
+    let i = start;
+    const emitParenGroup = (open) => {
+      const close = matchParen(t, open);
+      out.push('(' + this.walk(open + 1, close, false) + ')');
+      return close + 1;
+    };
+    while (i < end) {
+      const tok = t[i];
+      if (tok.type === 'word') {
+        const u = tok.upper;
+        if (u === 'FROM' || JOIN_WORDS.has(u)) { out.push(u); inFrom = true; expectTable = true; i++; continue; }
+        if (u === 'LATERAL' && t[i + 1]?.upper === 'VIEW') throw unsupported('LATERAL VIEW');
+        if (inFrom && END_FROM.has(u)) { inFrom = false; expectTable = false; }
+      }
+      if (expectTable) {
+        if (tok.type === 'op' && tok.value === '(') { i = emitParenGroup(i); expectTable = false; continue; }
+        if (isIdent(tok)) {
+          const parts = [tok];
+          let j = i + 1;
+          while (t[j]?.value === '.' && t[j].type === 'op' && isIdent(t[j + 1])) { parts.push(t[j + 1]); j += 2; }
+          if (t[j]?.type === 'op' && t[j].value === '(' && j < end) {
+            const close = matchParen(t, j);
+            const name = parts.map((p) => p.value.toLowerCase()).join('.');
+            const sql = this.tableFunction(name, j, close);
+            out.push(sql);
+            i = close + 1;
+          } else if (parts.length === 1 && this.ctes.has(tok.value.toLowerCase())) {
+            out.push(qid(tok.value));
+            i = j;
+          } else {
+            out.push(this.ctx.resolveTable(parts));
+            i = j;
+          }
+          expectTable = false;
+          continue;
+        }
+        if (tok.type === 'string') throw unsupported('file paths as table references outside COPY INTO');
+      }
+      if (tok.type === 'op') {
+        const v = tok.value;
+        if (v === ',' && inFrom) { out.push(','); expectTable = true; i++; continue; }
+        if (v === '(') { i = emitParenGroup(i); continue; }
+        if (v === '[') {
+          const close = matchParen(t, i);
+          const inner = this.walk(i + 1, close, false);
+          // Databricks array subscripts are 0-based, DuckDB lists 1-based; string keys index maps.
+          out.push(t[i + 1].type === 'string' && close === i + 2 ? `[${inner}]` : `[(${inner}) + 1]`);
+          i = close + 1;
+          continue;
+        }
+        if (v === '::') {
+          const ty = parseType(t, i + 1);
+          this.applyCast(out, ty);
+          i = ty.next;
+          continue;
+        }
+        if (v === ':') { i = this.pathAccess(out, i); continue; }
+        if (v === '==') { out.push('='); i++; continue; }
+        if (v === '<=>') { out.push('IS NOT DISTINCT FROM'); i++; continue; }
+        if (v === ';') throw syntaxError(';');
+        out.push(v);
+        i++;
+        continue;
+      }
+      if (tok.type === 'string') { out.push(lit(tok.value)); i++; continue; }
+      if (tok.type === 'qident') { out.push(qid(tok.value)); i++; continue; }
+      if (tok.type === 'param') { out.push(this.ctx.param(tok.value)); i++; continue; }
+      if (tok.type === 'hex') { out.push(`'${tok.value.replace(/(..)/g, '\\x$1')}'::BLOB`); i++; continue; }
+      if (tok.type === 'number') { out.push(this.number(tok)); i++; continue; }
+      if (tok.type === 'word') { i = this.word(out, i, end); continue; }
+      throw syntaxError(tok.text);
+    }
+    return out.join(' ');
+  }
+
+  number(tok) {
+    switch (tok.suffix) {
+      case 'L': return `${tok.value}::BIGINT`;
+      case 'S': return `${tok.value}::SMALLINT`;
+      case 'Y': return `${tok.value}::TINYINT`;
+      case 'D': return `${tok.value}::DOUBLE`;
+      case 'F': return `${tok.value}::FLOAT`;
+      case 'BD': return `${tok.value}::DECIMAL(38,${(tok.value.split('.')[1] ?? '').length})`;
+      default: return tok.value;
+    }
+  }
+
+  applyCast(out, ty) {
+    const prev = out[out.length - 1] ?? '';
+    // A VARIANT path cast to STRING yields the unquoted string, as on Databricks.
+    if (prev.startsWith('json_extract(') && ty.duck === 'VARCHAR') {
+      out[out.length - 1] = 'json_extract_string' + prev.slice('json_extract'.length);
+      return;
+    }
+    out[out.length - 1] = `CAST(${prev} AS ${ty.duck})`;
+  }
+
+  // col:field.sub[0] -> json_extract(col, '$.field.sub[0]') ; the operand must be a (qualified) name.
+  pathAccess(out, i) {
+    const t = this.toks;
+    let path = '$';
+    let j = i + 1;
+    let first = true;
+    for (;;) {
+      if (first || (t[j]?.value === '.' && t[j].type === 'op')) {
+        if (!first) j++;
+        if (!isIdent(t[j])) throw syntaxError(t[j]?.text);
+        path += '.' + (t[j].type === 'qident' || /[^A-Za-z0-9_]/.test(t[j].value) ? JSON.stringify(t[j].value) : t[j].value);
+        j++;
+        first = false;
+        continue;
+      }
+      if (t[j]?.value === '[' && t[j + 1]?.type === 'number' && t[j + 2]?.value === ']') { path += `[${t[j + 1].value}]`; j += 3; continue; }
+      if (t[j]?.value === '[' && t[j + 1]?.type === 'string' && t[j + 2]?.value === ']') { path += '.' + JSON.stringify(t[j + 1].value); j += 3; continue; }
+      break;
+    }
+    // Collect the name chain that was emitted just before the ':' (a.b.c emitted as 'a' '.' 'b' ...).
+    let k = out.length - 1;
+    while (k >= 2 && out[k - 1] === '.') k -= 2;
+    const operand = out.splice(k).join('');
+    out.push(`json_extract(${operand}, ${lit(path)})`);
+    return j;
+  }
+
+  tableFunction(name, open, close) {
+    const args = splitArgs(this.toks, open + 1, close);
+    if (name === 'range') {
+      const sql = args.map(([a, b]) => this.walk(a, b, false)).join(', ');
+      return `(SELECT range AS id FROM range(${sql}))`;
+    }
+    const r = this.ctx.tableFunction?.(name, this.toks, args, this);
+    if (r !== undefined) return r;
+    throw new SqlError('UNRESOLVABLE_TABLE_VALUED_FUNCTION', '42883', `Could not resolve \`${name}\` to a table-valued function.`);
+  }
+
+  // Words: function-call rewrites, typed literals, DIV, * EXCEPT; everything else passes through.
+  word(out, i, end) {
+    const t = this.toks;
+    const tok = t[i];
+    const u = tok.upper;
+    const call = t[i + 1]?.type === 'op' && t[i + 1].value === '(' && i + 1 < end;
+    if (call) {
+      const close = matchParen(t, i + 1);
+      const args = splitArgs(t, i + 2, close);
+      const a = () => args.map(([s, e]) => this.walk(s, e, false));
+      const next = close + 1;
+      switch (u) {
+        case 'CURRENT_USER': case 'USER': case 'SESSION_USER': out.push(lit(this.ctx.principal?.name ?? '')); return next;
+        case 'CURRENT_CATALOG': out.push(lit(this.ctx.catalog)); return next;
+        case 'CURRENT_SCHEMA': case 'CURRENT_DATABASE': out.push(lit(this.ctx.schema)); return next;
+        case 'CURRENT_TIMESTAMP': case 'NOW': out.push('get_current_timestamp()'); return next;
+        case 'CURRENT_DATE': out.push('current_date'); return next;
+        case 'NVL': out.push(`coalesce(${a().join(', ')})`); return next;
+        case 'SIZE': case 'CARDINALITY': out.push(`dbx_size(${a().join(', ')})`); return next;
+        case 'CONCAT': out.push(args.length ? `(${a().map((x) => `(${x})`).join(' || ')})` : "''"); return next;
+        case 'PARSE_JSON': out.push(`dbx_parse_json(${a().join(', ')})`); return next;
+        case 'TRY_PARSE_JSON': out.push(`dbx_try_parse_json(${a().join(', ')})`); return next;
+        case 'TO_JSON': out.push(`CAST(to_json(${a().join(', ')}) AS VARCHAR)`); return next;
+        case 'ARRAY': out.push(`list_value(${a().join(', ')})`); return next;
+        case 'MAP': {
+          const v = a();
+          out.push(`MAP([${v.filter((_, k) => k % 2 === 0).join(', ')}], [${v.filter((_, k) => k % 2 === 1).join(', ')}])`);
+          return next;
+        }
+        case 'NAMED_STRUCT': {
+          const parts = [];
+          for (let k = 0; k + 1 < args.length; k += 2) {
+            const nameTok = t[args[k][0]];
+            if (nameTok.type !== 'string') throw unsupported('named_struct with a non-literal field name');
+            parts.push(`${qid(nameTok.value)} := ${this.walk(args[k + 1][0], args[k + 1][1], false)}`);
+          }
+          out.push(`struct_pack(${parts.join(', ')})`);
+          return next;
+        }
+        case 'DATE_FORMAT': {
+          const fmt = t[args[1]?.[0]];
+          if (args.length !== 2 || fmt.type !== 'string' || args[1][1] !== args[1][0] + 1) throw unsupported('date_format with a non-literal pattern');
+          out.push(`strftime(${this.walk(args[0][0], args[0][1], false)}, ${lit(javaToStrftime(fmt.value))})`);
+          return next;
+        }
+        case 'CAST': case 'TRY_CAST': {
+          let asAt = -1, depth = 0;
+          for (let k = i + 2; k < close; k++) {
+            const v = t[k].type === 'op' ? t[k].value : null;
+            if (v === '(' || v === '[') depth++;
+            else if (v === ')' || v === ']') depth--;
+            else if (depth === 0 && t[k].type === 'word' && t[k].upper === 'AS') asAt = k;
+          }
+          if (asAt < 0) throw syntaxError(t[close].text);
+          const ty = parseType(t, asAt + 1);
+          if (ty.next !== close) throw syntaxError(t[ty.next].text);
+          out.push(this.walk(i + 2, asAt, false));
+          if (u === 'TRY_CAST') out[out.length - 1] = `TRY_CAST(${out[out.length - 1]} AS ${ty.duck})`;
+          else this.applyCast(out, ty);
+          return next;
+        }
+        case 'RLIKE': case 'REGEXP_LIKE': out.push(`regexp_matches(${a().join(', ')})`); return next;
+        case 'GET_JSON_OBJECT': out.push(`json_extract_string(${a().join(', ')})`); return next;
+        default:
+          break;
+      }
+      out.push(tok.value);
+      return i + 1;
+    }
+    if ((u === 'TIMESTAMP' || u === 'TIMESTAMP_LTZ') && t[i + 1]?.type === 'string') { out.push(`TIMESTAMPTZ ${lit(t[i + 1].value)}`); return i + 2; }
+    if (u === 'TIMESTAMP_NTZ' && t[i + 1]?.type === 'string') { out.push(`TIMESTAMP ${lit(t[i + 1].value)}`); return i + 2; }
+    if (u === 'DIV') { out.push('//'); return i + 1; }
+    if ((u === 'RLIKE' || u === 'REGEXP') && out.length) throw unsupported('RLIKE/REGEXP operator (use regexp_like())');
+    if (u === 'EXCEPT' && out[out.length - 1] === '*' && t[i + 1]?.value === '(') { out.push('EXCLUDE'); return i + 1; }
+    if ((u === 'LIKE' || u === 'ILIKE') && t[i + 1]?.type === 'string' && t[i + 2]?.upper !== 'ESCAPE') {
+      // Databricks LIKE escapes with backslash by default; DuckDB needs it spelled out.
+      out.push(u, lit(t[i + 1].value), "ESCAPE '\\'");
+      return i + 2;
+    }
+    if (u === 'CURRENT_USER') { out.push(lit(this.ctx.principal?.name ?? '')); return i + 1; }
+    if (u === 'CURRENT_TIMESTAMP') { out.push('get_current_timestamp()'); return i + 1; }
+    // Plain words pass unquoted so keywords keep working.
+    out.push(tok.value);
+    return i + 1;
+  }
+}
