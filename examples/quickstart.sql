@@ -5,3 +5,18 @@
 
 -- Which extension and libraries are running.
 SELECT dbx_version() AS version;
+
+-- Run remote SQL: dbx_exec() returns the statement's summary as JSON.
+SELECT dbx_exec('CREATE TABLE IF NOT EXISTS main.default.quickstart_events (id BIGINT, kind STRING, at TIMESTAMP)') AS created;
+SELECT dbx_exec('INSERT INTO main.default.quickstart_events VALUES
+                 (1, ''signup'', TIMESTAMP''2024-01-31 10:11:12.5''),
+                 (2, ''login'', TIMESTAMP''2024-02-01 08:00:00'')') AS inserted;
+
+-- Read remote rows: one JSON object per row; values travel as :parameters.
+SELECT rownum, json_extract(row, '$.kind') AS kind,
+       datetime(json_extract(row, '$.at')) AS at
+  FROM dbx_query('SELECT * FROM main.default.quickstart_events WHERE id >= :min ORDER BY id',
+                 '{"min": 1}');
+
+-- What ran remotely on this connection.
+SELECT state, rows, substr(sql, 1, 50) AS sql, params FROM dbx_statements;

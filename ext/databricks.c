@@ -49,12 +49,17 @@ static int registerCore(sqlite3 *db) {
       NULL, versionFunc, NULL, NULL);
 }
 
+int dbx_functions_register(sqlite3 *db); /* functions.c */
+int dbx_vtab_register(sqlite3 *db);      /* vtab.c */
+
 /* One entry per SQL surface file, in the order they are registered. */
 static const struct {
   const char *zWhat;            /* for the error message */
   int (*xRegister)(sqlite3 *);  /* returns an SQLite result code */
 } aRegistrar[] = {
     {"dbx_version", registerCore},
+    {"dbx_exec, dbx_config, dbx_query, dbx_statements", dbx_functions_register},
+    {"the databricks module", dbx_vtab_register},
 };
 
 __attribute__((visibility("default"))) int

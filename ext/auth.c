@@ -1,0 +1,696 @@
+/*
+** auth.c: credential providers and the process-wide token cache.
+**
+** pat sends the configured token. The OAuth types (oauth-m2m, env-oidc,
+** file-oidc, oidc-self-signed) get an access token from the workspace token
+** endpoint <host>/oidc/v1/token (spec 2.2, 2.3) and keep it in a cache entry
+** shared by every DbxAuth with the same dbx_config_identity(). The entry
+** has its own mutex, so two connections of one identity refresh once and
+** different identities never wait for each other.
+*/
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+#include <openssl/bn.h>
+#include <openssl/crypto.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include "auth.h"
+
+#define MIN_LEFT_MS 40000           /* never use a token with less left */
+#define MAX_EARLY_MS (20 * 60000)   /* refresh at most 20 min early */
+
+/* One cached OAuth token, shared by identity. */
+typedef struct TokenEntry {
+  char *zIdentity;           /* dbx_config_identity(); owned */
+  pthread_mutex_t mu;        /* guards the token fields below */
+  char *zToken;              /* access token, secret; owned */
+  char *zTokenType;          /* token_type as returned ("Bearer"); owned */
+  int64_t expiryMs;          /* clock time the token expires */
+  int64_t refreshAtMs;       /* clock time to fetch a new one */
+  int nRef;                  /* DbxAuth objects using the entry */
+  struct TokenEntry *pNext;  /* next entry of the cache list */
+} TokenEntry;
+
+static pthread_mutex_t cacheMutex = PTHREAD_MUTEX_INITIALIZER;
+static TokenEntry *pCache = NULL;  /* the process-wide list */
+
+struct DbxAuth {
+  char zType[24];         /* auth type */
+  char *zHost;            /* normalised host; owned */
+  char *zToken;           /* pat token, secret; owned */
+  char *zClientId;        /* owned, or NULL */
+  char *zClientSecret;    /* secret; owned, or NULL */
+  char *zScopes;          /* space-separated scopes; owned */
+  char *zOidcEnv;         /* env-oidc variable name; owned */
+  char *zOidcFile;        /* file-oidc path; owned */
+  char *zKeyFile;         /* oidc-self-signed key path; owned */
+  char *zIssuer;          /* oidc-self-signed iss; owned */
+  char *zSubject;         /* oidc-self-signed sub; owned */
+  char *zAudience;        /* oidc-self-signed aud; owned */
+  char *zKid;             /* oidc-self-signed kid; owned, or NULL */
+  long nLifetime;         /* oidc-self-signed exp - iat, seconds */
+  char *zTokenUrl;        /* token endpoint; owned */
+  char *zLastSubject;     /* last subject JWT sent, secret (for scrubbing) */
+  TokenEntry *pEntry;     /* shared cache entry (OAuth types), or NULL */
+};
+
+/* ---------------------------------------------------------------------
+** The cache.
+*/
+
+static void entry_wipe_token(TokenEntry *e) {
+  dbx_free_secret(e->zToken);
+  sqlite3_free(e->zTokenType);
+  e->zToken = NULL;
+  e->zTokenType = NULL;
+  e->expiryMs = e->refreshAtMs = 0;
+}
+
+static void entry_free(TokenEntry *e) {
+  entry_wipe_token(e);
+  pthread_mutex_destroy(&e->mu);
+  sqlite3_free(e->zIdentity);
+  sqlite3_free(e);
+}
+
+/* Finds or adds the entry of zIdentity and takes a reference. */
+static TokenEntry *cache_acquire(const char *zIdentity) {
+  TokenEntry *e;
+  pthread_mutex_lock(&cacheMutex);
+  for (e = pCache; e; e = e->pNext) {
+    if (strcmp(e->zIdentity, zIdentity) == 0) break;
+  }
+  if (e == NULL) {
+    e = sqlite3_malloc64(sizeof(*e));
+    if (e) {
+      memset(e, 0, sizeof(*e));
+      e->zIdentity = dbx_strdup(zIdentity);
+      if (e->zIdentity == NULL) {
+        sqlite3_free(e);
+        e = NULL;
+      } else {
+        pthread_mutex_init(&e->mu, NULL);
+        e->pNext = pCache;
+        pCache = e;
+      }
+    }
+  }
+  if (e) e->nRef++;
+  pthread_mutex_unlock(&cacheMutex);
+  return e;
+}
+
+/* Drops a reference; the last one wipes and frees the entry. */
+static void cache_release(TokenEntry *e) {
+  TokenEntry **pp;
+  if (e == NULL) return;
+  pthread_mutex_lock(&cacheMutex);
+  if (--e->nRef == 0) {
+    for (pp = &pCache; *pp; pp = &(*pp)->pNext) {
+      if (*pp == e) {
+        *pp = e->pNext;
+        break;
+      }
+    }
+    entry_free(e);
+  }
+  pthread_mutex_unlock(&cacheMutex);
+}
+
+void dbx_auth_cache_clear(void) {
+  TokenEntry *e;
+  pthread_mutex_lock(&cacheMutex);
+  for (e = pCache; e; e = e->pNext) {
+    pthread_mutex_lock(&e->mu);
+    entry_wipe_token(e);
+    pthread_mutex_unlock(&e->mu);
+  }
+  pthread_mutex_unlock(&cacheMutex);
+}
+
+/* ---------------------------------------------------------------------
+** Encoding helpers.
+*/
+
+char *dbx_auth_base64url(const unsigned char *a, size_t n) {
+  static const char zAlpha[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  char *z = sqlite3_malloc64(n / 3 * 4 + 5), *zOut;
+  size_t i;
+  if (z == NULL) return NULL;
+  zOut = z;
+  for (i = 0; i + 2 < n; i += 3) {
+    uint32_t v = (uint32_t)a[i] << 16 | (uint32_t)a[i + 1] << 8 | a[i + 2];
+    *zOut++ = zAlpha[v >> 18 & 63];
+    *zOut++ = zAlpha[v >> 12 & 63];
+    *zOut++ = zAlpha[v >> 6 & 63];
+    *zOut++ = zAlpha[v & 63];
+  }
+  if (n - i == 1) {
+    uint32_t v = (uint32_t)a[i] << 16;
+    *zOut++ = zAlpha[v >> 18 & 63];
+    *zOut++ = zAlpha[v >> 12 & 63];
+  } else if (n - i == 2) {
+    uint32_t v = (uint32_t)a[i] << 16 | (uint32_t)a[i + 1] << 8;
+    *zOut++ = zAlpha[v >> 18 & 63];
+    *zOut++ = zAlpha[v >> 12 & 63];
+    *zOut++ = zAlpha[v >> 6 & 63];
+  }
+  *zOut = 0;
+  return z;
+}
+
+/* Standard base64 with padding (for the Basic header). */
+static void base64_std(DbxBuf *b, const unsigned char *a, size_t n) {
+  static const char zAlpha[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  size_t i;
+  char q[4];
+  for (i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)a[i] << 16;
+    if (i + 1 < n) v |= (uint32_t)a[i + 1] << 8;
+    if (i + 2 < n) v |= a[i + 2];
+    q[0] = zAlpha[v >> 18 & 63];
+    q[1] = zAlpha[v >> 12 & 63];
+    q[2] = i + 1 < n ? zAlpha[v >> 6 & 63] : '=';
+    q[3] = i + 2 < n ? zAlpha[v & 63] : '=';
+    dbx_buf_append(b, q, 4);
+  }
+}
+
+/* application/x-www-form-urlencoded value. */
+static void form_escape(DbxBuf *b, const char *z) {
+  for (; *z; z++) {
+    unsigned char c = (unsigned char)*z;
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      dbx_buf_append(b, z, 1);
+    } else if (c == ' ') {
+      dbx_buf_append(b, "+", 1);
+    } else {
+      dbx_buf_appendf(b, "%%%02X", c);
+    }
+  }
+}
+
+/* ---------------------------------------------------------------------
+** JWT minting (self-hosted issuer).
+*/
+
+/* Appends a JSON string literal (cJSON does the escaping). */
+static int json_add(cJSON *p, const char *zName, const char *zVal) {
+  return cJSON_AddStringToObject(p, zName, zVal) != NULL;
+}
+
+int dbx_auth_mint_jwt(const char *zKeyFile, const char *zIss,
+                      const char *zSub, const char *zAud, const char *zKid,
+                      long nLifetime, int64_t tNow, char **pzJwt,
+                      DbxError *pErr) {
+  FILE *f;
+  EVP_PKEY *pKey = NULL;
+  EVP_MD_CTX *pMd = NULL;
+  cJSON *pHead = NULL, *pClaims = NULL;
+  char *zHead = NULL, *zClaims = NULL, *zH64 = NULL, *zC64 = NULL,
+       *zS64 = NULL, *zInput = NULL;
+  unsigned char *aSig = NULL, aRaw[64], aJti[16];
+  char zJti[40];
+  size_t nSig = 0;
+  int rc = SQLITE_OK, bEc, i;
+  const char *zAlg;
+
+  *pzJwt = NULL;
+  f = fopen(zKeyFile, "r");
+  if (f == NULL) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "oidc_private_key_file %s cannot be read: check the "
+                         "path and its permissions",
+                         zKeyFile);
+  }
+  pKey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+  fclose(f);
+  if (pKey == NULL) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "oidc_private_key_file %s holds no PEM private key: "
+                         "give an unencrypted RSA or P-256 key",
+                         zKeyFile);
+  }
+  bEc = EVP_PKEY_get_base_id(pKey) == EVP_PKEY_EC;
+  if (!bEc && EVP_PKEY_get_base_id(pKey) != EVP_PKEY_RSA) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "oidc_private_key_file %s: unsupported key type; use "
+                       "RSA (RS256) or EC P-256 (ES256)",
+                       zKeyFile);
+    goto done;
+  }
+  if (bEc) {
+    char zGroup[64] = "";
+    size_t nGroup = 0;
+    EVP_PKEY_get_group_name(pKey, zGroup, sizeof(zGroup), &nGroup);
+    if (strcmp(zGroup, "prime256v1") != 0 && strcmp(zGroup, "P-256") != 0) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "oidc_private_key_file %s: EC curve %s is not "
+                         "supported; ES256 needs P-256",
+                         zKeyFile, zGroup[0] ? zGroup : "(unknown)");
+      goto done;
+    }
+  }
+  zAlg = bEc ? "ES256" : "RS256";
+  if (RAND_bytes(aJti, sizeof(aJti)) != 1) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR, "no random bytes for the JWT id");
+    goto done;
+  }
+  for (i = 0; i < 16; i++) sprintf(zJti + 2 * i, "%02x", aJti[i]);
+
+  pHead = cJSON_CreateObject();
+  pClaims = cJSON_CreateObject();
+  if (pHead == NULL || pClaims == NULL || !json_add(pHead, "alg", zAlg) ||
+      !json_add(pHead, "typ", "JWT") ||
+      (zKid && zKid[0] && !json_add(pHead, "kid", zKid)) ||
+      !json_add(pClaims, "iss", zIss) || !json_add(pClaims, "sub", zSub) ||
+      !json_add(pClaims, "aud", zAud) ||
+      !cJSON_AddNumberToObject(pClaims, "iat", (double)tNow) ||
+      !cJSON_AddNumberToObject(pClaims, "exp", (double)(tNow + nLifetime)) ||
+      !json_add(pClaims, "jti", zJti)) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  zHead = cJSON_PrintUnformatted(pHead);
+  zClaims = cJSON_PrintUnformatted(pClaims);
+  if (zHead == NULL || zClaims == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  zH64 = dbx_auth_base64url((const unsigned char *)zHead, strlen(zHead));
+  zC64 = dbx_auth_base64url((const unsigned char *)zClaims, strlen(zClaims));
+  zInput = sqlite3_mprintf("%s.%s", zH64 ? zH64 : "", zC64 ? zC64 : "");
+  if (zH64 == NULL || zC64 == NULL || zInput == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  pMd = EVP_MD_CTX_new();
+  if (pMd == NULL ||
+      EVP_DigestSignInit(pMd, NULL, EVP_sha256(), NULL, pKey) != 1 ||
+      EVP_DigestSign(pMd, NULL, &nSig, (const unsigned char *)zInput,
+                     strlen(zInput)) != 1 ||
+      (aSig = OPENSSL_malloc(nSig)) == NULL ||
+      EVP_DigestSign(pMd, aSig, &nSig, (const unsigned char *)zInput,
+                     strlen(zInput)) != 1) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "signing the OIDC subject token with %s failed: check "
+                       "oidc_private_key_file",
+                       zAlg);
+    goto done;
+  }
+  if (bEc) {
+    /* JWS wants r||s, 32 bytes each, not the DER of ECDSA_SIG */
+    const unsigned char *pDer = aSig;
+    ECDSA_SIG *pEcSig = d2i_ECDSA_SIG(NULL, &pDer, (long)nSig);
+    const BIGNUM *pR = NULL, *pS = NULL;
+    if (pEcSig == NULL) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR, "ES256 signature not decodable");
+      goto done;
+    }
+    ECDSA_SIG_get0(pEcSig, &pR, &pS);
+    BN_bn2binpad(pR, aRaw, 32);
+    BN_bn2binpad(pS, aRaw + 32, 32);
+    ECDSA_SIG_free(pEcSig);
+    zS64 = dbx_auth_base64url(aRaw, 64);
+  } else {
+    zS64 = dbx_auth_base64url(aSig, nSig);
+  }
+  if (zS64 == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  *pzJwt = sqlite3_mprintf("%s.%s", zInput, zS64);
+  if (*pzJwt == NULL) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+
+done:
+  EVP_MD_CTX_free(pMd);
+  EVP_PKEY_free(pKey);
+  if (aSig) OPENSSL_clear_free(aSig, nSig);
+  cJSON_Delete(pHead);
+  cJSON_Delete(pClaims);
+  cJSON_free(zHead);
+  cJSON_free(zClaims);
+  sqlite3_free(zH64);
+  sqlite3_free(zC64);
+  sqlite3_free(zS64);
+  sqlite3_free(zInput);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+** Providers.
+*/
+
+static void scrub_own(const DbxAuth *p, DbxError *pErr);
+
+static int is_oauth(const DbxAuth *p) { return strcmp(p->zType, "pat") != 0; }
+
+const char *dbx_auth_type(const DbxAuth *p) { return p->zType; }
+
+int dbx_auth_can_refresh(const DbxAuth *p) { return is_oauth(p); }
+
+void dbx_auth_free(DbxAuth *p) {
+  if (p == NULL) return;
+  cache_release(p->pEntry);
+  sqlite3_free(p->zHost);
+  dbx_free_secret(p->zToken);
+  sqlite3_free(p->zClientId);
+  dbx_free_secret(p->zClientSecret);
+  sqlite3_free(p->zScopes);
+  sqlite3_free(p->zOidcEnv);
+  sqlite3_free(p->zOidcFile);
+  sqlite3_free(p->zKeyFile);
+  sqlite3_free(p->zIssuer);
+  sqlite3_free(p->zSubject);
+  sqlite3_free(p->zAudience);
+  sqlite3_free(p->zKid);
+  sqlite3_free(p->zTokenUrl);
+  dbx_free_secret(p->zLastSubject);
+  sqlite3_free(p);
+}
+
+/* Duplicates an optional setting; returns 0 when out of memory. */
+static int dup_opt(char **pz, const char *z) {
+  if (z == NULL) return 1;
+  *pz = dbx_strdup(z);
+  return *pz != NULL;
+}
+
+/* Space-separated scopes from "a,b c": default all-apis. */
+static char *scopes_from(const char *z) {
+  DbxBuf b = {0};
+  if (z == NULL || z[0] == 0) z = "all-apis";
+  while (*z) {
+    size_t n;
+    while (*z == ',' || isspace((unsigned char)*z)) z++;
+    n = strcspn(z, ", \t");
+    if (n) {
+      if (b.n) dbx_buf_append(&b, " ", 1);
+      dbx_buf_append(&b, z, n);
+    }
+    z += n;
+  }
+  return dbx_buf_take(&b);
+}
+
+int dbx_auth_new(const DbxConfig *pConfig, DbxAuth **ppOut, DbxError *pErr) {
+  DbxAuth *p;
+  const char *zType = dbx_config_get(pConfig, "auth_type");
+  const char *zHost = dbx_config_get(pConfig, "host");
+  char *zIdentity;
+  int bOk = 1;
+
+  *ppOut = NULL;
+  if (zType == NULL || zHost == NULL) {
+    return dbx_error_set(pErr, SQLITE_MISUSE,
+                         "configuration not resolved: no host or auth type");
+  }
+  p = sqlite3_malloc64(sizeof(*p));
+  if (p == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  memset(p, 0, sizeof(*p));
+  snprintf(p->zType, sizeof(p->zType), "%s", zType);
+  bOk &= dup_opt(&p->zHost, zHost);
+  bOk &= dup_opt(&p->zToken, dbx_config_get(pConfig, "token"));
+  bOk &= dup_opt(&p->zClientId, dbx_config_get(pConfig, "client_id"));
+  bOk &= dup_opt(&p->zClientSecret, dbx_config_get(pConfig, "client_secret"));
+  bOk &= dup_opt(&p->zOidcEnv, dbx_config_get(pConfig, "oidc_token_env"));
+  bOk &= dup_opt(&p->zOidcFile, dbx_config_get(pConfig, "oidc_token_filepath"));
+  bOk &= dup_opt(&p->zKeyFile, dbx_config_get(pConfig, "oidc_private_key_file"));
+  bOk &= dup_opt(&p->zIssuer, dbx_config_get(pConfig, "oidc_issuer"));
+  bOk &= dup_opt(&p->zSubject, dbx_config_get(pConfig, "oidc_subject"));
+  bOk &= dup_opt(&p->zKid, dbx_config_get(pConfig, "oidc_key_id"));
+  p->zScopes = scopes_from(dbx_config_get(pConfig, "scopes"));
+  p->nLifetime = dbx_config_get_int(pConfig, "oidc_token_lifetime_seconds", 300);
+  /* account hosts have their own token endpoint (spec 2.1) */
+  if (strstr(zHost, "://accounts.") && dbx_config_get(pConfig, "account_id")) {
+    p->zTokenUrl = sqlite3_mprintf("%s/oidc/accounts/%s/v1/token", zHost,
+                                   dbx_config_get(pConfig, "account_id"));
+  } else {
+    p->zTokenUrl = sqlite3_mprintf("%s/oidc/v1/token", zHost);
+  }
+  if (dbx_config_get(pConfig, "oidc_audience")) {
+    bOk &= dup_opt(&p->zAudience, dbx_config_get(pConfig, "oidc_audience"));
+  } else if (p->zTokenUrl) {
+    p->zAudience = dbx_strdup(p->zTokenUrl);
+  }
+  if (!bOk || p->zScopes == NULL || p->zTokenUrl == NULL || p->zAudience == NULL) {
+    dbx_auth_free(p);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  if (strcmp(zType, "pat") == 0 && (p->zToken == NULL || !p->zToken[0])) {
+    dbx_auth_free(p);
+    return dbx_config_require(pConfig, "token", pErr);
+  }
+  if (is_oauth(p)) {
+    zIdentity = dbx_config_auth_identity(pConfig);
+    p->pEntry = zIdentity ? cache_acquire(zIdentity) : NULL;
+    sqlite3_free(zIdentity);
+    if (p->pEntry == NULL) {
+      dbx_auth_free(p);
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+  }
+  *ppOut = p;
+  return SQLITE_OK;
+}
+
+/* Reads the subject JWT of the token exchange (fresh on every refresh). */
+static int subject_token(DbxAuth *p, DbxHttp *pHttp, char **pzJwt,
+                         DbxError *pErr) {
+  DBX_UNUSED(pHttp);
+  *pzJwt = NULL;
+  if (strcmp(p->zType, "env-oidc") == 0) {
+    const char *zName = p->zOidcEnv && p->zOidcEnv[0] ? p->zOidcEnv
+                                                       : "DATABRICKS_OIDC_TOKEN";
+    const char *zV = getenv(zName);
+    if (zV == NULL || zV[0] == 0) {
+      return dbx_error_set(pErr, SQLITE_AUTH,
+                           "env-oidc: environment variable %s holds no OIDC "
+                           "token: export the JWT there",
+                           zName);
+    }
+    *pzJwt = dbx_strdup(zV);
+  } else if (strcmp(p->zType, "file-oidc") == 0) {
+    FILE *f = fopen(p->zOidcFile, "rb");
+    DbxBuf b = {0};
+    char aChunk[1024];
+    size_t n, i, j;
+    if (f == NULL) {
+      return dbx_error_set(pErr, SQLITE_AUTH,
+                           "file-oidc: %s cannot be read: check "
+                           "oidc_token_filepath",
+                           p->zOidcFile);
+    }
+    while ((n = fread(aChunk, 1, sizeof(aChunk), f)) > 0) dbx_buf_append(&b, aChunk, n);
+    fclose(f);
+    OPENSSL_cleanse(aChunk, sizeof(aChunk));
+    if (b.rc != SQLITE_OK) {
+      dbx_buf_free_secret(&b);
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+    /* trim */
+    for (i = 0; i < b.n && isspace((unsigned char)b.z[i]); i++) {}
+    for (j = b.n; j > i && isspace((unsigned char)b.z[j - 1]); j--) {}
+    if (j == i) {
+      dbx_buf_free_secret(&b);
+      return dbx_error_set(pErr, SQLITE_AUTH,
+                           "file-oidc: %s is empty: write the JWT there",
+                           p->zOidcFile);
+    }
+    *pzJwt = sqlite3_mprintf("%.*s", (int)(j - i), b.z + i);
+    dbx_buf_free_secret(&b);
+  } else {
+    return dbx_auth_mint_jwt(p->zKeyFile, p->zIssuer, p->zSubject,
+                             p->zAudience, p->zKid, p->nLifetime,
+                             (int64_t)time(NULL), pzJwt, pErr);
+  }
+  if (*pzJwt == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  return SQLITE_OK;
+}
+
+/* Fetches a new token into e (its mutex held). */
+static int fetch_token(DbxAuth *p, DbxHttp *pHttp, TokenEntry *e,
+                       DbxError *pErr) {
+  DbxBuf body = {0}, basic = {0}, cred = {0};
+  DbxHttpRequest req;
+  DbxHttpResponse resp;
+  const char *azHeader[3];
+  int nHeader = 0, rc;
+  char zWhat[80];
+  cJSON *pJson = NULL, *pTok, *pType, *pExp;
+  int64_t ttlMs, now;
+
+  memset(&resp, 0, sizeof(resp));
+  snprintf(zWhat, sizeof(zWhat), "%s token request", p->zType);
+  if (strcmp(p->zType, "oauth-m2m") == 0) {
+    dbx_buf_appendf(&body, "grant_type=client_credentials&scope=");
+    form_escape(&body, p->zScopes);
+    dbx_buf_appendf(&cred, "%s:%s", p->zClientId, p->zClientSecret);
+    dbx_buf_appendf(&basic, "Authorization: Basic ");
+    if (cred.rc == SQLITE_OK) base64_std(&basic, (unsigned char *)cred.z, cred.n);
+    dbx_buf_free_secret(&cred);
+    azHeader[nHeader++] = basic.z;
+  } else {
+    char *zJwt = NULL;
+    rc = subject_token(p, pHttp, &zJwt, pErr);
+    if (rc) return rc;
+    dbx_free_secret(p->zLastSubject);
+    p->zLastSubject = zJwt;
+    dbx_buf_appendf(&body,
+                    "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%"
+                    "3Atoken-exchange&subject_token=");
+    form_escape(&body, zJwt);
+    dbx_buf_appendf(&body,
+                    "&subject_token_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Atoken-"
+                    "type%%3Ajwt&scope=");
+    form_escape(&body, p->zScopes);
+    if (p->zClientId && p->zClientId[0]) {
+      dbx_buf_appendf(&body, "&client_id=");
+      form_escape(&body, p->zClientId);
+    }
+  }
+  azHeader[nHeader++] = "Content-Type: application/x-www-form-urlencoded";
+  azHeader[nHeader++] = "Accept: application/json";
+  if (body.rc != SQLITE_OK || basic.rc != SQLITE_OK) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  memset(&req, 0, sizeof(req));
+  req.zMethod = "POST";
+  req.zUrl = p->zTokenUrl;
+  req.azHeader = azHeader;
+  req.nHeader = nHeader;
+  req.pBody = body.z;
+  req.nBody = body.n;
+  rc = dbx_http_send(pHttp, &req, DBX_RETRY_TOKEN, zWhat, &resp, pErr);
+  if (rc) goto done;
+  if (resp.status < 200 || resp.status > 299) {
+    rc = dbx_http_error_from_response(resp.status, resp.body.z, resp.body.n,
+                                      zWhat, pErr);
+    if (resp.status == 400 || resp.status == 401 || resp.status == 403) {
+      /* the request was refused: an auth failure, not a transport one */
+      pErr->rc = rc = SQLITE_AUTH;
+    }
+    scrub_own(p, pErr);
+    goto done;
+  }
+  pJson = cJSON_ParseWithLength(resp.body.z ? resp.body.z : "", resp.body.n);
+  pTok = cJSON_GetObjectItemCaseSensitive(pJson, "access_token");
+  pType = cJSON_GetObjectItemCaseSensitive(pJson, "token_type");
+  pExp = cJSON_GetObjectItemCaseSensitive(pJson, "expires_in");
+  if (!cJSON_IsString(pTok) || pTok->valuestring[0] == 0) {
+    rc = dbx_error_set(pErr, SQLITE_AUTH,
+                       "%s: the token endpoint answered without an "
+                       "access_token: check host",
+                       zWhat);
+    goto done;
+  }
+  if (cJSON_IsNumber(pExp)) ttlMs = (int64_t)(pExp->valuedouble * 1000);
+  else if (cJSON_IsString(pExp)) ttlMs = (int64_t)atoll(pExp->valuestring) * 1000;
+  else ttlMs = 3600 * 1000;
+  entry_wipe_token(e);
+  e->zToken = dbx_strdup(pTok->valuestring);
+  e->zTokenType = dbx_strdup(cJSON_IsString(pType) && pType->valuestring[0]
+                                 ? pType->valuestring
+                                 : "Bearer");
+  if (e->zToken == NULL || e->zTokenType == NULL) {
+    entry_wipe_token(e);
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  now = dbx_http_now_ms(pHttp);
+  e->expiryMs = now + ttlMs;
+  e->refreshAtMs = e->expiryMs - (ttlMs / 2 < MAX_EARLY_MS ? ttlMs / 2 : MAX_EARLY_MS);
+  rc = SQLITE_OK;
+
+done:
+  if (pJson) {
+    /* the parsed access token is a secret too */
+    if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pJson, "access_token"))) {
+      char *z = cJSON_GetObjectItemCaseSensitive(pJson, "access_token")->valuestring;
+      OPENSSL_cleanse(z, strlen(z));
+    }
+    cJSON_Delete(pJson);
+  }
+  dbx_buf_free_secret(&resp.body);
+  dbx_buf_free_secret(&body);
+  dbx_buf_free_secret(&basic);
+  return rc;
+}
+
+int dbx_auth_header(DbxAuth *p, DbxHttp *pHttp, int bForce, char **pzHeader,
+                    DbxError *pErr) {
+  TokenEntry *e = p->pEntry;
+  int64_t now;
+  int rc = SQLITE_OK;
+
+  *pzHeader = NULL;
+  if (!is_oauth(p)) {
+    *pzHeader = sqlite3_mprintf("Authorization: Bearer %s", p->zToken);
+    return *pzHeader ? SQLITE_OK : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  pthread_mutex_lock(&e->mu);
+  now = dbx_http_now_ms(pHttp);
+  if (bForce || e->zToken == NULL || now >= e->refreshAtMs ||
+      e->expiryMs - now < MIN_LEFT_MS) {
+    DbxError err2;
+    dbx_error_clear(&err2);
+    rc = fetch_token(p, pHttp, e, &err2);
+    if (rc != SQLITE_OK) {
+      /* keep using a token that is still good for a while */
+      if (!bForce && e->zToken && e->expiryMs - now >= MIN_LEFT_MS) {
+        rc = SQLITE_OK;
+      } else {
+        if (pErr && pErr->rc == SQLITE_OK) *pErr = err2;
+        entry_wipe_token(e);
+      }
+    }
+  }
+  if (rc == SQLITE_OK) {
+    *pzHeader = sqlite3_mprintf("Authorization: %s %s", e->zTokenType, e->zToken);
+    if (*pzHeader == NULL) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  pthread_mutex_unlock(&e->mu);
+  return rc;
+}
+
+/* Replaces every occurrence of zSecret in zMsg by "***". */
+static void scrub_one(char *zMsg, size_t nMsg, const char *zSecret) {
+  size_t nS;
+  char *z;
+  if (zSecret == NULL || (nS = strlen(zSecret)) < 4) return;
+  while ((z = strstr(zMsg, zSecret)) != NULL) {
+    size_t nTail = strlen(z + nS);
+    memcpy(z, "***", 3);
+    memmove(z + 3, z + nS, nTail + 1);
+    DBX_UNUSED(nMsg);
+  }
+}
+
+/* Scrubs the provider's own secrets (no lock needed). */
+static void scrub_own(const DbxAuth *p, DbxError *pErr) {
+  scrub_one(pErr->zMsg, sizeof(pErr->zMsg), p->zToken);
+  scrub_one(pErr->zMsg, sizeof(pErr->zMsg), p->zClientSecret);
+  scrub_one(pErr->zMsg, sizeof(pErr->zMsg), p->zLastSubject);
+}
+
+void dbx_auth_scrub(const DbxAuth *p, DbxError *pErr) {
+  if (p == NULL || pErr == NULL) return;
+  scrub_own(p, pErr);
+  if (p->pEntry) {
+    pthread_mutex_lock(&p->pEntry->mu);
+    scrub_one(pErr->zMsg, sizeof(pErr->zMsg), p->pEntry->zToken);
+    pthread_mutex_unlock(&p->pEntry->mu);
+  }
+}

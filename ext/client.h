@@ -1,0 +1,88 @@
+/*
+** client.h: the workspace client (client.c), the one door to Databricks.
+**
+** A DbxClient belongs to one workspace and one identity: a base URL, a
+** credential provider (auth.c) and an HTTP handle (http.c) whose connections
+** are reused across calls. Every API file (statements.c, files.c,
+** catalog.c) goes through it, so none of them knows about auth, retries or
+** TLS. A client is used by one thread at a time.
+*/
+#ifndef DBX_CLIENT_H
+#define DBX_CLIENT_H
+
+#include <cjson/cJSON.h>
+
+#include "config.h"
+#include "dbx_int.h"
+
+typedef struct DbxClient DbxClient;
+
+/*
+** Called between retries and while waiting, so a caller can stop a long
+** call (sqlite3_interrupt): returns non-zero to abandon the call, which then
+** fails with SQLITE_INTERRUPT.
+*/
+typedef int (*DbxInterruptFn)(void *pArg);
+
+/*
+** Opens a client for a resolved configuration (see config.h). Nothing is
+** sent yet. Returns SQLITE_OK and *ppOut (free with dbx_client_free), or an
+** error code with pErr set when a setting is missing or invalid.
+*/
+int dbx_client_open(const DbxConfig *pConfig, DbxClient **ppOut,
+                    DbxError *pErr);
+void dbx_client_free(DbxClient *p);
+
+/* Installs the interrupt callback used by every later call (NULL: none). */
+void dbx_client_set_interrupt(DbxClient *p, DbxInterruptFn x, void *pArg);
+
+/* The configuration the client was opened with (borrowed). */
+const DbxConfig *dbx_client_config(const DbxClient *p);
+
+/*
+** Calls a workspace REST API: zMethod "GET"/"POST"/..., zPath starting with
+** "/api/" (query string included, already escaped), pBody sent as JSON when
+** not NULL. Adds Authorization, User-Agent and the workspace-id header,
+** retries as spec section 5.3 says, refreshes the token once on 401.
+** On 2xx, *ppOut is the parsed JSON body (cJSON_Delete it), or NULL when the
+** body was empty. Otherwise returns an error code with pErr holding the HTTP
+** status, the Databricks error_code and a one-line message.
+*/
+int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
+                    const cJSON *pBody, cJSON **ppOut, DbxError *pErr);
+
+/*
+** Raw body variant for the Files API: sends nBody bytes of pBody (may be
+** NULL) with the given extra headers ("Name: value"), and appends the
+** response body to pOut (may be NULL). *pStatus receives the HTTP status of
+** a successful (2xx) call.
+*/
+int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
+                        const char *const *azHeader, int nHeader,
+                        const void *pBody, size_t nBody, DbxBuf *pOut,
+                        long *pStatus, DbxError *pErr);
+
+/*
+** Downloads an external link (a presigned cloud-storage URL): no
+** Authorization header, the link's own headers (azHeader, "Name: value")
+** sent as given, retried like API calls. The body is appended to pOut. An
+** expired link fails with pErr->httpStatus 403 (or 400/410) so the caller
+** can ask for a fresh one. Neither the URL's query string nor a header value
+** ever appears in pErr.
+*/
+int dbx_client_download(DbxClient *p, const char *zUrl,
+                        const char *const *azHeader, int nHeader, DbxBuf *pOut,
+                        DbxError *pErr);
+
+/* The workspace base URL without a trailing slash, e.g. https://x.cloud.databricks.com */
+const char *dbx_client_host(const DbxClient *p);
+
+/*
+** Test hook (unit tests only, not thread-safe): clients opened after this
+** call use the transport table *pTr (copied at open) instead of libcurl;
+** NULL restores libcurl. See http.h.
+*/
+struct DbxHttpTransport;
+void dbx_client_test_transport(struct DbxHttpTransport *pTr);
+
+#endif /* DBX_CLIENT_H */

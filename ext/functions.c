@@ -1,0 +1,680 @@
+/*
+** functions.c: the dbx_* SQL functions and table-valued functions.
+**
+**   SELECT row, rownum FROM dbx_query('SELECT * FROM main.default.t WHERE
+**          id > :min', '{"min": 10}', '{"warehouse": "..."}');
+**   SELECT dbx_exec('INSERT INTO main.default.t VALUES (1)');
+**   SELECT dbx_config();                       -- effective settings, sources
+**   SELECT dbx_config('warehouse', '/sql/1.0/warehouses/abc');
+**   SELECT * FROM dbx_statements;              -- what ran remotely
+**
+** params_json is {"name": value} or [{"name","value","type"}]: strings are
+** STRING, integral numbers BIGINT, other numbers DOUBLE, true/false BOOLEAN,
+** null SQL NULL; the SQL refers to them as :name. options_json holds
+** config settings (profile, host, warehouse, catalog, schema, token as
+** env:NAME ...) and statement options (disposition, statement_timeout,
+** wait_timeout, row_limit).
+**
+** dbx_query's `row` is a JSON object of the row: integers and REAL as JSON
+** numbers, BOOLEAN as true/false, DECIMAL over 15 digits, TIMESTAMP, DATE
+** and STRING as strings, ARRAY/MAP/STRUCT/VARIANT embedded as JSON, BINARY
+** as a lower-case hex string, NULL as null.
+**
+** This is the SQL surface: sqlite3 contexts and vtabs stop here. Every
+** function and module shares the connection's DbxSession (session.h).
+*/
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "session.h"
+
+/* ---------------------------------------------------------------------
+** Interrupts. SQLite 3.40 has no sqlite3_is_interrupted(): a tiny
+** statement stepped on the same connection while the caller's statement is
+** active fails with SQLITE_INTERRUPT once sqlite3_interrupt() was called
+** (the flag is only cleared when no statement is active).
+*/
+
+/* DbxInterruptFn over a probe statement: non-zero once interrupted. */
+static int probe_interrupted(void *pArg) {
+  sqlite3_stmt *pProbe = pArg;
+  int rc;
+  if (pProbe == NULL) return 0;
+  rc = sqlite3_step(pProbe);
+  sqlite3_reset(pProbe);
+  return rc == SQLITE_INTERRUPT;
+}
+
+/* Prepares the probe for db (NULL when it cannot: then no interrupts). */
+static sqlite3_stmt *probe_open(sqlite3 *db) {
+  sqlite3_stmt *p = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT 1", -1, &p, NULL) != SQLITE_OK) {
+    sqlite3_finalize(p);
+    return NULL;
+  }
+  return p;
+}
+
+/* ---------------------------------------------------------------------
+** Options and parameters shared by dbx_query and dbx_exec.
+*/
+
+/* What one call needs: its parsed arguments and the connection's client. */
+typedef struct CallArgs {
+  DbxParam *aParam;      /* owned (sqlite3_free), one allocation */
+  int nParam;            /* entries in aParam */
+  DbxOption *aOpt;       /* owned; config options, strings in pOptJson */
+  int nOpt;              /* entries in aOpt */
+  cJSON *pOptJson;       /* owned; the parsed options_json */
+  char **azNum;          /* owned; texts of numeric option values */
+  DbxStmtOptions stmt;   /* statement options */
+  DbxConfig *pConfig;    /* owned; resolved */
+  DbxClient *pClient;    /* borrowed from the session */
+} CallArgs;
+
+static void call_args_free(CallArgs *a) {
+  int i;
+  sqlite3_free(a->aParam);
+  for (i = 0; a->azNum && i < a->nOpt; i++) sqlite3_free(a->azNum[i]);
+  sqlite3_free(a->azNum);
+  sqlite3_free(a->aOpt);
+  cJSON_Delete(a->pOptJson);
+  dbx_config_free(a->pConfig);
+  memset(a, 0, sizeof(*a));
+}
+
+/*
+** Parses params_json and options_json (either may be NULL), resolves the
+** configuration and finds the client. Returns SQLITE_OK or an error in pErr.
+*/
+static int call_args_prepare(DbxSession *pSession, const char *zParams,
+                             const char *zOptions, CallArgs *a, DbxError *pErr) {
+  const cJSON *pItem;
+  int rc, n;
+  memset(a, 0, sizeof(*a));
+  dbx_stmt_options_init(&a->stmt);
+  rc = dbx_stmt_params_parse(zParams, &a->aParam, &a->nParam, pErr);
+  if (rc) return rc;
+  if (zOptions && zOptions[0]) {
+    a->pOptJson = cJSON_Parse(zOptions);
+    if (!cJSON_IsObject(a->pOptJson)) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "options must be a JSON object such as "
+                           "{\"warehouse\": \"<id>\", \"statement_timeout\": 30}");
+    }
+    n = cJSON_GetArraySize(a->pOptJson);
+    a->aOpt = sqlite3_malloc64(sizeof(DbxOption) * (size_t)(n + 1));
+    a->azNum = sqlite3_malloc64(sizeof(char *) * (size_t)(n + 1));
+    if (a->aOpt == NULL || a->azNum == NULL) {
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+    memset(a->azNum, 0, sizeof(char *) * (size_t)(n + 1));
+    cJSON_ArrayForEach(pItem, a->pOptJson) {
+      const char *zVal = NULL;
+      char *zNum = NULL;
+      if (cJSON_IsString(pItem)) {
+        zVal = pItem->valuestring;
+      } else if (cJSON_IsNumber(pItem)) {
+        zNum = sqlite3_mprintf("%.17g", pItem->valuedouble);
+        if (zNum == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+        zVal = zNum;
+      } else if (cJSON_IsBool(pItem)) {
+        zVal = cJSON_IsTrue(pItem) ? "true" : "false";
+      } else if (!cJSON_IsNull(pItem)) {
+        return dbx_error_set(pErr, SQLITE_ERROR,
+                             "option %s must be a string or a number",
+                             pItem->string);
+      }
+      rc = dbx_stmt_option(&a->stmt, pItem->string, zVal, pErr);
+      if (rc == SQLITE_NOTFOUND) {
+        a->azNum[a->nOpt] = zNum;
+        a->aOpt[a->nOpt].zKey = pItem->string;
+        a->aOpt[a->nOpt].zValue = zVal;
+        a->nOpt++;
+      } else {
+        sqlite3_free(zNum);
+        if (rc) return rc;
+      }
+    }
+  }
+  rc = dbx_session_connect(pSession, a->aOpt, a->nOpt, &a->pConfig, &a->pClient, pErr);
+  if (rc) return rc;
+  dbx_session_stmt_options(pSession, a->pConfig, &a->stmt);
+  return SQLITE_OK;
+}
+
+/* Text of an argument, or NULL when absent or SQL NULL. */
+static const char *arg_text(int argc, sqlite3_value **argv, int i) {
+  if (i >= argc || sqlite3_value_type(argv[i]) == SQLITE_NULL) return NULL;
+  return (const char *)sqlite3_value_text(argv[i]);
+}
+
+/* Reports pErr through sqlite3_result_error (with its SQLite code). */
+static void result_error(sqlite3_context *ctx, const DbxError *pErr) {
+  char *z = dbx_error_text(pErr);
+  if (z == NULL) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_error(ctx, z, -1);
+  if (pErr->rc != SQLITE_ERROR && pErr->rc != SQLITE_OK) {
+    sqlite3_result_error_code(ctx, pErr->rc);
+  }
+  sqlite3_free(z);
+}
+
+/* ---------------------------------------------------------------------
+** dbx_exec(sql [, params_json [, options_json]])
+*/
+static void execFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  DbxSession *pSession = sqlite3_user_data(ctx);
+  const char *zSql = arg_text(argc, argv, 0);
+  sqlite3_stmt *pProbe;
+  DbxStmt *pStmt = NULL;
+  DbxError err;
+  CallArgs a;
+  char *zOut = NULL;
+  int rc;
+
+  dbx_error_clear(&err);
+  if (argc < 1 || argc > 3 || zSql == NULL) {
+    sqlite3_result_error(ctx, "databricks: dbx_exec(sql [, params_json [, "
+                              "options_json]]) needs the SQL text", -1);
+    return;
+  }
+  rc = call_args_prepare(pSession, arg_text(argc, argv, 1), arg_text(argc, argv, 2),
+                         &a, &err);
+  pProbe = probe_open(sqlite3_context_db_handle(ctx));
+  a.stmt.xInterrupt = probe_interrupted;
+  a.stmt.pInterruptArg = pProbe;
+  if (rc == SQLITE_OK) {
+    rc = dbx_stmt_execute(a.pClient, zSql, a.aParam, a.nParam, &a.stmt, &pStmt, &err);
+  }
+  if (rc == SQLITE_OK) {
+    zOut = dbx_stmt_summary_json(pStmt, &err);
+    if (zOut == NULL) rc = err.rc ? err.rc : SQLITE_NOMEM;
+  }
+  dbx_stmt_free(pStmt);
+  sqlite3_finalize(pProbe);
+  call_args_free(&a);
+  if (rc) {
+    result_error(ctx, &err);
+    return;
+  }
+  sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, 'J'); /* JSON, for json_extract() and friends */
+}
+
+/* ---------------------------------------------------------------------
+** dbx_config([key [, value]])
+*/
+static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  DbxSession *pSession = sqlite3_user_data(ctx);
+  const char *zKey = arg_text(argc, argv, 0);
+  DbxError err;
+  char *zJson = NULL;
+  int rc;
+
+  dbx_error_clear(&err);
+  if (argc > 2 || (argc >= 1 && zKey == NULL)) {
+    sqlite3_result_error(ctx, "databricks: dbx_config([key [, value]]) takes a "
+                              "setting name and optionally its new value", -1);
+    return;
+  }
+  if (argc == 2) {
+    rc = dbx_session_set_default(pSession, zKey, arg_text(argc, argv, 1), &err);
+    if (rc) {
+      result_error(ctx, &err);
+      return;
+    }
+  }
+  rc = dbx_session_config_json(pSession, &zJson, &err);
+  if (rc) {
+    result_error(ctx, &err);
+    return;
+  }
+  if (argc == 0) {
+    sqlite3_result_text(ctx, zJson, -1, sqlite3_free);
+    sqlite3_result_subtype(ctx, 'J');
+    return;
+  }
+  /* One key: its effective value ("***" for a secret), or NULL. */
+  {
+    cJSON *pRoot = cJSON_Parse(zJson);
+    const char *zName = zKey;
+    const cJSON *pVal;
+    if (strcmp(zName, "warehouse") == 0 || strcmp(zName, "http_path") == 0) {
+      zName = "warehouse_id";
+    }
+    pVal = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(pRoot, zName), "value");
+    if (cJSON_IsString(pVal)) {
+      sqlite3_result_text(ctx, pVal->valuestring, -1, SQLITE_TRANSIENT);
+    } else {
+      sqlite3_result_null(ctx);
+    }
+    cJSON_Delete(pRoot);
+    sqlite3_free(zJson);
+  }
+}
+
+/* ---------------------------------------------------------------------
+** dbx_query: an eponymous table-valued function.
+*/
+
+#define QUERY_COL_ROW 0
+#define QUERY_COL_ROWNUM 1
+#define QUERY_COL_SQL 2     /* hidden: argument 1 */
+#define QUERY_COL_PARAMS 3  /* hidden: argument 2 */
+#define QUERY_COL_OPTIONS 4 /* hidden: argument 3 */
+
+typedef struct QueryVtab {
+  sqlite3_vtab base;    /* must be first */
+  sqlite3 *db;          /* the connection, for the interrupt probe */
+  DbxSession *pSession; /* borrowed: the module's client data */
+} QueryVtab;
+
+typedef struct QueryCursor {
+  sqlite3_vtab_cursor base; /* must be first */
+  DbxStmt *pStmt;           /* owned; NULL at EOF before any query */
+  sqlite3_stmt *pProbe;     /* owned; interrupt probe */
+  CallArgs args;            /* owned; the call's options */
+  char *azArg[3];           /* owned; sql, params, options as given */
+  DbxCell *aCell;           /* owned; decoded cells of the current row */
+  DbxBuf row;               /* the JSON object of the current row */
+  int bRowBuilt;            /* row holds the current row */
+  int bEof;                 /* no current row */
+} QueryCursor;
+
+static int queryConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                        sqlite3_vtab **ppVtab, char **pzErr) {
+  QueryVtab *p;
+  int rc;
+  DBX_UNUSED(argc);
+  DBX_UNUSED(argv);
+  DBX_UNUSED(pzErr);
+  rc = sqlite3_declare_vtab(db, "CREATE TABLE x(row, rownum, sql HIDDEN, "
+                                "params HIDDEN, options HIDDEN)");
+  if (rc) return rc;
+  p = sqlite3_malloc64(sizeof(*p));
+  if (p == NULL) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  p->pSession = pAux;
+  sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+static int queryDisconnect(sqlite3_vtab *pVtab) {
+  sqlite3_free(pVtab);
+  return SQLITE_OK;
+}
+
+/*
+** The hidden arguments must be given as equality constraints; idxNum has a
+** bit per argument present (1 sql, 2 params, 4 options). Without sql the
+** plan is refused, which SQLite reports as "no query solution".
+*/
+static int queryBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
+  int i, aIdx[3] = {-1, -1, -1}, nArg = 0, mask = 0;
+  DBX_UNUSED(pVtab);
+  for (i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
+    int iArg = c->iColumn - QUERY_COL_SQL;
+    if (iArg < 0 || iArg > 2) continue;
+    if (c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
+    if (!c->usable) return SQLITE_CONSTRAINT;
+    aIdx[iArg] = i;
+  }
+  if (aIdx[0] < 0) return SQLITE_CONSTRAINT;
+  for (i = 0; i < 3; i++) {
+    if (aIdx[i] < 0) continue;
+    pInfo->aConstraintUsage[aIdx[i]].argvIndex = ++nArg;
+    pInfo->aConstraintUsage[aIdx[i]].omit = 1;
+    mask |= 1 << i;
+  }
+  pInfo->idxNum = mask;
+  pInfo->estimatedCost = 1e6; /* a remote round trip */
+  pInfo->estimatedRows = 1000;
+  return SQLITE_OK;
+}
+
+static int queryOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
+  QueryCursor *p = sqlite3_malloc64(sizeof(*p));
+  DBX_UNUSED(pVtab);
+  if (p == NULL) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->bEof = 1;
+  *ppCur = &p->base;
+  return SQLITE_OK;
+}
+
+/* Drops the cursor's query, keeping the cursor. */
+static void queryReset(QueryCursor *p) {
+  int i;
+  dbx_stmt_free(p->pStmt);
+  p->pStmt = NULL;
+  sqlite3_finalize(p->pProbe);
+  p->pProbe = NULL;
+  call_args_free(&p->args);
+  for (i = 0; i < 3; i++) {
+    sqlite3_free(p->azArg[i]);
+    p->azArg[i] = NULL;
+  }
+  sqlite3_free(p->aCell);
+  p->aCell = NULL;
+  dbx_buf_free(&p->row);
+  p->bRowBuilt = 0;
+  p->bEof = 1;
+}
+
+static int queryClose(sqlite3_vtab_cursor *pCur) {
+  QueryCursor *p = (QueryCursor *)pCur;
+  queryReset(p);
+  sqlite3_free(p);
+  return SQLITE_OK;
+}
+
+/* Sets the vtab error from pErr; returns its code. */
+static int vtab_error(sqlite3_vtab *pVtab, const DbxError *pErr) {
+  sqlite3_free(pVtab->zErrMsg);
+  pVtab->zErrMsg = dbx_error_text(pErr);
+  return pErr->rc ? pErr->rc : SQLITE_ERROR;
+}
+
+/* Advances to the next row (or EOF). */
+static int queryStep(QueryCursor *p) {
+  DbxError err;
+  int rc;
+  dbx_error_clear(&err);
+  p->bRowBuilt = 0;
+  rc = dbx_stmt_next(p->pStmt, &err);
+  if (rc == SQLITE_ROW) return SQLITE_OK;
+  p->bEof = 1;
+  if (rc == SQLITE_DONE) return SQLITE_OK;
+  return vtab_error(p->base.pVtab, &err);
+}
+
+static int queryFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
+                       int argc, sqlite3_value **argv) {
+  QueryCursor *p = (QueryCursor *)pCur;
+  QueryVtab *pTab = (QueryVtab *)pCur->pVtab;
+  DbxError err;
+  int i, j = 0, rc;
+  DBX_UNUSED(idxStr);
+  queryReset(p);
+  dbx_error_clear(&err);
+  for (i = 0; i < 3; i++) {
+    if ((idxNum & (1 << i)) == 0 || j >= argc) continue;
+    if (sqlite3_value_type(argv[j]) != SQLITE_NULL) {
+      p->azArg[i] = dbx_strdup((const char *)sqlite3_value_text(argv[j]));
+      if (p->azArg[i] == NULL) return SQLITE_NOMEM;
+    }
+    j++;
+  }
+  if (p->azArg[0] == NULL) {
+    dbx_error_set(&err, SQLITE_ERROR,
+                  "dbx_query(sql [, params_json [, options_json]]) needs the SQL text");
+    return vtab_error(pCur->pVtab, &err);
+  }
+  rc = call_args_prepare(pTab->pSession, p->azArg[1], p->azArg[2], &p->args, &err);
+  if (rc) return vtab_error(pCur->pVtab, &err);
+  p->pProbe = probe_open(pTab->db);
+  p->args.stmt.xInterrupt = probe_interrupted;
+  p->args.stmt.pInterruptArg = p->pProbe;
+  rc = dbx_stmt_execute(p->args.pClient, p->azArg[0], p->args.aParam, p->args.nParam,
+                        &p->args.stmt, &p->pStmt, &err);
+  if (rc) return vtab_error(pCur->pVtab, &err);
+  if (dbx_stmt_column_count(p->pStmt) > 0) {
+    p->aCell = sqlite3_malloc64(sizeof(DbxCell) * (size_t)dbx_stmt_column_count(p->pStmt));
+    if (p->aCell == NULL) return SQLITE_NOMEM;
+  }
+  p->bEof = 0;
+  return queryStep(p);
+}
+
+static int queryNext(sqlite3_vtab_cursor *pCur) {
+  return queryStep((QueryCursor *)pCur);
+}
+
+static int queryEof(sqlite3_vtab_cursor *pCur) {
+  return ((QueryCursor *)pCur)->bEof;
+}
+
+/* Builds the JSON object of the current row into p->row. */
+static int queryBuildRow(QueryCursor *p, DbxError *pErr) {
+  int i, nCol = dbx_stmt_column_count(p->pStmt), rc;
+  DbxColumn *aCol;
+  if (p->bRowBuilt) return SQLITE_OK;
+  dbx_buf_reset(&p->row);
+  for (i = 0; i < nCol; i++) {
+    rc = dbx_stmt_cell(p->pStmt, i, &p->aCell[i], pErr);
+    if (rc) return rc;
+  }
+  aCol = (DbxColumn *)dbx_stmt_column(p->pStmt, 0);
+  dbx_result_row_json(aCol, p->aCell, nCol, &p->row);
+  if (p->row.rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  p->bRowBuilt = 1;
+  return SQLITE_OK;
+}
+
+static int queryColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int iCol) {
+  QueryCursor *p = (QueryCursor *)pCur;
+  DbxError err;
+  switch (iCol) {
+    case QUERY_COL_ROW:
+      dbx_error_clear(&err);
+      if (queryBuildRow(p, &err)) return vtab_error(pCur->pVtab, &err);
+      sqlite3_result_text(ctx, p->row.z ? p->row.z : "{}", (int)p->row.n, SQLITE_TRANSIENT);
+      sqlite3_result_subtype(ctx, 'J');
+      break;
+    case QUERY_COL_ROWNUM:
+      sqlite3_result_int64(ctx, dbx_stmt_rownum(p->pStmt));
+      break;
+    default:
+      if (p->azArg[iCol - QUERY_COL_SQL]) {
+        sqlite3_result_text(ctx, p->azArg[iCol - QUERY_COL_SQL], -1, SQLITE_TRANSIENT);
+      }
+      break;
+  }
+  return SQLITE_OK;
+}
+
+static int queryRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
+  *pRowid = dbx_stmt_rownum(((QueryCursor *)pCur)->pStmt);
+  return SQLITE_OK;
+}
+
+static sqlite3_module queryModule = {
+    0,               /* iVersion */
+    NULL,            /* xCreate: eponymous only */
+    queryConnect,    /* xConnect */
+    queryBestIndex,  /* xBestIndex */
+    queryDisconnect, /* xDisconnect */
+    NULL,            /* xDestroy */
+    queryOpen,       /* xOpen */
+    queryClose,      /* xClose */
+    queryFilter,     /* xFilter */
+    queryNext,       /* xNext */
+    queryEof,        /* xEof */
+    queryColumn,     /* xColumn */
+    queryRowid,      /* xRowid */
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+
+/* ---------------------------------------------------------------------
+** dbx_statements: the recent remote statements of this connection.
+*/
+
+typedef struct LogVtab {
+  sqlite3_vtab base;    /* must be first */
+  DbxSession *pSession; /* borrowed */
+} LogVtab;
+
+typedef struct LogCursor {
+  sqlite3_vtab_cursor base; /* must be first */
+  int64_t iSeq;             /* current entry */
+  int64_t iLast;            /* last entry when the scan began */
+} LogCursor;
+
+static int logConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                      sqlite3_vtab **ppVtab, char **pzErr) {
+  LogVtab *p;
+  int rc;
+  DBX_UNUSED(argc);
+  DBX_UNUSED(argv);
+  DBX_UNUSED(pzErr);
+  rc = sqlite3_declare_vtab(db, "CREATE TABLE x(seq INTEGER, statement_id TEXT, "
+                                "sql TEXT, params TEXT, state TEXT, rows INTEGER, "
+                                "bytes INTEGER, chunks INTEGER, ms INTEGER, "
+                                "error TEXT)");
+  if (rc) return rc;
+  p = sqlite3_malloc64(sizeof(*p));
+  if (p == NULL) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->pSession = pAux;
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+static int logBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
+  DBX_UNUSED(pVtab);
+  pInfo->estimatedCost = DBX_SESSION_LOG_SIZE;
+  pInfo->estimatedRows = DBX_SESSION_LOG_SIZE;
+  return SQLITE_OK;
+}
+
+static int logOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
+  LogCursor *p = sqlite3_malloc64(sizeof(*p));
+  DBX_UNUSED(pVtab);
+  if (p == NULL) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  *ppCur = &p->base;
+  return SQLITE_OK;
+}
+
+static int logClose(sqlite3_vtab_cursor *pCur) {
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+/* Moves to the first entry still held at or after iSeq. */
+static void logSkip(LogCursor *p, DbxSession *pSession) {
+  while (p->iSeq <= p->iLast && dbx_session_log_entry(pSession, p->iSeq) == NULL) {
+    p->iSeq++;
+  }
+}
+
+static int logFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
+                     int argc, sqlite3_value **argv) {
+  LogCursor *p = (LogCursor *)pCur;
+  DbxSession *pSession = ((LogVtab *)pCur->pVtab)->pSession;
+  DBX_UNUSED(idxNum);
+  DBX_UNUSED(idxStr);
+  DBX_UNUSED(argc);
+  DBX_UNUSED(argv);
+  dbx_session_log_range(pSession, &p->iSeq, &p->iLast);
+  logSkip(p, pSession);
+  return SQLITE_OK;
+}
+
+static int logNext(sqlite3_vtab_cursor *pCur) {
+  LogCursor *p = (LogCursor *)pCur;
+  p->iSeq++;
+  logSkip(p, ((LogVtab *)pCur->pVtab)->pSession);
+  return SQLITE_OK;
+}
+
+static int logEof(sqlite3_vtab_cursor *pCur) {
+  LogCursor *p = (LogCursor *)pCur;
+  return p->iSeq > p->iLast;
+}
+
+/* Sets a text result, NULL for a NULL pointer. */
+static void result_text_or_null(sqlite3_context *ctx, const char *z) {
+  if (z) sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
+  else sqlite3_result_null(ctx);
+}
+
+static int logColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int iCol) {
+  LogCursor *p = (LogCursor *)pCur;
+  const DbxLogEntry *e =
+      dbx_session_log_entry(((LogVtab *)pCur->pVtab)->pSession, p->iSeq);
+  if (e == NULL) return SQLITE_OK;
+  switch (iCol) {
+    case 0: sqlite3_result_int64(ctx, e->iSeq); break;
+    case 1: result_text_or_null(ctx, e->zStatementId); break;
+    case 2: result_text_or_null(ctx, e->zSql); break;
+    case 3: result_text_or_null(ctx, e->zParams); break;
+    case 4: result_text_or_null(ctx, e->zState); break;
+    case 5: sqlite3_result_int64(ctx, e->nRows); break;
+    case 6: sqlite3_result_int64(ctx, e->nBytes); break;
+    case 7: sqlite3_result_int(ctx, e->nChunks); break;
+    case 8: sqlite3_result_int64(ctx, e->nMs); break;
+    default: result_text_or_null(ctx, e->zError); break;
+  }
+  return SQLITE_OK;
+}
+
+static int logRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
+  *pRowid = ((LogCursor *)pCur)->iSeq;
+  return SQLITE_OK;
+}
+
+static sqlite3_module logModule = {
+    0,               /* iVersion */
+    NULL,            /* xCreate: eponymous only */
+    logConnect,      /* xConnect */
+    logBestIndex,    /* xBestIndex */
+    queryDisconnect, /* xDisconnect: a plain free */
+    NULL,            /* xDestroy */
+    logOpen,         /* xOpen */
+    logClose,        /* xClose */
+    logFilter,       /* xFilter */
+    logNext,         /* xNext */
+    logEof,          /* xEof */
+    logColumn,       /* xColumn */
+    logRowid,        /* xRowid */
+    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+};
+
+/* ---------------------------------------------------------------------
+** Registration.
+*/
+
+int dbx_functions_register(sqlite3 *db) {
+  static const struct {
+    const char *zName; /* SQL name */
+    void (*xFunc)(sqlite3_context *, int, sqlite3_value **);
+  } aFunc[] = {
+      {"dbx_exec", execFunc},
+      {"dbx_config", configFunc},
+  };
+  static const struct {
+    const char *zName;         /* SQL name */
+    const sqlite3_module *pMod; /* the module */
+  } aMod[] = {
+      {"dbx_query", &queryModule},
+      {"dbx_statements", &logModule},
+  };
+  DbxSession *pSession;
+  size_t i;
+  int rc = SQLITE_OK;
+  /* Each registration holds one reference, released by its destructor
+  ** (which SQLite also calls when the registration itself fails). */
+  for (i = 0; rc == SQLITE_OK && i < DBX_ARRAY_SIZE(aFunc); i++) {
+    if (dbx_session_attach(db, &pSession)) return SQLITE_NOMEM;
+    rc = sqlite3_create_function_v2(db, aFunc[i].zName, -1,
+                                    SQLITE_UTF8 | SQLITE_DIRECTONLY, pSession,
+                                    aFunc[i].xFunc, NULL, NULL, dbx_session_release);
+  }
+  for (i = 0; rc == SQLITE_OK && i < DBX_ARRAY_SIZE(aMod); i++) {
+    if (dbx_session_attach(db, &pSession)) return SQLITE_NOMEM;
+    rc = sqlite3_create_module_v2(db, aMod[i].zName, aMod[i].pMod, pSession,
+                                  dbx_session_release);
+  }
+  return rc;
+}

@@ -1,0 +1,161 @@
+/*
+** http.h: the HTTP core (http.c): one libcurl easy handle per DbxHttp,
+** reused so connections stay open, with the TLS policy, bounded timeouts,
+** the retry loop of spec section 5.3 and the error-body parser of 5.1.
+**
+** The network itself sits behind a transport table (DbxHttpTransport), in
+** the manner of hiredis: unit tests swap in a fake that checks the exact
+** request sent and answers with a canned reply, and a fake clock and sleep
+** so retry and backoff run instantly.
+**
+** Redaction: no URL query string, header value or body of a request ever
+** reaches a DbxError from here; URLs appear as scheme://host/path at most.
+*/
+#ifndef DBX_HTTP_H
+#define DBX_HTTP_H
+
+#include "dbx_int.h"
+
+/* One request as handed to the transport. */
+typedef struct DbxHttpRequest {
+  const char *zMethod;          /* "GET", "POST", "PUT", "DELETE", "HEAD" */
+  const char *zUrl;             /* absolute URL, borrowed */
+  const char *const *azHeader;  /* "Name: value" lines, borrowed */
+  int nHeader;                  /* entries in azHeader */
+  const void *pBody;            /* request body or NULL, borrowed */
+  size_t nBody;                 /* bytes in pBody */
+} DbxHttpRequest;
+
+/* How a transfer failed before an HTTP status arrived. */
+typedef enum DbxNetError {
+  DBX_NET_OK = 0,      /* a response (any status) arrived */
+  DBX_NET_CONNECT,     /* DNS, refused, unreachable: retried */
+  DBX_NET_TIMEOUT,     /* connect or inactivity time-out: retried */
+  DBX_NET_DROPPED,     /* connection closed mid-transfer: retried */
+  DBX_NET_TLS,         /* certificate or handshake failure: not retried */
+  DBX_NET_ABORTED,     /* the interrupt callback stopped the transfer */
+  DBX_NET_OTHER        /* anything else: not retried */
+} DbxNetError;
+
+/* What came back. The transport fills it; the caller frees body. */
+typedef struct DbxHttpResponse {
+  DbxNetError eNet;      /* DBX_NET_OK when status is valid */
+  long status;           /* HTTP status, or 0 */
+  char zRetryAfter[32];  /* the Retry-After header value, or "" */
+  char zNetMsg[160];     /* transport failure text (no URL), or "" */
+  DbxBuf body;           /* response body; owned by the response */
+  size_t nKeep;          /* leading body bytes kept across retries (a
+                         ** caller's buffer appended to); the reply
+                         ** starts at body.z + nKeep */
+} DbxHttpResponse;
+
+/*
+** The swappable network and clock. xPerform sends one request (no retry)
+** and fills *pResp; it returns SQLITE_OK when it did what it could (even a
+** network failure is reported through pResp->eNet) or SQLITE_NOMEM.
+** xNowMs is a monotonic clock in milliseconds; xSleepMs sleeps. A NULL
+** member means the libcurl / real-clock default.
+*/
+typedef struct DbxHttpTransport {
+  int (*xPerform)(void *pCtx, const DbxHttpRequest *pReq,
+                  DbxHttpResponse *pResp);
+  int64_t (*xNowMs)(void *pCtx);
+  void (*xSleepMs)(void *pCtx, int64_t ms);
+  void *pCtx;                   /* handed to every member */
+} DbxHttpTransport;
+
+/* Settings of one handle; dbx_http_settings_default() fills them. */
+typedef struct DbxHttpSettings {
+  long connectTimeoutMs;      /* TCP + TLS connect bound (connect_timeout_seconds) */
+  long inactivityTimeoutMs;   /* abort when no byte flows this long (http_timeout_seconds) */
+  int64_t retryBudgetMs;      /* total time spent retrying (retry_timeout_seconds) */
+  int64_t maxRetryAfterMs;    /* cap on an honoured Retry-After */
+  char zCaBundle[512];        /* CA bundle file, or "" for the system store */
+  char zUserAgent[160];       /* User-Agent header value */
+} DbxHttpSettings;
+
+/* Which responses a call retries (besides connection errors/time-outs). */
+typedef enum DbxRetryKind {
+  DBX_RETRY_API = 0,   /* 429, 503 and the transient messages of spec 5.3 */
+  DBX_RETRY_TOKEN,     /* 429, 502, 503, 504 within one minute (spec 2.4) */
+  DBX_RETRY_NONE       /* a single attempt */
+} DbxRetryKind;
+
+typedef struct DbxHttp DbxHttp;
+
+void dbx_http_settings_default(DbxHttpSettings *pSet);
+
+/*
+** Opens a handle. pTransport may be NULL (libcurl and the real clock); a
+** non-NULL table is copied. Returns SQLITE_OK and *ppOut, or an error.
+*/
+int dbx_http_new(const DbxHttpSettings *pSet,
+                 const DbxHttpTransport *pTransport, DbxHttp **ppOut,
+                 DbxError *pErr);
+void dbx_http_free(DbxHttp *p);
+
+/* The handle's settings (borrowed, may be changed before a call). */
+DbxHttpSettings *dbx_http_settings(DbxHttp *p);
+
+/* Installs a callback polled while transferring and between retries. */
+void dbx_http_set_interrupt(DbxHttp *p, int (*xInterrupt)(void *),
+                            void *pArg);
+
+/* Milliseconds of the handle's clock (the fake one in tests). */
+int64_t dbx_http_now_ms(DbxHttp *p);
+
+/*
+** Checks the TLS policy for zUrl: https anywhere, plain http only to a
+** loopback host (127.0.0.0/8, ::1, localhost). Returns SQLITE_OK or an
+** error that says so.
+*/
+int dbx_http_check_url(const char *zUrl, DbxError *pErr);
+
+/*
+** Sends pReq, retrying per eRetry, and fills *pResp with the final
+** response (whatever its status; the caller frees pResp->body with
+** dbx_buf_free). Returns SQLITE_OK when an HTTP response arrived, or an
+** error code with pErr set when the URL is refused, the network failed
+** after all retries, the budget ran out or the call was interrupted
+** (SQLITE_INTERRUPT). zWhat names the call in messages ("GET
+** /api/2.0/sql/statements"); it must not contain secrets.
+*/
+int dbx_http_send(DbxHttp *p, const DbxHttpRequest *pReq, DbxRetryKind eRetry,
+                  const char *zWhat, DbxHttpResponse *pResp, DbxError *pErr);
+
+/*
+** The delay before retry number nAttempt (1-based) of a response: the
+** Retry-After seconds when given (capped at maxRetryAfterMs, 1 s when
+** absent or not an integer for 429/503), otherwise min(nAttempt, 10) s,
+** plus a jitter of 50..750 ms taken from uJitter. Exposed for tests.
+*/
+int64_t dbx_http_backoff_ms(const DbxHttpSettings *pSet, int nAttempt,
+                            const char *zRetryAfter, unsigned uJitter);
+
+/*
+** Whether a response is worth retrying under eRetry: status and the
+** transient messages of spec 5.3 found in the body. Exposed for tests.
+*/
+int dbx_http_is_retryable(DbxRetryKind eRetry, const DbxHttpResponse *pResp);
+
+/*
+** Records a non-2xx response in pErr per spec 5.1: JSON error_code/message,
+** {"error": ...} (also RFC 6749 error/error_description), SCIM
+** detail/status/scimType, plain "CODE: message" text, HTML <pre>/<title>,
+** else the raw text (shortened). zWhat prefixes the message. Returns the
+** SQLite code recorded (SQLITE_ERROR, SQLITE_AUTH for 401/403,
+** SQLITE_NOTFOUND never: not found is SQLITE_ERROR with the status kept).
+*/
+int dbx_http_error_from_response(long status, const char *zBody, size_t nBody,
+                                 const char *zWhat, DbxError *pErr);
+
+/* The reason phrase of an HTTP status ("Not Found"), or "HTTP error". */
+const char *dbx_http_reason(long status);
+
+/*
+** Writes the redacted form of zUrl (scheme://host/path, no query, no
+** userinfo) into zOut. Returns zOut.
+*/
+char *dbx_http_redact_url(const char *zUrl, char *zOut, size_t nOut);
+
+#endif /* DBX_HTTP_H */

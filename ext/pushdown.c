@@ -1,0 +1,764 @@
+/*
+** pushdown.c: from what SQLite asks of a `databricks` virtual table scan to
+** the Databricks SQL that answers it.
+**
+**   SELECT * FROM remote WHERE id IN (1,2) AND name LIKE 'a%'
+**     ORDER BY id LIMIT 10
+**
+** becomes, when every term can be answered remotely,
+**
+**   SELECT `id`, `name` FROM `main`.`default`.`t`
+**   WHERE `id` IN (:p0, :p1) AND `name` ILIKE :p2 ESCAPE '!'
+**   ORDER BY `id` ASC NULLS FIRST
+**
+** with typed parameters. The governing rule: pushdown never changes the
+** answer SQLite would give. Where Databricks compares differently (LIKE is
+** case-sensitive there, NaN is a value there but NULL here, CHAR pads,
+** collations, numbers against text) a term is either translated exactly,
+** pushed as a superset that SQLite re-checks, or left to SQLite. LIMIT and
+** OFFSET are only pushed when every WHERE term is exact and the ORDER BY is
+** consumed (vtab.c decides that from dbx_pushdown_judge's verdicts).
+**
+** Pure: no sqlite3 values and no network; the SQLite allocator only.
+*/
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "pushdown.h"
+
+/* ---------------------------------------------------------------------
+** Column classes and declared types
+*/
+
+/* Copies the first word of z (letters, digits, '_') upper-cased into zOut. */
+static const char *type_word(const char *z, char *zOut, size_t nOut) {
+  size_t n = 0;
+  while (*z == ' ')
+    z++;
+  while ((isalnum((unsigned char)*z) || *z == '_') && n + 1 < nOut) {
+    zOut[n++] = (char)toupper((unsigned char)*z);
+    z++;
+  }
+  zOut[n] = 0;
+  return z;
+}
+
+/* Case-insensitive substring test. */
+static int has_word(const char *z, const char *zWord) {
+  size_t n = strlen(zWord);
+  for (; *z; z++) {
+    if (strncasecmp(z, zWord, n) == 0) return 1;
+  }
+  return 0;
+}
+
+DbxColClass dbx_pushdown_class(const char *zTypeText, const char *zTypeName) {
+  char zWord[32];
+  const char *zType = (zTypeText && zTypeText[0]) ? zTypeText : zTypeName;
+  const char *zRest;
+  if (zType == NULL) return DBX_COL_OTHER;
+  zRest = type_word(zType, zWord, sizeof(zWord));
+  if (!strcmp(zWord, "TINYINT") || !strcmp(zWord, "BYTE") ||
+      !strcmp(zWord, "SMALLINT") || !strcmp(zWord, "SHORT") ||
+      !strcmp(zWord, "INT") || !strcmp(zWord, "INTEGER") ||
+      !strcmp(zWord, "BIGINT") || !strcmp(zWord, "LONG")) {
+    return DBX_COL_INT;
+  }
+  if (!strcmp(zWord, "BOOLEAN")) return DBX_COL_BOOL;
+  if (!strcmp(zWord, "FLOAT") || !strcmp(zWord, "REAL") ||
+      !strcmp(zWord, "DOUBLE")) {
+    return DBX_COL_FLOAT;
+  }
+  if (!strcmp(zWord, "DECIMAL") || !strcmp(zWord, "DEC") ||
+      !strcmp(zWord, "NUMERIC")) {
+    /* result.c delivers DECIMAL as REAL only up to precision 15. */
+    long nPrec = 10; /* DECIMAL alone is DECIMAL(10,0) */
+    while (*zRest == ' ')
+      zRest++;
+    if (*zRest == '(') nPrec = strtol(zRest + 1, NULL, 10);
+    return nPrec >= 1 && nPrec <= 15 ? DBX_COL_DECIMAL : DBX_COL_OTHER;
+  }
+  if (!strcmp(zWord, "STRING") || !strcmp(zWord, "VARCHAR")) {
+    /* A non-binary collation (UTF8_LCASE ...) compares differently. */
+    if (has_word(zRest, "COLLATE") && !has_word(zRest, "UTF8_BINARY")) {
+      return DBX_COL_OTHER;
+    }
+    return DBX_COL_TEXT;
+  }
+  if (!strcmp(zWord, "DATE")) return DBX_COL_DATE;
+  /* CHAR(n) pads on comparison; TIMESTAMP's text order is not its time
+  ** order ('...12.5Z' < '...12Z'); the rest are not comparable as text. */
+  return DBX_COL_OTHER;
+}
+
+/* SQLite's column affinity rules (datatype3.html, section 3.1). */
+static char sqlite_affinity(const char *z) {
+  if (has_word(z, "INT")) return 'i';
+  if (has_word(z, "CHAR") || has_word(z, "CLOB") || has_word(z, "TEXT")) {
+    return 't';
+  }
+  if (z[0] == 0 || has_word(z, "BLOB")) return 'b';
+  if (has_word(z, "REAL") || has_word(z, "FLOA") || has_word(z, "DOUB")) {
+    return 'r';
+  }
+  return 'n';
+}
+
+char *dbx_pushdown_decltype(const char *zTypeText, const char *zTypeName) {
+  const char *zType = (zTypeText && zTypeText[0]) ? zTypeText
+                      : zTypeName                 ? zTypeName
+                                                  : "";
+  char zWord[32];
+  const char *p;
+  int bPlain = zType[0] != 0;
+  DbxBuf b = {0};
+  for (p = zType; *p; p++) {
+    if (!isalnum((unsigned char)*p) && !strchr("_(),", *p)) bPlain = 0;
+  }
+  if (bPlain) {
+    /* Unity Catalog spells types in lower case (bigint, decimal(10,2)). */
+    for (p = zType; *p; p++) {
+      char c = (char)toupper((unsigned char)*p);
+      dbx_buf_append(&b, &c, 1);
+    }
+  } else if (zType[0]) {
+    dbx_buf_append(&b, "\"", 1);
+    for (p = zType; *p; p++) {
+      dbx_buf_append(&b, p, 1);
+      if (*p == '"') dbx_buf_append(&b, "\"", 1);
+    }
+    dbx_buf_append(&b, "\"", 1);
+  }
+  /* STRING and VARIANT values are text that may look like a number: with
+  ** NUMERIC affinity '007' = '7' would hold. TEXT affinity keeps text. */
+  type_word(zType, zWord, sizeof(zWord));
+  if (sqlite_affinity(zType) == 'n' &&
+      (!strcmp(zWord, "STRING") || !strcmp(zWord, "VARIANT") ||
+       !strcmp(zWord, "VARCHAR"))) {
+    dbx_buf_appendf(&b, " TEXT");
+  }
+  if (b.n == 0) dbx_buf_appendf(&b, "TEXT");
+  return dbx_buf_take(&b);
+}
+
+/* ---------------------------------------------------------------------
+** Judging terms
+*/
+
+/* Valid UTF-8 without NUL: anything else cannot travel as a JSON string. */
+static int text_ok(const char *z, int n) {
+  int i = 0;
+  while (i < n) {
+    unsigned char c = (unsigned char)z[i];
+    int k, nCont;
+    if (c == 0) return 0;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xC2 && c <= 0xDF)
+      nCont = 1;
+    else if (c >= 0xE0 && c <= 0xEF)
+      nCont = 2;
+    else if (c >= 0xF0 && c <= 0xF4)
+      nCont = 3;
+    else
+      return 0;
+    if (i + nCont >= n) return 0;
+    for (k = 1; k <= nCont; k++) {
+      if (((unsigned char)z[i + k] & 0xC0) != 0x80) return 0;
+    }
+    i += nCont + 1;
+  }
+  return 1;
+}
+
+/* A 'YYYY-MM-DD' text naming a real day (what a DATE column delivers). */
+static int date_ok(const char *z, int n) {
+  static const int aDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int i, y, m, d;
+  if (n != 10 || z[4] != '-' || z[7] != '-') return 0;
+  for (i = 0; i < 10; i++) {
+    if (i != 4 && i != 7 && !isdigit((unsigned char)z[i])) return 0;
+  }
+  y = atoi(z);
+  m = (z[5] - '0') * 10 + (z[6] - '0');
+  d = (z[8] - '0') * 10 + (z[9] - '0');
+  if (y < 1 || m < 1 || m > 12 || d < 1 || d > aDays[m - 1]) return 0;
+  if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
+    return 0;
+  }
+  return 1;
+}
+
+/* Whether v can be bound for a column of class eClass (one IN member or
+** a scalar): the value's comparison with that column's values is the same
+** remotely. NULL values are bindable (typed NULL parameters). */
+static int value_bindable(DbxColClass eClass, const DbxValue *v) {
+  switch (v->eType) {
+  case DBX_VAL_NULL:
+    return 1;
+  case DBX_VAL_INT:
+    if (eClass == DBX_COL_BOOL) return v->i == 0 || v->i == 1;
+    return eClass == DBX_COL_INT || eClass == DBX_COL_DECIMAL ||
+           eClass == DBX_COL_FLOAT;
+  case DBX_VAL_REAL:
+    return isfinite(v->r) &&
+           (eClass == DBX_COL_INT || eClass == DBX_COL_DECIMAL ||
+            eClass == DBX_COL_FLOAT);
+  case DBX_VAL_TEXT:
+    if (!text_ok(v->z, v->n)) return 0;
+    if (eClass == DBX_COL_TEXT) return 1;
+    if (eClass == DBX_COL_DATE) return date_ok(v->z, v->n);
+    return 0; /* non-numeric text against a number: SQLite orders types */
+  default:
+    return 0;
+  }
+}
+
+/* Whether an IN member that cannot be bound can simply be dropped, i.e. it
+** never equals a value of the column. True for classes whose values are
+** all numbers (affinity was applied) or all valid dates. */
+static int member_droppable(DbxColClass eClass) {
+  return eClass == DBX_COL_INT || eClass == DBX_COL_DECIMAL ||
+         eClass == DBX_COL_FLOAT || eClass == DBX_COL_BOOL ||
+         eClass == DBX_COL_DATE;
+}
+
+DbxJudge dbx_pushdown_judge(DbxColClass eClass, DbxOp eOp, int bBinary,
+                            const DbxValue *pVal) {
+  switch (eOp) {
+  case DBX_OP_ISNULL:
+  case DBX_OP_NOTNULL:
+    return DBX_JUDGE_EXACT; /* FLOAT spells out isnan() in the SQL */
+  case DBX_OP_LIKE:
+    /* ILIKE folds all of Unicode, SQLite only ASCII: a superset. */
+    if (eClass != DBX_COL_TEXT) return DBX_JUDGE_SKIP;
+    if (pVal == NULL || pVal->eType == DBX_VAL_NULL) return DBX_JUDGE_SUPERSET;
+    if (pVal->eType == DBX_VAL_INT) return DBX_JUDGE_SUPERSET;
+    if (pVal->eType == DBX_VAL_TEXT && text_ok(pVal->z, pVal->n)) {
+      return DBX_JUDGE_SUPERSET;
+    }
+    return DBX_JUDGE_SKIP;
+  case DBX_OP_LIMIT:
+  case DBX_OP_OFFSET:
+    return DBX_JUDGE_SKIP; /* decided by vtab.c, not per term */
+  default:
+    break;
+  }
+  if (eClass == DBX_COL_OTHER) return DBX_JUDGE_SKIP;
+  if ((eClass == DBX_COL_TEXT || eClass == DBX_COL_DATE) && !bBinary) {
+    return DBX_JUDGE_SKIP;
+  }
+  if (eClass == DBX_COL_BOOL && eOp != DBX_OP_EQ && eOp != DBX_OP_NE &&
+      eOp != DBX_OP_IS && eOp != DBX_OP_ISNOT && eOp != DBX_OP_IN) {
+    return DBX_JUDGE_SKIP;
+  }
+  if (eOp == DBX_OP_IN) {
+    int i;
+    if (member_droppable(eClass)) return DBX_JUDGE_EXACT;
+    /* TEXT: a member from a numeric-affinity subquery column would turn
+    ** the comparison numeric, so only all-text lists are pushed. */
+    if (pVal == NULL) return DBX_JUDGE_SUPERSET;
+    for (i = 0; i < pVal->nList; i++) {
+      if (!value_bindable(eClass, &pVal->aList[i])) return DBX_JUDGE_SKIP;
+    }
+    return DBX_JUDGE_SUPERSET;
+  }
+  if (pVal == NULL) return DBX_JUDGE_SUPERSET;
+  if (!value_bindable(eClass, pVal)) return DBX_JUDGE_SKIP;
+  if (eClass == DBX_COL_FLOAT) {
+    /* NaN (NULL here) is greater than every number and distinct from
+    ** everything there: only these operators never let it through. */
+    if (eOp == DBX_OP_EQ || eOp == DBX_OP_LT || eOp == DBX_OP_LE ||
+        (eOp == DBX_OP_IS && pVal->eType != DBX_VAL_NULL)) {
+      return DBX_JUDGE_EXACT;
+    }
+    return DBX_JUDGE_SUPERSET;
+  }
+  return DBX_JUDGE_EXACT;
+}
+
+int dbx_pushdown_orderable(DbxColClass eClass) {
+  /* FLOAT: NaN sorts last there, NULL (first) here. */
+  return eClass == DBX_COL_INT || eClass == DBX_COL_DECIMAL ||
+         eClass == DBX_COL_BOOL || eClass == DBX_COL_TEXT ||
+         eClass == DBX_COL_DATE;
+}
+
+/* ---------------------------------------------------------------------
+** Plans as idxStr: "c<hex colUsed>;a<col>:<op>:<exact>,...;o<col>:<desc>,..."
+*/
+
+char *dbx_pushdown_plan_encode(const DbxPlan *pPlan) {
+  DbxBuf b = {0};
+  int i;
+  dbx_buf_appendf(&b, "c%" PRIx64 ";a", pPlan->colUsed);
+  for (i = 0; i < pPlan->nArg; i++) {
+    const DbxPlanArg *a = &pPlan->aArg[i];
+    dbx_buf_appendf(&b, "%s%d:%d:%d", i ? "," : "", a->iCol, (int)a->eOp,
+                    a->bExact ? 1 : 0);
+  }
+  dbx_buf_appendf(&b, ";o");
+  for (i = 0; i < pPlan->nOrder; i++) {
+    dbx_buf_appendf(&b, "%s%d:%d", i ? "," : "", pPlan->aOrder[i].iCol,
+                    pPlan->aOrder[i].bDesc ? 1 : 0);
+  }
+  return dbx_buf_take(&b);
+}
+
+/* Reads a decimal integer at *pz; returns 0 when there is none. */
+static int read_int(const char **pz, long *pOut) {
+  char *zEnd;
+  *pOut = strtol(*pz, &zEnd, 10);
+  if (zEnd == *pz) return 0;
+  *pz = zEnd;
+  return 1;
+}
+
+int dbx_pushdown_plan_decode(const char *z, DbxPlan *pPlan, DbxError *pErr) {
+  const char *p = z;
+  char *zEnd;
+  long a, b, c;
+  memset(pPlan, 0, sizeof(*pPlan));
+  if (z == NULL || *p++ != 'c') goto bad;
+  pPlan->colUsed = strtoull(p, &zEnd, 16);
+  p = zEnd;
+  if (*p++ != ';' || *p++ != 'a') goto bad;
+  while (*p != ';') {
+    if (pPlan->nArg >= DBX_PLAN_MAX_ARG) goto bad;
+    if (pPlan->nArg && *p++ != ',') goto bad;
+    if (!read_int(&p, &a) || *p++ != ':' || !read_int(&p, &b) || *p++ != ':' ||
+        !read_int(&p, &c)) {
+      goto bad;
+    }
+    if (b < DBX_OP_EQ || b > DBX_OP_OFFSET) goto bad;
+    pPlan->aArg[pPlan->nArg].iCol = (int)a;
+    pPlan->aArg[pPlan->nArg].eOp = (DbxOp)b;
+    pPlan->aArg[pPlan->nArg].bExact = c != 0;
+    pPlan->nArg++;
+  }
+  p++;
+  if (*p++ != 'o') goto bad;
+  while (*p) {
+    if (pPlan->nOrder >= DBX_PLAN_MAX_ORDER) goto bad;
+    if (pPlan->nOrder && *p++ != ',') goto bad;
+    if (!read_int(&p, &a) || *p++ != ':' || !read_int(&p, &b)) goto bad;
+    pPlan->aOrder[pPlan->nOrder].iCol = (int)a;
+    pPlan->aOrder[pPlan->nOrder].bDesc = b != 0;
+    pPlan->nOrder++;
+  }
+  return SQLITE_OK;
+bad:
+  return dbx_error_set(pErr, SQLITE_ERROR,
+                       "internal error: unreadable scan plan; re-prepare the "
+                       "statement");
+}
+
+/* ---------------------------------------------------------------------
+** Names
+*/
+
+void dbx_pushdown_ident(DbxBuf *pBuf, const char *z) {
+  dbx_buf_append(pBuf, "`", 1);
+  for (; *z; z++) {
+    dbx_buf_append(pBuf, z, 1);
+    if (*z == '`') dbx_buf_append(pBuf, "`", 1);
+  }
+  dbx_buf_append(pBuf, "`", 1);
+}
+
+void dbx_pushdown_name_free(char *azPart[3]) {
+  int i;
+  for (i = 0; i < 3; i++) {
+    sqlite3_free(azPart[i]);
+    azPart[i] = NULL;
+  }
+}
+
+int dbx_pushdown_name_split(const char *zName, char *azPart[3], int *pnPart,
+                            DbxError *pErr) {
+  const char *p = zName;
+  int n = 0;
+  azPart[0] = azPart[1] = azPart[2] = NULL;
+  *pnPart = 0;
+  if (zName == NULL || zName[0] == 0) goto bad;
+  for (;;) {
+    DbxBuf b = {0};
+    if (n == 3) goto bad;
+    if (*p == '`') {
+      for (p++;; p++) {
+        if (*p == 0) {
+          dbx_buf_free(&b);
+          goto bad;
+        }
+        if (*p == '`') {
+          if (p[1] != '`') break;
+          p++;
+        }
+        dbx_buf_append(&b, p, 1);
+      }
+      p++;
+    } else {
+      while (*p && *p != '.') {
+        if (*p == '`') {
+          dbx_buf_free(&b);
+          goto bad;
+        }
+        dbx_buf_append(&b, p, 1);
+        p++;
+      }
+    }
+    if (b.n == 0) {
+      dbx_buf_free(&b);
+      goto bad;
+    }
+    azPart[n] = dbx_buf_take(&b);
+    if (azPart[n++] == NULL) {
+      dbx_pushdown_name_free(azPart);
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+    if (*p == 0) break;
+    if (*p++ != '.') goto bad;
+  }
+  *pnPart = n;
+  return SQLITE_OK;
+bad:
+  dbx_pushdown_name_free(azPart);
+  return dbx_error_set(pErr, SQLITE_ERROR,
+                       "bad table name '%s': write catalog.schema.table, with "
+                       "`backticks` around a part that contains a dot",
+                       zName ? zName : "");
+}
+
+/* ---------------------------------------------------------------------
+** Building the SQL
+*/
+
+void dbx_pushdown_scan_clear(DbxScanSql *p) {
+  int i;
+  sqlite3_free(p->zSql);
+  for (i = 0; i < p->nParam; i++)
+    sqlite3_free(p->aParam[i].zValue);
+  sqlite3_free(p->aParam);
+  sqlite3_free(p->aiCol);
+  memset(p, 0, sizeof(*p));
+}
+
+/* The parameter type of a NULL for a column class. */
+static const char *null_type(DbxColClass eClass) {
+  switch (eClass) {
+  case DBX_COL_INT:
+    return "BIGINT";
+  case DBX_COL_DECIMAL:
+  case DBX_COL_FLOAT:
+    return "DOUBLE";
+  case DBX_COL_BOOL:
+    return "BOOLEAN";
+  case DBX_COL_DATE:
+    return "DATE";
+  default:
+    return "STRING";
+  }
+}
+
+/* The state of one build. */
+typedef struct Builder {
+  DbxBuf sql;       /* the SQL text */
+  DbxScanSql *pOut; /* receives the parameters */
+  int nAlloc;       /* slots in pOut->aParam */
+  int rc;           /* SQLITE_NOMEM once an allocation failed */
+} Builder;
+
+/* Adds parameter ":pN" with the given type and value (copied; NULL for SQL
+** NULL) and writes its marker into the SQL. */
+static void add_param(Builder *pB, const char *zType, const char *zValue,
+                      int nValue) {
+  DbxPushParam *p;
+  if (pB->rc) return;
+  if (pB->pOut->nParam == pB->nAlloc) {
+    int nNew = pB->nAlloc ? pB->nAlloc * 2 : 8;
+    DbxPushParam *aNew = sqlite3_realloc64(
+        pB->pOut->aParam, (sqlite3_uint64)nNew * sizeof(DbxPushParam));
+    if (aNew == NULL) {
+      pB->rc = SQLITE_NOMEM;
+      return;
+    }
+    pB->pOut->aParam = aNew;
+    pB->nAlloc = nNew;
+  }
+  p = &pB->pOut->aParam[pB->pOut->nParam];
+  memset(p, 0, sizeof(*p));
+  snprintf(p->zName, sizeof(p->zName), "p%d", pB->pOut->nParam);
+  p->zType = zType;
+  if (zValue) {
+    p->zValue = sqlite3_malloc64((sqlite3_uint64)nValue + 1);
+    if (p->zValue == NULL) {
+      pB->rc = SQLITE_NOMEM;
+      return;
+    }
+    memcpy(p->zValue, zValue, (size_t)nValue);
+    p->zValue[nValue] = 0;
+  }
+  pB->pOut->nParam++;
+  dbx_buf_appendf(&pB->sql, ":%s", p->zName);
+}
+
+/* Binds one value (value_bindable() said yes) for a column of eClass. */
+static void bind_value(Builder *pB, DbxColClass eClass, const DbxValue *v) {
+  char zNum[40];
+  switch (v->eType) {
+  case DBX_VAL_INT:
+    if (eClass == DBX_COL_BOOL) {
+      add_param(pB, "BOOLEAN", v->i ? "true" : "false", v->i ? 4 : 5);
+    } else {
+      snprintf(zNum, sizeof(zNum), "%" PRId64, v->i);
+      add_param(pB, "BIGINT", zNum, (int)strlen(zNum));
+    }
+    break;
+  case DBX_VAL_REAL:
+    snprintf(zNum, sizeof(zNum), "%.17g", v->r);
+    add_param(pB, "DOUBLE", zNum, (int)strlen(zNum));
+    break;
+  case DBX_VAL_TEXT:
+    add_param(pB, eClass == DBX_COL_DATE ? "DATE" : "STRING", v->z, v->n);
+    break;
+  default:
+    add_param(pB, null_type(eClass), NULL, 0);
+    break;
+  }
+}
+
+/* SQLite's LIKE pattern as an ILIKE pattern with ESCAPE '!': SQLite has no
+** escape character, so only '!' itself needs escaping. */
+static void bind_like(Builder *pB, const DbxValue *v) {
+  DbxBuf pat = {0};
+  char zNum[40];
+  const char *z = v->z;
+  int i, n = v->n;
+  if (v->eType == DBX_VAL_NULL) {
+    add_param(pB, "STRING", NULL, 0);
+    return;
+  }
+  if (v->eType == DBX_VAL_INT) {
+    snprintf(zNum, sizeof(zNum), "%" PRId64, v->i);
+    z = zNum;
+    n = (int)strlen(zNum);
+  }
+  for (i = 0; i < n; i++) {
+    if (z[i] == '!') dbx_buf_append(&pat, "!", 1);
+    dbx_buf_append(&pat, &z[i], 1);
+  }
+  if (pat.rc) pB->rc = SQLITE_NOMEM;
+  add_param(pB, "STRING", pat.z ? pat.z : "", (int)pat.n);
+  dbx_buf_free(&pat);
+}
+
+static const char *op_text(DbxOp eOp) {
+  switch (eOp) {
+  case DBX_OP_EQ:
+    return " = ";
+  case DBX_OP_NE:
+    return " <> ";
+  case DBX_OP_LT:
+    return " < ";
+  case DBX_OP_LE:
+    return " <= ";
+  case DBX_OP_GT:
+    return " > ";
+  case DBX_OP_GE:
+    return " >= ";
+  case DBX_OP_IS:
+    return " IS NOT DISTINCT FROM ";
+  case DBX_OP_ISNOT:
+    return " IS DISTINCT FROM ";
+  default:
+    return " ? ";
+  }
+}
+
+/* Appends one WHERE term for argv slot a with value v; returns 0 when the
+** term is left to SQLite. */
+static int add_term(Builder *pB, const DbxRemote *pRemote, const DbxPlanArg *a,
+                    const DbxValue *v) {
+  DbxColClass eClass = pRemote->aClass[a->iCol];
+  const char *zCol = pRemote->azCol[a->iCol];
+  DbxJudge eJudge = dbx_pushdown_judge(eClass, a->eOp, 1, v);
+  int i, nIn = 0;
+  if (eJudge == DBX_JUDGE_SKIP) return 0;
+  switch (a->eOp) {
+  case DBX_OP_ISNULL:
+  case DBX_OP_NOTNULL: {
+    int bNull = a->eOp == DBX_OP_ISNULL;
+    if (eClass == DBX_COL_FLOAT) {
+      /* NaN is NULL on this side. */
+      dbx_buf_appendf(&pB->sql, "(");
+      dbx_pushdown_ident(&pB->sql, zCol);
+      dbx_buf_appendf(&pB->sql, bNull ? " IS NULL OR isnan("
+                                      : " IS NOT NULL AND NOT isnan(");
+      dbx_pushdown_ident(&pB->sql, zCol);
+      dbx_buf_appendf(&pB->sql, "))");
+    } else {
+      dbx_pushdown_ident(&pB->sql, zCol);
+      dbx_buf_appendf(&pB->sql, bNull ? " IS NULL" : " IS NOT NULL");
+    }
+    return 1;
+  }
+  case DBX_OP_LIKE:
+    dbx_pushdown_ident(&pB->sql, zCol);
+    dbx_buf_appendf(&pB->sql, " ILIKE ");
+    bind_like(pB, v);
+    dbx_buf_appendf(&pB->sql, " ESCAPE '!'");
+    return 1;
+  case DBX_OP_IN:
+    for (i = 0; i < v->nList; i++) {
+      const DbxValue *m = &v->aList[i];
+      /* NULL never equals anything; droppable members never match. */
+      if (m->eType == DBX_VAL_NULL || !value_bindable(eClass, m)) continue;
+      if (nIn++ == 0) {
+        dbx_pushdown_ident(&pB->sql, zCol);
+        dbx_buf_appendf(&pB->sql, " IN (");
+      } else {
+        dbx_buf_appendf(&pB->sql, ", ");
+      }
+      bind_value(pB, eClass, m);
+    }
+    dbx_buf_appendf(&pB->sql, nIn ? ")" : "FALSE");
+    return 1;
+  default:
+    dbx_pushdown_ident(&pB->sql, zCol);
+    dbx_buf_appendf(&pB->sql, "%s", op_text(a->eOp));
+    bind_value(pB, eClass, v);
+    return 1;
+  }
+}
+
+/* Whether vtab column iCol is marked used (bit 63 covers 63 and above). */
+static int col_used(uint64_t colUsed, int iCol) {
+  return (colUsed >> (iCol < 63 ? iCol : 63)) & 1;
+}
+
+int dbx_pushdown_build(const DbxRemote *pRemote, const DbxPlan *pPlan,
+                       const DbxValue *aArg, int nArg, DbxScanSql *pOut,
+                       DbxError *pErr) {
+  Builder B;
+  int i, rc, nWhere = 0;
+  int64_t iLimit = -1, iOffset = 0;
+  memset(pOut, 0, sizeof(*pOut));
+  memset(&B, 0, sizeof(B));
+  B.pOut = pOut;
+  if (nArg != pPlan->nArg) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "internal error: scan plan expects %d values, got %d",
+                         pPlan->nArg, nArg);
+  }
+  pOut->aiCol =
+      sqlite3_malloc64(sizeof(int) * ((sqlite3_uint64)pRemote->nCol + 1));
+  if (pOut->aiCol == NULL)
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+
+  /* Projection. */
+  dbx_buf_appendf(&B.sql, "SELECT ");
+  if (pRemote->bNoProject) {
+    dbx_buf_appendf(&B.sql, "*");
+    for (i = 0; i < pRemote->nCol; i++)
+      pOut->aiCol[pOut->nOut++] = i;
+  } else {
+    for (i = 0; i < pRemote->nCol; i++) {
+      if (!col_used(pPlan->colUsed, i)) continue;
+      if (pOut->nOut) dbx_buf_appendf(&B.sql, ", ");
+      dbx_pushdown_ident(&B.sql, pRemote->azCol[i]);
+      pOut->aiCol[pOut->nOut++] = i;
+    }
+    if (pOut->nOut == 0) {
+      dbx_buf_appendf(&B.sql, "1"); /* count(*) and friends need rows only */
+      pOut->aiCol[pOut->nOut++] = -1;
+    }
+  }
+
+  /* Source. */
+  if (pRemote->zTable) {
+    dbx_buf_appendf(&B.sql, " FROM %s", pRemote->zTable);
+  } else {
+    size_t n = strlen(pRemote->zQuery);
+    while (n && (isspace((unsigned char)pRemote->zQuery[n - 1]) ||
+                 pRemote->zQuery[n - 1] == ';')) {
+      n--;
+    }
+    dbx_buf_appendf(&B.sql, " FROM (%.*s) AS `_dbx_q`", (int)n,
+                    pRemote->zQuery);
+  }
+
+  /* WHERE. */
+  for (i = 0; i < pPlan->nArg; i++) {
+    const DbxPlanArg *a = &pPlan->aArg[i];
+    size_t nMark = B.sql.n;
+    if (a->eOp == DBX_OP_LIMIT || a->eOp == DBX_OP_OFFSET) {
+      if (aArg[i].eType != DBX_VAL_INT) {
+        rc = dbx_error_set(pErr, SQLITE_MISMATCH,
+                           "LIMIT and OFFSET take integers");
+        goto fail;
+      }
+      if (a->eOp == DBX_OP_LIMIT)
+        iLimit = aArg[i].i;
+      else
+        iOffset = aArg[i].i;
+      continue;
+    }
+    if (a->iCol < 0 || a->iCol >= pRemote->nCol) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "internal error: scan plan names column %d of %d",
+                         a->iCol, pRemote->nCol);
+      goto fail;
+    }
+    dbx_buf_appendf(&B.sql, nWhere ? " AND " : " WHERE ");
+    if (add_term(&B, pRemote, a, &aArg[i])) {
+      nWhere++;
+    } else {
+      if (a->bExact) {
+        rc = dbx_error_set(pErr, SQLITE_ERROR,
+                           "internal error: a constraint planned as exact "
+                           "cannot be pushed for its value; re-prepare the "
+                           "statement");
+        goto fail;
+      }
+      B.sql.n = nMark; /* drop the " AND " */
+      if (B.sql.z) B.sql.z[nMark] = 0;
+    }
+  }
+
+  /* ORDER BY, LIMIT, OFFSET. */
+  for (i = 0; i < pPlan->nOrder; i++) {
+    const DbxPlanOrder *o = &pPlan->aOrder[i];
+    if (o->iCol < 0 || o->iCol >= pRemote->nCol) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "internal error: scan plan orders by column %d",
+                         o->iCol);
+      goto fail;
+    }
+    dbx_buf_appendf(&B.sql, i ? ", " : " ORDER BY ");
+    dbx_pushdown_ident(&B.sql, pRemote->azCol[o->iCol]);
+    /* SQLite puts NULLs first ascending and last descending. */
+    dbx_buf_appendf(&B.sql, o->bDesc ? " DESC NULLS LAST" : " ASC NULLS FIRST");
+  }
+  /* Counts are integers formatted here, never text from the query. */
+  if (iLimit >= 0) dbx_buf_appendf(&B.sql, " LIMIT %" PRId64, iLimit);
+  if (iOffset > 0) dbx_buf_appendf(&B.sql, " OFFSET %" PRId64, iOffset);
+
+  if (B.rc == SQLITE_OK) B.rc = B.sql.rc;
+  if (B.rc != SQLITE_OK) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto fail;
+  }
+  pOut->zSql = dbx_buf_take(&B.sql);
+  return SQLITE_OK;
+fail:
+  dbx_buf_free(&B.sql);
+  dbx_pushdown_scan_clear(pOut);
+  return rc;
+}

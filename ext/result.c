@@ -1,0 +1,536 @@
+/*
+** result.c: JSON_ARRAY values -> cells (see result.h for the type mapping).
+**
+** Serves the read side of dbx_query() and the databricks virtual table.
+** Databricks sends every non-null JSON_ARRAY value as a JSON string (spec
+** section 3.5); this file decides per column what that string means and
+** converts it, without touching HTTP or sqlite3 contexts. Where the text
+** does not parse as its declared type the value is kept as the text that
+** was sent rather than lost, except BINARY, where bad hex is an error.
+*/
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "result.h"
+
+/* Type words (type_name enum and type_text heads) and their kinds. */
+static const struct {
+  const char *zWord; /* upper case */
+  DbxKind eKind;
+} aKindWord[] = {
+    {"BYTE", DBX_KIND_INTEGER},      {"TINYINT", DBX_KIND_INTEGER},
+    {"SHORT", DBX_KIND_INTEGER},     {"SMALLINT", DBX_KIND_INTEGER},
+    {"INT", DBX_KIND_INTEGER},       {"INTEGER", DBX_KIND_INTEGER},
+    {"LONG", DBX_KIND_INTEGER},      {"BIGINT", DBX_KIND_INTEGER},
+    {"BOOLEAN", DBX_KIND_BOOLEAN},   {"FLOAT", DBX_KIND_REAL},
+    {"REAL", DBX_KIND_REAL},         {"DOUBLE", DBX_KIND_REAL},
+    {"DECIMAL", DBX_KIND_DECIMAL},   {"DEC", DBX_KIND_DECIMAL},
+    {"NUMERIC", DBX_KIND_DECIMAL},   {"TIMESTAMP", DBX_KIND_TIMESTAMP},
+    {"TIMESTAMP_LTZ", DBX_KIND_TIMESTAMP},
+    {"TIMESTAMP_NTZ", DBX_KIND_TIMESTAMP_NTZ},
+    {"DATE", DBX_KIND_DATE},         {"BINARY", DBX_KIND_BINARY},
+    {"ARRAY", DBX_KIND_JSON},        {"MAP", DBX_KIND_JSON},
+    {"STRUCT", DBX_KIND_JSON},       {"VARIANT", DBX_KIND_JSON},
+    {"OBJECT", DBX_KIND_JSON},       {"STRING", DBX_KIND_TEXT},
+    {"CHAR", DBX_KIND_TEXT},         {"VARCHAR", DBX_KIND_TEXT},
+    {"INTERVAL", DBX_KIND_TEXT},     {"NULL", DBX_KIND_NULL},
+    {"VOID", DBX_KIND_NULL},
+};
+
+/*
+** Looks up the leading word of z (up to '(', '<', space) in aKindWord.
+** Returns 1 and *peKind when known, 0 otherwise.
+*/
+static int kind_of_word(const char *z, DbxKind *peKind) {
+  size_t n = 0, i;
+  if (z == NULL) return 0;
+  while (z[n] && z[n] != '(' && z[n] != '<' && z[n] != ' ') n++;
+  for (i = 0; i < DBX_ARRAY_SIZE(aKindWord); i++) {
+    if (strlen(aKindWord[i].zWord) == n &&
+        strncasecmp(aKindWord[i].zWord, z, n) == 0) {
+      *peKind = aKindWord[i].eKind;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+DbxKind dbx_result_kind(const char *zTypeName, const char *zTypeText,
+                        int *pnPrecision, int *pnScale) {
+  DbxKind eName = DBX_KIND_TEXT, eText = DBX_KIND_TEXT, e;
+  int bName = kind_of_word(zTypeName, &eName);
+  int bText = kind_of_word(zTypeText, &eText);
+  int nPrec = pnPrecision ? *pnPrecision : 0;
+  int nScale = pnScale ? *pnScale : 0;
+
+  /* type_name decides; type_text refines what the enum cannot say
+  ** (TIMESTAMP_NTZ, VARIANT) and stands in for unknown names. */
+  if (bName && !(bText && (eText == DBX_KIND_TIMESTAMP_NTZ ||
+                           (eText == DBX_KIND_JSON && eName == DBX_KIND_TEXT)))) {
+    e = eName;
+  } else if (bText) {
+    e = eText;
+  } else {
+    e = DBX_KIND_TEXT;
+  }
+  if (e == DBX_KIND_DECIMAL) {
+    if (nPrec <= 0 && zTypeText) {
+      const char *z = strchr(zTypeText, '(');
+      if (z) {
+        nPrec = atoi(z + 1);
+        z = strchr(z, ',');
+        if (z) nScale = atoi(z + 1);
+      }
+    }
+    if (nPrec <= 0) nPrec = 10; /* DECIMAL alone is DECIMAL(10,0) */
+    if (nPrec <= 15) e = DBX_KIND_REAL;
+  }
+  if (pnPrecision) *pnPrecision = nPrec;
+  if (pnScale) *pnScale = nScale;
+  return e;
+}
+
+/* A cJSON member as a string (numbers formatted), or NULL. */
+static const char *json_text(const cJSON *p, char *zNum, size_t nNum) {
+  if (cJSON_IsString(p)) return p->valuestring;
+  if (cJSON_IsNumber(p)) {
+    snprintf(zNum, nNum, "%.17g", p->valuedouble);
+    return zNum;
+  }
+  return NULL;
+}
+
+/* An integer member that may be a JSON number or a numeric string. */
+static int json_int(const cJSON *p, int iDefault) {
+  if (cJSON_IsNumber(p)) return (int)p->valuedouble;
+  if (cJSON_IsString(p) && p->valuestring[0]) return atoi(p->valuestring);
+  return iDefault;
+}
+
+void dbx_result_columns_free(DbxColumn *aCol, int nCol) {
+  int i;
+  if (aCol == NULL) return;
+  for (i = 0; i < nCol; i++) {
+    sqlite3_free(aCol[i].zName);
+    sqlite3_free(aCol[i].zTypeName);
+    sqlite3_free(aCol[i].zTypeText);
+  }
+  sqlite3_free(aCol);
+}
+
+int dbx_result_columns(const cJSON *pSchema, DbxColumn **paCol, int *pnCol,
+                       DbxError *pErr) {
+  const cJSON *pCols = cJSON_GetObjectItemCaseSensitive(pSchema, "columns");
+  const cJSON *pItem;
+  DbxColumn *aCol;
+  int nCol, i = 0;
+  char zNum[32];
+
+  *paCol = NULL;
+  *pnCol = 0;
+  if (pSchema == NULL || pCols == NULL || cJSON_IsNull(pCols)) return SQLITE_OK;
+  if (!cJSON_IsArray(pCols)) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "unexpected result schema from Databricks: columns is "
+                         "not an array");
+  }
+  nCol = cJSON_GetArraySize(pCols);
+  if (nCol == 0) return SQLITE_OK;
+  aCol = sqlite3_malloc64(sizeof(DbxColumn) * (size_t)nCol);
+  if (aCol == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  memset(aCol, 0, sizeof(DbxColumn) * (size_t)nCol);
+  cJSON_ArrayForEach(pItem, pCols) {
+    int iPos = json_int(cJSON_GetObjectItemCaseSensitive(pItem, "position"), i);
+    const char *zName = json_text(
+        cJSON_GetObjectItemCaseSensitive(pItem, "name"), zNum, sizeof(zNum));
+    const char *zTypeName = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(pItem, "type_name"));
+    const char *zTypeText = cJSON_GetStringValue(
+        cJSON_GetObjectItemCaseSensitive(pItem, "type_text"));
+    DbxColumn *pCol;
+    char *z;
+    /* Columns are ordered by position when it is a valid permutation. */
+    if (iPos < 0 || iPos >= nCol || aCol[iPos].zName) iPos = i;
+    if (aCol[iPos].zName) {
+      for (iPos = 0; aCol[iPos].zName; iPos++) {}
+    }
+    pCol = &aCol[iPos];
+    pCol->zName = dbx_strdup(zName ? zName : "");
+    pCol->zTypeName = dbx_strdup(zTypeName ? zTypeName : "");
+    pCol->zTypeText = dbx_strdup(zTypeText ? zTypeText : pCol->zTypeName);
+    if (pCol->zName == NULL || pCol->zTypeName == NULL || pCol->zTypeText == NULL) {
+      dbx_result_columns_free(aCol, nCol);
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+    for (z = pCol->zTypeName; *z; z++) *z = (char)toupper((unsigned char)*z);
+    pCol->nPrecision =
+        json_int(cJSON_GetObjectItemCaseSensitive(pItem, "type_precision"), 0);
+    pCol->nScale = json_int(cJSON_GetObjectItemCaseSensitive(pItem, "type_scale"), 0);
+    pCol->eKind = dbx_result_kind(pCol->zTypeName, pCol->zTypeText,
+                                  &pCol->nPrecision, &pCol->nScale);
+    i++;
+  }
+  *paCol = aCol;
+  *pnCol = nCol;
+  return SQLITE_OK;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
+static int64_t days_from_civil(int64_t y, int m, int d) {
+  int64_t era, yoe, doy, doe;
+  y -= m <= 2;
+  era = (y >= 0 ? y : y - 399) / 400;
+  yoe = y - era * 400;
+  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+/* The inverse of days_from_civil. */
+static void civil_from_days(int64_t z, int64_t *py, int *pm, int *pd) {
+  int64_t era, doe, yoe, doy, mp;
+  z += 719468;
+  era = (z >= 0 ? z : z - 146096) / 146097;
+  doe = z - era * 146097;
+  yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  mp = (5 * doy + 2) / 153;
+  *pd = (int)(doy - (153 * mp + 2) / 5 + 1);
+  *pm = (int)(mp < 10 ? mp + 3 : mp - 9);
+  *py = yoe + era * 400 + (*pm <= 2);
+}
+
+/* Reads exactly nDigit digits at *pz into *pVal; advances. */
+static int read_digits(const char **pz, const char *zEnd, int nDigit, int *pVal) {
+  int v = 0, i;
+  for (i = 0; i < nDigit; i++) {
+    if (*pz >= zEnd || !isdigit((unsigned char)**pz)) return 0;
+    v = v * 10 + (**pz - '0');
+    (*pz)++;
+  }
+  *pVal = v;
+  return 1;
+}
+
+/*
+** Normalises a timestamp text to 'YYYY-MM-DD HH:MM:SS[.fraction]' in UTC
+** (bShift: apply a zone offset; TIMESTAMP_NTZ ignores none since it has
+** none). Accepts 'T' or ' ' between date and time, optional seconds and
+** fraction, and Z / +HH:MM / +HHMM / +HH. Returns 0 when z is not such a
+** timestamp (the caller keeps the text).
+*/
+static int timestamp_normalise(const char *z, size_t n, int bShift, DbxBuf *pOut) {
+  const char *zEnd = z + n, *zFrac = NULL;
+  int y, mo, d, h, mi, s = 0, nFrac = 0, offMin = 0;
+  int64_t days, secs, yy;
+  if (!read_digits(&z, zEnd, 4, &y) || z >= zEnd || *z++ != '-') return 0;
+  if (!read_digits(&z, zEnd, 2, &mo) || z >= zEnd || *z++ != '-') return 0;
+  if (!read_digits(&z, zEnd, 2, &d)) return 0;
+  if (z >= zEnd || (*z != 'T' && *z != ' ')) return 0;
+  z++;
+  if (!read_digits(&z, zEnd, 2, &h) || z >= zEnd || *z++ != ':') return 0;
+  if (!read_digits(&z, zEnd, 2, &mi)) return 0;
+  if (z < zEnd && *z == ':') {
+    z++;
+    if (!read_digits(&z, zEnd, 2, &s)) return 0;
+    if (z < zEnd && *z == '.') {
+      zFrac = ++z;
+      while (z < zEnd && isdigit((unsigned char)*z)) z++;
+      nFrac = (int)(z - zFrac);
+      while (nFrac > 0 && zFrac[nFrac - 1] == '0') nFrac--;
+    }
+  }
+  if (z < zEnd && (*z == 'Z' || *z == 'z')) {
+    z++;
+  } else if (z < zEnd && (*z == '+' || *z == '-')) {
+    int sign = *z++ == '-' ? -1 : 1, oh, om = 0;
+    if (!read_digits(&z, zEnd, 2, &oh)) return 0;
+    if (z < zEnd && *z == ':') z++;
+    if (z < zEnd) {
+      if (!read_digits(&z, zEnd, 2, &om)) return 0;
+    }
+    offMin = sign * (oh * 60 + om);
+  }
+  if (z != zEnd) return 0;
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60) {
+    return 0;
+  }
+  if (bShift && offMin != 0) {
+    secs = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + s;
+    secs -= (int64_t)offMin * 60;
+    days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    secs -= days * 86400;
+    civil_from_days(days, &yy, &mo, &d);
+    if (yy < 0 || yy > 9999) return 0;
+    y = (int)yy;
+    h = (int)(secs / 3600);
+    mi = (int)(secs / 60 % 60);
+    s = (int)(secs % 60);
+  }
+  dbx_buf_appendf(pOut, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, s);
+  if (nFrac > 0) {
+    dbx_buf_append(pOut, ".", 1);
+    dbx_buf_append(pOut, zFrac, (size_t)nFrac);
+  }
+  return 1;
+}
+
+/* Hex value of c, or -1. */
+static int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Sets *pCell to the text z (n bytes), borrowed. */
+static void cell_text(DbxCell *pCell, const char *z, size_t n) {
+  pCell->eType = DBX_CELL_TEXT;
+  pCell->z = z;
+  pCell->n = n;
+}
+
+int dbx_result_decode_text(const DbxColumn *pCol, const char *z, size_t n,
+                           DbxBuf *pScratch, DbxCell *pCell, DbxError *pErr) {
+  char zNum[64];
+  char *zEnd;
+  memset(pCell, 0, sizeof(*pCell));
+  dbx_buf_reset(pScratch);
+  if (z == NULL || pCol->eKind == DBX_KIND_NULL) {
+    pCell->eType = DBX_CELL_NULL;
+    return SQLITE_OK;
+  }
+  switch (pCol->eKind) {
+    case DBX_KIND_INTEGER: {
+      long long v;
+      if (n == 0 || n >= sizeof(zNum)) break;
+      memcpy(zNum, z, n);
+      zNum[n] = 0;
+      errno = 0;
+      v = strtoll(zNum, &zEnd, 10);
+      if (*zEnd == 0 && errno == 0) {
+        pCell->eType = DBX_CELL_INTEGER;
+        pCell->iVal = v;
+        return SQLITE_OK;
+      }
+      break; /* out of range or not a number: keep the text */
+    }
+    case DBX_KIND_BOOLEAN:
+      if ((n == 4 && strncasecmp(z, "true", 4) == 0) || (n == 1 && z[0] == '1')) {
+        pCell->eType = DBX_CELL_INTEGER;
+        pCell->iVal = 1;
+        return SQLITE_OK;
+      }
+      if ((n == 5 && strncasecmp(z, "false", 5) == 0) || (n == 1 && z[0] == '0')) {
+        pCell->eType = DBX_CELL_INTEGER;
+        pCell->iVal = 0;
+        return SQLITE_OK;
+      }
+      break;
+    case DBX_KIND_REAL: {
+      double r;
+      if (n == 0 || n >= sizeof(zNum)) break;
+      memcpy(zNum, z, n);
+      zNum[n] = 0;
+      r = strtod(zNum, &zEnd); /* also reads NaN, Infinity, -Infinity */
+      if (*zEnd == 0) {
+        pCell->eType = DBX_CELL_REAL;
+        pCell->rVal = r;
+        return SQLITE_OK;
+      }
+      break;
+    }
+    case DBX_KIND_TIMESTAMP:
+    case DBX_KIND_TIMESTAMP_NTZ:
+      if (timestamp_normalise(z, n, pCol->eKind == DBX_KIND_TIMESTAMP, pScratch)) {
+        if (pScratch->rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+        cell_text(pCell, pScratch->z, pScratch->n);
+        return SQLITE_OK;
+      }
+      dbx_buf_reset(pScratch);
+      break;
+    case DBX_KIND_BINARY: {
+      size_t i;
+      unsigned char c;
+      if (n % 2) {
+        return dbx_error_set(pErr, SQLITE_MISMATCH,
+                             "BINARY value of column %s is not hex text; read "
+                             "it with hex() in the query instead",
+                             pCol->zName);
+      }
+      for (i = 0; i < n; i += 2) {
+        int hi = hex_value(z[i]), lo = hex_value(z[i + 1]);
+        if (hi < 0 || lo < 0) {
+          return dbx_error_set(pErr, SQLITE_MISMATCH,
+                               "BINARY value of column %s is not hex text; "
+                               "read it with hex() in the query instead",
+                               pCol->zName);
+        }
+        c = (unsigned char)(hi * 16 + lo);
+        dbx_buf_append(pScratch, &c, 1);
+      }
+      if (pScratch->rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+      pCell->eType = DBX_CELL_BLOB;
+      pCell->z = n ? pScratch->z : "";
+      pCell->n = n / 2;
+      return SQLITE_OK;
+    }
+    case DBX_KIND_JSON:
+      pCell->bJson = 1;
+      break;
+    default:
+      break;
+  }
+  cell_text(pCell, z, n);
+  return SQLITE_OK;
+}
+
+int dbx_result_decode(const DbxColumn *pCol, const cJSON *pValue,
+                      DbxBuf *pScratch, DbxCell *pCell, DbxError *pErr) {
+  char zNum[40];
+  if (cJSON_IsString(pValue)) {
+    return dbx_result_decode_text(pCol, pValue->valuestring,
+                                  strlen(pValue->valuestring), pScratch, pCell,
+                                  pErr);
+  }
+  if (cJSON_IsNumber(pValue)) {
+    /* Lenient: Databricks sends strings, but a number is unambiguous. */
+    double r = pValue->valuedouble;
+    memset(pCell, 0, sizeof(*pCell));
+    dbx_buf_reset(pScratch);
+    if ((pCol->eKind == DBX_KIND_INTEGER || pCol->eKind == DBX_KIND_BOOLEAN) &&
+        r == floor(r) && fabs(r) < 9.2e18) {
+      pCell->eType = DBX_CELL_INTEGER;
+      pCell->iVal = pCol->eKind == DBX_KIND_BOOLEAN ? r != 0 : (int64_t)r;
+      return SQLITE_OK;
+    }
+    if (pCol->eKind == DBX_KIND_REAL || pCol->eKind == DBX_KIND_INTEGER) {
+      pCell->eType = DBX_CELL_REAL;
+      pCell->rVal = r;
+      return SQLITE_OK;
+    }
+    if (r == floor(r) && fabs(r) < 9.007199254740992e15) {
+      snprintf(zNum, sizeof(zNum), "%lld", (long long)r);
+    } else {
+      snprintf(zNum, sizeof(zNum), "%.17g", r);
+    }
+    dbx_buf_append(pScratch, zNum, strlen(zNum));
+    if (pScratch->rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    cell_text(pCell, pScratch->z, pScratch->n);
+    return SQLITE_OK;
+  }
+  if (cJSON_IsBool(pValue)) {
+    memset(pCell, 0, sizeof(*pCell));
+    pCell->eType = DBX_CELL_INTEGER;
+    pCell->iVal = cJSON_IsTrue(pValue) ? 1 : 0;
+    return SQLITE_OK;
+  }
+  if (pValue == NULL || cJSON_IsNull(pValue)) {
+    return dbx_result_decode_text(pCol, NULL, 0, pScratch, pCell, pErr);
+  }
+  /* An object or array where a string was expected: keep it as JSON. */
+  {
+    char *z = cJSON_PrintUnformatted(pValue);
+    if (z == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    dbx_buf_reset(pScratch);
+    dbx_buf_append(pScratch, z, strlen(z));
+    cJSON_free(z);
+    if (pScratch->rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    memset(pCell, 0, sizeof(*pCell));
+    cell_text(pCell, pScratch->z, pScratch->n);
+    pCell->bJson = 1;
+    return SQLITE_OK;
+  }
+}
+
+void dbx_result_json_string(DbxBuf *pOut, const char *z, size_t n) {
+  size_t i, iStart = 0;
+  dbx_buf_append(pOut, "\"", 1);
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)z[i];
+    const char *zEsc = NULL;
+    char zU[8];
+    if (c == '"') zEsc = "\\\"";
+    else if (c == '\\') zEsc = "\\\\";
+    else if (c == '\n') zEsc = "\\n";
+    else if (c == '\r') zEsc = "\\r";
+    else if (c == '\t') zEsc = "\\t";
+    else if (c < 0x20) {
+      snprintf(zU, sizeof(zU), "\\u%04x", c);
+      zEsc = zU;
+    }
+    if (zEsc) {
+      dbx_buf_append(pOut, z + iStart, i - iStart);
+      dbx_buf_append(pOut, zEsc, strlen(zEsc));
+      iStart = i + 1;
+    }
+  }
+  dbx_buf_append(pOut, z + iStart, n - iStart);
+  dbx_buf_append(pOut, "\"", 1);
+}
+
+/* Appends r as the shortest JSON number that reads back the same. */
+static void json_real(DbxBuf *pOut, double r) {
+  char z[40];
+  if (!isfinite(r)) {
+    dbx_buf_append(pOut, "null", 4);
+    return;
+  }
+  snprintf(z, sizeof(z), "%.15g", r);
+  if (strtod(z, NULL) != r) snprintf(z, sizeof(z), "%.17g", r);
+  /* Keep a REAL recognisable as one: 2.0 stays 2.0, not 2. */
+  if (strspn(z, "-0123456789") == strlen(z)) strcat(z, ".0");
+  dbx_buf_append(pOut, z, strlen(z));
+}
+
+void dbx_result_row_json(const DbxColumn *aCol, const DbxCell *aCell, int nCol,
+                         DbxBuf *pOut) {
+  int i;
+  size_t k;
+  dbx_buf_append(pOut, "{", 1);
+  for (i = 0; i < nCol; i++) {
+    const DbxCell *c = &aCell[i];
+    if (i) dbx_buf_append(pOut, ",", 1);
+    dbx_result_json_string(pOut, aCol[i].zName, strlen(aCol[i].zName));
+    dbx_buf_append(pOut, ":", 1);
+    switch (c->eType) {
+      case DBX_CELL_INTEGER:
+        if (aCol[i].eKind == DBX_KIND_BOOLEAN) {
+          dbx_buf_appendf(pOut, "%s", c->iVal ? "true" : "false");
+        } else {
+          dbx_buf_appendf(pOut, "%lld", (long long)c->iVal);
+        }
+        break;
+      case DBX_CELL_REAL:
+        json_real(pOut, c->rVal);
+        break;
+      case DBX_CELL_TEXT: {
+        cJSON *pCheck = NULL;
+        if (c->bJson) pCheck = cJSON_ParseWithLength(c->z, c->n);
+        if (pCheck) {
+          dbx_buf_append(pOut, c->z, c->n); /* valid JSON: embed as is */
+          cJSON_Delete(pCheck);
+        } else {
+          dbx_result_json_string(pOut, c->z, c->n);
+        }
+        break;
+      }
+      case DBX_CELL_BLOB:
+        dbx_buf_append(pOut, "\"", 1);
+        for (k = 0; k < c->n; k++) {
+          dbx_buf_appendf(pOut, "%02x", (unsigned char)c->z[k]);
+        }
+        dbx_buf_append(pOut, "\"", 1);
+        break;
+      default:
+        dbx_buf_append(pOut, "null", 4);
+        break;
+    }
+  }
+  dbx_buf_append(pOut, "}", 1);
+}

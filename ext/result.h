@@ -1,0 +1,127 @@
+/*
+** result.h: result decoding (result.c), the "formats" layer of reads.
+**
+** Turns the column schema of a Statement Execution API manifest and the
+** JSON_ARRAY values of its chunks into SQLite-independent cells, with the
+** type mapping of DESIGN.md:
+**
+**   TINYINT/SMALLINT/INT/BIGINT, BOOLEAN   -> INTEGER (true = 1)
+**   FLOAT, DOUBLE                          -> REAL ("NaN", "Infinity" too)
+**   DECIMAL(p,s), p <= 15                  -> REAL
+**   DECIMAL(p,s), p > 15                   -> TEXT, the exact digits
+**   TIMESTAMP                              -> TEXT 'YYYY-MM-DD HH:MM:SS[.f]'
+**                                             in UTC (what datetime() and
+**                                             julianday() read; fraction
+**                                             kept, trailing zeros dropped)
+**   TIMESTAMP_NTZ                          -> TEXT, same form, no zone shift
+**   DATE, STRING, CHAR, INTERVAL           -> TEXT
+**   BINARY                                 -> BLOB (hex decoded)
+**   ARRAY, MAP, STRUCT, VARIANT            -> TEXT holding JSON (bJson set)
+**   an unknown type_name                   -> decided from type_text
+**
+** Nothing here knows about HTTP or sqlite3 contexts; the cell type codes
+** have the values of SQLite's fundamental types so the SQL surface can pass
+** them straight through.
+*/
+#ifndef DBX_RESULT_H
+#define DBX_RESULT_H
+
+#include <cjson/cJSON.h>
+
+#include "dbx_int.h"
+
+/* How a column's values are decoded (from type_name, else type_text). */
+typedef enum DbxKind {
+  DBX_KIND_TEXT = 0, /* STRING, CHAR, DATE, INTERVAL, anything unknown */
+  DBX_KIND_INTEGER,  /* TINYINT (BYTE), SMALLINT (SHORT), INT, BIGINT (LONG) */
+  DBX_KIND_BOOLEAN,  /* "true"/"false" -> 1/0 */
+  DBX_KIND_REAL,     /* FLOAT, DOUBLE, and DECIMAL with precision <= 15 */
+  DBX_KIND_DECIMAL,  /* DECIMAL with precision > 15: exact text */
+  DBX_KIND_TIMESTAMP,     /* TIMESTAMP (with zone): normalised to UTC */
+  DBX_KIND_TIMESTAMP_NTZ, /* TIMESTAMP_NTZ: same text form, no shift */
+  DBX_KIND_DATE,     /* DATE: text as sent */
+  DBX_KIND_BINARY,   /* hex text -> BLOB */
+  DBX_KIND_JSON,     /* ARRAY, MAP, STRUCT, VARIANT: JSON text */
+  DBX_KIND_NULL      /* the NULL type (SELECT NULL) */
+} DbxKind;
+
+/* One result column. */
+typedef struct DbxColumn {
+  char *zName;     /* owned; column name as Databricks reports it */
+  char *zTypeName; /* owned; type_name (upper case), "" when absent */
+  char *zTypeText; /* owned; type_text as sent, e.g. "DECIMAL(10,2)" */
+  int nPrecision;  /* DECIMAL precision, else 0 */
+  int nScale;      /* DECIMAL scale, else 0 */
+  DbxKind eKind;   /* how values decode */
+} DbxColumn;
+
+/* Cell types: equal to SQLITE_INTEGER .. SQLITE_NULL. */
+#define DBX_CELL_INTEGER 1
+#define DBX_CELL_REAL 2
+#define DBX_CELL_TEXT 3
+#define DBX_CELL_BLOB 4
+#define DBX_CELL_NULL 5
+
+/*
+** One decoded value. z points either into the parsed chunk or into a
+** scratch buffer of the caller; either way it is borrowed and valid until
+** the next row is decoded.
+*/
+typedef struct DbxCell {
+  int eType;     /* DBX_CELL_* */
+  int bJson;     /* TEXT that is JSON (complex types, VARIANT) */
+  int64_t iVal;  /* DBX_CELL_INTEGER */
+  double rVal;   /* DBX_CELL_REAL */
+  const char *z; /* DBX_CELL_TEXT (NUL-terminated) / DBX_CELL_BLOB; borrowed */
+  size_t n;      /* bytes at z, without the NUL */
+} DbxCell;
+
+/*
+** Decides the kind of a column from its type_name and type_text (either may
+** be NULL; compared case-insensitively). Also returns the DECIMAL precision
+** and scale read from type_text when pnPrecision/pnScale are not NULL and
+** the caller has none (leave them 0 to have them parsed).
+*/
+DbxKind dbx_result_kind(const char *zTypeName, const char *zTypeText,
+                        int *pnPrecision, int *pnScale);
+
+/*
+** Reads manifest.schema ({"column_count":N,"columns":[ColumnInfo...]}) into
+** a new array of columns ordered by position. *paCol is freed with
+** dbx_result_columns_free(*paCol, *pnCol). pSchema may be NULL or lack
+** columns (a statement without a result set): zero columns. Returns
+** SQLITE_OK, SQLITE_NOMEM, or SQLITE_ERROR with pErr set when malformed.
+*/
+int dbx_result_columns(const cJSON *pSchema, DbxColumn **paCol, int *pnCol,
+                       DbxError *pErr);
+void dbx_result_columns_free(DbxColumn *aCol, int nCol);
+
+/*
+** Decodes one JSON_ARRAY value (a JSON string, or null for SQL NULL; JSON
+** numbers and booleans are accepted too) of column pCol into *pCell.
+** pScratch holds converted bytes (TIMESTAMP text, BINARY bytes): it is reset
+** first, so use one scratch buffer per column of a row. Returns SQLITE_OK,
+** SQLITE_NOMEM, or SQLITE_MISMATCH with pErr naming the column when the text
+** cannot be read as the column's type (e.g. a bad hex string).
+*/
+int dbx_result_decode(const DbxColumn *pCol, const cJSON *pValue,
+                      DbxBuf *pScratch, DbxCell *pCell, DbxError *pErr);
+
+/* The same for a raw value: z (n bytes) or z == NULL for SQL NULL. */
+int dbx_result_decode_text(const DbxColumn *pCol, const char *z, size_t n,
+                           DbxBuf *pScratch, DbxCell *pCell, DbxError *pErr);
+
+/*
+** Appends a row as a JSON object {"col": value, ...} to pOut: INTEGER and
+** REAL as JSON numbers (non-finite REAL as null), BOOLEAN columns as
+** true/false, JSON-holding TEXT embedded as JSON, other TEXT as strings,
+** BLOB as a lower-case hex string, NULL as null. Duplicate column names
+** are kept as sent. Errors are left in pOut->rc.
+*/
+void dbx_result_row_json(const DbxColumn *aCol, const DbxCell *aCell, int nCol,
+                         DbxBuf *pOut);
+
+/* Appends z as a JSON string literal (quotes and escapes) to pOut. */
+void dbx_result_json_string(DbxBuf *pOut, const char *z, size_t n);
+
+#endif /* DBX_RESULT_H */

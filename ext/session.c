@@ -1,0 +1,314 @@
+/*
+** session.c: per-connection state shared by the SQL surface (session.h).
+**
+** Serves dbx_config(), the option handling of dbx_query()/dbx_exec() and
+** the databricks module, and the dbx_statements table. A session holds the
+** connection's dbx_config() defaults, its open clients (one per identity,
+** so tokens and HTTP connections are reused) and a ring of the last
+** DBX_SESSION_LOG_SIZE remote statements. Sessions live in a small
+** process-wide registry keyed by the sqlite3 pointer, reference counted by
+** the registrations that use them.
+*/
+#include <pthread.h>
+#include <string.h>
+#include <strings.h>
+
+#include "session.h"
+
+/* The settings dbx_config(key, value) accepts, as config.c spells them. */
+static const char *const azDefaultKey[] = {"profile", "host", "warehouse_id",
+                                           "catalog", "schema"};
+#define N_DEFAULT ((int)DBX_ARRAY_SIZE(azDefaultKey))
+
+/* One cached client. */
+typedef struct SessionClient {
+  char *zIdentity;             /* owned; dbx_config_identity() */
+  DbxConfig *pConfig;          /* owned; the config it was opened with */
+  DbxClient *pClient;          /* owned */
+  struct SessionClient *pNext; /* next in the list */
+} SessionClient;
+
+struct DbxSession {
+  const void *pKey;             /* the sqlite3 connection, opaque */
+  int nRef;                     /* registrations using the session */
+  char *azDefault[N_DEFAULT];   /* owned; dbx_config() values or NULL */
+  SessionClient *pClients;      /* open clients */
+  DbxLogEntry aLog[DBX_SESSION_LOG_SIZE]; /* ring, by iSeq % size */
+  int64_t iLastSeq;             /* sequence of the newest entry, 0: none */
+  DbxSession *pNext;            /* next in the registry */
+};
+
+static pthread_mutex_t registryMutex = PTHREAD_MUTEX_INITIALIZER;
+static DbxSession *pRegistry = NULL; /* every live session */
+
+int dbx_session_attach(const void *pKey, DbxSession **ppOut) {
+  DbxSession *p;
+  pthread_mutex_lock(&registryMutex);
+  for (p = pRegistry; p && p->pKey != pKey; p = p->pNext) {}
+  if (p == NULL) {
+    p = sqlite3_malloc64(sizeof(*p));
+    if (p) {
+      memset(p, 0, sizeof(*p));
+      p->pKey = pKey;
+      p->pNext = pRegistry;
+      pRegistry = p;
+    }
+  }
+  if (p) p->nRef++;
+  pthread_mutex_unlock(&registryMutex);
+  *ppOut = p;
+  return p ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+/* Frees one log entry's strings. */
+static void log_entry_clear(DbxLogEntry *e) {
+  sqlite3_free(e->zStatementId);
+  sqlite3_free(e->zSql);
+  sqlite3_free(e->zParams);
+  sqlite3_free(e->zState);
+  sqlite3_free(e->zError);
+  memset(e, 0, sizeof(*e));
+}
+
+/* Frees a session that no registration uses any more. */
+static void session_free(DbxSession *p) {
+  int i;
+  SessionClient *c, *cNext;
+  for (i = 0; i < N_DEFAULT; i++) sqlite3_free(p->azDefault[i]);
+  for (c = p->pClients; c; c = cNext) {
+    cNext = c->pNext;
+    dbx_client_free(c->pClient);
+    dbx_config_free(c->pConfig);
+    sqlite3_free(c->zIdentity);
+    sqlite3_free(c);
+  }
+  for (i = 0; i < DBX_SESSION_LOG_SIZE; i++) log_entry_clear(&p->aLog[i]);
+  sqlite3_free(p);
+}
+
+void dbx_session_release(void *pArg) {
+  DbxSession *p = pArg, **pp;
+  int bFree = 0;
+  if (p == NULL) return;
+  pthread_mutex_lock(&registryMutex);
+  if (--p->nRef <= 0) {
+    for (pp = &pRegistry; *pp && *pp != p; pp = &(*pp)->pNext) {}
+    if (*pp) *pp = p->pNext;
+    bFree = 1;
+  }
+  pthread_mutex_unlock(&registryMutex);
+  if (bFree) session_free(p);
+}
+
+/* Index of zKey in azDefault (warehouse spellings folded), or -1. */
+static int default_index(const char *zKey) {
+  int i;
+  if (strcasecmp(zKey, "warehouse") == 0 || strcasecmp(zKey, "http_path") == 0) {
+    zKey = "warehouse_id";
+  }
+  for (i = 0; i < N_DEFAULT; i++) {
+    if (strcasecmp(azDefaultKey[i], zKey) == 0) return i;
+  }
+  return -1;
+}
+
+int dbx_session_set_default(DbxSession *p, const char *zKey, const char *zValue,
+                            DbxError *pErr) {
+  DbxConfig *pCheck = NULL;
+  int i = default_index(zKey), rc;
+  char *zNew = NULL;
+  if (i < 0) {
+    if (dbx_config_is_secret(zKey)) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "dbx_config() does not take secrets: %s stays out "
+                           "of SQL text; use %s='env:NAME' or 'file:PATH' in "
+                           "the options, a profile of ~/.databrickscfg, or the "
+                           "DATABRICKS_* environment",
+                           zKey, zKey);
+    }
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "dbx_config() sets profile, host, warehouse, catalog "
+                         "or schema, not '%s'; give other settings in the "
+                         "options argument or a profile",
+                         zKey);
+  }
+  if (zValue) {
+    /* Let config.c validate the value (e.g. a warehouse HTTP path). */
+    rc = dbx_config_new(&pCheck);
+    if (rc) return dbx_error_set(pErr, rc, "out of memory");
+    rc = dbx_config_set(pCheck, zKey, zValue, DBX_SRC_SESSION, pErr);
+    if (rc == SQLITE_OK) {
+      zNew = dbx_strdup(dbx_config_get(pCheck, azDefaultKey[i]));
+      if (zNew == NULL) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+    dbx_config_free(pCheck);
+    if (rc) return rc;
+  }
+  sqlite3_free(p->azDefault[i]);
+  p->azDefault[i] = zNew;
+  return SQLITE_OK;
+}
+
+/* Builds an unresolved config: options over session defaults. */
+static int session_build(DbxSession *p, const DbxOption *aOpt, int nOpt,
+                         DbxConfig **ppConfig, DbxError *pErr) {
+  DbxConfig *pConfig = NULL;
+  int i, rc = dbx_config_new(&pConfig);
+  *ppConfig = NULL;
+  if (rc) return dbx_error_set(pErr, rc, "out of memory");
+  for (i = 0; rc == SQLITE_OK && i < nOpt; i++) {
+    rc = dbx_config_set(pConfig, aOpt[i].zKey, aOpt[i].zValue, DBX_SRC_OPTION, pErr);
+  }
+  for (i = 0; rc == SQLITE_OK && i < N_DEFAULT; i++) {
+    if (p->azDefault[i] == NULL) continue;
+    rc = dbx_config_set(pConfig, azDefaultKey[i], p->azDefault[i], DBX_SRC_SESSION,
+                        pErr);
+  }
+  if (rc) {
+    dbx_config_free(pConfig);
+    return rc;
+  }
+  *ppConfig = pConfig;
+  return SQLITE_OK;
+}
+
+int dbx_session_config(DbxSession *p, const DbxOption *aOpt, int nOpt,
+                       DbxConfig **ppConfig, DbxError *pErr) {
+  int rc = session_build(p, aOpt, nOpt, ppConfig, pErr);
+  if (rc == SQLITE_OK) rc = dbx_config_resolve(*ppConfig, pErr);
+  if (rc && *ppConfig) {
+    dbx_config_free(*ppConfig);
+    *ppConfig = NULL;
+  }
+  return rc;
+}
+
+int dbx_session_config_json(DbxSession *p, char **pzOut, DbxError *pErr) {
+  DbxConfig *pConfig = NULL;
+  DbxError eResolve;
+  DbxBuf b = {0};
+  char *zJson;
+  int rc = session_build(p, NULL, 0, &pConfig, pErr);
+  *pzOut = NULL;
+  if (rc) return rc;
+  dbx_error_clear(&eResolve);
+  dbx_config_resolve(pConfig, &eResolve);
+  zJson = dbx_config_json(pConfig);
+  dbx_config_free(pConfig);
+  if (zJson == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  if (eResolve.rc == SQLITE_OK) {
+    *pzOut = zJson;
+    return SQLITE_OK;
+  }
+  /* Show what was found, and why it is not usable yet. */
+  dbx_buf_append(&b, zJson, strlen(zJson) - 1);
+  if (strcmp(zJson, "{}") != 0) dbx_buf_append(&b, ",", 1);
+  dbx_buf_append(&b, "\"error\":", 8);
+  {
+    char *zErr = dbx_error_text(&eResolve);
+    dbx_result_json_string(&b, zErr ? zErr : "", zErr ? strlen(zErr) : 0);
+    sqlite3_free(zErr);
+  }
+  dbx_buf_append(&b, "}", 1);
+  sqlite3_free(zJson);
+  if (b.rc) {
+    dbx_buf_free(&b);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  *pzOut = dbx_buf_take(&b);
+  return SQLITE_OK;
+}
+
+int dbx_session_connect(DbxSession *p, const DbxOption *aOpt, int nOpt,
+                        DbxConfig **ppConfig, DbxClient **ppClient, DbxError *pErr) {
+  SessionClient *c;
+  char *zId;
+  int rc = dbx_session_config(p, aOpt, nOpt, ppConfig, pErr);
+  *ppClient = NULL;
+  if (rc) return rc;
+  zId = dbx_config_identity(*ppConfig);
+  if (zId == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto fail;
+  }
+  for (c = p->pClients; c && strcmp(c->zIdentity, zId) != 0; c = c->pNext) {}
+  if (c) {
+    sqlite3_free(zId);
+    *ppClient = c->pClient;
+    return SQLITE_OK;
+  }
+  c = sqlite3_malloc64(sizeof(*c));
+  if (c == NULL) {
+    sqlite3_free(zId);
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto fail;
+  }
+  memset(c, 0, sizeof(*c));
+  c->zIdentity = zId;
+  /* The client keeps its own copy of the config alive with it. */
+  rc = dbx_config_dup(*ppConfig, &c->pConfig);
+  if (rc) {
+    dbx_error_set(pErr, rc, "out of memory");
+  } else {
+    rc = dbx_client_open(c->pConfig, &c->pClient, pErr);
+  }
+  if (rc) {
+    dbx_config_free(c->pConfig);
+    sqlite3_free(c->zIdentity);
+    sqlite3_free(c);
+    goto fail;
+  }
+  c->pNext = p->pClients;
+  p->pClients = c;
+  *ppClient = c->pClient;
+  return SQLITE_OK;
+
+fail:
+  dbx_config_free(*ppConfig);
+  *ppConfig = NULL;
+  return rc;
+}
+
+void dbx_session_stmt_options(DbxSession *p, const DbxConfig *pConfig,
+                              DbxStmtOptions *pOpt) {
+  if (pConfig) {
+    pOpt->zWarehouseId = dbx_config_get(pConfig, "warehouse_id");
+    pOpt->zCatalog = dbx_config_get(pConfig, "catalog");
+    pOpt->zSchema = dbx_config_get(pConfig, "schema");
+  }
+  pOpt->xLog = dbx_session_log;
+  pOpt->pLogArg = p;
+}
+
+void dbx_session_log(void *pArg, const DbxStmtInfo *pInfo) {
+  DbxSession *p = pArg;
+  DbxLogEntry *e;
+  int64_t iSeq = p->iLastSeq + 1;
+  e = &p->aLog[iSeq % DBX_SESSION_LOG_SIZE];
+  log_entry_clear(e);
+  e->iSeq = iSeq;
+  e->zStatementId = dbx_strdup(pInfo->zStatementId ? pInfo->zStatementId : "");
+  e->zSql = dbx_strdup(pInfo->zSql ? pInfo->zSql : "");
+  e->zParams = dbx_strdup(pInfo->zParams ? pInfo->zParams : "");
+  e->zState = dbx_strdup(pInfo->zState ? pInfo->zState : "");
+  e->nRows = pInfo->nRows;
+  e->nBytes = pInfo->nBytes;
+  e->nChunks = pInfo->nChunks;
+  e->nMs = pInfo->nMs;
+  e->zError = pInfo->zError ? dbx_strdup(pInfo->zError) : NULL;
+  /* Out of memory: the entry is kept with whatever could be copied. */
+  p->iLastSeq = iSeq;
+}
+
+void dbx_session_log_range(DbxSession *p, int64_t *piFirst, int64_t *piLast) {
+  int64_t iFirst = p->iLastSeq - DBX_SESSION_LOG_SIZE + 1;
+  *piFirst = iFirst < 1 ? 1 : iFirst;
+  *piLast = p->iLastSeq;
+}
+
+const DbxLogEntry *dbx_session_log_entry(DbxSession *p, int64_t iSeq) {
+  const DbxLogEntry *e;
+  if (iSeq < 1 || iSeq > p->iLastSeq) return NULL;
+  e = &p->aLog[iSeq % DBX_SESSION_LOG_SIZE];
+  return e->iSeq == iSeq ? e : NULL;
+}

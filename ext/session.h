@@ -1,0 +1,126 @@
+/*
+** session.h: per-connection state (session.c).
+**
+** Every SQL surface registration of one sqlite3 connection (the dbx_*
+** functions, the databricks module) shares one DbxSession as its
+** pClientData. It holds
+**   - the dbx_config(key, value) defaults of the connection (non-secret
+**     settings only: profile, host, warehouse, catalog, schema),
+**   - a cache of open DbxClients by identity (host + credentials), so one
+**     connection reuses its HTTP connections and tokens,
+**   - the recent-statements ring behind the dbx_statements table.
+**
+** Sessions are found by an opaque key (the sqlite3 pointer) and reference
+** counted: each registrar calls dbx_session_attach(db, &p) once per
+** sqlite3_create_function_v2 / sqlite3_create_module_v2 it makes and passes
+** dbx_session_release as that call's destructor, so the session goes with
+** the last registration of the connection:
+**
+**   DbxSession *p;
+**   if (dbx_session_attach(db, &p)) return SQLITE_NOMEM;
+**   rc = sqlite3_create_module_v2(db, "databricks", &mod, p,
+**                                 dbx_session_release);
+*/
+#ifndef DBX_SESSION_H
+#define DBX_SESSION_H
+
+#include "client.h"
+#include "config.h"
+#include "dbx_int.h"
+#include "statements.h"
+
+typedef struct DbxSession DbxSession;
+
+/* An explicit option: a vtab argument or a member of a JSON options. */
+typedef struct DbxOption {
+  const char *zKey;   /* config key (config.h) */
+  const char *zValue; /* its value; env:NAME / file:PATH for secrets */
+} DbxOption;
+
+/*
+** Returns the session of pKey (creating it) with one more reference in
+** *ppOut. Returns SQLITE_OK or SQLITE_NOMEM. Thread-safe.
+*/
+int dbx_session_attach(const void *pKey, DbxSession **ppOut);
+
+/* Drops one reference (the destructor of a registration); NULL is fine. */
+void dbx_session_release(void *pSession);
+
+/*
+** dbx_config(key, value): sets (zValue != NULL) or clears (zValue NULL) a
+** connection default. Only profile, host, warehouse (id or HTTP path),
+** catalog and schema are accepted; a secret key gets the refusal error that
+** says how to pass it, other keys an error naming the accepted ones.
+*/
+int dbx_session_set_default(DbxSession *p, const char *zKey,
+                            const char *zValue, DbxError *pErr);
+
+/*
+** Builds and resolves a configuration: aOpt (DBX_SRC_OPTION) over the
+** session defaults (DBX_SRC_SESSION) over environment and profile. On
+** success *ppConfig is resolved and owned by the caller (dbx_config_free).
+*/
+int dbx_session_config(DbxSession *p, const DbxOption *aOpt, int nOpt,
+                       DbxConfig **ppConfig, DbxError *pErr);
+
+/*
+** dbx_config(): the effective configuration of this connection as JSON
+** (config.h's dbx_config_json: secrets as "***", the source of each value).
+** When resolution fails the settings found so far are shown with an
+** "error" member rather than failing. *pzOut from sqlite3_malloc.
+*/
+int dbx_session_config_json(DbxSession *p, char **pzOut, DbxError *pErr);
+
+/*
+** Like dbx_session_config, and also returns the cached client of that
+** configuration's identity in *ppClient (opened on first use; borrowed,
+** valid until the session is freed). Warehouse, catalog and schema may
+** differ between calls that share a client: take them from *ppConfig (see
+** dbx_session_stmt_options).
+*/
+int dbx_session_connect(DbxSession *p, const DbxOption *aOpt, int nOpt,
+                        DbxConfig **ppConfig, DbxClient **ppClient,
+                        DbxError *pErr);
+
+/*
+** Fills the statement options that come from the session: warehouse,
+** catalog and schema of pConfig (borrowed: pConfig must outlive the
+** dbx_stmt_execute call), and the log hook feeding dbx_statements. Call
+** dbx_stmt_options_init first; xInterrupt stays the caller's.
+*/
+void dbx_session_stmt_options(DbxSession *p, const DbxConfig *pConfig,
+                              DbxStmtOptions *pOpt);
+
+/* The xLog hook itself (pArg is the session), for callers that need it. */
+void dbx_session_log(void *pArg, const DbxStmtInfo *pInfo);
+
+/* One logged statement (all strings owned by the session). */
+typedef struct DbxLogEntry {
+  int64_t iSeq;        /* 1, 2, ... in order of completion */
+  char *zStatementId;  /* remote id, "" when the submit failed */
+  char *zSql;          /* SQL text (parameter values are not in it) */
+  char *zParams;       /* parameter names and types, "" when none */
+  char *zState;        /* final state */
+  int64_t nRows;       /* rows delivered */
+  int64_t nBytes;      /* result bytes received */
+  int nChunks;         /* chunks fetched */
+  int64_t nMs;         /* duration in milliseconds */
+  char *zError;        /* one-line error or NULL */
+} DbxLogEntry;
+
+/* The sequence numbers currently held: [*piFirst, *piLast]; empty if first > last. */
+void dbx_session_log_range(DbxSession *p, int64_t *piFirst, int64_t *piLast);
+
+/* The entry with sequence iSeq (borrowed until the next statement), or NULL. */
+const DbxLogEntry *dbx_session_log_entry(DbxSession *p, int64_t iSeq);
+
+/* Number of statements the ring keeps. */
+#define DBX_SESSION_LOG_SIZE 100
+
+/*
+** functions.c (SQL surface): registers dbx_exec, dbx_config and the
+** eponymous tables dbx_query and dbx_statements. The aRegistrar entry.
+*/
+int dbx_functions_register(sqlite3 *db);
+
+#endif /* DBX_SESSION_H */

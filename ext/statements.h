@@ -1,0 +1,158 @@
+/*
+** statements.h: the Statement Execution API client (statements.c).
+**
+** One DbxStmt is one remote statement: dbx_stmt_execute() submits it
+** (wait_timeout, on_wait_timeout=CONTINUE), polls with backoff while it is
+** PENDING or RUNNING, cancels it remotely when the interrupt callback fires
+** or the statement timeout passes, and returns once it SUCCEEDED. Rows then
+** stream chunk by chunk with dbx_stmt_next(): INLINE data_array, or
+** EXTERNAL_LINKS downloaded without Authorization (fresh link through the
+** chunk endpoint when one expired). At most one chunk is held at a time.
+**
+**   DbxStmtOptions o;
+**   dbx_stmt_options_init(&o);             then set what you need
+**   rc = dbx_stmt_execute(pClient, zSql, aParam, nParam, &o, &pStmt, &err);
+**   while ((rc = dbx_stmt_next(pStmt, &err)) == SQLITE_ROW) {
+**     dbx_stmt_cell(pStmt, i, &cell, &err);  ... valid until the next row
+**   }
+**   dbx_stmt_free(pStmt);                  reports to o.xLog, frees
+*/
+#ifndef DBX_STATEMENTS_H
+#define DBX_STATEMENTS_H
+
+#include "client.h"
+#include "dbx_int.h"
+#include "result.h"
+
+/* One named parameter (:name in the SQL text). */
+typedef struct DbxParam {
+  const char *zName;  /* marker name without the colon */
+  const char *zValue; /* value as text; NULL is SQL NULL */
+  const char *zType;  /* SQL type ("BIGINT", "DOUBLE", ...); NULL: STRING */
+} DbxParam;
+
+/* How results are fetched. */
+typedef enum DbxDisposition {
+  DBX_DISP_AUTO = 0,      /* INLINE; re-run with EXTERNAL_LINKS if too big */
+  DBX_DISP_INLINE,        /* INLINE only */
+  DBX_DISP_EXTERNAL_LINKS /* EXTERNAL_LINKS (for results known to be large) */
+} DbxDisposition;
+
+/* What a finished statement reports to DbxStmtOptions.xLog. */
+typedef struct DbxStmtInfo {
+  const char *zStatementId; /* remote id, or "" when the submit failed */
+  const char *zSql;         /* SQL text as sent (values are parameters) */
+  const char *zParams;      /* ":a BIGINT, :b STRING" (names, no values) */
+  const char *zState;       /* SUCCEEDED, FAILED, CANCELED, CLOSED, ... */
+  int64_t nRows;            /* rows delivered to the caller */
+  int64_t nBytes;           /* result bytes received */
+  int nChunks;              /* chunks fetched (the first one included) */
+  int64_t nMs;              /* submit until finished, in milliseconds */
+  const char *zError;       /* one-line error, or NULL */
+} DbxStmtInfo;
+
+/* Options of one statement; dbx_stmt_options_init() sets the defaults. */
+typedef struct DbxStmtOptions {
+  const char *zWarehouseId; /* NULL: warehouse_id of the client's config */
+  const char *zCatalog;     /* NULL: catalog of the client's config, if any */
+  const char *zSchema;      /* NULL: schema of the client's config, if any */
+  DbxDisposition eDisposition; /* default DBX_DISP_AUTO */
+  int nWaitSeconds;         /* wait_timeout: 0 (async) or 5..50; default 10 */
+  double rTimeoutSeconds;   /* cancel after this long; 0: no limit */
+  int64_t nRowLimit;        /* row_limit, 0: none */
+  int nPollFirstMs;         /* first poll delay (default 100), grows to 10 s */
+  DbxInterruptFn xInterrupt; /* non-zero return cancels the statement */
+  void *pInterruptArg;      /* passed to xInterrupt */
+  void (*xLog)(void *pArg, const DbxStmtInfo *pInfo); /* once, at the end */
+  void *pLogArg;            /* passed to xLog */
+} DbxStmtOptions;
+
+typedef struct DbxStmt DbxStmt;
+
+void dbx_stmt_options_init(DbxStmtOptions *pOpt);
+
+/*
+** Sets one statement option from text, for options given as vtab
+** arguments or JSON: "disposition" (inline | external_links | auto),
+** "statement_timeout" (seconds, may be fractional), "wait_timeout" (seconds
+** or "Ns"), "row_limit". Returns SQLITE_OK, SQLITE_NOTFOUND when zKey is
+** not a statement option (so the caller can try the config keys), or
+** SQLITE_ERROR with pErr set for a bad value.
+*/
+int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
+                    DbxError *pErr);
+
+/*
+** Runs zSql on the warehouse and waits until it is done. On SUCCEEDED,
+** returns SQLITE_OK and *ppOut positioned before the first row (free it with
+** dbx_stmt_free). Otherwise returns an error code, *ppOut = NULL, and pErr
+** holds one line with the Databricks error class ("[TABLE_OR_VIEW_NOT_FOUND]
+** ...") in zCode and the statement id in zStatement; SQLITE_INTERRUPT when
+** the interrupt callback fired, after the remote statement was canceled.
+** xLog, if set, has then already been called. aParam may be NULL when
+** nParam is 0; the strings are copied.
+*/
+int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
+                     const DbxParam *aParam, int nParam,
+                     const DbxStmtOptions *pOpt, DbxStmt **ppOut,
+                     DbxError *pErr);
+
+/*
+** Advances to the next row, fetching the next chunk when the current one is
+** used up. Returns SQLITE_ROW, SQLITE_DONE, or an error code with pErr set
+** (the statement is then finished: later calls return the same code).
+*/
+int dbx_stmt_next(DbxStmt *p, DbxError *pErr);
+
+/*
+** Decodes column iCol of the current row (see result.h). The cell's text or
+** blob is borrowed and valid until the next dbx_stmt_next(). Returns
+** SQLITE_OK, SQLITE_RANGE without a current row or column, or the decoding
+** error.
+*/
+int dbx_stmt_cell(DbxStmt *p, int iCol, DbxCell *pCell, DbxError *pErr);
+
+/* The result schema (borrowed; zero columns for most DDL). */
+int dbx_stmt_column_count(const DbxStmt *p);
+const DbxColumn *dbx_stmt_column(const DbxStmt *p, int iCol);
+const char *dbx_stmt_column_name(const DbxStmt *p, int iCol);
+const char *dbx_stmt_column_type_text(const DbxStmt *p, int iCol);
+const char *dbx_stmt_column_type_name(const DbxStmt *p, int iCol);
+
+/* The remote statement id (borrowed). */
+const char *dbx_stmt_id(const DbxStmt *p);
+
+/* 1-based number of the current row; 0 before the first. */
+int64_t dbx_stmt_rownum(const DbxStmt *p);
+
+/* manifest.total_row_count, or -1 when Databricks did not say. */
+int64_t dbx_stmt_total_rows(const DbxStmt *p);
+
+/*
+** The result summary for dbx_exec(): a JSON object with statement_id,
+** state, the columns of a one-row DML result such as num_affected_rows and
+** num_inserted_rows (as numbers), and total_row_count. Reads the first row
+** if none was read. Returns a string from sqlite3_malloc, or NULL with pErr
+** set.
+*/
+char *dbx_stmt_summary_json(DbxStmt *p, DbxError *pErr);
+
+/*
+** Frees the statement (NULL is fine). A statement whose rows were not all
+** read needs no remote call: results expire by themselves. Calls xLog.
+*/
+void dbx_stmt_free(DbxStmt *p);
+
+/*
+** Parses a params_json argument into parameters:
+**   {"name": value, ...}  or  [{"name": n, "value": v, "type": t}, ...]
+** A JSON string is STRING, an integral number BIGINT, another number
+** DOUBLE, true/false BOOLEAN, null SQL NULL (type from "type" if given, in
+** the array form). Objects and arrays as values are refused. *paParam and
+** its strings are one allocation: free with sqlite3_free(*paParam). zJson
+** NULL or "" gives no parameters.
+*/
+int dbx_stmt_params_parse(const char *zJson, DbxParam **paParam, int *pnParam,
+                          DbxError *pErr);
+
+#endif /* DBX_STATEMENTS_H */

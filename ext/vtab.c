@@ -1,0 +1,1013 @@
+/*
+** vtab.c: the `databricks` virtual table module (read side).
+**
+**   CREATE VIRTUAL TABLE orders USING databricks(table='main.sales.orders');
+**   CREATE VIRTUAL TABLE big USING databricks(
+**     query='SELECT user_id, count(*) AS n FROM main.web.events GROUP BY 1',
+**     warehouse='/sql/1.0/warehouses/abc123', profile='prod');
+**   SELECT * FROM orders WHERE status IN ('open','held') ORDER BY id LIMIT 10;
+**
+** table= columns come from the Unity Catalog table API, query= columns from
+** running the query wrapped as `SELECT * FROM (<query>) AS _dbx_q LIMIT 0`
+** (LIMIT 0 rather than row_limit=0, whose meaning the API leaves open).
+** Declared types say the remote type (`amount DECIMAL(10,2)`); see
+** dbx_pushdown_decltype for the few that need a TEXT suffix.
+**
+** xBestIndex hands the constraints, ORDER BY and LIMIT/OFFSET to
+** pushdown.c, which says what can run remotely without changing SQLite's
+** answer; the plan travels to xFilter as idxStr, where the actual values
+** become typed statement parameters. The cursor streams rows from the
+** statement handle (statements.h), one chunk at a time.
+**
+** The module is SQLITE_VTAB_DIRECTONLY (it talks to the network) and, for
+** now, read-only: writes are refused with an error that says what to use.
+*/
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "catalog.h"
+#include "pushdown.h"
+#include "session.h"
+
+/* Statement options a vtab argument may carry (statements.h). */
+static const char *const azStmtKey[] = {"disposition", "statement_timeout",
+                                        "wait_timeout", "row_limit"};
+
+/* One `databricks` virtual table. */
+typedef struct DbxVtab {
+  sqlite3_vtab base;    /* must come first */
+  sqlite3 *db;          /* the connection (interrupt probe) */
+  DbxSession *pSession; /* borrowed: the module's client data */
+  DbxConfig *pConfig;   /* owned; resolved settings of this table */
+  DbxClient *pClient;   /* borrowed from the session */
+  int nStmtOpt;         /* statement options in azStmtOpt (pairs) */
+  char **azStmtOpt;     /* owned; key, value, key, value ... */
+  char *zDisplay;       /* owned; what errors call the table */
+  DbxRemote remote;     /* what pushdown.c reads; strings below */
+  char *zTable;         /* owned; quoted three-part name, or NULL */
+  char *zQuery;         /* owned; query= text, or NULL */
+  char **azCol;         /* owned; remote column names */
+  DbxColClass *aClass;  /* owned; class of each column */
+} DbxVtab;
+
+/* A scan in progress. */
+typedef struct DbxCursor {
+  sqlite3_vtab_cursor base; /* must come first */
+  DbxStmt *pStmt;           /* owned; the remote statement, or NULL */
+  int bEof;                 /* no current row */
+  int *aiOut;               /* owned; vtab column -> result column or -1 */
+  sqlite3_stmt *pProbe;     /* owned; interrupt probe */
+} DbxCursor;
+
+/* Replaces the vtab's error message with the one-line text of pErr. */
+static int vtab_error(DbxVtab *p, const DbxError *pErr) {
+  sqlite3_free(p->base.zErrMsg);
+  p->base.zErrMsg = dbx_error_text(pErr);
+  return pErr->rc ? pErr->rc : SQLITE_ERROR;
+}
+
+/* ---------------------------------------------------------------------
+** Interrupts. SQLite 3.40 has no sqlite3_is_interrupted(): stepping a
+** trivial statement on the same connection fails with SQLITE_INTERRUPT
+** while sqlite3_interrupt() is in effect.
+*/
+static int probe_interrupted(void *pArg) {
+  sqlite3_stmt *pProbe = pArg;
+  int rc;
+  if (pProbe == NULL) return 0;
+  rc = sqlite3_step(pProbe);
+  sqlite3_reset(pProbe);
+  return rc == SQLITE_INTERRUPT;
+}
+
+/* ---------------------------------------------------------------------
+** Arguments
+*/
+
+/* A copy of z[0..n) with surrounding blanks removed and, when quoted with
+** ' or ", the quotes removed and doubled quotes undone. */
+static char *arg_value(const char *z, size_t n) {
+  char *zOut, q;
+  size_t i, j;
+  while (n && (*z == ' ' || *z == '\t' || *z == '\n' || *z == '\r'))
+    z++, n--;
+  while (n && (z[n - 1] == ' ' || z[n - 1] == '\t' || z[n - 1] == '\n' ||
+               z[n - 1] == '\r')) {
+    n--;
+  }
+  zOut = sqlite3_malloc64(n + 1);
+  if (zOut == NULL) return NULL;
+  q = n >= 2 ? z[0] : 0;
+  if ((q == '\'' || q == '"') && z[n - 1] == q) {
+    for (i = 1, j = 0; i + 1 < n; i++) {
+      zOut[j++] = z[i];
+      if (z[i] == q && z[i + 1] == q) i++;
+    }
+    zOut[j] = 0;
+  } else {
+    memcpy(zOut, z, n);
+    zOut[n] = 0;
+  }
+  return zOut;
+}
+
+/* Whether zKey is a statement option (statements.h). */
+static int is_stmt_key(const char *zKey) {
+  size_t i;
+  for (i = 0; i < DBX_ARRAY_SIZE(azStmtKey); i++) {
+    if (strcmp(zKey, azStmtKey[i]) == 0) return 1;
+  }
+  return 0;
+}
+
+/* The parsed arguments of CREATE VIRTUAL TABLE. */
+typedef struct VtabArgs {
+  int nArg;           /* pairs in azKey/azVal */
+  char **azKey;       /* owned; lower-case keys */
+  char **azVal;       /* owned; dequoted values */
+  const char *zTable; /* borrowed from azVal: table= */
+  const char *zQuery; /* borrowed from azVal: query= */
+} VtabArgs;
+
+static void args_free(VtabArgs *a) {
+  int i;
+  for (i = 0; i < a->nArg; i++) {
+    sqlite3_free(a->azKey[i]);
+    dbx_free_secret(a->azVal[i]); /* may be an env:/file: reference */
+  }
+  sqlite3_free(a->azKey);
+  sqlite3_free(a->azVal);
+  memset(a, 0, sizeof(*a));
+}
+
+/*
+** Parses key=value arguments. Checks each config key against config.h
+** (unknown keys and literal secrets are refused there) so the error comes
+** at CREATE time with the list of known options.
+*/
+static int args_parse(int argc, const char *const *argv, VtabArgs *a,
+                      DbxError *pErr) {
+  int i, j, rc = SQLITE_OK;
+  DbxConfig *pCheck = NULL;
+  memset(a, 0, sizeof(*a));
+  a->azKey = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)(argc + 1));
+  a->azVal = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)(argc + 1));
+  if (!a->azKey || !a->azVal || dbx_config_new(&pCheck) != SQLITE_OK) {
+    dbx_config_free(pCheck);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  for (i = 3; i < argc && rc == SQLITE_OK; i++) {
+    const char *zEq = strchr(argv[i], '=');
+    char *zKey, *zVal, *p;
+    if (zEq == NULL) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "argument '%s' is not key=value: write for example "
+                         "databricks(table='main.default.orders')",
+                         argv[i]);
+      break;
+    }
+    zKey = arg_value(argv[i], (size_t)(zEq - argv[i]));
+    zVal = arg_value(zEq + 1, strlen(zEq + 1));
+    if (zKey == NULL || zVal == NULL) {
+      sqlite3_free(zKey);
+      dbx_free_secret(zVal);
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+      break;
+    }
+    for (p = zKey; *p; p++) {
+      if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    }
+    a->azKey[a->nArg] = zKey;
+    a->azVal[a->nArg] = zVal;
+    a->nArg++;
+    for (j = 0; j < a->nArg - 1; j++) {
+      if (strcmp(a->azKey[j], zKey) == 0) {
+        rc = dbx_error_set(pErr, SQLITE_ERROR,
+                           "option '%s' is given twice: keep one", zKey);
+      }
+    }
+    if (rc) break;
+    if (strcmp(zKey, "table") == 0) {
+      a->zTable = zVal;
+    } else if (strcmp(zKey, "query") == 0) {
+      a->zQuery = zVal;
+    } else if (!is_stmt_key(zKey)) {
+      DbxError e;
+      dbx_error_clear(&e);
+      if (dbx_config_set(pCheck, zKey, zVal, DBX_SRC_OPTION, &e) != SQLITE_OK) {
+        const char *zKnown = strstr(e.zMsg, "known settings are ");
+        if (strncmp(e.zMsg, "unknown setting", 15) == 0 && zKnown) {
+          rc = dbx_error_set(pErr, SQLITE_ERROR,
+                             "unknown option '%s': known options are table, "
+                             "query, disposition, statement_timeout, "
+                             "wait_timeout, row_limit, %s",
+                             zKey, zKnown + 19);
+        } else {
+          rc = e.rc;
+          if (pErr && pErr->rc == SQLITE_OK) *pErr = e;
+        }
+      }
+    }
+  }
+  dbx_config_free(pCheck);
+  if (rc == SQLITE_OK && (a->zTable == NULL) == (a->zQuery == NULL)) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "give exactly one of table='catalog.schema.table' or "
+                       "query='SELECT ...'");
+  }
+  if (rc == SQLITE_OK && a->zQuery && a->zQuery[0] == 0) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR, "query= is empty: give a SELECT");
+  }
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+** Connecting: options, columns, the declared schema
+*/
+
+static void vtab_free(DbxVtab *p) {
+  int i;
+  if (p == NULL) return;
+  for (i = 0; i < p->nStmtOpt * 2; i++)
+    sqlite3_free(p->azStmtOpt[i]);
+  sqlite3_free(p->azStmtOpt);
+  for (i = 0; i < p->remote.nCol; i++)
+    sqlite3_free(p->azCol[i]);
+  sqlite3_free(p->azCol);
+  sqlite3_free(p->aClass);
+  sqlite3_free(p->zTable);
+  sqlite3_free(p->zQuery);
+  sqlite3_free(p->zDisplay);
+  dbx_config_free(p->pConfig);
+  sqlite3_free(p->base.zErrMsg);
+  sqlite3_free(p);
+}
+
+/* Fills the statement options of a scan or of the schema query. */
+static int vtab_stmt_options(DbxVtab *p, DbxStmtOptions *pOpt,
+                             sqlite3_stmt *pProbe, DbxError *pErr) {
+  int i, rc = SQLITE_OK;
+  dbx_stmt_options_init(pOpt);
+  dbx_session_stmt_options(p->pSession, p->pConfig, pOpt);
+  for (i = 0; i < p->nStmtOpt && rc == SQLITE_OK; i++) {
+    rc = dbx_stmt_option(pOpt, p->azStmtOpt[2 * i], p->azStmtOpt[2 * i + 1],
+                         pErr);
+  }
+  pOpt->xInterrupt = probe_interrupted;
+  pOpt->pInterruptArg = pProbe;
+  return rc;
+}
+
+/* Allocates the column arrays for nCol columns. */
+static int vtab_alloc_cols(DbxVtab *p, int nCol) {
+  p->azCol = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)nCol);
+  p->aClass = sqlite3_malloc64(sizeof(DbxColClass) * (sqlite3_uint64)nCol);
+  if (p->azCol == NULL || p->aClass == NULL) return SQLITE_NOMEM;
+  memset(p->azCol, 0, sizeof(char *) * (size_t)nCol);
+  return SQLITE_OK;
+}
+
+/*
+** Reads the remote columns and declares them. For table= through Unity
+** Catalog; for query= from the result schema of the query under LIMIT 0.
+*/
+static int vtab_declare(DbxVtab *p, const VtabArgs *a, DbxError *pErr) {
+  DbxBuf decl = {0};
+  DbxTableInfo *pInfo = NULL;
+  DbxStmt *pStmt = NULL;
+  int i, j, nCol = 0, rc;
+  if (a->zTable) {
+    char *azPart[3];
+    int nPart;
+    const char *zCat, *zSch;
+    rc = dbx_pushdown_name_split(a->zTable, azPart, &nPart, pErr);
+    if (rc) return rc;
+    /* A short name takes catalog and schema from the settings. */
+    zCat = nPart == 3 ? azPart[0] : dbx_config_get(p->pConfig, "catalog");
+    zSch = nPart == 3   ? azPart[1]
+           : nPart == 2 ? azPart[0]
+                        : dbx_config_get(p->pConfig, "schema");
+    if (zCat == NULL || zSch == NULL) {
+      dbx_pushdown_name_free(azPart);
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "table '%s' needs a catalog and a schema: write "
+                           "catalog.schema.table, or set catalog= and schema=",
+                           a->zTable);
+    }
+    rc = dbx_catalog_table_get(p->pClient, zCat, zSch, azPart[nPart - 1],
+                               &pInfo, pErr);
+    if (rc == SQLITE_OK) {
+      DbxBuf q = {0};
+      dbx_pushdown_ident(&q, zCat);
+      dbx_buf_append(&q, ".", 1);
+      dbx_pushdown_ident(&q, zSch);
+      dbx_buf_append(&q, ".", 1);
+      dbx_pushdown_ident(&q, azPart[nPart - 1]);
+      p->zTable = dbx_buf_take(&q);
+      p->zDisplay = sqlite3_mprintf("%s.%s.%s", zCat, zSch, azPart[nPart - 1]);
+      if (!p->zTable || !p->zDisplay) rc = SQLITE_NOMEM;
+    }
+    dbx_pushdown_name_free(azPart);
+    if (rc) goto done;
+    nCol = pInfo->nCol;
+  } else {
+    DbxStmtOptions o;
+    char *zSql;
+    p->zQuery = dbx_strdup(a->zQuery);
+    p->zDisplay = dbx_strdup("query");
+    if (!p->zQuery || !p->zDisplay) {
+      rc = SQLITE_NOMEM;
+      goto done;
+    }
+    {
+      /* The schema of the query without its rows. */
+      DbxRemote r;
+      DbxPlan plan;
+      DbxScanSql s;
+      memset(&r, 0, sizeof(r));
+      memset(&plan, 0, sizeof(plan));
+      r.zQuery = p->zQuery;
+      r.bNoProject = 1;
+      rc = dbx_pushdown_build(&r, &plan, NULL, 0, &s, pErr);
+      if (rc) goto done;
+      zSql = sqlite3_mprintf("%s LIMIT 0", s.zSql);
+      dbx_pushdown_scan_clear(&s);
+      if (zSql == NULL) {
+        rc = SQLITE_NOMEM;
+        goto done;
+      }
+    }
+    rc = vtab_stmt_options(p, &o, NULL, pErr);
+    if (rc == SQLITE_OK) {
+      o.eDisposition = DBX_DISP_INLINE;
+      rc = dbx_stmt_execute(p->pClient, zSql, NULL, 0, &o, &pStmt, pErr);
+    }
+    sqlite3_free(zSql);
+    if (rc) goto done;
+    nCol = dbx_stmt_column_count(pStmt);
+    if (nCol == 0) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "query= returns no columns: give a SELECT");
+      goto done;
+    }
+  }
+
+  rc = vtab_alloc_cols(p, nCol);
+  if (rc) goto done;
+  p->remote.nCol = nCol;
+  dbx_buf_appendf(&decl, "CREATE TABLE x(");
+  for (i = 0; i < nCol; i++) {
+    const char *zName, *zText, *zTypeName;
+    char *zDecl;
+    int nSame = 0;
+    if (pInfo) {
+      zName = pInfo->aCol[i].zName;
+      zText = pInfo->aCol[i].zTypeText;
+      zTypeName = pInfo->aCol[i].zTypeName;
+    } else {
+      zName = dbx_stmt_column_name(pStmt, i);
+      zText = dbx_stmt_column_type_text(pStmt, i);
+      zTypeName = dbx_stmt_column_type_name(pStmt, i);
+    }
+    p->azCol[i] = dbx_strdup(zName ? zName : "");
+    p->aClass[i] = dbx_pushdown_class(zText, zTypeName);
+    zDecl = dbx_pushdown_decltype(zText, zTypeName);
+    if (p->azCol[i] == NULL || zDecl == NULL) {
+      sqlite3_free(zDecl);
+      rc = SQLITE_NOMEM;
+      goto done;
+    }
+    /* A query may return one name twice (a.id, b.id): SQLite cannot declare
+    ** that, and the remote side could not select it by name either. */
+    for (j = 0; j < i; j++) {
+      if (sqlite3_stricmp(p->azCol[j], p->azCol[i]) == 0) nSame++;
+    }
+    if (nSame) p->remote.bNoProject = 1;
+    dbx_buf_appendf(&decl, "%s\"", i ? ", " : "");
+    {
+      const char *z;
+      for (z = p->azCol[i]; *z; z++) {
+        dbx_buf_append(&decl, z, 1);
+        if (*z == '"') dbx_buf_append(&decl, "\"", 1);
+      }
+    }
+    if (nSame) dbx_buf_appendf(&decl, ":%d", nSame + 1);
+    dbx_buf_appendf(&decl, "\" %s", zDecl);
+    sqlite3_free(zDecl);
+  }
+  dbx_buf_appendf(&decl, ")");
+  if (decl.rc) {
+    rc = SQLITE_NOMEM;
+    goto done;
+  }
+  p->remote.zTable = p->zTable;
+  p->remote.zQuery = p->zQuery;
+  p->remote.azCol = (const char *const *)p->azCol;
+  p->remote.aClass = p->aClass;
+  rc = sqlite3_declare_vtab(p->db, decl.z);
+  if (rc) {
+    rc = dbx_error_set(pErr, rc, "cannot declare the columns of %s: %s",
+                       p->zDisplay, sqlite3_errmsg(p->db));
+  }
+done:
+  if (rc == SQLITE_NOMEM) dbx_error_set(pErr, rc, "out of memory");
+  dbx_buf_free(&decl);
+  dbx_catalog_table_free(pInfo);
+  dbx_stmt_free(pStmt);
+  return rc;
+}
+
+/* xCreate and xConnect: nothing is created remotely. */
+static int vtabConnect(sqlite3 *db, void *pAux, int argc,
+                       const char *const *argv, sqlite3_vtab **ppVtab,
+                       char **pzErr) {
+  DbxVtab *p;
+  VtabArgs a;
+  DbxOption *aOpt = NULL;
+  DbxError e;
+  int i, nOpt = 0, rc;
+  *ppVtab = NULL;
+  dbx_error_clear(&e);
+  p = sqlite3_malloc64(sizeof(*p));
+  if (p == NULL) return SQLITE_NOMEM;
+  memset(p, 0, sizeof(*p));
+  p->db = db;
+  p->pSession = pAux;
+  rc = args_parse(argc, argv, &a, &e);
+  if (rc == SQLITE_OK) {
+    aOpt = sqlite3_malloc64(sizeof(DbxOption) * (sqlite3_uint64)(a.nArg + 1));
+    p->azStmtOpt =
+        sqlite3_malloc64(sizeof(char *) * 2 * (sqlite3_uint64)(a.nArg + 1));
+    if (aOpt == NULL || p->azStmtOpt == NULL)
+      rc = dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
+  }
+  for (i = 0; rc == SQLITE_OK && i < a.nArg; i++) {
+    if (!strcmp(a.azKey[i], "table") || !strcmp(a.azKey[i], "query")) continue;
+    if (is_stmt_key(a.azKey[i])) {
+      /* Checked now, applied to every statement of this table. */
+      DbxStmtOptions o;
+      dbx_stmt_options_init(&o);
+      rc = dbx_stmt_option(&o, a.azKey[i], a.azVal[i], &e);
+      if (rc) break;
+      p->azStmtOpt[2 * p->nStmtOpt] = dbx_strdup(a.azKey[i]);
+      p->azStmtOpt[2 * p->nStmtOpt + 1] = dbx_strdup(a.azVal[i]);
+      p->nStmtOpt++;
+      if (!p->azStmtOpt[2 * p->nStmtOpt - 2] ||
+          !p->azStmtOpt[2 * p->nStmtOpt - 1]) {
+        rc = dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
+      }
+      continue;
+    }
+    aOpt[nOpt].zKey = a.azKey[i];
+    aOpt[nOpt].zValue = a.azVal[i];
+    nOpt++;
+  }
+  if (rc == SQLITE_OK) {
+    rc = dbx_session_connect(p->pSession, aOpt, nOpt, &p->pConfig, &p->pClient,
+                             &e);
+  }
+  if (rc == SQLITE_OK) rc = vtab_declare(p, &a, &e);
+  if (rc == SQLITE_OK) rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
+  sqlite3_free(aOpt);
+  args_free(&a);
+  if (rc != SQLITE_OK) {
+    if (e.rc == SQLITE_OK) dbx_error_set(&e, rc, "%s", sqlite3_errstr(rc));
+    *pzErr = dbx_error_text(&e);
+    vtab_free(p);
+    return rc;
+  }
+  *ppVtab = &p->base;
+  return SQLITE_OK;
+}
+
+static int vtabDisconnect(sqlite3_vtab *pVtab) {
+  vtab_free((DbxVtab *)pVtab);
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------
+** Planning
+*/
+
+/* Our operator for an SQLite constraint operator, or 0. */
+static DbxOp op_from(unsigned char op) {
+  switch (op) {
+  case SQLITE_INDEX_CONSTRAINT_EQ:
+    return DBX_OP_EQ;
+  case SQLITE_INDEX_CONSTRAINT_NE:
+    return DBX_OP_NE;
+  case SQLITE_INDEX_CONSTRAINT_LT:
+    return DBX_OP_LT;
+  case SQLITE_INDEX_CONSTRAINT_LE:
+    return DBX_OP_LE;
+  case SQLITE_INDEX_CONSTRAINT_GT:
+    return DBX_OP_GT;
+  case SQLITE_INDEX_CONSTRAINT_GE:
+    return DBX_OP_GE;
+  case SQLITE_INDEX_CONSTRAINT_IS:
+    return DBX_OP_IS;
+  case SQLITE_INDEX_CONSTRAINT_ISNOT:
+    return DBX_OP_ISNOT;
+  case SQLITE_INDEX_CONSTRAINT_ISNULL:
+    return DBX_OP_ISNULL;
+  case SQLITE_INDEX_CONSTRAINT_ISNOTNULL:
+    return DBX_OP_NOTNULL;
+  case SQLITE_INDEX_CONSTRAINT_LIKE:
+    return DBX_OP_LIKE;
+  case SQLITE_INDEX_CONSTRAINT_LIMIT:
+    return DBX_OP_LIMIT;
+  case SQLITE_INDEX_CONSTRAINT_OFFSET:
+    return DBX_OP_OFFSET;
+  default:
+    return (DbxOp)0;
+  }
+}
+
+/* Whether values of this class compare numerically (numeric affinity). */
+static int class_numeric(DbxColClass e) {
+  return e == DBX_COL_INT || e == DBX_COL_DECIMAL || e == DBX_COL_FLOAT ||
+         e == DBX_COL_BOOL;
+}
+
+/*
+** Describes pIn as SQLite's comparison with a column of class eClass sees
+** it: text against a numeric column gets numeric affinity, on a copy
+** stored in *ppDup (free with sqlite3_value_free; NULL when none was made).
+*/
+static void value_from(sqlite3_value *pIn, DbxColClass eClass,
+                       sqlite3_value **ppDup, DbxValue *pOut) {
+  sqlite3_value *v = pIn;
+  memset(pOut, 0, sizeof(*pOut));
+  *ppDup = NULL;
+  if (v == NULL) return;
+  if (class_numeric(eClass) && sqlite3_value_type(v) == SQLITE_TEXT) {
+    *ppDup = sqlite3_value_dup(v);
+    if (*ppDup) {
+      v = *ppDup;
+      sqlite3_value_numeric_type(v);
+    }
+  }
+  switch (sqlite3_value_type(v)) {
+  case SQLITE_INTEGER:
+    pOut->eType = DBX_VAL_INT;
+    pOut->i = sqlite3_value_int64(v);
+    break;
+  case SQLITE_FLOAT:
+    pOut->eType = DBX_VAL_REAL;
+    pOut->r = sqlite3_value_double(v);
+    break;
+  case SQLITE_TEXT:
+    pOut->eType = DBX_VAL_TEXT;
+    pOut->z = (const char *)sqlite3_value_text(v);
+    pOut->n = sqlite3_value_bytes(v);
+    break;
+  case SQLITE_BLOB:
+    pOut->eType = DBX_VAL_BLOB;
+    pOut->z = sqlite3_value_blob(v);
+    pOut->n = sqlite3_value_bytes(v);
+    break;
+  default:
+    break;
+  }
+}
+
+/* How much of the table one term is expected to keep (for costs only). */
+static double term_selectivity(DbxOp eOp) {
+  switch (eOp) {
+  case DBX_OP_EQ:
+  case DBX_OP_IS:
+    return 0.01;
+  case DBX_OP_IN:
+    return 0.05;
+  case DBX_OP_ISNULL:
+    return 0.1;
+  case DBX_OP_LIKE:
+    return 0.3;
+  case DBX_OP_LT:
+  case DBX_OP_LE:
+  case DBX_OP_GT:
+  case DBX_OP_GE:
+    return 0.3;
+  default:
+    return 0.9;
+  }
+}
+
+/* Rows assumed for a remote relation: unknown, so large. */
+#define DBX_ROWS_GUESS 1000000.0
+/* Fixed cost of one remote statement, in rows: SQLite then prefers one
+** scan with pushed terms over many small statements in a join. */
+#define DBX_STATEMENT_COST 10000.0
+
+static int vtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
+  DbxVtab *p = (DbxVtab *)pVtab;
+  DbxPlan plan;
+  char *zPlan;
+  double rRows = DBX_ROWS_GUESS;
+  int i, bAllExact = 1, iLimit = -1, iOffset = -1;
+  memset(&plan, 0, sizeof(plan));
+  plan.colUsed = (uint64_t)pInfo->colUsed;
+
+  for (i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
+    DbxOp eOp = op_from(c->op);
+    DbxColClass eClass;
+    DbxValue val, *pVal = NULL;
+    sqlite3_value *pRhs = NULL, *pDup = NULL;
+    const char *zColl;
+    DbxJudge eJudge;
+    if (eOp == DBX_OP_LIMIT || eOp == DBX_OP_OFFSET) {
+      if (c->usable) {
+        if (eOp == DBX_OP_LIMIT)
+          iLimit = i;
+        else
+          iOffset = i;
+      }
+      continue;
+    }
+    if (!c->usable || eOp == 0 || c->iColumn < 0 ||
+        c->iColumn >= p->remote.nCol || plan.nArg >= DBX_PLAN_MAX_ARG - 2) {
+      bAllExact = 0;
+      continue;
+    }
+    eClass = p->aClass[c->iColumn];
+    if (eOp == DBX_OP_EQ && sqlite3_vtab_in(pInfo, i, -1)) eOp = DBX_OP_IN;
+    zColl = sqlite3_vtab_collation(pInfo, i);
+    if (eOp != DBX_OP_IN && eOp != DBX_OP_ISNULL && eOp != DBX_OP_NOTNULL &&
+        sqlite3_vtab_rhs_value(pInfo, i, &pRhs) == SQLITE_OK) {
+      value_from(pRhs, eClass, &pDup, &val);
+      pVal = &val;
+    }
+    eJudge = dbx_pushdown_judge(
+        eClass, eOp, zColl == NULL || sqlite3_stricmp(zColl, "BINARY") == 0,
+        pVal);
+    sqlite3_value_free(pDup);
+    if (eJudge == DBX_JUDGE_SKIP) {
+      bAllExact = 0;
+      continue;
+    }
+    plan.aArg[plan.nArg].iCol = c->iColumn;
+    plan.aArg[plan.nArg].eOp = eOp;
+    plan.aArg[plan.nArg].bExact = eJudge == DBX_JUDGE_EXACT;
+    plan.nArg++;
+    pInfo->aConstraintUsage[i].argvIndex = plan.nArg;
+    pInfo->aConstraintUsage[i].omit = eJudge == DBX_JUDGE_EXACT;
+    if (eOp == DBX_OP_IN) sqlite3_vtab_in(pInfo, i, 1);
+    if (eJudge != DBX_JUDGE_EXACT) bAllExact = 0;
+    rRows *= term_selectivity(eOp);
+  }
+
+  /* ORDER BY, when every term can be ordered remotely as SQLite would. */
+  if (pInfo->nOrderBy > 0 && pInfo->nOrderBy <= DBX_PLAN_MAX_ORDER) {
+    int bOk = 1;
+    for (i = 0; i < pInfo->nOrderBy && bOk; i++) {
+      int iCol = pInfo->aOrderBy[i].iColumn;
+      bOk = iCol >= 0 && iCol < p->remote.nCol &&
+            dbx_pushdown_orderable(p->aClass[iCol]);
+    }
+    if (bOk) {
+      for (i = 0; i < pInfo->nOrderBy; i++) {
+        plan.aOrder[i].iCol = pInfo->aOrderBy[i].iColumn;
+        plan.aOrder[i].bDesc = pInfo->aOrderBy[i].desc;
+      }
+      plan.nOrder = pInfo->nOrderBy;
+      pInfo->orderByConsumed = 1;
+    }
+  }
+
+  /* LIMIT/OFFSET only when the remote rows are exactly SQLite's rows, in
+  ** SQLite's order: otherwise SQLite filters or sorts after the cut. */
+  if (iLimit >= 0 && bAllExact && (pInfo->nOrderBy == 0 || plan.nOrder > 0)) {
+    sqlite3_value *pRhs = NULL;
+    plan.aArg[plan.nArg].iCol = -1;
+    plan.aArg[plan.nArg].eOp = DBX_OP_LIMIT;
+    plan.nArg++;
+    pInfo->aConstraintUsage[iLimit].argvIndex = plan.nArg;
+    if (sqlite3_vtab_rhs_value(pInfo, iLimit, &pRhs) == SQLITE_OK &&
+        sqlite3_value_type(pRhs) == SQLITE_INTEGER &&
+        sqlite3_value_int64(pRhs) >= 0 &&
+        (double)sqlite3_value_int64(pRhs) < rRows) {
+      rRows = (double)sqlite3_value_int64(pRhs);
+    }
+    if (iOffset >= 0) {
+      /* Skipped remotely, so SQLite must not skip again. */
+      plan.aArg[plan.nArg].iCol = -1;
+      plan.aArg[plan.nArg].eOp = DBX_OP_OFFSET;
+      plan.nArg++;
+      pInfo->aConstraintUsage[iOffset].argvIndex = plan.nArg;
+      pInfo->aConstraintUsage[iOffset].omit = 1;
+    }
+  }
+
+  zPlan = dbx_pushdown_plan_encode(&plan);
+  if (zPlan == NULL) return SQLITE_NOMEM;
+  pInfo->idxStr = zPlan;
+  pInfo->needToFreeIdxStr = 1;
+  pInfo->idxNum = plan.nArg;
+  pInfo->estimatedRows = (sqlite3_int64)(rRows < 1 ? 1 : rRows);
+  pInfo->estimatedCost = DBX_STATEMENT_COST + rRows;
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------
+** Scanning
+*/
+
+static int vtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
+  DbxVtab *p = (DbxVtab *)pVtab;
+  DbxCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
+  if (pCur == NULL) return SQLITE_NOMEM;
+  memset(pCur, 0, sizeof(*pCur));
+  pCur->bEof = 1;
+  pCur->aiOut =
+      sqlite3_malloc64(sizeof(int) * ((sqlite3_uint64)p->remote.nCol + 1));
+  if (pCur->aiOut == NULL) {
+    sqlite3_free(pCur);
+    return SQLITE_NOMEM;
+  }
+  /* Without a probe interrupts only stop the scan between rows. */
+  if (sqlite3_prepare_v2(p->db, "SELECT 1", -1, &pCur->pProbe, NULL) !=
+      SQLITE_OK) {
+    sqlite3_finalize(pCur->pProbe);
+    pCur->pProbe = NULL;
+  }
+  *ppCursor = &pCur->base;
+  return SQLITE_OK;
+}
+
+static int vtabClose(sqlite3_vtab_cursor *pCursor) {
+  DbxCursor *pCur = (DbxCursor *)pCursor;
+  dbx_stmt_free(pCur->pStmt);
+  sqlite3_finalize(pCur->pProbe);
+  sqlite3_free(pCur->aiOut);
+  sqlite3_free(pCur);
+  return SQLITE_OK;
+}
+
+/* The argv values of xFilter as pushdown.c reads them. */
+typedef struct FilterArgs {
+  DbxValue *aVal;        /* owned; one per argv slot */
+  DbxValue *aList;       /* owned; IN members of all slots */
+  int nList;             /* used entries of aList */
+  sqlite3_value **apDup; /* owned; converted copies to free */
+  int nDup;              /* used entries of apDup */
+  int nDupAlloc;         /* allocated entries of apDup */
+} FilterArgs;
+
+static void filter_args_free(FilterArgs *f) {
+  int i;
+  for (i = 0; i < f->nDup; i++)
+    sqlite3_value_free(f->apDup[i]);
+  sqlite3_free(f->apDup);
+  sqlite3_free(f->aVal);
+  sqlite3_free(f->aList);
+}
+
+/*
+** Converts one value and keeps its copy, if one was made. bCopy forces a
+** copy: IN members come from sqlite3_vtab_in_next(), which reuses one value
+** object, so their text would not survive the next member.
+*/
+static int filter_value(FilterArgs *f, sqlite3_value *pIn, DbxColClass eClass,
+                        int bCopy, DbxValue *pOut) {
+  sqlite3_value *pDup = NULL, *pOwn = NULL;
+  if (bCopy) {
+    pOwn = sqlite3_value_dup(pIn);
+    if (pOwn == NULL) return SQLITE_NOMEM;
+    pIn = pOwn;
+  }
+  value_from(pIn, eClass, &pDup, pOut);
+  if (pDup) {
+    /* the converted copy is what pOut points into */
+    sqlite3_value_free(pOwn);
+    pOwn = pDup;
+  }
+  pDup = pOwn;
+  if (pDup == NULL) return SQLITE_OK;
+  if (f->nDup == f->nDupAlloc) {
+    int nNew = f->nDupAlloc ? f->nDupAlloc * 2 : 16;
+    sqlite3_value **a =
+        sqlite3_realloc64(f->apDup, sizeof(*a) * (sqlite3_uint64)nNew);
+    if (a == NULL) {
+      sqlite3_value_free(pDup);
+      return SQLITE_NOMEM;
+    }
+    f->apDup = a;
+    f->nDupAlloc = nNew;
+  }
+  f->apDup[f->nDup++] = pDup;
+  return SQLITE_OK;
+}
+
+/* Reads argv into f per the plan: IN lists member by member. */
+static int filter_args_read(DbxVtab *p, const DbxPlan *pPlan, int argc,
+                            sqlite3_value **argv, FilterArgs *f) {
+  int i, rc = SQLITE_OK, nMembers = 0;
+  sqlite3_value *pMember;
+  memset(f, 0, sizeof(*f));
+  f->aVal = sqlite3_malloc64(sizeof(DbxValue) * ((sqlite3_uint64)argc + 1));
+  if (f->aVal == NULL) return SQLITE_NOMEM;
+  memset(f->aVal, 0, sizeof(DbxValue) * ((size_t)argc + 1));
+  /* Count IN members first so aList never moves once pointed into. */
+  for (i = 0; i < argc; i++) {
+    if (pPlan->aArg[i].eOp != DBX_OP_IN) continue;
+    for (rc = sqlite3_vtab_in_first(argv[i], &pMember);
+         rc == SQLITE_OK && pMember;
+         rc = sqlite3_vtab_in_next(argv[i], &pMember)) {
+      nMembers++;
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_OK) return rc;
+  }
+  f->aList =
+      sqlite3_malloc64(sizeof(DbxValue) * ((sqlite3_uint64)nMembers + 1));
+  if (f->aList == NULL) return SQLITE_NOMEM;
+  for (i = 0; i < argc; i++) {
+    const DbxPlanArg *a = &pPlan->aArg[i];
+    DbxColClass eClass = a->iCol >= 0 ? p->aClass[a->iCol] : DBX_COL_INT;
+    if (a->eOp == DBX_OP_IN) {
+      f->aVal[i].aList = &f->aList[f->nList];
+      for (rc = sqlite3_vtab_in_first(argv[i], &pMember);
+           rc == SQLITE_OK && pMember;
+           rc = sqlite3_vtab_in_next(argv[i], &pMember)) {
+        if (f->nList >= nMembers) break;
+        if (filter_value(f, pMember, eClass, 1, &f->aList[f->nList]))
+          return SQLITE_NOMEM;
+        f->nList++;
+        f->aVal[i].nList++;
+      }
+      if (rc != SQLITE_DONE && rc != SQLITE_OK) return rc;
+      rc = SQLITE_OK;
+    } else if (a->eOp == DBX_OP_ISNULL || a->eOp == DBX_OP_NOTNULL) {
+      continue; /* no value */
+    } else if (filter_value(f, argv[i], eClass, 0, &f->aVal[i])) {
+      return SQLITE_NOMEM;
+    }
+  }
+  return SQLITE_OK;
+}
+
+static int vtabFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
+                      const char *idxStr, int argc, sqlite3_value **argv) {
+  DbxCursor *pCur = (DbxCursor *)pCursor;
+  DbxVtab *p = (DbxVtab *)pCursor->pVtab;
+  DbxPlan plan;
+  DbxScanSql s;
+  FilterArgs f;
+  DbxParam *aParam = NULL;
+  DbxStmtOptions o;
+  DbxError e;
+  int i, rc;
+  DBX_UNUSED(idxNum);
+  dbx_error_clear(&e);
+  memset(&s, 0, sizeof(s));
+  memset(&f, 0, sizeof(f));
+  dbx_stmt_free(pCur->pStmt);
+  pCur->pStmt = NULL;
+  pCur->bEof = 1;
+
+  rc = dbx_pushdown_plan_decode(idxStr, &plan, &e);
+  if (rc == SQLITE_OK && argc != plan.nArg) {
+    rc = dbx_error_set(&e, SQLITE_ERROR,
+                       "internal error: %d filter values for a plan of %d",
+                       argc, plan.nArg);
+  }
+  if (rc == SQLITE_OK) {
+    rc = filter_args_read(p, &plan, argc, argv, &f);
+    if (rc)
+      dbx_error_set(&e, rc, "cannot read the filter values (%s)",
+                    sqlite3_errstr(rc));
+  }
+  if (rc == SQLITE_OK)
+    rc = dbx_pushdown_build(&p->remote, &plan, f.aVal, argc, &s, &e);
+  if (rc == SQLITE_OK && s.nParam) {
+    aParam = sqlite3_malloc64(sizeof(DbxParam) * (sqlite3_uint64)s.nParam);
+    if (aParam == NULL) rc = dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
+    for (i = 0; rc == SQLITE_OK && i < s.nParam; i++) {
+      aParam[i].zName = s.aParam[i].zName;
+      aParam[i].zValue = s.aParam[i].zValue;
+      aParam[i].zType = s.aParam[i].zType;
+    }
+  }
+  if (rc == SQLITE_OK) {
+    for (i = 0; i < p->remote.nCol; i++)
+      pCur->aiOut[i] = -1;
+    for (i = 0; i < s.nOut; i++) {
+      if (s.aiCol[i] >= 0) pCur->aiOut[s.aiCol[i]] = i;
+    }
+    rc = vtab_stmt_options(p, &o, pCur->pProbe, &e);
+  }
+  if (rc == SQLITE_OK) {
+    rc = dbx_stmt_execute(p->pClient, s.zSql, aParam, s.nParam, &o,
+                          &pCur->pStmt, &e);
+  }
+  sqlite3_free(aParam);
+  dbx_pushdown_scan_clear(&s);
+  filter_args_free(&f);
+  if (rc == SQLITE_OK) {
+    rc = dbx_stmt_next(pCur->pStmt, &e);
+    if (rc == SQLITE_ROW) {
+      pCur->bEof = 0;
+      rc = SQLITE_OK;
+    } else if (rc == SQLITE_DONE) {
+      rc = SQLITE_OK;
+    }
+  }
+  if (rc != SQLITE_OK) return vtab_error(p, &e);
+  return SQLITE_OK;
+}
+
+static int vtabNext(sqlite3_vtab_cursor *pCursor) {
+  DbxCursor *pCur = (DbxCursor *)pCursor;
+  DbxError e;
+  int rc;
+  dbx_error_clear(&e);
+  rc = dbx_stmt_next(pCur->pStmt, &e);
+  if (rc == SQLITE_ROW) return SQLITE_OK;
+  pCur->bEof = 1;
+  if (rc == SQLITE_DONE) return SQLITE_OK;
+  return vtab_error((DbxVtab *)pCursor->pVtab, &e);
+}
+
+static int vtabEof(sqlite3_vtab_cursor *pCursor) {
+  return ((DbxCursor *)pCursor)->bEof;
+}
+
+static int vtabColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
+                      int iCol) {
+  DbxCursor *pCur = (DbxCursor *)pCursor;
+  DbxCell cell;
+  DbxError e;
+  int iOut = iCol >= 0 ? pCur->aiOut[iCol] : -1;
+  if (iOut < 0 || pCur->pStmt == NULL) return SQLITE_OK; /* NULL */
+  dbx_error_clear(&e);
+  if (dbx_stmt_cell(pCur->pStmt, iOut, &cell, &e) != SQLITE_OK) {
+    char *z = dbx_error_text(&e);
+    sqlite3_result_error(ctx, z ? z : "databricks: cannot decode a value", -1);
+    sqlite3_free(z);
+    return SQLITE_OK;
+  }
+  switch (cell.eType) {
+  case DBX_CELL_INTEGER:
+    sqlite3_result_int64(ctx, cell.iVal);
+    break;
+  case DBX_CELL_REAL:
+    sqlite3_result_double(ctx, cell.rVal);
+    break;
+  case DBX_CELL_TEXT:
+    sqlite3_result_text64(ctx, cell.z, cell.n, SQLITE_TRANSIENT, SQLITE_UTF8);
+    break;
+  case DBX_CELL_BLOB:
+    sqlite3_result_blob64(ctx, cell.z, cell.n, SQLITE_TRANSIENT);
+    break;
+  default:
+    break;
+  }
+  return SQLITE_OK;
+}
+
+static int vtabRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid) {
+  DbxCursor *pCur = (DbxCursor *)pCursor;
+  *pRowid = pCur->pStmt ? dbx_stmt_rownum(pCur->pStmt) : 0;
+  return SQLITE_OK;
+}
+
+/* Writes come with the commit path; until then say what works today. */
+static int vtabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                      sqlite3_int64 *pRowid) {
+  DbxVtab *p = (DbxVtab *)pVtab;
+  DBX_UNUSED(argc);
+  DBX_UNUSED(argv);
+  DBX_UNUSED(pRowid);
+  sqlite3_free(p->base.zErrMsg);
+  p->base.zErrMsg = sqlite3_mprintf(
+      "databricks: %s is read-only here: change remote data with "
+      "dbx_exec('INSERT/UPDATE/DELETE ...')",
+      p->zDisplay ? p->zDisplay : "this table");
+  return SQLITE_READONLY;
+}
+
+static sqlite3_module dbxModule = {
+    .iVersion = 0,
+    .xCreate = vtabConnect,
+    .xConnect = vtabConnect,
+    .xBestIndex = vtabBestIndex,
+    .xDisconnect = vtabDisconnect,
+    .xDestroy = vtabDisconnect,
+    .xOpen = vtabOpen,
+    .xClose = vtabClose,
+    .xFilter = vtabFilter,
+    .xNext = vtabNext,
+    .xEof = vtabEof,
+    .xColumn = vtabColumn,
+    .xRowid = vtabRowid,
+    .xUpdate = vtabUpdate,
+};
+
+/* Registers the `databricks` module; the session goes with it. */
+int dbx_vtab_register(sqlite3 *db) {
+  DbxSession *pSession;
+  if (dbx_session_attach(db, &pSession) != SQLITE_OK) return SQLITE_NOMEM;
+  return sqlite3_create_module_v2(db, "databricks", &dbxModule, pSession,
+                                  dbx_session_release);
+}

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# make bench: the benchmark suite. Each figure is reported beside a baseline
+# measured in the same run on the same machine, as a ratio.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build} node tests/bench/read.mjs "$@"

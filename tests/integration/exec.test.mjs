@@ -1,0 +1,94 @@
+// dbx_exec(): DDL and DML with their result summary, and the one-line
+// errors of every failure kind (missing table, missing privilege, unknown
+// warehouse, bad SQL, unbound parameter, dropped connection).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { workspace } from './harness.mjs';
+
+const READER = '11111111-2222-3333-4444-555555555555';
+let ws;
+before(async () => {
+  ws = await workspace({
+    config: {
+      service_principals: [{ application_id: READER, id: 1001, display_name: 'reader', tokens: ['dapi-reader'], admin: false }],
+      grants: [
+        { principal: READER, securable_type: 'CATALOG', full_name: 'main', privileges: ['USE CATALOG'] },
+        { principal: READER, securable_type: 'SCHEMA', full_name: 'main.default', privileges: ['USE SCHEMA'] },
+      ],
+    },
+  });
+});
+after(async () => { await ws?.stop(); });
+
+// One line, the error class, the statement id.
+const ONE_LINE = (cls) => new RegExp(`^Runtime error near line \\d+: databricks: .*\\(${cls}, statement [0-9a-f-]{36}\\)$`);
+
+test('DDL and DML return their summary as JSON', async () => {
+  const rows = await ws.query(`SELECT json_extract(dbx_exec('CREATE TABLE main.default.ev (id BIGINT, kind STRING)'), '$.state') AS ddl;
+SELECT dbx_exec('INSERT INTO main.default.ev VALUES (:a, ''x''), (2, ''y''), (3, ''y'')', '{"a": 1}') AS ins;
+SELECT dbx_exec('DELETE FROM main.default.ev WHERE kind = :k', '{"k": "y"}') AS del;`);
+  const del = JSON.parse(rows[0].del);
+  assert.equal(del.num_affected_rows, 2);
+  assert.equal(del.state, 'SUCCEEDED');
+  assert.match(del.statement_id, /^[0-9a-f-]{36}$/);
+  const both = await ws.query(`SELECT dbx_exec('INSERT INTO main.default.ev VALUES (9, ''z'')') AS ins;`);
+  const ins = JSON.parse(both[0].ins);
+  assert.equal(ins.num_affected_rows, 1);
+  assert.equal(ins.num_inserted_rows, 1);
+  // The remote table holds what the statements did.
+  const remote = await ws.api('POST', '/api/2.0/sql/statements', { statement: 'SELECT id FROM main.default.ev ORDER BY id', warehouse_id: '0000000000000001' });
+  assert.deepEqual(remote.body.result.data_array, [['1'], ['9']]);
+});
+
+test('dbx_exec is direct-only and checks its arguments', async () => {
+  let err = await ws.fail(`CREATE VIEW v AS SELECT dbx_exec('SELECT 1') AS x; SELECT * FROM v;`);
+  assert.match(err, /unsafe use of dbx_exec/);
+  err = await ws.fail(`SELECT dbx_exec();`);
+  assert.match(err, /dbx_exec\(sql \[, params_json \[, options_json\]\]\) needs the SQL text/);
+  err = await ws.fail(`SELECT dbx_exec('SELECT 1', '[1]');`);
+  assert.match(err, /params entry 1 has no name/);
+  err = await ws.fail(`SELECT dbx_exec('SELECT 1', NULL, '{"disposition": "sideways"}');`);
+  assert.match(err, /disposition must be inline, external_links or auto/);
+});
+
+test('missing table', async () => {
+  const err = await ws.fail(`SELECT * FROM dbx_query('SELECT * FROM main.default.nope');`);
+  assert.match(err, ONE_LINE('TABLE_OR_VIEW_NOT_FOUND'));
+  assert.match(err, /\[TABLE_OR_VIEW_NOT_FOUND\] The table or view `main`\.`default`\.`nope` cannot be found/);
+});
+
+test('bad SQL', async () => {
+  const err = await ws.fail(`SELECT dbx_exec('SELEC 1 FROM');`);
+  assert.match(err, ONE_LINE('PARSE_SYNTAX_ERROR'));
+});
+
+test('unbound parameter', async () => {
+  const err = await ws.fail(`SELECT dbx_exec('SELECT :missing');`);
+  assert.match(err, ONE_LINE('UNBOUND_SQL_PARAMETER'));
+});
+
+test('missing privilege', async () => {
+  await ws.query(`SELECT dbx_exec('CREATE TABLE IF NOT EXISTS main.default.private (id INT)');`);
+  const err = await ws.fail(`SELECT * FROM dbx_query('SELECT * FROM main.default.private');`, { env: { DATABRICKS_TOKEN: 'dapi-reader' } });
+  assert.match(err, ONE_LINE('INSUFFICIENT_PERMISSIONS'));
+  assert.ok(!err.includes('dapi-reader'));
+});
+
+test('unknown warehouse', async () => {
+  const err = await ws.fail(`SELECT dbx_exec('SELECT 1', NULL, '{"warehouse": "/sql/1.0/warehouses/ffffffffffffffff"}');`);
+  assert.match(err, /^Runtime error near line \d+: databricks: .*ffffffffffffffff.*\(RESOURCE_DOES_NOT_EXIST\)$/);
+});
+
+test('dropped connection', async () => {
+  await ws.api('POST', '/admin/faults', { path: '^/api/2\\.0/sql/statements/?$', method: 'POST', drop: true, count: 100 });
+  try {
+    const started = Date.now();
+    const err = await ws.fail(`SELECT dbx_exec('SELECT 1', NULL, '{"retry_timeout_seconds": 1}');`);
+    assert.ok(Date.now() - started < 10000);
+    assert.equal(err.split('\n').length, 1);
+    assert.match(err, /^Runtime error near line \d+: databricks: .*(connection|dropped|closed)/i);
+  } finally {
+    await ws.api('DELETE', '/admin/faults');
+  }
+});

@@ -1,0 +1,103 @@
+// The statement client's life cycle: dbx_statements shows what ran
+// remotely (parameter values elided), a statement on a STOPPED warehouse is
+// polled until it finishes, and a statement timeout cancels the remote
+// statement.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { spawn } from 'node:child_process';
+
+import { workspace, EXT } from './harness.mjs';
+
+const WAREHOUSE = '0000000000000001';
+const SLOW = '0000000000000002';
+let ws;
+before(async () => {
+  ws = await workspace({
+    config: {
+      warehouses: [
+        { id: WAREHOUSE, name: 'Local Warehouse', state: 'STOPPED', start_seconds: 1 },
+        { id: SLOW, name: 'Slow Warehouse', state: 'STOPPED', start_seconds: 60 },
+      ],
+    },
+  });
+});
+after(async () => { await ws?.stop(); });
+
+test('a STOPPED warehouse: the statement stays PENDING, is polled, then succeeds', async () => {
+  await ws.api('DELETE', '/admin/requests');
+  const rows = await ws.query(`SELECT row FROM dbx_query('SELECT 1 AS one', NULL, '{"wait_timeout": 0}');
+SELECT row FROM dbx_query('SELECT 2 AS two');`);
+  assert.deepEqual(rows, [{ row: '{"two":2}' }]);
+  const log = (await ws.api('GET', '/admin/requests')).body.requests;
+  const polls = log.filter((x) => x.method === 'GET' && /^\/api\/2\.0\/sql\/statements\/[^/]+$/.test(x.path));
+  assert.ok(polls.length >= 2, `polled while the warehouse started (${polls.length} polls)`);
+  assert.ok(polls.length < 40, `backoff keeps polls few (${polls.length})`);
+});
+
+test('dbx_statements: id, SQL with markers, parameter names without values, counters', async () => {
+  const rows = await ws.query(`SELECT count(*) FROM dbx_query('SELECT :pw AS p, :n AS n', '{"pw": "hunter2-secret", "n": 5}');
+SELECT seq, statement_id, sql, params, state, rows, chunks, ms >= 0 AS timed, error FROM dbx_statements;`);
+  assert.equal(rows.length, 1, 'one shell, one connection, one statement');
+  const [r] = rows;
+  assert.match(r.statement_id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+  assert.deepEqual({ ...r, statement_id: undefined }, {
+    seq: 1, statement_id: undefined, sql: 'SELECT :pw AS p, :n AS n', params: ':pw STRING, :n BIGINT',
+    state: 'SUCCEEDED', rows: 1, chunks: 1, timed: 1, error: null,
+  });
+  assert.ok(!JSON.stringify(rows).includes('hunter2'));
+  const remote = await ws.api('GET', `/api/2.0/sql/statements/${r.statement_id}`);
+  assert.equal(remote.body.status.state, 'SUCCEEDED');
+});
+
+test('failed statements are logged with their error', async () => {
+  const log = await ws.run(`.bail off
+SELECT count(*) FROM dbx_query('SELECT * FROM main.default.missing_table');
+SELECT state, error FROM dbx_statements;`);
+  assert.match(log.stdout, /"state":"FAILED","error":"databricks: \[TABLE_OR_VIEW_NOT_FOUND\][^"]*statement [0-9a-f-]{36}\)"/);
+});
+
+test('statement_timeout cancels the remote statement', async () => {
+  // The warehouse stopped again: the statement waits PENDING past the timeout.
+  let r = await ws.api('POST', `/admin/warehouses/${WAREHOUSE}`, { state: 'STOPPED' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const started = Date.now();
+  const err = await ws.fail(`SELECT * FROM dbx_query('SELECT 42', NULL, '{"statement_timeout": 0.3, "wait_timeout": 0}');`);
+  assert.ok(Date.now() - started < 5000, 'gave up promptly');
+  assert.match(err, /^Runtime error near line \d+: databricks: statement canceled after the statement_timeout of 0\.3 s; .* \(STATEMENT_TIMEOUT, statement ([0-9a-f-]{36})\)/);
+  const id = err.match(/statement ([0-9a-f-]{36})\)/)[1];
+  const remote = await ws.api('GET', `/api/2.0/sql/statements/${id}`);
+  assert.equal(remote.body.status.state, 'CANCELED');
+  const log = (await ws.api('GET', '/admin/requests')).body.requests;
+  assert.ok(log.some((x) => x.method === 'POST' && x.path === `/api/2.0/sql/statements/${id}/cancel`));
+});
+
+test('Ctrl-C (sqlite3_interrupt) cancels the remote statement', async () => {
+  await ws.api('DELETE', '/admin/requests');
+  const env = { ...process.env, ...ws.env, HOME: ws.home };
+  if (process.env.DBX_SQLITE_PRELOAD) env.LD_PRELOAD = process.env.DBX_SQLITE_PRELOAD;
+  const proc = spawn('sqlite3', ['-bail', ':memory:'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
+  const done = new Promise((resolve) => proc.on('close', (code) => resolve(code)));
+  proc.stdin.end(`.load ${EXT}
+SELECT * FROM dbx_query('SELECT 7', NULL, '{"warehouse": "${SLOW}", "wait_timeout": 0}');
+`);
+  // Wait until the statement is submitted and being polled, then interrupt.
+  let id;
+  for (let i = 0; i < 100 && !id; i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    const log = (await ws.api('GET', '/admin/requests')).body.requests;
+    const poll = log.find((x) => x.method === 'GET' && /^\/api\/2\.0\/sql\/statements\/[^/]+$/.test(x.path));
+    if (poll) id = poll.path.split('/').pop();
+  }
+  assert.ok(id, 'the statement was polled');
+  proc.kill('SIGINT');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 10000);
+  const code = await done;
+  clearTimeout(timer);
+  assert.notEqual(code, 0);
+  assert.match(stderr, /databricks: interrupted; the remote statement was canceled \(statement [0-9a-f-]{36}\)/);
+  const remote = await ws.api('GET', `/api/2.0/sql/statements/${id}`);
+  assert.equal(remote.body.status.state, 'CANCELED');
+});

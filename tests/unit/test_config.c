@@ -1,0 +1,372 @@
+/*
+** Unit tests of config.c: precedence of options, dbx_config defaults,
+** environment and profiles; the file-not-read rule; default_profile;
+** malformed files; host normalisation; conflicts; secret references.
+*/
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#include "config.h"
+
+static char zHome[256];
+
+static const char *const azEnv[] = {
+    "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID",
+    "DATABRICKS_CLIENT_SECRET", "DATABRICKS_WAREHOUSE_ID",
+    "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CONFIG_FILE",
+    "DATABRICKS_AUTH_TYPE", "DATABRICKS_OIDC_TOKEN",
+    "DATABRICKS_OIDC_TOKEN_ENV", "DATABRICKS_OIDC_TOKEN_FILEPATH",
+    "DATABRICKS_OIDC_TOKEN_FILE", "DATABRICKS_WORKSPACE_ID",
+    "DATABRICKS_ACCOUNT_ID", "DATABRICKS_OIDC_PRIVATE_KEY_FILE",
+};
+
+/* A clean environment and an empty HOME for each test. */
+static int setup(void **state) {
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(azEnv); i++) unsetenv(azEnv[i]);
+  snprintf(zHome, sizeof(zHome), "/tmp/dbx-unit-cfg-XXXXXX");
+  assert_non_null(mkdtemp(zHome));
+  setenv("HOME", zHome, 1);
+  return 0;
+}
+
+static int teardown(void **state) {
+  char z[300];
+  (void)state;
+  snprintf(z, sizeof(z), "%s/.databrickscfg", zHome);
+  unlink(z);
+  snprintf(z, sizeof(z), "%s/secret.txt", zHome);
+  unlink(z);
+  rmdir(zHome);
+  return 0;
+}
+
+static void write_file(const char *zName, const char *zText) {
+  char z[300];
+  FILE *f;
+  snprintf(z, sizeof(z), "%s/%s", zHome, zName);
+  f = fopen(z, "w");
+  assert_non_null(f);
+  fputs(zText, f);
+  fclose(f);
+}
+
+/* Resolves a config built from option pairs (NULL-terminated). */
+static int resolve(DbxConfig **pp, DbxError *pErr, const char *const *az) {
+  int rc = SQLITE_OK;
+  dbx_error_clear(pErr);
+  assert_int_equal(dbx_config_new(pp), SQLITE_OK);
+  for (; az && az[0]; az += 2) {
+    rc = dbx_config_set(*pp, az[0], az[1], DBX_SRC_OPTION, pErr);
+    if (rc) return rc;
+  }
+  return dbx_config_resolve(*pp, pErr);
+}
+
+static void options_beat_session_beat_env(void **state) {
+  DbxConfig *p;
+  DbxError e;
+  (void)state;
+  setenv("DATABRICKS_HOST", "env.example.com", 1);
+  setenv("DATABRICKS_TOKEN", "dapi-env", 1);
+  setenv("DATABRICKS_WAREHOUSE_ID", "envwh", 1);
+  dbx_error_clear(&e);
+  dbx_config_new(&p);
+  assert_int_equal(dbx_config_set(p, "warehouse", "/sql/1.0/warehouses/sesswh",
+                                  DBX_SRC_SESSION, &e), SQLITE_OK);
+  assert_int_equal(dbx_config_set(p, "catalog", "sesscat", DBX_SRC_SESSION, &e), SQLITE_OK);
+  assert_int_equal(dbx_config_set(p, "host", "opt.example.com", DBX_SRC_OPTION, &e), SQLITE_OK);
+  assert_int_equal(dbx_config_set(p, "catalog", "optcat", DBX_SRC_OPTION, &e), SQLITE_OK);
+  /* a weaker source set later does not override */
+  assert_int_equal(dbx_config_set(p, "catalog", "later", DBX_SRC_SESSION, &e), SQLITE_OK);
+  assert_int_equal(dbx_config_resolve(p, &e), SQLITE_OK);
+  assert_string_equal(dbx_config_get(p, "host"), "https://opt.example.com");
+  assert_int_equal(dbx_config_source(p, "host"), DBX_SRC_OPTION);
+  assert_string_equal(dbx_config_get(p, "catalog"), "optcat");
+  assert_string_equal(dbx_config_get(p, "warehouse_id"), "sesswh");
+  assert_int_equal(dbx_config_source(p, "warehouse_id"), DBX_SRC_SESSION);
+  assert_string_equal(dbx_config_get(p, "token"), "dapi-env");
+  assert_int_equal(dbx_config_source(p, "token"), DBX_SRC_ENV);
+  assert_string_equal(dbx_config_get(p, "auth_type"), "pat");
+  dbx_config_free(p);
+}
+
+static void file_not_read_when_env_sets_host(void **state) {
+  DbxConfig *p;
+  DbxError e;
+  (void)state;
+  write_file(".databrickscfg",
+             "[DEFAULT]\nhost = file.example.com\ntoken = dapi-file\n"
+             "warehouse_id = filewh\n");
+  setenv("DATABRICKS_HOST", "env.example.com", 1);
+  setenv("DATABRICKS_TOKEN", "dapi-env", 1);
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_OK);
+  assert_string_equal(dbx_config_get(p, "host"), "https://env.example.com");
+  assert_null(dbx_config_get(p, "warehouse_id")); /* the file was not read */
+  dbx_config_free(p);
+  /* without host or auth in the environment, [DEFAULT] is read */
+  unsetenv("DATABRICKS_HOST");
+  unsetenv("DATABRICKS_TOKEN");
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_OK);
+  assert_string_equal(dbx_config_get(p, "host"), "https://file.example.com");
+  assert_string_equal(dbx_config_get(p, "warehouse_id"), "filewh");
+  assert_int_equal(dbx_config_source(p, "token"), DBX_SRC_PROFILE);
+  dbx_config_free(p);
+}
+
+static void named_profile_fills_what_env_left(void **state) {
+  DbxConfig *p;
+  DbxError e;
+  const char *az[] = {"profile", "prod", NULL};
+  (void)state;
+  /* a profile named by DATABRICKS_CONFIG_PROFILE: SDK order, env first */
+  write_file(".databrickscfg",
+             "# comment\n[DEFAULT]\nhost = default.example.com\n\n"
+             "[prod]\nhost = https://prod.example.com:443/ # inline\n"
+             "client_id = sp-1\nclient_secret = dose-file ; inline\n"
+             "http_path = /sql/1.0/warehouses/abc123\n");
+  setenv("DATABRICKS_WAREHOUSE_ID", "envwh", 1);
+  setenv("DATABRICKS_CONFIG_PROFILE", "prod", 1);
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_OK);
+  assert_string_equal(dbx_config_get(p, "host"), "https://prod.example.com");
+  assert_string_equal(dbx_config_get(p, "client_secret"), "dose-file");
+  assert_string_equal(dbx_config_get(p, "warehouse_id"), "envwh"); /* env first */
+  assert_string_equal(dbx_config_get(p, "auth_type"), "oauth-m2m");
+  dbx_config_free(p);
+  /* ...and the SDK's conflict when the shell also has a PAT */
+  setenv("DATABRICKS_TOKEN", "dapi-shell", 1);
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_ERROR);
+  assert_non_null(strstr(e.zMsg, "more than one authorization method"));
+  dbx_config_free(p);
+  /* a profile named in SQL comes right after the options (DESIGN.md): the
+  ** shell's host, PAT and warehouse do not override or mix with it */
+  unsetenv("DATABRICKS_CONFIG_PROFILE");
+  setenv("DATABRICKS_HOST", "shell.example.com", 1);
+  assert_int_equal(resolve(&p, &e, az), SQLITE_OK);
+  assert_string_equal(dbx_config_get(p, "host"), "https://prod.example.com");
+  assert_null(dbx_config_get(p, "token"));
+  assert_string_equal(dbx_config_get(p, "warehouse_id"), "abc123");
+  assert_int_equal(dbx_config_source(p, "warehouse_id"), DBX_SRC_PROFILE);
+  assert_string_equal(dbx_config_get(p, "auth_type"), "oauth-m2m");
+  dbx_config_free(p);
+}
+
+static void default_profile_setting(void **state) {
+  DbxConfig *p;
+  DbxError e;
+  const char *az[] = {"profile", "__settings__", NULL};
+  (void)state;
+  write_file(".databrickscfg",
+             "[__settings__]\ndefault_profile = dev\n[DEFAULT]\nhost = d\n"
+             "token = t-default\n[dev]\nhost = dev.example.com\ntoken = t-dev\n");
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_OK);
+  assert_string_equal(dbx_config_get(p, "host"), "https://dev.example.com");
+  assert_string_equal(dbx_config_get(p, "token"), "t-dev");
+  dbx_config_free(p);
+  assert_int_equal(resolve(&p, &e, az), SQLITE_ERROR);
+  assert_non_null(strstr(e.zMsg, "reserved"));
+  dbx_config_free(p);
+}
+
+static void missing_profiles(void **state) {
+  DbxConfig *p;
+  DbxError e;
+  const char *az[] = {"profile", "nope", NULL};
+  (void)state;
+  write_file(".databrickscfg", "[other]\nhost = x\n");
+  assert_int_equal(resolve(&p, &e, az), SQLITE_ERROR);
+  assert_non_null(strstr(e.zMsg, "profile 'nope' not found in"));
+  dbx_config_free(p);
+  /* a missing DEFAULT is not an error; the missing host is */
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_ERROR);
+  assert_string_equal(e.zMsg,
+                      "no host configured: set host= in the options, "
+                      "DATABRICKS_HOST in the environment, or host in a "
+                      "profile of ~/.databrickscfg");
+  dbx_config_free(p);
+}
+
+static void malformed_file(void **state) {
+  DbxConfig *p;
+  DbxError e;
+  (void)state;
+  write_file(".databrickscfg", "[DEFAULT]\nhost = x\nthis line is wrong\n");
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_ERROR);
+  assert_non_null(strstr(e.zMsg, "malformed config file"));
+  assert_non_null(strstr(e.zMsg, "line 3"));
+  dbx_config_free(p);
+  write_file(".databrickscfg", "[DEFAULT\nhost = x\n");
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_ERROR);
+  assert_non_null(strstr(e.zMsg, "line 1"));
+  dbx_config_free(p);
+}
+
+static void host_normalisation(void **state) {
+  static const char *const aCase[][2] = {
+      {"dbc-1.cloud.databricks.com", "https://dbc-1.cloud.databricks.com"},
+      {"https://dbc-1.cloud.databricks.com/", "https://dbc-1.cloud.databricks.com"},
+      {"https://dbc-1.cloud.databricks.com:443", "https://dbc-1.cloud.databricks.com"},
+      {"https://x.com:8443/some/path", "https://x.com:8443"},
+      {"http://127.0.0.1:8080/", "http://127.0.0.1:8080"},
+  };
+  size_t i;
+  DbxConfig *p;
+  DbxError e;
+  (void)state;
+  setenv("DATABRICKS_TOKEN", "t", 1);
+  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) {
+    const char *az[] = {"host", aCase[i][0], NULL};
+    assert_int_equal(resolve(&p, &e, az), SQLITE_OK);
+    assert_string_equal(dbx_config_get(p, "host"), aCase[i][1]);
+    dbx_config_free(p);
+  }
+  {
+    const char *az[] = {"host", "https://u.databricks.com/?o=123456&a=acc-1", NULL};
+    assert_int_equal(resolve(&p, &e, az), SQLITE_OK);
+    assert_string_equal(dbx_config_get(p, "host"), "https://u.databricks.com");
+    assert_string_equal(dbx_config_get(p, "workspace_id"), "123456");
+    assert_string_equal(dbx_config_get(p, "account_id"), "acc-1");
+    dbx_config_free(p);
+  }
+}
+
+static void conflicting_methods(void **state) {
+  DbxConfig *p;
+  DbxError e;
+  const char *azType[] = {"auth_type", "file-oidc", NULL};
+  (void)state;
+  setenv("DATABRICKS_HOST", "h", 1);
+  setenv("DATABRICKS_TOKEN", "t", 1);
+  setenv("DATABRICKS_CLIENT_ID", "c", 1);
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_ERROR);
+  assert_string_equal(e.zMsg,
+                      "more than one authorization method configured: oauth "
+                      "and pat; set auth_type to choose one");
+  dbx_config_free(p);
+  unsetenv("DATABRICKS_TOKEN");
+  setenv("DATABRICKS_OIDC_TOKEN_FILEPATH", "/tmp/x", 1);
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_ERROR);
+  assert_non_null(strstr(e.zMsg, "configured: file-oidc and oauth"));
+  dbx_config_free(p);
+  assert_int_equal(resolve(&p, &e, azType), SQLITE_OK);
+  assert_string_equal(dbx_config_get(p, "auth_type"), "file-oidc");
+  dbx_config_free(p);
+  /* client_id + DATABRICKS_OIDC_TOKEN is fine: that variable is no attribute */
+  unsetenv("DATABRICKS_OIDC_TOKEN_FILEPATH");
+  setenv("DATABRICKS_OIDC_TOKEN", "eyJ.x.y", 1);
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_OK);
+  assert_string_equal(dbx_config_get(p, "auth_type"), "env-oidc");
+  dbx_config_free(p);
+}
+
+static void secrets_refused_as_literals(void **state) {
+  DbxConfig *p;
+  DbxError e;
+  char zRef[300];
+  (void)state;
+  dbx_error_clear(&e);
+  dbx_config_new(&p);
+  assert_int_equal(dbx_config_set(p, "token", "dapi-LITERAL", DBX_SRC_OPTION, &e),
+                   SQLITE_ERROR);
+  assert_null(strstr(e.zMsg, "dapi-LITERAL"));
+  assert_non_null(strstr(e.zMsg, "token='env:NAME'"));
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_config_set(p, "client_secret", "dose", DBX_SRC_SESSION, &e),
+                   SQLITE_ERROR);
+  dbx_config_free(p);
+
+  setenv("MY_TOKEN_VAR", "dapi-from-env", 1);
+  {
+    const char *az[] = {"host", "h.example.com", "token", "env:MY_TOKEN_VAR", NULL};
+    assert_int_equal(resolve(&p, &e, az), SQLITE_OK);
+    assert_string_equal(dbx_config_get(p, "token"), "dapi-from-env");
+    dbx_config_free(p);
+  }
+  write_file("secret.txt", "  dapi-from-file\n");
+  snprintf(zRef, sizeof(zRef), "file:%s/secret.txt", zHome);
+  {
+    const char *az[] = {"host", "h.example.com", "token", zRef, NULL};
+    assert_int_equal(resolve(&p, &e, az), SQLITE_OK);
+    assert_string_equal(dbx_config_get(p, "token"), "dapi-from-file");
+    dbx_config_free(p);
+  }
+  {
+    const char *az[] = {"host", "h.example.com", "token", "env:NOT_SET_ANYWHERE", NULL};
+    assert_int_equal(resolve(&p, &e, az), SQLITE_ERROR);
+    assert_non_null(strstr(e.zMsg, "NOT_SET_ANYWHERE, which is not set"));
+    dbx_config_free(p);
+  }
+  unsetenv("MY_TOKEN_VAR");
+}
+
+static void unknown_key_and_bad_values(void **state) {
+  DbxConfig *p;
+  DbxError e;
+  (void)state;
+  dbx_error_clear(&e);
+  dbx_config_new(&p);
+  assert_int_equal(dbx_config_set(p, "hots", "x", DBX_SRC_OPTION, &e), SQLITE_ERROR);
+  assert_non_null(strstr(e.zMsg, "unknown setting 'hots'"));
+  assert_non_null(strstr(e.zMsg, "host"));
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_config_set(p, "retry_timeout_seconds", "abc", DBX_SRC_OPTION, &e),
+                   SQLITE_ERROR);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_config_set(p, "warehouse", "/sql/1.0/warehouses/", DBX_SRC_OPTION, &e),
+                   SQLITE_ERROR);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_config_require(p, "warehouse_id", &e), SQLITE_ERROR);
+  assert_non_null(strstr(e.zMsg, "DATABRICKS_WAREHOUSE_ID"));
+  dbx_config_free(p);
+}
+
+static void json_masks_secrets_and_names_sources(void **state) {
+  DbxConfig *p, *q;
+  DbxError e;
+  char *z, *zId1, *zId2;
+  const char *az[] = {"host", "h.example.com", NULL};
+  (void)state;
+  setenv("DATABRICKS_TOKEN", "dapi-very-secret", 1);
+  assert_int_equal(resolve(&p, &e, az), SQLITE_OK);
+  z = dbx_config_json(p);
+  assert_null(strstr(z, "dapi-very-secret"));
+  assert_non_null(strstr(z, "\"token\":{\"value\":\"***\",\"source\":\"env\"}"));
+  assert_non_null(strstr(z, "\"host\":{\"value\":\"https://h.example.com\",\"source\":\"option\"}"));
+  assert_non_null(strstr(z, "\"auth_type\":{\"value\":\"pat\",\"source\":\"default\"}"));
+  sqlite3_free(z);
+  zId1 = dbx_config_identity(p);
+  assert_null(strstr(zId1, "dapi-very-secret"));
+  assert_int_equal(dbx_config_dup(p, &q), SQLITE_OK);
+  zId2 = dbx_config_identity(q);
+  assert_string_equal(zId1, zId2);
+  sqlite3_free(zId2);
+  dbx_config_free(q);
+  dbx_config_free(p);
+  setenv("DATABRICKS_TOKEN", "dapi-other", 1);
+  assert_int_equal(resolve(&p, &e, az), SQLITE_OK);
+  zId2 = dbx_config_identity(p);
+  assert_string_not_equal(zId1, zId2);
+  sqlite3_free(zId1);
+  sqlite3_free(zId2);
+  dbx_config_free(p);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(options_beat_session_beat_env, setup, teardown),
+      cmocka_unit_test_setup_teardown(file_not_read_when_env_sets_host, setup, teardown),
+      cmocka_unit_test_setup_teardown(named_profile_fills_what_env_left, setup, teardown),
+      cmocka_unit_test_setup_teardown(default_profile_setting, setup, teardown),
+      cmocka_unit_test_setup_teardown(missing_profiles, setup, teardown),
+      cmocka_unit_test_setup_teardown(malformed_file, setup, teardown),
+      cmocka_unit_test_setup_teardown(host_normalisation, setup, teardown),
+      cmocka_unit_test_setup_teardown(conflicting_methods, setup, teardown),
+      cmocka_unit_test_setup_teardown(secrets_refused_as_literals, setup, teardown),
+      cmocka_unit_test_setup_teardown(unknown_key_and_bad_values, setup, teardown),
+      cmocka_unit_test_setup_teardown(json_masks_secrets_and_names_sources, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,299 @@
+/*
+** Unit tests of http.c: TLS/loopback policy, retry policy and backoff on a
+** fake clock, error-body parsing (spec 5.1) and redaction.
+*/
+#include "unit.h"
+
+#include "fake_transport.h"
+
+static DbxHttp *open_fake(Fake *f, DbxHttpTransport *pT) {
+  DbxHttp *p = NULL;
+  DbxError e;
+  dbx_error_clear(&e);
+  *pT = fake_transport(f);
+  assert_int_equal(dbx_http_new(NULL, pT, &p, &e), SQLITE_OK);
+  return p;
+}
+
+static int send_get(DbxHttp *p, DbxRetryKind k, DbxHttpResponse *pResp,
+                    DbxError *pErr) {
+  DbxHttpRequest req;
+  const char *azH[] = {"Authorization: Bearer dapi-SECRET"};
+  memset(&req, 0, sizeof(req));
+  req.zMethod = "GET";
+  req.zUrl = "https://x.cloud.databricks.com/api/2.0/x?sig=SECRETQUERY";
+  req.azHeader = azH;
+  req.nHeader = 1;
+  memset(pResp, 0, sizeof(*pResp));
+  dbx_error_clear(pErr);
+  return dbx_http_send(p, &req, k, "GET /api/2.0/x", pResp, pErr);
+}
+
+static void loopback_policy(void **state) {
+  DbxError e;
+  (void)state;
+  const char *azOk[] = {"https://dbc-1.cloud.databricks.com",
+                        "http://127.0.0.1:8080/api", "http://127.9.9.9",
+                        "http://localhost:1/x", "http://[::1]:99/",
+                        "HTTPS://Upper.example.com/"};
+  const char *azBad[] = {"http://example.com/", "http://10.0.0.1/",
+                         "ftp://127.0.0.1/", "http://128.0.0.1",
+                         "http://localhost.evil.com/", "nohost"};
+  size_t i;
+  for (i = 0; i < DBX_ARRAY_SIZE(azOk); i++) {
+    dbx_error_clear(&e);
+    assert_int_equal(dbx_http_check_url(azOk[i], &e), SQLITE_OK);
+  }
+  for (i = 0; i < DBX_ARRAY_SIZE(azBad); i++) {
+    dbx_error_clear(&e);
+    assert_int_equal(dbx_http_check_url(azBad[i], &e), SQLITE_ERROR);
+  }
+  dbx_error_clear(&e);
+  dbx_http_check_url("http://example.com/", &e);
+  assert_non_null(strstr(e.zMsg, "plain http is only allowed to a loopback host"));
+}
+
+static void backoff_rules(void **state) {
+  DbxHttpSettings s;
+  (void)state;
+  dbx_http_settings_default(&s);
+  /* Retry-After seconds, plus 50..750 ms jitter */
+  assert_int_equal(dbx_http_backoff_ms(&s, 1, "3", 0), 3050);
+  assert_int_equal(dbx_http_backoff_ms(&s, 1, "3", 700), 3750);
+  assert_int_equal(dbx_http_backoff_ms(&s, 1, "3", 701), 3050);
+  /* capped */
+  assert_int_equal(dbx_http_backoff_ms(&s, 1, "3600", 0), 60050);
+  /* an HTTP date is not parsed: 1 s */
+  assert_int_equal(dbx_http_backoff_ms(&s, 4, "Wed, 21 Oct 2015 07:28:00 GMT", 0), 1050);
+  /* no header: min(attempt, 10) s */
+  assert_int_equal(dbx_http_backoff_ms(&s, 1, NULL, 0), 1050);
+  assert_int_equal(dbx_http_backoff_ms(&s, 3, "", 0), 3050);
+  assert_int_equal(dbx_http_backoff_ms(&s, 25, NULL, 0), 10050);
+}
+
+static void retryable_classes(void **state) {
+  DbxHttpResponse r;
+  (void)state;
+  memset(&r, 0, sizeof(r));
+  r.status = 429;
+  assert_true(dbx_http_is_retryable(DBX_RETRY_API, &r));
+  assert_false(dbx_http_is_retryable(DBX_RETRY_NONE, &r));
+  r.status = 503;
+  assert_true(dbx_http_is_retryable(DBX_RETRY_API, &r));
+  r.status = 502;
+  assert_false(dbx_http_is_retryable(DBX_RETRY_API, &r));
+  assert_true(dbx_http_is_retryable(DBX_RETRY_TOKEN, &r));
+  r.status = 504;
+  assert_true(dbx_http_is_retryable(DBX_RETRY_TOKEN, &r));
+  r.status = 500;
+  assert_false(dbx_http_is_retryable(DBX_RETRY_TOKEN, &r));
+  assert_false(dbx_http_is_retryable(DBX_RETRY_API, &r));
+  dbx_buf_appendf(&r.body, "{\"message\":\"ClusterNotReadyException: wait\"}");
+  assert_true(dbx_http_is_retryable(DBX_RETRY_API, &r));
+  r.status = 400; /* other 4xx are never retried, whatever they say */
+  assert_false(dbx_http_is_retryable(DBX_RETRY_API, &r));
+  dbx_buf_free(&r.body);
+  r.status = 0;
+  r.eNet = DBX_NET_CONNECT;
+  assert_true(dbx_http_is_retryable(DBX_RETRY_API, &r));
+  r.eNet = DBX_NET_DROPPED;
+  assert_true(dbx_http_is_retryable(DBX_RETRY_API, &r));
+  r.eNet = DBX_NET_TLS;
+  assert_false(dbx_http_is_retryable(DBX_RETRY_API, &r));
+}
+
+static void retries_429_with_retry_after(void **state) {
+  Fake f;
+  DbxHttpTransport t;
+  DbxHttpResponse r;
+  DbxError e;
+  DbxHttp *p = open_fake(&f, &t);
+  (void)state;
+  fake_reply(&f, 429, "{\"error_code\":\"REQUEST_LIMIT_EXCEEDED\"}", "2");
+  fake_reply(&f, 503, "", NULL);
+  fake_reply(&f, 200, "{\"ok\":true}", NULL);
+  assert_int_equal(send_get(p, DBX_RETRY_API, &r, &e), SQLITE_OK);
+  assert_int_equal(r.status, 200);
+  assert_string_equal(r.body.z, "{\"ok\":true}");
+  assert_int_equal(f.nSent, 3);
+  /* slept about 2 s (+jitter) then about 1 s (+jitter) */
+  assert_in_range(f.totalSleepMs, 2000 + 1000 + 100, 2000 + 1000 + 1500);
+  assert_string_equal(f.aSent[2].zMethod, "GET");
+  assert_non_null(strstr(f.aSent[2].zHeaders, "Authorization: Bearer dapi-SECRET"));
+  dbx_buf_free(&r.body);
+  dbx_http_free(p);
+}
+
+static void no_retry_of_other_4xx(void **state) {
+  Fake f;
+  DbxHttpTransport t;
+  DbxHttpResponse r;
+  DbxError e;
+  DbxHttp *p = open_fake(&f, &t);
+  (void)state;
+  fake_reply(&f, 404, "{\"error_code\":\"NOT_FOUND\",\"message\":\"gone\"}", NULL);
+  fake_reply(&f, 200, "{}", NULL);
+  assert_int_equal(send_get(p, DBX_RETRY_API, &r, &e), SQLITE_OK);
+  assert_int_equal(r.status, 404);
+  assert_int_equal(f.nSent, 1);
+  assert_int_equal(f.nSleep, 0);
+  dbx_buf_free(&r.body);
+  dbx_http_free(p);
+}
+
+static void budget_ends_retries(void **state) {
+  Fake f;
+  DbxHttpTransport t;
+  DbxHttpResponse r;
+  DbxError e;
+  DbxHttp *p = open_fake(&f, &t);
+  (void)state;
+  dbx_http_settings(p)->retryBudgetMs = 20000;
+  fake_net_error(&f, DBX_NET_CONNECT);
+  assert_int_equal(send_get(p, DBX_RETRY_API, &r, &e), SQLITE_IOERR);
+  /* 1+2+3+4+5 s of backoff (+jitter) fit in 20 s, the 6th (6 s) does not */
+  assert_int_equal(f.nSent, 6);
+  assert_true(f.totalSleepMs <= 20000);
+  assert_non_null(strstr(e.zMsg, "could not connect to https://x.cloud.databricks.com"));
+  assert_non_null(strstr(e.zMsg, "after 6 attempts"));
+  /* the query string and the header never appear */
+  assert_null(strstr(e.zMsg, "SECRET"));
+  assert_null(strstr(e.zMsg, "sig="));
+  dbx_buf_free(&r.body);
+  dbx_http_free(p);
+}
+
+static void token_budget_is_one_minute(void **state) {
+  Fake f;
+  DbxHttpTransport t;
+  DbxHttpResponse r;
+  DbxError e;
+  DbxHttp *p = open_fake(&f, &t);
+  (void)state;
+  fake_reply(&f, 502, "bad gateway", NULL);
+  assert_int_equal(send_get(p, DBX_RETRY_TOKEN, &r, &e), SQLITE_OK);
+  assert_int_equal(r.status, 502);
+  assert_true(f.totalSleepMs <= 60000);
+  assert_true(f.nSent >= 8);
+  dbx_buf_free(&r.body);
+  dbx_http_free(p);
+}
+
+static int nInterruptCalls;
+static int interrupt_after_two(void *pArg) {
+  (void)pArg;
+  return ++nInterruptCalls > 2;
+}
+
+static void interrupt_stops_waiting(void **state) {
+  Fake f;
+  DbxHttpTransport t;
+  DbxHttpResponse r;
+  DbxError e;
+  DbxHttp *p = open_fake(&f, &t);
+  (void)state;
+  fake_reply(&f, 503, "", "30");
+  nInterruptCalls = 0;
+  dbx_http_set_interrupt(p, interrupt_after_two, NULL);
+  assert_int_equal(send_get(p, DBX_RETRY_API, &r, &e), SQLITE_INTERRUPT);
+  assert_int_equal(f.nSent, 1);
+  assert_true(f.totalSleepMs < 1000); /* did not sleep the 30 s */
+  dbx_buf_free(&r.body);
+  dbx_http_free(p);
+}
+
+static void refuses_plain_http_before_sending(void **state) {
+  Fake f;
+  DbxHttpTransport t;
+  DbxHttpResponse r;
+  DbxHttpRequest req;
+  DbxError e;
+  DbxHttp *p = open_fake(&f, &t);
+  (void)state;
+  memset(&req, 0, sizeof(req));
+  memset(&r, 0, sizeof(r));
+  req.zMethod = "GET";
+  req.zUrl = "http://dbc-1.cloud.databricks.com/api";
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_http_send(p, &req, DBX_RETRY_API, "GET /api", &r, &e),
+                   SQLITE_ERROR);
+  assert_int_equal(f.nSent, 0);
+  dbx_http_free(p);
+}
+
+/* Parses a body and checks code and message. */
+static void check_error(long status, const char *zBody, int rcWant,
+                        const char *zCode, const char *zMsg) {
+  DbxError e;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_http_error_from_response(status, zBody,
+                                                zBody ? strlen(zBody) : 0,
+                                                "GET /x", &e),
+                   rcWant);
+  assert_int_equal(e.httpStatus, status);
+  assert_string_equal(e.zCode, zCode);
+  assert_string_equal(e.zMsg, zMsg);
+}
+
+static void error_bodies(void **state) {
+  (void)state;
+  check_error(404,
+              "{\"error_code\":\"RESOURCE_DOES_NOT_EXIST\",\"message\":"
+              "\"Table x not found\",\"details\":[]}",
+              SQLITE_ERROR, "RESOURCE_DOES_NOT_EXIST",
+              "GET /x: HTTP 404: Table x not found");
+  check_error(400, "{\"error_code\":1234,\"message\":\"numeric\"}",
+              SQLITE_ERROR, "1234", "GET /x: HTTP 400: numeric");
+  check_error(500, "{\"error\":\"API 1.2 message\"}", SQLITE_ERROR, "",
+              "GET /x: HTTP 500: API 1.2 message");
+  check_error(401,
+              "{\"error\":\"invalid_client\",\"error_description\":"
+              "\"Client authentication failed\"}",
+              SQLITE_AUTH, "invalid_client",
+              "GET /x: HTTP 401: Client authentication failed");
+  check_error(404,
+              "{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:Error\"],"
+              "\"detail\":\"User not found\",\"status\":\"404\","
+              "\"scimType\":\"invalidValue\"}",
+              SQLITE_ERROR, "SCIM_404",
+              "GET /x: HTTP 404: invalidValue User not found");
+  check_error(400, "INVALID_PARAMETER_VALUE: bad warehouse\n", SQLITE_ERROR,
+              "INVALID_PARAMETER_VALUE", "GET /x: HTTP 400: bad warehouse");
+  check_error(502,
+              "<html><head><title>Bad Gateway</title></head><body><pre>"
+              "upstream\n  failed</pre></body></html>",
+              SQLITE_ERROR, "BAD_GATEWAY", "GET /x: HTTP 502: upstream failed");
+  check_error(403, "<html><head><title>Forbidden</title></head></html>",
+              SQLITE_AUTH, "FORBIDDEN", "GET /x: HTTP 403: Forbidden");
+  check_error(503, NULL, SQLITE_ERROR, "", "GET /x: HTTP 503: Service Unavailable");
+  check_error(500, "something odd", SQLITE_ERROR, "UNKNOWN",
+              "GET /x: HTTP 500: something odd");
+}
+
+static void redacts_urls(void **state) {
+  char z[256];
+  (void)state;
+  assert_string_equal(
+      dbx_http_redact_url("https://user:pw@bucket.s3.amazonaws.com/a/b?X-Amz-Signature=1#f",
+                          z, sizeof(z)),
+      "https://bucket.s3.amazonaws.com/a/b");
+  assert_string_equal(dbx_http_redact_url("http://127.0.0.1:5/x", z, sizeof(z)),
+                      "http://127.0.0.1:5/x");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(loopback_policy),
+      cmocka_unit_test(backoff_rules),
+      cmocka_unit_test(retryable_classes),
+      cmocka_unit_test(retries_429_with_retry_after),
+      cmocka_unit_test(no_retry_of_other_4xx),
+      cmocka_unit_test(budget_ends_retries),
+      cmocka_unit_test(token_budget_is_one_minute),
+      cmocka_unit_test(interrupt_stops_waiting),
+      cmocka_unit_test(refuses_plain_http_before_sending),
+      cmocka_unit_test(error_bodies),
+      cmocka_unit_test(redacts_urls),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,256 @@
+/* Unit tests of result.c: JSON_ARRAY values of every type -> cells, rows -> JSON. */
+#include <math.h>
+
+#include "unit.h"
+#include "result.h"
+
+/* Columns of a canned manifest.schema, in shuffled positions. */
+static const char *zSchema =
+    "{\"column_count\":19,\"columns\":["
+    "{\"name\":\"i\",\"position\":0,\"type_name\":\"LONG\",\"type_text\":\"BIGINT\"},"
+    "{\"name\":\"n\",\"position\":1,\"type_name\":\"INT\",\"type_text\":\"INT\"},"
+    "{\"name\":\"b\",\"position\":2,\"type_name\":\"BOOLEAN\",\"type_text\":\"BOOLEAN\"},"
+    "{\"name\":\"d\",\"position\":3,\"type_name\":\"DOUBLE\",\"type_text\":\"DOUBLE\"},"
+    "{\"name\":\"dec1\",\"position\":4,\"type_name\":\"DECIMAL\",\"type_text\":\"DECIMAL(10,2)\",\"type_precision\":10,\"type_scale\":2},"
+    "{\"name\":\"dec2\",\"position\":5,\"type_name\":\"DECIMAL\",\"type_text\":\"DECIMAL(30,4)\"},"
+    "{\"name\":\"s\",\"position\":6,\"type_name\":\"STRING\",\"type_text\":\"STRING\"},"
+    "{\"name\":\"dt\",\"position\":7,\"type_name\":\"DATE\",\"type_text\":\"DATE\"},"
+    "{\"name\":\"ts\",\"position\":8,\"type_name\":\"TIMESTAMP\",\"type_text\":\"TIMESTAMP\"},"
+    "{\"name\":\"ntz\",\"position\":9,\"type_name\":\"TIMESTAMP_NTZ\",\"type_text\":\"TIMESTAMP_NTZ\"},"
+    "{\"name\":\"bin\",\"position\":10,\"type_name\":\"BINARY\",\"type_text\":\"BINARY\"},"
+    "{\"name\":\"arr\",\"position\":11,\"type_name\":\"ARRAY\",\"type_text\":\"ARRAY<INT>\"},"
+    "{\"name\":\"m\",\"position\":12,\"type_name\":\"MAP\",\"type_text\":\"MAP<STRING,INT>\"},"
+    "{\"name\":\"st\",\"position\":13,\"type_name\":\"STRUCT\",\"type_text\":\"STRUCT<a:INT>\"},"
+    "{\"name\":\"v\",\"position\":14,\"type_name\":\"VARIANT\",\"type_text\":\"VARIANT\"},"
+    "{\"name\":\"f\",\"position\":15,\"type_name\":\"float\",\"type_text\":\"float\"},"
+    "{\"name\":\"iv\",\"position\":16,\"type_name\":\"INTERVAL\",\"type_text\":\"INTERVAL DAY TO SECOND\"},"
+    "{\"name\":\"u\",\"position\":18,\"type_name\":\"GEOGRAPHY_NEW\",\"type_text\":\"SMALLINT\"},"
+    "{\"name\":\"sh\",\"position\":17,\"type_name\":\"SHORT\",\"type_text\":\"SMALLINT\"}"
+    "]}";
+
+typedef struct Fixture {
+  DbxColumn *aCol;
+  int nCol;
+  DbxBuf scratch;
+} Fixture;
+
+static int setup(void **state) {
+  static Fixture f;
+  DbxError e;
+  cJSON *p = cJSON_Parse(zSchema);
+  dbx_error_clear(&e);
+  memset(&f, 0, sizeof(f));
+  assert_int_equal(dbx_result_columns(p, &f.aCol, &f.nCol, &e), SQLITE_OK);
+  cJSON_Delete(p);
+  *state = &f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  Fixture *f = *state;
+  dbx_result_columns_free(f->aCol, f->nCol);
+  dbx_buf_free(&f->scratch);
+  return 0;
+}
+
+/* Decodes text z for column iCol. */
+static DbxCell decode(Fixture *f, int iCol, const char *z) {
+  DbxCell c;
+  DbxError e;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_result_decode_text(&f->aCol[iCol], z, z ? strlen(z) : 0,
+                                          &f->scratch, &c, &e),
+                   SQLITE_OK);
+  return c;
+}
+
+static void columns_are_ordered_and_kinded(void **state) {
+  Fixture *f = *state;
+  static const DbxKind aWant[] = {
+      DBX_KIND_INTEGER, DBX_KIND_INTEGER, DBX_KIND_BOOLEAN, DBX_KIND_REAL,
+      DBX_KIND_REAL,    DBX_KIND_DECIMAL, DBX_KIND_TEXT,    DBX_KIND_DATE,
+      DBX_KIND_TIMESTAMP, DBX_KIND_TIMESTAMP_NTZ, DBX_KIND_BINARY, DBX_KIND_JSON,
+      DBX_KIND_JSON,    DBX_KIND_JSON,    DBX_KIND_JSON,    DBX_KIND_REAL,
+      DBX_KIND_TEXT,    DBX_KIND_INTEGER, DBX_KIND_INTEGER};
+  int i;
+  assert_int_equal(f->nCol, 19);
+  for (i = 0; i < f->nCol; i++) assert_int_equal(f->aCol[i].eKind, aWant[i]);
+  assert_string_equal(f->aCol[17].zName, "sh"); /* by position, not order */
+  assert_string_equal(f->aCol[18].zName, "u");
+  assert_string_equal(f->aCol[15].zTypeName, "FLOAT"); /* upper-cased */
+  assert_int_equal(f->aCol[5].nPrecision, 30);        /* parsed from type_text */
+  assert_int_equal(f->aCol[5].nScale, 4);
+}
+
+static void integers_and_booleans(void **state) {
+  Fixture *f = *state;
+  DbxCell c = decode(f, 0, "9007199254740993");
+  assert_int_equal(c.eType, DBX_CELL_INTEGER);
+  assert_true(c.iVal == INT64_C(9007199254740993));
+  c = decode(f, 0, "-9223372036854775808");
+  assert_true(c.iVal == INT64_MIN);
+  c = decode(f, 0, "99999999999999999999"); /* out of range: text kept */
+  assert_int_equal(c.eType, DBX_CELL_TEXT);
+  c = decode(f, 2, "true");
+  assert_int_equal(c.eType, DBX_CELL_INTEGER);
+  assert_int_equal(c.iVal, 1);
+  c = decode(f, 2, "false");
+  assert_int_equal(c.iVal, 0);
+  c = decode(f, 18, "12"); /* unknown type_name: type_text decides */
+  assert_int_equal(c.eType, DBX_CELL_INTEGER);
+  assert_int_equal(c.iVal, 12);
+}
+
+static void reals_and_decimals(void **state) {
+  Fixture *f = *state;
+  DbxCell c = decode(f, 3, "0.1");
+  assert_int_equal(c.eType, DBX_CELL_REAL);
+  assert_true(c.rVal == 0.1);
+  c = decode(f, 3, "NaN");
+  assert_int_equal(c.eType, DBX_CELL_REAL);
+  assert_true(isnan(c.rVal));
+  c = decode(f, 3, "Infinity");
+  assert_true(isinf(c.rVal) && c.rVal > 0);
+  c = decode(f, 15, "-Infinity");
+  assert_true(isinf(c.rVal) && c.rVal < 0);
+  c = decode(f, 4, "12.30");
+  assert_int_equal(c.eType, DBX_CELL_REAL);
+  assert_true(c.rVal == 12.3);
+  c = decode(f, 5, "12345678901234567890.1234");
+  assert_int_equal(c.eType, DBX_CELL_TEXT);
+  assert_string_equal(c.z, "12345678901234567890.1234");
+}
+
+static void timestamps_become_sqlite_text(void **state) {
+  Fixture *f = *state;
+  DbxCell c = decode(f, 8, "2024-01-31T10:11:12.5Z");
+  assert_int_equal(c.eType, DBX_CELL_TEXT);
+  assert_string_equal(c.z, "2024-01-31 10:11:12.5");
+  c = decode(f, 8, "2024-01-31T10:11:12.000Z");
+  assert_string_equal(c.z, "2024-01-31 10:11:12");
+  c = decode(f, 8, "2024-01-31T23:30:00.123456+02:00"); /* shifted to UTC */
+  assert_string_equal(c.z, "2024-01-31 21:30:00.123456");
+  c = decode(f, 8, "2024-03-01T00:30:00-0100");
+  assert_string_equal(c.z, "2024-03-01 01:30:00");
+  c = decode(f, 8, "2024-03-01T00:30:00+01"); /* back over a leap day */
+  assert_string_equal(c.z, "2024-02-29 23:30:00");
+  c = decode(f, 8, "2024-01-31 10:11");
+  assert_string_equal(c.z, "2024-01-31 10:11:00");
+  c = decode(f, 9, "2024-01-31T10:11:12");
+  assert_string_equal(c.z, "2024-01-31 10:11:12");
+  c = decode(f, 8, "not a time"); /* kept as sent */
+  assert_string_equal(c.z, "not a time");
+  c = decode(f, 7, "2024-01-31");
+  assert_string_equal(c.z, "2024-01-31");
+}
+
+static void binary_is_hex_decoded(void **state) {
+  Fixture *f = *state;
+  DbxCell c = decode(f, 10, "CAfe00");
+  DbxError e;
+  assert_int_equal(c.eType, DBX_CELL_BLOB);
+  assert_int_equal(c.n, 3);
+  assert_memory_equal(c.z, "\xca\xfe\x00", 3);
+  c = decode(f, 10, "");
+  assert_int_equal(c.eType, DBX_CELL_BLOB);
+  assert_int_equal(c.n, 0);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_result_decode_text(&f->aCol[10], "xyz", 3, &f->scratch, &c, &e),
+                   SQLITE_MISMATCH);
+  assert_non_null(strstr(e.zMsg, "column bin"));
+}
+
+static void complex_types_are_json_text(void **state) {
+  Fixture *f = *state;
+  DbxCell c = decode(f, 11, "[1,2]");
+  assert_int_equal(c.eType, DBX_CELL_TEXT);
+  assert_true(c.bJson);
+  c = decode(f, 14, "{\"k\":1}");
+  assert_true(c.bJson);
+  c = decode(f, 16, "1 02:00:00.000000000");
+  assert_false(c.bJson);
+  assert_string_equal(c.z, "1 02:00:00.000000000");
+}
+
+static void nulls_and_json_values(void **state) {
+  Fixture *f = *state;
+  DbxCell c;
+  DbxError e;
+  cJSON *p = cJSON_Parse("[null, 5, true, \"7\"]");
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_result_decode(&f->aCol[0], cJSON_GetArrayItem(p, 0), &f->scratch, &c, &e), 0);
+  assert_int_equal(c.eType, DBX_CELL_NULL);
+  assert_int_equal(dbx_result_decode(&f->aCol[0], cJSON_GetArrayItem(p, 1), &f->scratch, &c, &e), 0);
+  assert_int_equal(c.eType, DBX_CELL_INTEGER);
+  assert_int_equal(c.iVal, 5);
+  assert_int_equal(dbx_result_decode(&f->aCol[2], cJSON_GetArrayItem(p, 2), &f->scratch, &c, &e), 0);
+  assert_int_equal(c.iVal, 1);
+  assert_int_equal(dbx_result_decode(&f->aCol[6], cJSON_GetArrayItem(p, 1), &f->scratch, &c, &e), 0);
+  assert_int_equal(c.eType, DBX_CELL_TEXT);
+  assert_string_equal(c.z, "5");
+  assert_int_equal(dbx_result_decode(&f->aCol[6], cJSON_GetArrayItem(p, 3), &f->scratch, &c, &e), 0);
+  assert_string_equal(c.z, "7");
+  cJSON_Delete(p);
+}
+
+static void row_json_types_each_value(void **state) {
+  Fixture *f = *state;
+  DbxCell a[19];
+  DbxBuf aScratch[19];
+  DbxBuf out = {0};
+  DbxError e;
+  const char *az[19] = {"1", "-2", "true", "2", "12.30", "1.5", "a\"b\n", "2024-01-31",
+                        "2024-01-31T10:11:12.5Z", NULL, "cafe", "[1,2]", "{\"k\":1}",
+                        "not json", "{\"v\":[true]}", "NaN", "x", "3", "4"};
+  int i;
+  memset(aScratch, 0, sizeof(aScratch));
+  dbx_error_clear(&e);
+  for (i = 0; i < 19; i++) {
+    assert_int_equal(dbx_result_decode_text(&f->aCol[i], az[i], az[i] ? strlen(az[i]) : 0,
+                                            &aScratch[i], &a[i], &e),
+                     SQLITE_OK);
+  }
+  dbx_result_row_json(f->aCol, a, 19, &out);
+  assert_int_equal(out.rc, SQLITE_OK);
+  assert_string_equal(out.z,
+                      "{\"i\":1,\"n\":-2,\"b\":true,\"d\":2.0,\"dec1\":12.3,"
+                      "\"dec2\":\"1.5\",\"s\":\"a\\\"b\\n\",\"dt\":\"2024-01-31\","
+                      "\"ts\":\"2024-01-31 10:11:12.5\",\"ntz\":null,\"bin\":\"cafe\","
+                      "\"arr\":[1,2],\"m\":{\"k\":1},\"st\":\"not json\","
+                      "\"v\":{\"v\":[true]},\"f\":null,\"iv\":\"x\",\"sh\":3,\"u\":4}");
+  for (i = 0; i < 19; i++) dbx_buf_free(&aScratch[i]);
+  dbx_buf_free(&out);
+}
+
+static void malformed_schema_is_an_error(void **state) {
+  DbxColumn *aCol;
+  int nCol;
+  DbxError e;
+  cJSON *p = cJSON_Parse("{\"columns\": 3}");
+  (void)state;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_result_columns(p, &aCol, &nCol, &e), SQLITE_ERROR);
+  cJSON_Delete(p);
+  assert_int_equal(dbx_result_columns(NULL, &aCol, &nCol, &e), SQLITE_OK);
+  assert_int_equal(nCol, 0);
+  assert_int_equal(dbx_result_kind(NULL, "DECIMAL", NULL, NULL), DBX_KIND_REAL);
+  assert_int_equal(dbx_result_kind("USER_DEFINED_TYPE", "decimal(38,0)", NULL, NULL),
+                   DBX_KIND_DECIMAL);
+  assert_int_equal(dbx_result_kind("STRING", "VARIANT", NULL, NULL), DBX_KIND_JSON);
+  assert_int_equal(dbx_result_kind("WHATEVER", "GEOGRAPHY(4326)", NULL, NULL), DBX_KIND_TEXT);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(columns_are_ordered_and_kinded),
+      cmocka_unit_test(integers_and_booleans),
+      cmocka_unit_test(reals_and_decimals),
+      cmocka_unit_test(timestamps_become_sqlite_text),
+      cmocka_unit_test(binary_is_hex_decoded),
+      cmocka_unit_test(complex_types_are_json_text),
+      cmocka_unit_test(nulls_and_json_values),
+      cmocka_unit_test(row_json_types_each_value),
+      cmocka_unit_test(malformed_schema_is_an_error),
+  };
+  return cmocka_run_group_tests(tests, setup, teardown);
+}
