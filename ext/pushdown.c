@@ -270,7 +270,16 @@ DbxJudge dbx_pushdown_judge(DbxColClass eClass, DbxOp eOp, int bBinary,
     }
     return DBX_JUDGE_SUPERSET;
   }
-  if (pVal == NULL) return DBX_JUDGE_SUPERSET;
+  if (pVal == NULL) {
+    /* An unknown right side may be a column with numeric affinity: then
+    ** SQLite compares '5' as the number 5, which sorts before every text,
+    ** while Databricks compares bytes. Equality agrees either way (a number
+    ** never equals a text); order does not. */
+    if (eClass == DBX_COL_TEXT && eOp >= DBX_OP_LT && eOp <= DBX_OP_GE) {
+      return DBX_JUDGE_SKIP;
+    }
+    return DBX_JUDGE_SUPERSET;
+  }
   if (!value_bindable(eClass, pVal)) return DBX_JUDGE_SKIP;
   if (eClass == DBX_COL_FLOAT) {
     /* NaN (NULL here) is greater than every number and distinct from
