@@ -11,7 +11,7 @@
 //            "delay_ms": 1500           (sleep first; alone it only delays the real answer),
 //            "drop": true               (the real answer is cut: headers and half the body are
 //                                        sent, then the socket is destroyed),
-//            "kind": "expired_token"    (401 as for an expired OAuth token)
+//            "kind": "expired_token"    (403 "Invalid access token.", as for an expired OAuth token)
 //                  | "expired_link" }   (403 XML AccessDenied "Request has expired", as cloud
 //                                        storage answers an expired presigned URL)
 //          -> 200 {"id": n}. Faults are checked in insertion order, before authentication.

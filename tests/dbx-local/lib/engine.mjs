@@ -11,6 +11,7 @@ import { tokenize } from './sql/tokenizer.mjs';
 import { Translator, lit, qid } from './sql/translate.mjs';
 import { parseTypeText, duckToDatabricks, columnInfo, ucTypeName, ucTypeJson } from './sql/types.mjs';
 import { Cursor } from './sql/cursor.mjs';
+import { rewriteDivision, DIVISION_MACROS, SUBSCRIPT_MACROS, CAST_MACROS } from './sql/ansi.mjs';
 import { Store, splitName, VALID_PRIVILEGES } from './store.mjs';
 import { runDml } from './sql/dml.mjs';
 import { runDdl } from './sql/ddl.mjs';
@@ -27,6 +28,9 @@ export async function openEngine({ dataDir, config = {} }) {
   const instance = await DuckDBInstance.create(path.join(dataDir, 'dbx.duckdb'));
   const conn = await instance.connect();
   const engine = new Engine(dataDir, store, instance, conn);
+  // Grantees must exist, as in Unity Catalog; groups are not emulated.
+  const users = config.users ?? [{ user_name: 'admin@dbx.local' }];
+  engine.principalNames = new Set([...users.map((u) => u.user_name), ...(config.service_principals ?? []).map((sp) => sp.application_id)]);
   await engine.init();
   return engine;
 }
@@ -38,6 +42,14 @@ export class Engine {
     this.instance = instance;
     this.conn = conn;
     this.queue = Promise.resolve();
+    this.principalNames = new Set();
+  }
+
+  /** Throws PRINCIPAL_DOES_NOT_EXIST (SQL, or REST when rest) unless name is a configured user or service principal. */
+  requirePrincipal(name, rest = false) {
+    if (this.principalNames.has(name)) return;
+    const text = `Could not find principal with name ${name}.`;
+    throw rest ? new ApiError(404, 'PRINCIPAL_DOES_NOT_EXIST', text) : new SqlError('PRINCIPAL_DOES_NOT_EXIST', '42704', text);
   }
 
   async init() {
@@ -49,6 +61,9 @@ export class Engine {
       'CREATE OR REPLACE TEMP MACRO dbx_try_parse_json(x) AS TRY_CAST(x AS JSON)',
       // size() of NULL is -1 on Databricks; JSON makes one macro work for arrays and maps alike.
       "CREATE OR REPLACE TEMP MACRO dbx_size(x) AS CASE WHEN x IS NULL THEN -1 WHEN json_type(to_json(x)) = 'OBJECT' THEN CAST(len(json_keys(to_json(x))) AS INTEGER) ELSE CAST(json_array_length(to_json(x)) AS INTEGER) END",
+      ...DIVISION_MACROS,
+      ...SUBSCRIPT_MACROS,
+      ...CAST_MACROS,
     ];
     for (const s of setup) await this.conn.run(s);
     for (const full of Object.keys(this.store.state.schemas)) await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${qid(full)}`);
@@ -83,7 +98,7 @@ export class Engine {
       params: new Map((parameters ?? []).map((p) => [p.name, p])),
       engine: this,
     };
-    const toks = tokenize(sql);
+    const toks = rewriteDivision(tokenize(sql));
     const onAbort = () => { try { this.conn.interrupt(); } catch { /* nothing running */ } };
     signal?.addEventListener('abort', onAbort);
     const snap = this.store.snapshot();
@@ -443,11 +458,17 @@ export class Engine {
     return this.store.volume(`${c}.${s}.${v}`) ? this.volumeDir(c, s, v) : null;
   }
 
-  /** REST grants: { privilege_assignments: [{principal, privileges (underscored)}] }. */
-  getPermissions(securableType, fullName, principalFilter) {
+  /**
+   * REST grants: { privilege_assignments: [{principal, privileges (underscored)}] }. With a principal,
+   * only answers one that owns, manages or holds any privilege on the securable or a parent (else 403).
+   */
+  getPermissions(securableType, fullName, principalFilter, principal) {
     const type = securableType.toUpperCase();
     const full = String(fullName).toLowerCase();
     if (!this.store.object(type, full)) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `${TYPE_LABEL[type] ?? type} '${full}' does not exist.`);
+    if (principal && !this.store.mayInspect(principal, type, full)) {
+      throw new ApiError(403, 'PERMISSION_DENIED', `User does not have any privilege on ${TYPE_LABEL[type]} '${full}'.`);
+    }
     const assignments = this.store.grantsOn(type, full)
       .filter((g) => !principalFilter || g.principal === principalFilter)
       .map((g) => ({ principal: g.principal, privileges: g.privileges.map((p) => p.replace(/ /g, '_')) }));
@@ -463,6 +484,8 @@ export class Engine {
     this.restOwner(principal, type, full);
     const norm = (list) => (list ?? []).map((p) => String(p).toUpperCase().replace(/_/g, ' '));
     for (const ch of changes ?? []) {
+      if (!ch.principal) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', "At least one of 'principal' or 'principal_id' must be set.");
+      if (norm(ch.add).length) this.requirePrincipal(ch.principal, true);
       for (const p of [...norm(ch.add), ...norm(ch.remove)]) {
         if (!VALID_PRIVILEGES[type].includes(p)) throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `Privilege ${p.replace(/ /g, '_')} is not applicable to this entity [${full}:${type}].`);
       }
@@ -473,7 +496,7 @@ export class Engine {
     });
     this.queue = run.catch(() => {});
     await run;
-    return this.getPermissions(type, full);
+    return this.getPermissions(type, full, undefined, principal);
   }
 }
 
@@ -519,6 +542,8 @@ export function mapError(e) {
   const msg = String(e?.message ?? e);
   let m;
   if (/^INTERRUPT Error/.test(msg)) return cancelled();
+  // Errors raised on purpose by our DuckDB macros (error('[CLASS] text SQLSTATE: xxxxx')).
+  if ((m = /^Invalid Input Error: \[([A-Z_.]+)\] (.*) SQLSTATE: (\w{5})$/s.exec(msg))) return new SqlError(m[1], m[3], m[2]);
   if ((m = /^Parser Error: syntax error at or near "([^"]*)"/.exec(msg))) return syntaxError(m[1]);
   if ((m = /Referenced column "([^"]+)" not found/.exec(msg)) || (m = /column "?([^"\s]+)"? (?:not found|does not exist)/i.exec(msg)) || (m = /Table "[^"]+" does not have a column named "([^"]+)"/.exec(msg))) {
     return new SqlError('UNRESOLVED_COLUMN.WITHOUT_SUGGESTION', '42703', `A column, variable, or function parameter with name \`${m[1]}\` cannot be resolved.`);
@@ -532,12 +557,21 @@ export function mapError(e) {
   if ((m = /NOT NULL constraint failed: (?:[^.]+\.)?(\S+)/.exec(msg))) {
     return new SqlError('DELTA_NOT_NULL_CONSTRAINT_VIOLATED', '23502', `NOT NULL constraint violated for column: ${m[1]}.`);
   }
-  if (/^Conversion Error/.test(msg)) return new SqlError('CAST_INVALID_INPUT', '22018', msg.replace(/^Conversion Error: /, '').split('\n')[0]);
+  if ((m = /^Conversion Error: Type (\S+) with value (.*) can't be cast because the value is out of range for the destination type (\S+)/.exec(msg))) {
+    const name = (t) => ({ INT8: 'TINYINT', INT16: 'SMALLINT', INT32: 'INT', INT64: 'BIGINT' }[t] ?? t);
+    return new SqlError('CAST_OVERFLOW', '22003', `The value ${m[2]} of the type "${name(m[1])}" cannot be cast to "${name(m[3])}" due to an overflow. Use \`try_cast\` to tolerate overflow and return NULL instead. If necessary set "ansi_mode" to "false" to bypass this error.`);
+  }
+  if ((m = /^Conversion Error: Failed to cast decimal value (\S+) to type (\S+)/.exec(msg))) {
+    const name = { INT8: 'TINYINT', INT16: 'SMALLINT', INT32: 'INT', INT64: 'BIGINT' }[m[2]] ?? m[2];
+    return new SqlError('CAST_OVERFLOW', '22003', `The value ${m[1]} of the type "DECIMAL" cannot be cast to "${name}" due to an overflow. Use \`try_cast\` to tolerate overflow and return NULL instead. If necessary set "ansi_mode" to "false" to bypass this error.`);
+  }
+  if (/^Conversion Error/.test(msg)) return new SqlError('CAST_INVALID_INPUT', '22018', msg.replace(/^Conversion Error: /, '').split('\n')[0].replace(/ when casting from source column \S+$/, ''));
   if (/^Out of Range Error/.test(msg)) return new SqlError('ARITHMETIC_OVERFLOW', '22003', msg.replace(/^Out of Range Error: /, '').split('\n')[0]);
   if ((m = /has (\d+) columns but (\d+) values were supplied/.exec(msg))) {
-    return new SqlError('INSERT_COLUMN_ARITY_MISMATCH', '21S01', `Cannot write to the table: the number of columns does not match (table has ${m[1]}, data has ${m[2]}).`);
+    const [kind, reason] = Number(m[2]) > Number(m[1]) ? ['TOO_MANY_DATA_COLUMNS', 'too many data columns'] : ['NOT_ENOUGH_DATA_COLUMNS', 'not enough data columns'];
+    return new SqlError(`INSERT_COLUMN_ARITY_MISMATCH.${kind}`, '21S01', `Cannot write to the table, the reason is ${reason}: the table has ${m[1]} columns, the data has ${m[2]}.`);
   }
-  if (/^Binder Error: No function matches/.test(msg)) return new SqlError('DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE', '42K09', msg.replace(/^Binder Error: /, '').split('\n')[0]);
+  if (/^Binder Error: (No function matches|Could not choose a best candidate function)/.test(msg)) return new SqlError('DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE', '42K09', msg.replace(/^Binder Error: /, '').split('\n')[0]);
   return new SqlError('INTERNAL_ERROR', 'XX000', `dbx-local: ${msg.split('\n')[0]}`);
 }
 
@@ -550,7 +584,11 @@ export function normalise(v, typeText) {
   switch (head) {
     case 'BOOLEAN': return Boolean(v);
     case 'TINYINT': case 'SMALLINT': case 'INT': case 'FLOAT': case 'DOUBLE': return Number(v);
-    case 'BIGINT': return BigInt(v);
+    case 'BIGINT': {
+      const b = BigInt(v);
+      if (BigInt.asIntN(64, b) !== b) throw new SqlError('ARITHMETIC_OVERFLOW', '22003', 'long overflow. Use \'try_add\' to tolerate overflow and return NULL instead. If necessary set "ansi_mode" to "false" to bypass this error.');
+      return b;
+    }
     case 'DECIMAL': case 'STRING': case 'VARIANT': case 'DATE': case 'INTERVAL': case 'VOID': return String(v);
     case 'TIMESTAMP': return tsText(String(v), true);
     case 'TIMESTAMP_NTZ': return tsText(String(v), false);

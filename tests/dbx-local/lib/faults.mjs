@@ -2,7 +2,7 @@
 // pattern (error statuses with Retry-After, delays, connections dropped mid-body, expired
 // tokens, expired presigned links). Faults exist only with --admin; lib/admin.mjs edits them.
 
-import { sendError, sendUnauthenticated } from './http.mjs';
+import { sendError, sendInvalidToken } from './http.mjs';
 
 const KINDS = new Set(['expired_token', 'expired_link']);
 
@@ -67,7 +67,7 @@ export class FaultRegistry {
     if (!f) return false;
     if (f.delay_ms > 0) await new Promise((r) => setTimeout(r, f.delay_ms));
     if (f.kind === 'expired_token') {
-      sendUnauthenticated(res, 'Token expired.');
+      sendInvalidToken(res);
       return true;
     }
     if (f.kind === 'expired_link') {
@@ -90,7 +90,7 @@ export class FaultRegistry {
 }
 
 function defaultCode(status) {
-  return { 400: 'BAD_REQUEST', 401: '401', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'RESOURCE_CONFLICT', 429: 'REQUEST_LIMIT_EXCEEDED', 500: 'INTERNAL_ERROR', 502: 'BAD_GATEWAY', 503: 'TEMPORARILY_UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' }[status] ?? 'UNKNOWN';
+  return { 400: 'BAD_REQUEST', 401: 401, 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'RESOURCE_CONFLICT', 429: 'REQUEST_LIMIT_EXCEEDED', 500: 'INTERNAL_ERROR', 502: 'BAD_GATEWAY', 503: 'TEMPORARILY_UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' }[status] ?? 'UNKNOWN';
 }
 
 // Makes the response die mid-body: headers (with the real Content-Length) and the first

@@ -26,9 +26,24 @@ export function sendError(res, status, errorCode, message, extra = {}, headers =
   sendJson(res, status, { error_code: errorCode, message, ...extra }, headers);
 }
 
-// 401 as Databricks answers an unknown or expired bearer token.
-export function sendUnauthenticated(res, message = 'Invalid access token.') {
-  sendError(res, 401, '401', message, {}, { 'X-Databricks-Reason-Phrase': message });
+// Authentication failures as a workspace answers them. Evidence (public issue reports, no official
+// document states it):
+// - unknown PAT: HTTP 403, header `X-Databricks-Reason-Phrase: Invalid access token.`, body
+//   {"error_code": 403, "message": "Invalid access token."} with a numeric error_code
+//   (databricks/databricks-sdk-go#873, 2024; the same body in omnigent-ai/omnigent#3231, 2026).
+// - expired Databricks OAuth access token: also 403, not 401 (n8n-io/n8n#34147 and its fix #34325,
+//   2026: token refresh only triggered once n8n treated 403 as "expired"; databricks/cli#4768 reports
+//   an "Invalid Token" failure exactly one hour into a run). Clients must refresh on this 403 too.
+// - no (or non-Bearer) credentials: HTTP 401 {"error_code": 401, "message": "Credential was not sent
+//   or was of an unsupported type for this API."} (PipedreamHQ/pipedream#20701, 2026).
+// Real messages end with " [ReqId: <uuid>]"; dbx-local leaves that out.
+export function sendInvalidToken(res) {
+  const message = 'Invalid access token.';
+  sendError(res, 403, 403, message, {}, { 'X-Databricks-Reason-Phrase': message });
+}
+
+export function sendNoCredentials(res) {
+  sendError(res, 401, 401, 'Credential was not sent or was of an unsupported type for this API.');
 }
 
 function readBody(req) {
@@ -99,11 +114,9 @@ export function createHandler(ws, routeTables) {
       let principal = null;
       const token = bearerToken(req);
       if (route.auth !== false) {
-        if (!req.headers.authorization) {
-          return sendUnauthenticated(res, 'Credential was not sent or was of an unsupported type for this API.');
-        }
-        const resolved = token ? ws.resolveToken(token) : null;
-        if (!resolved || resolved.expired) return sendUnauthenticated(res, resolved?.expired ? 'Token expired.' : 'Invalid access token.');
+        if (!token) return sendNoCredentials(res);
+        const resolved = ws.resolveToken(token);
+        if (!resolved || resolved.expired) return sendInvalidToken(res);
         principal = resolved.principal;
       }
 

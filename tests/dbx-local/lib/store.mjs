@@ -140,6 +140,12 @@ export class Store {
     return null;
   }
 
+  /** True when the principal owns the object (or a parent), is an admin, or holds any privilege on it or a parent. */
+  mayInspect(principal, type, full) {
+    if (principal.admin || this.isOwner(principal, type, full)) return true;
+    return this.chain(type, full).some(([t, n]) => this.grantsOn(t, n).some((g) => g.principal === principal.name && g.privileges.length > 0));
+  }
+
   /** True when the principal holds any privilege on the object or a child, or owns it (visibility). */
   canSee(principal, type, full) {
     if (!principal || principal.admin || this.isOwner(principal, type, full)) return true;

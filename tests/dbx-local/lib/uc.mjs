@@ -240,8 +240,11 @@ export function routes(ws) {
       const type = securableType(ctx.params[0]);
       const filter = ctx.url.searchParams.get('principal') ?? undefined;
       const byPrincipal = new Map();
+      // Visibility is decided on the securable asked for; its parents' grants are part of the answer.
+      const target = { type, name: name(ctx, 1) };
       for (const s of securableChain(type, name(ctx, 1))) {
-        const { privilege_assignments: assignments = [] } = await engine().getPermissions(s.type, s.name, filter, ctx.principal);
+        const asker = s.type === target.type && s.name === target.name ? ctx.principal : undefined;
+        const { privilege_assignments: assignments = [] } = await engine().getPermissions(s.type, s.name, filter, asker);
         for (const a of assignments) {
           if (!byPrincipal.has(a.principal)) byPrincipal.set(a.principal, []);
           for (const p of a.privileges) {

@@ -109,7 +109,8 @@ test('issued tokens expire after token_ttl_seconds', async () => {
     assert.equal((await api(srv.url, r.body.access_token, 'GET', '/api/2.0/preview/scim/v2/Me')).status, 200);
     await new Promise((res) => setTimeout(res, 1100));
     const expired = await api(srv.url, r.body.access_token, 'GET', '/api/2.0/preview/scim/v2/Me');
-    assert.equal(expired.status, 401);
+    assert.equal(expired.status, 403);
+    assert.deepEqual(expired.body, { error_code: 403, message: 'Invalid access token.' });
   } finally {
     await api(srv.url, null, 'POST', '/admin/settings', { token_ttl_seconds: 3600 });
   }

@@ -27,7 +27,7 @@ async function parquet(file, selectSql) {
 
 before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), 'dbx-copy-'));
-  engine = await openEngine({ dataDir: dir, config: {} });
+  engine = await openEngine({ dataDir: dir, config: { users: [{ user_name: admin.name, admin: true }], service_principals: [{ application_id: sp.name }] } });
   await x('CREATE VOLUME main.default.stage');
 });
 after(async () => { await engine.close(); await rm(dir, { recursive: true, force: true }); });
@@ -106,7 +106,7 @@ test('state persists across reopen: rows, versions, change feed, grants, volumes
   await x('CREATE TABLE keep (id INT) TBLPROPERTIES (delta.enableChangeDataFeed = true)');
   await x('INSERT INTO keep VALUES (7)');
   await engine.close();
-  engine = await openEngine({ dataDir: dir, config: {} });
+  engine = await openEngine({ dataDir: dir, config: { users: [{ user_name: admin.name, admin: true }], service_principals: [{ application_id: sp.name }] } });
   assert.deepEqual(await rows('SELECT * FROM keep'), [[7]]);
   assert.deepEqual(await rows("SELECT id, _change_type, _commit_version FROM table_changes('keep', 0)"), [[7, 'insert', 1n]]);
   assert.equal(engine.checkPrivilege(sp, 'READ VOLUME', 'VOLUME', 'main.default.stage'), true);

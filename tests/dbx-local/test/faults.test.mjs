@@ -60,12 +60,12 @@ test('drop fault cuts the connection mid-body', async () => {
   assert.equal((await me()).status, 200, 'the next request is served normally');
 });
 
-test('expired_token fault answers 401 as for an expired token', async () => {
+test('expired_token fault answers 403 Invalid access token, as for an expired OAuth token', async () => {
   await addFault({ path: 'Me$', kind: 'expired_token' });
   const r = await me();
-  assert.equal(r.status, 401);
-  assert.equal(r.body.error_code, '401');
-  assert.match(r.body.message, /expired/i);
+  assert.equal(r.status, 403);
+  assert.deepEqual(r.body, { error_code: 403, message: 'Invalid access token.' });
+  assert.equal(r.headers.get('x-databricks-reason-phrase'), 'Invalid access token.');
 });
 
 test('expired_link fault answers 403 with the cloud storage XML error', async () => {

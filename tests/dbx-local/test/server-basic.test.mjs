@@ -17,13 +17,17 @@ test('server authenticates PATs and rejects others', async (t) => {
   assert.equal(me.headers.get('x-databricks-org-id'), '1234567890123456');
   assert.match(me.headers.get('content-type'), /^application\/json/);
 
+  // Unknown PAT: 403 with a numeric error_code, as a workspace answers (see lib/http.mjs).
   const bad = await api(srv.url, 'dapi-nope', 'GET', '/api/2.0/preview/scim/v2/Me');
-  assert.equal(bad.status, 401);
-  assert.equal(bad.body.error_code, '401');
-  assert.match(bad.body.message, /Invalid access token/);
+  assert.equal(bad.status, 403);
+  assert.deepEqual(bad.body, { error_code: 403, message: 'Invalid access token.' });
+  assert.equal(bad.headers.get('x-databricks-reason-phrase'), 'Invalid access token.');
 
   const none = await api(srv.url, null, 'GET', '/api/2.0/preview/scim/v2/Me');
   assert.equal(none.status, 401);
+  assert.deepEqual(none.body, { error_code: 401, message: 'Credential was not sent or was of an unsupported type for this API.' });
+  const basicAuth = await fetch(`${srv.url}/api/2.0/preview/scim/v2/Me`, { headers: { Authorization: 'Basic YTpi' }, signal: AbortSignal.timeout(5000) });
+  assert.equal(basicAuth.status, 401);
 
   const unknown = await api(srv.url, srv.token, 'GET', '/api/2.0/nothing/here');
   assert.equal(unknown.status, 404);

@@ -1,6 +1,6 @@
 // Databricks DDL and metadata statements for the Engine: CREATE/DROP TABLE|SCHEMA|VOLUME, ALTER TABLE
 // (ADD COLUMNS, SET TBLPROPERTIES), DESCRIBE [TABLE|HISTORY], SHOW TABLES|SCHEMAS|CATALOGS|GRANTS,
-// GRANT and REVOKE. Each returns the Databricks result shape; metadata goes to the Store, data to DuckDB.
+// USE, GRANT and REVOKE. Each returns the Databricks result shape; metadata goes to the Store, data to DuckDB.
 import { mkdir, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { SqlError, syntaxError, unsupported, quoteName } from './errors.mjs';
@@ -31,9 +31,28 @@ export async function runDdl(engine, c, ctx) {
   if (c.accept('ALTER', 'TABLE')) return alterTable(engine, c, ctx);
   if (c.accept('DESCRIBE') || c.accept('DESC')) return describe(engine, c, ctx);
   if (c.accept('SHOW')) return show(engine, c, ctx);
+  if (c.accept('USE')) return use(engine, c, ctx);
   if (c.accept('GRANT')) return grant(engine, c, ctx, true);
   if (c.accept('REVOKE')) return grant(engine, c, ctx, false);
   return null;
+}
+
+// USE [CATALOG c | SCHEMA|DATABASE [c.]s | [c.]s]. Each Statement Execution API call is its own
+// session, so the statement only validates the name (as a warehouse does) and changes nothing;
+// callers set the defaults with the request's catalog/schema fields.
+function use(engine, c, ctx) {
+  if (c.accept('CATALOG')) {
+    const cat = c.ident().toLowerCase();
+    c.end();
+    if (!engine.store.catalog(cat)) throw catalogNotFound(cat);
+    return EMPTY();
+  }
+  if (!c.accept('SCHEMA')) c.accept('DATABASE');
+  const parts = c.nameTokens().map((t) => t.value.toLowerCase());
+  c.end();
+  if (parts.length > 2) throw new SqlError('REQUIRES_SINGLE_PART_NAMESPACE', '42K05', `${quoteName(parts)} is not a valid schema name: at most two parts (catalog.schema).`);
+  engine.requireSchema(parts.length === 1 ? `${ctx.catalog}.${parts[0]}` : parts.join('.'));
+  return EMPTY();
 }
 
 function ifNotExists(c) { return c.accept('IF', 'NOT', 'EXISTS'); }
@@ -430,6 +449,7 @@ async function grant(engine, c, ctx, isGrant) {
     }
   }
   engine.requirePrivilege(ctx.principal, 'MANAGE', type, full);
+  if (isGrant) engine.requirePrincipal(pt.value);
   engine.store.changeGrant(type, full, pt.value, isGrant ? privs : [], isGrant ? [] : privs);
   return EMPTY();
 }

@@ -9,6 +9,7 @@ import { isIdent, tokenize } from './tokenizer.mjs';
 import { lit, qid, splitArgs, matchParen } from './translate.mjs';
 import { columnInfo, parseTypeText, duckTextToDatabricks } from './types.mjs';
 import { parseProperties, addColumns } from './ddl.mjs';
+import { storeCast } from './ansi.mjs';
 import { splitName } from '../store.mjs';
 import { duckTable } from '../engine.mjs';
 
@@ -44,10 +45,22 @@ function target(engine, c, ctx, needSelect) {
   return { full, t, dt: duckTable(full) };
 }
 
-/** Inserts selectSql (optionally into the listed columns) through a stage table; returns the row count. */
+/**
+ * Inserts selectSql (optionally into the listed columns) through a stage table; returns the row count.
+ * Values are stored with storeCast (Spark's truncation into integral columns); the arity is checked
+ * first because the wrapping select would otherwise hide extra or missing data columns.
+ */
 async function stageInsert(engine, tg, v, cols, selectSql) {
+  const targets = (cols ?? tg.t.columns.map((x) => x.name)).map((n) => tg.t.columns.find((x) => x.name.toLowerCase() === n.toLowerCase()));
+  const width = (await engine.raw(`DESCRIBE ${selectSql}`)).length;
+  if (width !== targets.length) {
+    const [kind, reason] = width > targets.length ? ['TOO_MANY_DATA_COLUMNS', 'too many data columns'] : ['NOT_ENOUGH_DATA_COLUMNS', 'not enough data columns'];
+    throw new SqlError(`INSERT_COLUMN_ARITY_MISMATCH.${kind}`, '21S01', `Cannot write to ${quoteName(splitName(tg.full))}, the reason is ${reason}: the table has ${targets.length} columns, the data has ${width}.`);
+  }
+  const names = targets.map((_, i) => `__v${i}`);
+  const stored = targets.map((col, i) => storeCast(qid(names[i]), duckTypeOf(col))).join(', ');
   await engine.run(`CREATE TEMP TABLE ${STAGE} AS SELECT * FROM ${tg.dt} LIMIT 0`);
-  await engine.run(`INSERT INTO temp.${STAGE} ${cols ? `(${cols.map(qid).join(', ')}) ` : ''}${selectSql}`);
+  await engine.run(`INSERT INTO temp.${STAGE} (${targets.map((x) => qid(x.name)).join(', ')}) SELECT ${stored} FROM (${selectSql}) AS __src(${names.map(qid).join(', ')})`);
   const n = await engine.count(`INSERT INTO ${tg.dt} SELECT * FROM temp.${STAGE}`);
   await engine.recordChanges(tg.t, v, 'insert', `SELECT * FROM temp.${STAGE}`);
   await engine.run(`DROP TABLE temp.${STAGE}`);
@@ -116,11 +129,12 @@ async function update(engine, c, ctx) {
   const v = engine.nextVersion(tg.t);
   const post = tg.t.columns.map((col) => {
     const s = sets.find((x) => x.col === col.name);
-    return s ? `CAST((${s.sql}) AS ${duckTypeOf(col)}) AS ${qid(col.name)}` : `${qid(a)}.${qid(col.name)}`;
+    return s ? `${storeCast(`(${s.sql})`, duckTypeOf(col))} AS ${qid(col.name)}` : `${qid(a)}.${qid(col.name)}`;
   }).join(', ');
   await engine.recordChanges(tg.t, v, 'update_preimage', `SELECT ${qid(a)}.* FROM ${from} WHERE ${where}`);
   await engine.recordChanges(tg.t, v, 'update_postimage', `SELECT ${post} FROM ${from} WHERE ${where}`);
-  const n = await engine.count(`UPDATE ${from} SET ${sets.map((s) => `${qid(s.col)} = ${s.sql}`).join(', ')} WHERE ${where}`);
+  const typeOf = (name) => duckTypeOf(tg.t.columns.find((col) => col.name === name));
+  const n = await engine.count(`UPDATE ${from} SET ${sets.map((s) => `${qid(s.col)} = ${storeCast(`(${s.sql})`, typeOf(s.col))}`).join(', ')} WHERE ${where}`);
   engine.commit(tg.t, v, ctx, 'UPDATE', { predicate: JSON.stringify([where]) }, { numUpdatedRows: String(n) });
   return { columns: bigintCols(['num_affected_rows']), rows: [[BigInt(n)]] };
 }
@@ -235,7 +249,9 @@ async function merge(engine, c, ctx) {
   const srcFrom = `temp.__dbx_src AS ${S}`;
   await engine.run(`CREATE TEMP TABLE __dbx_m AS SELECT ${T}.rowid AS __trid, ${S}.__srid FROM ${tg.dt} AS ${T} JOIN ${srcFrom} ON ${on}`);
   const matched = clauses.filter((cl) => cl.kind === 'matched');
-  if (matched.length) {
+  // Delta exempts a lone unconditional DELETE: deleting a row twice is not ambiguous.
+  const onlyDelete = matched.length === 1 && matched[0].action === 'delete' && !matched[0].cond;
+  if (matched.length && !onlyDelete) {
     const dup = await engine.raw('SELECT __trid FROM temp.__dbx_m GROUP BY 1 HAVING count(*) > 1 LIMIT 1');
     if (dup.length) {
       throw new SqlError('DELTA_MULTIPLE_SOURCE_ROW_MATCHING_TARGET_ROW_IN_MERGE', '21506', 'Cannot perform Merge as multiple source rows matched and attempted to modify the same\ntarget row in the Delta table in possibly conflicting ways. By SQL semantics of Merge,\nwhen multiple source rows match on the same target row, the result may be ambiguous\nas it is unclear which source row should be used to update or delete the matching\ntarget row. You can preprocess the source table to eliminate the possibility of\nmultiple matches. Please refer to\nhttps://docs.databricks.com/delta/merge.html#merge-operation-semantics');
@@ -246,7 +262,7 @@ async function merge(engine, c, ctx) {
   const nbs = clauses.filter((cl) => cl.kind === 'notMatchedBySource');
   const nm = clauses.filter((cl) => cl.kind === 'notMatched');
   const joinM = `${tg.dt} AS ${T} JOIN temp.__dbx_ma AS __ma ON ${T}.rowid = __ma.__trid LEFT JOIN ${srcFrom} ON ${S}.__srid = __ma.__srid`;
-  await engine.run(`CREATE TEMP TABLE __dbx_ma AS SELECT __m.__trid, __m.__srid, ${matched.length ? choose(matched) : '0'} AS __k FROM temp.__dbx_m AS __m JOIN ${tg.dt} AS ${T} ON ${T}.rowid = __m.__trid JOIN ${srcFrom} ON ${S}.__srid = __m.__srid`);
+  await engine.run(`CREATE TEMP TABLE __dbx_ma AS SELECT __m.__trid, __m.__srid, ${matched.length ? choose(matched) : '0'} AS __k FROM (SELECT __trid, min(__srid) AS __srid FROM temp.__dbx_m GROUP BY __trid) AS __m JOIN ${tg.dt} AS ${T} ON ${T}.rowid = __m.__trid JOIN ${srcFrom} ON ${S}.__srid = __m.__srid`);
   await engine.run(`INSERT INTO temp.__dbx_ma SELECT ${T}.rowid, NULL, ${nbs.length ? choose(nbs) : '0'} FROM ${tg.dt} AS ${T} WHERE ${T}.rowid NOT IN (SELECT __trid FROM temp.__dbx_m)`);
   await engine.run(`CREATE TEMP TABLE __dbx_nm AS SELECT ${S}.__srid, ${nm.length ? choose(nm) : '0'} AS __k FROM ${srcFrom} WHERE ${S}.__srid NOT IN (SELECT __srid FROM temp.__dbx_m)`);
 
@@ -266,7 +282,7 @@ async function merge(engine, c, ctx) {
         const a = assignments(engine, tr, tg, c.toks, ...cl.sets).find((x) => x.col === col.name);
         if (a) sql = a.sql;
       }
-      if (sql) arms.push(`WHEN ${k} THEN CAST((${sql}) AS ${duckTypeOf(col)})`);
+      if (sql) arms.push(`WHEN ${k} THEN ${storeCast(`(${sql})`, duckTypeOf(col))}`);
     }
     return arms.length ? `CASE __ma.__k ${arms.join(' ')} ELSE ${T}.${qid(col.name)} END` : `${T}.${qid(col.name)}`;
   };
@@ -449,7 +465,7 @@ async function copyInto(engine, c, ctx) {
   }
   const targetCols = (cols ?? tg.t.columns.map((x) => x.name)).map((n) => known(n));
   const used = targetCols.filter((tc) => srcCols.some((s) => s.name.toLowerCase() === tc.name.toLowerCase()));
-  const exprs = used.map((tc) => `CAST(${qid(srcCols.find((s) => s.name.toLowerCase() === tc.name.toLowerCase()).name)} AS ${duckTypeOf(tc)})`);
+  const exprs = used.map((tc) => storeCast(qid(srcCols.find((s) => s.name.toLowerCase() === tc.name.toLowerCase()).name), duckTypeOf(tc)));
   const n = used.length
     ? await stageInsert(engine, tg, v, used.map((x) => x.name), `SELECT ${exprs.join(', ')} FROM temp.__dbx_copy`)
     : await stageInsert(engine, tg, v, null, `SELECT ${tg.t.columns.map(() => 'NULL').join(', ')} FROM temp.__dbx_copy`);

@@ -5,6 +5,7 @@
 import { SqlError, syntaxError, unsupported } from './errors.mjs';
 import { isIdent } from './tokenizer.mjs';
 import { parseType } from './types.mjs';
+import { isClauseWord, INTEGRAL_CASTS } from './ansi.mjs';
 
 /** DuckDB string literal for a JS string. */
 export function lit(s) { return "'" + String(s).replace(/'/g, "''") + "'"; }
@@ -54,6 +55,19 @@ export function cteNames(toks) {
     if (toks[k].type === 'word' && toks[k].upper === 'AS' && toks[k + 1].value === '(') names.add(toks[j].value.toLowerCase());
   }
   return names;
+}
+
+// Removes and returns the operand emitted last: a name chain (a.b.c emitted as 'a' '.' 'b' ...), or a
+// parenthesised group with the function name before it, if any.
+function takeOperand(out) {
+  let k = out.length - 1;
+  if (out[k]?.startsWith('(') && /^[A-Za-z_][A-Za-z0-9_]*$/.test(out[k - 1] ?? '') && !isClauseWord(out[k - 1].toUpperCase())) k--;
+  while (k >= 2 && out[k - 1] === '.') k -= 2;
+  return out.splice(k).join('');
+}
+
+function wrongArgs(name, want, got) {
+  return new SqlError('WRONG_NUM_ARGS.WITHOUT_SUGGESTION', '42605', `The \`${name.toLowerCase()}\` requires ${want} parameters but the actual number is ${got}.`);
 }
 
 // Java/Spark datetime pattern letters -> strftime, for date_format with a literal pattern.
@@ -139,6 +153,9 @@ export class Translator {
           } else {
             out.push(this.ctx.resolveTable(parts));
             i = j;
+            const tt = t[i]?.type === 'word' ? t[i].upper : null;
+            if ((tt === 'VERSION' || tt === 'TIMESTAMP') && t[i + 1]?.upper === 'AS' && t[i + 2]?.upper === 'OF') throw unsupported('time travel (VERSION AS OF / TIMESTAMP AS OF)');
+            if (tt === 'WITH' && t[i + 1]?.value === '(') throw unsupported('table options (WITH (...)) on a table reference');
           }
           expectTable = false;
           continue;
@@ -152,14 +169,16 @@ export class Translator {
         if (v === '[') {
           const close = matchParen(t, i);
           const inner = this.walk(i + 1, close, false);
-          // Databricks array subscripts are 0-based, DuckDB lists 1-based; string keys index maps.
-          out.push(t[i + 1].type === 'string' && close === i + 2 ? `[${inner}]` : `[(${inner}) + 1]`);
+          // A string literal key can only index a map; anything else goes through dbx_element, which
+          // handles 0-based array indexes (DuckDB lists are 1-based) and the ANSI bounds check.
+          if (t[i + 1].type === 'string' && close === i + 2) out.push(`[${inner}]`);
+          else out.push(`dbx_element(${takeOperand(out)}, ${inner})`);
           i = close + 1;
           continue;
         }
         if (v === '::') {
           const ty = parseType(t, i + 1);
-          this.applyCast(out, ty);
+          out.push(this.castSql(takeOperand(out), ty));
           i = ty.next;
           continue;
         }
@@ -194,14 +213,13 @@ export class Translator {
     }
   }
 
-  applyCast(out, ty) {
-    const prev = out[out.length - 1] ?? '';
+  // DuckDB SQL casting the operand SQL to ty.
+  castSql(operand, ty) {
     // A VARIANT path cast to STRING yields the unquoted string, as on Databricks.
-    if (prev.startsWith('json_extract(') && ty.duck === 'VARCHAR') {
-      out[out.length - 1] = 'json_extract_string' + prev.slice('json_extract'.length);
-      return;
-    }
-    out[out.length - 1] = `CAST(${prev} AS ${ty.duck})`;
+    if (operand.startsWith('json_extract(') && ty.duck === 'VARCHAR') return 'json_extract_string' + operand.slice('json_extract'.length);
+    // Spark truncates fractions when casting to an integral type; DuckDB would round.
+    const integral = INTEGRAL_CASTS[ty.duck];
+    return integral ? `${integral}(${operand})` : `CAST(${operand} AS ${ty.duck})`;
   }
 
   // col:field.sub[0] -> json_extract(col, '$.field.sub[0]') ; the operand must be a (qualified) name.
@@ -223,11 +241,7 @@ export class Translator {
       if (t[j]?.value === '[' && t[j + 1]?.type === 'string' && t[j + 2]?.value === ']') { path += '.' + JSON.stringify(t[j + 1].value); j += 3; continue; }
       break;
     }
-    // Collect the name chain that was emitted just before the ':' (a.b.c emitted as 'a' '.' 'b' ...).
-    let k = out.length - 1;
-    while (k >= 2 && out[k - 1] === '.') k -= 2;
-    const operand = out.splice(k).join('');
-    out.push(`json_extract(${operand}, ${lit(path)})`);
+    out.push(`json_extract(${takeOperand(out)}, ${lit(path)})`);
     return j;
   }
 
@@ -242,7 +256,7 @@ export class Translator {
     throw new SqlError('UNRESOLVABLE_TABLE_VALUED_FUNCTION', '42883', `Could not resolve \`${name}\` to a table-valued function.`);
   }
 
-  // Words: function-call rewrites, typed literals, DIV, * EXCEPT; everything else passes through.
+  // Words: function-call rewrites, typed literals, * EXCEPT; everything else passes through.
   word(out, i, end) {
     const t = this.toks;
     const tok = t[i];
@@ -298,9 +312,33 @@ export class Translator {
           if (asAt < 0) throw syntaxError(t[close].text);
           const ty = parseType(t, asAt + 1);
           if (ty.next !== close) throw syntaxError(t[ty.next].text);
-          out.push(this.walk(i + 2, asAt, false));
-          if (u === 'TRY_CAST') out[out.length - 1] = `TRY_CAST(${out[out.length - 1]} AS ${ty.duck})`;
-          else this.applyCast(out, ty);
+          const operand = this.walk(i + 2, asAt, false);
+          out.push(u === 'TRY_CAST' ? `TRY_CAST(${operand} AS ${ty.duck})` : this.castSql(operand, ty));
+          return next;
+        }
+        // Divisions were guarded by rewriteDivision; these are the NULL-tolerant and function forms.
+        case 'TRY_DIVIDE': case 'TRY_MOD': {
+          const [x, y] = a();
+          if (args.length !== 2) throw wrongArgs(tok.value, 2, args.length);
+          out.push(`((${x}) ${u === 'TRY_DIVIDE' ? '/' : '%'} nullif(${y}, 0))`);
+          return next;
+        }
+        // Spark counts a start position of 0 as 1; DuckDB's substring would then take one character less.
+        case 'SUBSTR': case 'SUBSTRING': {
+          if (args.length !== 2 && args.length !== 3) break; // SUBSTRING(s FROM p FOR n) passes through
+          const [str, pos, len] = a();
+          out.push(`substring(${str}, CASE WHEN (${pos}) = 0 THEN 1 ELSE (${pos}) END${len === undefined ? '' : `, greatest(${len}, 0)`})`);
+          return next;
+        }
+        case 'GET': {
+          if (args.length !== 2) throw wrongArgs(tok.value, 2, args.length);
+          out.push(`dbx_get(${a().join(', ')})`);
+          return next;
+        }
+        case 'MOD': {
+          const [x, y] = a();
+          if (args.length !== 2) throw wrongArgs(tok.value, 2, args.length);
+          out.push(`((${x}) % dbx_nonzero(${y}))`);
           return next;
         }
         case 'RLIKE': case 'REGEXP_LIKE': out.push(`regexp_matches(${a().join(', ')})`); return next;
@@ -313,7 +351,6 @@ export class Translator {
     }
     if ((u === 'TIMESTAMP' || u === 'TIMESTAMP_LTZ') && t[i + 1]?.type === 'string') { out.push(`TIMESTAMPTZ ${lit(t[i + 1].value)}`); return i + 2; }
     if (u === 'TIMESTAMP_NTZ' && t[i + 1]?.type === 'string') { out.push(`TIMESTAMP ${lit(t[i + 1].value)}`); return i + 2; }
-    if (u === 'DIV') { out.push('//'); return i + 1; }
     if ((u === 'RLIKE' || u === 'REGEXP') && out.length) throw unsupported('RLIKE/REGEXP operator (use regexp_like())');
     if (u === 'EXCEPT' && out[out.length - 1] === '*' && t[i + 1]?.value === '(') { out.push('EXCLUDE'); return i + 1; }
     if ((u === 'LIKE' || u === 'ILIKE') && t[i + 1]?.type === 'string' && t[i + 2]?.upper !== 'ESCAPE') {

@@ -117,7 +117,10 @@ export function duckToDatabricks(t) {
   return duckTextToDatabricks(s);
 }
 
-/** Same as duckToDatabricks, from DuckDB's type text (e.g. from DESCRIBE). */
+/**
+ * Same as duckToDatabricks, from DuckDB's type text (e.g. from DESCRIBE). HUGEINT is what DuckDB's
+ * sum() of integers yields; Databricks answers BIGINT there (the Engine checks the range).
+ */
 export function duckTextToDatabricks(s) {
   s = s.trim();
   if (s === 'JSON') return 'VARIANT';
@@ -141,7 +144,7 @@ export function duckTextToDatabricks(s) {
     BIGINT: 'BIGINT', INTEGER: 'INT', SMALLINT: 'SMALLINT', TINYINT: 'TINYINT', BOOLEAN: 'BOOLEAN', FLOAT: 'FLOAT',
     DOUBLE: 'DOUBLE', VARCHAR: 'STRING', DATE: 'DATE', 'TIMESTAMP WITH TIME ZONE': 'TIMESTAMP', TIMESTAMPTZ: 'TIMESTAMP',
     TIMESTAMP: 'TIMESTAMP_NTZ', TIMESTAMP_S: 'TIMESTAMP_NTZ', TIMESTAMP_MS: 'TIMESTAMP_NTZ', TIMESTAMP_NS: 'TIMESTAMP_NTZ',
-    BLOB: 'BINARY', INTERVAL: 'INTERVAL', UUID: 'STRING', HUGEINT: 'DECIMAL(38,0)', UBIGINT: 'DECIMAL(20,0)',
+    BLOB: 'BINARY', INTERVAL: 'INTERVAL', UUID: 'STRING', HUGEINT: 'BIGINT', UBIGINT: 'DECIMAL(20,0)',
     UINTEGER: 'BIGINT', USMALLINT: 'INT', UTINYINT: 'SMALLINT', '"NULL"': 'VOID', NULL: 'VOID', TIME: 'STRING',
     BIGNUM: 'DECIMAL(38,0)', VARINT: 'DECIMAL(38,0)',
   };
