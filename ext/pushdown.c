@@ -91,8 +91,13 @@ DbxColClass dbx_pushdown_class(const char *zTypeText, const char *zTypeName) {
     return DBX_COL_TEXT;
   }
   if (!strcmp(zWord, "DATE")) return DBX_COL_DATE;
-  /* CHAR(n) pads on comparison; TIMESTAMP's text order is not its time
-  ** order ('...12.5Z' < '...12Z'); the rest are not comparable as text. */
+  /* result.c delivers timestamps as canonical UTC text, whose byte order is
+  ** time order (the fraction has no trailing zeros). */
+  if (!strcmp(zWord, "TIMESTAMP") || !strcmp(zWord, "TIMESTAMP_LTZ")) {
+    return DBX_COL_TIMESTAMP;
+  }
+  if (!strcmp(zWord, "TIMESTAMP_NTZ")) return DBX_COL_TIMESTAMP_NTZ;
+  /* CHAR(n) pads on comparison; the rest are not comparable as text. */
   return DBX_COL_OTHER;
 }
 
@@ -196,6 +201,40 @@ static int date_ok(const char *z, int n) {
   return 1;
 }
 
+/* Whether a class holds timestamps. */
+static int is_ts(DbxColClass e) {
+  return e == DBX_COL_TIMESTAMP || e == DBX_COL_TIMESTAMP_NTZ;
+}
+
+/*
+** A timestamp text exactly as result.c writes one: 'YYYY-MM-DD HH:MM:SS'
+** with an optional fraction that does not end in 0. Only such a text
+** compares with the column's values the way the times compare.
+*/
+static int ts_canonical(const char *z, int n) {
+  int i;
+  if (n < 19 || !date_ok(z, 10) || z[10] != ' ' || z[13] != ':' ||
+      z[16] != ':') {
+    return 0;
+  }
+  for (i = 11; i < 19; i++) {
+    if (i != 13 && i != 16 && !isdigit((unsigned char)z[i])) return 0;
+  }
+  if (atoi(z + 11) > 23 || atoi(z + 14) > 59 || atoi(z + 17) > 59) return 0;
+  if (n == 19) return 1;
+  if (z[19] != '.' || n == 20 || n > 29 || z[n - 1] == '0') return 0;
+  for (i = 20; i < n; i++) {
+    if (!isdigit((unsigned char)z[i])) return 0;
+  }
+  return 1;
+}
+
+/* Whether v is a bare 'YYYY-MM-DD' compared with a timestamp column: every
+** value of that day is longer, so sorts after it. */
+static int ts_day(DbxColClass eClass, const DbxValue *v) {
+  return is_ts(eClass) && v->eType == DBX_VAL_TEXT && date_ok(v->z, v->n);
+}
+
 /* Whether v can be bound for a column of class eClass (one IN member or
 ** a scalar): the value's comparison with that column's values is the same
 ** remotely. NULL values are bindable (typed NULL parameters). */
@@ -215,6 +254,7 @@ static int value_bindable(DbxColClass eClass, const DbxValue *v) {
     if (!text_ok(v->z, v->n)) return 0;
     if (eClass == DBX_COL_TEXT) return 1;
     if (eClass == DBX_COL_DATE) return date_ok(v->z, v->n);
+    if (is_ts(eClass)) return ts_canonical(v->z, v->n);
     return 0; /* non-numeric text against a number: SQLite orders types */
   default:
     return 0;
@@ -227,7 +267,7 @@ static int value_bindable(DbxColClass eClass, const DbxValue *v) {
 static int member_droppable(DbxColClass eClass) {
   return eClass == DBX_COL_INT || eClass == DBX_COL_DECIMAL ||
          eClass == DBX_COL_FLOAT || eClass == DBX_COL_BOOL ||
-         eClass == DBX_COL_DATE;
+         eClass == DBX_COL_DATE || is_ts(eClass);
 }
 
 DbxJudge dbx_pushdown_judge(DbxColClass eClass, DbxOp eOp, int bBinary,
@@ -252,7 +292,8 @@ DbxJudge dbx_pushdown_judge(DbxColClass eClass, DbxOp eOp, int bBinary,
     break;
   }
   if (eClass == DBX_COL_OTHER) return DBX_JUDGE_SKIP;
-  if ((eClass == DBX_COL_TEXT || eClass == DBX_COL_DATE) && !bBinary) {
+  if ((eClass == DBX_COL_TEXT || eClass == DBX_COL_DATE || is_ts(eClass)) &&
+      !bBinary) {
     return DBX_JUDGE_SKIP;
   }
   if (eClass == DBX_COL_BOOL && eOp != DBX_OP_EQ && eOp != DBX_OP_NE &&
@@ -280,6 +321,12 @@ DbxJudge dbx_pushdown_judge(DbxColClass eClass, DbxOp eOp, int bBinary,
     }
     return DBX_JUDGE_SUPERSET;
   }
+  if (ts_day(eClass, pVal)) {
+    /* ts >= 'D' and ts > 'D' both mean "on day D or later"; ts < 'D' and
+    ** ts <= 'D' both "before day D"; no value equals 'D'. */
+    return eOp >= DBX_OP_LT && eOp <= DBX_OP_GE ? DBX_JUDGE_EXACT
+                                                : DBX_JUDGE_SKIP;
+  }
   if (!value_bindable(eClass, pVal)) return DBX_JUDGE_SKIP;
   if (eClass == DBX_COL_FLOAT) {
     /* NaN (NULL here) is greater than every number and distinct from
@@ -297,7 +344,7 @@ int dbx_pushdown_orderable(DbxColClass eClass) {
   /* FLOAT: NaN sorts last there, NULL (first) here. */
   return eClass == DBX_COL_INT || eClass == DBX_COL_DECIMAL ||
          eClass == DBX_COL_BOOL || eClass == DBX_COL_TEXT ||
-         eClass == DBX_COL_DATE;
+         eClass == DBX_COL_DATE || is_ts(eClass);
 }
 
 /* ---------------------------------------------------------------------
@@ -471,6 +518,10 @@ static const char *null_type(DbxColClass eClass) {
     return "BOOLEAN";
   case DBX_COL_DATE:
     return "DATE";
+  case DBX_COL_TIMESTAMP:
+    return "TIMESTAMP";
+  case DBX_COL_TIMESTAMP_NTZ:
+    return "TIMESTAMP_NTZ";
   default:
     return "STRING";
   }
@@ -535,7 +586,17 @@ static void bind_value(Builder *pB, DbxColClass eClass, const DbxValue *v) {
     add_param(pB, "DOUBLE", zNum, (int)strlen(zNum));
     break;
   case DBX_VAL_TEXT:
-    add_param(pB, eClass == DBX_COL_DATE ? "DATE" : "STRING", v->z, v->n);
+    if (is_ts(eClass)) {
+      /* UTC spelled out: a zone-less text would be read in the session
+      ** time zone. A bare day means its midnight. */
+      char zTs[48];
+      snprintf(zTs, sizeof(zTs), "%.*s%s%s", v->n, v->z,
+               v->n == 10 ? " 00:00:00" : "",
+               eClass == DBX_COL_TIMESTAMP ? "Z" : "");
+      add_param(pB, null_type(eClass), zTs, (int)strlen(zTs));
+    } else {
+      add_param(pB, eClass == DBX_COL_DATE ? "DATE" : "STRING", v->z, v->n);
+    }
     break;
   default:
     add_param(pB, null_type(eClass), NULL, 0);
@@ -639,11 +700,18 @@ static int add_term(Builder *pB, const DbxRemote *pRemote, const DbxPlanArg *a,
     }
     dbx_buf_appendf(&pB->sql, nIn ? ")" : "FALSE");
     return 1;
-  default:
+  default: {
+    DbxOp eOp = a->eOp;
+    if (ts_day(eClass, v)) {
+      /* against a bare day, > means >= midnight and <= means < midnight */
+      if (eOp == DBX_OP_GT) eOp = DBX_OP_GE;
+      if (eOp == DBX_OP_LE) eOp = DBX_OP_LT;
+    }
     dbx_pushdown_ident(&pB->sql, zCol);
-    dbx_buf_appendf(&pB->sql, "%s", op_text(a->eOp));
+    dbx_buf_appendf(&pB->sql, "%s", op_text(eOp));
     bind_value(pB, eClass, v);
     return 1;
+  }
   }
 }
 

@@ -27,11 +27,13 @@ typedef enum DbxColClass {
   DBX_COL_OTHER =
       0,       /* TIMESTAMP, BINARY, complex, wide DECIMAL: SQLite filters */
   DBX_COL_INT, /* TINYINT..BIGINT: INTEGER values */
-  DBX_COL_DECIMAL, /* DECIMAL(p<=15,s): REAL values, no NaN */
-  DBX_COL_FLOAT,   /* FLOAT/DOUBLE: REAL values; NaN arrives as NULL */
-  DBX_COL_BOOL,    /* BOOLEAN: 0 or 1 */
-  DBX_COL_TEXT,    /* STRING/VARCHAR with binary collation: byte order */
-  DBX_COL_DATE     /* DATE: 'YYYY-MM-DD' text */
+  DBX_COL_DECIMAL,      /* DECIMAL(p<=15,s): REAL values, no NaN */
+  DBX_COL_FLOAT,        /* FLOAT/DOUBLE: REAL values; NaN arrives as NULL */
+  DBX_COL_BOOL,         /* BOOLEAN: 0 or 1 */
+  DBX_COL_TEXT,         /* STRING/VARCHAR with binary collation: byte order */
+  DBX_COL_DATE,         /* DATE: 'YYYY-MM-DD' text */
+  DBX_COL_TIMESTAMP,    /* TIMESTAMP: 'YYYY-MM-DD HH:MM:SS[.f]' UTC text */
+  DBX_COL_TIMESTAMP_NTZ /* TIMESTAMP_NTZ: the same text, no zone */
 } DbxColClass;
 
 /*

@@ -130,6 +130,7 @@ typedef struct VtabArgs {
   const char *zQuery; /* borrowed from azVal: query= */
 } VtabArgs;
 
+/* Frees parsed arguments; values are wiped (they may name secrets). */
 static void args_free(VtabArgs *a) {
   int i;
   for (i = 0; i < a->nArg; i++) {
@@ -226,6 +227,7 @@ static int args_parse(int argc, const char *const *argv, VtabArgs *a,
 ** Connecting: options, columns, the declared schema
 */
 
+/* Frees a vtab and everything it owns (NULL is fine). */
 static void vtab_free(DbxVtab *p) {
   int i;
   if (p == NULL) return;
@@ -244,7 +246,8 @@ static void vtab_free(DbxVtab *p) {
   sqlite3_free(p);
 }
 
-/* Fills the statement options of a scan or of the schema query. */
+/* Fills the statement options of a scan or of the schema query: session
+** settings, then this table's statement options, then the probe. */
 static int vtab_stmt_options(DbxVtab *p, DbxStmtOptions *pOpt,
                              sqlite3_stmt *pProbe, DbxError *pErr) {
   int i, rc = SQLITE_OK;
@@ -259,7 +262,7 @@ static int vtab_stmt_options(DbxVtab *p, DbxStmtOptions *pOpt,
   return rc;
 }
 
-/* Allocates the column arrays for nCol columns. */
+/* Allocates the column arrays for nCol columns; SQLITE_NOMEM on failure. */
 static int vtab_alloc_cols(DbxVtab *p, int nCol) {
   p->azCol = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)nCol);
   p->aClass = sqlite3_malloc64(sizeof(DbxColClass) * (sqlite3_uint64)nCol);
@@ -481,6 +484,7 @@ static int vtabConnect(sqlite3 *db, void *pAux, int argc,
   return SQLITE_OK;
 }
 
+/* xDisconnect and xDestroy: nothing is dropped remotely. */
 static int vtabDisconnect(sqlite3_vtab *pVtab) {
   vtab_free((DbxVtab *)pVtab);
   return SQLITE_OK;
@@ -600,6 +604,14 @@ static double term_selectivity(DbxOp eOp) {
 ** scan with pushed terms over many small statements in a join. */
 #define DBX_STATEMENT_COST 10000.0
 
+/*
+** xBestIndex: asks pushdown.c about each usable constraint (with its value
+** when SQLite knows it), sets argvIndex for what is pushed and omit for
+** what is exact, takes the ORDER BY when every term can be ordered
+** remotely, and LIMIT/OFFSET when nothing is left for SQLite to filter.
+** The plan goes to xFilter as idxStr. Costs: a fixed price per remote
+** statement plus the rows expected back, so pushed terms always win.
+*/
 static int vtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   DbxVtab *p = (DbxVtab *)pVtab;
   DbxPlan plan;
@@ -677,8 +689,11 @@ static int vtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   }
 
   /* LIMIT/OFFSET only when the remote rows are exactly SQLite's rows, in
-  ** SQLite's order: otherwise SQLite filters or sorts after the cut. */
-  if (iLimit >= 0 && bAllExact && (pInfo->nOrderBy == 0 || plan.nOrder > 0)) {
+  ** SQLite's order: otherwise SQLite filters or sorts after the cut. Beyond
+  ** 32 constraints SQLite cannot say which EQ is an IN, and an IN handled
+  ** one value at a time would apply the OFFSET once per value. */
+  if (iLimit >= 0 && bAllExact && pInfo->nConstraint <= 32 &&
+      (pInfo->nOrderBy == 0 || plan.nOrder > 0)) {
     sqlite3_value *pRhs = NULL;
     plan.aArg[plan.nArg].iCol = -1;
     plan.aArg[plan.nArg].eOp = DBX_OP_LIMIT;
@@ -714,6 +729,7 @@ static int vtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
 ** Scanning
 */
 
+/* xOpen: a cursor with no statement yet, and its interrupt probe. */
 static int vtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
   DbxVtab *p = (DbxVtab *)pVtab;
   DbxCursor *pCur = sqlite3_malloc64(sizeof(*pCur));
@@ -736,6 +752,7 @@ static int vtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
   return SQLITE_OK;
 }
 
+/* xClose: unread rows need no remote call (results expire). */
 static int vtabClose(sqlite3_vtab_cursor *pCursor) {
   DbxCursor *pCur = (DbxCursor *)pCursor;
   dbx_stmt_free(pCur->pStmt);
@@ -755,6 +772,7 @@ typedef struct FilterArgs {
   int nDupAlloc;         /* allocated entries of apDup */
 } FilterArgs;
 
+/* Frees the converted values of one xFilter call. */
 static void filter_args_free(FilterArgs *f) {
   int i;
   for (i = 0; i < f->nDup; i++)
@@ -847,6 +865,12 @@ static int filter_args_read(DbxVtab *p, const DbxPlan *pPlan, int argc,
   return SQLITE_OK;
 }
 
+/*
+** xFilter: rebuilds the plan from idxStr, turns argv into typed parameters
+** (terms whose value cannot be pushed are dropped unless planned exact),
+** runs the statement and positions the cursor on the first row. Errors go
+** to the vtab's zErrMsg as one line.
+*/
 static int vtabFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
                       const char *idxStr, int argc, sqlite3_value **argv) {
   DbxCursor *pCur = (DbxCursor *)pCursor;
@@ -917,6 +941,7 @@ static int vtabFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
   return SQLITE_OK;
 }
 
+/* xNext: the next row, fetching the next chunk when needed. */
 static int vtabNext(sqlite3_vtab_cursor *pCursor) {
   DbxCursor *pCur = (DbxCursor *)pCursor;
   DbxError e;
@@ -933,6 +958,8 @@ static int vtabEof(sqlite3_vtab_cursor *pCursor) {
   return ((DbxCursor *)pCursor)->bEof;
 }
 
+/* xColumn: a column not fetched (colUsed) reads as NULL; values are copied
+** because the cell is only valid until the next row. */
 static int vtabColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
                       int iCol) {
   DbxCursor *pCur = (DbxCursor *)pCursor;
@@ -966,6 +993,7 @@ static int vtabColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
   return SQLITE_OK;
 }
 
+/* xRowid: the 1-based row number within this scan. */
 static int vtabRowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid) {
   DbxCursor *pCur = (DbxCursor *)pCursor;
   *pRowid = pCur->pStmt ? dbx_stmt_rownum(pCur->pStmt) : 0;

@@ -1,25 +1,31 @@
 /*
 ** Unit tests of pushdown.c: the SQL generated for each constraint kind, the
 ** exactness verdicts that decide whether SQLite re-checks a term, plans as
-** idxStr, identifier quoting and dotted-name parsing.
+** idxStr, identifier quoting and dotted-name parsing. Also catalog.c, the
+** table lookup the virtual table runs first, against canned replies.
 */
+#include <stdlib.h>
+
 #include "unit.h"
 
+#include "catalog.h"
+#include "fake_transport.h"
 #include "pushdown.h"
 
 /* A remote table `main`.`default`.`t` with one column of each class. */
-static const char *azCol[] = {"id",   "name", "price", "score",
-                              "flag", "day",  "ts",    "we`ird"};
+static const char *azCol[] = {"id",  "name", "price",  "score", "flag",
+                              "day", "bin",  "we`ird", "ts",    "ntz"};
 static const DbxColClass aClass[] = {
-    DBX_COL_INT,  DBX_COL_TEXT, DBX_COL_DECIMAL, DBX_COL_FLOAT,
-    DBX_COL_BOOL, DBX_COL_DATE, DBX_COL_OTHER,   DBX_COL_TEXT};
-#define ALL_COLS 0xffu
+    DBX_COL_INT,       DBX_COL_TEXT,         DBX_COL_DECIMAL, DBX_COL_FLOAT,
+    DBX_COL_BOOL,      DBX_COL_DATE,         DBX_COL_OTHER,   DBX_COL_TEXT,
+    DBX_COL_TIMESTAMP, DBX_COL_TIMESTAMP_NTZ};
+#define ALL_COLS 0x3ffu
 
 static DbxRemote remote_table(void) {
   DbxRemote r;
   memset(&r, 0, sizeof(r));
   r.zTable = "`main`.`default`.`t`";
-  r.nCol = 8;
+  r.nCol = 10;
   r.azCol = azCol;
   r.aClass = aClass;
   return r;
@@ -107,7 +113,10 @@ static void classes_from_type_text(void **state) {
                    DBX_COL_OTHER);
   assert_int_equal(dbx_pushdown_class("CHAR(3)", NULL), DBX_COL_OTHER);
   assert_int_equal(dbx_pushdown_class("DATE", NULL), DBX_COL_DATE);
-  assert_int_equal(dbx_pushdown_class("TIMESTAMP", NULL), DBX_COL_OTHER);
+  assert_int_equal(dbx_pushdown_class("TIMESTAMP", NULL), DBX_COL_TIMESTAMP);
+  assert_int_equal(dbx_pushdown_class("timestamp_ntz", NULL),
+                   DBX_COL_TIMESTAMP_NTZ);
+  assert_int_equal(dbx_pushdown_class("TIME", NULL), DBX_COL_OTHER);
   assert_int_equal(dbx_pushdown_class("ARRAY<INT>", "ARRAY"), DBX_COL_OTHER);
   assert_int_equal(dbx_pushdown_class("BINARY", NULL), DBX_COL_OTHER);
   assert_int_equal(dbx_pushdown_class(NULL, NULL), DBX_COL_OTHER);
@@ -237,7 +246,22 @@ static void each_operator_becomes_sql(void **state) {
   /* values SQLite compares differently are left to SQLite */
   check_term(1, DBX_OP_EQ, v_int(5), "", NULL, NULL);
   check_term(0, DBX_OP_EQ, v_text("abc"), "", NULL, NULL);
-  check_term(6, DBX_OP_EQ, v_text("2024-01-01 00:00:00"), "", NULL, NULL);
+  check_term(6, DBX_OP_EQ, v_text("CAFE"), "", NULL, NULL);
+  /* timestamps: canonical UTC text as result.c writes it, bound with Z */
+  check_term(8, DBX_OP_EQ, v_text("2024-01-31 10:11:12.5"), "`ts` = :p0",
+             "TIMESTAMP", "2024-01-31 10:11:12.5Z");
+  check_term(9, DBX_OP_LT, v_text("2024-01-31 10:11:12"), "`ntz` < :p0",
+             "TIMESTAMP_NTZ", "2024-01-31 10:11:12");
+  /* a bare day: > is >= midnight, <= is < midnight */
+  check_term(8, DBX_OP_GT, v_text("2024-02-29"), "`ts` >= :p0", "TIMESTAMP",
+             "2024-02-29 00:00:00Z");
+  check_term(8, DBX_OP_LE, v_text("2024-02-29"), "`ts` < :p0", "TIMESTAMP",
+             "2024-02-29 00:00:00Z");
+  check_term(8, DBX_OP_EQ, v_text("2024-02-29"), "", NULL, NULL);
+  /* not canonical: the text order would differ from the time order */
+  check_term(8, DBX_OP_GT, v_text("2024-01-31T10:11:12Z"), "", NULL, NULL);
+  check_term(8, DBX_OP_GT, v_text("2024-01-31 10:11:12.50"), "", NULL, NULL);
+  check_term(8, DBX_OP_GT, v_text("2024-01-31 24:00:00"), "", NULL, NULL);
   check_term(5, DBX_OP_EQ, v_text("2024-13-01"), "", NULL, NULL);
   check_term(0, DBX_OP_GT, v_real(1.0 / 0.0), "", NULL, NULL);
 }
@@ -353,8 +377,8 @@ static void projection_order_limit(void **state) {
   assert_int_equal(dbx_pushdown_build(&r, &plan, a, 0, &s, &e), SQLITE_OK);
   assert_string_equal(s.zSql,
                       "SELECT `id`, `name`, `price`, `score`, `flag`, `day`, "
-                      "`ts`, `we``ird` FROM (SELECT * FROM x WHERE y = 'a;b') "
-                      "AS `_dbx_q`");
+                      "`bin`, `we``ird`, `ts`, `ntz` FROM (SELECT * FROM x "
+                      "WHERE y = 'a;b') AS `_dbx_q`");
   dbx_pushdown_scan_clear(&s);
 }
 
@@ -449,6 +473,99 @@ static void names_split_and_quote(void **state) {
   dbx_buf_free(&b);
 }
 
+/* ---- catalog.c ---- */
+
+static Fake f;
+static DbxHttpTransport tr;
+
+/* A client for https://h.example.com with a PAT, on the fake network. */
+static DbxClient *catalog_client(void) {
+  DbxConfig *p;
+  DbxClient *c = NULL;
+  DbxError e;
+  dbx_error_clear(&e);
+  tr = fake_transport(&f);
+  dbx_client_test_transport(&tr);
+  setenv("HOME", "/nonexistent-dbx-unit", 1);
+  setenv("DATABRICKS_TOKEN", "dapi-unit", 1);
+  assert_int_equal(dbx_config_new(&p), SQLITE_OK);
+  assert_int_equal(
+      dbx_config_set(p, "host", "https://h.example.com", DBX_SRC_OPTION, &e),
+      SQLITE_OK);
+  assert_int_equal(dbx_config_resolve(p, &e), SQLITE_OK);
+  assert_int_equal(dbx_client_open(p, &c, &e), SQLITE_OK);
+  dbx_config_free(p);
+  dbx_client_test_transport(NULL);
+  return c;
+}
+
+static void catalog_reads_columns_by_position(void **state) {
+  DbxClient *c = catalog_client();
+  DbxTableInfo *t = NULL;
+  DbxError e;
+  (void)state;
+  dbx_error_clear(&e);
+  fake_reply(&f, 200,
+             "{\"full_name\":\"main.my sch.t\",\"table_type\":\"MANAGED\","
+             "\"columns\":[{\"name\":\"b\",\"position\":1,\"type_text\":"
+             "\"decimal(10,2)\",\"type_name\":\"DECIMAL\",\"nullable\":false},"
+             "{\"name\":\"a\",\"position\":0,\"type_text\":\"bigint\","
+             "\"type_name\":\"LONG\"}]}",
+             NULL);
+  assert_int_equal(dbx_catalog_table_get(c, "main", "my sch", "t/x", &t, &e),
+                   SQLITE_OK);
+  assert_string_equal(f.aSent[0].zMethod, "GET");
+  assert_string_equal(f.aSent[0].zUrl,
+                      "https://h.example.com/api/2.1/"
+                      "unity-catalog/tables/main.my%20sch.t%2Fx");
+  assert_int_equal(t->nCol, 2);
+  assert_string_equal(t->aCol[0].zName, "a");
+  assert_string_equal(t->aCol[0].zTypeName, "LONG");
+  assert_true(t->aCol[0].bNullable);
+  assert_string_equal(t->aCol[1].zTypeText, "decimal(10,2)");
+  assert_false(t->aCol[1].bNullable);
+  assert_string_equal(t->zTableType, "MANAGED");
+  dbx_catalog_table_free(t);
+  dbx_client_free(c);
+}
+
+static void catalog_errors_say_what_to_check(void **state) {
+  DbxClient *c = catalog_client();
+  DbxTableInfo *t = NULL;
+  DbxError e;
+  (void)state;
+  fake_reply(&f, 404,
+             "{\"error_code\":\"TABLE_DOES_NOT_EXIST\",\"message\":"
+             "\"Table 'main.s.t' does not exist.\"}",
+             NULL);
+  fake_reply(&f, 403,
+             "{\"error_code\":\"PERMISSION_DENIED\",\"message\":"
+             "\"User does not have SELECT on Table 'main.s.t'.\"}",
+             NULL);
+  fake_reply(&f, 200, "{\"full_name\":\"main.s.t\",\"columns\":[]}", NULL);
+  dbx_error_clear(&e);
+  assert_int_not_equal(dbx_catalog_table_get(c, "main", "s", "t", &t, &e),
+                       SQLITE_OK);
+  assert_null(t);
+  assert_int_equal(e.httpStatus, 404);
+  assert_string_equal(e.zCode, "TABLE_DOES_NOT_EXIST");
+  assert_non_null(strstr(e.zMsg, "table main.s.t not found: check"));
+  dbx_error_clear(&e);
+  assert_int_not_equal(dbx_catalog_table_get(c, "main", "s", "t", &t, &e),
+                       SQLITE_OK);
+  assert_int_equal(e.httpStatus, 403);
+  assert_string_equal(e.zCode, "PERMISSION_DENIED");
+  assert_non_null(strstr(e.zMsg, "no permission to read table main.s.t: ask "
+                                 "its owner for USE CATALOG on main, USE "
+                                 "SCHEMA on main.s and SELECT"));
+  dbx_error_clear(&e);
+  assert_int_not_equal(dbx_catalog_table_get(c, "main", "s", "t", &t, &e),
+                       SQLITE_OK);
+  assert_non_null(strstr(e.zMsg, "has no columns"));
+  assert_null(strstr(e.zMsg, "dapi-unit"));
+  dbx_client_free(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(classes_from_type_text),
@@ -460,6 +577,8 @@ int main(void) {
       cmocka_unit_test(exact_terms_must_be_pushed),
       cmocka_unit_test(plans_round_trip),
       cmocka_unit_test(names_split_and_quote),
+      cmocka_unit_test(catalog_reads_columns_by_position),
+      cmocka_unit_test(catalog_errors_say_what_to_check),
   };
   return cmocka_run_group_tests_name("pushdown", tests, NULL, NULL);
 }
