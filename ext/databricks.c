@@ -35,6 +35,29 @@ const char *dbx_version_text(void) {
   return zText;
 }
 
+/*
+** SQLite 3.40 has no sqlite3_is_interrupted(). While the caller's statement
+** is active, a trivial statement stepped on the same connection fails with
+** SQLITE_INTERRUPT once sqlite3_interrupt() was called (SQLite clears the
+** flag only when no statement is active), which is what the probe asks.
+*/
+sqlite3_stmt *dbx_probe_open(sqlite3 *db) {
+  sqlite3_stmt *p = NULL;
+  if (sqlite3_prepare_v2(db, "SELECT 1", -1, &p, NULL) != SQLITE_OK) {
+    sqlite3_finalize(p);
+    return NULL;
+  }
+  return p;
+}
+
+int dbx_probe_interrupted(void *pProbe) {
+  int rc;
+  if (pProbe == NULL) return 0;
+  rc = sqlite3_step((sqlite3_stmt *)pProbe);
+  sqlite3_reset((sqlite3_stmt *)pProbe);
+  return rc == SQLITE_INTERRUPT;
+}
+
 /* dbx_version(): the one-line version report. */
 static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   DBX_UNUSED(argc);

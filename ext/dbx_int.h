@@ -102,4 +102,13 @@ void dbx_free_secret(char *z);
 /* The one-line version report of dbx_version(); static storage. */
 const char *dbx_version_text(void);
 
+/*
+** The interrupt probe of the SQL surface files: dbx_probe_open() prepares
+** it for a connection (NULL when it cannot; then only row boundaries stop
+** a scan), dbx_probe_interrupted() is a DbxInterruptFn over it that returns
+** non-zero once sqlite3_interrupt() was called. sqlite3_finalize() it.
+*/
+sqlite3_stmt *dbx_probe_open(sqlite3 *db);
+int dbx_probe_interrupted(void *pProbe);
+
 #endif /* DBX_INT_H */

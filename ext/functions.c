@@ -31,33 +31,6 @@
 #include "session.h"
 
 /* ---------------------------------------------------------------------
-** Interrupts. SQLite 3.40 has no sqlite3_is_interrupted(): a tiny
-** statement stepped on the same connection while the caller's statement is
-** active fails with SQLITE_INTERRUPT once sqlite3_interrupt() was called
-** (the flag is only cleared when no statement is active).
-*/
-
-/* DbxInterruptFn over a probe statement: non-zero once interrupted. */
-static int probe_interrupted(void *pArg) {
-  sqlite3_stmt *pProbe = pArg;
-  int rc;
-  if (pProbe == NULL) return 0;
-  rc = sqlite3_step(pProbe);
-  sqlite3_reset(pProbe);
-  return rc == SQLITE_INTERRUPT;
-}
-
-/* Prepares the probe for db (NULL when it cannot: then no interrupts). */
-static sqlite3_stmt *probe_open(sqlite3 *db) {
-  sqlite3_stmt *p = NULL;
-  if (sqlite3_prepare_v2(db, "SELECT 1", -1, &p, NULL) != SQLITE_OK) {
-    sqlite3_finalize(p);
-    return NULL;
-  }
-  return p;
-}
-
-/* ---------------------------------------------------------------------
 ** Options and parameters shared by dbx_query and dbx_exec.
 */
 
@@ -186,8 +159,8 @@ static void execFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   rc = call_args_prepare(pSession, arg_text(argc, argv, 1), arg_text(argc, argv, 2),
                          &a, &err);
-  pProbe = probe_open(sqlite3_context_db_handle(ctx));
-  a.stmt.xInterrupt = probe_interrupted;
+  pProbe = dbx_probe_open(sqlite3_context_db_handle(ctx));
+  a.stmt.xInterrupt = dbx_probe_interrupted;
   a.stmt.pInterruptArg = pProbe;
   if (rc == SQLITE_OK) {
     rc = dbx_stmt_execute(a.pClient, zSql, a.aParam, a.nParam, &a.stmt, &pStmt, &err);
@@ -422,8 +395,8 @@ static int queryFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr
   }
   rc = call_args_prepare(pTab->pSession, p->azArg[1], p->azArg[2], &p->args, &err);
   if (rc) return vtab_error(pCur->pVtab, &err);
-  p->pProbe = probe_open(pTab->db);
-  p->args.stmt.xInterrupt = probe_interrupted;
+  p->pProbe = dbx_probe_open(pTab->db);
+  p->args.stmt.xInterrupt = dbx_probe_interrupted;
   p->args.stmt.pInterruptArg = p->pProbe;
   rc = dbx_stmt_execute(p->args.pClient, p->azArg[0], p->args.aParam, p->args.nParam,
                         &p->args.stmt, &p->pStmt, &err);

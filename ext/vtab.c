@@ -68,20 +68,6 @@ static int vtab_error(DbxVtab *p, const DbxError *pErr) {
 }
 
 /* ---------------------------------------------------------------------
-** Interrupts. SQLite 3.40 has no sqlite3_is_interrupted(): stepping a
-** trivial statement on the same connection fails with SQLITE_INTERRUPT
-** while sqlite3_interrupt() is in effect.
-*/
-static int probe_interrupted(void *pArg) {
-  sqlite3_stmt *pProbe = pArg;
-  int rc;
-  if (pProbe == NULL) return 0;
-  rc = sqlite3_step(pProbe);
-  sqlite3_reset(pProbe);
-  return rc == SQLITE_INTERRUPT;
-}
-
-/* ---------------------------------------------------------------------
 ** Arguments
 */
 
@@ -257,7 +243,7 @@ static int vtab_stmt_options(DbxVtab *p, DbxStmtOptions *pOpt,
     rc = dbx_stmt_option(pOpt, p->azStmtOpt[2 * i], p->azStmtOpt[2 * i + 1],
                          pErr);
   }
-  pOpt->xInterrupt = probe_interrupted;
+  pOpt->xInterrupt = dbx_probe_interrupted;
   pOpt->pInterruptArg = pProbe;
   return rc;
 }
@@ -743,11 +729,7 @@ static int vtabOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
     return SQLITE_NOMEM;
   }
   /* Without a probe interrupts only stop the scan between rows. */
-  if (sqlite3_prepare_v2(p->db, "SELECT 1", -1, &pCur->pProbe, NULL) !=
-      SQLITE_OK) {
-    sqlite3_finalize(pCur->pProbe);
-    pCur->pProbe = NULL;
-  }
+  pCur->pProbe = dbx_probe_open(p->db);
   *ppCursor = &pCur->base;
   return SQLITE_OK;
 }

@@ -42,13 +42,6 @@ const EVENTS = [
 const E = '`main`.`default`.`ev`';
 const TYPES = ['BIGINT', 'STRING', 'STRING', 'DECIMAL(10,2)', 'DOUBLE', 'BOOLEAN', 'DATE'];
 
-// LeakSanitizer's tracer (make asan) can crash reading the dynamic TLS of
-// the libraries the extension loads ("Tracer caught signal 11", glibc DTV),
-// depending on nothing but memory layout. Not tracking __tls_get_addr avoids
-// it; leaks are still reported.
-const SAN_ENV = process.env.ASAN_OPTIONS
-  ? { ASAN_OPTIONS: `${process.env.ASAN_OPTIONS}:intercept_tls_get_addr=0` } : {};
-
 let ws, dir, db;
 before(async () => {
   ws = await workspace();
@@ -77,7 +70,7 @@ CREATE TABLE k(id INTEGER, label TEXT);
 INSERT INTO k VALUES (1, 'one'), (5, 'five'), (9, 'nine');
 CREATE TABLE m(n INTEGER, x NUMERIC);
 INSERT INTO m VALUES (7, '!');
-SELECT count(*) FROM l;`, { db, env: SAN_ENV });
+SELECT count(*) FROM l;`, { db });
   assert.equal(r.code, 0, r.stderr);
 });
 after(async () => {
@@ -102,7 +95,7 @@ ${q.replaceAll('$T', 'l').replaceAll('$E', 'le')};
 SELECT 'SEP-S';
 .mode json
 SELECT sql, params FROM dbx_statements ORDER BY seq;`;
-  const r = await ws.run(script, { db, env: SAN_ENV });
+  const r = await ws.run(script, { db });
   assert.equal(r.code, 0, `${q}\n${r.stderr}`);
   const out = r.stdout;
   const a = out.indexOf("'SEP-T'\n"), b = out.indexOf("'SEP-L'\n"), c = out.indexOf("'SEP-S'\n");
