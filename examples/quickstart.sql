@@ -20,3 +20,15 @@ SELECT rownum, json_extract(row, '$.kind') AS kind,
 
 -- What ran remotely on this connection.
 SELECT state, rows, substr(sql, 1, 50) AS sql, params FROM dbx_statements;
+
+-- A remote table as a virtual table: columns come from Unity Catalog.
+CREATE VIRTUAL TABLE events USING databricks(table='main.default.quickstart_events');
+SELECT id, kind, at FROM events WHERE kind = 'login' AND id > 0;
+
+-- The WHERE terms ran remotely, as typed parameters.
+SELECT sql, params FROM dbx_statements ORDER BY rowid DESC LIMIT 1;
+
+-- Join remote rows with a local table.
+CREATE TEMP TABLE plans(id INTEGER PRIMARY KEY, plan TEXT);
+INSERT INTO plans VALUES (1, 'pro'), (2, 'free');
+SELECT e.id, e.kind, p.plan FROM events e JOIN plans p USING (id) ORDER BY e.id;

@@ -30,11 +30,11 @@ const EVENTS_SQL = `CREATE TABLE main.default.events AS SELECT
   1000000 + id % 50000 AS amplitude_id,
   123456 AS app,
   CASE id % 3 WHEN 0 THEN 'San Francisco' WHEN 1 THEN 'Berlin' ELSE 'Tokyo' END AS city,
-  TIMESTAMP '2024-01-01 00:00:00' + make_interval(0, 0, 0, 0, 0, 0, id) AS client_event_time,
+  TIMESTAMP '2024-01-01 00:00:00' + id * INTERVAL 1 SECOND AS client_event_time,
   'United States' AS country,
   concat('device-', id % 100000) AS device_id,
   concat('event_', id % 40) AS event_type,
-  TIMESTAMP '2024-01-01 00:00:00' + make_interval(0, 0, 0, 0, 0, 0, id) AS event_time,
+  TIMESTAMP '2024-01-01 00:00:00' + id * INTERVAL 1 SECOND AS event_time,
   parse_json(concat('{"plan":"pro","step":', id % 7, '}')) AS event_properties,
   37.7749 + (id % 100) / 1000.0 AS location_lat,
   -122.4194 - (id % 100) / 1000.0 AS location_lng,
@@ -81,11 +81,13 @@ try {
   for (let i = 0; i < res.manifest.total_chunk_count; i++) {
     const c = await api(server.url, server.token, 'GET', `/api/2.0/sql/statements/${id}/result/chunks/${i}`);
     for (const l of c.body.external_links) {
-      curlCfg.push(`url = "${l.external_link}"`, 'output = "/dev/null"');
+      curlCfg.push(`url = "${l.external_link}"`, 'output = "/dev/null"', 'silent', 'show-error', 'fail');
       for (const [k, v] of Object.entries(l.http_headers ?? {})) curlCfg.push(`header = "${k}: ${v}"`);
+      curlCfg.push('next');  // headers belong to this link only
     }
   }
   const cfgFile = path.join(tmp, 'curl.cfg');
+  curlCfg.pop();  // no block after the last link
   await writeFile(cfgFile, curlCfg.join('\n') + '\n');
   const bytes = res.manifest.total_byte_count ?? 0;
 
@@ -101,7 +103,7 @@ try {
   for (let i = 0; i < RUNS; i++) {
     await rm(extDb, { force: true });
     ext.push(timed('sqlite3', ['-bail', extDb], env, readScript));
-    curl.push(timed('curl', ['-sS', '--fail', '--config', cfgFile], {}));
+    curl.push(timed('curl', ['--config', cfgFile], {}));
     copy.push(timed('sqlite3', ['-bail', localDb], {}, copyScript));
   }
   const dbBytes = (await stat(extDb)).size;
