@@ -13,6 +13,7 @@ import { parseTypeText, duckToDatabricks, columnInfo, ucTypeName, ucTypeJson } f
 import { Cursor } from './sql/cursor.mjs';
 import { rewriteDivision, DIVISION_MACROS, SUBSCRIPT_MACROS, CAST_MACROS } from './sql/ansi.mjs';
 import { Store, splitName, VALID_PRIVILEGES } from './store.mjs';
+import { sparkColumnNames } from './sql/names.mjs';
 import { runDml } from './sql/dml.mjs';
 import { runDdl } from './sql/ddl.mjs';
 
@@ -144,8 +145,13 @@ export class Engine {
   async query(toks, ctx) {
     let end = toks.length - 1;
     if (toks[end - 1]?.value === ';') end--;
-    const sql = this.translator(toks, ctx).translate(0, end);
-    return this.runQuery(sql);
+    const read = [];
+    const sql = this.translator(toks, { ...ctx, onTable: (full) => read.push(full) }).translate(0, end);
+    const result = await this.runQuery(sql);
+    const known = new Set(toks.filter((t) => t.type === 'word' || t.type === 'qident').map((t) => String(t.value).toLowerCase()));
+    for (const full of read) for (const col of this.store.table(full)?.columns ?? []) known.add(col.name.toLowerCase());
+    sparkColumnNames(result.columns.map((c) => c.name), known).forEach((name, i) => { result.columns[i].name = name; });
+    return result;
   }
 
   /** Runs DuckDB SQL and converts the result to Databricks columns and values. */
@@ -173,7 +179,11 @@ export class Engine {
       principal: ctx.principal,
       catalog: ctx.catalog,
       schema: ctx.schema,
-      resolveTable: (parts) => this.tableRef(this.resolveName(parts.map((p) => p.value), ctx), ctx, 'SELECT'),
+      resolveTable: (parts) => {
+        const full = this.resolveName(parts.map((p) => p.value), ctx);
+        ctx.onTable?.(full);
+        return this.tableRef(full, ctx, 'SELECT');
+      },
       param: (name) => this.paramSql(name, ctx),
       tableFunction: (name, ts, args, tr) => (name === 'table_changes' ? this.tableChangesSql(ts, args, tr, ctx) : undefined),
     });
@@ -363,21 +373,64 @@ export class Engine {
     return { name: s.name, catalog_name: s.catalog_name, full_name: full, owner: s.owner, comment: s.comment ?? undefined, metastore_id: this.store.state.metastore_id, schema_id: s.id, created_at: s.created_at, created_by: s.created_by, updated_at: s.updated_at, updated_by: s.updated_by, securable_type: 'SCHEMA' };
   }
 
-  getTable(fullName, principal) {
-    const full = String(fullName).toLowerCase();
-    return this.restVisible('TABLE', full, principal) ? this.tableInfo(full) : null;
+  /**
+   * Unity Catalog table metadata rule (tables API docs): admins, owners of the catalog, owners of
+   * the schema with USE CATALOG, or USE CATALOG + USE SCHEMA with table ownership or SELECT get
+   * the full TableInfo. BROWSE (held on the table or a parent) shows it only when the caller asks
+   * with include_browse, marked browse_only. Returns 'full', 'browse' or null.
+   */
+  tableAccess(principal, full) {
+    if (this.store.missingPrivilege(principal, 'SELECT', 'TABLE', full) === null) return 'full';
+    return this.store.holds(principal, 'BROWSE', 'TABLE', full) ? 'browse' : null;
   }
 
+  /** TableInfo, or null when absent; 403 PERMISSION_DENIED when the caller may not see it. */
+  getTable(fullName, principal, { includeBrowse = false } = {}) {
+    const full = String(fullName).toLowerCase();
+    if (!this.store.table(full)) return null;
+    const access = this.tableAccess(principal, full);
+    if (access === 'full') return this.tableInfo(full);
+    if (access === 'browse' && includeBrowse) return { ...this.tableInfo(full), browse_only: true };
+    throw this.tableDenied(principal, full);
+  }
+
+  tableDenied(principal, full) {
+    const [pv, t, n] = this.store.missingPrivilege(principal, 'SELECT', 'TABLE', full);
+    return new ApiError(403, 'PERMISSION_DENIED', `User does not have ${pv} on ${TYPE_LABEL[t]} '${n}'.`);
+  }
+
+  /**
+   * Existence check. Besides the getTable rule, BROWSE on the parent catalog or schema suffices
+   * (tables API docs). A caller who could not see the table either way gets 403, not false.
+   */
   tableExists(fullName, principal) {
     const full = String(fullName).toLowerCase();
-    return Boolean(this.store.table(full)) && this.store.canSee(principal, 'TABLE', full);
+    const [c, s] = splitName(full);
+    const exists = Boolean(this.store.table(full));
+    if (!principal || principal.admin) return exists;
+    if (this.store.holds(principal, 'BROWSE', 'SCHEMA', `${c}.${s}`)) return exists;
+    if (exists) {
+      if (this.store.missingPrivilege(principal, 'SELECT', 'TABLE', full) === null) return true;
+      throw this.tableDenied(principal, full);
+    }
+    if (!this.store.schema(`${c}.${s}`)) return false;
+    const missing = this.store.missingPrivilege(principal, 'USE SCHEMA', 'SCHEMA', `${c}.${s}`);
+    if (missing) throw new ApiError(403, 'PERMISSION_DENIED', `User does not have ${missing[0]} on ${TYPE_LABEL[missing[1]]} '${missing[2]}'.`);
+    return false;
   }
 
-  listTables(catalog, schema, principal) {
+  /** Tables of a schema the caller may see (see tableAccess); BROWSE-only ones with includeBrowse. */
+  listTables(catalog, schema, principal, { includeBrowse = false } = {}) {
     const sfull = `${String(catalog).toLowerCase()}.${String(schema).toLowerCase()}`;
     if (!this.store.schema(sfull)) throw new ApiError(404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${sfull}' does not exist.`);
     this.restVisible('SCHEMA', sfull, principal);
-    return Object.keys(this.store.state.tables).filter((f) => f.startsWith(sfull + '.') && this.store.canSee(principal, 'TABLE', f)).sort().map((f) => this.tableInfo(f));
+    const out = [];
+    for (const f of Object.keys(this.store.state.tables).filter((n) => n.startsWith(sfull + '.')).sort()) {
+      const access = this.tableAccess(principal, f);
+      if (access === 'full') out.push(this.tableInfo(f));
+      else if (access === 'browse' && includeBrowse) out.push({ ...this.tableInfo(f), browse_only: true });
+    }
+    return out;
   }
 
   tableInfo(full) {
@@ -589,13 +642,38 @@ export function normalise(v, typeText) {
       if (BigInt.asIntN(64, b) !== b) throw new SqlError('ARITHMETIC_OVERFLOW', '22003', 'long overflow. Use \'try_add\' to tolerate overflow and return NULL instead. If necessary set "ansi_mode" to "false" to bypass this error.');
       return b;
     }
-    case 'DECIMAL': case 'STRING': case 'VARIANT': case 'DATE': case 'INTERVAL': case 'VOID': return String(v);
+    case 'DECIMAL': case 'STRING': case 'VARIANT': case 'DATE': case 'VOID': return String(v);
+    case 'INTERVAL': return intervalText(v);
     case 'TIMESTAMP': return tsText(String(v), true);
     case 'TIMESTAMP_NTZ': return tsText(String(v), false);
     case 'BINARY': return new Uint8Array(v.bytes);
     case 'ARRAY': case 'MAP': case 'STRUCT': return jsonText(v);
     default: return String(v);
   }
+}
+
+/**
+ * Databricks text for an interval: year-month as `Y-M` (e.g. `1-2`, `-0-3`), day-time as
+ * `D HH:MM:SS.NNNNNNNNN` (e.g. `1 02:03:04.500000000`), as in the docs' examples
+ * (make_ym_interval, make_dt_interval) and the Databricks JDBC driver. DuckDB has one INTERVAL
+ * type (months, days, micros), so the kind comes from the value: months only is year-month, a
+ * zero interval is day-time, and a mix (impossible in Databricks) keeps DuckDB's text.
+ */
+function intervalText(v) {
+  const months = Number(v.months ?? 0);
+  const micros = BigInt(v.days ?? 0) * 86_400_000_000n + BigInt(v.micros ?? 0);
+  if (months !== 0 && micros !== 0n) return String(v);
+  if (months !== 0) {
+    const abs = Math.abs(months);
+    return `${months < 0 ? '-' : ''}${Math.floor(abs / 12)}-${abs % 12}`;
+  }
+  const abs = micros < 0n ? -micros : micros;
+  const pad = (n) => String(n).padStart(2, '0');
+  const day = abs / 86_400_000_000n;
+  const rest = abs % 86_400_000_000n;
+  const secs = rest / 1_000_000n;
+  const frac = String(rest % 1_000_000n).padStart(6, '0') + '000';
+  return `${micros < 0n ? '-' : ''}${day} ${pad(secs / 3600n)}:${pad((secs / 60n) % 60n)}:${pad(secs % 60n)}.${frac}`;
 }
 
 // DuckDB renders '2024-01-01 10:00:00.5+00'; Databricks-style output is ISO with T (and Z for instants).

@@ -166,7 +166,7 @@ export function routes(ws) {
       const catalog = required(sp.get('catalog_name'), 'catalog_name');
       const schema = required(sp.get('schema_name'), 'schema_name');
       if (!(await engine().getSchema(`${catalog}.${schema}`, ctx.principal))) throw notFound('SCHEMA_DOES_NOT_EXIST', `Schema '${catalog}.${schema}'`);
-      let tables = await engine().listTables(catalog, schema, ctx.principal);
+      let tables = await engine().listTables(catalog, schema, ctx.principal, { includeBrowse: flag(sp, 'include_browse') });
       if (flag(sp, 'omit_columns') || flag(sp, 'omit_properties')) {
         tables = tables.map((t) => {
           const copy = { ...t };
@@ -181,13 +181,12 @@ export function routes(ws) {
       ctx.send(200, { table_exists: await engine().tableExists(name(ctx), ctx.principal) });
     } },
     { method: 'GET', path: /^\/api\/2\.1\/unity-catalog\/tables\/([^/]+)$/, handler: async (ctx) => {
-      // include_delta_metadata, include_browse, include_manifest_capabilities change nothing here.
-      const t = await engine().getTable(name(ctx), ctx.principal);
+      // include_delta_metadata and include_manifest_capabilities change nothing here.
+      const t = await engine().getTable(name(ctx), ctx.principal, { includeBrowse: flag(ctx.url.searchParams, 'include_browse') });
       if (!t) throw notFound('TABLE_DOES_NOT_EXIST', `Table '${name(ctx)}'`);
       ctx.send(200, t);
     } },
     { method: 'DELETE', path: /^\/api\/2\.1\/unity-catalog\/tables\/([^/]+)$/, handler: async (ctx) => {
-      if (!(await engine().tableExists(name(ctx), ctx.principal))) throw notFound('TABLE_DOES_NOT_EXIST', `Table '${name(ctx)}'`);
       await engine().deleteTable(name(ctx), ctx.principal);
       ctx.send(200, {});
     } },

@@ -150,3 +150,11 @@ test('a failed statement leaves no partial change', async () => {
   assert.deepEqual(await rows('SELECT count(*) FROM atomic'), [[0n]]);
   assert.deepEqual((await rows('DESCRIBE HISTORY atomic')).length, 1);
 });
+
+test('INTERVAL values print as Databricks does (Y-M, D HH:MM:SS.NNNNNNNNN) and keep literal names', async () => {
+  const r = await x("SELECT INTERVAL '3' MONTH, INTERVAL 2 YEARS, -INTERVAL '15' MONTH, INTERVAL '1' DAY, INTERVAL '90' MINUTE, "
+    + "timestamp'2024-01-02 00:00:00.5' - timestamp'2024-01-01' AS diff");
+  assert.deepEqual(r.rows, [['0-3', '2-0', '-1-3', '1 00:00:00.000000000', '0 01:30:00.000000000', '1 00:00:00.500000000']]);
+  assert.deepEqual(r.columns.map((c) => c.name).slice(0, 2), ["INTERVAL '3' MONTH", "INTERVAL '2' YEAR"]);
+  assert.equal(r.columns[4].name, "INTERVAL '90' MINUTE");
+});

@@ -275,3 +275,23 @@ test('results are CLOSED after results_ttl_seconds', () => withSettings({ result
   assert.equal(c.status, 400);
   assert.equal(c.body.error_code, 'INVALID_STATE');
 }));
+
+test('result column names follow Spark: duplicates kept through subqueries, count(*) and literals', async () => {
+  await ok({ statement: 'CREATE TABLE main.default.names_t (id INT, x INT)' });
+  await ok({ statement: 'INSERT INTO main.default.names_t VALUES (1, 2)' });
+  const sql = "SELECT * FROM (SELECT id, id, count(*), upper('a') FROM main.default.names_t GROUP BY id)";
+  const expected = ['id', 'id', 'count(1)', 'upper(a)'];
+  const b = await ok({ statement: sql });
+  assert.deepEqual(b.manifest.schema.columns.map((c) => c.name), expected);
+  for (const format of ['CSV', 'ARROW_STREAM']) {
+    const r = await ok({ statement: sql, format, disposition: 'EXTERNAL_LINKS' });
+    const d = await download(r.result.external_links[0]);
+    assert.equal(d.status, 200);
+    const names = format === 'CSV' ? d.body.toString().split('\r\n')[0].split(',') : tableFromIPC(d.body).schema.fields.map((f) => f.name);
+    assert.deepEqual(names, expected, format);
+  }
+  // A real column whose name looks like DuckDB's rename suffix is left alone.
+  await ok({ statement: 'CREATE TABLE main.default.names_u (id INT, id_1 INT)' });
+  const u = await ok({ statement: 'SELECT * FROM (SELECT id, id_1 FROM main.default.names_u)' });
+  assert.deepEqual(u.manifest.schema.columns.map((c) => c.name), ['id', 'id_1']);
+});

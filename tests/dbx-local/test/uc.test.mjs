@@ -11,6 +11,8 @@ const config = {
   users: [
     { user_name: 'admin@dbx.local', admin: true, tokens: ['dapi-local-admin'] },
     { user_name: 'bob@dbx.local', display_name: 'Bob', tokens: ['dapi-bob'] },
+    { user_name: 'carol@dbx.local', tokens: ['dapi-carol'] },
+    { user_name: 'dave@dbx.local', tokens: ['dapi-dave'] },
   ],
   service_principals: [{ application_id: SP_ID, id: 1002, display_name: 'loader', tokens: ['dapi-sp'] }],
   warehouses: [
@@ -123,6 +125,36 @@ test('grants over REST: PATCH, GET, effective permissions, and their effect', as
   assert.ok(privs.some((p) => p.privilege === 'USE_CATALOG' && p.inherited_from_type === 'CATALOG' && p.inherited_from_name === 'main'));
   assert.equal((await call('GET', '/api/2.1/unity-catalog/tables/main.default.people', undefined, 'dapi-bob')).status, 200);
   assert.equal((await call('GET', '/api/2.1/unity-catalog/permissions/galaxy/main')).status, 400);
+});
+
+test('table metadata needs SELECT or ownership beyond USE CATALOG/USE SCHEMA; BROWSE shows it on request', async () => {
+  await sql('CREATE SCHEMA main.meta');
+  await sql('CREATE TABLE main.meta.secret (id INT)');
+  await sql('CREATE TABLE main.meta.open (id INT)');
+  await sql('GRANT USE CATALOG ON CATALOG main TO `carol@dbx.local`');
+  await sql('GRANT USE SCHEMA ON SCHEMA main.meta TO `carol@dbx.local`');
+  await sql('GRANT SELECT ON TABLE main.meta.open TO `carol@dbx.local`');
+  const denied = await call('GET', '/api/2.1/unity-catalog/tables/main.meta.secret', undefined, 'dapi-carol');
+  assert.equal(denied.status, 403);
+  assert.equal(denied.body.error_code, 'PERMISSION_DENIED');
+  assert.match(denied.body.message, /SELECT on Table 'main\.meta\.secret'/);
+  assert.equal((await call('GET', '/api/2.1/unity-catalog/tables/main.meta.open', undefined, 'dapi-carol')).status, 200);
+  const list = await call('GET', '/api/2.1/unity-catalog/tables?catalog_name=main&schema_name=meta', undefined, 'dapi-carol');
+  assert.deepEqual(list.body.tables.map((t) => t.name), ['open']);
+  assert.equal((await call('GET', '/api/2.1/unity-catalog/tables/main.meta.secret/exists', undefined, 'dapi-carol')).status, 403);
+  assert.deepEqual((await call('GET', '/api/2.1/unity-catalog/tables/main.meta.ghost/exists', undefined, 'dapi-carol')).body, { table_exists: false });
+
+  // BROWSE on the catalog: metadata without USE CATALOG/USE SCHEMA, only with include_browse.
+  const grant = await call('PATCH', '/api/2.1/unity-catalog/permissions/catalog/main', { changes: [{ principal: 'dave@dbx.local', add: ['BROWSE'] }] });
+  assert.equal(grant.status, 200, JSON.stringify(grant.body));
+  assert.equal((await call('GET', '/api/2.1/unity-catalog/tables/main.meta.secret', undefined, 'dapi-dave')).status, 403);
+  const browsed = await call('GET', '/api/2.1/unity-catalog/tables/main.meta.secret?include_browse=true', undefined, 'dapi-dave');
+  assert.equal(browsed.status, 200);
+  assert.equal(browsed.body.browse_only, true);
+  const blist = await call('GET', '/api/2.1/unity-catalog/tables?catalog_name=main&schema_name=meta&include_browse=true', undefined, 'dapi-dave');
+  assert.deepEqual(blist.body.tables.map((t) => t.name), ['open', 'secret']);
+  assert.deepEqual((await call('GET', '/api/2.1/unity-catalog/tables?catalog_name=main&schema_name=meta', undefined, 'dapi-dave')).body.tables ?? [], []);
+  assert.deepEqual((await call('GET', '/api/2.1/unity-catalog/tables/main.meta.secret/exists', undefined, 'dapi-dave')).body, { table_exists: true });
 });
 
 test('warehouses: get, list, start, stop, permissions', async () => {
