@@ -848,6 +848,28 @@ static int filter_args_read(DbxVtab *p, const DbxPlan *pPlan, int argc,
 }
 
 /*
+** True when a scan may return a large result: no LIMIT and no equality or
+** IN term was pushed. Such scans ask for EXTERNAL_LINKS straight away
+** rather than trying INLINE first, which fails past 25 MiB only after the
+** warehouse has run the whole query once.
+*/
+static int plan_may_be_large(const DbxPlan *pPlan) {
+  int i;
+  for (i = 0; i < pPlan->nArg; i++) {
+    switch (pPlan->aArg[i].eOp) {
+      case DBX_OP_LIMIT:
+      case DBX_OP_EQ:
+      case DBX_OP_IS:
+      case DBX_OP_IN:
+        return 0;
+      default:
+        break;
+    }
+  }
+  return 1;
+}
+
+/*
 ** xFilter: rebuilds the plan from idxStr, turns argv into typed parameters
 ** (terms whose value cannot be pushed are dropped unless planned exact),
 ** runs the statement and positions the cursor on the first row. Errors go
@@ -902,6 +924,9 @@ static int vtabFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
       if (s.aiCol[i] >= 0) pCur->aiOut[s.aiCol[i]] = i;
     }
     rc = vtab_stmt_options(p, &o, pCur->pProbe, &e);
+    if (o.eDisposition == DBX_DISP_AUTO && plan_may_be_large(&plan)) {
+      o.eDisposition = DBX_DISP_EXTERNAL_LINKS;
+    }
   }
   if (rc == SQLITE_OK) {
     rc = dbx_stmt_execute(p->pClient, s.zSql, aParam, s.nParam, &o,
