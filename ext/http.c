@@ -534,12 +534,15 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
       if (zSlash && (zSlash = strchr(zSlash + 3, '/')) != NULL) *zSlash = 0;
     }
     return dbx_error_set(
-        pErr, SQLITE_IOERR,
-        "%s: %s to %s (%s) after %d attempt%s in %lld s: check the host and "
-        "the network, or raise retry_timeout_seconds",
+        pErr, SQLITE_IOERR, "%s: %s to %s (%s) after %d attempt%s in %lld s: %s",
         zWhat, net_text(pResp->eNet), zSafe, pResp->zNetMsg, nAttempt,
         nAttempt == 1 ? "" : "s",
-        (long long)((p->tr.xNowMs(p->tr.pCtx) - tStart) / 1000));
+        (long long)((p->tr.xNowMs(p->tr.pCtx) - tStart) / 1000),
+        pResp->eNet == DBX_NET_TLS
+            ? "check the host name, or set ca_bundle to the CA file that "
+              "signed its certificate"
+            : "check the host and the network, or raise "
+              "retry_timeout_seconds");
   }
   return SQLITE_OK;
 }

@@ -381,12 +381,13 @@ static int stmt_next_chunk(DbxStmt *p, int *pbNone, DbxError *pErr) {
   int64_t iChunk = p->iNextChunk;
   int rc;
   *pbNone = 0;
+  /* The rows read so far go before the next chunk arrives: one at a time. */
+  stmt_drop_chunk(p);
   if (p->zNextLink) {
     rc = dbx_client_call(p->pClient, "GET", p->zNextLink, NULL, &pData, pErr);
   } else if (iChunk >= 0) {
     rc = stmt_get_chunk(p, iChunk, &pData, pErr);
   } else {
-    stmt_drop_chunk(p);
     *pbNone = 1;
     return SQLITE_OK;
   }

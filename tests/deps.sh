@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(gcc make pkg-config sqlite3 libsqlite3-dev libcurl4-openssl-dev
-          libcjson-dev libssl-dev libzstd-dev libcmocka-dev curl)
+          libcjson-dev libssl-dev libzstd-dev libcmocka-dev curl openssl time)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

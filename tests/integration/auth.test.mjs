@@ -152,12 +152,39 @@ test('a token that expires mid-use is refreshed; a rejected token forces one ref
   assert.deepEqual([seq[0], seq[2], seq[3]], ['/oidc/v1/token:200', '/oidc/v1/token:200', '/api/2.0/sql/statements:200']);
 });
 
+test('a token rejected mid-result (403 "Invalid access token.", numeric error_code) is refreshed once; rows complete and in order', async () => {
+  const env = { ...NO_PAT, DATABRICKS_CLIENT_ID: SP, DATABRICKS_CLIENT_SECRET: SP_SECRET };
+  await ws.api('POST', '/admin/settings', { chunk_rows: 3 });
+  try {
+    for (const disposition of ['inline', 'external_links']) {
+      // chunk 2 of 4 is fetched through the chunk endpoint with a token the workspace refuses
+      await ws.api('POST', '/admin/faults', { method: 'GET', path: '^/api/2\\.0/sql/statements/[^/]+/result/chunks/2$', kind: 'expired_token', count: 1 });
+      await clearRequests();
+      const [row] = await ws.query(`SELECT group_concat(json_extract(row, '$.id')) AS ids, count(*) AS n FROM dbx_query(
+  'SELECT id FROM range(1, 11) ORDER BY id', NULL, '{"disposition": "${disposition}"}');`, { env });
+      assert.deepEqual(row, { ids: '1,2,3,4,5,6,7,8,9,10', n: 10 }, disposition);
+      const log = await requests();
+      const seq = log.filter((r) => r.path === '/oidc/v1/token' || /\/result\/chunks\/2$/.test(r.path)).map((r) => `${r.path.replace(/.*\//, '')}:${r.status}`);
+      assert.deepEqual(seq, ['token:200', '2:403', 'token:200', '2:200'], `${disposition}: ${seq.join(' ')}`);
+      const faults = (await ws.api('GET', '/admin/faults')).body;
+      assert.equal(JSON.stringify(faults).includes('expired_token'), false, 'the fault was used');
+    }
+  } finally {
+    await ws.api('DELETE', '/admin/faults');
+    await ws.api('POST', '/admin/settings', { chunk_rows: 10000 });
+  }
+});
+
 // Runs WHO expecting an error; checks that none of the secrets appears in it.
 async function failsWithout(env, secrets, expect) {
   const err = await ws.fail(WHO, { env });
   assert.match(err, expect);
   assert.doesNotMatch(err, /\n/, 'one line');
   for (const s of secrets) assert.ok(!err.includes(s), `secret leaked into: ${err}`);
+  // nor in the statement log (dbx_statements) of the same failure
+  const r = await ws.run(`.bail off\n${WHO}\nSELECT state, error FROM dbx_statements;`, { env });
+  const all = r.stdout + r.stderr;
+  for (const s of secrets) assert.ok(!all.includes(s), `secret leaked into the log: ${all}`);
   return err;
 }
 

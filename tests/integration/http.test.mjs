@@ -6,6 +6,8 @@
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 
+import net from 'node:net';
+
 import { workspace } from './harness.mjs';
 
 const SUBMIT = '^/api/2\\.0/sql/statements$';
@@ -86,10 +88,41 @@ test('an expired external link fails without naming its query string or headers'
   const sql = "SELECT count(*) AS n FROM dbx_query('SELECT * FROM range(10)', NULL, '{\"disposition\":\"EXTERNAL_LINKS\"}');";
   const err = await ws.fail(sql);
   assert.match(err, /HTTP 403/);
-  assert.doesNotMatch(err, /X-Amz|Signature|Credential|dbx-local-presigned|chunk-\d/i);
+  // no query string, path, http_headers name or value (SSE-C keys are base64 of 32 bytes)
+  const leaks = /X-Amz|Signature|Credential|dbx-local-presigned|chunk-\d|server-side|AES256|[A-Za-z0-9+/]{43}=/i;
+  assert.doesNotMatch(err, leaks);
   assert.doesNotMatch(err, /\n/);
+  // nor in the statement log
+  const r = await ws.run(`.bail off\n${sql}\nSELECT state, error FROM dbx_statements;`);
+  const logged = r.stdout.slice(r.stdout.lastIndexOf('['));
+  assert.match(logged, /"error":"databricks: [^"]*HTTP 403/);
+  assert.doesNotMatch(logged, leaks);
   const log = (await ws.api('GET', '/admin/requests')).body.requests;
   const downloads = log.filter((r) => r.path.startsWith('/dbx-local-presigned/'));
   assert.ok(downloads.length >= 1);
   for (const d of downloads) assert.equal(d.has_authorization, false, 'no Authorization header on a presigned link');
+});
+
+test('one connection serves every request of a session (connections are reused)', async () => {
+  // A TCP proxy in front of dbx-local counts the connections the extension opens.
+  let nConn = 0;
+  const proxy = net.createServer((c) => {
+    nConn++;
+    const up = net.connect(ws.server.port, '127.0.0.1');
+    c.pipe(up).pipe(c);
+    c.on('error', () => up.destroy());
+    up.on('error', () => c.destroy());
+  });
+  await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
+  try {
+    const host = `http://127.0.0.1:${proxy.address().port}`;
+    const rows = await ws.query(`${one()}\n${one()}\nSELECT dbx_exec('SELECT 1') IS NOT NULL AS ok;\n${one({ wait_timeout: 0 })}`,
+      { env: { DATABRICKS_HOST: host } });
+    assert.deepEqual(rows, [{ x: 42 }]);
+    const n = (await submits()).length;
+    assert.equal(n, 4, 'four statements went through the proxy');
+    assert.equal(nConn, 1, `${nConn} connections for ${n} statements`);
+  } finally {
+    await new Promise((r) => proxy.close(r));
+  }
 });

@@ -126,6 +126,29 @@ test('EXTERNAL_LINKS: no Authorization on downloads, an expired link is refreshe
   }
 });
 
+test('an expired link in the middle of a result is re-requested; rows complete and in order', async () => {
+  await seedNumbers('main.default.links_mid', 10);
+  await settings({ chunk_rows: 3 });
+  await ws.api('DELETE', '/admin/requests');
+  // chunk 2 of 4: storage refuses its first download as expired
+  await ws.api('POST', '/admin/faults', { path: '^/dbx-local-presigned/results/[^/]+/chunk-2-', method: 'GET', kind: 'expired_link', count: 1 });
+  try {
+    const rows = await ws.query(`SELECT group_concat(json_extract(row, '$.id')) AS ids, count(*) AS n FROM dbx_query(
+  'SELECT id FROM main.default.links_mid ORDER BY id', NULL, '{"disposition": "external_links"}');
+SELECT chunks, rows, state FROM dbx_statements;`);
+    assert.deepEqual(rows, [{ chunks: 4, rows: 10, state: 'SUCCEEDED' }]);
+    const log = (await ws.api('GET', '/admin/requests')).body.requests;
+    const seq = log.filter((x) => /\/chunk-2-|\/result\/chunks\/2$/.test(x.path)).map((x) => (x.path.includes('presigned') ? `download:${x.status}` : `chunk:${x.status}`));
+    assert.deepEqual(seq, ['chunk:200', 'download:403', 'chunk:200', 'download:200']);
+    const [ids] = await ws.query(`SELECT group_concat(json_extract(row, '$.id')) AS ids FROM dbx_query(
+  'SELECT id FROM main.default.links_mid ORDER BY id', NULL, '{"disposition": "external_links"}');`);
+    assert.equal(ids.ids, '1,2,3,4,5,6,7,8,9,10');
+  } finally {
+    await ws.api('DELETE', '/admin/faults');
+    await settings({ chunk_rows: 10000 });
+  }
+});
+
 test('a link past its expiration is re-requested before use', async () => {
   await settings({ chunk_rows: 4, link_ttl_seconds: 1 });
   // Hold the first download long enough for its link to expire on the way.

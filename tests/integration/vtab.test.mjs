@@ -147,6 +147,39 @@ SELECT * FROM x;`, { env: { DATABRICKS_TOKEN: 'dapi-reader' } });
   assert.match(err2, /INSUFFICIENT_PERMISSIONS.*statement [0-9a-f-]+\)/);
 });
 
+test('bad SQL is one line with the error class and statement id', async () => {
+  const err = await ws.fail("CREATE VIRTUAL TABLE x USING databricks(query='SELEC id FROM');");
+  assert.equal(err.split('\n').length, 1, err);
+  assert.match(err, /databricks: .*\(PARSE_SYNTAX_ERROR, statement [0-9a-f-]{36}\)$/);
+});
+
+test('a dropped connection during a scan is one line and says what failed', async () => {
+  await ws.api('POST', '/admin/faults', { path: '^/api/2\\.0/sql/statements/?$', method: 'POST', drop: true, count: 100 });
+  try {
+    const started = Date.now();
+    const err = await ws.fail(`CREATE VIRTUAL TABLE x USING databricks(table='main.default.orders', retry_timeout_seconds=1);
+SELECT * FROM x;`);
+    assert.ok(Date.now() - started < 10000, 'the retry budget ends the retries');
+    assert.equal(err.split('\n').length, 1, err);
+    assert.match(err, /databricks: POST \/api\/2\.0\/sql\/statements: .*(connection|dropped|closed)/i);
+    assert.doesNotMatch(err, /dapi-/);
+  } finally {
+    await ws.api('DELETE', '/admin/faults');
+  }
+});
+
+test('a stopped warehouse that does not start in time: canceled, one line with class and id', async () => {
+  const r = await ws.api('POST', '/admin/warehouses/0000000000000001', { state: 'STOPPED' });
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+  const err = await ws.fail(`CREATE VIRTUAL TABLE x USING databricks(table='main.default.orders', statement_timeout=0.3, wait_timeout=0);
+SELECT * FROM x;`);
+  assert.equal(err.split('\n').length, 1, err);
+  assert.match(err, /databricks: statement canceled after the statement_timeout of 0\.3 s; .*\(STATEMENT_TIMEOUT, statement ([0-9a-f-]{36})\)$/);
+  const id = err.match(/statement ([0-9a-f-]{36})\)$/)[1];
+  const remote = await ws.api('GET', `/api/2.0/sql/statements/${id}`);
+  assert.equal(remote.body.status.state, 'CANCELED');
+});
+
 test('rows stream over many chunks, complete and in order', async () => {
   const values = Array.from({ length: 500 }, (_, i) => `(${i + 1}, 'row ${i + 1}')`).join(', ');
   await sql('CREATE TABLE main.default.many (id BIGINT, label STRING)');

@@ -201,29 +201,47 @@ static void clients_with_other_http_settings_share_the_token(void **state) {
   dbx_client_free(c2);
 }
 
-static void refresh_window_is_half_ttl_capped(void **state) {
+/*
+** An OAuth token of zFirst's ttl is still sent nKeepS seconds after it was
+** issued and replaced by zSecond's token nNewS seconds after it was issued.
+*/
+static void check_refresh_time(const char *zHost, const char *zFirst, const char *zSecond,
+                               int nKeepS, int nNewS) {
   DbxClient *c;
   DbxError e;
-  const char *az[] = {"host", "https://h2.example.com", NULL};
-  (void)state;
+  const char *az[] = {"host", zHost, NULL};
   setenv("DATABRICKS_CLIENT_ID", "sp-1", 1);
   setenv("DATABRICKS_CLIENT_SECRET", "dose-x", 1);
   c = open_client(az);
-  fake_reply(&f, 200, TOKEN_REPLY("tok-1", 3600), NULL);
+  fake_reply(&f, 200, zFirst, NULL);
   fake_reply(&f, 200, "{}", NULL);
   fake_reply(&f, 200, "{}", NULL);
-  fake_reply(&f, 200, TOKEN_REPLY("tok-2", 3600), NULL);
+  fake_reply(&f, 200, zSecond, NULL);
   fake_reply(&f, 200, "{}", NULL);
   assert_int_equal(call(c, &e), SQLITE_OK);
-  /* refresh at expiry - min(1800 s, 1200 s) = 2400 s after issue */
-  f.nowMs += 2399 * 1000;
+  f.nowMs += (int64_t)nKeepS * 1000;
   assert_int_equal(call(c, &e), SQLITE_OK);
   assert_int_equal(f.nSent, 3);
-  f.nowMs += 2 * 1000;
+  assert_non_null(strstr(f.aSent[2].zHeaders, "Bearer tok-1"));
+  f.nowMs += (int64_t)(nNewS - nKeepS) * 1000;
   assert_int_equal(call(c, &e), SQLITE_OK);
   assert_int_equal(f.nSent, 5);
   assert_non_null(strstr(f.aSent[4].zHeaders, "Bearer tok-2"));
   dbx_client_free(c);
+}
+
+static void refresh_window_is_half_ttl_capped(void **state) {
+  (void)state;
+  /* refresh at expiry - min(1800 s, 1200 s) = 2400 s after issue */
+  check_refresh_time("https://h2.example.com", TOKEN_REPLY("tok-1", 3600),
+                     TOKEN_REPLY("tok-2", 3600), 2399, 2401);
+}
+
+static void token_with_under_40_s_left_is_never_used(void **state) {
+  (void)state;
+  /* half the ttl would be 30 s before expiry; 40 s left is the floor */
+  check_refresh_time("https://h2b.example.com", TOKEN_REPLY("tok-1", 60),
+                     TOKEN_REPLY("tok-2", 60), 19, 21);
 }
 
 static void api_401_forces_one_refresh(void **state) {
@@ -517,6 +535,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(m2m_request_cache_and_refresh, setup, teardown),
       cmocka_unit_test_setup_teardown(clients_with_other_http_settings_share_the_token, setup, teardown),
       cmocka_unit_test_setup_teardown(refresh_window_is_half_ttl_capped, setup, teardown),
+      cmocka_unit_test_setup_teardown(token_with_under_40_s_left_is_never_used, setup, teardown),
       cmocka_unit_test_setup_teardown(api_401_forces_one_refresh, setup, teardown),
       cmocka_unit_test_setup_teardown(invalid_token_403_refreshes_but_permission_denied_does_not, setup, teardown),
       cmocka_unit_test_setup_teardown(token_endpoint_errors_and_retries, setup, teardown),

@@ -29,6 +29,30 @@ static int send_get(DbxHttp *p, DbxRetryKind k, DbxHttpResponse *pResp,
   return dbx_http_send(p, &req, k, "GET /api/2.0/x", pResp, pErr);
 }
 
+/* The network of one test: a fake transport and the reply of one send. */
+typedef struct Net {
+  Fake f;              /* canned replies and what was sent */
+  DbxHttpTransport t;  /* the transport bound to f */
+  DbxHttpResponse r;   /* the last response */
+  DbxError e;          /* the last error */
+  DbxHttp *p;          /* the handle under test */
+} Net;
+
+static int net_setup(void **state) {
+  static Net n;
+  memset(&n, 0, sizeof(n));
+  n.p = open_fake(&n.f, &n.t);
+  *state = &n;
+  return 0;
+}
+
+static int net_teardown(void **state) {
+  Net *n = *state;
+  dbx_buf_free(&n->r.body);
+  dbx_http_free(n->p);
+  return 0;
+}
+
 static void loopback_policy(void **state) {
   DbxError e;
   (void)state;
@@ -103,80 +127,52 @@ static void retryable_classes(void **state) {
 }
 
 static void retries_429_with_retry_after(void **state) {
-  Fake f;
-  DbxHttpTransport t;
-  DbxHttpResponse r;
-  DbxError e;
-  DbxHttp *p = open_fake(&f, &t);
-  (void)state;
-  fake_reply(&f, 429, "{\"error_code\":\"REQUEST_LIMIT_EXCEEDED\"}", "2");
-  fake_reply(&f, 503, "", NULL);
-  fake_reply(&f, 200, "{\"ok\":true}", NULL);
-  assert_int_equal(send_get(p, DBX_RETRY_API, &r, &e), SQLITE_OK);
-  assert_int_equal(r.status, 200);
-  assert_string_equal(r.body.z, "{\"ok\":true}");
-  assert_int_equal(f.nSent, 3);
+  Net *n = *state;
+  fake_reply(&n->f, 429, "{\"error_code\":\"REQUEST_LIMIT_EXCEEDED\"}", "2");
+  fake_reply(&n->f, 503, "", NULL);
+  fake_reply(&n->f, 200, "{\"ok\":true}", NULL);
+  assert_int_equal(send_get(n->p, DBX_RETRY_API, &n->r, &n->e), SQLITE_OK);
+  assert_int_equal(n->r.status, 200);
+  assert_string_equal(n->r.body.z, "{\"ok\":true}");
+  assert_int_equal(n->f.nSent, 3);
   /* slept about 2 s (+jitter) then about 1 s (+jitter) */
-  assert_in_range(f.totalSleepMs, 2000 + 1000 + 100, 2000 + 1000 + 1500);
-  assert_string_equal(f.aSent[2].zMethod, "GET");
-  assert_non_null(strstr(f.aSent[2].zHeaders, "Authorization: Bearer dapi-SECRET"));
-  dbx_buf_free(&r.body);
-  dbx_http_free(p);
+  assert_in_range(n->f.totalSleepMs, 2000 + 1000 + 100, 2000 + 1000 + 1500);
+  assert_string_equal(n->f.aSent[2].zMethod, "GET");
+  assert_non_null(strstr(n->f.aSent[2].zHeaders, "Authorization: Bearer dapi-SECRET"));
 }
 
 static void no_retry_of_other_4xx(void **state) {
-  Fake f;
-  DbxHttpTransport t;
-  DbxHttpResponse r;
-  DbxError e;
-  DbxHttp *p = open_fake(&f, &t);
-  (void)state;
-  fake_reply(&f, 404, "{\"error_code\":\"NOT_FOUND\",\"message\":\"gone\"}", NULL);
-  fake_reply(&f, 200, "{}", NULL);
-  assert_int_equal(send_get(p, DBX_RETRY_API, &r, &e), SQLITE_OK);
-  assert_int_equal(r.status, 404);
-  assert_int_equal(f.nSent, 1);
-  assert_int_equal(f.nSleep, 0);
-  dbx_buf_free(&r.body);
-  dbx_http_free(p);
+  Net *n = *state;
+  fake_reply(&n->f, 404, "{\"error_code\":\"NOT_FOUND\",\"message\":\"gone\"}", NULL);
+  fake_reply(&n->f, 200, "{}", NULL);
+  assert_int_equal(send_get(n->p, DBX_RETRY_API, &n->r, &n->e), SQLITE_OK);
+  assert_int_equal(n->r.status, 404);
+  assert_int_equal(n->f.nSent, 1);
+  assert_int_equal(n->f.nSleep, 0);
 }
 
 static void budget_ends_retries(void **state) {
-  Fake f;
-  DbxHttpTransport t;
-  DbxHttpResponse r;
-  DbxError e;
-  DbxHttp *p = open_fake(&f, &t);
-  (void)state;
-  dbx_http_settings(p)->retryBudgetMs = 20000;
-  fake_net_error(&f, DBX_NET_CONNECT);
-  assert_int_equal(send_get(p, DBX_RETRY_API, &r, &e), SQLITE_IOERR);
+  Net *n = *state;
+  dbx_http_settings(n->p)->retryBudgetMs = 20000;
+  fake_net_error(&n->f, DBX_NET_CONNECT);
+  assert_int_equal(send_get(n->p, DBX_RETRY_API, &n->r, &n->e), SQLITE_IOERR);
   /* 1+2+3+4+5 s of backoff (+jitter) fit in 20 s, the 6th (6 s) does not */
-  assert_int_equal(f.nSent, 6);
-  assert_true(f.totalSleepMs <= 20000);
-  assert_non_null(strstr(e.zMsg, "could not connect to https://x.cloud.databricks.com"));
-  assert_non_null(strstr(e.zMsg, "after 6 attempts"));
+  assert_int_equal(n->f.nSent, 6);
+  assert_true(n->f.totalSleepMs <= 20000);
+  assert_non_null(strstr(n->e.zMsg, "could not connect to https://x.cloud.databricks.com"));
+  assert_non_null(strstr(n->e.zMsg, "after 6 attempts"));
   /* the query string and the header never appear */
-  assert_null(strstr(e.zMsg, "SECRET"));
-  assert_null(strstr(e.zMsg, "sig="));
-  dbx_buf_free(&r.body);
-  dbx_http_free(p);
+  assert_null(strstr(n->e.zMsg, "SECRET"));
+  assert_null(strstr(n->e.zMsg, "sig="));
 }
 
 static void token_budget_is_one_minute(void **state) {
-  Fake f;
-  DbxHttpTransport t;
-  DbxHttpResponse r;
-  DbxError e;
-  DbxHttp *p = open_fake(&f, &t);
-  (void)state;
-  fake_reply(&f, 502, "bad gateway", NULL);
-  assert_int_equal(send_get(p, DBX_RETRY_TOKEN, &r, &e), SQLITE_OK);
-  assert_int_equal(r.status, 502);
-  assert_true(f.totalSleepMs <= 60000);
-  assert_true(f.nSent >= 8);
-  dbx_buf_free(&r.body);
-  dbx_http_free(p);
+  Net *n = *state;
+  fake_reply(&n->f, 502, "bad gateway", NULL);
+  assert_int_equal(send_get(n->p, DBX_RETRY_TOKEN, &n->r, &n->e), SQLITE_OK);
+  assert_int_equal(n->r.status, 502);
+  assert_true(n->f.totalSleepMs <= 60000);
+  assert_true(n->f.nSent >= 8);
 }
 
 static int nInterruptCalls;
@@ -186,20 +182,13 @@ static int interrupt_after_two(void *pArg) {
 }
 
 static void interrupt_stops_waiting(void **state) {
-  Fake f;
-  DbxHttpTransport t;
-  DbxHttpResponse r;
-  DbxError e;
-  DbxHttp *p = open_fake(&f, &t);
-  (void)state;
-  fake_reply(&f, 503, "", "30");
+  Net *n = *state;
+  fake_reply(&n->f, 503, "", "30");
   nInterruptCalls = 0;
-  dbx_http_set_interrupt(p, interrupt_after_two, NULL);
-  assert_int_equal(send_get(p, DBX_RETRY_API, &r, &e), SQLITE_INTERRUPT);
-  assert_int_equal(f.nSent, 1);
-  assert_true(f.totalSleepMs < 1000); /* did not sleep the 30 s */
-  dbx_buf_free(&r.body);
-  dbx_http_free(p);
+  dbx_http_set_interrupt(n->p, interrupt_after_two, NULL);
+  assert_int_equal(send_get(n->p, DBX_RETRY_API, &n->r, &n->e), SQLITE_INTERRUPT);
+  assert_int_equal(n->f.nSent, 1);
+  assert_true(n->f.totalSleepMs < 1000); /* did not sleep the 30 s */
 }
 
 static void refuses_plain_http_before_sending(void **state) {
@@ -286,11 +275,11 @@ int main(void) {
       cmocka_unit_test(loopback_policy),
       cmocka_unit_test(backoff_rules),
       cmocka_unit_test(retryable_classes),
-      cmocka_unit_test(retries_429_with_retry_after),
-      cmocka_unit_test(no_retry_of_other_4xx),
-      cmocka_unit_test(budget_ends_retries),
-      cmocka_unit_test(token_budget_is_one_minute),
-      cmocka_unit_test(interrupt_stops_waiting),
+      cmocka_unit_test_setup_teardown(retries_429_with_retry_after, net_setup, net_teardown),
+      cmocka_unit_test_setup_teardown(no_retry_of_other_4xx, net_setup, net_teardown),
+      cmocka_unit_test_setup_teardown(budget_ends_retries, net_setup, net_teardown),
+      cmocka_unit_test_setup_teardown(token_budget_is_one_minute, net_setup, net_teardown),
+      cmocka_unit_test_setup_teardown(interrupt_stops_waiting, net_setup, net_teardown),
       cmocka_unit_test(refuses_plain_http_before_sending),
       cmocka_unit_test(error_bodies),
       cmocka_unit_test(redacts_urls),

@@ -5,6 +5,8 @@
 ** linker takes them instead of client.c: every call is checked against the
 ** next step of a script and answered with that step's canned reply.
 */
+#include <stdlib.h>
+
 #include "unit.h"
 #include "statements.h"
 
@@ -321,6 +323,146 @@ static void params_and_summary(void **state) {
   assert_int_equal(dbx_stmt_params_parse("{\"x\":[1]}", &a, &n, &e), SQLITE_ERROR);
 }
 
+/*
+** cJSON allocations counted with a size header, to see how much of a
+** result is held at once (chunks are cJSON trees; downloads use our heap).
+*/
+static size_t nLive, nPeak, nTotal;
+static void *count_malloc(size_t n) {
+  size_t *p = malloc(n + sizeof(size_t) * 2);
+  if (p == NULL) return NULL;
+  p[0] = n;
+  nLive += n;
+  nTotal += n;
+  if (nLive > nPeak) nPeak = nLive;
+  return p + 2;
+}
+static void count_free(void *pv) {
+  size_t *p = pv;
+  if (p == NULL) return;
+  nLive -= p[-2];
+  free(p - 2);
+}
+
+#define BIG_CHUNKS 8
+#define BIG_ROWS 2000
+
+/* Builds chunk i of a BIG_CHUNKS x BIG_ROWS result: INLINE ResultData, or
+** (bFile) the row array of an external file. */
+static char *big_chunk(int i, int bFile) {
+  DbxBuf b = {0};
+  int r;
+  if (!bFile) dbx_buf_appendf(&b, "{\"chunk_index\":%d,\"data_array\":", i);
+  dbx_buf_append(&b, "[", 1);
+  for (r = 0; r < BIG_ROWS; r++) {
+    dbx_buf_appendf(&b, "%s[\"%d\",\"row %d of a large result\"]", r ? "," : "",
+                    i * BIG_ROWS + r + 1, i * BIG_ROWS + r + 1);
+  }
+  dbx_buf_append(&b, "]", 1);
+  if (!bFile && i + 1 < BIG_CHUNKS) dbx_buf_appendf(&b, ",\"next_chunk_index\":%d", i + 1);
+  if (!bFile) dbx_buf_append(&b, "}", 1);
+  return dbx_buf_take(&b);
+}
+
+/* Reads a BIG result to the end through the script; checks order; returns
+** the peak of cJSON bytes held while reading. */
+static size_t read_big(Step *aStep, int nStep, DbxDisposition eDisp) {
+  DbxStmtOptions o;
+  DbxStmt *p = NULL;
+  DbxError e;
+  DbxCell c;
+  int64_t iWant = 1;
+  int rc;
+  script(aStep, nStep);
+  options(&o);
+  o.eDisposition = eDisp;
+  dbx_error_clear(&e);
+  nLive = nPeak = nTotal = 0;
+  cJSON_InitHooks(&(cJSON_Hooks){count_malloc, count_free});
+  assert_int_equal(dbx_stmt_execute(&fake, "SELECT big", NULL, 0, &o, &p, &e), SQLITE_OK);
+  while ((rc = dbx_stmt_next(p, &e)) == SQLITE_ROW) {
+    assert_int_equal(dbx_stmt_cell(p, 0, &c, &e), SQLITE_OK);
+    assert_true(c.iVal == iWant);
+    iWant++;
+  }
+  assert_int_equal(rc, SQLITE_DONE);
+  assert_true(iWant == BIG_CHUNKS * BIG_ROWS + 1);
+  assert_int_equal(fake.iStep, nStep);
+  dbx_stmt_free(p);
+  assert_int_equal(nLive, 0); /* every chunk was released */
+  cJSON_InitHooks(NULL);
+  return nPeak;
+}
+
+static void memory_is_bounded_by_about_one_chunk(void **state) {
+  Step aStep[2 * BIG_CHUNKS];
+  char *azText[2 * BIG_CHUNKS];
+  char *zFirst, azPath[BIG_CHUNKS][80], azUrl[BIG_CHUNKS][80];
+  size_t nPeak1, nOneChunk;
+  int i, n = 0;
+  (void)state;
+
+  /* INLINE: the first chunk in the response, the others from the chunk endpoint */
+  memset(aStep, 0, sizeof(aStep));
+  azText[0] = big_chunk(0, 0);
+  zFirst = sqlite3_mprintf("{\"statement_id\":\"sb\",\"status\":{\"state\":\"SUCCEEDED\"},"
+                           "\"manifest\":{\"schema\":{\"columns\":[{\"name\":\"id\",\"position\":0,"
+                           "\"type_name\":\"LONG\"},{\"name\":\"s\",\"position\":1,\"type_name\":"
+                           "\"STRING\"}]},\"total_chunk_count\":%d},\"result\":%s}",
+                           BIG_CHUNKS, azText[0]);
+  aStep[n++] = (Step){"POST", STMT, 0, zFirst, NULL};
+  for (i = 1; i < BIG_CHUNKS; i++) {
+    snprintf(azPath[i], sizeof(azPath[i]), STMT "/sb/result/chunks/%d", i);
+    azText[i] = big_chunk(i, 0);
+    aStep[n++] = (Step){"GET", azPath[i], 0, azText[i], NULL};
+  }
+  nPeak1 = read_big(aStep, n, DBX_DISP_INLINE);
+  /* the size of one chunk's tree, measured the same way */
+  nLive = nPeak = 0;
+  cJSON_InitHooks(&(cJSON_Hooks){count_malloc, count_free});
+  cJSON_Delete(cJSON_Parse(azText[1]));
+  nOneChunk = nPeak;
+  cJSON_InitHooks(NULL);
+  print_message("INLINE: one chunk %zu bytes, peak %zu, total %zu\n", nOneChunk, nPeak1, nTotal);
+  assert_true(nTotal > 6 * nOneChunk); /* the whole result went through */
+  assert_true(nPeak1 < nOneChunk * 3 / 2); /* one chunk at a time */
+  sqlite3_free(zFirst);
+  for (i = 0; i < BIG_CHUNKS; i++) sqlite3_free(azText[i]);
+
+  /* EXTERNAL_LINKS: a link per chunk, each file downloaded then parsed */
+  n = 0;
+  for (i = 0; i < BIG_CHUNKS; i++) {
+    snprintf(azUrl[i], sizeof(azUrl[i]), "https://s3/big%d?sig=1", i);
+    snprintf(azPath[i], sizeof(azPath[i]), STMT "/sb/result/chunks/%d", i);
+    azText[2 * i] = sqlite3_mprintf(
+        "%s\"external_links\":[{\"chunk_index\":%d,\"external_link\":\"%s\","
+        "\"expiration\":\"2999-01-01T00:00:00Z\"%s}]%s",
+        i == 0 ? "{\"statement_id\":\"sb\",\"status\":{\"state\":\"SUCCEEDED\"},"
+                 "\"manifest\":{\"schema\":{\"columns\":[{\"name\":\"id\",\"position\":0,"
+                 "\"type_name\":\"LONG\"},{\"name\":\"s\",\"position\":1,\"type_name\":"
+                 "\"STRING\"}]}},\"result\":{"
+               : "{",
+        i, azUrl[i], i + 1 < BIG_CHUNKS ? ",\"next_chunk_index\":1" : "",
+        i == 0 ? "}}" : "}");
+    if (i + 1 < BIG_CHUNKS) {
+      /* next_chunk_index must name the next chunk */
+      char *z = strstr(azText[2 * i], "\"next_chunk_index\":1");
+      char *zFixed = sqlite3_mprintf("%.*s\"next_chunk_index\":%d%s", (int)(z - azText[2 * i]),
+                                     azText[2 * i], i + 1, z + strlen("\"next_chunk_index\":1"));
+      sqlite3_free(azText[2 * i]);
+      azText[2 * i] = zFixed;
+    }
+    azText[2 * i + 1] = big_chunk(i, 1);
+    aStep[n++] = (Step){i == 0 ? "POST" : "GET", i == 0 ? STMT : azPath[i], 0, azText[2 * i], NULL};
+    aStep[n++] = (Step){"DOWNLOAD", azUrl[i], 0, azText[2 * i + 1], NULL};
+  }
+  nPeak1 = read_big(aStep, n, DBX_DISP_EXTERNAL_LINKS);
+  print_message("EXTERNAL_LINKS: peak %zu, total %zu\n", nPeak1, nTotal);
+  assert_true(nTotal > 6 * nOneChunk);
+  assert_true(nPeak1 < nOneChunk * 3 / 2);
+  for (i = 0; i < 2 * BIG_CHUNKS; i++) sqlite3_free(azText[i]);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(polls_then_follows_inline_chunks),
@@ -329,6 +471,7 @@ int main(void) {
       cmocka_unit_test(interrupt_cancels_remotely),
       cmocka_unit_test(inline_too_large_reruns_external),
       cmocka_unit_test(params_and_summary),
+      cmocka_unit_test(memory_is_bounded_by_about_one_chunk),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
