@@ -45,10 +45,15 @@ const EVENTS_SQL = `CREATE TABLE main.default.events AS SELECT
   concat('user-', id % 20000) AS user_id
 FROM range(${ROWS})`;
 
+// Runs one statement as the admin and polls it to the end.
 async function sql(server, statement, extra = {}) {
-  const r = await api(server.url, server.token, 'POST', '/api/2.0/sql/statements', {
-    statement, warehouse_id: WAREHOUSE, wait_timeout: '50s', ...extra,
+  let r = await api(server.url, server.token, 'POST', '/api/2.0/sql/statements', {
+    statement, warehouse_id: WAREHOUSE, wait_timeout: '5s', ...extra,
   });
+  while (r.status === 200 && ['PENDING', 'RUNNING'].includes(r.body.status.state)) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    r = await api(server.url, server.token, 'GET', `/api/2.0/sql/statements/${r.body.statement_id}`);
+  }
   if (r.status !== 200 || r.body.status.state !== 'SUCCEEDED') {
     throw new Error(`setup statement failed: ${JSON.stringify(r.body).slice(0, 500)}`);
   }
