@@ -25,42 +25,42 @@
 
 #include "auth.h"
 
-#define MIN_LEFT_MS 40000           /* never use a token with less left */
-#define MAX_EARLY_MS (20 * 60000)   /* refresh at most 20 min early */
+#define MIN_LEFT_MS  40000        /* never use a token with less left */
+#define MAX_EARLY_MS (20 * 60000) /* refresh at most 20 min early */
 
 /* One cached OAuth token, shared by identity. */
 typedef struct TokenEntry {
-  char *zIdentity;           /* dbx_config_identity(); owned */
-  pthread_mutex_t mu;        /* guards the token fields below */
-  char *zToken;              /* access token, secret; owned */
-  char *zTokenType;          /* token_type as returned ("Bearer"); owned */
-  int64_t expiryMs;          /* clock time the token expires */
-  int64_t refreshAtMs;       /* clock time to fetch a new one */
-  int nRef;                  /* DbxAuth objects using the entry */
-  struct TokenEntry *pNext;  /* next entry of the cache list */
+  char *zIdentity;          /* dbx_config_identity(); owned */
+  pthread_mutex_t mu;       /* guards the token fields below */
+  char *zToken;             /* access token, secret; owned */
+  char *zTokenType;         /* token_type as returned ("Bearer"); owned */
+  int64_t expiryMs;         /* clock time the token expires */
+  int64_t refreshAtMs;      /* clock time to fetch a new one */
+  int nRef;                 /* DbxAuth objects using the entry */
+  struct TokenEntry *pNext; /* next entry of the cache list */
 } TokenEntry;
 
 static pthread_mutex_t cacheMutex = PTHREAD_MUTEX_INITIALIZER;
-static TokenEntry *pCache = NULL;  /* the process-wide list */
+static TokenEntry *pCache = NULL; /* the process-wide list */
 
 struct DbxAuth {
-  char zType[24];         /* auth type */
-  char *zHost;            /* normalised host; owned */
-  char *zToken;           /* pat token, secret; owned */
-  char *zClientId;        /* owned, or NULL */
-  char *zClientSecret;    /* secret; owned, or NULL */
-  char *zScopes;          /* space-separated scopes; owned */
-  char *zOidcEnv;         /* env-oidc variable name; owned */
-  char *zOidcFile;        /* file-oidc path; owned */
-  char *zKeyFile;         /* oidc-self-signed key path; owned */
-  char *zIssuer;          /* oidc-self-signed iss; owned */
-  char *zSubject;         /* oidc-self-signed sub; owned */
-  char *zAudience;        /* oidc-self-signed aud; owned */
-  char *zKid;             /* oidc-self-signed kid; owned, or NULL */
-  long nLifetime;         /* oidc-self-signed exp - iat, seconds */
-  char *zTokenUrl;        /* token endpoint; owned */
-  char *zLastSubject;     /* last subject JWT sent, secret (for scrubbing) */
-  TokenEntry *pEntry;     /* shared cache entry (OAuth types), or NULL */
+  char zType[24];      /* auth type */
+  char *zHost;         /* normalised host; owned */
+  char *zToken;        /* pat token, secret; owned */
+  char *zClientId;     /* owned, or NULL */
+  char *zClientSecret; /* secret; owned, or NULL */
+  char *zScopes;       /* space-separated scopes; owned */
+  char *zOidcEnv;      /* env-oidc variable name; owned */
+  char *zOidcFile;     /* file-oidc path; owned */
+  char *zKeyFile;      /* oidc-self-signed key path; owned */
+  char *zIssuer;       /* oidc-self-signed iss; owned */
+  char *zSubject;      /* oidc-self-signed sub; owned */
+  char *zAudience;     /* oidc-self-signed aud; owned */
+  char *zKid;          /* oidc-self-signed kid; owned, or NULL */
+  long nLifetime;      /* oidc-self-signed exp - iat, seconds */
+  char *zTokenUrl;     /* token endpoint; owned */
+  char *zLastSubject;  /* last subject JWT sent, secret (for scrubbing) */
+  TokenEntry *pEntry;  /* shared cache entry (OAuth types), or NULL */
 };
 
 /* ---------------------------------------------------------------------
@@ -75,6 +75,7 @@ static void entry_wipe_token(TokenEntry *e) {
   e->expiryMs = e->refreshAtMs = 0;
 }
 
+/* Wipes and frees an entry no DbxAuth uses any more (cacheMutex held). */
 static void entry_free(TokenEntry *e) {
   entry_wipe_token(e);
   pthread_mutex_destroy(&e->mu);
@@ -205,29 +206,22 @@ static void form_escape(DbxBuf *b, const char *z) {
 ** JWT minting (self-hosted issuer).
 */
 
-/* Appends a JSON string literal (cJSON does the escaping). */
+/* Adds a string member (cJSON does the escaping); 0 when out of memory. */
 static int json_add(cJSON *p, const char *zName, const char *zVal) {
   return cJSON_AddStringToObject(p, zName, zVal) != NULL;
 }
 
-int dbx_auth_mint_jwt(const char *zKeyFile, const char *zIss,
-                      const char *zSub, const char *zAud, const char *zKid,
-                      long nLifetime, int64_t tNow, char **pzJwt,
-                      DbxError *pErr) {
-  FILE *f;
-  EVP_PKEY *pKey = NULL;
-  EVP_MD_CTX *pMd = NULL;
-  cJSON *pHead = NULL, *pClaims = NULL;
-  char *zHead = NULL, *zClaims = NULL, *zH64 = NULL, *zC64 = NULL,
-       *zS64 = NULL, *zInput = NULL;
-  unsigned char *aSig = NULL, aRaw[64], aJti[16];
-  char zJti[40];
-  size_t nSig = 0;
-  int rc = SQLITE_OK, bEc, i;
-  const char *zAlg;
-
-  *pzJwt = NULL;
-  f = fopen(zKeyFile, "r");
+/*
+** Reads the PEM private key of zKeyFile into *ppKey (EVP_PKEY_free) and
+** says whether it is an EC key; only RSA and P-256 keys are accepted.
+*/
+static int jwt_load_key(const char *zKeyFile, EVP_PKEY **ppKey, int *pbEc,
+                        DbxError *pErr) {
+  FILE *f = fopen(zKeyFile, "r");
+  EVP_PKEY *pKey;
+  char zGroup[64] = "";
+  size_t nGroup = 0;
+  *ppKey = NULL;
   if (f == NULL) {
     return dbx_error_set(pErr, SQLITE_ERROR,
                          "oidc_private_key_file %s cannot be read: check the "
@@ -242,109 +236,143 @@ int dbx_auth_mint_jwt(const char *zKeyFile, const char *zIss,
                          "give an unencrypted RSA or P-256 key",
                          zKeyFile);
   }
-  bEc = EVP_PKEY_get_base_id(pKey) == EVP_PKEY_EC;
-  if (!bEc && EVP_PKEY_get_base_id(pKey) != EVP_PKEY_RSA) {
-    rc = dbx_error_set(pErr, SQLITE_ERROR,
-                       "oidc_private_key_file %s: unsupported key type; use "
-                       "RSA (RS256) or EC P-256 (ES256)",
-                       zKeyFile);
-    goto done;
+  *pbEc = EVP_PKEY_get_base_id(pKey) == EVP_PKEY_EC;
+  if (!*pbEc && EVP_PKEY_get_base_id(pKey) != EVP_PKEY_RSA) {
+    EVP_PKEY_free(pKey);
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "oidc_private_key_file %s: unsupported key type; use "
+                         "RSA (RS256) or EC P-256 (ES256)",
+                         zKeyFile);
   }
-  if (bEc) {
-    char zGroup[64] = "";
-    size_t nGroup = 0;
+  if (*pbEc) {
     EVP_PKEY_get_group_name(pKey, zGroup, sizeof(zGroup), &nGroup);
     if (strcmp(zGroup, "prime256v1") != 0 && strcmp(zGroup, "P-256") != 0) {
-      rc = dbx_error_set(pErr, SQLITE_ERROR,
-                         "oidc_private_key_file %s: EC curve %s is not "
-                         "supported; ES256 needs P-256",
-                         zKeyFile, zGroup[0] ? zGroup : "(unknown)");
-      goto done;
+      EVP_PKEY_free(pKey);
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "oidc_private_key_file %s: EC curve %s is not "
+                           "supported; ES256 needs P-256",
+                           zKeyFile, zGroup[0] ? zGroup : "(unknown)");
     }
   }
-  zAlg = bEc ? "ES256" : "RS256";
-  if (RAND_bytes(aJti, sizeof(aJti)) != 1) {
-    rc = dbx_error_set(pErr, SQLITE_ERROR, "no random bytes for the JWT id");
-    goto done;
-  }
-  for (i = 0; i < 16; i++) sprintf(zJti + 2 * i, "%02x", aJti[i]);
+  *ppKey = pKey;
+  return SQLITE_OK;
+}
 
-  pHead = cJSON_CreateObject();
-  pClaims = cJSON_CreateObject();
-  if (pHead == NULL || pClaims == NULL || !json_add(pHead, "alg", zAlg) ||
-      !json_add(pHead, "typ", "JWT") ||
-      (zKid && zKid[0] && !json_add(pHead, "kid", zKid)) ||
-      !json_add(pClaims, "iss", zIss) || !json_add(pClaims, "sub", zSub) ||
-      !json_add(pClaims, "aud", zAud) ||
-      !cJSON_AddNumberToObject(pClaims, "iat", (double)tNow) ||
-      !cJSON_AddNumberToObject(pClaims, "exp", (double)(tNow + nLifetime)) ||
-      !json_add(pClaims, "jti", zJti)) {
-    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    goto done;
+/*
+** The signing input "<header>.<claims>", each base64url of its JSON, from
+** sqlite3_malloc; NULL when out of memory. zKid may be NULL or "".
+*/
+static char *jwt_signing_input(const char *zAlg, const char *zKid,
+                               const char *zIss, const char *zSub,
+                               const char *zAud, const char *zJti, int64_t tNow,
+                               long nLifetime) {
+  cJSON *pHead = cJSON_CreateObject(), *pClaims = cJSON_CreateObject();
+  char *zHead = NULL, *zClaims = NULL, *zH64 = NULL, *zC64 = NULL;
+  char *zInput = NULL;
+  if (pHead && pClaims && json_add(pHead, "alg", zAlg) &&
+      json_add(pHead, "typ", "JWT") &&
+      (zKid == NULL || zKid[0] == 0 || json_add(pHead, "kid", zKid)) &&
+      json_add(pClaims, "iss", zIss) && json_add(pClaims, "sub", zSub) &&
+      json_add(pClaims, "aud", zAud) &&
+      cJSON_AddNumberToObject(pClaims, "iat", (double)tNow) &&
+      cJSON_AddNumberToObject(pClaims, "exp", (double)(tNow + nLifetime)) &&
+      json_add(pClaims, "jti", zJti)) {
+    zHead = cJSON_PrintUnformatted(pHead);
+    zClaims = cJSON_PrintUnformatted(pClaims);
   }
-  zHead = cJSON_PrintUnformatted(pHead);
-  zClaims = cJSON_PrintUnformatted(pClaims);
-  if (zHead == NULL || zClaims == NULL) {
-    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    goto done;
+  if (zHead && zClaims) {
+    zH64 = dbx_auth_base64url((const unsigned char *)zHead, strlen(zHead));
+    zC64 = dbx_auth_base64url((const unsigned char *)zClaims, strlen(zClaims));
   }
-  zH64 = dbx_auth_base64url((const unsigned char *)zHead, strlen(zHead));
-  zC64 = dbx_auth_base64url((const unsigned char *)zClaims, strlen(zClaims));
-  zInput = sqlite3_mprintf("%s.%s", zH64 ? zH64 : "", zC64 ? zC64 : "");
-  if (zH64 == NULL || zC64 == NULL || zInput == NULL) {
-    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    goto done;
-  }
-  pMd = EVP_MD_CTX_new();
-  if (pMd == NULL ||
-      EVP_DigestSignInit(pMd, NULL, EVP_sha256(), NULL, pKey) != 1 ||
-      EVP_DigestSign(pMd, NULL, &nSig, (const unsigned char *)zInput,
-                     strlen(zInput)) != 1 ||
-      (aSig = OPENSSL_malloc(nSig)) == NULL ||
-      EVP_DigestSign(pMd, aSig, &nSig, (const unsigned char *)zInput,
-                     strlen(zInput)) != 1) {
-    rc = dbx_error_set(pErr, SQLITE_ERROR,
-                       "signing the OIDC subject token with %s failed: check "
-                       "oidc_private_key_file",
-                       zAlg);
-    goto done;
-  }
-  if (bEc) {
-    /* JWS wants r||s, 32 bytes each, not the DER of ECDSA_SIG */
-    const unsigned char *pDer = aSig;
-    ECDSA_SIG *pEcSig = d2i_ECDSA_SIG(NULL, &pDer, (long)nSig);
-    const BIGNUM *pR = NULL, *pS = NULL;
-    if (pEcSig == NULL) {
-      rc = dbx_error_set(pErr, SQLITE_ERROR, "ES256 signature not decodable");
-      goto done;
-    }
-    ECDSA_SIG_get0(pEcSig, &pR, &pS);
-    BN_bn2binpad(pR, aRaw, 32);
-    BN_bn2binpad(pS, aRaw + 32, 32);
-    ECDSA_SIG_free(pEcSig);
-    zS64 = dbx_auth_base64url(aRaw, 64);
-  } else {
-    zS64 = dbx_auth_base64url(aSig, nSig);
-  }
-  if (zS64 == NULL) {
-    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    goto done;
-  }
-  *pzJwt = sqlite3_mprintf("%s.%s", zInput, zS64);
-  if (*pzJwt == NULL) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-
-done:
-  EVP_MD_CTX_free(pMd);
-  EVP_PKEY_free(pKey);
-  if (aSig) OPENSSL_clear_free(aSig, nSig);
+  if (zH64 && zC64) zInput = sqlite3_mprintf("%s.%s", zH64, zC64);
   cJSON_Delete(pHead);
   cJSON_Delete(pClaims);
   cJSON_free(zHead);
   cJSON_free(zClaims);
   sqlite3_free(zH64);
   sqlite3_free(zC64);
-  sqlite3_free(zS64);
+  return zInput;
+}
+
+/*
+** Signs zInput with SHA-256 and pKey and returns the base64url signature
+** in *pzSig (sqlite3_free): PKCS#1 v1.5 for RSA, and for EC the raw r||s
+** of 32 bytes each that JWS wants rather than the DER of ECDSA_SIG.
+*/
+static int jwt_sign(EVP_PKEY *pKey, int bEc, const char *zInput, char **pzSig,
+                    DbxError *pErr) {
+  EVP_MD_CTX *pMd = EVP_MD_CTX_new();
+  unsigned char *aSig = NULL, aRaw[64];
+  size_t nSig = 0, nInput = strlen(zInput);
+  int rc = SQLITE_OK;
+  *pzSig = NULL;
+  if (pMd == NULL ||
+      EVP_DigestSignInit(pMd, NULL, EVP_sha256(), NULL, pKey) != 1 ||
+      EVP_DigestSign(pMd, NULL, &nSig, (const unsigned char *)zInput, nInput) !=
+          1 ||
+      (aSig = OPENSSL_malloc(nSig)) == NULL ||
+      EVP_DigestSign(pMd, aSig, &nSig, (const unsigned char *)zInput, nInput) !=
+          1) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "signing the OIDC subject token with %s failed: check "
+                       "oidc_private_key_file",
+                       bEc ? "ES256" : "RS256");
+  } else if (bEc) {
+    const unsigned char *pDer = aSig;
+    ECDSA_SIG *pEcSig = d2i_ECDSA_SIG(NULL, &pDer, (long)nSig);
+    const BIGNUM *pR = NULL, *pS = NULL;
+    if (pEcSig == NULL) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR, "ES256 signature not decodable");
+    } else {
+      ECDSA_SIG_get0(pEcSig, &pR, &pS);
+      BN_bn2binpad(pR, aRaw, 32);
+      BN_bn2binpad(pS, aRaw + 32, 32);
+      ECDSA_SIG_free(pEcSig);
+      *pzSig = dbx_auth_base64url(aRaw, 64);
+    }
+  } else {
+    *pzSig = dbx_auth_base64url(aSig, nSig);
+  }
+  if (rc == SQLITE_OK && *pzSig == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  EVP_MD_CTX_free(pMd);
+  if (aSig) OPENSSL_clear_free(aSig, nSig);
+  return rc;
+}
+
+int dbx_auth_mint_jwt(const char *zKeyFile, const char *zIss, const char *zSub,
+                      const char *zAud, const char *zKid, long nLifetime,
+                      int64_t tNow, char **pzJwt, DbxError *pErr) {
+  EVP_PKEY *pKey = NULL;
+  unsigned char aJti[16];
+  char zJti[40], *zInput = NULL, *zSig = NULL;
+  int rc, bEc = 0, i;
+
+  *pzJwt = NULL;
+  rc = jwt_load_key(zKeyFile, &pKey, &bEc, pErr);
+  if (rc) return rc;
+  if (RAND_bytes(aJti, sizeof(aJti)) != 1) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR, "no random bytes for the JWT id");
+    goto done;
+  }
+  for (i = 0; i < 16; i++)
+    sprintf(zJti + 2 * i, "%02x", aJti[i]);
+  zInput = jwt_signing_input(bEc ? "ES256" : "RS256", zKid, zIss, zSub, zAud,
+                             zJti, tNow, nLifetime);
+  if (zInput == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  rc = jwt_sign(pKey, bEc, zInput, &zSig, pErr);
+  if (rc) goto done;
+  *pzJwt = sqlite3_mprintf("%s.%s", zInput, zSig);
+  if (*pzJwt == NULL) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+
+done:
+  EVP_PKEY_free(pKey);
   sqlite3_free(zInput);
+  sqlite3_free(zSig);
   return rc;
 }
 
@@ -354,11 +382,18 @@ done:
 
 static void scrub_own(const DbxAuth *p, DbxError *pErr);
 
-static int is_oauth(const DbxAuth *p) { return strcmp(p->zType, "pat") != 0; }
+/* True for the auth types that fetch a token (all but pat). */
+static int is_oauth(const DbxAuth *p) {
+  return strcmp(p->zType, "pat") != 0;
+}
 
-const char *dbx_auth_type(const DbxAuth *p) { return p->zType; }
+const char *dbx_auth_type(const DbxAuth *p) {
+  return p->zType;
+}
 
-int dbx_auth_can_refresh(const DbxAuth *p) { return is_oauth(p); }
+int dbx_auth_can_refresh(const DbxAuth *p) {
+  return is_oauth(p);
+}
 
 void dbx_auth_free(DbxAuth *p) {
   if (p == NULL) return;
@@ -393,7 +428,8 @@ static char *scopes_from(const char *z) {
   if (z == NULL || z[0] == 0) z = "all-apis";
   while (*z) {
     size_t n;
-    while (*z == ',' || isspace((unsigned char)*z)) z++;
+    while (*z == ',' || isspace((unsigned char)*z))
+      z++;
     n = strcspn(z, ", \t");
     if (n) {
       if (b.n) dbx_buf_append(&b, " ", 1);
@@ -426,12 +462,14 @@ int dbx_auth_new(const DbxConfig *pConfig, DbxAuth **ppOut, DbxError *pErr) {
   bOk &= dup_opt(&p->zClientSecret, dbx_config_get(pConfig, "client_secret"));
   bOk &= dup_opt(&p->zOidcEnv, dbx_config_get(pConfig, "oidc_token_env"));
   bOk &= dup_opt(&p->zOidcFile, dbx_config_get(pConfig, "oidc_token_filepath"));
-  bOk &= dup_opt(&p->zKeyFile, dbx_config_get(pConfig, "oidc_private_key_file"));
+  bOk &=
+      dup_opt(&p->zKeyFile, dbx_config_get(pConfig, "oidc_private_key_file"));
   bOk &= dup_opt(&p->zIssuer, dbx_config_get(pConfig, "oidc_issuer"));
   bOk &= dup_opt(&p->zSubject, dbx_config_get(pConfig, "oidc_subject"));
   bOk &= dup_opt(&p->zKid, dbx_config_get(pConfig, "oidc_key_id"));
   p->zScopes = scopes_from(dbx_config_get(pConfig, "scopes"));
-  p->nLifetime = dbx_config_get_int(pConfig, "oidc_token_lifetime_seconds", 300);
+  p->nLifetime =
+      dbx_config_get_int(pConfig, "oidc_token_lifetime_seconds", 300);
   /* account hosts have their own token endpoint (spec 2.1) */
   if (strstr(zHost, "://accounts.") && dbx_config_get(pConfig, "account_id")) {
     p->zTokenUrl = sqlite3_mprintf("%s/oidc/accounts/%s/v1/token", zHost,
@@ -444,7 +482,8 @@ int dbx_auth_new(const DbxConfig *pConfig, DbxAuth **ppOut, DbxError *pErr) {
   } else if (p->zTokenUrl) {
     p->zAudience = dbx_strdup(p->zTokenUrl);
   }
-  if (!bOk || p->zScopes == NULL || p->zTokenUrl == NULL || p->zAudience == NULL) {
+  if (!bOk || p->zScopes == NULL || p->zTokenUrl == NULL ||
+      p->zAudience == NULL) {
     dbx_auth_free(p);
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
@@ -466,13 +505,11 @@ int dbx_auth_new(const DbxConfig *pConfig, DbxAuth **ppOut, DbxError *pErr) {
 }
 
 /* Reads the subject JWT of the token exchange (fresh on every refresh). */
-static int subject_token(DbxAuth *p, DbxHttp *pHttp, char **pzJwt,
-                         DbxError *pErr) {
-  DBX_UNUSED(pHttp);
+static int subject_token(DbxAuth *p, char **pzJwt, DbxError *pErr) {
   *pzJwt = NULL;
   if (strcmp(p->zType, "env-oidc") == 0) {
-    const char *zName = p->zOidcEnv && p->zOidcEnv[0] ? p->zOidcEnv
-                                                       : "DATABRICKS_OIDC_TOKEN";
+    const char *zName =
+        p->zOidcEnv && p->zOidcEnv[0] ? p->zOidcEnv : "DATABRICKS_OIDC_TOKEN";
     const char *zV = getenv(zName);
     if (zV == NULL || zV[0] == 0) {
       return dbx_error_set(pErr, SQLITE_AUTH,
@@ -492,7 +529,8 @@ static int subject_token(DbxAuth *p, DbxHttp *pHttp, char **pzJwt,
                            "oidc_token_filepath",
                            p->zOidcFile);
     }
-    while ((n = fread(aChunk, 1, sizeof(aChunk), f)) > 0) dbx_buf_append(&b, aChunk, n);
+    while ((n = fread(aChunk, 1, sizeof(aChunk), f)) > 0)
+      dbx_buf_append(&b, aChunk, n);
     fclose(f);
     OPENSSL_cleanse(aChunk, sizeof(aChunk));
     if (b.rc != SQLITE_OK) {
@@ -500,8 +538,10 @@ static int subject_token(DbxAuth *p, DbxHttp *pHttp, char **pzJwt,
       return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
     /* trim */
-    for (i = 0; i < b.n && isspace((unsigned char)b.z[i]); i++) {}
-    for (j = b.n; j > i && isspace((unsigned char)b.z[j - 1]); j--) {}
+    for (i = 0; i < b.n && isspace((unsigned char)b.z[i]); i++) {
+    }
+    for (j = b.n; j > i && isspace((unsigned char)b.z[j - 1]); j--) {
+    }
     if (j == i) {
       dbx_buf_free_secret(&b);
       return dbx_error_set(pErr, SQLITE_AUTH,
@@ -511,61 +551,123 @@ static int subject_token(DbxAuth *p, DbxHttp *pHttp, char **pzJwt,
     *pzJwt = sqlite3_mprintf("%.*s", (int)(j - i), b.z + i);
     dbx_buf_free_secret(&b);
   } else {
-    return dbx_auth_mint_jwt(p->zKeyFile, p->zIssuer, p->zSubject,
-                             p->zAudience, p->zKid, p->nLifetime,
-                             (int64_t)time(NULL), pzJwt, pErr);
+    return dbx_auth_mint_jwt(p->zKeyFile, p->zIssuer, p->zSubject, p->zAudience,
+                             p->zKid, p->nLifetime, (int64_t)time(NULL), pzJwt,
+                             pErr);
   }
   if (*pzJwt == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   return SQLITE_OK;
 }
 
-/* Fetches a new token into e (its mutex held). */
+/*
+** The form body of a token request in *pBody and, for oauth-m2m, the
+** Basic "Authorization: ..." header line in *pBasic (both secret: free
+** them with dbx_buf_free_secret). The token exchange reads a fresh
+** subject JWT and remembers it in p->zLastSubject for scrubbing.
+*/
+static int token_request(DbxAuth *p, DbxBuf *pBody, DbxBuf *pBasic,
+                         DbxError *pErr) {
+  if (strcmp(p->zType, "oauth-m2m") == 0) {
+    DbxBuf cred = {0};
+    dbx_buf_appendf(pBody, "grant_type=client_credentials&scope=");
+    form_escape(pBody, p->zScopes);
+    dbx_buf_appendf(&cred, "%s:%s", p->zClientId, p->zClientSecret);
+    dbx_buf_appendf(pBasic, "Authorization: Basic ");
+    if (cred.rc == SQLITE_OK) {
+      base64_std(pBasic, (unsigned char *)cred.z, cred.n);
+    }
+    dbx_buf_free_secret(&cred);
+  } else {
+    char *zJwt = NULL;
+    int rc = subject_token(p, &zJwt, pErr);
+    if (rc) return rc;
+    dbx_free_secret(p->zLastSubject);
+    p->zLastSubject = zJwt;
+    dbx_buf_appendf(pBody,
+                    "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%"
+                    "3Atoken-exchange&subject_token=");
+    form_escape(pBody, zJwt);
+    dbx_buf_appendf(
+        pBody, "&subject_token_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Atoken-"
+               "type%%3Ajwt&scope=");
+    form_escape(pBody, p->zScopes);
+    if (p->zClientId && p->zClientId[0]) {
+      dbx_buf_appendf(pBody, "&client_id=");
+      form_escape(pBody, p->zClientId);
+    }
+  }
+  if (pBody->rc != SQLITE_OK || pBasic->rc != SQLITE_OK) {
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  return SQLITE_OK;
+}
+
+/*
+** Keeps the access token of a 2xx token reply in e (its mutex held), with
+** its expiry and refresh time on pHttp's clock: expiry - min(ttl/2,
+** 20 min). The parsed reply is wiped before it is freed.
+*/
+static int token_store(TokenEntry *e, DbxHttp *pHttp, const DbxBuf *pReply,
+                       const char *zWhat, DbxError *pErr) {
+  cJSON *pJson, *pTok, *pType, *pExp;
+  int64_t ttlMs, now;
+  int rc = SQLITE_OK;
+  pJson = cJSON_ParseWithLength(pReply->z ? pReply->z : "", pReply->n);
+  pTok = cJSON_GetObjectItemCaseSensitive(pJson, "access_token");
+  pType = cJSON_GetObjectItemCaseSensitive(pJson, "token_type");
+  pExp = cJSON_GetObjectItemCaseSensitive(pJson, "expires_in");
+  if (!cJSON_IsString(pTok) || pTok->valuestring[0] == 0) {
+    rc = dbx_error_set(pErr, SQLITE_AUTH,
+                       "%s: the token endpoint answered without an "
+                       "access_token: check host",
+                       zWhat);
+    goto done;
+  }
+  if (cJSON_IsNumber(pExp))
+    ttlMs = (int64_t)(pExp->valuedouble * 1000);
+  else if (cJSON_IsString(pExp))
+    ttlMs = (int64_t)atoll(pExp->valuestring) * 1000;
+  else
+    ttlMs = 3600 * 1000;
+  entry_wipe_token(e);
+  e->zToken = dbx_strdup(pTok->valuestring);
+  e->zTokenType = dbx_strdup(cJSON_IsString(pType) && pType->valuestring[0]
+                                 ? pType->valuestring
+                                 : "Bearer");
+  if (e->zToken == NULL || e->zTokenType == NULL) {
+    entry_wipe_token(e);
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  now = dbx_http_now_ms(pHttp);
+  e->expiryMs = now + ttlMs;
+  e->refreshAtMs =
+      e->expiryMs - (ttlMs / 2 < MAX_EARLY_MS ? ttlMs / 2 : MAX_EARLY_MS);
+done:
+  dbx_json_free_secret(pJson); /* the parsed access token is a secret too */
+  return rc;
+}
+
+/*
+** Fetches a new token into e (its mutex held). A refused request (400,
+** 401, 403) is SQLITE_AUTH; the error never holds one of p's secrets.
+*/
 static int fetch_token(DbxAuth *p, DbxHttp *pHttp, TokenEntry *e,
                        DbxError *pErr) {
-  DbxBuf body = {0}, basic = {0}, cred = {0};
+  DbxBuf body = {0}, basic = {0};
   DbxHttpRequest req;
   DbxHttpResponse resp;
   const char *azHeader[3];
   int nHeader = 0, rc;
   char zWhat[80];
-  cJSON *pJson = NULL, *pTok, *pType, *pExp;
-  int64_t ttlMs, now;
 
   memset(&resp, 0, sizeof(resp));
   snprintf(zWhat, sizeof(zWhat), "%s token request", p->zType);
-  if (strcmp(p->zType, "oauth-m2m") == 0) {
-    dbx_buf_appendf(&body, "grant_type=client_credentials&scope=");
-    form_escape(&body, p->zScopes);
-    dbx_buf_appendf(&cred, "%s:%s", p->zClientId, p->zClientSecret);
-    dbx_buf_appendf(&basic, "Authorization: Basic ");
-    if (cred.rc == SQLITE_OK) base64_std(&basic, (unsigned char *)cred.z, cred.n);
-    dbx_buf_free_secret(&cred);
-    azHeader[nHeader++] = basic.z;
-  } else {
-    char *zJwt = NULL;
-    rc = subject_token(p, pHttp, &zJwt, pErr);
-    if (rc) return rc;
-    dbx_free_secret(p->zLastSubject);
-    p->zLastSubject = zJwt;
-    dbx_buf_appendf(&body,
-                    "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%"
-                    "3Atoken-exchange&subject_token=");
-    form_escape(&body, zJwt);
-    dbx_buf_appendf(&body,
-                    "&subject_token_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Atoken-"
-                    "type%%3Ajwt&scope=");
-    form_escape(&body, p->zScopes);
-    if (p->zClientId && p->zClientId[0]) {
-      dbx_buf_appendf(&body, "&client_id=");
-      form_escape(&body, p->zClientId);
-    }
-  }
+  rc = token_request(p, &body, &basic, pErr);
+  if (rc) goto done;
+  if (basic.z) azHeader[nHeader++] = basic.z;
   azHeader[nHeader++] = "Content-Type: application/x-www-form-urlencoded";
   azHeader[nHeader++] = "Accept: application/json";
-  if (body.rc != SQLITE_OK || basic.rc != SQLITE_OK) {
-    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    goto done;
-  }
   memset(&req, 0, sizeof(req));
   req.zMethod = "POST";
   req.zUrl = p->zTokenUrl;
@@ -585,44 +687,9 @@ static int fetch_token(DbxAuth *p, DbxHttp *pHttp, TokenEntry *e,
     scrub_own(p, pErr);
     goto done;
   }
-  pJson = cJSON_ParseWithLength(resp.body.z ? resp.body.z : "", resp.body.n);
-  pTok = cJSON_GetObjectItemCaseSensitive(pJson, "access_token");
-  pType = cJSON_GetObjectItemCaseSensitive(pJson, "token_type");
-  pExp = cJSON_GetObjectItemCaseSensitive(pJson, "expires_in");
-  if (!cJSON_IsString(pTok) || pTok->valuestring[0] == 0) {
-    rc = dbx_error_set(pErr, SQLITE_AUTH,
-                       "%s: the token endpoint answered without an "
-                       "access_token: check host",
-                       zWhat);
-    goto done;
-  }
-  if (cJSON_IsNumber(pExp)) ttlMs = (int64_t)(pExp->valuedouble * 1000);
-  else if (cJSON_IsString(pExp)) ttlMs = (int64_t)atoll(pExp->valuestring) * 1000;
-  else ttlMs = 3600 * 1000;
-  entry_wipe_token(e);
-  e->zToken = dbx_strdup(pTok->valuestring);
-  e->zTokenType = dbx_strdup(cJSON_IsString(pType) && pType->valuestring[0]
-                                 ? pType->valuestring
-                                 : "Bearer");
-  if (e->zToken == NULL || e->zTokenType == NULL) {
-    entry_wipe_token(e);
-    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    goto done;
-  }
-  now = dbx_http_now_ms(pHttp);
-  e->expiryMs = now + ttlMs;
-  e->refreshAtMs = e->expiryMs - (ttlMs / 2 < MAX_EARLY_MS ? ttlMs / 2 : MAX_EARLY_MS);
-  rc = SQLITE_OK;
+  rc = token_store(e, pHttp, &resp.body, zWhat, pErr);
 
 done:
-  if (pJson) {
-    /* the parsed access token is a secret too */
-    if (cJSON_IsString(cJSON_GetObjectItemCaseSensitive(pJson, "access_token"))) {
-      char *z = cJSON_GetObjectItemCaseSensitive(pJson, "access_token")->valuestring;
-      OPENSSL_cleanse(z, strlen(z));
-    }
-    cJSON_Delete(pJson);
-  }
   dbx_buf_free_secret(&resp.body);
   dbx_buf_free_secret(&body);
   dbx_buf_free_secret(&basic);
@@ -638,7 +705,8 @@ int dbx_auth_header(DbxAuth *p, DbxHttp *pHttp, int bForce, char **pzHeader,
   *pzHeader = NULL;
   if (!is_oauth(p)) {
     *pzHeader = sqlite3_mprintf("Authorization: Bearer %s", p->zToken);
-    return *pzHeader ? SQLITE_OK : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    return *pzHeader ? SQLITE_OK
+                     : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
   pthread_mutex_lock(&e->mu);
   now = dbx_http_now_ms(pHttp);
@@ -658,15 +726,17 @@ int dbx_auth_header(DbxAuth *p, DbxHttp *pHttp, int bForce, char **pzHeader,
     }
   }
   if (rc == SQLITE_OK) {
-    *pzHeader = sqlite3_mprintf("Authorization: %s %s", e->zTokenType, e->zToken);
-    if (*pzHeader == NULL) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    *pzHeader =
+        sqlite3_mprintf("Authorization: %s %s", e->zTokenType, e->zToken);
+    if (*pzHeader == NULL)
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
   pthread_mutex_unlock(&e->mu);
   return rc;
 }
 
 /* Replaces every occurrence of zSecret in zMsg by "***". */
-static void scrub_one(char *zMsg, size_t nMsg, const char *zSecret) {
+static void scrub_one(char *zMsg, const char *zSecret) {
   size_t nS;
   char *z;
   if (zSecret == NULL || (nS = strlen(zSecret)) < 4) return;
@@ -674,15 +744,14 @@ static void scrub_one(char *zMsg, size_t nMsg, const char *zSecret) {
     size_t nTail = strlen(z + nS);
     memcpy(z, "***", 3);
     memmove(z + 3, z + nS, nTail + 1);
-    DBX_UNUSED(nMsg);
   }
 }
 
 /* Scrubs the provider's own secrets (no lock needed). */
 static void scrub_own(const DbxAuth *p, DbxError *pErr) {
-  scrub_one(pErr->zMsg, sizeof(pErr->zMsg), p->zToken);
-  scrub_one(pErr->zMsg, sizeof(pErr->zMsg), p->zClientSecret);
-  scrub_one(pErr->zMsg, sizeof(pErr->zMsg), p->zLastSubject);
+  scrub_one(pErr->zMsg, p->zToken);
+  scrub_one(pErr->zMsg, p->zClientSecret);
+  scrub_one(pErr->zMsg, p->zLastSubject);
 }
 
 void dbx_auth_scrub(const DbxAuth *p, DbxError *pErr) {
@@ -690,7 +759,7 @@ void dbx_auth_scrub(const DbxAuth *p, DbxError *pErr) {
   scrub_own(p, pErr);
   if (p->pEntry) {
     pthread_mutex_lock(&p->pEntry->mu);
-    scrub_one(pErr->zMsg, sizeof(pErr->zMsg), p->pEntry->zToken);
+    scrub_one(pErr->zMsg, p->pEntry->zToken);
     pthread_mutex_unlock(&p->pEntry->mu);
   }
 }

@@ -62,10 +62,9 @@ void dbx_auth_scrub(const DbxAuth *p, DbxError *pErr);
 ** sub, aud, iat=tNow, exp=tNow+nLifetime, jti (random). zKid may be NULL.
 ** Returns SQLITE_OK and *pzJwt (dbx_free_secret), or an error.
 */
-int dbx_auth_mint_jwt(const char *zKeyFile, const char *zIss,
-                      const char *zSub, const char *zAud, const char *zKid,
-                      long nLifetime, int64_t tNow, char **pzJwt,
-                      DbxError *pErr);
+int dbx_auth_mint_jwt(const char *zKeyFile, const char *zIss, const char *zSub,
+                      const char *zAud, const char *zKid, long nLifetime,
+                      int64_t tNow, char **pzJwt, DbxError *pErr);
 
 /* base64url without padding; the result is from sqlite3_malloc. */
 char *dbx_auth_base64url(const unsigned char *a, size_t n);

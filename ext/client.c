@@ -17,19 +17,21 @@
 #include "http.h"
 
 struct DbxClient {
-  DbxConfig *pConfig;      /* owned copy of the resolved config */
-  DbxHttp *pHttp;          /* reused connection, settings, retries */
-  DbxAuth *pAuth;          /* credential provider */
-  char *zHost;             /* base URL without trailing slash; owned */
-  char zWorkspaceHdr[96];  /* "X-Databricks-Workspace-Id: <id>" or "" */
-  DbxHttpTransport tr;     /* transport override (tests), or zeroed */
-  int bHaveTransport;      /* tr is set */
+  DbxConfig *pConfig;     /* owned copy of the resolved config */
+  DbxHttp *pHttp;         /* reused connection, settings, retries */
+  DbxAuth *pAuth;         /* credential provider */
+  char *zHost;            /* base URL without trailing slash; owned */
+  char zWorkspaceHdr[96]; /* "X-Databricks-Workspace-Id: <id>" or "" */
+  DbxHttpTransport tr;    /* transport override (tests), or zeroed */
+  int bHaveTransport;     /* tr is set */
 };
 
 /* Transport override for the next dbx_client_open (unit tests only). */
 static DbxHttpTransport *pNextTransport = NULL;
 
-void dbx_client_test_transport(DbxHttpTransport *pTr) { pNextTransport = pTr; }
+void dbx_client_test_transport(DbxHttpTransport *pTr) {
+  pNextTransport = pTr;
+}
 
 /* Fills HTTP settings from the configuration. */
 static void settings_from(const DbxConfig *pConfig, const char *zAuthType,
@@ -83,7 +85,8 @@ int dbx_client_open(const DbxConfig *pConfig, DbxClient **ppOut,
   }
   {
     size_t n = strlen(p->zHost);
-    while (n > 0 && p->zHost[n - 1] == '/') p->zHost[--n] = 0;
+    while (n > 0 && p->zHost[n - 1] == '/')
+      p->zHost[--n] = 0;
   }
   if (zWs && zWs[0]) {
     snprintf(p->zWorkspaceHdr, sizeof(p->zWorkspaceHdr),
@@ -115,9 +118,13 @@ void dbx_client_set_interrupt(DbxClient *p, DbxInterruptFn x, void *pArg) {
   dbx_http_set_interrupt(p->pHttp, x, pArg);
 }
 
-const DbxConfig *dbx_client_config(const DbxClient *p) { return p->pConfig; }
+const DbxConfig *dbx_client_config(const DbxClient *p) {
+  return p->pConfig;
+}
 
-const char *dbx_client_host(const DbxClient *p) { return p->zHost; }
+const char *dbx_client_host(const DbxClient *p) {
+  return p->zHost;
+}
 
 /* "METHOD /path" without the query string, for messages. */
 static void call_name(const char *zMethod, const char *zPath, char *zOut,
@@ -139,7 +146,8 @@ static int is_token_rejected(const DbxHttpResponse *pResp) {
   dbx_http_error_from_response(403, pResp->body.z + pResp->nKeep,
                                pResp->body.n - pResp->nKeep, "", &e);
   return strcmp(e.zCode, "403") == 0 || strcasestr(e.zMsg, "access token") ||
-         strcasestr(e.zMsg, "invalid token") || strcasestr(e.zMsg, "token expired");
+         strcasestr(e.zMsg, "invalid token") ||
+         strcasestr(e.zMsg, "token expired");
 }
 
 /*
@@ -179,7 +187,8 @@ static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
     nHeader = 0;
     azHeader[nHeader++] = zAuth;
     if (p->zWorkspaceHdr[0]) azHeader[nHeader++] = p->zWorkspaceHdr;
-    for (i = 0; i < nExtra; i++) azHeader[nHeader++] = azExtra[i];
+    for (i = 0; i < nExtra; i++)
+      azHeader[nHeader++] = azExtra[i];
     memset(&req, 0, sizeof(req));
     req.zMethod = zMethod;
     req.zUrl = zUrl;
@@ -235,11 +244,12 @@ int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
   if (ppOut) *ppOut = NULL;
   if (pBody) {
     zBody = cJSON_PrintUnformatted(pBody);
-    if (zBody == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    if (zBody == NULL)
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
-  rc = client_send(p, zMethod, zPath, pBody ? azJson : azJson + 1,
-                   pBody ? 2 : 1, zBody, zBody ? strlen(zBody) : 0, &out,
-                   &status, pErr);
+  rc =
+      client_send(p, zMethod, zPath, pBody ? azJson : azJson + 1, pBody ? 2 : 1,
+                  zBody, zBody ? strlen(zBody) : 0, &out, &status, pErr);
   if (zBody) cJSON_free(zBody);
   if (rc == SQLITE_OK && ppOut && out.n > 0) {
     *ppOut = cJSON_ParseWithLength(out.z, out.n);
@@ -295,15 +305,14 @@ int dbx_client_download(DbxClient *p, const char *zUrl,
     rc = dbx_http_send(p->pHttp, &req, DBX_RETRY_API, zWhat, &resp, pErr);
     if (rc == SQLITE_OK && (resp.status < 200 || resp.status > 299)) {
       /* no body: storage errors can echo the signed request */
-      rc = dbx_error_set_api(pErr, resp.status == 403 ? SQLITE_AUTH : SQLITE_ERROR,
-                             resp.status, "",
-                             "%s: HTTP %ld %s%s", zWhat, resp.status,
-                             dbx_http_reason(resp.status),
-                             (resp.status == 403 || resp.status == 400 ||
-                              resp.status == 410)
-                                 ? " (the link may have expired: request the "
-                                   "chunk again)"
-                                 : "");
+      rc = dbx_error_set_api(
+          pErr, resp.status == 403 ? SQLITE_AUTH : SQLITE_ERROR, resp.status,
+          "", "%s: HTTP %ld %s%s", zWhat, resp.status,
+          dbx_http_reason(resp.status),
+          (resp.status == 403 || resp.status == 400 || resp.status == 410)
+              ? " (the link may have expired: request the "
+                "chunk again)"
+              : "");
     }
     if (resp.body.z && resp.body.n >= resp.nKeep && rc != SQLITE_OK) {
       resp.body.n = resp.nKeep;

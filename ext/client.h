@@ -74,7 +74,8 @@ int dbx_client_download(DbxClient *p, const char *zUrl,
                         const char *const *azHeader, int nHeader, DbxBuf *pOut,
                         DbxError *pErr);
 
-/* The workspace base URL without a trailing slash, e.g. https://x.cloud.databricks.com */
+/* The workspace base URL without a trailing slash (borrowed), e.g.
+** https://x.cloud.databricks.com */
 const char *dbx_client_host(const DbxClient *p);
 
 /*

@@ -24,16 +24,16 @@
 
 #include "config.h"
 
-#define CFG_SECRET 0x01   /* never literal from options; "***" in JSON */
-#define CFG_INT    0x02   /* a positive integer */
-#define CFG_NOENV  0x04   /* no environment variable */
+#define CFG_SECRET 0x01 /* never literal from options; "***" in JSON */
+#define CFG_INT    0x02 /* a positive integer */
+#define CFG_NOENV  0x04 /* no environment variable */
 
 /* One known setting. */
 typedef struct ConfigKey {
-  const char *zName;   /* config-file key */
-  const char *zEnv;    /* environment variable, or NULL */
-  const char *zGroup;  /* auth group for the conflict check, or NULL */
-  unsigned flags;      /* CFG_* */
+  const char *zName;  /* config-file key */
+  const char *zEnv;   /* environment variable, or NULL */
+  const char *zGroup; /* auth group for the conflict check, or NULL */
+  unsigned flags;     /* CFG_* */
 } ConfigKey;
 
 static const ConfigKey aKey[] = {
@@ -75,17 +75,18 @@ static const char *const azAuthType[] = {
 };
 
 typedef struct ConfigVal {
-  char *z;          /* value from sqlite3_malloc, or NULL when unset */
-  DbxSource eSrc;   /* where it came from */
+  char *z;        /* value from sqlite3_malloc, or NULL when unset */
+  DbxSource eSrc; /* where it came from */
 } ConfigVal;
 
 struct DbxConfig {
-  ConfigVal a[DBX_ARRAY_SIZE(aKey)];  /* one per aKey entry */
-  int bResolved;                      /* dbx_config_resolve succeeded */
-  char *zFileUsed;                    /* config file read, or NULL */
-  char *zProfileUsed;                 /* profile read from it, or NULL */
+  ConfigVal a[DBX_ARRAY_SIZE(aKey)]; /* one per aKey entry */
+  int bResolved;                     /* dbx_config_resolve succeeded */
+  char *zFileUsed;                   /* config file read, or NULL */
+  char *zProfileUsed;                /* profile read from it, or NULL */
 };
 
+/* Index of zKey in aKey, or -1 for an unknown setting. */
 static int key_index(const char *zKey) {
   int i;
   for (i = 0; i < N_KEY; i++) {
@@ -99,27 +100,37 @@ int dbx_config_is_secret(const char *zKey) {
   return i >= 0 && (aKey[i].flags & CFG_SECRET) != 0;
 }
 
+/* How dbx_config() names a source; static storage. */
 static const char *source_name(DbxSource e) {
   switch (e) {
-    case DBX_SRC_OPTION: return "option";
-    case DBX_SRC_SESSION: return "dbx_config";
-    case DBX_SRC_ENV: return "env";
-    case DBX_SRC_PROFILE: return "profile";
-    case DBX_SRC_DEFAULT: return "default";
-    default: return "unset";
+  case DBX_SRC_OPTION:
+    return "option";
+  case DBX_SRC_SESSION:
+    return "dbx_config";
+  case DBX_SRC_ENV:
+    return "env";
+  case DBX_SRC_PROFILE:
+    return "profile";
+  case DBX_SRC_DEFAULT:
+    return "default";
+  default:
+    return "unset";
   }
 }
 
+/* Unsets key i, wiping the old value when the key is a secret. */
 static void val_clear(DbxConfig *p, int i) {
-  if (aKey[i].flags & CFG_SECRET) dbx_free_secret(p->a[i].z);
-  else sqlite3_free(p->a[i].z);
+  if (aKey[i].flags & CFG_SECRET)
+    dbx_free_secret(p->a[i].z);
+  else
+    sqlite3_free(p->a[i].z);
   p->a[i].z = NULL;
   p->a[i].eSrc = DBX_SRC_UNSET;
 }
 
 /* Stores a copy of z for key i, replacing what was there. */
-static int val_put(DbxConfig *p, int i, const char *z, size_t n,
-                   DbxSource eSrc, DbxError *pErr) {
+static int val_put(DbxConfig *p, int i, const char *z, size_t n, DbxSource eSrc,
+                   DbxError *pErr) {
   char *zNew = sqlite3_malloc64(n + 1);
   if (zNew == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   memcpy(zNew, z, n);
@@ -141,7 +152,8 @@ int dbx_config_new(DbxConfig **ppOut) {
 void dbx_config_free(DbxConfig *p) {
   int i;
   if (p == NULL) return;
-  for (i = 0; i < N_KEY; i++) val_clear(p, i);
+  for (i = 0; i < N_KEY; i++)
+    val_clear(p, i);
   sqlite3_free(p->zFileUsed);
   sqlite3_free(p->zProfileUsed);
   sqlite3_free(p);
@@ -159,9 +171,11 @@ int dbx_config_dup(const DbxConfig *p, DbxConfig **ppOut) {
     if (q->a[i].z == NULL) goto nomem;
   }
   q->bResolved = p->bResolved;
-  if (p->zFileUsed && (q->zFileUsed = dbx_strdup(p->zFileUsed)) == NULL) goto nomem;
+  if (p->zFileUsed && (q->zFileUsed = dbx_strdup(p->zFileUsed)) == NULL)
+    goto nomem;
   if (p->zProfileUsed &&
-      (q->zProfileUsed = dbx_strdup(p->zProfileUsed)) == NULL) goto nomem;
+      (q->zProfileUsed = dbx_strdup(p->zProfileUsed)) == NULL)
+    goto nomem;
   *ppOut = q;
   return SQLITE_OK;
 nomem:
@@ -251,8 +265,8 @@ int dbx_config_set(DbxConfig *p, const char *zKey, const char *zValue,
     v = strtol(zValue, &zEnd, 10);
     if (errno || zEnd == zValue || *zEnd || v <= 0) {
       return dbx_error_set(pErr, SQLITE_ERROR,
-                           "invalid %s '%s': expected a positive integer",
-                           zKey, zValue);
+                           "invalid %s '%s': expected a positive integer", zKey,
+                           zValue);
     }
   }
   return val_put(p, i, zValue, strlen(zValue), eSrc, pErr);
@@ -323,9 +337,11 @@ static char *read_file(const char *zPath, size_t *pn) {
 /* Trims ASCII whitespace in place; returns the new start. */
 static char *trim(char *z) {
   size_t n;
-  while (isspace((unsigned char)*z)) z++;
+  while (isspace((unsigned char)*z))
+    z++;
   n = strlen(z);
-  while (n > 0 && isspace((unsigned char)z[n - 1])) z[--n] = 0;
+  while (n > 0 && isspace((unsigned char)z[n - 1]))
+    z[--n] = 0;
   return z;
 }
 
@@ -396,11 +412,12 @@ static int ini_scan(char *zText, const char *zFile, const char *zWant,
 }
 
 typedef struct ProfileFill {
-  DbxConfig *p;        /* config being filled */
-  DbxError *pErr;      /* error sink */
-  char zDefault[128];  /* [__settings__] default_profile */
+  DbxConfig *p;       /* config being filled */
+  DbxError *pErr;     /* error sink */
+  char zDefault[128]; /* [__settings__] default_profile */
 } ProfileFill;
 
+/* Collects [__settings__] default_profile; other keys are ignored. */
 static int settings_pair(void *pArg, const char *zKey, const char *zVal) {
   ProfileFill *pF = (ProfileFill *)pArg;
   if (strcmp(zKey, "default_profile") == 0) {
@@ -409,6 +426,7 @@ static int settings_pair(void *pArg, const char *zKey, const char *zVal) {
   return SQLITE_OK;
 }
 
+/* Takes one key = value of the chosen profile into the config. */
 static int profile_pair(void *pArg, const char *zKey, const char *zVal) {
   ProfileFill *pF = (ProfileFill *)pArg;
   int i;
@@ -467,13 +485,14 @@ static int load_profile(DbxConfig *p, DbxError *pErr) {
     if (zCopy == NULL) {
       rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     } else {
-      rc = ini_scan(zCopy, zPath, "__settings__", &bFound, settings_pair,
-                    &fill, pErr);
+      rc = ini_scan(zCopy, zPath, "__settings__", &bFound, settings_pair, &fill,
+                    pErr);
       dbx_free_secret(zCopy);
     }
   }
   if (rc == SQLITE_OK) {
-    zWant = zProfile ? zProfile : (fill.zDefault[0] ? fill.zDefault : "DEFAULT");
+    zWant =
+        zProfile ? zProfile : (fill.zDefault[0] ? fill.zDefault : "DEFAULT");
     if (strcmp(zWant, "__settings__") == 0) {
       rc = dbx_error_set(pErr, SQLITE_ERROR,
                          "__settings__ is reserved and is not a profile: name "
@@ -551,7 +570,8 @@ static int normalise_host(DbxConfig *p, DbxError *pErr) {
   DbxBuf b = {0};
   int rc;
   if (z == NULL) return SQLITE_OK;
-  while (isspace((unsigned char)*z)) z++;
+  while (isspace((unsigned char)*z))
+    z++;
   if (strstr(z, "://") == NULL) {
     dbx_buf_appendf(&b, "https://");
     zAuth = z;
@@ -595,7 +615,10 @@ static int normalise_host(DbxConfig *p, DbxError *pErr) {
           int k = key_index(zKeyName);
           if (p->a[k].z == NULL) {
             rc = val_put(p, k, zEqs + 1, nVal, p->a[iHost].eSrc, pErr);
-            if (rc) { dbx_buf_free(&b); return rc; }
+            if (rc) {
+              dbx_buf_free(&b);
+              return rc;
+            }
           }
         }
       }
@@ -613,6 +636,7 @@ static int normalise_host(DbxConfig *p, DbxError *pErr) {
   return rc;
 }
 
+/* True when zKey has a non-empty value. */
 static int is_set(const DbxConfig *p, const char *zKey) {
   const char *z = dbx_config_get(p, zKey);
   return z && z[0];
@@ -637,8 +661,10 @@ static int choose_auth(DbxConfig *p, DbxError *pErr) {
     if (zG == NULL || !is_set(p, aKey[i].zName)) continue;
     /* client_id is the companion of the self-signed issuer, not a method */
     if (bSelfSigned && strcmp(aKey[i].zName, "client_id") == 0) continue;
-    for (j = 0; j < nGroup && strcmp(azGroup[j], zG) != 0; j++) {}
-    if (j == nGroup && nGroup < (int)DBX_ARRAY_SIZE(azGroup)) azGroup[nGroup++] = zG;
+    for (j = 0; j < nGroup && strcmp(azGroup[j], zG) != 0; j++) {
+    }
+    if (j == nGroup && nGroup < (int)DBX_ARRAY_SIZE(azGroup))
+      azGroup[nGroup++] = zG;
   }
   if (zType && zType[0]) {
     for (i = 0; i < (int)DBX_ARRAY_SIZE(azAuthType); i++) {
@@ -667,12 +693,18 @@ static int choose_auth(DbxConfig *p, DbxError *pErr) {
                            "and %s; set auth_type to choose one",
                            azGroup[0], azGroup[1]);
     }
-    if (is_set(p, "token")) zType = "pat";
-    else if (is_set(p, "client_id") && is_set(p, "client_secret")) zType = "oauth-m2m";
-    else if (bSelfSigned) zType = "oidc-self-signed";
-    else if (is_set(p, "oidc_token_filepath")) zType = "file-oidc";
-    else if (getenv(oidc_env_name(p)) && getenv(oidc_env_name(p))[0]) zType = "env-oidc";
-    else zType = NULL;
+    if (is_set(p, "token"))
+      zType = "pat";
+    else if (is_set(p, "client_id") && is_set(p, "client_secret"))
+      zType = "oauth-m2m";
+    else if (bSelfSigned)
+      zType = "oidc-self-signed";
+    else if (is_set(p, "oidc_token_filepath"))
+      zType = "file-oidc";
+    else if (getenv(oidc_env_name(p)) && getenv(oidc_env_name(p))[0])
+      zType = "env-oidc";
+    else
+      zType = NULL;
     if (zType == NULL) {
       if (!is_set(p, "host")) return SQLITE_OK; /* host error comes first */
       return dbx_error_set(
@@ -722,6 +754,7 @@ static int is_auth_key(int i) {
   return aKey[i].zGroup != NULL || strcmp(aKey[i].zName, "auth_type") == 0;
 }
 
+/* True when any credential or auth_type is set, from any source. */
 static int any_auth_set(const DbxConfig *p) {
   int i;
   for (i = 0; i < N_KEY; i++) {
@@ -735,7 +768,8 @@ static int fill_from_env(DbxConfig *p, int bSkipAuth, DbxError *pErr) {
   int i, rc;
   for (i = 0; i < N_KEY; i++) {
     const char *zV;
-    if (p->a[i].z || aKey[i].zEnv == NULL || (aKey[i].flags & CFG_NOENV)) continue;
+    if (p->a[i].z || aKey[i].zEnv == NULL || (aKey[i].flags & CFG_NOENV))
+      continue;
     if (bSkipAuth && is_auth_key(i)) continue;
     zV = getenv(aKey[i].zEnv);
     if (zV == NULL && strcmp(aKey[i].zName, "oidc_token_filepath") == 0) {
@@ -795,10 +829,11 @@ int dbx_config_resolve(DbxConfig *p, DbxError *pErr) {
     char zId[128];
     int iW = key_index("warehouse_id");
     if (warehouse_from(p->a[iW].z, zId, sizeof(zId))) {
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "invalid warehouse_id '%s' (from %s): give a "
-                           "warehouse id or an HTTP path /sql/1.0/warehouses/<id>",
-                           p->a[iW].z, source_name(p->a[iW].eSrc));
+      return dbx_error_set(
+          pErr, SQLITE_ERROR,
+          "invalid warehouse_id '%s' (from %s): give a "
+          "warehouse id or an HTTP path /sql/1.0/warehouses/<id>",
+          p->a[iW].z, source_name(p->a[iW].eSrc));
     }
     rc = val_put(p, iW, zId, strlen(zId), p->a[iW].eSrc, pErr);
     if (rc) return rc;
@@ -821,9 +856,12 @@ static void json_str(DbxBuf *b, const char *z) {
   dbx_buf_append(b, "\"", 1);
   for (; *z; z++) {
     unsigned char c = (unsigned char)*z;
-    if (c == '"' || c == '\\') dbx_buf_appendf(b, "\\%c", c);
-    else if (c < 0x20) dbx_buf_appendf(b, "\\u%04x", c);
-    else dbx_buf_append(b, z, 1);
+    if (c == '"' || c == '\\')
+      dbx_buf_appendf(b, "\\%c", c);
+    else if (c < 0x20)
+      dbx_buf_appendf(b, "\\u%04x", c);
+    else
+      dbx_buf_append(b, z, 1);
   }
   dbx_buf_append(b, "\"", 1);
 }
@@ -873,7 +911,8 @@ static void digest_hex(const char *const *az, int n, char *zOut) {
   }
   EVP_DigestFinal_ex(pCtx, aMd, &nMd);
   EVP_MD_CTX_free(pCtx);
-  for (i = 0; i < 16 && i < (int)nMd; i++) sprintf(zOut + 2 * i, "%02x", aMd[i]);
+  for (i = 0; i < 16 && i < (int)nMd; i++)
+    sprintf(zOut + 2 * i, "%02x", aMd[i]);
   OPENSSL_cleanse(aMd, sizeof(aMd));
 }
 
@@ -906,11 +945,13 @@ static char *config_identity(const DbxConfig *p, int bHttp) {
     az[n++] = dbx_config_get(p, "workspace_id");
   }
   digest_hex(az, n, zHex);
-  return sqlite3_mprintf("%s|%s|%s|%s", az[0] ? az[0] : "",
-                         az[1] ? az[1] : "", az[2] ? az[2] : "", zHex);
+  return sqlite3_mprintf("%s|%s|%s|%s", az[0] ? az[0] : "", az[1] ? az[1] : "",
+                         az[2] ? az[2] : "", zHex);
 }
 
-char *dbx_config_identity(const DbxConfig *p) { return config_identity(p, 1); }
+char *dbx_config_identity(const DbxConfig *p) {
+  return config_identity(p, 1);
+}
 
 char *dbx_config_auth_identity(const DbxConfig *p) {
   return config_identity(p, 0);

@@ -21,11 +21,11 @@
 /* Where a value came from, strongest first. */
 typedef enum DbxSource {
   DBX_SRC_UNSET = 0,
-  DBX_SRC_OPTION,     /* a vtab argument or a JSON options argument */
-  DBX_SRC_SESSION,    /* dbx_config(key, value) on this connection */
-  DBX_SRC_ENV,        /* a DATABRICKS_* environment variable */
-  DBX_SRC_PROFILE,    /* a profile of the config file */
-  DBX_SRC_DEFAULT     /* built in */
+  DBX_SRC_OPTION,  /* a vtab argument or a JSON options argument */
+  DBX_SRC_SESSION, /* dbx_config(key, value) on this connection */
+  DBX_SRC_ENV,     /* a DATABRICKS_* environment variable */
+  DBX_SRC_PROFILE, /* a profile of the config file */
+  DBX_SRC_DEFAULT  /* built in */
 } DbxSource;
 
 typedef struct DbxConfig DbxConfig;

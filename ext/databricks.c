@@ -58,6 +58,25 @@ int dbx_probe_interrupted(void *pProbe) {
   return rc == SQLITE_INTERRUPT;
 }
 
+int dbx_error_to_vtab(sqlite3_vtab *pVtab, const DbxError *pErr) {
+  sqlite3_free(pVtab->zErrMsg);
+  pVtab->zErrMsg = dbx_error_text(pErr);
+  return pErr->rc ? pErr->rc : SQLITE_ERROR;
+}
+
+void dbx_error_to_context(sqlite3_context *ctx, const DbxError *pErr) {
+  char *z = dbx_error_text(pErr);
+  if (z == NULL) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_error(ctx, z, -1);
+  if (pErr->rc != SQLITE_ERROR && pErr->rc != SQLITE_OK) {
+    sqlite3_result_error_code(ctx, pErr->rc);
+  }
+  sqlite3_free(z);
+}
+
 /* dbx_version(): the one-line version report. */
 static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   DBX_UNUSED(argc);
@@ -67,18 +86,16 @@ static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 
 /* Registers the functions defined in this file. */
 static int registerCore(sqlite3 *db) {
-  return sqlite3_create_function(
-      db, "dbx_version", 0, SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS,
-      NULL, versionFunc, NULL, NULL);
+  return sqlite3_create_function(db, "dbx_version", 0,
+                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC |
+                                     SQLITE_INNOCUOUS,
+                                 NULL, versionFunc, NULL, NULL);
 }
-
-int dbx_functions_register(sqlite3 *db); /* functions.c */
-int dbx_vtab_register(sqlite3 *db);      /* vtab.c */
 
 /* One entry per SQL surface file, in the order they are registered. */
 static const struct {
-  const char *zWhat;            /* for the error message */
-  int (*xRegister)(sqlite3 *);  /* returns an SQLite result code */
+  const char *zWhat;           /* for the error message */
+  int (*xRegister)(sqlite3 *); /* returns an SQLite result code */
 } aRegistrar[] = {
     {"dbx_version", registerCore},
     {"dbx_exec, dbx_config, dbx_query, dbx_statements", dbx_functions_register},
@@ -92,7 +109,8 @@ sqlite3_databricks_init(sqlite3 *db, char **pzErrMsg,
   int rc = SQLITE_OK;
   SQLITE_EXTENSION_INIT2(pApi);
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-    if (pzErrMsg) *pzErrMsg = sqlite3_mprintf("databricks: libcurl failed to start");
+    if (pzErrMsg)
+      *pzErrMsg = sqlite3_mprintf("databricks: libcurl failed to start");
     return SQLITE_ERROR;
   }
   for (i = 0; i < DBX_ARRAY_SIZE(aRegistrar) && rc == SQLITE_OK; i++) {

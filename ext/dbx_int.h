@@ -26,7 +26,7 @@ SQLITE_EXTENSION_INIT3
 
 #include "../include/databricks.h"
 
-#define DBX_UNUSED(x) ((void)(x))
+#define DBX_UNUSED(x)     ((void)(x))
 #define DBX_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
@@ -72,10 +72,10 @@ char *dbx_error_text(const DbxError *pErr);
 ** once anything was appended.
 */
 typedef struct DbxBuf {
-  char *z;        /* owned; NULL until the first append */
-  size_t n;       /* bytes used, not counting the terminating NUL */
-  size_t nAlloc;  /* bytes allocated */
-  int rc;         /* SQLITE_OK or SQLITE_NOMEM, sticky */
+  char *z;       /* owned; NULL until the first append */
+  size_t n;      /* bytes used, not counting the terminating NUL */
+  size_t nAlloc; /* bytes allocated */
+  int rc;        /* SQLITE_OK or SQLITE_NOMEM, sticky */
 } DbxBuf;
 
 void dbx_buf_append(DbxBuf *p, const void *pData, size_t nData);
@@ -94,9 +94,17 @@ char *dbx_buf_take(DbxBuf *p);
 char *dbx_strdup(const char *z);
 /* Wipes and frees a secret string from SQLite's heap (NULL is fine). */
 void dbx_free_secret(char *z);
+/*
+** Wipes every string of a parsed JSON tree, then cJSON_Delete()s it (NULL
+** is fine): for JSON that held, or may have held, a token or a secret.
+*/
+struct cJSON;
+void dbx_json_free_secret(struct cJSON *pJson);
 
 /*
-** databricks.c: the entry point and dbx_version().
+** databricks.c: the entry point, dbx_version(), and what every SQL surface
+** file (databricks.c, vtab.c, functions.c) shares. Only these files touch
+** sqlite3 contexts, vtabs and statements.
 */
 
 /* The one-line version report of dbx_version(); static storage. */
@@ -110,5 +118,18 @@ const char *dbx_version_text(void);
 */
 sqlite3_stmt *dbx_probe_open(sqlite3 *db);
 int dbx_probe_interrupted(void *pProbe);
+
+/*
+** Hands pErr to SQLite at the boundary, as its one-line text: into
+** pVtab->zErrMsg (replacing any earlier message; returns pErr->rc, or
+** SQLITE_ERROR when none was set), or as the result of a function call
+** (with pErr->rc as the error code when it is not SQLITE_ERROR).
+*/
+int dbx_error_to_vtab(sqlite3_vtab *pVtab, const DbxError *pErr);
+void dbx_error_to_context(sqlite3_context *ctx, const DbxError *pErr);
+
+/* The registrars of sqlite3_databricks_init(), in the order it calls them. */
+int dbx_functions_register(sqlite3 *db); /* functions.c: dbx_exec, ... */
+int dbx_vtab_register(sqlite3 *db);      /* vtab.c: the databricks module */
 
 #endif /* DBX_INT_H */

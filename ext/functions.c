@@ -36,24 +36,26 @@
 
 /* What one call needs: its parsed arguments and the connection's client. */
 typedef struct CallArgs {
-  DbxParam *aParam;      /* owned (sqlite3_free), one allocation */
-  int nParam;            /* entries in aParam */
-  DbxOption *aOpt;       /* owned; config options, strings in pOptJson */
-  int nOpt;              /* entries in aOpt */
-  cJSON *pOptJson;       /* owned; the parsed options_json */
-  char **azNum;          /* owned; texts of numeric option values */
-  DbxStmtOptions stmt;   /* statement options */
-  DbxConfig *pConfig;    /* owned; resolved */
-  DbxClient *pClient;    /* borrowed from the session */
+  DbxParam *aParam;    /* owned (sqlite3_free), one allocation */
+  int nParam;          /* entries in aParam */
+  DbxOption *aOpt;     /* owned; config options, strings in pOptJson */
+  int nOpt;            /* entries in aOpt */
+  cJSON *pOptJson;     /* owned; the parsed options_json */
+  char **azNum;        /* owned; texts of numeric option values */
+  DbxStmtOptions stmt; /* statement options */
+  DbxConfig *pConfig;  /* owned; resolved */
+  DbxClient *pClient;  /* borrowed from the session */
 } CallArgs;
 
+/* Frees what call_args_prepare() made; the options JSON is wiped. */
 static void call_args_free(CallArgs *a) {
   int i;
   sqlite3_free(a->aParam);
-  for (i = 0; a->azNum && i < a->nOpt; i++) sqlite3_free(a->azNum[i]);
+  for (i = 0; a->azNum && i < a->nOpt; i++)
+    sqlite3_free(a->azNum[i]);
   sqlite3_free(a->azNum);
   sqlite3_free(a->aOpt);
-  cJSON_Delete(a->pOptJson);
+  dbx_json_free_secret(a->pOptJson); /* may hold a refused literal secret */
   dbx_config_free(a->pConfig);
   memset(a, 0, sizeof(*a));
 }
@@ -63,7 +65,8 @@ static void call_args_free(CallArgs *a) {
 ** configuration and finds the client. Returns SQLITE_OK or an error in pErr.
 */
 static int call_args_prepare(DbxSession *pSession, const char *zParams,
-                             const char *zOptions, CallArgs *a, DbxError *pErr) {
+                             const char *zOptions, CallArgs *a,
+                             DbxError *pErr) {
   const cJSON *pItem;
   int rc, n;
   memset(a, 0, sizeof(*a));
@@ -73,9 +76,10 @@ static int call_args_prepare(DbxSession *pSession, const char *zParams,
   if (zOptions && zOptions[0]) {
     a->pOptJson = cJSON_Parse(zOptions);
     if (!cJSON_IsObject(a->pOptJson)) {
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "options must be a JSON object such as "
-                           "{\"warehouse\": \"<id>\", \"statement_timeout\": 30}");
+      return dbx_error_set(
+          pErr, SQLITE_ERROR,
+          "options must be a JSON object such as "
+          "{\"warehouse\": \"<id>\", \"statement_timeout\": 30}");
     }
     n = cJSON_GetArraySize(a->pOptJson);
     a->aOpt = sqlite3_malloc64(sizeof(DbxOption) * (size_t)(n + 1));
@@ -91,7 +95,8 @@ static int call_args_prepare(DbxSession *pSession, const char *zParams,
         zVal = pItem->valuestring;
       } else if (cJSON_IsNumber(pItem)) {
         zNum = sqlite3_mprintf("%.17g", pItem->valuedouble);
-        if (zNum == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+        if (zNum == NULL)
+          return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
         zVal = zNum;
       } else if (cJSON_IsBool(pItem)) {
         zVal = cJSON_IsTrue(pItem) ? "true" : "false";
@@ -112,7 +117,8 @@ static int call_args_prepare(DbxSession *pSession, const char *zParams,
       }
     }
   }
-  rc = dbx_session_connect(pSession, a->aOpt, a->nOpt, &a->pConfig, &a->pClient, pErr);
+  rc = dbx_session_connect(pSession, a->aOpt, a->nOpt, &a->pConfig, &a->pClient,
+                           pErr);
   if (rc) return rc;
   dbx_session_stmt_options(pSession, a->pConfig, &a->stmt);
   return SQLITE_OK;
@@ -122,20 +128,6 @@ static int call_args_prepare(DbxSession *pSession, const char *zParams,
 static const char *arg_text(int argc, sqlite3_value **argv, int i) {
   if (i >= argc || sqlite3_value_type(argv[i]) == SQLITE_NULL) return NULL;
   return (const char *)sqlite3_value_text(argv[i]);
-}
-
-/* Reports pErr through sqlite3_result_error (with its SQLite code). */
-static void result_error(sqlite3_context *ctx, const DbxError *pErr) {
-  char *z = dbx_error_text(pErr);
-  if (z == NULL) {
-    sqlite3_result_error_nomem(ctx);
-    return;
-  }
-  sqlite3_result_error(ctx, z, -1);
-  if (pErr->rc != SQLITE_ERROR && pErr->rc != SQLITE_OK) {
-    sqlite3_result_error_code(ctx, pErr->rc);
-  }
-  sqlite3_free(z);
 }
 
 /* ---------------------------------------------------------------------
@@ -153,17 +145,20 @@ static void execFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 
   dbx_error_clear(&err);
   if (argc < 1 || argc > 3 || zSql == NULL) {
-    sqlite3_result_error(ctx, "databricks: dbx_exec(sql [, params_json [, "
-                              "options_json]]) needs the SQL text", -1);
+    sqlite3_result_error(ctx,
+                         "databricks: dbx_exec(sql [, params_json [, "
+                         "options_json]]) needs the SQL text",
+                         -1);
     return;
   }
-  rc = call_args_prepare(pSession, arg_text(argc, argv, 1), arg_text(argc, argv, 2),
-                         &a, &err);
+  rc = call_args_prepare(pSession, arg_text(argc, argv, 1),
+                         arg_text(argc, argv, 2), &a, &err);
   pProbe = dbx_probe_open(sqlite3_context_db_handle(ctx));
   a.stmt.xInterrupt = dbx_probe_interrupted;
   a.stmt.pInterruptArg = pProbe;
   if (rc == SQLITE_OK) {
-    rc = dbx_stmt_execute(a.pClient, zSql, a.aParam, a.nParam, &a.stmt, &pStmt, &err);
+    rc = dbx_stmt_execute(a.pClient, zSql, a.aParam, a.nParam, &a.stmt, &pStmt,
+                          &err);
   }
   if (rc == SQLITE_OK) {
     zOut = dbx_stmt_summary_json(pStmt, &err);
@@ -173,7 +168,7 @@ static void execFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_finalize(pProbe);
   call_args_free(&a);
   if (rc) {
-    result_error(ctx, &err);
+    dbx_error_to_context(ctx, &err);
     return;
   }
   sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
@@ -192,20 +187,22 @@ static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 
   dbx_error_clear(&err);
   if (argc > 2 || (argc >= 1 && zKey == NULL)) {
-    sqlite3_result_error(ctx, "databricks: dbx_config([key [, value]]) takes a "
-                              "setting name and optionally its new value", -1);
+    sqlite3_result_error(ctx,
+                         "databricks: dbx_config([key [, value]]) takes a "
+                         "setting name and optionally its new value",
+                         -1);
     return;
   }
   if (argc == 2) {
     rc = dbx_session_set_default(pSession, zKey, arg_text(argc, argv, 1), &err);
     if (rc) {
-      result_error(ctx, &err);
+      dbx_error_to_context(ctx, &err);
       return;
     }
   }
   rc = dbx_session_config_json(pSession, &zJson, &err);
   if (rc) {
-    result_error(ctx, &err);
+    dbx_error_to_context(ctx, &err);
     return;
   }
   if (argc == 0) {
@@ -237,10 +234,10 @@ static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 ** dbx_query: an eponymous table-valued function.
 */
 
-#define QUERY_COL_ROW 0
-#define QUERY_COL_ROWNUM 1
-#define QUERY_COL_SQL 2     /* hidden: argument 1 */
-#define QUERY_COL_PARAMS 3  /* hidden: argument 2 */
+#define QUERY_COL_ROW     0
+#define QUERY_COL_ROWNUM  1
+#define QUERY_COL_SQL     2 /* hidden: argument 1 */
+#define QUERY_COL_PARAMS  3 /* hidden: argument 2 */
 #define QUERY_COL_OPTIONS 4 /* hidden: argument 3 */
 
 typedef struct QueryVtab {
@@ -261,8 +258,10 @@ typedef struct QueryCursor {
   int bEof;                 /* no current row */
 } QueryCursor;
 
-static int queryConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
-                        sqlite3_vtab **ppVtab, char **pzErr) {
+/* xConnect: the fixed schema; the session is the module's client data. */
+static int queryConnect(sqlite3 *db, void *pAux, int argc,
+                        const char *const *argv, sqlite3_vtab **ppVtab,
+                        char **pzErr) {
   QueryVtab *p;
   int rc;
   DBX_UNUSED(argc);
@@ -281,6 +280,7 @@ static int queryConnect(sqlite3 *db, void *pAux, int argc, const char *const *ar
   return SQLITE_OK;
 }
 
+/* xDisconnect: nothing remote to drop. */
 static int queryDisconnect(sqlite3_vtab *pVtab) {
   sqlite3_free(pVtab);
   return SQLITE_OK;
@@ -315,6 +315,7 @@ static int queryBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   return SQLITE_OK;
 }
 
+/* xOpen: a cursor at EOF until xFilter runs a query. */
 static int queryOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
   QueryCursor *p = sqlite3_malloc64(sizeof(*p));
   DBX_UNUSED(pVtab);
@@ -334,7 +335,7 @@ static void queryReset(QueryCursor *p) {
   p->pProbe = NULL;
   call_args_free(&p->args);
   for (i = 0; i < 3; i++) {
-    sqlite3_free(p->azArg[i]);
+    dbx_free_secret(p->azArg[i]); /* options may hold a refused secret */
     p->azArg[i] = NULL;
   }
   sqlite3_free(p->aCell);
@@ -344,18 +345,12 @@ static void queryReset(QueryCursor *p) {
   p->bEof = 1;
 }
 
+/* xClose: unread rows need no remote call (results expire). */
 static int queryClose(sqlite3_vtab_cursor *pCur) {
   QueryCursor *p = (QueryCursor *)pCur;
   queryReset(p);
   sqlite3_free(p);
   return SQLITE_OK;
-}
-
-/* Sets the vtab error from pErr; returns its code. */
-static int vtab_error(sqlite3_vtab *pVtab, const DbxError *pErr) {
-  sqlite3_free(pVtab->zErrMsg);
-  pVtab->zErrMsg = dbx_error_text(pErr);
-  return pErr->rc ? pErr->rc : SQLITE_ERROR;
 }
 
 /* Advances to the next row (or EOF). */
@@ -368,11 +363,15 @@ static int queryStep(QueryCursor *p) {
   if (rc == SQLITE_ROW) return SQLITE_OK;
   p->bEof = 1;
   if (rc == SQLITE_DONE) return SQLITE_OK;
-  return vtab_error(p->base.pVtab, &err);
+  return dbx_error_to_vtab(p->base.pVtab, &err);
 }
 
-static int queryFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
-                       int argc, sqlite3_value **argv) {
+/*
+** xFilter: takes sql, params and options from argv as idxNum says, runs
+** the statement and stands on its first row. Errors go to zErrMsg.
+*/
+static int queryFilter(sqlite3_vtab_cursor *pCur, int idxNum,
+                       const char *idxStr, int argc, sqlite3_value **argv) {
   QueryCursor *p = (QueryCursor *)pCur;
   QueryVtab *pTab = (QueryVtab *)pCur->pVtab;
   DbxError err;
@@ -389,30 +388,35 @@ static int queryFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr
     j++;
   }
   if (p->azArg[0] == NULL) {
-    dbx_error_set(&err, SQLITE_ERROR,
-                  "dbx_query(sql [, params_json [, options_json]]) needs the SQL text");
-    return vtab_error(pCur->pVtab, &err);
+    dbx_error_set(
+        &err, SQLITE_ERROR,
+        "dbx_query(sql [, params_json [, options_json]]) needs the SQL text");
+    return dbx_error_to_vtab(pCur->pVtab, &err);
   }
-  rc = call_args_prepare(pTab->pSession, p->azArg[1], p->azArg[2], &p->args, &err);
-  if (rc) return vtab_error(pCur->pVtab, &err);
+  rc = call_args_prepare(pTab->pSession, p->azArg[1], p->azArg[2], &p->args,
+                         &err);
+  if (rc) return dbx_error_to_vtab(pCur->pVtab, &err);
   p->pProbe = dbx_probe_open(pTab->db);
   p->args.stmt.xInterrupt = dbx_probe_interrupted;
   p->args.stmt.pInterruptArg = p->pProbe;
-  rc = dbx_stmt_execute(p->args.pClient, p->azArg[0], p->args.aParam, p->args.nParam,
-                        &p->args.stmt, &p->pStmt, &err);
-  if (rc) return vtab_error(pCur->pVtab, &err);
+  rc = dbx_stmt_execute(p->args.pClient, p->azArg[0], p->args.aParam,
+                        p->args.nParam, &p->args.stmt, &p->pStmt, &err);
+  if (rc) return dbx_error_to_vtab(pCur->pVtab, &err);
   if (dbx_stmt_column_count(p->pStmt) > 0) {
-    p->aCell = sqlite3_malloc64(sizeof(DbxCell) * (size_t)dbx_stmt_column_count(p->pStmt));
+    p->aCell = sqlite3_malloc64(sizeof(DbxCell) *
+                                (size_t)dbx_stmt_column_count(p->pStmt));
     if (p->aCell == NULL) return SQLITE_NOMEM;
   }
   p->bEof = 0;
   return queryStep(p);
 }
 
+/* xNext: the next row, fetching the next chunk when needed. */
 static int queryNext(sqlite3_vtab_cursor *pCur) {
   return queryStep((QueryCursor *)pCur);
 }
 
+/* xEof */
 static int queryEof(sqlite3_vtab_cursor *pCur) {
   return ((QueryCursor *)pCur)->bEof;
 }
@@ -434,48 +438,51 @@ static int queryBuildRow(QueryCursor *p, DbxError *pErr) {
   return SQLITE_OK;
 }
 
-static int queryColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int iCol) {
+/* xColumn: row (JSON, built once per row), rownum or an argument. */
+static int queryColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
+                       int iCol) {
   QueryCursor *p = (QueryCursor *)pCur;
   DbxError err;
   switch (iCol) {
-    case QUERY_COL_ROW:
-      dbx_error_clear(&err);
-      if (queryBuildRow(p, &err)) return vtab_error(pCur->pVtab, &err);
-      sqlite3_result_text(ctx, p->row.z ? p->row.z : "{}", (int)p->row.n, SQLITE_TRANSIENT);
-      sqlite3_result_subtype(ctx, 'J');
-      break;
-    case QUERY_COL_ROWNUM:
-      sqlite3_result_int64(ctx, dbx_stmt_rownum(p->pStmt));
-      break;
-    default:
-      if (p->azArg[iCol - QUERY_COL_SQL]) {
-        sqlite3_result_text(ctx, p->azArg[iCol - QUERY_COL_SQL], -1, SQLITE_TRANSIENT);
-      }
-      break;
+  case QUERY_COL_ROW:
+    dbx_error_clear(&err);
+    if (queryBuildRow(p, &err)) return dbx_error_to_vtab(pCur->pVtab, &err);
+    sqlite3_result_text(ctx, p->row.z ? p->row.z : "{}", (int)p->row.n,
+                        SQLITE_TRANSIENT);
+    sqlite3_result_subtype(ctx, 'J');
+    break;
+  case QUERY_COL_ROWNUM:
+    sqlite3_result_int64(ctx, dbx_stmt_rownum(p->pStmt));
+    break;
+  default:
+    if (p->azArg[iCol - QUERY_COL_SQL]) {
+      sqlite3_result_text(ctx, p->azArg[iCol - QUERY_COL_SQL], -1,
+                          SQLITE_TRANSIENT);
+    }
+    break;
   }
   return SQLITE_OK;
 }
 
+/* xRowid: the 1-based row number. */
 static int queryRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
   *pRowid = dbx_stmt_rownum(((QueryCursor *)pCur)->pStmt);
   return SQLITE_OK;
 }
 
+/* Eponymous only (no xCreate): the table exists in every schema. */
 static sqlite3_module queryModule = {
-    0,               /* iVersion */
-    NULL,            /* xCreate: eponymous only */
-    queryConnect,    /* xConnect */
-    queryBestIndex,  /* xBestIndex */
-    queryDisconnect, /* xDisconnect */
-    NULL,            /* xDestroy */
-    queryOpen,       /* xOpen */
-    queryClose,      /* xClose */
-    queryFilter,     /* xFilter */
-    queryNext,       /* xNext */
-    queryEof,        /* xEof */
-    queryColumn,     /* xColumn */
-    queryRowid,      /* xRowid */
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    .iVersion = 0,
+    .xConnect = queryConnect,
+    .xBestIndex = queryBestIndex,
+    .xDisconnect = queryDisconnect,
+    .xOpen = queryOpen,
+    .xClose = queryClose,
+    .xFilter = queryFilter,
+    .xNext = queryNext,
+    .xEof = queryEof,
+    .xColumn = queryColumn,
+    .xRowid = queryRowid,
 };
 
 /* ---------------------------------------------------------------------
@@ -493,17 +500,20 @@ typedef struct LogCursor {
   int64_t iLast;            /* last entry when the scan began */
 } LogCursor;
 
-static int logConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv,
-                      sqlite3_vtab **ppVtab, char **pzErr) {
+/* xConnect: the fixed schema of dbx_statements. */
+static int logConnect(sqlite3 *db, void *pAux, int argc,
+                      const char *const *argv, sqlite3_vtab **ppVtab,
+                      char **pzErr) {
   LogVtab *p;
   int rc;
   DBX_UNUSED(argc);
   DBX_UNUSED(argv);
   DBX_UNUSED(pzErr);
-  rc = sqlite3_declare_vtab(db, "CREATE TABLE x(seq INTEGER, statement_id TEXT, "
-                                "sql TEXT, params TEXT, state TEXT, rows INTEGER, "
-                                "bytes INTEGER, chunks INTEGER, ms INTEGER, "
-                                "error TEXT)");
+  rc = sqlite3_declare_vtab(db,
+                            "CREATE TABLE x(seq INTEGER, statement_id TEXT, "
+                            "sql TEXT, params TEXT, state TEXT, rows INTEGER, "
+                            "bytes INTEGER, chunks INTEGER, ms INTEGER, "
+                            "error TEXT)");
   if (rc) return rc;
   p = sqlite3_malloc64(sizeof(*p));
   if (p == NULL) return SQLITE_NOMEM;
@@ -513,6 +523,7 @@ static int logConnect(sqlite3 *db, void *pAux, int argc, const char *const *argv
   return SQLITE_OK;
 }
 
+/* xBestIndex: always a full scan of the small ring. */
 static int logBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   DBX_UNUSED(pVtab);
   pInfo->estimatedCost = DBX_SESSION_LOG_SIZE;
@@ -520,6 +531,7 @@ static int logBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   return SQLITE_OK;
 }
 
+/* xOpen */
 static int logOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
   LogCursor *p = sqlite3_malloc64(sizeof(*p));
   DBX_UNUSED(pVtab);
@@ -529,6 +541,7 @@ static int logOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
   return SQLITE_OK;
 }
 
+/* xClose */
 static int logClose(sqlite3_vtab_cursor *pCur) {
   sqlite3_free(pCur);
   return SQLITE_OK;
@@ -536,11 +549,13 @@ static int logClose(sqlite3_vtab_cursor *pCur) {
 
 /* Moves to the first entry still held at or after iSeq. */
 static void logSkip(LogCursor *p, DbxSession *pSession) {
-  while (p->iSeq <= p->iLast && dbx_session_log_entry(pSession, p->iSeq) == NULL) {
+  while (p->iSeq <= p->iLast &&
+         dbx_session_log_entry(pSession, p->iSeq) == NULL) {
     p->iSeq++;
   }
 }
 
+/* xFilter: the entries held now; later statements are not seen. */
 static int logFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
                      int argc, sqlite3_value **argv) {
   LogCursor *p = (LogCursor *)pCur;
@@ -554,6 +569,7 @@ static int logFilter(sqlite3_vtab_cursor *pCur, int idxNum, const char *idxStr,
   return SQLITE_OK;
 }
 
+/* xNext */
 static int logNext(sqlite3_vtab_cursor *pCur) {
   LogCursor *p = (LogCursor *)pCur;
   p->iSeq++;
@@ -561,6 +577,7 @@ static int logNext(sqlite3_vtab_cursor *pCur) {
   return SQLITE_OK;
 }
 
+/* xEof */
 static int logEof(sqlite3_vtab_cursor *pCur) {
   LogCursor *p = (LogCursor *)pCur;
   return p->iSeq > p->iLast;
@@ -568,15 +585,21 @@ static int logEof(sqlite3_vtab_cursor *pCur) {
 
 /* Sets a text result, NULL for a NULL pointer. */
 static void result_text_or_null(sqlite3_context *ctx, const char *z) {
-  if (z) sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
-  else sqlite3_result_null(ctx);
+  if (z)
+    sqlite3_result_text(ctx, z, -1, SQLITE_TRANSIENT);
+  else
+    sqlite3_result_null(ctx);
 }
 
-static int logColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int iCol) {
+/* xColumn: one field of the entry, in the order the schema declares. */
+static int logColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
+                     int iCol) {
   LogCursor *p = (LogCursor *)pCur;
   const DbxLogEntry *e =
       dbx_session_log_entry(((LogVtab *)pCur->pVtab)->pSession, p->iSeq);
   if (e == NULL) return SQLITE_OK;
+  /* One line per column reads as the schema does. */
+  /* clang-format off */
   switch (iCol) {
     case 0: sqlite3_result_int64(ctx, e->iSeq); break;
     case 1: result_text_or_null(ctx, e->zStatementId); break;
@@ -589,29 +612,29 @@ static int logColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx, int iCol) 
     case 8: sqlite3_result_int64(ctx, e->nMs); break;
     default: result_text_or_null(ctx, e->zError); break;
   }
+  /* clang-format on */
   return SQLITE_OK;
 }
 
+/* xRowid: the entry's sequence number. */
 static int logRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
   *pRowid = ((LogCursor *)pCur)->iSeq;
   return SQLITE_OK;
 }
 
+/* Eponymous only (no xCreate): the table exists in every schema. */
 static sqlite3_module logModule = {
-    0,               /* iVersion */
-    NULL,            /* xCreate: eponymous only */
-    logConnect,      /* xConnect */
-    logBestIndex,    /* xBestIndex */
-    queryDisconnect, /* xDisconnect: a plain free */
-    NULL,            /* xDestroy */
-    logOpen,         /* xOpen */
-    logClose,        /* xClose */
-    logFilter,       /* xFilter */
-    logNext,         /* xNext */
-    logEof,          /* xEof */
-    logColumn,       /* xColumn */
-    logRowid,        /* xRowid */
-    NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    .iVersion = 0,
+    .xConnect = logConnect,
+    .xBestIndex = logBestIndex,
+    .xDisconnect = queryDisconnect, /* a plain free */
+    .xOpen = logOpen,
+    .xClose = logClose,
+    .xFilter = logFilter,
+    .xNext = logNext,
+    .xEof = logEof,
+    .xColumn = logColumn,
+    .xRowid = logRowid,
 };
 
 /* ---------------------------------------------------------------------
@@ -627,7 +650,7 @@ int dbx_functions_register(sqlite3 *db) {
       {"dbx_config", configFunc},
   };
   static const struct {
-    const char *zName;         /* SQL name */
+    const char *zName;          /* SQL name */
     const sqlite3_module *pMod; /* the module */
   } aMod[] = {
       {"dbx_query", &queryModule},
@@ -640,9 +663,9 @@ int dbx_functions_register(sqlite3 *db) {
   ** (which SQLite also calls when the registration itself fails). */
   for (i = 0; rc == SQLITE_OK && i < DBX_ARRAY_SIZE(aFunc); i++) {
     if (dbx_session_attach(db, &pSession)) return SQLITE_NOMEM;
-    rc = sqlite3_create_function_v2(db, aFunc[i].zName, -1,
-                                    SQLITE_UTF8 | SQLITE_DIRECTONLY, pSession,
-                                    aFunc[i].xFunc, NULL, NULL, dbx_session_release);
+    rc = sqlite3_create_function_v2(
+        db, aFunc[i].zName, -1, SQLITE_UTF8 | SQLITE_DIRECTONLY, pSession,
+        aFunc[i].xFunc, NULL, NULL, dbx_session_release);
   }
   for (i = 0; rc == SQLITE_OK && i < DBX_ARRAY_SIZE(aMod); i++) {
     if (dbx_session_attach(db, &pSession)) return SQLITE_NOMEM;

@@ -27,15 +27,15 @@
 #include "http.h"
 
 struct DbxHttp {
-  CURL *pCurl;                  /* reused easy handle (libcurl transport) */
-  DbxHttpSettings set;          /* timeouts, CA bundle, User-Agent */
-  DbxHttpTransport tr;          /* network and clock; defaults filled in */
-  int (*xInterrupt)(void *);    /* polled while waiting, or NULL */
-  void *pInterruptArg;          /* argument of xInterrupt */
-  uint64_t uRand;               /* xorshift state for the jitter */
-  int64_t tLastByteMs;          /* when the current transfer last moved */
-  curl_off_t nLastDl, nLastUl;  /* byte counts seen at tLastByteMs */
-  int bStalled;                 /* the inactivity time-out fired */
+  CURL *pCurl;                 /* reused easy handle (libcurl transport) */
+  DbxHttpSettings set;         /* timeouts, CA bundle, User-Agent */
+  DbxHttpTransport tr;         /* network and clock; defaults filled in */
+  int (*xInterrupt)(void *);   /* polled while waiting, or NULL */
+  void *pInterruptArg;         /* argument of xInterrupt */
+  uint64_t uRand;              /* xorshift state for the jitter */
+  int64_t tLastByteMs;         /* when the current transfer last moved */
+  curl_off_t nLastDl, nLastUl; /* byte counts seen at tLastByteMs */
+  int bStalled;                /* the inactivity time-out fired */
 };
 
 /* Built-in defaults (spec 1.2: http_timeout 60 s, retry_timeout 300 s). */
@@ -60,6 +60,7 @@ static int64_t real_now_ms(void *pCtx) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* The default xSleepMs. */
 static void real_sleep_ms(void *pCtx, int64_t ms) {
   struct timespec ts;
   DBX_UNUSED(pCtx);
@@ -69,6 +70,7 @@ static void real_sleep_ms(void *pCtx, int64_t ms) {
   nanosleep(&ts, NULL);
 }
 
+/* CURLOPT_WRITEFUNCTION: appends to the body; 0 (abort) when out of memory. */
 static size_t curl_on_body(char *pData, size_t sz, size_t n, void *pArg) {
   DbxHttpResponse *pResp = (DbxHttpResponse *)pArg;
   dbx_buf_append(&pResp->body, pData, sz * n);
@@ -83,7 +85,8 @@ static size_t curl_on_header(char *pData, size_t sz, size_t n, void *pArg) {
   if (nLine > sizeof(zName) - 1 &&
       strncasecmp(pData, zName, sizeof(zName) - 1) == 0) {
     size_t i = sizeof(zName) - 1, j = 0;
-    while (i < nLine && (pData[i] == ' ' || pData[i] == '\t')) i++;
+    while (i < nLine && (pData[i] == ' ' || pData[i] == '\t'))
+      i++;
     while (i < nLine && pData[i] != '\r' && pData[i] != '\n' &&
            j + 1 < sizeof(pResp->zRetryAfter)) {
       pResp->zRetryAfter[j++] = pData[i++];
@@ -120,29 +123,29 @@ static int curl_on_progress(void *pArg, curl_off_t dlTotal, curl_off_t dlNow,
 /* Classifies a libcurl failure. */
 static DbxNetError curl_classify(CURLcode cc) {
   switch (cc) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      return DBX_NET_CONNECT;
-    case CURLE_OPERATION_TIMEDOUT:
-      return DBX_NET_TIMEOUT;
-    case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-      return DBX_NET_DROPPED;
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-      return DBX_NET_TLS;
-    case CURLE_ABORTED_BY_CALLBACK:
-      return DBX_NET_ABORTED;
-    default:
-      return DBX_NET_OTHER;
+  case CURLE_COULDNT_CONNECT:
+  case CURLE_COULDNT_RESOLVE_HOST:
+  case CURLE_COULDNT_RESOLVE_PROXY:
+    return DBX_NET_CONNECT;
+  case CURLE_OPERATION_TIMEDOUT:
+    return DBX_NET_TIMEOUT;
+  case CURLE_GOT_NOTHING:
+  case CURLE_RECV_ERROR:
+  case CURLE_SEND_ERROR:
+  case CURLE_PARTIAL_FILE:
+  case CURLE_HTTP2:
+  case CURLE_HTTP2_STREAM:
+    return DBX_NET_DROPPED;
+  case CURLE_SSL_CONNECT_ERROR:
+  case CURLE_PEER_FAILED_VERIFICATION:
+  case CURLE_SSL_CERTPROBLEM:
+  case CURLE_SSL_CIPHER:
+  case CURLE_SSL_CACERT_BADFILE:
+    return DBX_NET_TLS;
+  case CURLE_ABORTED_BY_CALLBACK:
+    return DBX_NET_ABORTED;
+  default:
+    return DBX_NET_OTHER;
   }
 }
 
@@ -163,7 +166,8 @@ static int curl_perform(void *pCtx, const DbxHttpRequest *pReq,
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-  if (p->set.zCaBundle[0]) curl_easy_setopt(c, CURLOPT_CAINFO, p->set.zCaBundle);
+  if (p->set.zCaBundle[0])
+    curl_easy_setopt(c, CURLOPT_CAINFO, p->set.zCaBundle);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, p->set.connectTimeoutMs);
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_on_body);
@@ -205,7 +209,8 @@ static int curl_perform(void *pCtx, const DbxHttpRequest *pReq,
   /* the slist holds header values (tokens): wipe before freeing */
   for (pNew = pList; pNew; pNew = pNew->next) {
     volatile char *z = pNew->data;
-    while (*z) *z++ = 0;
+    while (*z)
+      *z++ = 0;
   }
   curl_slist_free_all(pList);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
@@ -240,8 +245,10 @@ int dbx_http_new(const DbxHttpSettings *pSet,
   p = sqlite3_malloc64(sizeof(*p));
   if (p == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   memset(p, 0, sizeof(*p));
-  if (pSet) p->set = *pSet;
-  else dbx_http_settings_default(&p->set);
+  if (pSet)
+    p->set = *pSet;
+  else
+    dbx_http_settings_default(&p->set);
   if (pTransport) p->tr = *pTransport;
   if (p->tr.xPerform == NULL) {
     p->pCurl = curl_easy_init();
@@ -268,16 +275,20 @@ void dbx_http_free(DbxHttp *p) {
   sqlite3_free(p);
 }
 
-DbxHttpSettings *dbx_http_settings(DbxHttp *p) { return &p->set; }
+DbxHttpSettings *dbx_http_settings(DbxHttp *p) {
+  return &p->set;
+}
 
-void dbx_http_set_interrupt(DbxHttp *p, int (*xInterrupt)(void *),
-                            void *pArg) {
+void dbx_http_set_interrupt(DbxHttp *p, int (*xInterrupt)(void *), void *pArg) {
   p->xInterrupt = xInterrupt;
   p->pInterruptArg = pArg;
 }
 
-int64_t dbx_http_now_ms(DbxHttp *p) { return p->tr.xNowMs(p->tr.pCtx); }
+int64_t dbx_http_now_ms(DbxHttp *p) {
+  return p->tr.xNowMs(p->tr.pCtx);
+}
 
+/* xorshift64 for backoff jitter: no need for a secure generator. */
 static unsigned http_rand(DbxHttp *p) {
   uint64_t x = p->uRand;
   x ^= x << 13;
@@ -414,7 +425,8 @@ int64_t dbx_http_backoff_ms(const DbxHttpSettings *pSet, int nAttempt,
   if (zRetryAfter && zRetryAfter[0]) {
     char *zEnd = NULL;
     long v = strtol(zRetryAfter, &zEnd, 10);
-    while (zEnd && isspace((unsigned char)*zEnd)) zEnd++;
+    while (zEnd && isspace((unsigned char)*zEnd))
+      zEnd++;
     if (zEnd && *zEnd == 0 && v >= 0) {
       ms = (int64_t)v * 1000;
       if (ms > pSet->maxRetryAfterMs) ms = pSet->maxRetryAfterMs;
@@ -426,6 +438,7 @@ int64_t dbx_http_backoff_ms(const DbxHttpSettings *pSet, int nAttempt,
   return ms + jitter;
 }
 
+/* Forgets a failed attempt, keeping the caller's nKeep leading bytes. */
 static void response_reset(DbxHttpResponse *pResp) {
   pResp->eNet = DBX_NET_OK;
   pResp->status = 0;
@@ -451,12 +464,18 @@ static int http_wait(DbxHttp *p, int64_t ms) {
 /* A one-line description of a network failure. */
 static const char *net_text(DbxNetError e) {
   switch (e) {
-    case DBX_NET_CONNECT: return "could not connect";
-    case DBX_NET_TIMEOUT: return "timed out";
-    case DBX_NET_DROPPED: return "connection dropped";
-    case DBX_NET_TLS: return "TLS failure";
-    case DBX_NET_ABORTED: return "interrupted";
-    default: return "network error";
+  case DBX_NET_CONNECT:
+    return "could not connect";
+  case DBX_NET_TIMEOUT:
+    return "timed out";
+  case DBX_NET_DROPPED:
+    return "connection dropped";
+  case DBX_NET_TLS:
+    return "TLS failure";
+  case DBX_NET_ABORTED:
+    return "interrupted";
+  default:
+    return "network error";
   }
 }
 
@@ -467,7 +486,6 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
 int dbx_http_send(DbxHttp *p, const DbxHttpRequest *pReq, DbxRetryKind eRetry,
                   const char *zWhat, DbxHttpResponse *pResp, DbxError *pErr) {
   int rc;
-
   DbxHttpRequest req2;
   const char **azAll;
   char zUa[200];
@@ -534,8 +552,9 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
       if (zSlash && (zSlash = strchr(zSlash + 3, '/')) != NULL) *zSlash = 0;
     }
     return dbx_error_set(
-        pErr, SQLITE_IOERR, "%s: %s to %s (%s) after %d attempt%s in %lld s: %s",
-        zWhat, net_text(pResp->eNet), zSafe, pResp->zNetMsg, nAttempt,
+        pErr, SQLITE_IOERR,
+        "%s: %s to %s (%s) after %d attempt%s in %lld s: %s", zWhat,
+        net_text(pResp->eNet), zSafe, pResp->zNetMsg, nAttempt,
         nAttempt == 1 ? "" : "s",
         (long long)((p->tr.xNowMs(p->tr.pCtx) - tStart) / 1000),
         pResp->eNet == DBX_NET_TLS
@@ -553,20 +572,34 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
 
 const char *dbx_http_reason(long status) {
   switch (status) {
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 410: return "Gone";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "HTTP error";
+  case 400:
+    return "Bad Request";
+  case 401:
+    return "Unauthorized";
+  case 403:
+    return "Forbidden";
+  case 404:
+    return "Not Found";
+  case 405:
+    return "Method Not Allowed";
+  case 409:
+    return "Conflict";
+  case 410:
+    return "Gone";
+  case 429:
+    return "Too Many Requests";
+  case 500:
+    return "Internal Server Error";
+  case 501:
+    return "Not Implemented";
+  case 502:
+    return "Bad Gateway";
+  case 503:
+    return "Service Unavailable";
+  case 504:
+    return "Gateway Timeout";
+  default:
+    return "HTTP error";
   }
 }
 
@@ -577,13 +610,17 @@ static void text_snippet(const char *z, size_t n, char *zOut, size_t nOut) {
   for (i = 0; i < n && j + 1 < nOut; i++) {
     unsigned char c = (unsigned char)z[i];
     if (isspace(c) || c < 0x20) {
-      if (j > 0 && !bSpace) { zOut[j++] = ' '; bSpace = 1; }
+      if (j > 0 && !bSpace) {
+        zOut[j++] = ' ';
+        bSpace = 1;
+      }
       continue;
     }
     bSpace = 0;
     zOut[j++] = (char)c;
   }
-  while (j > 0 && zOut[j - 1] == ' ') j--;
+  while (j > 0 && zOut[j - 1] == ' ')
+    j--;
   zOut[j] = 0;
 }
 
@@ -606,6 +643,7 @@ static int html_inner(const char *z, const char *zTag, const char **pzStart,
   return 1;
 }
 
+/* The SQLite code of a failing HTTP status. */
 static int status_rc(long status) {
   return (status == 401 || status == 403) ? SQLITE_AUTH : SQLITE_ERROR;
 }
@@ -627,7 +665,8 @@ int dbx_http_error_from_response(long status, const char *zBody, size_t nBody,
     cJSON *pE = cJSON_GetObjectItemCaseSensitive(pJson, "error");
     cJSON *pDesc = cJSON_GetObjectItemCaseSensitive(pJson, "error_description");
     cJSON *pDetail = cJSON_GetObjectItemCaseSensitive(pJson, "detail");
-    if (pCode == NULL) pCode = cJSON_GetObjectItemCaseSensitive(pJson, "errorCode");
+    if (pCode == NULL)
+      pCode = cJSON_GetObjectItemCaseSensitive(pJson, "errorCode");
     if (pCode && cJSON_IsString(pCode)) {
       snprintf(zCode, sizeof(zCode), "%s", pCode->valuestring);
     } else if (pCode && cJSON_IsNumber(pCode)) {
@@ -674,8 +713,10 @@ int dbx_http_error_from_response(long status, const char *zBody, size_t nBody,
     } else {
       /* plain "ERROR_CODE: message" */
       size_t i = 0;
-      while (zText[i] && (isupper((unsigned char)zText[i]) || zText[i] == '_')) i++;
-      if (i > 0 && i < sizeof(zCode) && zText[i] == ':' && zText[i + 1] == ' ') {
+      while (zText[i] && (isupper((unsigned char)zText[i]) || zText[i] == '_'))
+        i++;
+      if (i > 0 && i < sizeof(zCode) && zText[i] == ':' &&
+          zText[i + 1] == ' ') {
         memcpy(zCode, zText, i);
         zCode[i] = 0;
         snprintf(zMsg, sizeof(zMsg), "%s", zText + i + 2);

@@ -18,35 +18,35 @@
 
 /* One request as handed to the transport. */
 typedef struct DbxHttpRequest {
-  const char *zMethod;          /* "GET", "POST", "PUT", "DELETE", "HEAD" */
-  const char *zUrl;             /* absolute URL, borrowed */
-  const char *const *azHeader;  /* "Name: value" lines, borrowed */
-  int nHeader;                  /* entries in azHeader */
-  const void *pBody;            /* request body or NULL, borrowed */
-  size_t nBody;                 /* bytes in pBody */
+  const char *zMethod;         /* "GET", "POST", "PUT", "DELETE", "HEAD" */
+  const char *zUrl;            /* absolute URL, borrowed */
+  const char *const *azHeader; /* "Name: value" lines, borrowed */
+  int nHeader;                 /* entries in azHeader */
+  const void *pBody;           /* request body or NULL, borrowed */
+  size_t nBody;                /* bytes in pBody */
 } DbxHttpRequest;
 
 /* How a transfer failed before an HTTP status arrived. */
 typedef enum DbxNetError {
-  DBX_NET_OK = 0,      /* a response (any status) arrived */
-  DBX_NET_CONNECT,     /* DNS, refused, unreachable: retried */
-  DBX_NET_TIMEOUT,     /* connect or inactivity time-out: retried */
-  DBX_NET_DROPPED,     /* connection closed mid-transfer: retried */
-  DBX_NET_TLS,         /* certificate or handshake failure: not retried */
-  DBX_NET_ABORTED,     /* the interrupt callback stopped the transfer */
-  DBX_NET_OTHER        /* anything else: not retried */
+  DBX_NET_OK = 0,  /* a response (any status) arrived */
+  DBX_NET_CONNECT, /* DNS, refused, unreachable: retried */
+  DBX_NET_TIMEOUT, /* connect or inactivity time-out: retried */
+  DBX_NET_DROPPED, /* connection closed mid-transfer: retried */
+  DBX_NET_TLS,     /* certificate or handshake failure: not retried */
+  DBX_NET_ABORTED, /* the interrupt callback stopped the transfer */
+  DBX_NET_OTHER    /* anything else: not retried */
 } DbxNetError;
 
 /* What came back. The transport fills it; the caller frees body. */
 typedef struct DbxHttpResponse {
-  DbxNetError eNet;      /* DBX_NET_OK when status is valid */
-  long status;           /* HTTP status, or 0 */
-  char zRetryAfter[32];  /* the Retry-After header value, or "" */
-  char zNetMsg[160];     /* transport failure text (no URL), or "" */
-  DbxBuf body;           /* response body; owned by the response */
-  size_t nKeep;          /* leading body bytes kept across retries (a
-                         ** caller's buffer appended to); the reply
-                         ** starts at body.z + nKeep */
+  DbxNetError eNet;     /* DBX_NET_OK when status is valid */
+  long status;          /* HTTP status, or 0 */
+  char zRetryAfter[32]; /* the Retry-After header value, or "" */
+  char zNetMsg[160];    /* transport failure text (no URL), or "" */
+  DbxBuf body;          /* response body; owned by the response */
+  size_t nKeep;         /* leading body bytes kept across retries (a
+                        ** caller's buffer appended to); the reply
+                        ** starts at body.z + nKeep */
 } DbxHttpResponse;
 
 /*
@@ -61,24 +61,25 @@ typedef struct DbxHttpTransport {
                   DbxHttpResponse *pResp);
   int64_t (*xNowMs)(void *pCtx);
   void (*xSleepMs)(void *pCtx, int64_t ms);
-  void *pCtx;                   /* handed to every member */
+  void *pCtx; /* handed to every member */
 } DbxHttpTransport;
 
 /* Settings of one handle; dbx_http_settings_default() fills them. */
 typedef struct DbxHttpSettings {
-  long connectTimeoutMs;      /* TCP + TLS connect bound (connect_timeout_seconds) */
-  long inactivityTimeoutMs;   /* abort when no byte flows this long (http_timeout_seconds) */
-  int64_t retryBudgetMs;      /* total time spent retrying (retry_timeout_seconds) */
-  int64_t maxRetryAfterMs;    /* cap on an honoured Retry-After */
-  char zCaBundle[512];        /* CA bundle file, or "" for the system store */
-  char zUserAgent[160];       /* User-Agent header value */
+  long connectTimeoutMs; /* TCP + TLS connect bound (connect_timeout_seconds) */
+  long inactivityTimeoutMs; /* abort when no byte flows this long
+                               (http_timeout_seconds) */
+  int64_t retryBudgetMs; /* total time spent retrying (retry_timeout_seconds) */
+  int64_t maxRetryAfterMs; /* cap on an honoured Retry-After */
+  char zCaBundle[512];     /* CA bundle file, or "" for the system store */
+  char zUserAgent[160];    /* User-Agent header value */
 } DbxHttpSettings;
 
 /* Which responses a call retries (besides connection errors/time-outs). */
 typedef enum DbxRetryKind {
-  DBX_RETRY_API = 0,   /* 429, 503 and the transient messages of spec 5.3 */
-  DBX_RETRY_TOKEN,     /* 429, 502, 503, 504 within one minute (spec 2.4) */
-  DBX_RETRY_NONE       /* a single attempt */
+  DBX_RETRY_API = 0, /* 429, 503 and the transient messages of spec 5.3 */
+  DBX_RETRY_TOKEN,   /* 429, 502, 503, 504 within one minute (spec 2.4) */
+  DBX_RETRY_NONE     /* a single attempt */
 } DbxRetryKind;
 
 typedef struct DbxHttp DbxHttp;
@@ -98,8 +99,7 @@ void dbx_http_free(DbxHttp *p);
 DbxHttpSettings *dbx_http_settings(DbxHttp *p);
 
 /* Installs a callback polled while transferring and between retries. */
-void dbx_http_set_interrupt(DbxHttp *p, int (*xInterrupt)(void *),
-                            void *pArg);
+void dbx_http_set_interrupt(DbxHttp *p, int (*xInterrupt)(void *), void *pArg);
 
 /* Milliseconds of the handle's clock (the fake one in tests). */
 int64_t dbx_http_now_ms(DbxHttp *p);

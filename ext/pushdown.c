@@ -629,6 +629,7 @@ static void bind_like(Builder *pB, const DbxValue *v) {
   dbx_buf_free(&pat);
 }
 
+/* The Databricks SQL text of a binary operator, spaces included. */
 static const char *op_text(DbxOp eOp) {
   switch (eOp) {
   case DBX_OP_EQ:

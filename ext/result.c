@@ -23,22 +23,36 @@ static const struct {
   const char *zWord; /* upper case */
   DbxKind eKind;
 } aKindWord[] = {
-    {"BYTE", DBX_KIND_INTEGER},      {"TINYINT", DBX_KIND_INTEGER},
-    {"SHORT", DBX_KIND_INTEGER},     {"SMALLINT", DBX_KIND_INTEGER},
-    {"INT", DBX_KIND_INTEGER},       {"INTEGER", DBX_KIND_INTEGER},
-    {"LONG", DBX_KIND_INTEGER},      {"BIGINT", DBX_KIND_INTEGER},
-    {"BOOLEAN", DBX_KIND_BOOLEAN},   {"FLOAT", DBX_KIND_REAL},
-    {"REAL", DBX_KIND_REAL},         {"DOUBLE", DBX_KIND_REAL},
-    {"DECIMAL", DBX_KIND_DECIMAL},   {"DEC", DBX_KIND_DECIMAL},
-    {"NUMERIC", DBX_KIND_DECIMAL},   {"TIMESTAMP", DBX_KIND_TIMESTAMP},
+    {"BYTE", DBX_KIND_INTEGER},
+    {"TINYINT", DBX_KIND_INTEGER},
+    {"SHORT", DBX_KIND_INTEGER},
+    {"SMALLINT", DBX_KIND_INTEGER},
+    {"INT", DBX_KIND_INTEGER},
+    {"INTEGER", DBX_KIND_INTEGER},
+    {"LONG", DBX_KIND_INTEGER},
+    {"BIGINT", DBX_KIND_INTEGER},
+    {"BOOLEAN", DBX_KIND_BOOLEAN},
+    {"FLOAT", DBX_KIND_REAL},
+    {"REAL", DBX_KIND_REAL},
+    {"DOUBLE", DBX_KIND_REAL},
+    {"DECIMAL", DBX_KIND_DECIMAL},
+    {"DEC", DBX_KIND_DECIMAL},
+    {"NUMERIC", DBX_KIND_DECIMAL},
+    {"TIMESTAMP", DBX_KIND_TIMESTAMP},
     {"TIMESTAMP_LTZ", DBX_KIND_TIMESTAMP},
     {"TIMESTAMP_NTZ", DBX_KIND_TIMESTAMP_NTZ},
-    {"DATE", DBX_KIND_DATE},         {"BINARY", DBX_KIND_BINARY},
-    {"ARRAY", DBX_KIND_JSON},        {"MAP", DBX_KIND_JSON},
-    {"STRUCT", DBX_KIND_JSON},       {"VARIANT", DBX_KIND_JSON},
-    {"OBJECT", DBX_KIND_JSON},       {"STRING", DBX_KIND_TEXT},
-    {"CHAR", DBX_KIND_TEXT},         {"VARCHAR", DBX_KIND_TEXT},
-    {"INTERVAL", DBX_KIND_TEXT},     {"NULL", DBX_KIND_NULL},
+    {"DATE", DBX_KIND_DATE},
+    {"BINARY", DBX_KIND_BINARY},
+    {"ARRAY", DBX_KIND_JSON},
+    {"MAP", DBX_KIND_JSON},
+    {"STRUCT", DBX_KIND_JSON},
+    {"VARIANT", DBX_KIND_JSON},
+    {"OBJECT", DBX_KIND_JSON},
+    {"STRING", DBX_KIND_TEXT},
+    {"CHAR", DBX_KIND_TEXT},
+    {"VARCHAR", DBX_KIND_TEXT},
+    {"INTERVAL", DBX_KIND_TEXT},
+    {"NULL", DBX_KIND_NULL},
     {"VOID", DBX_KIND_NULL},
 };
 
@@ -49,7 +63,8 @@ static const struct {
 static int kind_of_word(const char *z, DbxKind *peKind) {
   size_t n = 0, i;
   if (z == NULL) return 0;
-  while (z[n] && z[n] != '(' && z[n] != '<' && z[n] != ' ') n++;
+  while (z[n] && z[n] != '(' && z[n] != '<' && z[n] != ' ')
+    n++;
   for (i = 0; i < DBX_ARRAY_SIZE(aKindWord); i++) {
     if (strlen(aKindWord[i].zWord) == n &&
         strncasecmp(aKindWord[i].zWord, z, n) == 0) {
@@ -70,8 +85,9 @@ DbxKind dbx_result_kind(const char *zTypeName, const char *zTypeText,
 
   /* type_name decides; type_text refines what the enum cannot say
   ** (TIMESTAMP_NTZ, VARIANT) and stands in for unknown names. */
-  if (bName && !(bText && (eText == DBX_KIND_TIMESTAMP_NTZ ||
-                           (eText == DBX_KIND_JSON && eName == DBX_KIND_TEXT)))) {
+  if (bName &&
+      !(bText && (eText == DBX_KIND_TIMESTAMP_NTZ ||
+                  (eText == DBX_KIND_JSON && eName == DBX_KIND_TEXT)))) {
     e = eName;
   } else if (bText) {
     e = eText;
@@ -157,20 +173,24 @@ int dbx_result_columns(const cJSON *pSchema, DbxColumn **paCol, int *pnCol,
     /* Columns are ordered by position when it is a valid permutation. */
     if (iPos < 0 || iPos >= nCol || aCol[iPos].zName) iPos = i;
     if (aCol[iPos].zName) {
-      for (iPos = 0; aCol[iPos].zName; iPos++) {}
+      for (iPos = 0; aCol[iPos].zName; iPos++) {
+      }
     }
     pCol = &aCol[iPos];
     pCol->zName = dbx_strdup(zName ? zName : "");
     pCol->zTypeName = dbx_strdup(zTypeName ? zTypeName : "");
     pCol->zTypeText = dbx_strdup(zTypeText ? zTypeText : pCol->zTypeName);
-    if (pCol->zName == NULL || pCol->zTypeName == NULL || pCol->zTypeText == NULL) {
+    if (pCol->zName == NULL || pCol->zTypeName == NULL ||
+        pCol->zTypeText == NULL) {
       dbx_result_columns_free(aCol, nCol);
       return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
-    for (z = pCol->zTypeName; *z; z++) *z = (char)toupper((unsigned char)*z);
+    for (z = pCol->zTypeName; *z; z++)
+      *z = (char)toupper((unsigned char)*z);
     pCol->nPrecision =
         json_int(cJSON_GetObjectItemCaseSensitive(pItem, "type_precision"), 0);
-    pCol->nScale = json_int(cJSON_GetObjectItemCaseSensitive(pItem, "type_scale"), 0);
+    pCol->nScale =
+        json_int(cJSON_GetObjectItemCaseSensitive(pItem, "type_scale"), 0);
     pCol->eKind = dbx_result_kind(pCol->zTypeName, pCol->zTypeText,
                                   &pCol->nPrecision, &pCol->nScale);
     i++;
@@ -206,7 +226,8 @@ static void civil_from_days(int64_t z, int64_t *py, int *pm, int *pd) {
 }
 
 /* Reads exactly nDigit digits at *pz into *pVal; advances. */
-static int read_digits(const char **pz, const char *zEnd, int nDigit, int *pVal) {
+static int read_digits(const char **pz, const char *zEnd, int nDigit,
+                       int *pVal) {
   int v = 0, i;
   for (i = 0; i < nDigit; i++) {
     if (*pz >= zEnd || !isdigit((unsigned char)**pz)) return 0;
@@ -224,7 +245,8 @@ static int read_digits(const char **pz, const char *zEnd, int nDigit, int *pVal)
 ** fraction, and Z / +HH:MM / +HHMM / +HH. Returns 0 when z is not such a
 ** timestamp (the caller keeps the text).
 */
-static int timestamp_normalise(const char *z, size_t n, int bShift, DbxBuf *pOut) {
+static int timestamp_normalise(const char *z, size_t n, int bShift,
+                               DbxBuf *pOut) {
   const char *zEnd = z + n, *zFrac = NULL;
   int y, mo, d, h, mi, s = 0, nFrac = 0, offMin = 0;
   int64_t days, secs, yy;
@@ -240,9 +262,11 @@ static int timestamp_normalise(const char *z, size_t n, int bShift, DbxBuf *pOut
     if (!read_digits(&z, zEnd, 2, &s)) return 0;
     if (z < zEnd && *z == '.') {
       zFrac = ++z;
-      while (z < zEnd && isdigit((unsigned char)*z)) z++;
+      while (z < zEnd && isdigit((unsigned char)*z))
+        z++;
       nFrac = (int)(z - zFrac);
-      while (nFrac > 0 && zFrac[nFrac - 1] == '0') nFrac--;
+      while (nFrac > 0 && zFrac[nFrac - 1] == '0')
+        nFrac--;
     }
   }
   if (z < zEnd && (*z == 'Z' || *z == 'z')) {
@@ -306,85 +330,88 @@ int dbx_result_decode_text(const DbxColumn *pCol, const char *z, size_t n,
     return SQLITE_OK;
   }
   switch (pCol->eKind) {
-    case DBX_KIND_INTEGER: {
-      long long v;
-      if (n == 0 || n >= sizeof(zNum)) break;
-      memcpy(zNum, z, n);
-      zNum[n] = 0;
-      errno = 0;
-      v = strtoll(zNum, &zEnd, 10);
-      if (*zEnd == 0 && errno == 0) {
-        pCell->eType = DBX_CELL_INTEGER;
-        pCell->iVal = v;
-        return SQLITE_OK;
-      }
-      break; /* out of range or not a number: keep the text */
-    }
-    case DBX_KIND_BOOLEAN:
-      if ((n == 4 && strncasecmp(z, "true", 4) == 0) || (n == 1 && z[0] == '1')) {
-        pCell->eType = DBX_CELL_INTEGER;
-        pCell->iVal = 1;
-        return SQLITE_OK;
-      }
-      if ((n == 5 && strncasecmp(z, "false", 5) == 0) || (n == 1 && z[0] == '0')) {
-        pCell->eType = DBX_CELL_INTEGER;
-        pCell->iVal = 0;
-        return SQLITE_OK;
-      }
-      break;
-    case DBX_KIND_REAL: {
-      double r;
-      if (n == 0 || n >= sizeof(zNum)) break;
-      memcpy(zNum, z, n);
-      zNum[n] = 0;
-      r = strtod(zNum, &zEnd); /* also reads NaN, Infinity, -Infinity */
-      if (*zEnd == 0) {
-        pCell->eType = DBX_CELL_REAL;
-        pCell->rVal = r;
-        return SQLITE_OK;
-      }
-      break;
-    }
-    case DBX_KIND_TIMESTAMP:
-    case DBX_KIND_TIMESTAMP_NTZ:
-      if (timestamp_normalise(z, n, pCol->eKind == DBX_KIND_TIMESTAMP, pScratch)) {
-        if (pScratch->rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-        cell_text(pCell, pScratch->z, pScratch->n);
-        return SQLITE_OK;
-      }
-      dbx_buf_reset(pScratch);
-      break;
-    case DBX_KIND_BINARY: {
-      size_t i;
-      unsigned char c;
-      if (n % 2) {
-        return dbx_error_set(pErr, SQLITE_MISMATCH,
-                             "BINARY value of column %s is not hex text; read "
-                             "it with hex() in the query instead",
-                             pCol->zName);
-      }
-      for (i = 0; i < n; i += 2) {
-        int hi = hex_value(z[i]), lo = hex_value(z[i + 1]);
-        if (hi < 0 || lo < 0) {
-          return dbx_error_set(pErr, SQLITE_MISMATCH,
-                               "BINARY value of column %s is not hex text; "
-                               "read it with hex() in the query instead",
-                               pCol->zName);
-        }
-        c = (unsigned char)(hi * 16 + lo);
-        dbx_buf_append(pScratch, &c, 1);
-      }
-      if (pScratch->rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-      pCell->eType = DBX_CELL_BLOB;
-      pCell->z = n ? pScratch->z : "";
-      pCell->n = n / 2;
+  case DBX_KIND_INTEGER: {
+    long long v;
+    if (n == 0 || n >= sizeof(zNum)) break;
+    memcpy(zNum, z, n);
+    zNum[n] = 0;
+    errno = 0;
+    v = strtoll(zNum, &zEnd, 10);
+    if (*zEnd == 0 && errno == 0) {
+      pCell->eType = DBX_CELL_INTEGER;
+      pCell->iVal = v;
       return SQLITE_OK;
     }
-    case DBX_KIND_JSON:
-      pCell->bJson = 1;
-      break;
-    default:
-      break;
+    break; /* out of range or not a number: keep the text */
+  }
+  case DBX_KIND_BOOLEAN:
+    if ((n == 4 && strncasecmp(z, "true", 4) == 0) || (n == 1 && z[0] == '1')) {
+      pCell->eType = DBX_CELL_INTEGER;
+      pCell->iVal = 1;
+      return SQLITE_OK;
+    }
+    if ((n == 5 && strncasecmp(z, "false", 5) == 0) ||
+        (n == 1 && z[0] == '0')) {
+      pCell->eType = DBX_CELL_INTEGER;
+      pCell->iVal = 0;
+      return SQLITE_OK;
+    }
+    break;
+  case DBX_KIND_REAL: {
+    double r;
+    if (n == 0 || n >= sizeof(zNum)) break;
+    memcpy(zNum, z, n);
+    zNum[n] = 0;
+    r = strtod(zNum, &zEnd); /* also reads NaN, Infinity, -Infinity */
+    if (*zEnd == 0) {
+      pCell->eType = DBX_CELL_REAL;
+      pCell->rVal = r;
+      return SQLITE_OK;
+    }
+    break;
+  }
+  case DBX_KIND_TIMESTAMP:
+  case DBX_KIND_TIMESTAMP_NTZ:
+    if (timestamp_normalise(z, n, pCol->eKind == DBX_KIND_TIMESTAMP,
+                            pScratch)) {
+      if (pScratch->rc)
+        return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+      cell_text(pCell, pScratch->z, pScratch->n);
+      return SQLITE_OK;
+    }
+    dbx_buf_reset(pScratch);
+    break;
+  case DBX_KIND_BINARY: {
+    size_t i;
+    unsigned char c;
+    if (n % 2) {
+      return dbx_error_set(pErr, SQLITE_MISMATCH,
+                           "BINARY value of column %s is not hex text; read "
+                           "it with hex() in the query instead",
+                           pCol->zName);
+    }
+    for (i = 0; i < n; i += 2) {
+      int hi = hex_value(z[i]), lo = hex_value(z[i + 1]);
+      if (hi < 0 || lo < 0) {
+        return dbx_error_set(pErr, SQLITE_MISMATCH,
+                             "BINARY value of column %s is not hex text; "
+                             "read it with hex() in the query instead",
+                             pCol->zName);
+      }
+      c = (unsigned char)(hi * 16 + lo);
+      dbx_buf_append(pScratch, &c, 1);
+    }
+    if (pScratch->rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    pCell->eType = DBX_CELL_BLOB;
+    pCell->z = n ? pScratch->z : "";
+    pCell->n = n / 2;
+    return SQLITE_OK;
+  }
+  case DBX_KIND_JSON:
+    pCell->bJson = 1;
+    break;
+  default:
+    break;
   }
   cell_text(pCell, z, n);
   return SQLITE_OK;
@@ -455,11 +482,16 @@ void dbx_result_json_string(DbxBuf *pOut, const char *z, size_t n) {
     unsigned char c = (unsigned char)z[i];
     const char *zEsc = NULL;
     char zU[8];
-    if (c == '"') zEsc = "\\\"";
-    else if (c == '\\') zEsc = "\\\\";
-    else if (c == '\n') zEsc = "\\n";
-    else if (c == '\r') zEsc = "\\r";
-    else if (c == '\t') zEsc = "\\t";
+    if (c == '"')
+      zEsc = "\\\"";
+    else if (c == '\\')
+      zEsc = "\\\\";
+    else if (c == '\n')
+      zEsc = "\\n";
+    else if (c == '\r')
+      zEsc = "\\r";
+    else if (c == '\t')
+      zEsc = "\\t";
     else if (c < 0x20) {
       snprintf(zU, sizeof(zU), "\\u%04x", c);
       zEsc = zU;
@@ -499,37 +531,37 @@ void dbx_result_row_json(const DbxColumn *aCol, const DbxCell *aCell, int nCol,
     dbx_result_json_string(pOut, aCol[i].zName, strlen(aCol[i].zName));
     dbx_buf_append(pOut, ":", 1);
     switch (c->eType) {
-      case DBX_CELL_INTEGER:
-        if (aCol[i].eKind == DBX_KIND_BOOLEAN) {
-          dbx_buf_appendf(pOut, "%s", c->iVal ? "true" : "false");
-        } else {
-          dbx_buf_appendf(pOut, "%lld", (long long)c->iVal);
-        }
-        break;
-      case DBX_CELL_REAL:
-        json_real(pOut, c->rVal);
-        break;
-      case DBX_CELL_TEXT: {
-        cJSON *pCheck = NULL;
-        if (c->bJson) pCheck = cJSON_ParseWithLength(c->z, c->n);
-        if (pCheck) {
-          dbx_buf_append(pOut, c->z, c->n); /* valid JSON: embed as is */
-          cJSON_Delete(pCheck);
-        } else {
-          dbx_result_json_string(pOut, c->z, c->n);
-        }
-        break;
+    case DBX_CELL_INTEGER:
+      if (aCol[i].eKind == DBX_KIND_BOOLEAN) {
+        dbx_buf_appendf(pOut, "%s", c->iVal ? "true" : "false");
+      } else {
+        dbx_buf_appendf(pOut, "%lld", (long long)c->iVal);
       }
-      case DBX_CELL_BLOB:
-        dbx_buf_append(pOut, "\"", 1);
-        for (k = 0; k < c->n; k++) {
-          dbx_buf_appendf(pOut, "%02x", (unsigned char)c->z[k]);
-        }
-        dbx_buf_append(pOut, "\"", 1);
-        break;
-      default:
-        dbx_buf_append(pOut, "null", 4);
-        break;
+      break;
+    case DBX_CELL_REAL:
+      json_real(pOut, c->rVal);
+      break;
+    case DBX_CELL_TEXT: {
+      cJSON *pCheck = NULL;
+      if (c->bJson) pCheck = cJSON_ParseWithLength(c->z, c->n);
+      if (pCheck) {
+        dbx_buf_append(pOut, c->z, c->n); /* valid JSON: embed as is */
+        cJSON_Delete(pCheck);
+      } else {
+        dbx_result_json_string(pOut, c->z, c->n);
+      }
+      break;
+    }
+    case DBX_CELL_BLOB:
+      dbx_buf_append(pOut, "\"", 1);
+      for (k = 0; k < c->n; k++) {
+        dbx_buf_appendf(pOut, "%02x", (unsigned char)c->z[k]);
+      }
+      dbx_buf_append(pOut, "\"", 1);
+      break;
+    default:
+      dbx_buf_append(pOut, "null", 4);
+      break;
     }
   }
   dbx_buf_append(pOut, "}", 1);

@@ -32,17 +32,17 @@
 
 /* How a column's values are decoded (from type_name, else type_text). */
 typedef enum DbxKind {
-  DBX_KIND_TEXT = 0, /* STRING, CHAR, DATE, INTERVAL, anything unknown */
-  DBX_KIND_INTEGER,  /* TINYINT (BYTE), SMALLINT (SHORT), INT, BIGINT (LONG) */
-  DBX_KIND_BOOLEAN,  /* "true"/"false" -> 1/0 */
-  DBX_KIND_REAL,     /* FLOAT, DOUBLE, and DECIMAL with precision <= 15 */
-  DBX_KIND_DECIMAL,  /* DECIMAL with precision > 15: exact text */
-  DBX_KIND_TIMESTAMP,     /* TIMESTAMP (with zone): normalised to UTC */
+  DBX_KIND_TEXT = 0,  /* STRING, CHAR, DATE, INTERVAL, anything unknown */
+  DBX_KIND_INTEGER,   /* TINYINT (BYTE), SMALLINT (SHORT), INT, BIGINT (LONG) */
+  DBX_KIND_BOOLEAN,   /* "true"/"false" -> 1/0 */
+  DBX_KIND_REAL,      /* FLOAT, DOUBLE, and DECIMAL with precision <= 15 */
+  DBX_KIND_DECIMAL,   /* DECIMAL with precision > 15: exact text */
+  DBX_KIND_TIMESTAMP, /* TIMESTAMP (with zone): normalised to UTC */
   DBX_KIND_TIMESTAMP_NTZ, /* TIMESTAMP_NTZ: same text form, no shift */
-  DBX_KIND_DATE,     /* DATE: text as sent */
-  DBX_KIND_BINARY,   /* hex text -> BLOB */
-  DBX_KIND_JSON,     /* ARRAY, MAP, STRUCT, VARIANT: JSON text */
-  DBX_KIND_NULL      /* the NULL type (SELECT NULL) */
+  DBX_KIND_DATE,          /* DATE: text as sent */
+  DBX_KIND_BINARY,        /* hex text -> BLOB */
+  DBX_KIND_JSON,          /* ARRAY, MAP, STRUCT, VARIANT: JSON text */
+  DBX_KIND_NULL           /* the NULL type (SELECT NULL) */
 } DbxKind;
 
 /* One result column. */
@@ -57,10 +57,10 @@ typedef struct DbxColumn {
 
 /* Cell types: equal to SQLITE_INTEGER .. SQLITE_NULL. */
 #define DBX_CELL_INTEGER 1
-#define DBX_CELL_REAL 2
-#define DBX_CELL_TEXT 3
-#define DBX_CELL_BLOB 4
-#define DBX_CELL_NULL 5
+#define DBX_CELL_REAL    2
+#define DBX_CELL_TEXT    3
+#define DBX_CELL_BLOB    4
+#define DBX_CELL_NULL    5
 
 /*
 ** One decoded value. z points either into the parsed chunk or into a

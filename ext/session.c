@@ -29,13 +29,13 @@ typedef struct SessionClient {
 } SessionClient;
 
 struct DbxSession {
-  const void *pKey;             /* the sqlite3 connection, opaque */
-  int nRef;                     /* registrations using the session */
-  char *azDefault[N_DEFAULT];   /* owned; dbx_config() values or NULL */
-  SessionClient *pClients;      /* open clients */
+  const void *pKey;           /* the sqlite3 connection, opaque */
+  int nRef;                   /* registrations using the session */
+  char *azDefault[N_DEFAULT]; /* owned; dbx_config() values or NULL */
+  SessionClient *pClients;    /* open clients */
   DbxLogEntry aLog[DBX_SESSION_LOG_SIZE]; /* ring, by iSeq % size */
-  int64_t iLastSeq;             /* sequence of the newest entry, 0: none */
-  DbxSession *pNext;            /* next in the registry */
+  int64_t iLastSeq;  /* sequence of the newest entry, 0: none */
+  DbxSession *pNext; /* next in the registry */
 };
 
 static pthread_mutex_t registryMutex = PTHREAD_MUTEX_INITIALIZER;
@@ -44,7 +44,8 @@ static DbxSession *pRegistry = NULL; /* every live session */
 int dbx_session_attach(const void *pKey, DbxSession **ppOut) {
   DbxSession *p;
   pthread_mutex_lock(&registryMutex);
-  for (p = pRegistry; p && p->pKey != pKey; p = p->pNext) {}
+  for (p = pRegistry; p && p->pKey != pKey; p = p->pNext) {
+  }
   if (p == NULL) {
     p = sqlite3_malloc64(sizeof(*p));
     if (p) {
@@ -74,7 +75,8 @@ static void log_entry_clear(DbxLogEntry *e) {
 static void session_free(DbxSession *p) {
   int i;
   SessionClient *c, *cNext;
-  for (i = 0; i < N_DEFAULT; i++) sqlite3_free(p->azDefault[i]);
+  for (i = 0; i < N_DEFAULT; i++)
+    sqlite3_free(p->azDefault[i]);
   for (c = p->pClients; c; c = cNext) {
     cNext = c->pNext;
     dbx_client_free(c->pClient);
@@ -82,7 +84,8 @@ static void session_free(DbxSession *p) {
     sqlite3_free(c->zIdentity);
     sqlite3_free(c);
   }
-  for (i = 0; i < DBX_SESSION_LOG_SIZE; i++) log_entry_clear(&p->aLog[i]);
+  for (i = 0; i < DBX_SESSION_LOG_SIZE; i++)
+    log_entry_clear(&p->aLog[i]);
   sqlite3_free(p);
 }
 
@@ -92,7 +95,8 @@ void dbx_session_release(void *pArg) {
   if (p == NULL) return;
   pthread_mutex_lock(&registryMutex);
   if (--p->nRef <= 0) {
-    for (pp = &pRegistry; *pp && *pp != p; pp = &(*pp)->pNext) {}
+    for (pp = &pRegistry; *pp && *pp != p; pp = &(*pp)->pNext) {
+    }
     if (*pp) *pp = p->pNext;
     bFree = 1;
   }
@@ -103,7 +107,8 @@ void dbx_session_release(void *pArg) {
 /* Index of zKey in azDefault (warehouse spellings folded), or -1. */
 static int default_index(const char *zKey) {
   int i;
-  if (strcasecmp(zKey, "warehouse") == 0 || strcasecmp(zKey, "http_path") == 0) {
+  if (strcasecmp(zKey, "warehouse") == 0 ||
+      strcasecmp(zKey, "http_path") == 0) {
     zKey = "warehouse_id";
   }
   for (i = 0; i < N_DEFAULT; i++) {
@@ -157,12 +162,13 @@ static int session_build(DbxSession *p, const DbxOption *aOpt, int nOpt,
   *ppConfig = NULL;
   if (rc) return dbx_error_set(pErr, rc, "out of memory");
   for (i = 0; rc == SQLITE_OK && i < nOpt; i++) {
-    rc = dbx_config_set(pConfig, aOpt[i].zKey, aOpt[i].zValue, DBX_SRC_OPTION, pErr);
+    rc = dbx_config_set(pConfig, aOpt[i].zKey, aOpt[i].zValue, DBX_SRC_OPTION,
+                        pErr);
   }
   for (i = 0; rc == SQLITE_OK && i < N_DEFAULT; i++) {
     if (p->azDefault[i] == NULL) continue;
-    rc = dbx_config_set(pConfig, azDefaultKey[i], p->azDefault[i], DBX_SRC_SESSION,
-                        pErr);
+    rc = dbx_config_set(pConfig, azDefaultKey[i], p->azDefault[i],
+                        DBX_SRC_SESSION, pErr);
   }
   if (rc) {
     dbx_config_free(pConfig);
@@ -220,7 +226,8 @@ int dbx_session_config_json(DbxSession *p, char **pzOut, DbxError *pErr) {
 }
 
 int dbx_session_connect(DbxSession *p, const DbxOption *aOpt, int nOpt,
-                        DbxConfig **ppConfig, DbxClient **ppClient, DbxError *pErr) {
+                        DbxConfig **ppConfig, DbxClient **ppClient,
+                        DbxError *pErr) {
   SessionClient *c;
   char *zId;
   int rc = dbx_session_config(p, aOpt, nOpt, ppConfig, pErr);
@@ -231,7 +238,8 @@ int dbx_session_connect(DbxSession *p, const DbxOption *aOpt, int nOpt,
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     goto fail;
   }
-  for (c = p->pClients; c && strcmp(c->zIdentity, zId) != 0; c = c->pNext) {}
+  for (c = p->pClients; c && strcmp(c->zIdentity, zId) != 0; c = c->pNext) {
+  }
   if (c) {
     sqlite3_free(zId);
     *ppClient = c->pClient;

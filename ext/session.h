@@ -52,8 +52,8 @@ void dbx_session_release(void *pSession);
 ** catalog and schema are accepted; a secret key gets the refusal error that
 ** says how to pass it, other keys an error naming the accepted ones.
 */
-int dbx_session_set_default(DbxSession *p, const char *zKey,
-                            const char *zValue, DbxError *pErr);
+int dbx_session_set_default(DbxSession *p, const char *zKey, const char *zValue,
+                            DbxError *pErr);
 
 /*
 ** Builds and resolves a configuration: aOpt (DBX_SRC_OPTION) over the
@@ -96,19 +96,20 @@ void dbx_session_log(void *pArg, const DbxStmtInfo *pInfo);
 
 /* One logged statement (all strings owned by the session). */
 typedef struct DbxLogEntry {
-  int64_t iSeq;        /* 1, 2, ... in order of completion */
-  char *zStatementId;  /* remote id, "" when the submit failed */
-  char *zSql;          /* SQL text (parameter values are not in it) */
-  char *zParams;       /* parameter names and types, "" when none */
-  char *zState;        /* final state */
-  int64_t nRows;       /* rows delivered */
-  int64_t nBytes;      /* result bytes received */
-  int nChunks;         /* chunks fetched */
-  int64_t nMs;         /* duration in milliseconds */
-  char *zError;        /* one-line error or NULL */
+  int64_t iSeq;       /* 1, 2, ... in order of completion */
+  char *zStatementId; /* remote id, "" when the submit failed */
+  char *zSql;         /* SQL text (parameter values are not in it) */
+  char *zParams;      /* parameter names and types, "" when none */
+  char *zState;       /* final state */
+  int64_t nRows;      /* rows delivered */
+  int64_t nBytes;     /* result bytes received */
+  int nChunks;        /* chunks fetched */
+  int64_t nMs;        /* duration in milliseconds */
+  char *zError;       /* one-line error or NULL */
 } DbxLogEntry;
 
-/* The sequence numbers currently held: [*piFirst, *piLast]; empty if first > last. */
+/* The sequence numbers currently held: [*piFirst, *piLast]; empty when
+** first > last. */
 void dbx_session_log_range(DbxSession *p, int64_t *piFirst, int64_t *piLast);
 
 /* The entry with sequence iSeq (borrowed until the next statement), or NULL. */
@@ -116,11 +117,5 @@ const DbxLogEntry *dbx_session_log_entry(DbxSession *p, int64_t iSeq);
 
 /* Number of statements the ring keeps. */
 #define DBX_SESSION_LOG_SIZE 100
-
-/*
-** functions.c (SQL surface): registers dbx_exec, dbx_config and the
-** eponymous tables dbx_query and dbx_statements. The aRegistrar entry.
-*/
-int dbx_functions_register(sqlite3 *db);
 
 #endif /* DBX_SESSION_H */

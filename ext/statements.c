@@ -26,36 +26,36 @@
 #define STMT_LINK_RETRIES 3
 
 struct DbxStmt {
-  DbxClient *pClient;      /* borrowed; outlives the statement */
-  DbxStmtOptions opt;      /* copy; its strings are not used after execute */
-  char *zId;               /* owned; statement_id */
-  char *zSql;              /* owned; SQL text for the log */
-  char *zParams;           /* owned; ":a BIGINT, :b STRING" for the log */
-  char zState[16];         /* last known state */
-  DbxColumn *aCol;         /* owned; result schema */
-  int nCol;                /* entries in aCol */
-  int64_t nTotalRows;      /* manifest.total_row_count or -1 */
-  cJSON *pChunk;           /* owned; parsed current chunk (response or file) */
-  const cJSON *pRows;      /* borrowed from pChunk: the array of rows */
-  const cJSON *pRow;       /* current row, NULL before the first */
-  const cJSON **apVal;     /* nCol values of the current row */
-  DbxBuf *aScratch;        /* nCol buffers for converted cell bytes */
-  int bStarted;            /* the first row of pRows was handed out */
-  int64_t iNextChunk;      /* next chunk index, -1 when none */
-  char *zNextLink;         /* owned; next_chunk_internal_link or NULL */
-  int64_t iRow;            /* rows handed out so far */
-  int64_t nBytes;          /* result bytes received */
-  int64_t nManifestBytes;  /* manifest.total_byte_count, for INLINE results */
-  int nChunks;             /* chunks fetched */
-  int64_t tStart;          /* monotonic ms at submit */
-  int64_t tEnd;            /* monotonic ms when finished, 0 while open */
-  int64_t tDeadline;       /* monotonic ms of the statement timeout, or 0 */
-  int bWaiting;            /* executing: the deadline applies */
-  int bInterrupted;        /* the caller's interrupt fired */
-  int bTimedOut;           /* the statement timeout passed */
-  int rcDone;              /* sticky end: SQLITE_DONE or an error code */
-  DbxError err;            /* the error behind rcDone */
-  int bLogged;             /* xLog was called */
+  DbxClient *pClient;     /* borrowed; outlives the statement */
+  DbxStmtOptions opt;     /* copy; its strings are not used after execute */
+  char *zId;              /* owned; statement_id */
+  char *zSql;             /* owned; SQL text for the log */
+  char *zParams;          /* owned; ":a BIGINT, :b STRING" for the log */
+  char zState[16];        /* last known state */
+  DbxColumn *aCol;        /* owned; result schema */
+  int nCol;               /* entries in aCol */
+  int64_t nTotalRows;     /* manifest.total_row_count or -1 */
+  cJSON *pChunk;          /* owned; parsed current chunk (response or file) */
+  const cJSON *pRows;     /* borrowed from pChunk: the array of rows */
+  const cJSON *pRow;      /* current row, NULL before the first */
+  const cJSON **apVal;    /* nCol values of the current row */
+  DbxBuf *aScratch;       /* nCol buffers for converted cell bytes */
+  int bStarted;           /* the first row of pRows was handed out */
+  int64_t iNextChunk;     /* next chunk index, -1 when none */
+  char *zNextLink;        /* owned; next_chunk_internal_link or NULL */
+  int64_t iRow;           /* rows handed out so far */
+  int64_t nBytes;         /* result bytes received */
+  int64_t nManifestBytes; /* manifest.total_byte_count, for INLINE results */
+  int nChunks;            /* chunks fetched */
+  int64_t tStart;         /* monotonic ms at submit */
+  int64_t tEnd;           /* monotonic ms when finished, 0 while open */
+  int64_t tDeadline;      /* monotonic ms of the statement timeout, or 0 */
+  int bWaiting;           /* executing: the deadline applies */
+  int bInterrupted;       /* the caller's interrupt fired */
+  int bTimedOut;          /* the statement timeout passed */
+  int rcDone;             /* sticky end: SQLITE_DONE or an error code */
+  DbxError err;           /* the error behind rcDone */
+  int bLogged;            /* xLog was called */
 };
 
 /* Monotonic clock in milliseconds. */
@@ -76,35 +76,41 @@ int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
   char *zEnd = NULL;
   if (zValue == NULL) zValue = "";
   if (strcasecmp(zKey, "disposition") == 0) {
-    if (strcasecmp(zValue, "inline") == 0) pOpt->eDisposition = DBX_DISP_INLINE;
+    if (strcasecmp(zValue, "inline") == 0)
+      pOpt->eDisposition = DBX_DISP_INLINE;
     else if (strcasecmp(zValue, "external_links") == 0) {
       pOpt->eDisposition = DBX_DISP_EXTERNAL_LINKS;
-    } else if (strcasecmp(zValue, "auto") == 0) pOpt->eDisposition = DBX_DISP_AUTO;
+    } else if (strcasecmp(zValue, "auto") == 0)
+      pOpt->eDisposition = DBX_DISP_AUTO;
     else {
       return dbx_error_set(pErr, SQLITE_ERROR,
                            "disposition must be inline, external_links or "
-                           "auto, not '%.40s'", zValue);
+                           "auto, not '%.40s'",
+                           zValue);
     }
     return SQLITE_OK;
   }
   if (strcasecmp(zKey, "statement_timeout") == 0 ||
       strcasecmp(zKey, "timeout") == 0) {
     double r = strtod(zValue, &zEnd);
-    if (zEnd == zValue || (*zEnd && strcmp(zEnd, "s") != 0) || r < 0 || !isfinite(r)) {
+    if (zEnd == zValue || (*zEnd && strcmp(zEnd, "s") != 0) || r < 0 ||
+        !isfinite(r)) {
       return dbx_error_set(pErr, SQLITE_ERROR,
                            "statement_timeout must be a number of seconds "
-                           "(0 for none), not '%.40s'", zValue);
+                           "(0 for none), not '%.40s'",
+                           zValue);
     }
     pOpt->rTimeoutSeconds = r;
     return SQLITE_OK;
   }
   if (strcasecmp(zKey, "wait_timeout") == 0) {
     long v = strtol(zValue, &zEnd, 10);
-    if (zEnd == zValue || (*zEnd && strcmp(zEnd, "s") != 0) || v < 0 || v > 50 ||
-        (v > 0 && v < 5)) {
+    if (zEnd == zValue || (*zEnd && strcmp(zEnd, "s") != 0) || v < 0 ||
+        v > 50 || (v > 0 && v < 5)) {
       return dbx_error_set(pErr, SQLITE_ERROR,
                            "wait_timeout must be 0 or 5 to 50 seconds, not "
-                           "'%.40s'", zValue);
+                           "'%.40s'",
+                           zValue);
     }
     pOpt->nWaitSeconds = (int)v;
     return SQLITE_OK;
@@ -114,7 +120,8 @@ int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
     if (zEnd == zValue || *zEnd || v < 0) {
       return dbx_error_set(pErr, SQLITE_ERROR,
                            "row_limit must be a non-negative integer, not "
-                           "'%.40s'", zValue);
+                           "'%.40s'",
+                           zValue);
     }
     pOpt->nRowLimit = v;
     return SQLITE_OK;
@@ -152,10 +159,12 @@ static int stmt_sleep(DbxStmt *p, int64_t ms) {
 }
 
 /* A JSON member as int64: a number or a numeric string; iDefault if absent. */
-static int64_t json_i64(const cJSON *pObj, const char *zName, int64_t iDefault) {
+static int64_t json_i64(const cJSON *pObj, const char *zName,
+                        int64_t iDefault) {
   const cJSON *p = cJSON_GetObjectItemCaseSensitive(pObj, zName);
   if (cJSON_IsNumber(p)) return (int64_t)p->valuedouble;
-  if (cJSON_IsString(p) && p->valuestring[0]) return strtoll(p->valuestring, NULL, 10);
+  if (cJSON_IsString(p) && p->valuestring[0])
+    return strtoll(p->valuestring, NULL, 10);
   return iDefault;
 }
 
@@ -201,7 +210,8 @@ void dbx_stmt_free(DbxStmt *p) {
   stmt_log(p);
   dbx_client_set_interrupt(p->pClient, NULL, NULL);
   stmt_drop_chunk(p);
-  for (i = 0; p->aScratch && i < p->nCol; i++) dbx_buf_free(&p->aScratch[i]);
+  for (i = 0; p->aScratch && i < p->nCol; i++)
+    dbx_buf_free(&p->aScratch[i]);
   sqlite3_free(p->aScratch);
   sqlite3_free((void *)p->apVal);
   dbx_result_columns_free(p->aCol, p->nCol);
@@ -234,7 +244,8 @@ static int stmt_take_next(DbxStmt *p, const cJSON *pData) {
 static int64_t iso_to_epoch(const char *z) {
   struct tm tm;
   int y, mo, d, h, mi, s;
-  if (z == NULL || sscanf(z, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &s) != 6) {
+  if (z == NULL ||
+      sscanf(z, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &s) != 6) {
     return -1;
   }
   memset(&tm, 0, sizeof(tm));
@@ -248,10 +259,12 @@ static int64_t iso_to_epoch(const char *z) {
 }
 
 /* GETs chunk iChunk through the chunk endpoint into *ppOut. */
-static int stmt_get_chunk(DbxStmt *p, int64_t iChunk, cJSON **ppOut, DbxError *pErr) {
+static int stmt_get_chunk(DbxStmt *p, int64_t iChunk, cJSON **ppOut,
+                          DbxError *pErr) {
   char zPath[256];
-  snprintf(zPath, sizeof(zPath), "/api/2.0/sql/statements/%s/result/chunks/%lld",
-           p->zId, (long long)iChunk);
+  snprintf(zPath, sizeof(zPath),
+           "/api/2.0/sql/statements/%s/result/chunks/%lld", p->zId,
+           (long long)iChunk);
   return dbx_client_call(p->pClient, "GET", zPath, NULL, ppOut, pErr);
 }
 
@@ -260,13 +273,16 @@ static int stmt_get_chunk(DbxStmt *p, int64_t iChunk, cJSON **ppOut, DbxError *p
 ** the chunk endpoint for a fresh link when it expired or is refused.
 ** On success, p->pChunk is the parsed file and p->pRows its row array.
 */
-static int stmt_download(DbxStmt *p, cJSON *pData, int64_t iChunk, DbxError *pErr) {
+static int stmt_download(DbxStmt *p, cJSON *pData, int64_t iChunk,
+                         DbxError *pErr) {
   cJSON *pFresh = NULL;
   int nTry = 0, rc = SQLITE_OK, bRefreshedStale = 0;
   for (;;) {
-    const cJSON *pLinks = cJSON_GetObjectItemCaseSensitive(pData, "external_links");
+    const cJSON *pLinks =
+        cJSON_GetObjectItemCaseSensitive(pData, "external_links");
     const cJSON *pLink = cJSON_GetArrayItem(pLinks, 0);
-    const cJSON *pHdrs = cJSON_GetObjectItemCaseSensitive(pLink, "http_headers");
+    const cJSON *pHdrs =
+        cJSON_GetObjectItemCaseSensitive(pLink, "http_headers");
     const char *zUrl = json_str(pLink, "external_link");
     int64_t tExp = iso_to_epoch(json_str(pLink, "expiration"));
     const char **azHdr = NULL;
@@ -296,9 +312,10 @@ static int stmt_download(DbxStmt *p, cJSON *pData, int64_t iChunk, DbxError *pEr
           break;
         }
         cJSON_ArrayForEach(pH, pHdrs) {
-          azHdr[i++] = cJSON_IsString(pH)
-                           ? sqlite3_mprintf("%s: %s", pH->string, pH->valuestring)
-                           : NULL;
+          azHdr[i++] =
+              cJSON_IsString(pH)
+                  ? sqlite3_mprintf("%s: %s", pH->string, pH->valuestring)
+                  : NULL;
           if (azHdr[i - 1] == NULL) break;
         }
       }
@@ -307,13 +324,15 @@ static int stmt_download(DbxStmt *p, cJSON *pData, int64_t iChunk, DbxError *pEr
                     : dbx_client_download(p->pClient, zUrl,
                                           (const char *const *)azHdr, nHdr,
                                           &body, &e);
-      while (i > 0) dbx_free_secret((char *)azHdr[--i]);
+      while (i > 0)
+        dbx_free_secret((char *)azHdr[--i]);
       sqlite3_free(azHdr);
       if (rc == SQLITE_OK) {
         p->nBytes += (int64_t)body.n;
         cJSON_Delete(pFresh);
         pFresh = NULL;
-        p->pChunk = cJSON_ParseWithLength(body.z ? body.z : "[]", body.n ? body.n : 2);
+        p->pChunk =
+            cJSON_ParseWithLength(body.z ? body.z : "[]", body.n ? body.n : 2);
         dbx_buf_free(&body);
         if (p->pChunk == NULL || !cJSON_IsArray(p->pChunk)) {
           rc = dbx_error_set(pErr, SQLITE_ERROR,
@@ -349,7 +368,8 @@ static int stmt_download(DbxStmt *p, cJSON *pData, int64_t iChunk, DbxError *pEr
 ** are used in place; an external link is downloaded. iChunk is its index
 ** when known, else -1.
 */
-static int stmt_set_chunk(DbxStmt *p, cJSON *pData, int64_t iChunk, DbxError *pErr) {
+static int stmt_set_chunk(DbxStmt *p, cJSON *pData, int64_t iChunk,
+                          DbxError *pErr) {
   const cJSON *pRows = cJSON_GetObjectItemCaseSensitive(pData, "data_array");
   int rc;
   stmt_drop_chunk(p);
@@ -364,7 +384,8 @@ static int stmt_set_chunk(DbxStmt *p, cJSON *pData, int64_t iChunk, DbxError *pE
     return dbx_error_set(pErr, rc, "out of memory");
   }
   if (iChunk < 0) iChunk = json_i64(pData, "chunk_index", -1);
-  if (cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(pData, "external_links")) > 0) {
+  if (cJSON_GetArraySize(
+          cJSON_GetObjectItemCaseSensitive(pData, "external_links")) > 0) {
     rc = stmt_download(p, pData, iChunk, pErr);
     cJSON_Delete(pData);
     return rc;
@@ -428,8 +449,9 @@ static int stmt_failed(DbxStmt *p, const cJSON *pStatus, DbxError *pErr) {
 }
 
 /* Builds the POST body of the execute call. */
-static cJSON *stmt_request(const DbxStmt *p, const char *zSql, const DbxParam *aParam,
-                           int nParam, DbxDisposition eDisp, int nWait) {
+static cJSON *stmt_request(const DbxStmt *p, const char *zSql,
+                           const DbxParam *aParam, int nParam,
+                           DbxDisposition eDisp, int nWait) {
   const DbxConfig *pConfig = dbx_client_config(p->pClient);
   const char *zWarehouse = p->opt.zWarehouseId;
   const char *zCatalog = p->opt.zCatalog;
@@ -437,19 +459,23 @@ static cJSON *stmt_request(const DbxStmt *p, const char *zSql, const DbxParam *a
   cJSON *pReq = cJSON_CreateObject();
   char zWait[16];
   int i;
-  if (zWarehouse == NULL && pConfig) zWarehouse = dbx_config_get(pConfig, "warehouse_id");
-  if (zCatalog == NULL && pConfig) zCatalog = dbx_config_get(pConfig, "catalog");
+  if (zWarehouse == NULL && pConfig)
+    zWarehouse = dbx_config_get(pConfig, "warehouse_id");
+  if (zCatalog == NULL && pConfig)
+    zCatalog = dbx_config_get(pConfig, "catalog");
   if (zSchema == NULL && pConfig) zSchema = dbx_config_get(pConfig, "schema");
   snprintf(zWait, sizeof(zWait), "%ds", nWait);
   if (pReq == NULL) return NULL;
   cJSON_AddStringToObject(pReq, "statement", zSql);
   cJSON_AddStringToObject(pReq, "warehouse_id", zWarehouse ? zWarehouse : "");
-  if (zCatalog && zCatalog[0]) cJSON_AddStringToObject(pReq, "catalog", zCatalog);
+  if (zCatalog && zCatalog[0])
+    cJSON_AddStringToObject(pReq, "catalog", zCatalog);
   if (zSchema && zSchema[0]) cJSON_AddStringToObject(pReq, "schema", zSchema);
   cJSON_AddStringToObject(pReq, "wait_timeout", zWait);
   cJSON_AddStringToObject(pReq, "on_wait_timeout", "CONTINUE");
   cJSON_AddStringToObject(pReq, "disposition",
-                          eDisp == DBX_DISP_EXTERNAL_LINKS ? "EXTERNAL_LINKS" : "INLINE");
+                          eDisp == DBX_DISP_EXTERNAL_LINKS ? "EXTERNAL_LINKS"
+                                                           : "INLINE");
   cJSON_AddStringToObject(pReq, "format", "JSON_ARRAY");
   if (p->opt.nRowLimit > 0) {
     cJSON_AddNumberToObject(pReq, "row_limit", (double)p->opt.nRowLimit);
@@ -460,10 +486,14 @@ static cJSON *stmt_request(const DbxStmt *p, const char *zSql, const DbxParam *a
       cJSON *pP = cJSON_CreateObject();
       if (pP == NULL) break;
       cJSON_AddItemToArray(pArr, pP);
-      cJSON_AddStringToObject(pP, "name", aParam[i].zName ? aParam[i].zName : "");
-      if (aParam[i].zValue) cJSON_AddStringToObject(pP, "value", aParam[i].zValue);
-      else cJSON_AddNullToObject(pP, "value");
-      cJSON_AddStringToObject(pP, "type", aParam[i].zType ? aParam[i].zType : "STRING");
+      cJSON_AddStringToObject(pP, "name",
+                              aParam[i].zName ? aParam[i].zName : "");
+      if (aParam[i].zValue)
+        cJSON_AddStringToObject(pP, "value", aParam[i].zValue);
+      else
+        cJSON_AddNullToObject(pP, "value");
+      cJSON_AddStringToObject(pP, "type",
+                              aParam[i].zType ? aParam[i].zType : "STRING");
     }
   }
   return pReq;
@@ -513,7 +543,9 @@ static int stmt_cancel(DbxStmt *p, cJSON **ppResp, DbxError *pErr) {
       if (nDelay < 1000) nDelay *= 2;
       dbx_error_clear(&e);
       pOut = NULL;
-      if (dbx_client_call(p->pClient, "GET", zPath, NULL, &pOut, &e) != SQLITE_OK) break;
+      if (dbx_client_call(p->pClient, "GET", zPath, NULL, &pOut, &e) !=
+          SQLITE_OK)
+        break;
       cJSON_Delete(*ppResp);
       *ppResp = pOut;
       stmt_state(p, pOut);
@@ -526,10 +558,12 @@ static int stmt_cancel(DbxStmt *p, cJSON **ppResp, DbxError *pErr) {
                       "query cheaper",
                       p->opt.rTimeoutSeconds);
   } else {
-    dbx_error_set(pErr, SQLITE_INTERRUPT, "interrupted; the remote statement "
-                                          "was canceled");
+    dbx_error_set(pErr, SQLITE_INTERRUPT,
+                  "interrupted; the remote statement "
+                  "was canceled");
   }
-  if (pErr && p->zId) snprintf(pErr->zStatement, sizeof(pErr->zStatement), "%s", p->zId);
+  if (pErr && p->zId)
+    snprintf(pErr->zStatement, sizeof(pErr->zStatement), "%s", p->zId);
   return bTimedOut ? SQLITE_ERROR : SQLITE_INTERRUPT;
 }
 
@@ -538,7 +572,8 @@ static char *params_text(const DbxParam *aParam, int nParam) {
   DbxBuf b = {0};
   int i;
   for (i = 0; i < nParam; i++) {
-    dbx_buf_appendf(&b, "%s:%s %s", i ? ", " : "", aParam[i].zName ? aParam[i].zName : "",
+    dbx_buf_appendf(&b, "%s:%s %s", i ? ", " : "",
+                    aParam[i].zName ? aParam[i].zName : "",
                     aParam[i].zType ? aParam[i].zType : "STRING");
   }
   if (b.rc) {
@@ -553,8 +588,9 @@ static char *params_text(const DbxParam *aParam, int nParam) {
 ** SUCCEEDED response, or an error. *pbTooBig when it FAILED because an
 ** INLINE result was too large.
 */
-static int stmt_run(DbxStmt *p, const char *zSql, const DbxParam *aParam, int nParam,
-                    DbxDisposition eDisp, cJSON **ppResp, int *pbTooBig, DbxError *pErr) {
+static int stmt_run(DbxStmt *p, const char *zSql, const DbxParam *aParam,
+                    int nParam, DbxDisposition eDisp, cJSON **ppResp,
+                    int *pbTooBig, DbxError *pErr) {
   cJSON *pReq, *pResp = NULL;
   const cJSON *pStatus;
   int nWait = p->opt.nWaitSeconds, rc, nPoll = 0;
@@ -571,7 +607,8 @@ static int stmt_run(DbxStmt *p, const char *zSql, const DbxParam *aParam, int nP
   ** leave a statement running remotely with no id to cancel it by. Its
   ** wait is bounded by wait_timeout. */
   dbx_client_set_interrupt(p->pClient, NULL, NULL);
-  rc = dbx_client_call(p->pClient, "POST", "/api/2.0/sql/statements", pReq, &pResp, pErr);
+  rc = dbx_client_call(p->pClient, "POST", "/api/2.0/sql/statements", pReq,
+                       &pResp, pErr);
   cJSON_Delete(pReq);
   if (rc) return rc;
   sqlite3_free(p->zId);
@@ -587,7 +624,8 @@ static int stmt_run(DbxStmt *p, const char *zSql, const DbxParam *aParam, int nP
   dbx_client_set_interrupt(p->pClient, stmt_interrupt, p);
   snprintf(zPath, sizeof(zPath), "/api/2.0/sql/statements/%s", p->zId);
   while (is_running(p->zState)) {
-    int64_t nDelay = (int64_t)p->opt.nPollFirstMs * (nPoll < 7 ? (1 << nPoll) : 128);
+    int64_t nDelay =
+        (int64_t)p->opt.nPollFirstMs * (nPoll < 7 ? (1 << nPoll) : 128);
     if (nDelay > STMT_POLL_MAX_MS) nDelay = STMT_POLL_MAX_MS;
     nDelay += rand() % (nDelay / 4 + 1); /* jitter spreads many pollers */
     nPoll++;
@@ -626,14 +664,17 @@ static int stmt_run(DbxStmt *p, const char *zSql, const DbxParam *aParam, int nP
   }
   if (strcmp(p->zState, "FAILED") == 0) {
     const cJSON *pE = cJSON_GetObjectItemCaseSensitive(pStatus, "error");
-    *pbTooBig = eDisp == DBX_DISP_AUTO && is_inline_limit(json_str(pE, "message"));
-    rc = *pbTooBig ? dbx_error_set(pErr, SQLITE_TOOBIG, "inline result too large")
-                   : stmt_failed(p, pStatus, pErr);
+    *pbTooBig =
+        eDisp == DBX_DISP_AUTO && is_inline_limit(json_str(pE, "message"));
+    rc = *pbTooBig
+             ? dbx_error_set(pErr, SQLITE_TOOBIG, "inline result too large")
+             : stmt_failed(p, pStatus, pErr);
   } else {
     rc = dbx_error_set_api(pErr, SQLITE_ERROR, 0, p->zState,
                            "statement ended %s without a result; run it again",
                            p->zState);
-    if (pErr) snprintf(pErr->zStatement, sizeof(pErr->zStatement), "%s", p->zId);
+    if (pErr)
+      snprintf(pErr->zStatement, sizeof(pErr->zStatement), "%s", p->zId);
   }
   cJSON_Delete(pResp);
   return rc;
@@ -645,8 +686,8 @@ static int stmt_start(DbxStmt *p, cJSON *pResp, DbxError *pErr) {
   cJSON *pResult;
   int64_t nChunks;
   int rc, i;
-  rc = dbx_result_columns(cJSON_GetObjectItemCaseSensitive(pMan, "schema"), &p->aCol,
-                          &p->nCol, pErr);
+  rc = dbx_result_columns(cJSON_GetObjectItemCaseSensitive(pMan, "schema"),
+                          &p->aCol, &p->nCol, pErr);
   if (rc) {
     cJSON_Delete(pResp);
     return rc;
@@ -660,7 +701,8 @@ static int stmt_start(DbxStmt *p, cJSON *pResp, DbxError *pErr) {
       cJSON_Delete(pResp);
       return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
-    for (i = 0; i < p->nCol; i++) memset(&p->aScratch[i], 0, sizeof(DbxBuf));
+    for (i = 0; i < p->nCol; i++)
+      memset(&p->aScratch[i], 0, sizeof(DbxBuf));
   }
   nChunks = json_i64(pMan, "total_chunk_count", 0);
   pResult = cJSON_DetachItemFromObjectCaseSensitive(pResp, "result");
@@ -673,8 +715,9 @@ static int stmt_start(DbxStmt *p, cJSON *pResp, DbxError *pErr) {
   return stmt_set_chunk(p, pResult, 0, pErr);
 }
 
-int dbx_stmt_execute(DbxClient *pClient, const char *zSql, const DbxParam *aParam,
-                     int nParam, const DbxStmtOptions *pOpt, DbxStmt **ppOut,
+int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
+                     const DbxParam *aParam, int nParam,
+                     const DbxStmtOptions *pOpt, DbxStmt **ppOut,
                      DbxError *pErr) {
   DbxStmt *p;
   DbxStmtOptions def;
@@ -712,8 +755,11 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql, const DbxParam *aPara
     const DbxConfig *pConfig = dbx_client_config(pClient);
     const char *zW = pConfig ? dbx_config_get(pConfig, "warehouse_id") : NULL;
     if (zW == NULL || zW[0] == 0) {
-      if (pConfig) rc = dbx_config_require(pConfig, "warehouse_id", &p->err);
-      else rc = dbx_error_set(&p->err, SQLITE_ERROR, "no SQL warehouse configured");
+      if (pConfig)
+        rc = dbx_config_require(pConfig, "warehouse_id", &p->err);
+      else
+        rc =
+            dbx_error_set(&p->err, SQLITE_ERROR, "no SQL warehouse configured");
       if (pErr && pErr->rc == SQLITE_OK) *pErr = p->err;
       dbx_stmt_free(p);
       return rc ? rc : SQLITE_ERROR;
@@ -734,8 +780,8 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql, const DbxParam *aPara
     if (p->opt.xLog) p->opt.xLog(p->opt.pLogArg, &info);
     dbx_error_clear(&p->err);
     p->tStart = now_ms();
-    rc = stmt_run(p, p->zSql, aParam, nParam, DBX_DISP_EXTERNAL_LINKS, &pResp, &bTooBig,
-                  &p->err);
+    rc = stmt_run(p, p->zSql, aParam, nParam, DBX_DISP_EXTERNAL_LINKS, &pResp,
+                  &bTooBig, &p->err);
   }
   if (rc == SQLITE_OK) {
     dbx_client_set_interrupt(p->pClient, stmt_interrupt, p);
@@ -774,12 +820,14 @@ int dbx_stmt_next(DbxStmt *p, DbxError *pErr) {
   int rc = SQLITE_OK, bNone, i;
   const cJSON *pV;
   if (p->rcDone) {
-    if (p->rcDone != SQLITE_DONE && pErr && pErr->rc == SQLITE_OK) *pErr = p->err;
+    if (p->rcDone != SQLITE_DONE && pErr && pErr->rc == SQLITE_OK)
+      *pErr = p->err;
     return p->rcDone;
   }
   for (;;) {
     if (p->pRows) {
-      p->pRow = p->bStarted ? (p->pRow ? p->pRow->next : NULL) : p->pRows->child;
+      p->pRow =
+          p->bStarted ? (p->pRow ? p->pRow->next : NULL) : p->pRows->child;
       p->bStarted = 1;
       if (p->pRow) break;
     }
@@ -791,8 +839,10 @@ int dbx_stmt_next(DbxStmt *p, DbxError *pErr) {
   }
   p->iRow++;
   i = 0;
-  for (pV = p->pRow->child; pV && i < p->nCol; pV = pV->next) p->apVal[i++] = pV;
-  while (i < p->nCol) p->apVal[i++] = NULL; /* short row: NULLs */
+  for (pV = p->pRow->child; pV && i < p->nCol; pV = pV->next)
+    p->apVal[i++] = pV;
+  while (i < p->nCol)
+    p->apVal[i++] = NULL; /* short row: NULLs */
   return SQLITE_ROW;
 }
 
@@ -802,11 +852,13 @@ int dbx_stmt_cell(DbxStmt *p, int iCol, DbxCell *pCell, DbxError *pErr) {
     pCell->eType = DBX_CELL_NULL;
     return dbx_error_set(pErr, SQLITE_RANGE, "no such result column %d", iCol);
   }
-  return dbx_result_decode(&p->aCol[iCol], p->apVal[iCol], &p->aScratch[iCol], pCell,
-                           pErr);
+  return dbx_result_decode(&p->aCol[iCol], p->apVal[iCol], &p->aScratch[iCol],
+                           pCell, pErr);
 }
 
-int dbx_stmt_column_count(const DbxStmt *p) { return p->nCol; }
+int dbx_stmt_column_count(const DbxStmt *p) {
+  return p->nCol;
+}
 
 const DbxColumn *dbx_stmt_column(const DbxStmt *p, int iCol) {
   return iCol >= 0 && iCol < p->nCol ? &p->aCol[iCol] : NULL;
@@ -824,11 +876,17 @@ const char *dbx_stmt_column_type_name(const DbxStmt *p, int iCol) {
   return iCol >= 0 && iCol < p->nCol ? p->aCol[iCol].zTypeName : NULL;
 }
 
-const char *dbx_stmt_id(const DbxStmt *p) { return p->zId ? p->zId : ""; }
+const char *dbx_stmt_id(const DbxStmt *p) {
+  return p->zId ? p->zId : "";
+}
 
-int64_t dbx_stmt_rownum(const DbxStmt *p) { return p->iRow; }
+int64_t dbx_stmt_rownum(const DbxStmt *p) {
+  return p->iRow;
+}
 
-int64_t dbx_stmt_total_rows(const DbxStmt *p) { return p->nTotalRows; }
+int64_t dbx_stmt_total_rows(const DbxStmt *p) {
+  return p->nTotalRows;
+}
 
 char *dbx_stmt_summary_json(DbxStmt *p, DbxError *pErr) {
   DbxBuf b = {0};
@@ -849,7 +907,8 @@ char *dbx_stmt_summary_json(DbxStmt *p, DbxError *pErr) {
       }
       dbx_buf_append(&b, ",", 1);
       dbx_result_json_string(&b, p->aCol[i].zName, strlen(p->aCol[i].zName));
-      if (c.eType == DBX_CELL_INTEGER) dbx_buf_appendf(&b, ":%lld", (long long)c.iVal);
+      if (c.eType == DBX_CELL_INTEGER)
+        dbx_buf_appendf(&b, ":%lld", (long long)c.iVal);
       else if (c.eType == DBX_CELL_TEXT) {
         dbx_buf_append(&b, ":", 1);
         dbx_result_json_string(&b, c.z, c.n);
@@ -893,7 +952,8 @@ int dbx_stmt_params_parse(const char *zJson, DbxParam **paParam, int *pnParam,
   /* One allocation: the array, then each name, value and type text. */
   nByte = sizeof(DbxParam) * (size_t)(n + 1);
   cJSON_ArrayForEach(pItem, pRoot) {
-    const cJSON *pV = bArray ? cJSON_GetObjectItemCaseSensitive(pItem, "value") : pItem;
+    const cJSON *pV =
+        bArray ? cJSON_GetObjectItemCaseSensitive(pItem, "value") : pItem;
     const char *zName = bArray ? json_str(pItem, "name") : pItem->string;
     const char *zType = bArray ? json_str(pItem, "type") : NULL;
     if (zName == NULL || zName[0] == 0) {
@@ -924,7 +984,8 @@ int dbx_stmt_params_parse(const char *zJson, DbxParam **paParam, int *pnParam,
   zPool = (char *)&aParam[n + 1];
   i = 0;
   cJSON_ArrayForEach(pItem, pRoot) {
-    const cJSON *pV = bArray ? cJSON_GetObjectItemCaseSensitive(pItem, "value") : pItem;
+    const cJSON *pV =
+        bArray ? cJSON_GetObjectItemCaseSensitive(pItem, "value") : pItem;
     const char *zName = bArray ? json_str(pItem, "name") : pItem->string;
     const char *zType = bArray ? json_str(pItem, "type") : NULL;
     size_t k = strlen(zName) + 1;

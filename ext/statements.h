@@ -57,14 +57,14 @@ typedef struct DbxStmtOptions {
   const char *zCatalog;     /* NULL: catalog of the client's config, if any */
   const char *zSchema;      /* NULL: schema of the client's config, if any */
   DbxDisposition eDisposition; /* default DBX_DISP_AUTO */
-  int nWaitSeconds;         /* wait_timeout: 0 (async) or 5..50; default 10 */
-  double rTimeoutSeconds;   /* cancel after this long; 0: no limit */
-  int64_t nRowLimit;        /* row_limit, 0: none */
-  int nPollFirstMs;         /* first poll delay (default 100), grows to 10 s */
+  int nWaitSeconds;          /* wait_timeout: 0 (async) or 5..50; default 10 */
+  double rTimeoutSeconds;    /* cancel after this long; 0: no limit */
+  int64_t nRowLimit;         /* row_limit, 0: none */
+  int nPollFirstMs;          /* first poll delay (default 100), grows to 10 s */
   DbxInterruptFn xInterrupt; /* non-zero return cancels the statement */
-  void *pInterruptArg;      /* passed to xInterrupt */
+  void *pInterruptArg;       /* passed to xInterrupt */
   void (*xLog)(void *pArg, const DbxStmtInfo *pInfo); /* once, at the end */
-  void *pLogArg;            /* passed to xLog */
+  void *pLogArg;                                      /* passed to xLog */
 } DbxStmtOptions;
 
 typedef struct DbxStmt DbxStmt;

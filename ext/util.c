@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
 #include <openssl/crypto.h>
 
 #include "dbx_int.h"
@@ -70,7 +71,8 @@ static int buf_reserve(DbxBuf *p, size_t nMore) {
   nNeed = p->n + nMore + 1;
   if (nNeed <= p->nAlloc) return SQLITE_OK;
   nNew = p->nAlloc ? p->nAlloc : 64;
-  while (nNew < nNeed) nNew *= 2;
+  while (nNew < nNeed)
+    nNew *= 2;
   zNew = sqlite3_realloc64(p->z, nNew);
   if (zNew == NULL) return p->rc = SQLITE_NOMEM;
   p->z = zNew;
@@ -136,4 +138,21 @@ char *dbx_strdup(const char *z) {
 void dbx_free_secret(char *z) {
   if (z) OPENSSL_cleanse(z, strlen(z));
   sqlite3_free(z);
+}
+
+/* Wipes the strings of p and of everything below it. */
+static void json_wipe(cJSON *p) {
+  for (; p; p = p->next) {
+    if (p->valuestring) OPENSSL_cleanse(p->valuestring, strlen(p->valuestring));
+    json_wipe(p->child);
+  }
+}
+
+void dbx_json_free_secret(cJSON *pJson) {
+  if (pJson == NULL) return;
+  json_wipe(pJson->child);
+  if (pJson->valuestring) {
+    OPENSSL_cleanse(pJson->valuestring, strlen(pJson->valuestring));
+  }
+  cJSON_Delete(pJson);
 }

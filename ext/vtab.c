@@ -60,13 +60,6 @@ typedef struct DbxCursor {
   sqlite3_stmt *pProbe;     /* owned; interrupt probe */
 } DbxCursor;
 
-/* Replaces the vtab's error message with the one-line text of pErr. */
-static int vtab_error(DbxVtab *p, const DbxError *pErr) {
-  sqlite3_free(p->base.zErrMsg);
-  p->base.zErrMsg = dbx_error_text(pErr);
-  return pErr->rc ? pErr->rc : SQLITE_ERROR;
-}
-
 /* ---------------------------------------------------------------------
 ** Arguments
 */
@@ -258,90 +251,127 @@ static int vtab_alloc_cols(DbxVtab *p, int nCol) {
 }
 
 /*
+** table=: looks the table up in Unity Catalog (*ppInfo, for the columns)
+** and sets p->zTable to its quoted three-part name and p->zDisplay. A one-
+** or two-part name takes catalog and schema from the settings.
+*/
+static int vtab_find_table(DbxVtab *p, const char *zName, DbxTableInfo **ppInfo,
+                           DbxError *pErr) {
+  char *azPart[3];
+  int nPart, rc;
+  const char *zCat, *zSch, *zTab;
+  DbxBuf q = {0};
+  rc = dbx_pushdown_name_split(zName, azPart, &nPart, pErr);
+  if (rc) return rc;
+  zTab = azPart[nPart - 1];
+  zCat = nPart == 3 ? azPart[0] : dbx_config_get(p->pConfig, "catalog");
+  zSch = nPart == 3   ? azPart[1]
+         : nPart == 2 ? azPart[0]
+                      : dbx_config_get(p->pConfig, "schema");
+  if (zCat == NULL || zSch == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "table '%s' needs a catalog and a schema: write "
+                       "catalog.schema.table, or set catalog= and schema=",
+                       zName);
+  } else {
+    rc = dbx_catalog_table_get(p->pClient, zCat, zSch, zTab, ppInfo, pErr);
+  }
+  if (rc == SQLITE_OK) {
+    dbx_pushdown_ident(&q, zCat);
+    dbx_buf_append(&q, ".", 1);
+    dbx_pushdown_ident(&q, zSch);
+    dbx_buf_append(&q, ".", 1);
+    dbx_pushdown_ident(&q, zTab);
+    p->zTable = dbx_buf_take(&q);
+    p->zDisplay = sqlite3_mprintf("%s.%s.%s", zCat, zSch, zTab);
+    if (!p->zTable || !p->zDisplay) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+  }
+  dbx_pushdown_name_free(azPart);
+  return rc;
+}
+
+/*
+** query=: runs the query under LIMIT 0 (its schema without its rows) and
+** returns the statement in *ppStmt for the columns; keeps the text in
+** p->zQuery.
+*/
+static int vtab_run_schema_query(DbxVtab *p, const char *zQuery,
+                                 DbxStmt **ppStmt, DbxError *pErr) {
+  DbxRemote r;
+  DbxPlan plan;
+  DbxScanSql s;
+  DbxStmtOptions o;
+  char *zSql;
+  int rc;
+  p->zQuery = dbx_strdup(zQuery);
+  p->zDisplay = dbx_strdup("query");
+  if (!p->zQuery || !p->zDisplay) {
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  memset(&r, 0, sizeof(r));
+  memset(&plan, 0, sizeof(plan));
+  r.zQuery = p->zQuery;
+  r.bNoProject = 1;
+  rc = dbx_pushdown_build(&r, &plan, NULL, 0, &s, pErr);
+  if (rc) return rc;
+  zSql = sqlite3_mprintf("%s LIMIT 0", s.zSql);
+  dbx_pushdown_scan_clear(&s);
+  if (zSql == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  rc = vtab_stmt_options(p, &o, NULL, pErr);
+  if (rc == SQLITE_OK) {
+    o.eDisposition = DBX_DISP_INLINE;
+    rc = dbx_stmt_execute(p->pClient, zSql, NULL, 0, &o, ppStmt, pErr);
+  }
+  sqlite3_free(zSql);
+  if (rc == SQLITE_OK && dbx_stmt_column_count(*ppStmt) == 0) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "query= returns no columns: give a SELECT");
+  }
+  return rc;
+}
+
+/*
+** Appends column i of the declaration: its name quoted, with ":2", ":3"
+** after a name the query already returned (a.id, b.id), which SQLite
+** cannot declare twice and the remote side could not select by name
+** either, so such a query is never projected.
+*/
+static void vtab_decl_column(DbxVtab *p, int i, const char *zDecl,
+                             DbxBuf *pDecl) {
+  const char *z;
+  int j, nSame = 0;
+  for (j = 0; j < i; j++) {
+    if (sqlite3_stricmp(p->azCol[j], p->azCol[i]) == 0) nSame++;
+  }
+  if (nSame) p->remote.bNoProject = 1;
+  dbx_buf_appendf(pDecl, "%s\"", i ? ", " : "");
+  for (z = p->azCol[i]; *z; z++) {
+    dbx_buf_append(pDecl, z, 1);
+    if (*z == '"') dbx_buf_append(pDecl, "\"", 1);
+  }
+  if (nSame) dbx_buf_appendf(pDecl, ":%d", nSame + 1);
+  dbx_buf_appendf(pDecl, "\" %s", zDecl);
+}
+
+/*
 ** Reads the remote columns and declares them. For table= through Unity
 ** Catalog; for query= from the result schema of the query under LIMIT 0.
+** Fills the column arrays and p->remote, which pushdown.c reads.
 */
 static int vtab_declare(DbxVtab *p, const VtabArgs *a, DbxError *pErr) {
   DbxBuf decl = {0};
   DbxTableInfo *pInfo = NULL;
   DbxStmt *pStmt = NULL;
-  int i, j, nCol = 0, rc;
+  int i, nCol, rc;
   if (a->zTable) {
-    char *azPart[3];
-    int nPart;
-    const char *zCat, *zSch;
-    rc = dbx_pushdown_name_split(a->zTable, azPart, &nPart, pErr);
-    if (rc) return rc;
-    /* A short name takes catalog and schema from the settings. */
-    zCat = nPart == 3 ? azPart[0] : dbx_config_get(p->pConfig, "catalog");
-    zSch = nPart == 3   ? azPart[1]
-           : nPart == 2 ? azPart[0]
-                        : dbx_config_get(p->pConfig, "schema");
-    if (zCat == NULL || zSch == NULL) {
-      dbx_pushdown_name_free(azPart);
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "table '%s' needs a catalog and a schema: write "
-                           "catalog.schema.table, or set catalog= and schema=",
-                           a->zTable);
-    }
-    rc = dbx_catalog_table_get(p->pClient, zCat, zSch, azPart[nPart - 1],
-                               &pInfo, pErr);
-    if (rc == SQLITE_OK) {
-      DbxBuf q = {0};
-      dbx_pushdown_ident(&q, zCat);
-      dbx_buf_append(&q, ".", 1);
-      dbx_pushdown_ident(&q, zSch);
-      dbx_buf_append(&q, ".", 1);
-      dbx_pushdown_ident(&q, azPart[nPart - 1]);
-      p->zTable = dbx_buf_take(&q);
-      p->zDisplay = sqlite3_mprintf("%s.%s.%s", zCat, zSch, azPart[nPart - 1]);
-      if (!p->zTable || !p->zDisplay) rc = SQLITE_NOMEM;
-    }
-    dbx_pushdown_name_free(azPart);
-    if (rc) goto done;
-    nCol = pInfo->nCol;
+    rc = vtab_find_table(p, a->zTable, &pInfo, pErr);
   } else {
-    DbxStmtOptions o;
-    char *zSql;
-    p->zQuery = dbx_strdup(a->zQuery);
-    p->zDisplay = dbx_strdup("query");
-    if (!p->zQuery || !p->zDisplay) {
-      rc = SQLITE_NOMEM;
-      goto done;
-    }
-    {
-      /* The schema of the query without its rows. */
-      DbxRemote r;
-      DbxPlan plan;
-      DbxScanSql s;
-      memset(&r, 0, sizeof(r));
-      memset(&plan, 0, sizeof(plan));
-      r.zQuery = p->zQuery;
-      r.bNoProject = 1;
-      rc = dbx_pushdown_build(&r, &plan, NULL, 0, &s, pErr);
-      if (rc) goto done;
-      zSql = sqlite3_mprintf("%s LIMIT 0", s.zSql);
-      dbx_pushdown_scan_clear(&s);
-      if (zSql == NULL) {
-        rc = SQLITE_NOMEM;
-        goto done;
-      }
-    }
-    rc = vtab_stmt_options(p, &o, NULL, pErr);
-    if (rc == SQLITE_OK) {
-      o.eDisposition = DBX_DISP_INLINE;
-      rc = dbx_stmt_execute(p->pClient, zSql, NULL, 0, &o, &pStmt, pErr);
-    }
-    sqlite3_free(zSql);
-    if (rc) goto done;
-    nCol = dbx_stmt_column_count(pStmt);
-    if (nCol == 0) {
-      rc = dbx_error_set(pErr, SQLITE_ERROR,
-                         "query= returns no columns: give a SELECT");
-      goto done;
-    }
+    rc = vtab_run_schema_query(p, a->zQuery, &pStmt, pErr);
   }
-
+  if (rc) goto done;
+  nCol = pInfo ? pInfo->nCol : dbx_stmt_column_count(pStmt);
   rc = vtab_alloc_cols(p, nCol);
   if (rc) goto done;
   p->remote.nCol = nCol;
@@ -349,7 +379,6 @@ static int vtab_declare(DbxVtab *p, const VtabArgs *a, DbxError *pErr) {
   for (i = 0; i < nCol; i++) {
     const char *zName, *zText, *zTypeName;
     char *zDecl;
-    int nSame = 0;
     if (pInfo) {
       zName = pInfo->aCol[i].zName;
       zText = pInfo->aCol[i].zTypeText;
@@ -367,22 +396,7 @@ static int vtab_declare(DbxVtab *p, const VtabArgs *a, DbxError *pErr) {
       rc = SQLITE_NOMEM;
       goto done;
     }
-    /* A query may return one name twice (a.id, b.id): SQLite cannot declare
-    ** that, and the remote side could not select it by name either. */
-    for (j = 0; j < i; j++) {
-      if (sqlite3_stricmp(p->azCol[j], p->azCol[i]) == 0) nSame++;
-    }
-    if (nSame) p->remote.bNoProject = 1;
-    dbx_buf_appendf(&decl, "%s\"", i ? ", " : "");
-    {
-      const char *z;
-      for (z = p->azCol[i]; *z; z++) {
-        dbx_buf_append(&decl, z, 1);
-        if (*z == '"') dbx_buf_append(&decl, "\"", 1);
-      }
-    }
-    if (nSame) dbx_buf_appendf(&decl, ":%d", nSame + 1);
-    dbx_buf_appendf(&decl, "\" %s", zDecl);
+    vtab_decl_column(p, i, zDecl, &decl);
     sqlite3_free(zDecl);
   }
   dbx_buf_appendf(&decl, ")");
@@ -591,6 +605,121 @@ static double term_selectivity(DbxOp eOp) {
 #define DBX_STATEMENT_COST 10000.0
 
 /*
+** What pushdown.c says of constraint i on a column: DBX_JUDGE_SKIP when it
+** stays with SQLite. *peOp comes in as the constraint's operator and goes
+** out as the one to push (EQ over an IN list becomes DBX_OP_IN). The value
+** is judged too when SQLite already knows it.
+*/
+static DbxJudge plan_judge(const DbxVtab *p, sqlite3_index_info *pInfo, int i,
+                           DbxOp *peOp) {
+  const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
+  DbxColClass eClass = p->aClass[c->iColumn];
+  DbxValue val, *pVal = NULL;
+  sqlite3_value *pRhs = NULL, *pDup = NULL;
+  const char *zColl = sqlite3_vtab_collation(pInfo, i);
+  DbxJudge eJudge;
+  if (*peOp == DBX_OP_EQ && sqlite3_vtab_in(pInfo, i, -1)) *peOp = DBX_OP_IN;
+  if (*peOp != DBX_OP_IN && *peOp != DBX_OP_ISNULL && *peOp != DBX_OP_NOTNULL &&
+      sqlite3_vtab_rhs_value(pInfo, i, &pRhs) == SQLITE_OK) {
+    value_from(pRhs, eClass, &pDup, &val);
+    pVal = &val;
+  }
+  eJudge = dbx_pushdown_judge(
+      eClass, *peOp, zColl == NULL || sqlite3_stricmp(zColl, "BINARY") == 0,
+      pVal);
+  sqlite3_value_free(pDup);
+  return eJudge;
+}
+
+/*
+** The WHERE terms: each one pushdown.c accepts becomes a plan argument
+** (argvIndex), omitted by SQLite when exact. Usable LIMIT and OFFSET
+** constraints are only noted in *piLimit / *piOffset. *pRows shrinks by
+** each pushed term's selectivity. Returns true when every term is pushed
+** exactly, so SQLite has nothing left to filter.
+*/
+static int plan_terms(const DbxVtab *p, sqlite3_index_info *pInfo,
+                      DbxPlan *pPlan, double *pRows, int *piLimit,
+                      int *piOffset) {
+  int i, bAllExact = 1;
+  for (i = 0; i < pInfo->nConstraint; i++) {
+    const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
+    DbxOp eOp = op_from(c->op);
+    DbxJudge eJudge;
+    if (eOp == DBX_OP_LIMIT || eOp == DBX_OP_OFFSET) {
+      if (c->usable) *(eOp == DBX_OP_LIMIT ? piLimit : piOffset) = i;
+      continue;
+    }
+    /* two slots stay free for LIMIT and OFFSET */
+    if (!c->usable || eOp == 0 || c->iColumn < 0 ||
+        c->iColumn >= p->remote.nCol || pPlan->nArg >= DBX_PLAN_MAX_ARG - 2) {
+      bAllExact = 0;
+      continue;
+    }
+    eJudge = plan_judge(p, pInfo, i, &eOp);
+    if (eJudge == DBX_JUDGE_SKIP) {
+      bAllExact = 0;
+      continue;
+    }
+    pPlan->aArg[pPlan->nArg].iCol = c->iColumn;
+    pPlan->aArg[pPlan->nArg].eOp = eOp;
+    pPlan->aArg[pPlan->nArg].bExact = eJudge == DBX_JUDGE_EXACT;
+    pPlan->nArg++;
+    pInfo->aConstraintUsage[i].argvIndex = pPlan->nArg;
+    pInfo->aConstraintUsage[i].omit = eJudge == DBX_JUDGE_EXACT;
+    if (eOp == DBX_OP_IN) sqlite3_vtab_in(pInfo, i, 1);
+    if (eJudge != DBX_JUDGE_EXACT) bAllExact = 0;
+    *pRows *= term_selectivity(eOp);
+  }
+  return bAllExact;
+}
+
+/* Takes the ORDER BY when every term can be ordered remotely as SQLite
+** would order it; otherwise SQLite sorts. */
+static void plan_order_by(const DbxVtab *p, sqlite3_index_info *pInfo,
+                          DbxPlan *pPlan) {
+  int i;
+  if (pInfo->nOrderBy <= 0 || pInfo->nOrderBy > DBX_PLAN_MAX_ORDER) return;
+  for (i = 0; i < pInfo->nOrderBy; i++) {
+    int iCol = pInfo->aOrderBy[i].iColumn;
+    if (iCol < 0 || iCol >= p->remote.nCol ||
+        !dbx_pushdown_orderable(p->aClass[iCol])) {
+      return;
+    }
+  }
+  for (i = 0; i < pInfo->nOrderBy; i++) {
+    pPlan->aOrder[i].iCol = pInfo->aOrderBy[i].iColumn;
+    pPlan->aOrder[i].bDesc = pInfo->aOrderBy[i].desc;
+  }
+  pPlan->nOrder = pInfo->nOrderBy;
+  pInfo->orderByConsumed = 1;
+}
+
+/* Pushes constraint iLimit, and iOffset when >= 0, which SQLite must then
+** not apply again; a known LIMIT caps *pRows. */
+static void plan_limit(sqlite3_index_info *pInfo, DbxPlan *pPlan, int iLimit,
+                       int iOffset, double *pRows) {
+  sqlite3_value *pRhs = NULL;
+  pPlan->aArg[pPlan->nArg].iCol = -1;
+  pPlan->aArg[pPlan->nArg].eOp = DBX_OP_LIMIT;
+  pPlan->nArg++;
+  pInfo->aConstraintUsage[iLimit].argvIndex = pPlan->nArg;
+  if (sqlite3_vtab_rhs_value(pInfo, iLimit, &pRhs) == SQLITE_OK &&
+      sqlite3_value_type(pRhs) == SQLITE_INTEGER &&
+      sqlite3_value_int64(pRhs) >= 0 &&
+      (double)sqlite3_value_int64(pRhs) < *pRows) {
+    *pRows = (double)sqlite3_value_int64(pRhs);
+  }
+  if (iOffset >= 0) {
+    pPlan->aArg[pPlan->nArg].iCol = -1;
+    pPlan->aArg[pPlan->nArg].eOp = DBX_OP_OFFSET;
+    pPlan->nArg++;
+    pInfo->aConstraintUsage[iOffset].argvIndex = pPlan->nArg;
+    pInfo->aConstraintUsage[iOffset].omit = 1;
+  }
+}
+
+/*
 ** xBestIndex: asks pushdown.c about each usable constraint (with its value
 ** when SQLite knows it), sets argvIndex for what is pushed and omit for
 ** what is exact, takes the ORDER BY when every term can be ordered
@@ -603,104 +732,19 @@ static int vtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   DbxPlan plan;
   char *zPlan;
   double rRows = DBX_ROWS_GUESS;
-  int i, bAllExact = 1, iLimit = -1, iOffset = -1;
+  int bAllExact, iLimit = -1, iOffset = -1;
   memset(&plan, 0, sizeof(plan));
   plan.colUsed = (uint64_t)pInfo->colUsed;
-
-  for (i = 0; i < pInfo->nConstraint; i++) {
-    const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
-    DbxOp eOp = op_from(c->op);
-    DbxColClass eClass;
-    DbxValue val, *pVal = NULL;
-    sqlite3_value *pRhs = NULL, *pDup = NULL;
-    const char *zColl;
-    DbxJudge eJudge;
-    if (eOp == DBX_OP_LIMIT || eOp == DBX_OP_OFFSET) {
-      if (c->usable) {
-        if (eOp == DBX_OP_LIMIT)
-          iLimit = i;
-        else
-          iOffset = i;
-      }
-      continue;
-    }
-    if (!c->usable || eOp == 0 || c->iColumn < 0 ||
-        c->iColumn >= p->remote.nCol || plan.nArg >= DBX_PLAN_MAX_ARG - 2) {
-      bAllExact = 0;
-      continue;
-    }
-    eClass = p->aClass[c->iColumn];
-    if (eOp == DBX_OP_EQ && sqlite3_vtab_in(pInfo, i, -1)) eOp = DBX_OP_IN;
-    zColl = sqlite3_vtab_collation(pInfo, i);
-    if (eOp != DBX_OP_IN && eOp != DBX_OP_ISNULL && eOp != DBX_OP_NOTNULL &&
-        sqlite3_vtab_rhs_value(pInfo, i, &pRhs) == SQLITE_OK) {
-      value_from(pRhs, eClass, &pDup, &val);
-      pVal = &val;
-    }
-    eJudge = dbx_pushdown_judge(
-        eClass, eOp, zColl == NULL || sqlite3_stricmp(zColl, "BINARY") == 0,
-        pVal);
-    sqlite3_value_free(pDup);
-    if (eJudge == DBX_JUDGE_SKIP) {
-      bAllExact = 0;
-      continue;
-    }
-    plan.aArg[plan.nArg].iCol = c->iColumn;
-    plan.aArg[plan.nArg].eOp = eOp;
-    plan.aArg[plan.nArg].bExact = eJudge == DBX_JUDGE_EXACT;
-    plan.nArg++;
-    pInfo->aConstraintUsage[i].argvIndex = plan.nArg;
-    pInfo->aConstraintUsage[i].omit = eJudge == DBX_JUDGE_EXACT;
-    if (eOp == DBX_OP_IN) sqlite3_vtab_in(pInfo, i, 1);
-    if (eJudge != DBX_JUDGE_EXACT) bAllExact = 0;
-    rRows *= term_selectivity(eOp);
-  }
-
-  /* ORDER BY, when every term can be ordered remotely as SQLite would. */
-  if (pInfo->nOrderBy > 0 && pInfo->nOrderBy <= DBX_PLAN_MAX_ORDER) {
-    int bOk = 1;
-    for (i = 0; i < pInfo->nOrderBy && bOk; i++) {
-      int iCol = pInfo->aOrderBy[i].iColumn;
-      bOk = iCol >= 0 && iCol < p->remote.nCol &&
-            dbx_pushdown_orderable(p->aClass[iCol]);
-    }
-    if (bOk) {
-      for (i = 0; i < pInfo->nOrderBy; i++) {
-        plan.aOrder[i].iCol = pInfo->aOrderBy[i].iColumn;
-        plan.aOrder[i].bDesc = pInfo->aOrderBy[i].desc;
-      }
-      plan.nOrder = pInfo->nOrderBy;
-      pInfo->orderByConsumed = 1;
-    }
-  }
-
+  bAllExact = plan_terms(p, pInfo, &plan, &rRows, &iLimit, &iOffset);
+  plan_order_by(p, pInfo, &plan);
   /* LIMIT/OFFSET only when the remote rows are exactly SQLite's rows, in
   ** SQLite's order: otherwise SQLite filters or sorts after the cut. Beyond
   ** 32 constraints SQLite cannot say which EQ is an IN, and an IN handled
   ** one value at a time would apply the OFFSET once per value. */
   if (iLimit >= 0 && bAllExact && pInfo->nConstraint <= 32 &&
       (pInfo->nOrderBy == 0 || plan.nOrder > 0)) {
-    sqlite3_value *pRhs = NULL;
-    plan.aArg[plan.nArg].iCol = -1;
-    plan.aArg[plan.nArg].eOp = DBX_OP_LIMIT;
-    plan.nArg++;
-    pInfo->aConstraintUsage[iLimit].argvIndex = plan.nArg;
-    if (sqlite3_vtab_rhs_value(pInfo, iLimit, &pRhs) == SQLITE_OK &&
-        sqlite3_value_type(pRhs) == SQLITE_INTEGER &&
-        sqlite3_value_int64(pRhs) >= 0 &&
-        (double)sqlite3_value_int64(pRhs) < rRows) {
-      rRows = (double)sqlite3_value_int64(pRhs);
-    }
-    if (iOffset >= 0) {
-      /* Skipped remotely, so SQLite must not skip again. */
-      plan.aArg[plan.nArg].iCol = -1;
-      plan.aArg[plan.nArg].eOp = DBX_OP_OFFSET;
-      plan.nArg++;
-      pInfo->aConstraintUsage[iOffset].argvIndex = plan.nArg;
-      pInfo->aConstraintUsage[iOffset].omit = 1;
-    }
+    plan_limit(pInfo, &plan, iLimit, iOffset, &rRows);
   }
-
   zPlan = dbx_pushdown_plan_encode(&plan);
   if (zPlan == NULL) return SQLITE_NOMEM;
   pInfo->idxStr = zPlan;
@@ -857,13 +901,13 @@ static int plan_may_be_large(const DbxPlan *pPlan) {
   int i;
   for (i = 0; i < pPlan->nArg; i++) {
     switch (pPlan->aArg[i].eOp) {
-      case DBX_OP_LIMIT:
-      case DBX_OP_EQ:
-      case DBX_OP_IS:
-      case DBX_OP_IN:
-        return 0;
-      default:
-        break;
+    case DBX_OP_LIMIT:
+    case DBX_OP_EQ:
+    case DBX_OP_IS:
+    case DBX_OP_IN:
+      return 0;
+    default:
+      break;
     }
   }
   return 1;
@@ -944,7 +988,7 @@ static int vtabFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
       rc = SQLITE_OK;
     }
   }
-  if (rc != SQLITE_OK) return vtab_error(p, &e);
+  if (rc != SQLITE_OK) return dbx_error_to_vtab(&p->base, &e);
   return SQLITE_OK;
 }
 
@@ -958,9 +1002,10 @@ static int vtabNext(sqlite3_vtab_cursor *pCursor) {
   if (rc == SQLITE_ROW) return SQLITE_OK;
   pCur->bEof = 1;
   if (rc == SQLITE_DONE) return SQLITE_OK;
-  return vtab_error((DbxVtab *)pCursor->pVtab, &e);
+  return dbx_error_to_vtab(pCursor->pVtab, &e);
 }
 
+/* xEof */
 static int vtabEof(sqlite3_vtab_cursor *pCursor) {
   return ((DbxCursor *)pCursor)->bEof;
 }
@@ -976,9 +1021,7 @@ static int vtabColumn(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
   if (iOut < 0 || pCur->pStmt == NULL) return SQLITE_OK; /* NULL */
   dbx_error_clear(&e);
   if (dbx_stmt_cell(pCur->pStmt, iOut, &cell, &e) != SQLITE_OK) {
-    char *z = dbx_error_text(&e);
-    sqlite3_result_error(ctx, z ? z : "databricks: cannot decode a value", -1);
-    sqlite3_free(z);
+    dbx_error_to_context(ctx, &e);
     return SQLITE_OK;
   }
   switch (cell.eType) {

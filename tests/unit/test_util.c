@@ -1,4 +1,11 @@
-/* Unit tests of util.c: the first error wins, buffers stay usable. */
+/*
+** Unit tests of util.c: the first error wins, buffers stay usable, JSON
+** that held a secret is wiped before cJSON frees it.
+*/
+#include <malloc.h>
+
+#include <cjson/cJSON.h>
+
 #include "unit.h"
 
 static void first_error_wins(void **state) {
@@ -54,12 +61,38 @@ static void version_names_every_library(void **state) {
   assert_non_null(strstr(z, "cJSON "));
 }
 
+/* cJSON's free, counting blocks that still hold the secret when freed. */
+static int nFreedWithSecret;
+static void free_checking(void *p) {
+  if (p && memmem(p, malloc_usable_size(p), "s3cret", 6)) nFreedWithSecret++;
+  free(p);
+}
+
+static void json_with_a_secret_is_wiped_before_free(void **state) {
+  cJSON_Hooks hooks = {malloc, free_checking};
+  cJSON *p;
+  (void)state;
+  cJSON_InitHooks(&hooks);
+  nFreedWithSecret = 0;
+  p = cJSON_Parse("{\"token\": \"dapi-s3cret\", \"nested\": "
+                  "[{\"client_secret\": \"s3cret-2\"}], \"n\": 1}");
+  assert_non_null(p);
+  dbx_json_free_secret(p);
+  assert_int_equal(nFreedWithSecret, 0);
+  p = cJSON_Parse("{\"token\": \"dapi-s3cret\"}"); /* the check works */
+  cJSON_Delete(p);
+  assert_int_equal(nFreedWithSecret, 1);
+  dbx_json_free_secret(NULL);
+  cJSON_InitHooks(NULL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(first_error_wins),
       cmocka_unit_test(error_text_is_one_line),
       cmocka_unit_test(buf_grows_and_is_taken),
       cmocka_unit_test(version_names_every_library),
+      cmocka_unit_test(json_with_a_secret_is_wiped_before_free),
   };
   return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
