@@ -183,8 +183,11 @@ nomem:
   return SQLITE_NOMEM;
 }
 
-/* Keys for the "unknown setting" message. */
-static void known_keys(char *zOut, size_t nOut) {
+int dbx_config_is_key(const char *zKey) {
+  return key_index(zKey) >= 0 || strcmp(zKey, "warehouse") == 0;
+}
+
+void dbx_config_known_keys(char *zOut, size_t nOut) {
   size_t n = 0;
   int i;
   zOut[0] = 0;
@@ -234,7 +237,7 @@ int dbx_config_set(DbxConfig *p, const char *zKey, const char *zValue,
   i = key_index(zKey);
   if (i < 0) {
     char zKnown[800];
-    known_keys(zKnown, sizeof(zKnown));
+    dbx_config_known_keys(zKnown, sizeof(zKnown));
     return dbx_error_set(pErr, SQLITE_ERROR,
                          "unknown setting '%s': known settings are warehouse, "
                          "%s",

@@ -102,6 +102,12 @@ char *dbx_config_identity(const DbxConfig *p);
 */
 char *dbx_config_auth_identity(const DbxConfig *p);
 
+/* True when zKey is a setting dbx_config_set() knows. */
+int dbx_config_is_key(const char *zKey);
+
+/* Writes the known setting names, comma separated, into zOut[0..nOut). */
+void dbx_config_known_keys(char *zOut, size_t nOut);
+
 /* True when zKey is a secret (token, client_secret). */
 int dbx_config_is_secret(const char *zKey);
 

@@ -129,6 +129,16 @@ int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
   return SQLITE_NOTFOUND;
 }
 
+int dbx_stmt_is_option(const char *zKey) {
+  static const char *const azKey[] = {"disposition", "statement_timeout",
+                                      "timeout", "wait_timeout", "row_limit"};
+  size_t i;
+  for (i = 0; i < DBX_ARRAY_SIZE(azKey); i++) {
+    if (strcasecmp(zKey, azKey[i]) == 0) return 1;
+  }
+  return 0;
+}
+
 /* The client's interrupt hook: the caller's callback, then the deadline. */
 static int stmt_interrupt(void *pArg) {
   DbxStmt *p = pArg;

@@ -82,6 +82,13 @@ void dbx_stmt_options_init(DbxStmtOptions *pOpt);
 int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
                     DbxError *pErr);
 
+/* The statement option names, for messages that list what is accepted. */
+#define DBX_STMT_OPTION_NAMES \
+  "disposition, statement_timeout, wait_timeout, row_limit"
+
+/* True when zKey names a statement option (dbx_stmt_option knows it). */
+int dbx_stmt_is_option(const char *zKey);
+
 /*
 ** Runs zSql on the warehouse and waits until it is done. On SUCCEEDED,
 ** returns SQLITE_OK and *ppOut positioned before the first row (free it with

@@ -30,10 +30,6 @@
 #include "pushdown.h"
 #include "session.h"
 
-/* Statement options a vtab argument may carry (statements.h). */
-static const char *const azStmtKey[] = {"disposition", "statement_timeout",
-                                        "wait_timeout", "row_limit"};
-
 /* One `databricks` virtual table. */
 typedef struct DbxVtab {
   sqlite3_vtab base;    /* must come first */
@@ -89,15 +85,6 @@ static char *arg_value(const char *z, size_t n) {
     zOut[n] = 0;
   }
   return zOut;
-}
-
-/* Whether zKey is a statement option (statements.h). */
-static int is_stmt_key(const char *zKey) {
-  size_t i;
-  for (i = 0; i < DBX_ARRAY_SIZE(azStmtKey); i++) {
-    if (strcmp(zKey, azStmtKey[i]) == 0) return 1;
-  }
-  return 0;
 }
 
 /* The parsed arguments of CREATE VIRTUAL TABLE. */
@@ -172,22 +159,15 @@ static int args_parse(int argc, const char *const *argv, VtabArgs *a,
       a->zTable = zVal;
     } else if (strcmp(zKey, "query") == 0) {
       a->zQuery = zVal;
-    } else if (!is_stmt_key(zKey)) {
-      DbxError e;
-      dbx_error_clear(&e);
-      if (dbx_config_set(pCheck, zKey, zVal, DBX_SRC_OPTION, &e) != SQLITE_OK) {
-        const char *zKnown = strstr(e.zMsg, "known settings are ");
-        if (strncmp(e.zMsg, "unknown setting", 15) == 0 && zKnown) {
-          rc = dbx_error_set(pErr, SQLITE_ERROR,
-                             "unknown option '%s': known options are table, "
-                             "query, disposition, statement_timeout, "
-                             "wait_timeout, row_limit, %s",
-                             zKey, zKnown + 19);
-        } else {
-          rc = e.rc;
-          if (pErr && pErr->rc == SQLITE_OK) *pErr = e;
-        }
-      }
+    } else if (!dbx_stmt_is_option(zKey) && !dbx_config_is_key(zKey)) {
+      char zKnown[800];
+      dbx_config_known_keys(zKnown, sizeof(zKnown));
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "unknown option '%s': known options are table, "
+                         "query, " DBX_STMT_OPTION_NAMES ", warehouse, %s",
+                         zKey, zKnown);
+    } else if (!dbx_stmt_is_option(zKey)) {
+      rc = dbx_config_set(pCheck, zKey, zVal, DBX_SRC_OPTION, pErr);
     }
   }
   dbx_config_free(pCheck);
@@ -447,7 +427,7 @@ static int vtabConnect(sqlite3 *db, void *pAux, int argc,
   }
   for (i = 0; rc == SQLITE_OK && i < a.nArg; i++) {
     if (!strcmp(a.azKey[i], "table") || !strcmp(a.azKey[i], "query")) continue;
-    if (is_stmt_key(a.azKey[i])) {
+    if (dbx_stmt_is_option(a.azKey[i])) {
       /* Checked now, applied to every statement of this table. */
       DbxStmtOptions o;
       dbx_stmt_options_init(&o);
