@@ -16,6 +16,7 @@ import { Store, splitName, VALID_PRIVILEGES } from './store.mjs';
 import { sparkColumnNames } from './sql/names.mjs';
 import { runDml } from './sql/dml.mjs';
 import { runDdl } from './sql/ddl.mjs';
+import { BUILTIN_MACROS } from './sql/builtins.mjs';
 
 export { SqlError, ApiError };
 
@@ -65,6 +66,7 @@ export class Engine {
       ...DIVISION_MACROS,
       ...SUBSCRIPT_MACROS,
       ...CAST_MACROS,
+      ...BUILTIN_MACROS,
     ];
     for (const s of setup) await this.conn.run(s);
     for (const full of Object.keys(this.store.state.schemas)) await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${qid(full)}`);
@@ -159,7 +161,15 @@ export class Engine {
     const r = await this.conn.runAndReadAll(sql);
     const types = r.columnTypes();
     const columns = r.columnNames().map((name, i) => columnInfo(name, typeOverrides[name] ?? duckToDatabricks(types[i])));
-    const rows = r.getRows().map((row) => row.map((v, i) => normalise(v, columns[i].type_text)));
+    // Column-wise read with one converter per column: the hot loop for big results.
+    const convert = columns.map((c) => normaliser(c.type_text));
+    const cols = r.getColumns().map((values, i) => values.map(convert[i]));
+    const rows = new Array(r.currentRowCount);
+    for (let k = 0; k < rows.length; k++) {
+      const row = new Array(cols.length);
+      for (let i = 0; i < cols.length; i++) row[i] = cols[i][k];
+      rows[k] = row;
+    }
     return { columns, rows };
   }
 
@@ -298,6 +308,12 @@ export class Engine {
     }
     const endV = end === undefined ? latest.version : Math.min(this.versionAt(t, end, 'end', full), latest.version);
     if (endV < startV) throw new SqlError('DELTA_INVALID_CDC_RANGE', '22003', `CDC range from start ${startV} to end ${endV} was invalid. End cannot be before start.`);
+    // A replace that changed the schema ends the readable feed: Delta reads with the latest schema
+    // and refuses data files written under another one.
+    const reshaped = t.history.filter((h) => h.schemaChange && h.version > startV).pop();
+    if (reshaped) {
+      throw new SqlError('DELTA_CHANGE_DATA_FEED_INCOMPATIBLE_DATA_SCHEMA', '0AKDC', `Retrieving table changes between version ${startV} and ${endV} failed because of an incompatible data schema.\nYour read schema is the schema of version ${latest.version}, which is incompatible with the data written before version ${reshaped.version}.`);
+    }
     for (const h of t.history) {
       if (h.version >= startV && h.version <= endV && !h.cdf) {
         throw new SqlError('DELTA_MISSING_CHANGE_DATA', 'KD002', `Error getting change data for range [${startV} , ${endV}] as change data was not\nrecorded for version [${h.version}]. If you've enabled change data feed on this table,\nuse \`DESCRIBE HISTORY\` to see when it was first enabled.\nOtherwise, to start recording change data, use \`ALTER TABLE table_name SET TBLPROPERTIES\n(delta.enableChangeDataFeed=true)\`.`);
@@ -604,6 +620,10 @@ export function mapError(e) {
   if ((m = /Function with name (\S+) does not exist/.exec(msg))) {
     return new SqlError('UNRESOLVED_ROUTINE', '42883', `Cannot resolve routine \`${m[1]}\` on search path [\`system\`.\`builtin\`, \`system\`.\`session\`].`);
   }
+  if ((m = /Could not parse string "(.*)" according to format specifier/.exec(msg))) {
+    return new SqlError('CANNOT_PARSE_TIMESTAMP', '22007', `Text '${m[1]}' could not be parsed. Use \`try_to_timestamp\` to tolerate invalid input string and return NULL instead. If necessary set "ansi_mode" to "false" to bypass this error.`);
+  }
+  if (/UNNEST\(\) can only be applied to lists/.test(msg)) return unsupported('explode() of a MAP');
   if (/Malformed JSON/.test(msg)) {
     return new SqlError('MALFORMED_RECORD_IN_PARSING.WITHOUT_SUGGESTION', '22023', `Malformed records are detected in record parsing: ${msg.replace(/^.*Input: /s, '').split('\n')[0]}.\nParse Mode: FAILFAST. To process malformed records as null result, try setting the option 'mode' as 'PERMISSIVE'.`);
   }
@@ -631,24 +651,26 @@ export function mapError(e) {
 // ---------------------------------------------------------------- value normalisation
 
 /** Converts a DuckDB value to the normalised JS value for a Databricks type (see interface). */
-export function normalise(v, typeText) {
-  if (v === null || v === undefined) return null;
-  const head = typeText.split(/[<(]/)[0];
-  switch (head) {
-    case 'BOOLEAN': return Boolean(v);
-    case 'TINYINT': case 'SMALLINT': case 'INT': case 'FLOAT': case 'DOUBLE': return Number(v);
-    case 'BIGINT': {
+export function normalise(v, typeText) { return normaliser(typeText)(v); }
+
+/** The value converter of normalise for one Databricks type, chosen once per result column. */
+export function normaliser(typeText) {
+  const nullable = (f) => (v) => (v === null || v === undefined ? null : f(v));
+  switch (typeText.split(/[<(]/)[0]) {
+    case 'BOOLEAN': return nullable(Boolean);
+    case 'TINYINT': case 'SMALLINT': case 'INT': case 'FLOAT': case 'DOUBLE': return nullable(Number);
+    case 'BIGINT': return nullable((v) => {
       const b = BigInt(v);
       if (BigInt.asIntN(64, b) !== b) throw new SqlError('ARITHMETIC_OVERFLOW', '22003', 'long overflow. Use \'try_add\' to tolerate overflow and return NULL instead. If necessary set "ansi_mode" to "false" to bypass this error.');
       return b;
-    }
-    case 'DECIMAL': case 'STRING': case 'VARIANT': case 'DATE': case 'VOID': return String(v);
-    case 'INTERVAL': return intervalText(v);
-    case 'TIMESTAMP': return tsText(String(v), true);
-    case 'TIMESTAMP_NTZ': return tsText(String(v), false);
-    case 'BINARY': return new Uint8Array(v.bytes);
-    case 'ARRAY': case 'MAP': case 'STRUCT': return jsonText(v);
-    default: return String(v);
+    });
+    case 'STRING': return nullable((v) => (typeof v === 'string' ? v : String(v)));
+    case 'INTERVAL': return nullable(intervalText);
+    case 'TIMESTAMP': return nullable((v) => tsText(String(v), true));
+    case 'TIMESTAMP_NTZ': return nullable((v) => tsText(String(v), false));
+    case 'BINARY': return nullable((v) => new Uint8Array(v.bytes));
+    case 'ARRAY': case 'MAP': case 'STRUCT': return nullable(jsonText);
+    default: return nullable(String); // DECIMAL, VARIANT, DATE, VOID and anything else: text
   }
 }
 

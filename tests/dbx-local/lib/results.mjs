@@ -4,8 +4,8 @@
  * A finished statement's rows (normalised JS values from the Engine) become a
  * ResultSet: the row/byte limits and the INLINE cap are applied once, the rows
  * are split into chunks by settings.chunk_rows / chunk_bytes, and each chunk is
- * encoded only when asked for (INLINE data_array, or the bytes behind an
- * external link as compact JSON, CSV or an Arrow IPC stream).
+ * encoded once (INLINE data_array, or the bytes behind an external link as
+ * compact JSON, CSV or an Arrow IPC stream, spilled to the data folder).
  *
  * External links imitate presigned cloud-storage URLs: they live on their own
  * path (/dbx-local-presigned/...), carry X-Amz-* query fields, expire, demand
@@ -13,6 +13,9 @@
  * header, answering with S3-style XML errors the way cloud storage does.
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import {
   Binary, Bool, DateDay, Decimal, Field, Float32, Float64, Int8, Int16, Int32, Int64,
   RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Utf8, makeData, tableToIPC,
@@ -78,17 +81,6 @@ function csvField(text) {
   if (text === null) return 'null';
   if (text === '' || /[",\r\n]/.test(text)) return `"${text.replaceAll('"', '""')}"`;
   return text;
-}
-
-function encodeCsv(columns, rows, withHeader) {
-  const lines = [];
-  if (withHeader) lines.push(columns.map((c) => csvField(c.name)).join(','));
-  for (const row of rows) lines.push(rowText(row, columns).map(csvField).join(','));
-  return Buffer.from(lines.length ? `${lines.join('\r\n')}\r\n` : '', 'utf8');
-}
-
-function encodeJson(columns, rows) {
-  return Buffer.from(JSON.stringify(rows.map((r) => rowText(r, columns))), 'utf8');
 }
 
 /* Arrow type chosen for a statement-API column. DECIMAL is Decimal128 and
@@ -214,57 +206,91 @@ export class InlineLimitError extends Error {
   }
 }
 
-/* The chunked, encodable result of one SUCCEEDED statement. Holds the
- * engine's rows until release(); chunk bytes are produced on demand. */
+/* The chunked result of one SUCCEEDED statement. Each chunk is encoded once,
+ * when the statement finishes: INLINE chunks keep their JSON_ARRAY rows (text),
+ * EXTERNAL_LINKS chunks their file bytes, spilled to spillDir when one is given
+ * so that big results do not sit in the server's memory. The engine's rows are
+ * not kept. */
 export class ResultSet {
-  /* create(result, {format, disposition, rowLimit, byteLimit}, settings) ->
-   * ResultSet. Applies row_limit / byte_limit (setting truncated) and the
-   * INLINE cap (throws InlineLimitError). Sizes are measured on the compact
-   * JSON text of each row, our stand-in for Databricks' internal size. */
-  static create(result, { format, disposition, rowLimit, byteLimit }, settings) {
+  /* create(result, {format, disposition, rowLimit, byteLimit}, settings,
+   * {spillDir}) -> ResultSet. Applies row_limit / byte_limit (setting
+   * truncated) and the INLINE cap (throws InlineLimitError). Sizes are
+   * measured on the compact JSON text of each row, our stand-in for
+   * Databricks' internal size. One pass: each row is turned into text once. */
+  static create(result, { format, disposition, rowLimit, byteLimit }, settings, { spillDir = null } = {}) {
     const columns = result.columns || [];
-    let rows = result.rows || [];
-    let truncated = false;
-    if (rowLimit != null && rows.length > rowLimit) { rows = rows.slice(0, rowLimit); truncated = true; }
-    const sizes = rows.map((r) => Buffer.byteLength(JSON.stringify(rowText(r, columns))) + 1);
+    const rows = result.rows || [];
+    const set = new ResultSet(columns, format, disposition, spillDir);
+    if (columns.length === 0) return set;
+    const external = disposition === 'EXTERNAL_LINKS';
+    const maxRows = Math.max(1, settings.chunk_rows);
+    const end = rowLimit != null ? Math.min(rows.length, rowLimit) : rows.length;
+    set.truncated = end < rows.length;
     let total = 0;
-    let kept = rows.length;
-    for (let i = 0; i < sizes.length; i++) {
-      if (byteLimit != null && total + sizes[i] > byteLimit) { kept = i; truncated = true; break; }
-      total += sizes[i];
+    let start = 0;
+    let bytes = 0;
+    let pending = []; // INLINE: text rows; JSON_ARRAY: row JSON; CSV: CSV lines; ARROW_STREAM: unused
+    const flush = (stop) => {
+      set.addChunk(start, stop - start, bytes, pending, rows);
+      start = stop;
+      bytes = 0;
+      pending = [];
+    };
+    let i = 0;
+    for (; i < end; i++) {
+      const texts = rowText(rows[i], columns);
+      const json = JSON.stringify(texts);
+      const size = Buffer.byteLength(json) + 1;
+      if (byteLimit != null && total + size > byteLimit) { set.truncated = true; break; }
+      total += size;
+      if (i > start && (i - start >= maxRows || bytes + size > settings.chunk_bytes)) flush(i);
+      bytes += size;
+      if (!external) pending.push(texts);
+      else if (format === 'JSON_ARRAY') pending.push(json);
+      else if (format === 'CSV') pending.push(texts.map(csvField).join(','));
     }
-    if (kept < rows.length) rows = rows.slice(0, kept);
-    if (disposition === 'INLINE' && total > settings.inline_limit_bytes) {
+    if (!external && total > settings.inline_limit_bytes) {
+      set.release();
       throw new InlineLimitError(settings.inline_limit_bytes);
     }
-    const chunks = [];
-    if (columns.length > 0) {
-      const maxRows = Math.max(1, settings.chunk_rows);
-      let start = 0;
-      let bytes = 0;
-      for (let i = 0; i < rows.length; i++) {
-        const full = i - start >= maxRows || (i > start && bytes + sizes[i] > settings.chunk_bytes);
-        if (full) { chunks.push({ chunk_index: chunks.length, row_offset: start, row_count: i - start, size: bytes }); start = i; bytes = 0; }
-        bytes += sizes[i];
-      }
-      chunks.push({ chunk_index: chunks.length, row_offset: start, row_count: rows.length - start, size: bytes });
-    }
-    const set = new ResultSet(columns, rows, format, disposition, truncated, chunks, total);
-    if (disposition === 'EXTERNAL_LINKS') {
-      for (const c of chunks) c.byte_count = set.encodeChunk(c.chunk_index).length;
-    }
+    flush(i);
+    set.rowCount = i;
+    set.internalBytes = total;
     return set;
   }
 
-  constructor(columns, rows, format, disposition, truncated, chunks, internalBytes) {
+  constructor(columns, format, disposition, spillDir) {
     this.columns = columns;
-    this.rows = rows;
     this.format = format;
     this.disposition = disposition;
-    this.truncated = truncated;
-    this.chunks = chunks;
-    this.internalBytes = internalBytes;
+    this.spillDir = spillDir;
+    this.truncated = false;
+    this.chunks = [];
+    this.rowCount = 0;
+    this.internalBytes = 0;
     this.released = false;
+  }
+
+  /* Encodes and stores one chunk: rows [offset, offset+count) whose per-format
+   * pieces (see create) are in pending. */
+  addChunk(offset, count, size, pending, rows) {
+    const c = { chunk_index: this.chunks.length, row_offset: offset, row_count: count, size };
+    if (this.disposition === 'INLINE') c.data = pending;
+    else {
+      let body;
+      if (this.format === 'ARROW_STREAM') body = encodeArrow(this.columns, rows.slice(offset, offset + count));
+      else if (this.format === 'CSV') {
+        if (c.chunk_index === 0) pending.unshift(this.columns.map((col) => csvField(col.name)).join(','));
+        body = Buffer.from(pending.length ? `${pending.join('\r\n')}\r\n` : '', 'utf8');
+      } else body = Buffer.from(`[${pending.join(',')}]`, 'utf8');
+      c.byte_count = body.length;
+      if (this.spillDir) {
+        if (c.chunk_index === 0) mkdirSync(this.spillDir, { recursive: true });
+        c.file = path.join(this.spillDir, `chunk-${c.chunk_index}`);
+        writeFileSync(c.file, body);
+      } else c.body = body;
+    }
+    this.chunks.push(c);
   }
 
   get chunkCount() { return this.chunks.length; }
@@ -278,7 +304,7 @@ export class ResultSet {
       format: this.format,
       schema: { column_count: this.columns.length },
       total_chunk_count: this.chunks.length,
-      total_row_count: this.rows.length,
+      total_row_count: this.rowCount,
       total_byte_count: external ? this.chunks.reduce((s, c) => s + c.byte_count, 0) : this.internalBytes,
       truncated: this.truncated,
     };
@@ -314,27 +340,29 @@ export class ResultSet {
   inlineChunk(index, statementId) {
     const c = this.chunks[index];
     const out = { chunk_index: c.chunk_index, row_offset: c.row_offset, row_count: c.row_count };
-    if (c.row_count > 0) {
-      out.data_array = this.rows.slice(c.row_offset, c.row_offset + c.row_count).map((r) => rowText(r, this.columns));
-    }
+    if (c.row_count > 0) out.data_array = c.data;
     return Object.assign(out, this.nextFields(index, statementId));
   }
 
   /* The file behind an external link: compact JSON, CSV (header in chunk 0
-   * only) or an Arrow IPC stream. Returns null once the result is released. */
-  encodeChunk(index) {
+   * only) or an Arrow IPC stream. Resolves to null once the result is released. */
+  async chunkBytes(index) {
     if (this.released) return null;
     const c = this.chunks[index];
-    const rows = this.rows.slice(c.row_offset, c.row_offset + c.row_count);
-    if (this.format === 'CSV') return encodeCsv(this.columns, rows, index === 0);
-    if (this.format === 'ARROW_STREAM') return encodeArrow(this.columns, rows);
-    return encodeJson(this.columns, rows);
+    if (!c.file) return c.body;
+    try {
+      return await readFile(c.file);
+    } catch (err) {
+      if (err.code === 'ENOENT') return null; // released while we read
+      throw err;
+    }
   }
 
-  /* Drops the rows (statement CLOSED); outstanding links then answer NoSuchKey. */
+  /* Drops the chunks (statement CLOSED); outstanding links then answer NoSuchKey. */
   release() {
     this.released = true;
-    this.rows = [];
+    this.chunks = this.chunks.map(({ data, body, file, ...rest }) => rest);
+    if (this.spillDir) rmSync(this.spillDir, { recursive: true, force: true });
   }
 }
 
@@ -436,7 +464,7 @@ async function download(ctx) {
       return xmlError(ctx, 403, 'AccessDenied', `Missing or wrong required header ${name}`);
     }
   }
-  const body = link.resultSet.encodeChunk(link.index);
+  const body = await link.resultSet.chunkBytes(link.index);
   if (!body) return xmlError(ctx, 404, 'NoSuchKey', 'The specified key does not exist.');
   ctx.sendRaw(200, body, { 'content-type': 'application/octet-stream' });
 }

@@ -10,6 +10,7 @@
  * status.state FAILED, because that is what clients are written against.
  */
 import { randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { ApiError } from './sql/errors.mjs';
 import { InlineLimitError, ResultSet, issueLink, routes as downloadRoutes } from './results.mjs';
 
@@ -162,7 +163,8 @@ async function run(ws, st) {
       principal: st.principal, catalog, schema, parameters, signal: st.abort.signal,
     });
     if (st.state !== 'RUNNING') return;
-    const resultSet = ResultSet.create(result, st.spec, ws.settings);
+    const spillDir = ws.resultsDir ? path.join(ws.resultsDir, st.id) : null;
+    const resultSet = ResultSet.create(result, st.spec, ws.settings, { spillDir });
     finish(st, 'SUCCEEDED', { resultSet });
   } catch (err) {
     if (TERMINAL.has(st.state)) return;

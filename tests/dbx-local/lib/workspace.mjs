@@ -7,7 +7,7 @@
 // settings (catalog objects and grants live in the engine's persisted state).
 
 import { randomBytes } from 'node:crypto';
-import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { readFile, writeFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { openEngine } from './engine.mjs';
 
@@ -50,6 +50,7 @@ export class Workspace {
     this.accountId = String(config.account_id ?? '00000000-0000-0000-0000-000000000000');
     this.settings = { ...DEFAULT_SETTINGS, ...(config.settings ?? {}) };
     this.baseUrl = null; // set by the server once it listens
+    this.resultsDir = null; // set by openWorkspace: where EXTERNAL_LINKS chunks are spilled
     this.requestLog = [];
     this.faults = null; // the FaultRegistry, attached by the server
 
@@ -205,5 +206,9 @@ export class Workspace {
 export async function openWorkspace({ dataDir, configFile }) {
   const config = await loadConfig(dataDir, configFile);
   const engine = await openEngine({ dataDir, config });
-  return new Workspace(config, engine);
+  const ws = new Workspace(config, engine);
+  // EXTERNAL_LINKS chunk files of live statements; statements do not survive a restart, nor do they.
+  ws.resultsDir = path.join(dataDir, 'results');
+  await rm(ws.resultsDir, { recursive: true, force: true });
+  return ws;
 }

@@ -69,3 +69,26 @@ test('several clients at once', async (t) => {
   const list = await api(srv.url, srv.token, 'GET', '/api/2.0/fs/directories/Volumes/main/default/many');
   assert.equal(list.body.contents.length, 12);
 });
+
+test('concurrent writers to one table are serialized: every write lands in its own version', async (t) => {
+  const srv = await startServer();
+  t.after(() => srv.stop());
+  const run = (statement) => api(srv.url, srv.token, 'POST', '/api/2.0/sql/statements', { statement, warehouse_id: WH, wait_timeout: '30s' });
+  assert.equal((await run('CREATE TABLE main.default.hits (w INT, n BIGINT) TBLPROPERTIES (delta.enableChangeDataFeed = true)')).body.status.state, 'SUCCEEDED');
+  const writers = [];
+  for (let w = 0; w < 8; w++) {
+    writers.push(run(`INSERT INTO main.default.hits SELECT ${w}, id FROM range(1000)`));
+    writers.push(run(`UPDATE main.default.hits SET n = n + 1 WHERE w = ${w}`));
+    writers.push(run('SELECT count(*) FROM main.default.hits'));
+  }
+  const results = await Promise.all(writers);
+  for (const r of results) assert.equal(r.body.status?.state, 'SUCCEEDED', JSON.stringify(r.body));
+  // Every reader saw a whole number of committed inserts, never a partial one.
+  for (const r of results.filter((_, i) => i % 3 === 2)) assert.equal(Number(r.body.result.data_array[0][0]) % 1000, 0);
+  const total = await run('SELECT count(*), count(DISTINCT w) FROM main.default.hits');
+  assert.deepEqual(total.body.result.data_array, [['8000', '8']]);
+  const hist = (await run('DESCRIBE HISTORY main.default.hits')).body.result.data_array;
+  assert.deepEqual(hist.map((h) => h[0]), Array.from({ length: 17 }, (_, i) => String(16 - i)));
+  const versions = await run("SELECT count(DISTINCT _commit_version) FROM table_changes('main.default.hits', 1) WHERE _change_type = 'insert'");
+  assert.deepEqual(versions.body.result.data_array, [['8']]);
+});

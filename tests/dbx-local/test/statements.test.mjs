@@ -4,6 +4,8 @@
 // statements-fake.test.mjs covers the same contract with a scripted engine.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { startServer, api } from './helpers.mjs';
 
@@ -274,6 +276,13 @@ test('results are CLOSED after results_ttl_seconds', () => withSettings({ result
   const c = await chunk(b.statement_id, 0);
   assert.equal(c.status, 400);
   assert.equal(c.body.error_code, 'INVALID_STATE');
+  // EXTERNAL_LINKS chunks are spilled to the data folder once, and deleted on CLOSED.
+  const ext = await ok({ statement: 'SELECT id FROM range(10)', disposition: 'EXTERNAL_LINKS' });
+  const spill = path.join(srv.dataDir, 'results', ext.statement_id);
+  assert.deepEqual(await readdir(spill), ['chunk-0']);
+  await sleep(1100);
+  assert.equal((await get(ext.statement_id)).body.status.state, 'CLOSED');
+  await assert.rejects(readdir(spill), { code: 'ENOENT' });
 }));
 
 test('result column names follow Spark: duplicates kept through subqueries, count(*) and literals', async () => {

@@ -16,7 +16,9 @@ const EMPTY = () => ({ columns: [], rows: [] });
 export async function runDdl(engine, c, ctx) {
   if (c.accept('CREATE')) {
     const orReplace = c.accept('OR', 'REPLACE');
-    if (c.isWord('TABLE')) { if (orReplace) throw unsupported('CREATE OR REPLACE TABLE'); c.next(); return createTable(engine, c, ctx); }
+    if (c.accept('TABLE')) return createTable(engine, c, ctx, orReplace ? 'CREATE OR REPLACE' : 'CREATE');
+    // Databricks has OR REPLACE for tables, views and functions only (views and functions are not emulated).
+    if (orReplace) throw syntaxError(c.peek().text);
     if (c.accept('SCHEMA') || c.accept('DATABASE')) return createSchema(engine, c, ctx);
     if (c.accept('VOLUME') || c.accept('MANAGED', 'VOLUME')) return createVolume(engine, c, ctx);
     if (c.isWord('EXTERNAL')) throw unsupported('EXTERNAL volumes and tables');
@@ -28,6 +30,7 @@ export async function runDdl(engine, c, ctx) {
     if (c.accept('SCHEMA') || c.accept('DATABASE')) return dropSchema(engine, c, ctx);
     throw unsupported(`DROP ${c.peek().text}`);
   }
+  if (c.accept('REPLACE', 'TABLE')) return createTable(engine, c, ctx, 'REPLACE');
   if (c.accept('ALTER', 'TABLE')) return alterTable(engine, c, ctx);
   if (c.accept('DESCRIBE') || c.accept('DESC')) return describe(engine, c, ctx);
   if (c.accept('SHOW')) return show(engine, c, ctx);
@@ -109,8 +112,14 @@ export function parseColumns(c) {
   }
 }
 
-async function createTable(engine, c, ctx) {
-  const ine = ifNotExists(c);
+/**
+ * CREATE [OR REPLACE] TABLE / REPLACE TABLE, with a column list or AS SELECT. mode is 'CREATE',
+ * 'CREATE OR REPLACE' or 'REPLACE'. Replacing an existing Delta table keeps its identity (table_id,
+ * owner, grants, history): it commits a new version named as Delta names it, with the new schema,
+ * properties and data.
+ */
+async function createTable(engine, c, ctx, mode) {
+  const ine = mode === 'CREATE' && ifNotExists(c);
   const full = engine.resolveName(c.nameTokens().map((t) => t.value), ctx);
   const [cat, sch, name] = splitName(full);
   let cols = null;
@@ -131,41 +140,64 @@ async function createTable(engine, c, ctx) {
     throw syntaxError(c.peek().text);
   }
   if (!cols && asStart === null) throw syntaxError(c.peek().text);
+  if (cols) {
+    const dupe = cols.find((x, i) => cols.findIndex((y) => y.name.toLowerCase() === x.name.toLowerCase()) !== i);
+    if (dupe) throw new SqlError('COLUMN_ALREADY_EXISTS', '42711', `The column \`${dupe.name.toLowerCase()}\` already exists. Choose another name or rename the existing column.`);
+  }
   engine.requireSchema(`${cat}.${sch}`);
-  if (engine.store.table(full)) {
+  const old = engine.store.table(full);
+  if (old && mode === 'CREATE') {
     if (ine) return EMPTY();
     throw new SqlError('TABLE_OR_VIEW_ALREADY_EXISTS', '42P07', `Cannot create table or view ${quoteName([cat, sch, name])} because it already exists.\nChoose a different name, drop the existing object, add the IF NOT EXISTS clause to tolerate pre-existing objects, add the OR REPLACE clause to replace the existing materialized view, or add the OR REFRESH clause to refresh the existing streaming table.`);
   }
-  engine.requirePrivilege(ctx.principal, 'CREATE TABLE', 'SCHEMA', `${cat}.${sch}`);
+  if (!old && mode === 'REPLACE') {
+    throw new SqlError('CANNOT_REPLACE_MISSING_TABLE', '42P01', `Table or view ${quoteName([cat, sch, name])} cannot be replaced as it does not exist. Use CREATE OR REPLACE TABLE to create the table.`);
+  }
+  if (old) engine.requirePrivilege(ctx.principal, 'MODIFY', 'TABLE', full);
+  else engine.requirePrivilege(ctx.principal, 'CREATE TABLE', 'SCHEMA', `${cat}.${sch}`);
   const dt = duckTable(full);
   const now = Date.now();
-  const t = {
-    name, catalog_name: cat, schema_name: sch, table_id: randomUUID(), owner: ctx.principal.name, comment,
-    columns: [], properties: props, created_at: now, created_by: ctx.principal.name, updated_at: now, updated_by: ctx.principal.name,
-    history: [], loadedFiles: {},
+  const t = old ?? {
+    name, catalog_name: cat, schema_name: sch, table_id: randomUUID(), owner: ctx.principal.name,
+    created_at: now, created_by: ctx.principal.name, history: [],
   };
-  let inserted = 0;
+  // The query runs before the old data goes: it may read the table it replaces.
+  let newColumns;
   if (asStart !== null) {
     let end = c.toks.length - 1;
     if (c.toks[end - 1]?.value === ';') end--;
     const q = engine.translator(c.toks, ctx).translate(asStart, end);
-    await engine.run(`CREATE TABLE ${dt} AS ${q}`);
-    const desc = await engine.raw(`DESCRIBE ${dt}`);
-    t.columns = desc.map(([n, ty]) => ({ name: n, type_text: duckTextToDatabricks(ty), nullable: true, comment: null }));
-    inserted = await engine.count(`SELECT count(*) FROM ${dt}`);
+    await engine.run(`CREATE TEMP TABLE __dbx_new AS ${q}`);
+    const desc = await engine.raw('DESCRIBE temp.__dbx_new');
+    newColumns = desc.map(([n, ty]) => ({ name: n, type_text: duckTextToDatabricks(ty), nullable: true, comment: null }));
   } else {
-    const dupe = cols.find((x, i) => cols.findIndex((y) => y.name.toLowerCase() === x.name.toLowerCase()) !== i);
-    if (dupe) throw new SqlError('COLUMN_ALREADY_EXISTS', '42711', `The column \`${dupe.name.toLowerCase()}\` already exists. Choose another name or rename the existing column.`);
-    await engine.run(`CREATE TABLE ${dt} (${cols.map((x) => `${qid(x.name)} ${x.duck}${x.nullable ? '' : ' NOT NULL'}`).join(', ')})`);
-    t.columns = cols.map(({ name: n, type_text, nullable, comment: cm }) => ({ name: n, type_text, nullable, comment: cm }));
+    newColumns = cols.map(({ name: n, type_text, nullable, comment: cm }) => ({ name: n, type_text, nullable, comment: cm }));
   }
-  await engine.run(`CREATE TABLE ${cdfTable(t)} AS SELECT *, ''::VARCHAR AS _change_type, 0::BIGINT AS _commit_version, now() AS _commit_timestamp FROM ${dt} LIMIT 0`);
-  engine.store.state.tables[full] = t;
+  const shape = (list) => JSON.stringify(list.map((x) => [x.name.toLowerCase(), x.type_text]));
+  // A new schema starts a new change feed: Delta refuses CDF reads that span it (see tableChangesSql).
+  const schemaChanged = Boolean(old) && shape(old.columns) !== shape(newColumns);
   const v = engine.nextVersion(t);
+  Object.assign(t, { columns: newColumns, comment, properties: props, updated_at: now, updated_by: ctx.principal.name, loadedFiles: {} });
+  if (old) {
+    // A replace removes every data file, which the change feed reports as deletes.
+    if (!schemaChanged) await engine.recordChanges(t, v, 'delete', `SELECT * FROM ${dt}`);
+    await engine.run(`DROP TABLE ${dt}`);
+  }
+  if (asStart !== null) await engine.run(`CREATE TABLE ${dt} AS SELECT * FROM temp.__dbx_new`);
+  else await engine.run(`CREATE TABLE ${dt} (${cols.map((x) => `${qid(x.name)} ${x.duck}${x.nullable ? '' : ' NOT NULL'}`).join(', ')})`);
+  const inserted = asStart !== null ? await engine.count(`SELECT count(*) FROM ${dt}`) : 0;
+  if (schemaChanged) await engine.run(`DROP TABLE ${cdfTable(t)}`);
+  if (!old || schemaChanged) {
+    await engine.run(`CREATE TABLE ${cdfTable(t)} AS SELECT *, ''::VARCHAR AS _change_type, 0::BIGINT AS _commit_version, now() AS _commit_timestamp FROM ${dt} LIMIT 0`);
+  }
+  engine.store.state.tables[full] = t;
   if (inserted) await engine.recordChanges(t, v, 'insert', `SELECT * FROM ${dt}`);
-  engine.commit(t, v, ctx, asStart !== null ? 'CREATE TABLE AS SELECT' : 'CREATE TABLE',
+  // Delta's operation names; CREATE OR REPLACE of a missing table is a plain CREATE TABLE.
+  const operation = old ? `${mode === 'CREATE OR REPLACE' ? 'CREATE OR ' : ''}REPLACE TABLE` : 'CREATE TABLE';
+  engine.commit(t, v, ctx, asStart !== null ? `${operation} AS SELECT` : operation,
     { isManaged: 'true', description: comment, partitionBy: '[]', properties: JSON.stringify(props) },
     asStart !== null ? { numFiles: '1', numOutputRows: String(inserted) } : {});
+  if (schemaChanged) t.history[t.history.length - 1].schemaChange = true;
   return asStart !== null ? { columns: [columnInfo('num_affected_rows', 'BIGINT'), columnInfo('num_inserted_rows', 'BIGINT')], rows: [[BigInt(inserted), BigInt(inserted)]] } : EMPTY();
 }
 

@@ -3,9 +3,10 @@
 // which also checks existence and privileges. Literals are re-encoded for DuckDB, parameters bound,
 // and the Databricks built-ins whose DuckDB namesakes differ are rewritten.
 import { SqlError, syntaxError, unsupported } from './errors.mjs';
-import { isIdent } from './tokenizer.mjs';
-import { parseType } from './types.mjs';
+import { isIdent, tokenize } from './tokenizer.mjs';
+import { parseType, parseTypeText } from './types.mjs';
 import { isClauseWord, INTEGRAL_CASTS } from './ansi.mjs';
+import { builtinCall, intervalLiteral, javaToStrftime } from './builtins.mjs';
 
 /** DuckDB string literal for a JS string. */
 export function lit(s) { return "'" + String(s).replace(/'/g, "''") + "'"; }
@@ -68,28 +69,6 @@ function takeOperand(out) {
 
 function wrongArgs(name, want, got) {
   return new SqlError('WRONG_NUM_ARGS.WITHOUT_SUGGESTION', '42605', `The \`${name.toLowerCase()}\` requires ${want} parameters but the actual number is ${got}.`);
-}
-
-// Java/Spark datetime pattern letters -> strftime, for date_format with a literal pattern.
-const DATE_PATTERNS = [['yyyy', '%Y'], ['yy', '%y'], ['MMMM', '%B'], ['MMM', '%b'], ['MM', '%m'], ['dd', '%d'], ['HH', '%H'],
-  ['hh', '%I'], ['mm', '%M'], ['ss', '%S'], ['SSSSSS', '%f'], ['SSS', '%g'], ['EEEE', '%A'], ['EEE', '%a'], ['a', '%p'], ['D', '%j']];
-
-function javaToStrftime(p) {
-  let out = '';
-  for (let i = 0; i < p.length;) {
-    if (p[i] === "'") {
-      const end = p.indexOf("'", i + 1);
-      out += p.slice(i + 1, end < 0 ? p.length : end).replace(/%/g, '%%');
-      i = end < 0 ? p.length : end + 1;
-      continue;
-    }
-    const hit = DATE_PATTERNS.find(([k]) => p.startsWith(k, i));
-    if (hit) { out += hit[1]; i += hit[0].length; continue; }
-    if (/[A-Za-z]/.test(p[i])) throw unsupported(`date_format pattern letter '${p[i]}'`);
-    out += p[i] === '%' ? '%%' : p[i];
-    i++;
-  }
-  return out;
 }
 
 /**
@@ -218,6 +197,8 @@ export class Translator {
     // A VARIANT path cast to STRING yields the unquoted string, as on Databricks.
     if (operand.startsWith('json_extract(') && ty.duck === 'VARCHAR') return 'json_extract_string' + operand.slice('json_extract'.length);
     // Spark truncates fractions when casting to an integral type; DuckDB would round.
+    // Spark reads a number cast to TIMESTAMP as seconds since the epoch.
+    if (ty.duck === 'TIMESTAMPTZ') return `dbx_to_timestamp(${operand})`;
     const integral = INTEGRAL_CASTS[ty.duck];
     return integral ? `${integral}(${operand})` : `CAST(${operand} AS ${ty.duck})`;
   }
@@ -343,11 +324,26 @@ export class Translator {
         }
         case 'RLIKE': case 'REGEXP_LIKE': out.push(`regexp_matches(${a().join(', ')})`); return next;
         case 'GET_JSON_OBJECT': out.push(`json_extract_string(${a().join(', ')})`); return next;
-        default:
+        default: {
+          const after = t[next];
+          const sql = builtinCall({
+            name: u, raw: tok.value, args: a(), tok: (k) => (args[k] ? t[args[k][0]] : undefined),
+            literal: (k) => (args[k] && args[k][1] === args[k][0] + 1 && t[args[k][0]].type === 'string' ? t[args[k][0]].value : undefined),
+            parseType: (text) => parseTypeText(text, tokenize),
+            over: after?.type === 'word' && after.upper === 'OVER',
+            aliased: after?.type === 'qident' || (after?.type === 'word' && (after.upper === 'AS' || !isClauseWord(after.upper))),
+          });
+          if (sql !== undefined) { out.push(sql); return next; }
           break;
+        }
       }
       out.push(tok.value);
       return i + 1;
+    }
+    // Multi-field interval literals, which DuckDB's parser refuses.
+    if (u === 'INTERVAL' && t[i + 1]?.type === 'string' && t[i + 2]?.type === 'word' && t[i + 3]?.upper === 'TO' && t[i + 4]?.type === 'word') {
+      out.push(intervalLiteral(t[i + 1].value, t[i + 2].upper, t[i + 4].upper));
+      return i + 5;
     }
     if ((u === 'TIMESTAMP' || u === 'TIMESTAMP_LTZ') && t[i + 1]?.type === 'string') { out.push(`TIMESTAMPTZ ${lit(t[i + 1].value)}`); return i + 2; }
     if (u === 'TIMESTAMP_NTZ' && t[i + 1]?.type === 'string') { out.push(`TIMESTAMP ${lit(t[i + 1].value)}`); return i + 2; }
