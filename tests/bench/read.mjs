@@ -74,12 +74,7 @@ function timed(cmd, cmdArgs, env, input) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'dbx-bench-'));
-// Results are released a minute after they are ready (dbx-local holds them
-// in memory), and the emulator gets room for several million-row results.
-const server = await startServer({
-  config: { settings: { chunk_rows: 100000, results_ttl_seconds: 60 } },
-  env: { NODE_OPTIONS: '--max-old-space-size=8192' },
-});
+const server = await startServer({ config: { settings: { chunk_rows: 100000 } } });
 try {
   console.log(`read benchmark: ${ROWS} Amplitude-shaped rows, ${RUNS} runs each, medians`);
   await sql(server, EVENTS_SQL);
@@ -134,6 +129,10 @@ try {
   console.log(`curl       ${fmt(c)} s  ${fmt(bytes / c / 1e6)} MB/s  (${fmt(bytes / 1e6)} MB of JSON_ARRAY chunks)`);
   console.log(`sqlite     ${fmt(s)} s  ${Math.round(ROWS / s)} rows/s  (local CREATE TABLE AS SELECT of the same rows)`);
   console.log(`ratios     extension/curl ${fmt(e / c)}  extension/sqlite ${fmt(e / s)}  (extension-server)/curl ${fmt((e - x) / c)}`);
+} catch (e) {
+  const exit = server.proc.exitCode ?? server.proc.signalCode ?? 'still running';
+  console.error(`benchmark failed: ${e.message}\ndbx-local (exit ${exit}) said:\n${server.stderr().slice(-2000)}`);
+  process.exitCode = 1;
 } finally {
   await server.stop();
   await rm(tmp, { recursive: true, force: true });

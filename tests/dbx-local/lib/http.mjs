@@ -160,7 +160,11 @@ export function createHandler(ws, routeTables) {
 // Creates (does not start) the node:http server for a workspace and its route tables.
 export function createServer(ws, routeTables) {
   const server = http.createServer(createHandler(ws, routeTables));
-  server.keepAliveTimeout = 5000;
+  // Idle connections stay open as long as cloud front ends keep them (about
+  // a minute). A short timeout can fire right after the event loop was busy
+  // and close a socket a client has just sent a request on.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   server.requestTimeout = 10 * 60 * 1000; // large uploads are allowed to take time
   return server;
 }
