@@ -238,6 +238,14 @@ static int read_digits(const char **pz, const char *zEnd, int nDigit,
   return 1;
 }
 
+/* Writes the nDigit low decimal digits of v (0 <= v) at z. */
+static void put_digits(char *z, int v, int nDigit) {
+  while (nDigit-- > 0) {
+    z[nDigit] = (char)('0' + v % 10);
+    v /= 10;
+  }
+}
+
 /*
 ** Normalises a timestamp text to 'YYYY-MM-DD HH:MM:SS[.fraction]' in UTC
 ** (bShift: apply a zone offset; TIMESTAMP_NTZ ignores none since it has
@@ -296,7 +304,22 @@ static int timestamp_normalise(const char *z, size_t n, int bShift,
     mi = (int)(secs / 60 % 60);
     s = (int)(secs % 60);
   }
-  dbx_buf_appendf(pOut, "%04d-%02d-%02d %02d:%02d:%02d", y, mo, d, h, mi, s);
+  {
+    /* Written by hand: this runs once per timestamp cell, printf is slow. */
+    char zOut[19];
+    put_digits(zOut, y, 4);
+    zOut[4] = '-';
+    put_digits(zOut + 5, mo, 2);
+    zOut[7] = '-';
+    put_digits(zOut + 8, d, 2);
+    zOut[10] = ' ';
+    put_digits(zOut + 11, h, 2);
+    zOut[13] = ':';
+    put_digits(zOut + 14, mi, 2);
+    zOut[16] = ':';
+    put_digits(zOut + 17, s, 2);
+    dbx_buf_append(pOut, zOut, sizeof(zOut));
+  }
   if (nFrac > 0) {
     dbx_buf_append(pOut, ".", 1);
     dbx_buf_append(pOut, zFrac, (size_t)nFrac);
