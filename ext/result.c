@@ -589,3 +589,194 @@ void dbx_result_row_json(const DbxColumn *aCol, const DbxCell *aCell, int nCol,
   }
   dbx_buf_append(pOut, "}", 1);
 }
+
+/* ---------------------------------------------------------------------
+** Row scanning of downloaded chunks
+*/
+
+void dbx_rowscan_init(DbxRowScan *p, char *z, size_t n) {
+  memset(p, 0, sizeof(*p));
+  p->z = z;
+  p->n = z ? n : 0;
+}
+
+/* Skips JSON white space; returns the next byte, or 0 at the end. */
+static char scan_peek(DbxRowScan *p) {
+  while (p->i < p->n && (p->z[p->i] == ' ' || p->z[p->i] == '\n' ||
+                         p->z[p->i] == '\r' || p->z[p->i] == '\t'))
+    p->i++;
+  return p->i < p->n ? p->z[p->i] : 0;
+}
+
+/* Appends code point c as UTF-8 at *pzOut. */
+static void put_utf8(char **pzOut, unsigned c) {
+  unsigned char *z = (unsigned char *)*pzOut;
+  if (c < 0x80) {
+    *z++ = (unsigned char)c;
+  } else if (c < 0x800) {
+    *z++ = (unsigned char)(0xC0 | (c >> 6));
+    *z++ = (unsigned char)(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    *z++ = (unsigned char)(0xE0 | (c >> 12));
+    *z++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+    *z++ = (unsigned char)(0x80 | (c & 0x3F));
+  } else {
+    *z++ = (unsigned char)(0xF0 | (c >> 18));
+    *z++ = (unsigned char)(0x80 | ((c >> 12) & 0x3F));
+    *z++ = (unsigned char)(0x80 | ((c >> 6) & 0x3F));
+    *z++ = (unsigned char)(0x80 | (c & 0x3F));
+  }
+  *pzOut = (char *)z;
+}
+
+/* The 4 hex digits at z as a number, or -1. */
+static long hex4(const char *z) {
+  long v = 0;
+  int k;
+  for (k = 0; k < 4; k++) {
+    int h = hex_value(z[k]);
+    if (h < 0) return -1;
+    v = v * 16 + h;
+  }
+  return v;
+}
+
+/*
+** Reads the string starting at the opening quote p->z[p->i] and unescapes
+** it one byte to the left (over the quote), which never overtakes the
+** input: escapes only shrink. Returns 0 on malformed input.
+*/
+static int scan_string(DbxRowScan *p, const char **pz, size_t *pn) {
+  char *zOut = p->z + p->i, *zStart = zOut;
+  size_t i = p->i + 1;
+  while (i < p->n && p->z[i] != '"') {
+    char c = p->z[i++];
+    if (c != '\\') {
+      *zOut++ = c;
+      continue;
+    }
+    if (i >= p->n) return 0;
+    c = p->z[i++];
+    switch (c) {
+    case 'b': *zOut++ = '\b'; break;
+    case 'f': *zOut++ = '\f'; break;
+    case 'n': *zOut++ = '\n'; break;
+    case 'r': *zOut++ = '\r'; break;
+    case 't': *zOut++ = '\t'; break;
+    case 'u': {
+      long c1 = i + 4 <= p->n ? hex4(p->z + i) : -1;
+      if (c1 < 0) return 0;
+      i += 4;
+      if (c1 >= 0xD800 && c1 < 0xDC00 && i + 6 <= p->n && p->z[i] == '\\' &&
+          p->z[i + 1] == 'u') {
+        long c2 = hex4(p->z + i + 2);
+        if (c2 >= 0xDC00 && c2 < 0xE000) {
+          c1 = 0x10000 + ((c1 - 0xD800) << 10) + (c2 - 0xDC00);
+          i += 6;
+        }
+      }
+      put_utf8(&zOut, (unsigned)c1);
+      break;
+    }
+    default: /* \" \\ \/ */
+      *zOut++ = c;
+      break;
+    }
+  }
+  if (i >= p->n) return 0;
+  *zOut = 0;
+  p->i = i + 1;
+  *pz = zStart;
+  *pn = (size_t)(zOut - zStart);
+  return 1;
+}
+
+/*
+** Reads a bare value (number, true, false, null, or a nested array or
+** object) and moves its text one byte to the left, over the delimiter
+** already read, so it can be NUL-terminated without losing the byte after
+** it. Sets *pz to NULL for null. Returns 0 on malformed input.
+*/
+static int scan_bare(DbxRowScan *p, const char **pz, size_t *pn) {
+  size_t s = p->i, e = s;
+  int depth = 0, bStr = 0;
+  for (; e < p->n; e++) {
+    char c = p->z[e];
+    if (bStr) {
+      if (c == '\\') e++;
+      else if (c == '"') bStr = 0;
+    } else if (c == '"') {
+      bStr = 1;
+    } else if (c == '[' || c == '{') {
+      depth++;
+    } else if (c == ']' || c == '}') {
+      if (depth == 0) break;
+      depth--;
+    } else if (depth == 0 && (c == ',' || c == ' ' || c == '\n' ||
+                              c == '\r' || c == '\t')) {
+      break;
+    }
+  }
+  if (e == s || depth || bStr || s == 0) return 0;
+  p->i = e;
+  if (e - s == 4 && memcmp(p->z + s, "null", 4) == 0) {
+    *pz = NULL;
+    *pn = 0;
+    return 1;
+  }
+  memmove(p->z + s - 1, p->z + s, e - s);
+  p->z[e - 1] = 0;
+  *pz = p->z + s - 1;
+  *pn = e - s;
+  return 1;
+}
+
+int dbx_rowscan_next(DbxRowScan *p, int nCol, const char **azVal,
+                     size_t *anVal, DbxError *pErr) {
+  int iCol = 0;
+  char c;
+  if (!p->bOpen) {
+    if (scan_peek(p) != '[') goto bad;
+    p->i++;
+    p->bOpen = 1;
+    if (scan_peek(p) == ']') return SQLITE_DONE;
+  } else {
+    c = scan_peek(p);
+    if (c == ']') return SQLITE_DONE;
+    if (c != ',') goto bad;
+    p->i++;
+  }
+  if (scan_peek(p) != '[') goto bad;
+  p->i++;
+  if (scan_peek(p) != ']') {
+    for (;;) {
+      const char *z = NULL;
+      size_t n = 0;
+      c = scan_peek(p);
+      if (c == '"' ? !scan_string(p, &z, &n) : !scan_bare(p, &z, &n)) goto bad;
+      if (iCol < nCol) {
+        azVal[iCol] = z;
+        anVal[iCol] = n;
+        iCol++;
+      }
+      c = scan_peek(p);
+      if (c == ']') break;
+      if (c != ',') goto bad;
+      p->i++;
+    }
+  }
+  p->i++; /* the row's ']' */
+  for (; iCol < nCol; iCol++) {
+    azVal[iCol] = NULL; /* short row: NULLs */
+    anVal[iCol] = 0;
+  }
+  return SQLITE_ROW;
+bad:
+  dbx_error_set(pErr, SQLITE_ERROR,
+                "a result chunk is not a JSON array of rows (at byte %zu); "
+                "run the query again",
+                p->i);
+  p->i = p->n; /* later calls fail too */
+  p->bOpen = 1;
+  return SQLITE_ERROR;
+}

@@ -121,6 +121,32 @@ int dbx_result_decode_text(const DbxColumn *pCol, const char *z, size_t n,
 void dbx_result_row_json(const DbxColumn *aCol, const DbxCell *aCell, int nCol,
                          DbxBuf *pOut);
 
+/*
+** A cursor over a downloaded JSON_ARRAY chunk, `[[v, ...], ...]`, that
+** decodes one row at a time in place: no tree is built, so a chunk costs its
+** own bytes and nothing more. Strings are unescaped where they stand and
+** NUL-terminated; null is SQL NULL; a bare number, boolean or nested value
+** (Databricks sends strings, but these are unambiguous) is kept as its text.
+*/
+typedef struct DbxRowScan {
+  char *z;     /* borrowed; the chunk body, rewritten in place */
+  size_t n;    /* bytes at z */
+  size_t i;    /* next byte to read */
+  int bOpen;   /* the outer '[' was read */
+} DbxRowScan;
+
+/* Starts a scan of the n bytes at z (which must outlive the scan). */
+void dbx_rowscan_init(DbxRowScan *p, char *z, size_t n);
+
+/*
+** Reads the next row into azVal/anVal (nCol slots: a missing value is
+** NULL, extra values are skipped). Returns SQLITE_ROW, SQLITE_DONE after
+** the last row, or SQLITE_ERROR with pErr set when the body is not a JSON
+** array of rows. The values are borrowed from the body.
+*/
+int dbx_rowscan_next(DbxRowScan *p, int nCol, const char **azVal,
+                     size_t *anVal, DbxError *pErr);
+
 /* Appends z as a JSON string literal (quotes and escapes) to pOut. */
 void dbx_result_json_string(DbxBuf *pOut, const char *z, size_t n);
 

@@ -35,10 +35,16 @@ struct DbxStmt {
   DbxColumn *aCol;        /* owned; result schema */
   int nCol;               /* entries in aCol */
   int64_t nTotalRows;     /* manifest.total_row_count or -1 */
-  cJSON *pChunk;          /* owned; parsed current chunk (response or file) */
+  cJSON *pChunk;          /* owned; parsed INLINE chunk (API response) */
   const cJSON *pRows;     /* borrowed from pChunk: the array of rows */
-  const cJSON *pRow;      /* current row, NULL before the first */
-  const cJSON **apVal;    /* nCol values of the current row */
+  const cJSON *pRow;      /* current INLINE row */
+  const cJSON **apVal;    /* nCol values of the current INLINE row */
+  DbxBuf body;            /* owned; downloaded chunk, scanned in place */
+  DbxRowScan scan;        /* over body, when bScan */
+  int bScan;              /* the current chunk is body, not pChunk */
+  const char **azVal;     /* nCol values of the current scanned row */
+  size_t *anVal;          /* their lengths */
+  int bRow;               /* a row is current */
   DbxBuf *aScratch;       /* nCol buffers for converted cell bytes */
   int bStarted;           /* the first row of pRows was handed out */
   int64_t iNextChunk;     /* next chunk index, -1 when none */
@@ -211,6 +217,9 @@ static void stmt_drop_chunk(DbxStmt *p) {
   p->pChunk = NULL;
   p->pRows = NULL;
   p->pRow = NULL;
+  dbx_buf_free(&p->body);
+  p->bScan = 0;
+  p->bRow = 0;
   p->bStarted = 0;
 }
 
@@ -224,6 +233,8 @@ void dbx_stmt_free(DbxStmt *p) {
     dbx_buf_free(&p->aScratch[i]);
   sqlite3_free(p->aScratch);
   sqlite3_free((void *)p->apVal);
+  sqlite3_free((void *)p->azVal);
+  sqlite3_free(p->anVal);
   dbx_result_columns_free(p->aCol, p->nCol);
   sqlite3_free(p->zId);
   sqlite3_free(p->zSql);
@@ -281,7 +292,7 @@ static int stmt_get_chunk(DbxStmt *p, int64_t iChunk, cJSON **ppOut,
 /*
 ** Downloads the external link of ResultData pData (chunk iChunk), asking
 ** the chunk endpoint for a fresh link when it expired or is refused.
-** On success, p->pChunk is the parsed file and p->pRows its row array.
+** On success, p->body holds the file and p->scan reads its rows.
 */
 static int stmt_download(DbxStmt *p, cJSON *pData, int64_t iChunk,
                          DbxError *pErr) {
@@ -341,17 +352,15 @@ static int stmt_download(DbxStmt *p, cJSON *pData, int64_t iChunk,
         p->nBytes += (int64_t)body.n;
         cJSON_Delete(pFresh);
         pFresh = NULL;
-        p->pChunk =
-            cJSON_ParseWithLength(body.z ? body.z : "[]", body.n ? body.n : 2);
-        dbx_buf_free(&body);
-        if (p->pChunk == NULL || !cJSON_IsArray(p->pChunk)) {
-          rc = dbx_error_set(pErr, SQLITE_ERROR,
-                             "result chunk %lld is not a JSON array of rows; "
-                             "run the query again",
-                             (long long)iChunk);
+        if (body.n == 0) dbx_buf_append(&body, "[]", 2); /* no rows */
+        if (body.rc) {
+          dbx_buf_free(&body);
+          rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
           break;
         }
-        p->pRows = p->pChunk;
+        p->body = body;
+        dbx_rowscan_init(&p->scan, p->body.z, p->body.n);
+        p->bScan = 1;
         break;
       }
       dbx_buf_free(&body);
@@ -706,8 +715,11 @@ static int stmt_start(DbxStmt *p, cJSON *pResp, DbxError *pErr) {
   p->nManifestBytes = json_i64(pMan, "total_byte_count", 0);
   if (p->nCol > 0) {
     p->apVal = sqlite3_malloc64(sizeof(cJSON *) * (size_t)p->nCol);
+    p->azVal = sqlite3_malloc64(sizeof(char *) * (size_t)p->nCol);
+    p->anVal = sqlite3_malloc64(sizeof(size_t) * (size_t)p->nCol);
     p->aScratch = sqlite3_malloc64(sizeof(DbxBuf) * (size_t)p->nCol);
-    if (p->apVal == NULL || p->aScratch == NULL) {
+    if (p->apVal == NULL || p->azVal == NULL || p->anVal == NULL ||
+        p->aScratch == NULL) {
       cJSON_Delete(pResp);
       return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
@@ -834,12 +846,24 @@ int dbx_stmt_next(DbxStmt *p, DbxError *pErr) {
       *pErr = p->err;
     return p->rcDone;
   }
+  p->bRow = 0;
   for (;;) {
-    if (p->pRows) {
+    if (p->bScan) {
+      rc = dbx_rowscan_next(&p->scan, p->nCol, p->azVal, p->anVal, &p->err);
+      if (rc == SQLITE_ROW) break;
+      if (rc != SQLITE_DONE) return stmt_end(p, rc, pErr);
+    } else if (p->pRows) {
       p->pRow =
           p->bStarted ? (p->pRow ? p->pRow->next : NULL) : p->pRows->child;
       p->bStarted = 1;
-      if (p->pRow) break;
+      if (p->pRow) {
+        i = 0;
+        for (pV = p->pRow->child; pV && i < p->nCol; pV = pV->next)
+          p->apVal[i++] = pV;
+        while (i < p->nCol)
+          p->apVal[i++] = NULL; /* short row: NULLs */
+        break;
+      }
     }
     dbx_client_set_interrupt(p->pClient, stmt_interrupt, p);
     rc = stmt_next_chunk(p, &bNone, &p->err);
@@ -847,20 +871,21 @@ int dbx_stmt_next(DbxStmt *p, DbxError *pErr) {
     if (rc) return stmt_end(p, rc, pErr);
     if (bNone) return stmt_end(p, SQLITE_DONE, pErr);
   }
+  p->bRow = 1;
   p->iRow++;
-  i = 0;
-  for (pV = p->pRow->child; pV && i < p->nCol; pV = pV->next)
-    p->apVal[i++] = pV;
-  while (i < p->nCol)
-    p->apVal[i++] = NULL; /* short row: NULLs */
   return SQLITE_ROW;
 }
 
 int dbx_stmt_cell(DbxStmt *p, int iCol, DbxCell *pCell, DbxError *pErr) {
-  if (p->pRow == NULL || iCol < 0 || iCol >= p->nCol) {
+  if (!p->bRow || iCol < 0 || iCol >= p->nCol) {
     memset(pCell, 0, sizeof(*pCell));
     pCell->eType = DBX_CELL_NULL;
     return dbx_error_set(pErr, SQLITE_RANGE, "no such result column %d", iCol);
+  }
+  if (p->bScan) {
+    return dbx_result_decode_text(&p->aCol[iCol], p->azVal[iCol],
+                                  p->anVal[iCol], &p->aScratch[iCol], pCell,
+                                  pErr);
   }
   return dbx_result_decode(&p->aCol[iCol], p->apVal[iCol], &p->aScratch[iCol],
                            pCell, pErr);

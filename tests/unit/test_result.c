@@ -240,6 +240,82 @@ static void malformed_schema_is_an_error(void **state) {
   assert_int_equal(dbx_result_kind("WHATEVER", "GEOGRAPHY(4326)", NULL, NULL), DBX_KIND_TEXT);
 }
 
+/* Scans z (copied, since the scan rewrites it) and checks every row. */
+static void scan_expect(const char *z, int nCol, const char *const *azWant,
+                        int nRow) {
+  char *zCopy = sqlite3_mprintf("%s", z);
+  const char *azVal[4];
+  size_t anVal[4];
+  DbxRowScan scan;
+  DbxError e;
+  int iRow, i;
+  dbx_error_clear(&e);
+  dbx_rowscan_init(&scan, zCopy, strlen(zCopy));
+  for (iRow = 0; iRow < nRow; iRow++) {
+    assert_int_equal(dbx_rowscan_next(&scan, nCol, azVal, anVal, &e), SQLITE_ROW);
+    for (i = 0; i < nCol; i++) {
+      const char *zWant = azWant[iRow * nCol + i];
+      if (zWant == NULL) {
+        assert_null(azVal[i]);
+      } else {
+        assert_non_null(azVal[i]);
+        assert_int_equal(anVal[i], strlen(zWant));
+        assert_string_equal(azVal[i], zWant);
+      }
+    }
+  }
+  assert_int_equal(dbx_rowscan_next(&scan, nCol, azVal, anVal, &e), SQLITE_DONE);
+  sqlite3_free(zCopy);
+}
+
+static void rowscan_reads_values_in_place(void **state) {
+  static const char *const azWant[] = {
+      "1",  "a\"b\\c/\n\t", NULL,
+      "",   "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "7",
+      "-2.5e3", "true", "[1,{\"k\":\"]\"}]",
+      "x",  NULL, NULL,
+  };
+  (void)state;
+  scan_expect(" [ [\"1\", \"a\\\"b\\\\c\\/\\n\\t\", null],\n"
+              "[\"\",\"\\u00e9\\u20ac\\ud83d\\ude00\",7],"
+              "[-2.5e3,true,[1,{\"k\":\"]\"}]],"
+              "[\"x\"] ] ",
+              3, azWant, 4);
+  scan_expect("[]", 3, azWant, 0);
+  /* extra values beyond nCol are skipped */
+  scan_expect("[[\"1\",\"2\",\"3\"]]", 1, azWant, 1);
+}
+
+static void rowscan_rejects_what_is_not_rows(void **state) {
+  static const char *const azBad[] = {"", "{}", "[1]", "[[\"a\"", "[[\"a]]",
+                                      "[[\"a\" \"b\"]]", "[[\"\\u12\"]]",
+                                      "[[\"a\"]] [[\"b\"]]x"};
+  const char *azVal[2];
+  size_t anVal[2];
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(azBad); i++) {
+    char *z = sqlite3_mprintf("%s", azBad[i]);
+    DbxRowScan scan;
+    DbxError e;
+    int rc;
+    dbx_error_clear(&e);
+    dbx_rowscan_init(&scan, z, strlen(z));
+    while ((rc = dbx_rowscan_next(&scan, 2, azVal, anVal, &e)) == SQLITE_ROW) {
+    }
+    if (i == DBX_ARRAY_SIZE(azBad) - 1) {
+      /* trailing bytes after the closing bracket are not read */
+      assert_int_equal(rc, SQLITE_DONE);
+    } else {
+      assert_int_equal(rc, SQLITE_ERROR);
+      assert_non_null(strstr(e.zMsg, "not a JSON array of rows"));
+      /* and it stays failed */
+      assert_int_equal(dbx_rowscan_next(&scan, 2, azVal, anVal, &e), SQLITE_ERROR);
+    }
+    sqlite3_free(z);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(columns_are_ordered_and_kinded),
@@ -251,6 +327,8 @@ int main(void) {
       cmocka_unit_test(nulls_and_json_values),
       cmocka_unit_test(row_json_types_each_value),
       cmocka_unit_test(malformed_schema_is_an_error),
+      cmocka_unit_test(rowscan_reads_values_in_place),
+      cmocka_unit_test(rowscan_rejects_what_is_not_rows),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }
