@@ -50,8 +50,21 @@ int dbx_error_set_api(DbxError *pErr, int rc, long httpStatus,
   return rc;
 }
 
+/* True when z is all digits: some APIs send the HTTP status as error_code,
+** which the message already says better. */
+static int is_number(const char *z) {
+  if (*z == 0) return 0;
+  while (*z >= '0' && *z <= '9') z++;
+  return *z == 0;
+}
+
 char *dbx_error_text(const DbxError *pErr) {
   const char *zMsg = pErr->zMsg[0] ? pErr->zMsg : sqlite3_errstr(pErr->rc);
+  if (is_number(pErr->zCode)) {
+    DbxError e = *pErr;
+    e.zCode[0] = 0;
+    return dbx_error_text(&e);
+  }
   if (pErr->zCode[0] && pErr->zStatement[0]) {
     return sqlite3_mprintf("databricks: %s (%s, statement %s)", zMsg,
                            pErr->zCode, pErr->zStatement);

@@ -33,6 +33,17 @@ static void error_text_is_one_line(void **state) {
   sqlite3_free(z);
 }
 
+static void numeric_error_code_is_left_out(void **state) {
+  DbxError e;
+  char *z;
+  (void)state;
+  dbx_error_clear(&e);
+  dbx_error_set_api(&e, SQLITE_AUTH, 403, "403", "HTTP 403: Invalid access token.");
+  z = dbx_error_text(&e);
+  assert_string_equal(z, "databricks: HTTP 403: Invalid access token.");
+  sqlite3_free(z);
+}
+
 static void buf_grows_and_is_taken(void **state) {
   DbxBuf b = {0};
   char *z;
@@ -90,6 +101,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(first_error_wins),
       cmocka_unit_test(error_text_is_one_line),
+      cmocka_unit_test(numeric_error_code_is_left_out),
       cmocka_unit_test(buf_grows_and_is_taken),
       cmocka_unit_test(version_names_every_library),
       cmocka_unit_test(json_with_a_secret_is_wiped_before_free),
