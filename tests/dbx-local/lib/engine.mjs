@@ -5,7 +5,7 @@
 // each table's change feed lives in "__dbx_cdf"."<table_id>".
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DuckDBInstance } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
 import { SqlError, ApiError, syntaxError, unsupported, quoteName } from './sql/errors.mjs';
 import { tokenize } from './sql/tokenizer.mjs';
 import { Translator, lit, qid } from './sql/translate.mjs';
@@ -67,6 +67,7 @@ export class Engine {
       ...SUBSCRIPT_MACROS,
       ...CAST_MACROS,
       ...BUILTIN_MACROS,
+      ...TEXT_MACROS,
     ];
     for (const s of setup) await this.conn.run(s);
     for (const full of Object.keys(this.store.state.schemas)) await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${qid(full)}`);
@@ -92,7 +93,7 @@ export class Engine {
     return run;
   }
 
-  async runOne(sql, { principal, catalog, schema, parameters, signal } = {}) {
+  async runOne(sql, { principal, catalog, schema, parameters, signal, rowText } = {}) {
     if (signal?.aborted) throw cancelled();
     const ctx = {
       principal: principal ?? { kind: 'user', name: 'admin@dbx.local', displayName: 'admin', admin: true },
@@ -100,6 +101,7 @@ export class Engine {
       schema: (schema || 'default').toLowerCase(),
       params: new Map((parameters ?? []).map((p) => [p.name, p])),
       engine: this,
+      rowText,
     };
     const toks = rewriteDivision(tokenize(sql));
     const onAbort = () => { try { this.conn.interrupt(); } catch { /* nothing running */ } };
@@ -149,7 +151,7 @@ export class Engine {
     if (toks[end - 1]?.value === ';') end--;
     const read = [];
     const sql = this.translator(toks, { ...ctx, onTable: (full) => read.push(full) }).translate(0, end);
-    const result = await this.runQuery(sql);
+    const result = (ctx.rowText && await this.runTextQuery(sql, ctx.rowText)) || await this.runQuery(sql);
     const known = new Set(toks.filter((t) => t.type === 'word' || t.type === 'qident').map((t) => String(t.value).toLowerCase()));
     for (const full of read) for (const col of this.store.table(full)?.columns ?? []) known.add(col.name.toLowerCase());
     sparkColumnNames(result.columns.map((c) => c.name), known).forEach((name, i) => { result.columns[i].name = name; });
@@ -171,6 +173,46 @@ export class Engine {
       rows[k] = row;
     }
     return { columns, rows };
+  }
+
+  /**
+   * The rowText fast path of execute: for a query whose every column has an exact SQL text form
+   * (textSql), DuckDB renders each row's JSON_ARRAY text (and for CSV its line) so JS receives one
+   * string per row instead of converting every value. Resolves to { columns, rows: null, text:
+   * { json: string[] } | { csv: string[], size: number[] } } (size = JSON text bytes), or null when
+   * some column has no SQL text form (the caller then uses runQuery).
+   */
+  async runTextQuery(sql, format) {
+    const prepared = await this.conn.prepare(sql);
+    const n = prepared.columnCount;
+    const names = [];
+    const texts = [];
+    const columns = [];
+    for (let i = 0; i < n; i++) {
+      const name = prepared.columnName(i);
+      const text = textSql(`c${i}`, prepared.columnType(i));
+      if (text === null) { prepared.destroySync(); return null; }
+      names.push(`c${i}`);
+      texts.push(text);
+      columns.push(columnInfo(name, duckToDatabricks(prepared.columnType(i))));
+    }
+    prepared.destroySync();
+    if (n === 0) return null;
+    const json = `to_json([${texts.join(', ')}])`;
+    const select = format === 'CSV'
+      ? `concat_ws(',', ${texts.map((t) => `dbx_csv_field(${t})`).join(', ')}), strlen(${json})`
+      : json;
+    const r = await this.conn.runAndReadAll(`SELECT ${select} FROM (${sql}\n) AS dbx_q(${names.join(', ')})`);
+    const cols = r.getColumns();
+    if (format === 'CSV') return { columns, rows: null, text: { csv: cols[0], size: cols[1].map(Number) } };
+    // DuckDB's JSON writer escapes control characters as upper-case \u001F; JSON.stringify (the
+    // reference form) writes lower-case hex. Walk the escapes in order so an escaped backslash
+    // followed by "u00" text is left alone.
+    const rows = cols[0];
+    for (let k = 0; k < rows.length; k++) {
+      if (rows[k].includes('\\u00')) rows[k] = rows[k].replace(/\\(u00[0-9A-F]{2}|.)/g, (m) => m.toLowerCase());
+    }
+    return { columns, rows: null, text: { json: rows } };
   }
 
   /** Runs DuckDB SQL, returns raw rows (internal bookkeeping queries). */
@@ -649,6 +691,53 @@ export function mapError(e) {
 }
 
 // ---------------------------------------------------------------- value normalisation
+
+/*
+ * SQL text forms, identical to valueText(normalise(v)) of results.mjs (test/results-text.test.mjs
+ * checks them value by value): Java-style DOUBLE text from DuckDB's shortest round-trip
+ * digits, and the CSV field quoting of results.mjs.
+ */
+const TEXT_MACROS = [
+  `CREATE OR REPLACE TEMP MACRO dbx_float_sci(sign, digits, e) AS
+     sign || digits[1] || '.' || CASE WHEN length(digits) > 1 THEN digits[2:] ELSE '0' END || 'E' || CAST(e AS VARCHAR)`,
+  `CREATE OR REPLACE TEMP MACRO dbx_float_exp(sign, a) AS CASE
+     WHEN contains(a, 'e') THEN sign || split_part(a, 'e', 1) || CASE WHEN contains(split_part(a, 'e', 1), '.') THEN '' ELSE '.0' END
+       || 'E' || CAST(CAST(split_part(a, 'e', 2) AS INTEGER) AS VARCHAR)
+     WHEN split_part(a, '.', 1) <> '0' THEN dbx_float_sci(sign, rtrim(split_part(a, '.', 1) || split_part(a, '.', 2), '0'), length(split_part(a, '.', 1)) - 1)
+     ELSE dbx_float_sci(sign, rtrim(ltrim(split_part(a, '.', 2), '0'), '0'), length(ltrim(split_part(a, '.', 2), '0')) - length(split_part(a, '.', 2)) - 1)
+   END`,
+  `CREATE OR REPLACE TEMP MACRO dbx_float_text(s) AS CASE
+     WHEN s IS NULL THEN NULL
+     WHEN s IN ('nan', '-nan') THEN 'NaN' WHEN s = 'inf' THEN 'Infinity' WHEN s = '-inf' THEN '-Infinity'
+     WHEN CAST(s AS DOUBLE) = 0 OR (abs(CAST(s AS DOUBLE)) >= CAST('0.001' AS DOUBLE) AND abs(CAST(s AS DOUBLE)) < CAST('10000000' AS DOUBLE)) THEN s
+     ELSE dbx_float_exp(CASE WHEN s[1] = '-' THEN '-' ELSE '' END, ltrim(s, '-'))
+   END`,
+  `CREATE OR REPLACE TEMP MACRO dbx_csv_field(t) AS CASE
+     WHEN t IS NULL THEN 'null'
+     WHEN t = '' OR contains(t, '"') OR contains(t, ',') OR contains(t, chr(13)) OR contains(t, chr(10)) THEN '"' || replace(t, '"', '""') || '"'
+     ELSE t
+   END`,
+];
+
+/**
+ * DuckDB SQL giving the JSON_ARRAY/CSV text of column expression x of DuckDB type t, exactly as
+ * valueText(normalise(value)) renders it; null for types whose text is made in JS only (intervals,
+ * binary, nested types, HUGEINT's range check, ...).
+ */
+export function textSql(x, t) {
+  switch (t.typeId) {
+    case DuckDBTypeId.BOOLEAN: case DuckDBTypeId.TINYINT: case DuckDBTypeId.SMALLINT: case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.BIGINT: case DuckDBTypeId.UTINYINT: case DuckDBTypeId.USMALLINT: case DuckDBTypeId.UINTEGER:
+    case DuckDBTypeId.DECIMAL: case DuckDBTypeId.DATE:
+      return `CAST(${x} AS VARCHAR)`;
+    case DuckDBTypeId.VARCHAR: return `CAST(${x} AS VARCHAR)`; // also JSON (VARIANT), as its text
+    // Not FLOAT: DuckDB prints e.g. 3985863.75 where the shortest float32 text is 3985863.8.
+    case DuckDBTypeId.DOUBLE: return `dbx_float_text(CAST(${x} AS VARCHAR))`;
+    case DuckDBTypeId.TIMESTAMP_TZ: return `regexp_replace(regexp_replace(CAST(${x} AS VARCHAR), ' ', 'T'), '\\+00(:00)?$', '') || 'Z'`;
+    case DuckDBTypeId.TIMESTAMP: return `regexp_replace(regexp_replace(CAST(${x} AS VARCHAR), ' ', 'T'), '\\+00(:00)?$', '')`;
+    default: return null;
+  }
+}
 
 /** Converts a DuckDB value to the normalised JS value for a Databricks type (see interface). */
 export function normalise(v, typeText) { return normaliser(typeText)(v); }

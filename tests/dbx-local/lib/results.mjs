@@ -219,6 +219,7 @@ export class ResultSet {
    * Databricks' internal size. One pass: each row is turned into text once. */
   static create(result, { format, disposition, rowLimit, byteLimit }, settings, { spillDir = null } = {}) {
     const columns = result.columns || [];
+    if (result.text && columns.length) return ResultSet.fromText(result, { format, disposition, rowLimit, byteLimit }, settings, spillDir);
     const rows = result.rows || [];
     const set = new ResultSet(columns, format, disposition, spillDir);
     if (columns.length === 0) return set;
@@ -254,6 +255,39 @@ export class ResultSet {
       throw new InlineLimitError(settings.inline_limit_bytes);
     }
     flush(i);
+    set.rowCount = i;
+    set.internalBytes = total;
+    return set;
+  }
+
+  /* create() for an engine result carrying row texts instead of rows (the engine's rowText
+   * option, EXTERNAL_LINKS JSON_ARRAY or CSV only): text.json holds each row's JSON_ARRAY text,
+   * or text.csv each CSV line and text.size its JSON text's byte length. Same limits, sizes and
+   * chunk boundaries as create(). */
+  static fromText(result, { format, disposition, rowLimit, byteLimit }, settings, spillDir) {
+    const { json, csv, size: sizes } = result.text;
+    const lines = format === 'CSV' ? csv : json;
+    if (!lines || disposition !== 'EXTERNAL_LINKS') throw new Error(`row texts do not fit ${disposition} ${format}`);
+    const set = new ResultSet(result.columns, format, disposition, spillDir);
+    const maxRows = Math.max(1, settings.chunk_rows);
+    const end = rowLimit != null ? Math.min(lines.length, rowLimit) : lines.length;
+    set.truncated = end < lines.length;
+    let total = 0;
+    let start = 0;
+    let bytes = 0;
+    let i = 0;
+    for (; i < end; i++) {
+      const size = (sizes ? sizes[i] : Buffer.byteLength(lines[i])) + 1;
+      if (byteLimit != null && total + size > byteLimit) { set.truncated = true; break; }
+      total += size;
+      if (i > start && (i - start >= maxRows || bytes + size > settings.chunk_bytes)) {
+        set.addChunk(start, i - start, bytes, lines.slice(start, i), null);
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    set.addChunk(start, i - start, bytes, lines.slice(start, i), null);
     set.rowCount = i;
     set.internalBytes = total;
     return set;

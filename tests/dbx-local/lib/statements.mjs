@@ -158,9 +158,12 @@ async function run(ws, st) {
     if (wh && wh.state !== 'RUNNING') await ws.startWarehouse(st.spec.warehouseId);
     if (st.state !== 'PENDING') return;
     st.state = 'RUNNING';
-    const { sql, catalog, schema, parameters } = st.spec;
+    const { sql, catalog, schema, parameters, disposition, format } = st.spec;
+    // Linked JSON_ARRAY / CSV files need only each row's text, which the engine can have DuckDB
+    // render (far cheaper than normalised values for big results).
+    const rowText = disposition === 'EXTERNAL_LINKS' && format !== 'ARROW_STREAM' ? format : undefined;
     const result = await ws.engine.execute(sql, {
-      principal: st.principal, catalog, schema, parameters, signal: st.abort.signal,
+      principal: st.principal, catalog, schema, parameters, signal: st.abort.signal, rowText,
     });
     if (st.state !== 'RUNNING') return;
     const spillDir = ws.resultsDir ? path.join(ws.resultsDir, st.id) : null;
