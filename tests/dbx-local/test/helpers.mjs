@@ -93,3 +93,23 @@ export async function api(url, token, method, pathAndQuery, body, headers = {}) 
   if ((res.headers.get('content-type') ?? '').includes('json') && raw.length) parsed = JSON.parse(parsed);
   return { status: res.status, headers: res.headers, body: parsed, raw };
 }
+
+// Polls GET /api/2.0/sql/statements/{id} until its state is one of states;
+// fails the test after timeoutMs. Returns the last StatementResponse.
+export async function pollStatement(url, token, id, states, { timeoutMs = 10_000, intervalMs = 25 } = {}) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await api(url, token, 'GET', `/api/2.0/sql/statements/${id}`);
+    if (r.status !== 200) throw new Error(`GET statement ${id}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
+    if (states.includes(r.body.status.state)) return r.body;
+    if (Date.now() > end) throw new Error(`statement ${id} still ${r.body.status.state} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+// Downloads an external link as a client must: no Authorization header, the
+// link's http_headers (or the given ones). Returns { status, type, body }.
+export async function downloadLink(link, headers = link.http_headers) {
+  const res = await fetch(link.external_link, { headers, signal: AbortSignal.timeout(10_000) });
+  return { status: res.status, type: res.headers.get('content-type'), body: Buffer.from(await res.arrayBuffer()) };
+}

@@ -9,7 +9,7 @@ import { Workspace } from '../lib/workspace.mjs';
 import { createServer } from '../lib/http.mjs';
 import { routes as statementRoutes } from '../lib/statements.mjs';
 import { valueText } from '../lib/results.mjs';
-import { api } from './helpers.mjs';
+import { api, pollStatement, downloadLink } from './helpers.mjs';
 
 const WH = '0000000000000001';
 const STOPPED_WH = '0000000000000002';
@@ -112,16 +112,8 @@ const exec = (body, token = ADMIN) => api(url, token, 'POST', '/api/2.0/sql/stat
 const get = (id, token = ADMIN) => api(url, token, 'GET', `/api/2.0/sql/statements/${id}`);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function pollUntil(id, states, timeoutMs = 5000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await get(id);
-    assert.equal(r.status, 200);
-    if (states.includes(r.body.status.state)) return r.body;
-    if (Date.now() > end) assert.fail(`statement ${id} still ${r.body.status.state}`);
-    await sleep(25);
-  }
-}
+const pollUntil = (id, states, timeoutMs = 5000) =>
+  pollStatement(url, ADMIN, id, states, { timeoutMs, intervalMs: 25 });
 
 function withSettings(patch, fn) {
   return async () => {
@@ -352,10 +344,7 @@ test('INLINE results over inline_limit_bytes fail the statement', withSettings({
   assert.equal(ext.body.status.state, 'SUCCEEDED');
 }));
 
-async function download(link, headers = link.http_headers) {
-  const res = await fetch(link.external_link, { headers, signal: AbortSignal.timeout(10_000) });
-  return { status: res.status, type: res.headers.get('content-type'), body: Buffer.from(await res.arrayBuffer()) };
-}
+const download = downloadLink;
 
 test('EXTERNAL_LINKS JSON_ARRAY: compact JSON per chunk, links re-issued per request', withSettings({ chunk_rows: 4 }, async () => {
   const r = await exec({ statement: 'ROWS 6', disposition: 'EXTERNAL_LINKS' });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
-import { startServer, api } from './helpers.mjs';
+import { startServer, api, pollStatement, downloadLink } from './helpers.mjs';
 
 const WH = '0000000000000001';
 const COLD_WH = '0000000000000002';
@@ -47,16 +47,8 @@ async function ok(body, token) {
   return r.body;
 }
 
-async function pollUntil(id, states, timeoutMs = 10_000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await get(id);
-    assert.equal(r.status, 200);
-    if (states.includes(r.body.status.state)) return r.body;
-    if (Date.now() > end) assert.fail(`statement ${id} still ${r.body.status.state}`);
-    await sleep(50);
-  }
-}
+const pollUntil = (id, states, timeoutMs = 10_000) =>
+  pollStatement(srv.url, ADMIN, id, states, { timeoutMs, intervalMs: 50 });
 
 // Runs fn with workspace settings patched through the admin API, then restores them.
 async function withSettings(patch, fn) {
@@ -68,10 +60,7 @@ async function withSettings(patch, fn) {
   }
 }
 
-async function download(link, headers = link.http_headers) {
-  const res = await fetch(link.external_link, { headers, signal: AbortSignal.timeout(10_000) });
-  return { status: res.status, body: Buffer.from(await res.arrayBuffer()) };
-}
+const download = downloadLink;
 
 test('typed SELECT: INLINE JSON_ARRAY strings and manifest schema', async () => {
   const b = await ok({
