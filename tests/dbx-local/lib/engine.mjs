@@ -162,10 +162,14 @@ export class Engine {
   async runQuery(sql, typeOverrides = {}) {
     const r = await this.conn.runAndReadAll(sql);
     const types = r.columnTypes();
-    const columns = r.columnNames().map((name, i) => columnInfo(name, typeOverrides[name] ?? duckToDatabricks(types[i])));
+    const raw = r.getColumns();
+    const columns = r.columnNames().map((name, i) => {
+      const text = typeOverrides[name] ?? duckToDatabricks(types[i]);
+      return columnInfo(name, text === 'INTERVAL' ? intervalType(raw[i]) : text);
+    });
     // Column-wise read with one converter per column: the hot loop for big results.
     const convert = columns.map((c) => normaliser(c.type_text));
-    const cols = r.getColumns().map((values, i) => values.map(convert[i]));
+    const cols = raw.map((values, i) => values.map(convert[i]));
     const rows = new Array(r.currentRowCount);
     for (let k = 0; k < rows.length; k++) {
       const row = new Array(cols.length);
@@ -742,10 +746,21 @@ export function textSql(x, t) {
 /** Converts a DuckDB value to the normalised JS value for a Databricks type (see interface). */
 export function normalise(v, typeText) { return normaliser(typeText)(v); }
 
+/**
+ * The qualified Databricks type of a DuckDB INTERVAL result column, from its values: DuckDB has
+ * one INTERVAL type, Databricks a year-month and a day-time family. A column holding any month
+ * count is YEAR TO MONTH; otherwise (including all NULL or zero) DAY TO SECOND, as intervalText
+ * prints it. Narrower forms (e.g. DAY TO HOUR) cannot be told apart from the values.
+ */
+function intervalType(values) {
+  return values.some((v) => v && Number(v.months ?? 0) !== 0) ? 'INTERVAL YEAR TO MONTH' : 'INTERVAL DAY TO SECOND';
+}
+
 /** The value converter of normalise for one Databricks type, chosen once per result column. */
 export function normaliser(typeText) {
   const nullable = (f) => (v) => (v === null || v === undefined ? null : f(v));
-  switch (typeText.split(/[<(]/)[0]) {
+  if (/^INTERVAL YEAR/i.test(typeText)) return nullable((v) => intervalText(v, true));
+  switch (typeText.split(/[<(\s]/)[0]) {
     case 'BOOLEAN': return nullable(Boolean);
     case 'TINYINT': case 'SMALLINT': case 'INT': case 'FLOAT': case 'DOUBLE': return nullable(Number);
     case 'BIGINT': return nullable((v) => {
@@ -754,7 +769,7 @@ export function normaliser(typeText) {
       return b;
     });
     case 'STRING': return nullable((v) => (typeof v === 'string' ? v : String(v)));
-    case 'INTERVAL': return nullable(intervalText);
+    case 'INTERVAL': return nullable((v) => intervalText(v, false));
     case 'TIMESTAMP': return nullable((v) => tsText(String(v), true));
     case 'TIMESTAMP_NTZ': return nullable((v) => tsText(String(v), false));
     case 'BINARY': return nullable((v) => new Uint8Array(v.bytes));
@@ -768,13 +783,14 @@ export function normaliser(typeText) {
  * `D HH:MM:SS.NNNNNNNNN` (e.g. `1 02:03:04.500000000`), as in the docs' examples
  * (make_ym_interval, make_dt_interval) and the Databricks JDBC driver. DuckDB has one INTERVAL
  * type (months, days, micros), so the kind comes from the value: months only is year-month, a
- * zero interval is day-time, and a mix (impossible in Databricks) keeps DuckDB's text.
+ * zero interval is day-time unless the column is year-month (yearMonth), and a mix (impossible
+ * in Databricks) keeps DuckDB's text.
  */
-function intervalText(v) {
+function intervalText(v, yearMonth) {
   const months = Number(v.months ?? 0);
   const micros = BigInt(v.days ?? 0) * 86_400_000_000n + BigInt(v.micros ?? 0);
   if (months !== 0 && micros !== 0n) return String(v);
-  if (months !== 0) {
+  if (months !== 0 || yearMonth) {
     const abs = Math.abs(months);
     return `${months < 0 ? '-' : ''}${Math.floor(abs / 12)}-${abs % 12}`;
   }

@@ -30,9 +30,14 @@ export const SUBSCRIPT_MACROS = [
 
 // Casts to integral types: Spark truncates DOUBLE/FLOAT/DECIMAL toward zero, DuckDB rounds. Below
 // 1e18 the fraction is cut through DECIMAL(38,10) (exact); larger values are integral already.
+// A TIMESTAMP becomes whole seconds since the epoch, rounded down (Spark); DuckDB has no such cast.
+// Every branch must bind for any operand type, hence the detours through VARCHAR.
 const INTEGRAL = { TINYINT: 'dbx_to_tinyint', SMALLINT: 'dbx_to_smallint', INTEGER: 'dbx_to_int', BIGINT: 'dbx_to_bigint' };
 export const INTEGRAL_CASTS = INTEGRAL;
-export const CAST_MACROS = Object.entries(INTEGRAL).map(([t, name]) => `CREATE OR REPLACE TEMP MACRO ${name}(x) AS CASE WHEN typeof(x) IN ('FLOAT', 'DOUBLE') OR starts_with(typeof(x), 'DECIMAL') THEN (CASE WHEN abs(TRY_CAST(x AS DOUBLE)) < 1e18 THEN CAST(trunc(TRY_CAST(x AS DECIMAL(38,10))) AS ${t}) ELSE CAST(x AS ${t}) END) ELSE CAST(x AS ${t}) END`);
+export const CAST_MACROS = Object.entries(INTEGRAL).map(([t, name]) => `CREATE OR REPLACE TEMP MACRO ${name}(x) AS CASE
+  WHEN typeof(x) IN ('FLOAT', 'DOUBLE') OR starts_with(typeof(x), 'DECIMAL') THEN (CASE WHEN abs(TRY_CAST(x AS DOUBLE)) < 1e18 THEN CAST(trunc(TRY_CAST(x AS DECIMAL(38,10))) AS ${t}) ELSE CAST(x AS ${t}) END)
+  WHEN typeof(x) = 'TIMESTAMP WITH TIME ZONE' THEN CAST(floor(epoch_us(CAST(CAST(x AS VARCHAR) AS TIMESTAMPTZ)) / 1000000) AS ${t})
+  ELSE CAST(x AS ${t}) END`);
 
 /** DuckDB SQL storing expression sql into a column of DuckDB type duckType, truncating like Spark. */
 export function storeCast(sql, duckType) {

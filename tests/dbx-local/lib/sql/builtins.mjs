@@ -15,6 +15,10 @@ export const BUILTIN_MACROS = [
   // Spark casts numbers to TIMESTAMP as seconds since the epoch; DuckDB has no such cast. Both
   // branches must bind for any operand type, hence the detours through VARCHAR.
   `CREATE OR REPLACE TEMP MACRO dbx_to_timestamp(x) AS CASE WHEN ${NUMERIC} THEN to_timestamp(CAST(CAST(x AS VARCHAR) AS DOUBLE)) ELSE CAST(CAST(x AS VARCHAR) AS TIMESTAMPTZ) END`,
+  // ceil/floor answer BIGINT for every non-DECIMAL operand (a STRING is read as DOUBLE). Typed
+  // overloads pick the branch at bind time, where a CASE would unify the result types.
+  ...['ceil', 'floor'].map((f) => `CREATE OR REPLACE TEMP MACRO dbx_${f}${['TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT'].map((t) => `(x ${t}) AS CAST(x AS BIGINT)`)
+    .concat(['FLOAT', 'DOUBLE'].map((t) => `(x ${t}) AS CAST(${f}(x) AS BIGINT)`), `(x VARCHAR) AS CAST(${f}(CAST(x AS DOUBLE)) AS BIGINT)`).join(', ')}`),
   `CREATE OR REPLACE TEMP MACRO dbx_unix_timestamp(x, fmt) AS CAST(floor(epoch(CASE WHEN typeof(x) = 'VARCHAR' THEN CAST(strptime(CAST(x AS VARCHAR), fmt) AS TIMESTAMPTZ) ELSE CAST(CAST(x AS VARCHAR) AS TIMESTAMPTZ) END)) AS BIGINT)`,
   // array_contains is NULL (not false) when there is no match but the array holds a NULL.
   'CREATE OR REPLACE TEMP MACRO dbx_array_contains(a, v) AS CASE WHEN a IS NULL OR v IS NULL THEN NULL WHEN list_contains(a, v) THEN true WHEN len(a) > len(list_filter(a, lambda e: e IS NOT NULL)) THEN NULL ELSE false END',
@@ -121,6 +125,12 @@ export function builtinCall(call) {
       const [y = '0', m = '0'] = args;
       return `to_months(CAST(${y} AS INTEGER) * 12 + CAST(${m} AS INTEGER))`;
     }
+    // One argument only: the targetScale forms still reach DuckDB (which has none) and fail.
+    case 'CEIL': case 'CEILING': return n === 1 ? `dbx_ceil(${args[0]})` : undefined;
+    case 'FLOOR': return n === 1 ? `dbx_floor(${args[0]})` : undefined;
+    // Character counts and positions are INT in Databricks; DuckDB answers BIGINT.
+    case 'LENGTH': case 'LEN': case 'CHAR_LENGTH': case 'CHARACTER_LENGTH': arity(1); return `CAST(length(${args[0]}) AS INTEGER)`;
+    case 'INSTR': arity(2); return `CAST(instr(${args[0]}, ${args[1]}) AS INTEGER)`;
     case 'ELEMENT_AT': case 'TRY_ELEMENT_AT': arity(2); return `dbx_element_at(${args[0]}, ${args[1]}, ${name === 'ELEMENT_AT'})`;
     case 'ARRAY_CONTAINS': arity(2); return `dbx_array_contains(${args[0]}, ${args[1]})`;
     case 'COLLECT_LIST': case 'ARRAY_AGG': case 'COLLECT_SET': {
