@@ -651,14 +651,13 @@ static const char *oidc_env_name(const DbxConfig *p) {
   return z && z[0] ? z : "DATABRICKS_OIDC_TOKEN";
 }
 
-/* Picks and checks the auth type (spec 1.1 conflicts, 1.4 requirements). */
-static int choose_auth(DbxConfig *p, DbxError *pErr) {
+/* Fails with "more than one authorization method configured" when the set
+** attributes belong to more than one auth group (spec 1.1); the first two
+** group names in sorted order, as the SDKs print them. Returns SQLITE_OK
+** otherwise. bSelfSigned: client_id then belongs to the self-signed issuer. */
+static int auth_conflict(const DbxConfig *p, int bSelfSigned, DbxError *pErr) {
   const char *azGroup[8];
   int nGroup = 0, i, j;
-  const char *zType = dbx_config_get(p, "auth_type");
-  int bSelfSigned = is_set(p, "oidc_private_key_file");
-
-  /* which auth groups have attributes set */
   for (i = 0; i < N_KEY; i++) {
     const char *zG = aKey[i].zGroup;
     if (zG == NULL || !is_set(p, aKey[i].zName)) continue;
@@ -669,62 +668,38 @@ static int choose_auth(DbxConfig *p, DbxError *pErr) {
     if (j == nGroup && nGroup < (int)DBX_ARRAY_SIZE(azGroup))
       azGroup[nGroup++] = zG;
   }
-  if (zType && zType[0]) {
-    for (i = 0; i < (int)DBX_ARRAY_SIZE(azAuthType); i++) {
-      if (strcmp(zType, azAuthType[i]) == 0) break;
-    }
-    if (i == (int)DBX_ARRAY_SIZE(azAuthType)) {
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "unsupported auth_type '%s': use pat, oauth-m2m, "
-                           "env-oidc, file-oidc or oidc-self-signed",
-                           zType);
-    }
-  } else {
-    if (nGroup > 1) {
-      /* sorted names, as the SDKs print them */
-      for (i = 0; i < nGroup; i++) {
-        for (j = i + 1; j < nGroup; j++) {
-          if (strcmp(azGroup[j], azGroup[i]) < 0) {
-            const char *zT = azGroup[i];
-            azGroup[i] = azGroup[j];
-            azGroup[j] = zT;
-          }
-        }
+  if (nGroup <= 1) return SQLITE_OK;
+  for (i = 0; i < nGroup; i++) {
+    for (j = i + 1; j < nGroup; j++) {
+      if (strcmp(azGroup[j], azGroup[i]) < 0) {
+        const char *zT = azGroup[i];
+        azGroup[i] = azGroup[j];
+        azGroup[j] = zT;
       }
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "more than one authorization method configured: %s "
-                           "and %s; set auth_type to choose one",
-                           azGroup[0], azGroup[1]);
-    }
-    if (is_set(p, "token"))
-      zType = "pat";
-    else if (is_set(p, "client_id") && is_set(p, "client_secret"))
-      zType = "oauth-m2m";
-    else if (bSelfSigned)
-      zType = "oidc-self-signed";
-    else if (is_set(p, "oidc_token_filepath"))
-      zType = "file-oidc";
-    else if (getenv(oidc_env_name(p)) && getenv(oidc_env_name(p))[0])
-      zType = "env-oidc";
-    else
-      zType = NULL;
-    if (zType == NULL) {
-      if (!is_set(p, "host")) return SQLITE_OK; /* host error comes first */
-      return dbx_error_set(
-          pErr, SQLITE_ERROR,
-          "no credentials configured for %s: set token (PAT), client_id and "
-          "client_secret (oauth-m2m), or an OIDC token source, through "
-          "env:/file: options, DATABRICKS_* environment variables or a profile "
-          "of ~/.databrickscfg",
-          dbx_config_get(p, "host"));
-    }
-    if (val_put(p, key_index("auth_type"), zType, strlen(zType),
-                DBX_SRC_DEFAULT, pErr)) {
-      return pErr->rc;
     }
   }
-  /* requirements of the chosen type */
-  zType = dbx_config_get(p, "auth_type");
+  return dbx_error_set(pErr, SQLITE_ERROR,
+                       "more than one authorization method configured: %s "
+                       "and %s; set auth_type to choose one",
+                       azGroup[0], azGroup[1]);
+}
+
+/* The auth type the set attributes imply, in the SDKs' order of
+** preference, or NULL when no credentials are configured. */
+static const char *auth_implied(const DbxConfig *p, int bSelfSigned) {
+  const char *zEnv;
+  if (is_set(p, "token")) return "pat";
+  if (is_set(p, "client_id") && is_set(p, "client_secret")) return "oauth-m2m";
+  if (bSelfSigned) return "oidc-self-signed";
+  if (is_set(p, "oidc_token_filepath")) return "file-oidc";
+  zEnv = getenv(oidc_env_name(p));
+  if (zEnv && zEnv[0]) return "env-oidc";
+  return NULL;
+}
+
+/* Checks that auth type zType has what it needs (spec 1.4). Returns
+** SQLITE_OK, or SQLITE_ERROR with pErr naming the missing attribute. */
+static int auth_require(const DbxConfig *p, const char *zType, DbxError *pErr) {
   if (strcmp(zType, "pat") == 0) return dbx_config_require(p, "token", pErr);
   if (strcmp(zType, "oauth-m2m") == 0) {
     if (dbx_config_require(p, "client_id", pErr)) return pErr->rc;
@@ -750,6 +725,48 @@ static int choose_auth(DbxConfig *p, DbxError *pErr) {
     return dbx_config_require(p, "oidc_subject", pErr);
   }
   return SQLITE_OK;
+}
+
+/* Picks and checks the auth type (spec 1.1 conflicts, 1.4 requirements):
+** an explicit auth_type must be known; otherwise the attributes must name
+** one method, which is stored as auth_type. Returns SQLITE_OK (also when
+** nothing is configured and host is unset: the host error comes first), or
+** an error code with pErr set. */
+static int choose_auth(DbxConfig *p, DbxError *pErr) {
+  const char *zType = dbx_config_get(p, "auth_type");
+  int bSelfSigned = is_set(p, "oidc_private_key_file");
+  int i, rc;
+
+  if (zType && zType[0]) {
+    for (i = 0; i < (int)DBX_ARRAY_SIZE(azAuthType); i++) {
+      if (strcmp(zType, azAuthType[i]) == 0) break;
+    }
+    if (i == (int)DBX_ARRAY_SIZE(azAuthType)) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "unsupported auth_type '%s': use pat, oauth-m2m, "
+                           "env-oidc, file-oidc or oidc-self-signed",
+                           zType);
+    }
+  } else {
+    rc = auth_conflict(p, bSelfSigned, pErr);
+    if (rc != SQLITE_OK) return rc;
+    zType = auth_implied(p, bSelfSigned);
+    if (zType == NULL) {
+      if (!is_set(p, "host")) return SQLITE_OK; /* host error comes first */
+      return dbx_error_set(
+          pErr, SQLITE_ERROR,
+          "no credentials configured for %s: set token (PAT), client_id and "
+          "client_secret (oauth-m2m), or an OIDC token source, through "
+          "env:/file: options, DATABRICKS_* environment variables or a profile "
+          "of ~/.databrickscfg",
+          dbx_config_get(p, "host"));
+    }
+    if (val_put(p, key_index("auth_type"), zType, strlen(zType),
+                DBX_SRC_DEFAULT, pErr)) {
+      return pErr->rc;
+    }
+  }
+  return auth_require(p, dbx_config_get(p, "auth_type"), pErr);
 }
 
 /* True for the attributes of an auth method, and auth_type. */

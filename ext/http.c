@@ -149,17 +149,13 @@ static DbxNetError curl_classify(CURLcode cc) {
   }
 }
 
-/* The libcurl transport: one attempt on the reused easy handle. */
-static int curl_perform(void *pCtx, const DbxHttpRequest *pReq,
-                        DbxHttpResponse *pResp) {
-  DbxHttp *p = (DbxHttp *)pCtx;
+/* Resets the easy handle (keeping its connection cache) and sets the
+** options of one request: TLS verified, no redirects, the body and header
+** callbacks filling pResp, the progress callback for stalls and interrupts. */
+static void curl_setup(DbxHttp *p, const DbxHttpRequest *pReq,
+                       DbxHttpResponse *pResp) {
   CURL *c = p->pCurl;
-  struct curl_slist *pList = NULL, *pNew;
-  CURLcode cc;
-  int i;
-  char zLine[64];
-
-  curl_easy_reset(c); /* keeps the connection cache */
+  curl_easy_reset(c);
   curl_easy_setopt(c, CURLOPT_URL, pReq->zUrl);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
@@ -187,11 +183,18 @@ static int curl_perform(void *pCtx, const DbxHttpRequest *pReq,
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)pReq->nBody);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, pReq->pBody ? pReq->pBody : "");
   }
+}
+
+/* Builds the header list of pReq into *ppList (free with
+** curl_headers_free()). Returns SQLITE_OK or SQLITE_NOMEM (*ppList NULL). */
+static int curl_headers(const DbxHttpRequest *pReq,
+                        struct curl_slist **ppList) {
+  struct curl_slist *pList, *pNew;
+  int i;
+  *ppList = NULL;
   /* no "Expect: 100-continue" round trip on uploads */
-  snprintf(zLine, sizeof(zLine), "Expect:");
-  pNew = curl_slist_append(pList, zLine);
-  if (pNew == NULL) return SQLITE_NOMEM;
-  pList = pNew;
+  pList = curl_slist_append(NULL, "Expect:");
+  if (pList == NULL) return SQLITE_NOMEM;
   for (i = 0; i < pReq->nHeader; i++) {
     pNew = curl_slist_append(pList, pReq->azHeader[i]);
     if (pNew == NULL) {
@@ -200,32 +203,58 @@ static int curl_perform(void *pCtx, const DbxHttpRequest *pReq,
     }
     pList = pNew;
   }
+  *ppList = pList;
+  return SQLITE_OK;
+}
+
+/* Frees a header list; it holds header values (tokens): wiped first. */
+static void curl_headers_free(struct curl_slist *pList) {
+  struct curl_slist *pL;
+  for (pL = pList; pL; pL = pL->next) {
+    volatile char *z = pL->data;
+    while (*z)
+      *z++ = 0;
+  }
+  curl_slist_free_all(pList);
+}
+
+/* Records in pResp the network failure cc of an attempt; a stall that the
+** progress callback aborted is reported as a timeout. */
+static void curl_net_error(DbxHttp *p, CURLcode cc, DbxHttpResponse *pResp) {
+  pResp->eNet = curl_classify(cc);
+  pResp->status = 0;
+  snprintf(pResp->zNetMsg, sizeof(pResp->zNetMsg), "%s",
+           curl_easy_strerror(cc));
+  if (cc == CURLE_ABORTED_BY_CALLBACK && p->bStalled) {
+    pResp->eNet = DBX_NET_TIMEOUT;
+    snprintf(pResp->zNetMsg, sizeof(pResp->zNetMsg),
+             "no data for %ld s (http_timeout_seconds)",
+             (p->set.inactivityTimeoutMs + 999) / 1000);
+  }
+}
+
+/* The libcurl transport: one attempt on the reused easy handle. Returns
+** SQLITE_OK with pResp's status or network error set, or SQLITE_NOMEM. */
+static int curl_perform(void *pCtx, const DbxHttpRequest *pReq,
+                        DbxHttpResponse *pResp) {
+  DbxHttp *p = (DbxHttp *)pCtx;
+  CURL *c = p->pCurl;
+  struct curl_slist *pList;
+  CURLcode cc;
+
+  curl_setup(p, pReq, pResp);
+  if (curl_headers(pReq, &pList) != SQLITE_OK) return SQLITE_NOMEM;
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, pList);
 
   p->tLastByteMs = real_now_ms(NULL);
   p->nLastDl = p->nLastUl = 0;
   p->bStalled = 0;
   cc = curl_easy_perform(c);
-  /* the slist holds header values (tokens): wipe before freeing */
-  for (pNew = pList; pNew; pNew = pNew->next) {
-    volatile char *z = pNew->data;
-    while (*z)
-      *z++ = 0;
-  }
-  curl_slist_free_all(pList);
+  curl_headers_free(pList);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
   if (pResp->body.rc != SQLITE_OK) return SQLITE_NOMEM;
   if (cc != CURLE_OK) {
-    pResp->eNet = curl_classify(cc);
-    pResp->status = 0;
-    snprintf(pResp->zNetMsg, sizeof(pResp->zNetMsg), "%s",
-             curl_easy_strerror(cc));
-    if (cc == CURLE_ABORTED_BY_CALLBACK && p->bStalled) {
-      pResp->eNet = DBX_NET_TIMEOUT;
-      snprintf(pResp->zNetMsg, sizeof(pResp->zNetMsg),
-               "no data for %ld s (http_timeout_seconds)",
-               (p->set.inactivityTimeoutMs + 999) / 1000);
-    }
+    curl_net_error(p, cc, pResp);
     return SQLITE_OK;
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &pResp->status);
@@ -648,89 +677,113 @@ static int status_rc(long status) {
   return (status == 401 || status == 403) ? SQLITE_AUTH : SQLITE_ERROR;
 }
 
+/* The code and message read from an error response body. */
+typedef struct ErrText {
+  char zCode[64]; /* error code, "" when the body names none */
+  char zMsg[400]; /* one-line message, "" for the status reason phrase */
+} ErrText;
+
+/* Reads error_code (or errorCode), a string or a number, into pT->zCode. */
+static void json_error_code(const cJSON *pJson, ErrText *pT) {
+  const cJSON *pCode = cJSON_GetObjectItemCaseSensitive(pJson, "error_code");
+  if (pCode == NULL)
+    pCode = cJSON_GetObjectItemCaseSensitive(pJson, "errorCode");
+  if (pCode && cJSON_IsString(pCode)) {
+    snprintf(pT->zCode, sizeof(pT->zCode), "%s", pCode->valuestring);
+  } else if (pCode && cJSON_IsNumber(pCode)) {
+    snprintf(pT->zCode, sizeof(pT->zCode), "%d", pCode->valueint);
+  }
+}
+
+/* Reads a SCIM error: code SCIM_<status>, message "<scimType> <detail>". */
+static void json_scim_error(const cJSON *pJson, const char *zDetail,
+                            ErrText *pT) {
+  const cJSON *pStatus = cJSON_GetObjectItemCaseSensitive(pJson, "status");
+  const cJSON *pType = cJSON_GetObjectItemCaseSensitive(pJson, "scimType");
+  snprintf(pT->zCode, sizeof(pT->zCode), "SCIM_%s",
+           cJSON_IsString(pStatus) ? pStatus->valuestring : "");
+  if (!cJSON_IsString(pStatus) && cJSON_IsNumber(pStatus)) {
+    snprintf(pT->zCode, sizeof(pT->zCode), "SCIM_%d", pStatus->valueint);
+  }
+  snprintf(pT->zMsg, sizeof(pT->zMsg), "%s%s%s",
+           cJSON_IsString(pType) ? pType->valuestring : "",
+           cJSON_IsString(pType) ? " " : "", zDetail);
+}
+
+/* Reads a JSON object error body: "message"; else {"error": msg} (API
+** 1.2) or {"error": code, "error_description": msg} (RFC 6749); else SCIM
+** "detail"; else "error_description" alone. */
+static void json_error(const cJSON *pJson, ErrText *pT) {
+  const cJSON *pM = cJSON_GetObjectItemCaseSensitive(pJson, "message");
+  const cJSON *pE = cJSON_GetObjectItemCaseSensitive(pJson, "error");
+  const cJSON *pDesc =
+      cJSON_GetObjectItemCaseSensitive(pJson, "error_description");
+  const cJSON *pDetail = cJSON_GetObjectItemCaseSensitive(pJson, "detail");
+  json_error_code(pJson, pT);
+  if (cJSON_IsString(pM)) {
+    snprintf(pT->zMsg, sizeof(pT->zMsg), "%s", pM->valuestring);
+  } else if (cJSON_IsString(pE) && cJSON_IsString(pDesc)) {
+    if (!pT->zCode[0])
+      snprintf(pT->zCode, sizeof(pT->zCode), "%s", pE->valuestring);
+    snprintf(pT->zMsg, sizeof(pT->zMsg), "%s", pDesc->valuestring);
+  } else if (cJSON_IsString(pE)) {
+    snprintf(pT->zMsg, sizeof(pT->zMsg), "%s", pE->valuestring);
+  } else if (cJSON_IsString(pDetail)) {
+    json_scim_error(pJson, pDetail->valuestring, pT);
+  } else if (cJSON_IsString(pDesc)) {
+    snprintf(pT->zMsg, sizeof(pT->zMsg), "%s", pDesc->valuestring);
+  }
+}
+
+/* Reads a body that is not a JSON object (zBody NUL-terminated): an HTML
+** <pre> or <title>, coded by the status reason phrase; plain "CODE:
+** message"; else the text itself, coded UNKNOWN. */
+static void text_error(const char *zBody, size_t nBody, long status,
+                       ErrText *pT) {
+  char zText[400];
+  const char *zS;
+  size_t i = 0, nS;
+  if (html_inner(zBody, "pre", &zS, &nS) ||
+      html_inner(zBody, "title", &zS, &nS)) {
+    const char *zR = dbx_http_reason(status);
+    text_snippet(zS, nS, pT->zMsg, sizeof(pT->zMsg));
+    for (i = 0; zR[i] && i + 1 < sizeof(pT->zCode); i++) {
+      pT->zCode[i] = zR[i] == ' ' ? '_' : (char)toupper((unsigned char)zR[i]);
+    }
+    pT->zCode[i] = 0;
+    return;
+  }
+  text_snippet(zBody, nBody, zText, sizeof(zText));
+  while (zText[i] && (isupper((unsigned char)zText[i]) || zText[i] == '_'))
+    i++;
+  if (i > 0 && i < sizeof(pT->zCode) && zText[i] == ':' &&
+      zText[i + 1] == ' ') {
+    memcpy(pT->zCode, zText, i);
+    pT->zCode[i] = 0;
+    snprintf(pT->zMsg, sizeof(pT->zMsg), "%s", zText + i + 2);
+    return;
+  }
+  snprintf(pT->zCode, sizeof(pT->zCode), "UNKNOWN");
+  /* markup that is not HTML we know: the reason phrase, not the tags */
+  if (!strchr(zText, '<')) snprintf(pT->zMsg, sizeof(pT->zMsg), "%s", zText);
+}
+
+/* See http.h. An empty or unreadable body leaves the reason phrase. */
 int dbx_http_error_from_response(long status, const char *zBody, size_t nBody,
                                  const char *zWhat, DbxError *pErr) {
-  int rc = status_rc(status);
-  char zCode[64] = "", zMsg[400] = "";
+  ErrText t;
   cJSON *pJson = NULL;
-  const char *zS;
-  size_t nS;
-
-  if (zBody == NULL || nBody == 0) {
-    snprintf(zMsg, sizeof(zMsg), "%s", dbx_http_reason(status));
-  } else if ((pJson = cJSON_ParseWithLength(zBody, nBody)) != NULL &&
-             cJSON_IsObject(pJson)) {
-    cJSON *pCode = cJSON_GetObjectItemCaseSensitive(pJson, "error_code");
-    cJSON *pM = cJSON_GetObjectItemCaseSensitive(pJson, "message");
-    cJSON *pE = cJSON_GetObjectItemCaseSensitive(pJson, "error");
-    cJSON *pDesc = cJSON_GetObjectItemCaseSensitive(pJson, "error_description");
-    cJSON *pDetail = cJSON_GetObjectItemCaseSensitive(pJson, "detail");
-    if (pCode == NULL)
-      pCode = cJSON_GetObjectItemCaseSensitive(pJson, "errorCode");
-    if (pCode && cJSON_IsString(pCode)) {
-      snprintf(zCode, sizeof(zCode), "%s", pCode->valuestring);
-    } else if (pCode && cJSON_IsNumber(pCode)) {
-      snprintf(zCode, sizeof(zCode), "%d", pCode->valueint);
-    }
-    if (cJSON_IsString(pM)) {
-      snprintf(zMsg, sizeof(zMsg), "%s", pM->valuestring);
-    } else if (cJSON_IsString(pE)) {
-      /* API 1.2 {"error": msg} or RFC 6749 {"error": code, ...} */
-      if (cJSON_IsString(pDesc)) {
-        if (!zCode[0]) snprintf(zCode, sizeof(zCode), "%s", pE->valuestring);
-        snprintf(zMsg, sizeof(zMsg), "%s", pDesc->valuestring);
-      } else {
-        snprintf(zMsg, sizeof(zMsg), "%s", pE->valuestring);
-      }
-    } else if (cJSON_IsString(pDetail)) {
-      cJSON *pStatus = cJSON_GetObjectItemCaseSensitive(pJson, "status");
-      cJSON *pType = cJSON_GetObjectItemCaseSensitive(pJson, "scimType");
-      snprintf(zCode, sizeof(zCode), "SCIM_%s",
-               cJSON_IsString(pStatus) ? pStatus->valuestring : "");
-      if (!cJSON_IsString(pStatus) && cJSON_IsNumber(pStatus)) {
-        snprintf(zCode, sizeof(zCode), "SCIM_%d", pStatus->valueint);
-      }
-      snprintf(zMsg, sizeof(zMsg), "%s%s%s",
-               cJSON_IsString(pType) ? pType->valuestring : "",
-               cJSON_IsString(pType) ? " " : "", pDetail->valuestring);
-    } else if (cJSON_IsString(pDesc)) {
-      snprintf(zMsg, sizeof(zMsg), "%s", pDesc->valuestring);
-    } else {
-      snprintf(zMsg, sizeof(zMsg), "%s", dbx_http_reason(status));
-    }
-  } else {
-    char zText[400];
-    text_snippet(zBody, nBody, zText, sizeof(zText));
-    if ((html_inner(zBody, "pre", &zS, &nS) ||
-         html_inner(zBody, "title", &zS, &nS))) {
-      const char *zR = dbx_http_reason(status);
-      size_t i;
-      text_snippet(zS, nS, zMsg, sizeof(zMsg));
-      for (i = 0; zR[i] && i + 1 < sizeof(zCode); i++) {
-        zCode[i] = zR[i] == ' ' ? '_' : (char)toupper((unsigned char)zR[i]);
-      }
-      zCode[i] = 0;
-    } else {
-      /* plain "ERROR_CODE: message" */
-      size_t i = 0;
-      while (zText[i] && (isupper((unsigned char)zText[i]) || zText[i] == '_'))
-        i++;
-      if (i > 0 && i < sizeof(zCode) && zText[i] == ':' &&
-          zText[i + 1] == ' ') {
-        memcpy(zCode, zText, i);
-        zCode[i] = 0;
-        snprintf(zMsg, sizeof(zMsg), "%s", zText + i + 2);
-      } else if (strchr(zText, '<')) {
-        snprintf(zMsg, sizeof(zMsg), "%s", dbx_http_reason(status));
-        snprintf(zCode, sizeof(zCode), "UNKNOWN");
-      } else {
-        snprintf(zCode, sizeof(zCode), "UNKNOWN");
-        snprintf(zMsg, sizeof(zMsg), "%s", zText);
-      }
-    }
+  memset(&t, 0, sizeof(t));
+  if (zBody != NULL && nBody > 0) {
+    pJson = cJSON_ParseWithLength(zBody, nBody);
+    if (cJSON_IsObject(pJson))
+      json_error(pJson, &t);
+    else
+      text_error(zBody, nBody, status, &t);
   }
   cJSON_Delete(pJson);
-  if (!zMsg[0]) snprintf(zMsg, sizeof(zMsg), "%s", dbx_http_reason(status));
-  return dbx_error_set_api(pErr, rc, status, zCode, "%s: HTTP %ld: %s", zWhat,
-                           status, zMsg);
+  if (!t.zMsg[0])
+    snprintf(t.zMsg, sizeof(t.zMsg), "%s", dbx_http_reason(status));
+  return dbx_error_set_api(pErr, status_rc(status), status, t.zCode,
+                           "%s: HTTP %ld: %s", zWhat, status, t.zMsg);
 }

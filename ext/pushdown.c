@@ -721,11 +721,122 @@ static int col_used(uint64_t colUsed, int iCol) {
   return (colUsed >> (iCol < 63 ? iCol : 63)) & 1;
 }
 
+/* Writes "SELECT <columns>" and fills pOut->aiCol (sized nCol + 1 by the
+** caller) with the remote column behind each output column. */
+static void build_projection(Builder *pB, const DbxRemote *pRemote,
+                             uint64_t colUsed) {
+  DbxScanSql *pOut = pB->pOut;
+  int i;
+  dbx_buf_appendf(&pB->sql, "SELECT ");
+  if (pRemote->bNoProject) {
+    dbx_buf_appendf(&pB->sql, "*");
+    for (i = 0; i < pRemote->nCol; i++)
+      pOut->aiCol[pOut->nOut++] = i;
+    return;
+  }
+  for (i = 0; i < pRemote->nCol; i++) {
+    if (!col_used(colUsed, i)) continue;
+    if (pOut->nOut) dbx_buf_appendf(&pB->sql, ", ");
+    dbx_pushdown_ident(&pB->sql, pRemote->azCol[i]);
+    pOut->aiCol[pOut->nOut++] = i;
+  }
+  if (pOut->nOut == 0) {
+    dbx_buf_appendf(&pB->sql, "1"); /* count(*) and friends need rows only */
+    pOut->aiCol[pOut->nOut++] = -1;
+  }
+}
+
+/* Writes " FROM <table>" or " FROM (<query>) AS `_dbx_q`", the query
+** stripped of trailing spaces and semicolons. */
+static void build_source(Builder *pB, const DbxRemote *pRemote) {
+  size_t n;
+  if (pRemote->zTable) {
+    dbx_buf_appendf(&pB->sql, " FROM %s", pRemote->zTable);
+    return;
+  }
+  n = strlen(pRemote->zQuery);
+  while (n && (isspace((unsigned char)pRemote->zQuery[n - 1]) ||
+               pRemote->zQuery[n - 1] == ';')) {
+    n--;
+  }
+  dbx_buf_appendf(&pB->sql, " FROM (%.*s) AS `_dbx_q`", (int)n,
+                  pRemote->zQuery);
+}
+
+/* Writes the WHERE clause for the plan's constraints and takes the LIMIT
+** and OFFSET values into *piLimit and *piOffset. Returns SQLITE_OK, or an
+** error code with pErr set (bad plan, non-integer LIMIT/OFFSET). */
+static int build_where(Builder *pB, const DbxRemote *pRemote,
+                       const DbxPlan *pPlan, const DbxValue *aArg,
+                       int64_t *piLimit, int64_t *piOffset, DbxError *pErr) {
+  int i, nWhere = 0;
+  for (i = 0; i < pPlan->nArg; i++) {
+    const DbxPlanArg *a = &pPlan->aArg[i];
+    size_t nMark = pB->sql.n;
+    if (a->eOp == DBX_OP_LIMIT || a->eOp == DBX_OP_OFFSET) {
+      if (aArg[i].eType != DBX_VAL_INT) {
+        return dbx_error_set(pErr, SQLITE_MISMATCH,
+                             "LIMIT and OFFSET take integers");
+      }
+      if (a->eOp == DBX_OP_LIMIT)
+        *piLimit = aArg[i].i;
+      else
+        *piOffset = aArg[i].i;
+      continue;
+    }
+    if (a->iCol < 0 || a->iCol >= pRemote->nCol) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "internal error: scan plan names column %d of %d",
+                           a->iCol, pRemote->nCol);
+    }
+    dbx_buf_appendf(&pB->sql, nWhere ? " AND " : " WHERE ");
+    if (add_term(pB, pRemote, a, &aArg[i])) {
+      nWhere++;
+      continue;
+    }
+    if (a->bExact) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "internal error: a constraint planned as exact "
+                           "cannot be pushed for its value; re-prepare the "
+                           "statement");
+    }
+    pB->sql.n = nMark; /* drop the " AND " */
+    if (pB->sql.z) pB->sql.z[nMark] = 0;
+  }
+  return SQLITE_OK;
+}
+
+/* Writes ORDER BY, LIMIT and OFFSET. Returns SQLITE_OK, or SQLITE_ERROR
+** with pErr set when the plan orders by a column that does not exist. */
+static int build_order(Builder *pB, const DbxRemote *pRemote,
+                       const DbxPlan *pPlan, int64_t iLimit, int64_t iOffset,
+                       DbxError *pErr) {
+  int i;
+  for (i = 0; i < pPlan->nOrder; i++) {
+    const DbxPlanOrder *o = &pPlan->aOrder[i];
+    if (o->iCol < 0 || o->iCol >= pRemote->nCol) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "internal error: scan plan orders by column %d",
+                           o->iCol);
+    }
+    dbx_buf_appendf(&pB->sql, i ? ", " : " ORDER BY ");
+    dbx_pushdown_ident(&pB->sql, pRemote->azCol[o->iCol]);
+    /* SQLite puts NULLs first ascending and last descending. */
+    dbx_buf_appendf(&pB->sql,
+                    o->bDesc ? " DESC NULLS LAST" : " ASC NULLS FIRST");
+  }
+  /* Counts are integers formatted here, never text from the query. */
+  if (iLimit >= 0) dbx_buf_appendf(&pB->sql, " LIMIT %" PRId64, iLimit);
+  if (iOffset > 0) dbx_buf_appendf(&pB->sql, " OFFSET %" PRId64, iOffset);
+  return SQLITE_OK;
+}
+
+/* See pushdown.h. On failure pOut is cleared and pErr set. */
 int dbx_pushdown_build(const DbxRemote *pRemote, const DbxPlan *pPlan,
                        const DbxValue *aArg, int nArg, DbxScanSql *pOut,
                        DbxError *pErr) {
   Builder B;
-  int i, rc, nWhere = 0;
+  int rc;
   int64_t iLimit = -1, iOffset = 0;
   memset(pOut, 0, sizeof(*pOut));
   memset(&B, 0, sizeof(B));
@@ -740,93 +851,12 @@ int dbx_pushdown_build(const DbxRemote *pRemote, const DbxPlan *pPlan,
   if (pOut->aiCol == NULL)
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
 
-  /* Projection. */
-  dbx_buf_appendf(&B.sql, "SELECT ");
-  if (pRemote->bNoProject) {
-    dbx_buf_appendf(&B.sql, "*");
-    for (i = 0; i < pRemote->nCol; i++)
-      pOut->aiCol[pOut->nOut++] = i;
-  } else {
-    for (i = 0; i < pRemote->nCol; i++) {
-      if (!col_used(pPlan->colUsed, i)) continue;
-      if (pOut->nOut) dbx_buf_appendf(&B.sql, ", ");
-      dbx_pushdown_ident(&B.sql, pRemote->azCol[i]);
-      pOut->aiCol[pOut->nOut++] = i;
-    }
-    if (pOut->nOut == 0) {
-      dbx_buf_appendf(&B.sql, "1"); /* count(*) and friends need rows only */
-      pOut->aiCol[pOut->nOut++] = -1;
-    }
-  }
-
-  /* Source. */
-  if (pRemote->zTable) {
-    dbx_buf_appendf(&B.sql, " FROM %s", pRemote->zTable);
-  } else {
-    size_t n = strlen(pRemote->zQuery);
-    while (n && (isspace((unsigned char)pRemote->zQuery[n - 1]) ||
-                 pRemote->zQuery[n - 1] == ';')) {
-      n--;
-    }
-    dbx_buf_appendf(&B.sql, " FROM (%.*s) AS `_dbx_q`", (int)n,
-                    pRemote->zQuery);
-  }
-
-  /* WHERE. */
-  for (i = 0; i < pPlan->nArg; i++) {
-    const DbxPlanArg *a = &pPlan->aArg[i];
-    size_t nMark = B.sql.n;
-    if (a->eOp == DBX_OP_LIMIT || a->eOp == DBX_OP_OFFSET) {
-      if (aArg[i].eType != DBX_VAL_INT) {
-        rc = dbx_error_set(pErr, SQLITE_MISMATCH,
-                           "LIMIT and OFFSET take integers");
-        goto fail;
-      }
-      if (a->eOp == DBX_OP_LIMIT)
-        iLimit = aArg[i].i;
-      else
-        iOffset = aArg[i].i;
-      continue;
-    }
-    if (a->iCol < 0 || a->iCol >= pRemote->nCol) {
-      rc = dbx_error_set(pErr, SQLITE_ERROR,
-                         "internal error: scan plan names column %d of %d",
-                         a->iCol, pRemote->nCol);
-      goto fail;
-    }
-    dbx_buf_appendf(&B.sql, nWhere ? " AND " : " WHERE ");
-    if (add_term(&B, pRemote, a, &aArg[i])) {
-      nWhere++;
-    } else {
-      if (a->bExact) {
-        rc = dbx_error_set(pErr, SQLITE_ERROR,
-                           "internal error: a constraint planned as exact "
-                           "cannot be pushed for its value; re-prepare the "
-                           "statement");
-        goto fail;
-      }
-      B.sql.n = nMark; /* drop the " AND " */
-      if (B.sql.z) B.sql.z[nMark] = 0;
-    }
-  }
-
-  /* ORDER BY, LIMIT, OFFSET. */
-  for (i = 0; i < pPlan->nOrder; i++) {
-    const DbxPlanOrder *o = &pPlan->aOrder[i];
-    if (o->iCol < 0 || o->iCol >= pRemote->nCol) {
-      rc = dbx_error_set(pErr, SQLITE_ERROR,
-                         "internal error: scan plan orders by column %d",
-                         o->iCol);
-      goto fail;
-    }
-    dbx_buf_appendf(&B.sql, i ? ", " : " ORDER BY ");
-    dbx_pushdown_ident(&B.sql, pRemote->azCol[o->iCol]);
-    /* SQLite puts NULLs first ascending and last descending. */
-    dbx_buf_appendf(&B.sql, o->bDesc ? " DESC NULLS LAST" : " ASC NULLS FIRST");
-  }
-  /* Counts are integers formatted here, never text from the query. */
-  if (iLimit >= 0) dbx_buf_appendf(&B.sql, " LIMIT %" PRId64, iLimit);
-  if (iOffset > 0) dbx_buf_appendf(&B.sql, " OFFSET %" PRId64, iOffset);
+  build_projection(&B, pRemote, pPlan->colUsed);
+  build_source(&B, pRemote);
+  rc = build_where(&B, pRemote, pPlan, aArg, &iLimit, &iOffset, pErr);
+  if (rc == SQLITE_OK)
+    rc = build_order(&B, pRemote, pPlan, iLimit, iOffset, pErr);
+  if (rc != SQLITE_OK) goto fail;
 
   if (B.rc == SQLITE_OK) B.rc = B.sql.rc;
   if (B.rc != SQLITE_OK) {

@@ -342,10 +342,90 @@ static void cell_text(DbxCell *pCell, const char *z, size_t n) {
   pCell->n = n;
 }
 
-int dbx_result_decode_text(const DbxColumn *pCol, const char *z, size_t n,
-                           DbxBuf *pScratch, DbxCell *pCell, DbxError *pErr) {
+/* Sets *pCell to the integer z (n bytes) and returns 1, or returns 0 when z
+** is not a decimal integer in range (the caller keeps the text). */
+static inline int cell_integer(DbxCell *pCell, const char *z, size_t n) {
   char zNum[64];
   char *zEnd;
+  long long v;
+  if (n == 0 || n >= sizeof(zNum)) return 0;
+  memcpy(zNum, z, n);
+  zNum[n] = 0;
+  errno = 0;
+  v = strtoll(zNum, &zEnd, 10);
+  if (*zEnd != 0 || errno != 0) return 0;
+  pCell->eType = DBX_CELL_INTEGER;
+  pCell->iVal = v;
+  return 1;
+}
+
+/* Sets *pCell to 1 or 0 for true/false (any case) or 1/0 and returns 1, or
+** returns 0 for anything else. */
+static inline int cell_boolean(DbxCell *pCell, const char *z, size_t n) {
+  if ((n == 4 && strncasecmp(z, "true", 4) == 0) || (n == 1 && z[0] == '1')) {
+    pCell->eType = DBX_CELL_INTEGER;
+    pCell->iVal = 1;
+    return 1;
+  }
+  if ((n == 5 && strncasecmp(z, "false", 5) == 0) || (n == 1 && z[0] == '0')) {
+    pCell->eType = DBX_CELL_INTEGER;
+    pCell->iVal = 0;
+    return 1;
+  }
+  return 0;
+}
+
+/* Sets *pCell to the double z (n bytes; NaN, Infinity and -Infinity too)
+** and returns 1, or returns 0 when z is not a number. */
+static inline int cell_real(DbxCell *pCell, const char *z, size_t n) {
+  char zNum[64];
+  char *zEnd;
+  double r;
+  if (n == 0 || n >= sizeof(zNum)) return 0;
+  memcpy(zNum, z, n);
+  zNum[n] = 0;
+  r = strtod(zNum, &zEnd);
+  if (*zEnd != 0) return 0;
+  pCell->eType = DBX_CELL_REAL;
+  pCell->rVal = r;
+  return 1;
+}
+
+/* Sets *pCell to the blob that hex text z (n bytes) spells, decoded into
+** pScratch (empty on entry). Returns SQLITE_OK, or SQLITE_MISMATCH (not hex)
+** or SQLITE_NOMEM with pErr set. */
+static inline int cell_binary(const DbxColumn *pCol, const char *z, size_t n,
+                              DbxBuf *pScratch, DbxCell *pCell,
+                              DbxError *pErr) {
+  size_t i;
+  unsigned char c;
+  if (n % 2) {
+    return dbx_error_set(pErr, SQLITE_MISMATCH,
+                         "BINARY value of column %s is not hex text; read "
+                         "it with hex() in the query instead",
+                         pCol->zName);
+  }
+  for (i = 0; i < n; i += 2) {
+    int hi = hex_value(z[i]), lo = hex_value(z[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return dbx_error_set(pErr, SQLITE_MISMATCH,
+                           "BINARY value of column %s is not hex text; "
+                           "read it with hex() in the query instead",
+                           pCol->zName);
+    }
+    c = (unsigned char)(hi * 16 + lo);
+    dbx_buf_append(pScratch, &c, 1);
+  }
+  if (pScratch->rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  pCell->eType = DBX_CELL_BLOB;
+  pCell->z = n ? pScratch->z : "";
+  pCell->n = n / 2;
+  return SQLITE_OK;
+}
+
+/* See result.h. Per cell on the hot path: no allocation beyond pScratch. */
+int dbx_result_decode_text(const DbxColumn *pCol, const char *z, size_t n,
+                           DbxBuf *pScratch, DbxCell *pCell, DbxError *pErr) {
   memset(pCell, 0, sizeof(*pCell));
   dbx_buf_reset(pScratch);
   if (z == NULL || pCol->eKind == DBX_KIND_NULL) {
@@ -353,46 +433,16 @@ int dbx_result_decode_text(const DbxColumn *pCol, const char *z, size_t n,
     return SQLITE_OK;
   }
   switch (pCol->eKind) {
-  case DBX_KIND_INTEGER: {
-    long long v;
-    if (n == 0 || n >= sizeof(zNum)) break;
-    memcpy(zNum, z, n);
-    zNum[n] = 0;
-    errno = 0;
-    v = strtoll(zNum, &zEnd, 10);
-    if (*zEnd == 0 && errno == 0) {
-      pCell->eType = DBX_CELL_INTEGER;
-      pCell->iVal = v;
-      return SQLITE_OK;
-    }
-    break; /* out of range or not a number: keep the text */
-  }
+  case DBX_KIND_INTEGER:
+    /* out of range or not a number: keep the text */
+    if (cell_integer(pCell, z, n)) return SQLITE_OK;
+    break;
   case DBX_KIND_BOOLEAN:
-    if ((n == 4 && strncasecmp(z, "true", 4) == 0) || (n == 1 && z[0] == '1')) {
-      pCell->eType = DBX_CELL_INTEGER;
-      pCell->iVal = 1;
-      return SQLITE_OK;
-    }
-    if ((n == 5 && strncasecmp(z, "false", 5) == 0) ||
-        (n == 1 && z[0] == '0')) {
-      pCell->eType = DBX_CELL_INTEGER;
-      pCell->iVal = 0;
-      return SQLITE_OK;
-    }
+    if (cell_boolean(pCell, z, n)) return SQLITE_OK;
     break;
-  case DBX_KIND_REAL: {
-    double r;
-    if (n == 0 || n >= sizeof(zNum)) break;
-    memcpy(zNum, z, n);
-    zNum[n] = 0;
-    r = strtod(zNum, &zEnd); /* also reads NaN, Infinity, -Infinity */
-    if (*zEnd == 0) {
-      pCell->eType = DBX_CELL_REAL;
-      pCell->rVal = r;
-      return SQLITE_OK;
-    }
+  case DBX_KIND_REAL:
+    if (cell_real(pCell, z, n)) return SQLITE_OK;
     break;
-  }
   case DBX_KIND_TIMESTAMP:
   case DBX_KIND_TIMESTAMP_NTZ:
     if (timestamp_normalise(z, n, pCol->eKind == DBX_KIND_TIMESTAMP,
@@ -404,32 +454,8 @@ int dbx_result_decode_text(const DbxColumn *pCol, const char *z, size_t n,
     }
     dbx_buf_reset(pScratch);
     break;
-  case DBX_KIND_BINARY: {
-    size_t i;
-    unsigned char c;
-    if (n % 2) {
-      return dbx_error_set(pErr, SQLITE_MISMATCH,
-                           "BINARY value of column %s is not hex text; read "
-                           "it with hex() in the query instead",
-                           pCol->zName);
-    }
-    for (i = 0; i < n; i += 2) {
-      int hi = hex_value(z[i]), lo = hex_value(z[i + 1]);
-      if (hi < 0 || lo < 0) {
-        return dbx_error_set(pErr, SQLITE_MISMATCH,
-                             "BINARY value of column %s is not hex text; "
-                             "read it with hex() in the query instead",
-                             pCol->zName);
-      }
-      c = (unsigned char)(hi * 16 + lo);
-      dbx_buf_append(pScratch, &c, 1);
-    }
-    if (pScratch->rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    pCell->eType = DBX_CELL_BLOB;
-    pCell->z = n ? pScratch->z : "";
-    pCell->n = n / 2;
-    return SQLITE_OK;
-  }
+  case DBX_KIND_BINARY:
+    return cell_binary(pCol, z, n, pScratch, pCell, pErr);
   case DBX_KIND_JSON:
     pCell->bJson = 1;
     break;

@@ -290,6 +290,60 @@ static int stmt_get_chunk(DbxStmt *p, int64_t iChunk, cJSON **ppOut,
 }
 
 /*
+** Downloads zUrl, sending the link's http_headers (each "Name: value",
+** wiped after use), into *pBody. Returns SQLITE_OK, or an error code with
+** pErr set (its HTTP status decides whether a fresh link may help).
+*/
+static int link_download(DbxStmt *p, const cJSON *pLink, const char *zUrl,
+                         DbxBuf *pBody, DbxError *pErr) {
+  const cJSON *pHdrs = cJSON_GetObjectItemCaseSensitive(pLink, "http_headers");
+  const cJSON *pH;
+  const char **azHdr = NULL;
+  int nHdr = cJSON_GetArraySize(pHdrs), i = 0, rc;
+  if (nHdr > 0) {
+    azHdr = sqlite3_malloc64(sizeof(char *) * (size_t)nHdr);
+    if (azHdr == NULL)
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    cJSON_ArrayForEach(pH, pHdrs) {
+      azHdr[i++] = cJSON_IsString(pH)
+                       ? sqlite3_mprintf("%s: %s", pH->string, pH->valuestring)
+                       : NULL;
+      if (azHdr[i - 1] == NULL) break;
+    }
+  }
+  rc = i < nHdr
+           ? dbx_error_set(pErr, SQLITE_NOMEM, "out of memory")
+           : dbx_client_download(p->pClient, zUrl, (const char *const *)azHdr,
+                                 nHdr, pBody, pErr);
+  while (i > 0)
+    dbx_free_secret((char *)azHdr[--i]);
+  sqlite3_free(azHdr);
+  return rc;
+}
+
+/* Makes a downloaded file *pBody (consumed) the rows of the current chunk;
+** an empty file holds no rows. Returns SQLITE_OK or SQLITE_NOMEM. */
+static int stmt_take_body(DbxStmt *p, DbxBuf *pBody, DbxError *pErr) {
+  p->nBytes += (int64_t)pBody->n;
+  if (pBody->n == 0) dbx_buf_append(pBody, "[]", 2);
+  if (pBody->rc) {
+    dbx_buf_free(pBody);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  p->body = *pBody;
+  dbx_rowscan_init(&p->scan, p->body.z, p->body.n);
+  p->bScan = 1;
+  return SQLITE_OK;
+}
+
+/* Whether a failed download's status says the link expired or was refused,
+** so the chunk endpoint may hand out a fresh one. */
+static int link_refused(const DbxError *pE) {
+  return pE->httpStatus == 403 || pE->httpStatus == 400 ||
+         pE->httpStatus == 404 || pE->httpStatus == 410;
+}
+
+/*
 ** Downloads the external link of ResultData pData (chunk iChunk), asking
 ** the chunk endpoint for a fresh link when it expired or is refused.
 ** On success, p->body holds the file and p->scan reads its rows.
@@ -299,18 +353,11 @@ static int stmt_download(DbxStmt *p, cJSON *pData, int64_t iChunk,
   cJSON *pFresh = NULL;
   int nTry = 0, rc = SQLITE_OK, bRefreshedStale = 0;
   for (;;) {
-    const cJSON *pLinks =
-        cJSON_GetObjectItemCaseSensitive(pData, "external_links");
-    const cJSON *pLink = cJSON_GetArrayItem(pLinks, 0);
-    const cJSON *pHdrs =
-        cJSON_GetObjectItemCaseSensitive(pLink, "http_headers");
+    const cJSON *pLink = cJSON_GetArrayItem(
+        cJSON_GetObjectItemCaseSensitive(pData, "external_links"), 0);
     const char *zUrl = json_str(pLink, "external_link");
     int64_t tExp = iso_to_epoch(json_str(pLink, "expiration"));
-    const char **azHdr = NULL;
-    int nHdr = 0, i = 0, bStale;
-    DbxBuf body = {0};
-    DbxError e;
-    const cJSON *pH;
+    int bStale;
 
     if (zUrl == NULL) {
       rc = dbx_error_set(pErr, SQLITE_ERROR,
@@ -325,48 +372,17 @@ static int stmt_download(DbxStmt *p, cJSON *pData, int64_t iChunk,
     bStale = tExp > 0 && tExp <= (int64_t)time(NULL) && !bRefreshedStale;
     if (bStale) bRefreshedStale = 1;
     if (!bStale || iChunk < 0) {
-      nHdr = cJSON_GetArraySize(pHdrs);
-      if (nHdr > 0) {
-        azHdr = sqlite3_malloc64(sizeof(char *) * (size_t)nHdr);
-        if (azHdr == NULL) {
-          rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-          break;
-        }
-        cJSON_ArrayForEach(pH, pHdrs) {
-          azHdr[i++] =
-              cJSON_IsString(pH)
-                  ? sqlite3_mprintf("%s: %s", pH->string, pH->valuestring)
-                  : NULL;
-          if (azHdr[i - 1] == NULL) break;
-        }
-      }
+      DbxBuf body = {0};
+      DbxError e;
       dbx_error_clear(&e);
-      rc = i < nHdr ? dbx_error_set(&e, SQLITE_NOMEM, "out of memory")
-                    : dbx_client_download(p->pClient, zUrl,
-                                          (const char *const *)azHdr, nHdr,
-                                          &body, &e);
-      while (i > 0)
-        dbx_free_secret((char *)azHdr[--i]);
-      sqlite3_free(azHdr);
+      rc = link_download(p, pLink, zUrl, &body, &e);
       if (rc == SQLITE_OK) {
-        p->nBytes += (int64_t)body.n;
-        cJSON_Delete(pFresh);
-        pFresh = NULL;
-        if (body.n == 0) dbx_buf_append(&body, "[]", 2); /* no rows */
-        if (body.rc) {
-          dbx_buf_free(&body);
-          rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-          break;
-        }
-        p->body = body;
-        dbx_rowscan_init(&p->scan, p->body.z, p->body.n);
-        p->bScan = 1;
+        rc = stmt_take_body(p, &body, pErr);
         break;
       }
       dbx_buf_free(&body);
       if (rc == SQLITE_INTERRUPT || iChunk < 0 || ++nTry > STMT_LINK_RETRIES ||
-          !(e.httpStatus == 403 || e.httpStatus == 400 || e.httpStatus == 404 ||
-            e.httpStatus == 410)) {
+          !link_refused(&e)) {
         if (pErr && pErr->rc == SQLITE_OK) *pErr = e;
         break;
       }
@@ -603,28 +619,22 @@ static char *params_text(const DbxParam *aParam, int nParam) {
 }
 
 /*
-** One submission and its wait. Returns SQLITE_OK with *ppResp the
-** SUCCEEDED response, or an error. *pbTooBig when it FAILED because an
-** INLINE result was too large.
+** Submits zSql with the interrupt hook off: an abandoned submit would leave
+** a statement running remotely with no id to cancel it by; its wait is
+** bounded by wait_timeout. Returns SQLITE_OK with *ppResp (owned) the first
+** response and p->zId set, or an error code with pErr set.
 */
-static int stmt_run(DbxStmt *p, const char *zSql, const DbxParam *aParam,
-                    int nParam, DbxDisposition eDisp, cJSON **ppResp,
-                    int *pbTooBig, DbxError *pErr) {
+static int stmt_submit(DbxStmt *p, const char *zSql, const DbxParam *aParam,
+                       int nParam, DbxDisposition eDisp, cJSON **ppResp,
+                       DbxError *pErr) {
   cJSON *pReq, *pResp = NULL;
-  const cJSON *pStatus;
-  int nWait = p->opt.nWaitSeconds, rc, nPoll = 0;
-  char zPath[200];
-
+  int nWait = p->opt.nWaitSeconds, rc;
   *ppResp = NULL;
-  *pbTooBig = 0;
   if (p->opt.rTimeoutSeconds > 0 && nWait > p->opt.rTimeoutSeconds) {
     nWait = p->opt.rTimeoutSeconds >= 5 ? (int)p->opt.rTimeoutSeconds : 0;
   }
   pReq = stmt_request(p, zSql, aParam, nParam, eDisp, nWait);
   if (pReq == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  /* The submit runs without the interrupt hook: an abandoned submit would
-  ** leave a statement running remotely with no id to cancel it by. Its
-  ** wait is bounded by wait_timeout. */
   dbx_client_set_interrupt(p->pClient, NULL, NULL);
   rc = dbx_client_call(p->pClient, "POST", "/api/2.0/sql/statements", pReq,
                        &pResp, pErr);
@@ -638,45 +648,80 @@ static int stmt_run(DbxStmt *p, const char *zSql, const DbxParam *aParam,
                          "Databricks answered the statement without a "
                          "statement_id; check the host setting");
   }
-  pStatus = stmt_state(p, pResp);
+  *ppResp = pResp;
+  return SQLITE_OK;
+}
+
+/*
+** Polls the submitted statement, with backoff and jitter and the interrupt
+** hook on, until it leaves PENDING/RUNNING; *ppResp (owned) is replaced by
+** each newer response. Returns SQLITE_OK, or with *ppResp freed and NULL:
+** the error of the cancel that an interrupt or statement_timeout caused, or
+** the error of a poll (pErr set, statement id included).
+*/
+static int stmt_poll(DbxStmt *p, cJSON **ppResp, DbxError *pErr) {
+  char zPath[200];
+  int rc, nPoll = 0;
   p->bWaiting = 1;
   dbx_client_set_interrupt(p->pClient, stmt_interrupt, p);
   snprintf(zPath, sizeof(zPath), "/api/2.0/sql/statements/%s", p->zId);
   while (is_running(p->zState)) {
+    cJSON *pNext = NULL;
+    DbxError e;
     int64_t nDelay =
         (int64_t)p->opt.nPollFirstMs * (nPoll < 7 ? (1 << nPoll) : 128);
     if (nDelay > STMT_POLL_MAX_MS) nDelay = STMT_POLL_MAX_MS;
     nDelay += rand() % (nDelay / 4 + 1); /* jitter spreads many pollers */
     nPoll++;
-    if (stmt_sleep(p, nDelay)) {
-      rc = stmt_cancel(p, &pResp, pErr);
-      cJSON_Delete(pResp);
-      return rc;
-    }
-    {
-      cJSON *pNext = NULL;
-      DbxError e;
+    /* An interrupt or the statement_timeout, in the sleep or the poll,
+    ** cancels the remote statement. */
+    rc = SQLITE_INTERRUPT;
+    if (stmt_sleep(p, nDelay) == 0) {
       dbx_error_clear(&e);
       rc = dbx_client_call(p->pClient, "GET", zPath, NULL, &pNext, &e);
-      if (rc == SQLITE_INTERRUPT) {
-        rc = stmt_cancel(p, &pResp, pErr);
-        cJSON_Delete(pResp);
-        return rc;
-      }
-      if (rc) {
-        cJSON_Delete(pResp);
-        if (pErr && pErr->rc == SQLITE_OK) {
-          *pErr = e;
-          snprintf(pErr->zStatement, sizeof(pErr->zStatement), "%s", p->zId);
-        }
-        return rc;
-      }
-      cJSON_Delete(pResp);
-      pResp = pNext;
-      pStatus = stmt_state(p, pResp);
     }
+    if (rc == SQLITE_INTERRUPT) {
+      rc = stmt_cancel(p, ppResp, pErr);
+      cJSON_Delete(*ppResp);
+      *ppResp = NULL;
+      return rc;
+    }
+    cJSON_Delete(*ppResp);
+    *ppResp = NULL;
+    if (rc) {
+      if (pErr && pErr->rc == SQLITE_OK) {
+        *pErr = e;
+        snprintf(pErr->zStatement, sizeof(pErr->zStatement), "%s", p->zId);
+      }
+      return rc;
+    }
+    *ppResp = pNext;
+    stmt_state(p, pNext);
   }
   p->bWaiting = 0;
+  return SQLITE_OK;
+}
+
+/*
+** One submission and its wait. Returns SQLITE_OK with *ppResp the
+** SUCCEEDED response, or an error. *pbTooBig when it FAILED because an
+** INLINE result was too large.
+*/
+static int stmt_run(DbxStmt *p, const char *zSql, const DbxParam *aParam,
+                    int nParam, DbxDisposition eDisp, cJSON **ppResp,
+                    int *pbTooBig, DbxError *pErr) {
+  cJSON *pResp = NULL;
+  const cJSON *pStatus;
+  int rc;
+
+  *ppResp = NULL;
+  *pbTooBig = 0;
+  rc = stmt_submit(p, zSql, aParam, nParam, eDisp, &pResp, pErr);
+  if (rc) return rc;
+  stmt_state(p, pResp);
+  rc = stmt_poll(p, &pResp, pErr);
+  if (rc) return rc;
+  pStatus = stmt_state(p, pResp);
   if (strcmp(p->zState, "SUCCEEDED") == 0) {
     *ppResp = pResp;
     return SQLITE_OK;
@@ -737,16 +782,18 @@ static int stmt_start(DbxStmt *p, cJSON *pResp, DbxError *pErr) {
   return stmt_set_chunk(p, pResult, 0, pErr);
 }
 
-int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
-                     const DbxParam *aParam, int nParam,
-                     const DbxStmtOptions *pOpt, DbxStmt **ppOut,
-                     DbxError *pErr) {
+/*
+** Allocates a statement for zSql on pClient with options pOpt (NULL for the
+** defaults; copied). Returns SQLITE_OK with *ppOut (free with
+** dbx_stmt_free), or SQLITE_NOMEM with pErr set and *ppOut NULL.
+*/
+static int stmt_new(DbxClient *pClient, const char *zSql,
+                    const DbxParam *aParam, int nParam,
+                    const DbxStmtOptions *pOpt, DbxStmt **ppOut,
+                    DbxError *pErr) {
   DbxStmt *p;
   DbxStmtOptions def;
-  cJSON *pResp = NULL;
-  DbxDisposition eDisp;
-  int rc, bTooBig = 0;
-
+  int rc;
   *ppOut = NULL;
   if (pOpt == NULL) {
     dbx_stmt_options_init(&def);
@@ -768,38 +815,67 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
   p->zParams = params_text(aParam, nParam);
   if (p->zSql == NULL || p->zParams == NULL) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    p->opt.xLog = NULL;
+    p->opt.xLog = NULL; /* nothing ran: nothing to log */
     dbx_stmt_free(p);
     return rc;
   }
+  *ppOut = p;
+  return SQLITE_OK;
+}
 
-  if (p->opt.zWarehouseId == NULL || p->opt.zWarehouseId[0] == 0) {
-    const DbxConfig *pConfig = dbx_client_config(pClient);
-    const char *zW = pConfig ? dbx_config_get(pConfig, "warehouse_id") : NULL;
-    if (zW == NULL || zW[0] == 0) {
-      if (pConfig)
-        rc = dbx_config_require(pConfig, "warehouse_id", &p->err);
-      else
-        rc =
-            dbx_error_set(&p->err, SQLITE_ERROR, "no SQL warehouse configured");
-      if (pErr && pErr->rc == SQLITE_OK) *pErr = p->err;
-      dbx_stmt_free(p);
-      return rc ? rc : SQLITE_ERROR;
-    }
+/* Checks that a warehouse is chosen, by option or configuration. Returns
+** SQLITE_OK, or an error code with p->err saying what to set. */
+static int stmt_need_warehouse(DbxStmt *p) {
+  const DbxConfig *pConfig;
+  const char *zW;
+  int rc;
+  if (p->opt.zWarehouseId && p->opt.zWarehouseId[0]) return SQLITE_OK;
+  pConfig = dbx_client_config(p->pClient);
+  zW = pConfig ? dbx_config_get(pConfig, "warehouse_id") : NULL;
+  if (zW && zW[0]) return SQLITE_OK;
+  if (pConfig)
+    rc = dbx_config_require(pConfig, "warehouse_id", &p->err);
+  else
+    rc = dbx_error_set(&p->err, SQLITE_ERROR, "no SQL warehouse configured");
+  return rc ? rc : SQLITE_ERROR;
+}
+
+/* Logs the INLINE attempt that failed as too large, before the re-run. */
+static void stmt_log_too_big(DbxStmt *p) {
+  DbxStmtInfo info;
+  memset(&info, 0, sizeof(info));
+  info.zStatementId = p->zId;
+  info.zSql = p->zSql;
+  info.zParams = p->zParams;
+  info.zState = "FAILED";
+  info.nMs = now_ms() - p->tStart;
+  info.zError = "INLINE result too large; re-run with EXTERNAL_LINKS";
+  if (p->opt.xLog) p->opt.xLog(p->opt.pLogArg, &info);
+}
+
+/* See statements.h. */
+int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
+                     const DbxParam *aParam, int nParam,
+                     const DbxStmtOptions *pOpt, DbxStmt **ppOut,
+                     DbxError *pErr) {
+  DbxStmt *p;
+  cJSON *pResp = NULL;
+  int rc, bTooBig = 0;
+
+  *ppOut = NULL;
+  rc = stmt_new(pClient, zSql, aParam, nParam, pOpt, &p, pErr);
+  if (rc) return rc;
+  rc = stmt_need_warehouse(p);
+  if (rc) {
+    if (pErr && pErr->rc == SQLITE_OK) *pErr = p->err;
+    dbx_stmt_free(p);
+    return rc;
   }
-  eDisp = p->opt.eDisposition;
-  rc = stmt_run(p, p->zSql, aParam, nParam, eDisp, &pResp, &bTooBig, &p->err);
+  rc = stmt_run(p, p->zSql, aParam, nParam, p->opt.eDisposition, &pResp,
+                &bTooBig, &p->err);
   if (rc == SQLITE_TOOBIG && bTooBig) {
     /* INLINE was too large: log that attempt, re-run with EXTERNAL_LINKS. */
-    DbxStmtInfo info;
-    memset(&info, 0, sizeof(info));
-    info.zStatementId = p->zId;
-    info.zSql = p->zSql;
-    info.zParams = p->zParams;
-    info.zState = "FAILED";
-    info.nMs = now_ms() - p->tStart;
-    info.zError = "INLINE result too large; re-run with EXTERNAL_LINKS";
-    if (p->opt.xLog) p->opt.xLog(p->opt.pLogArg, &info);
+    stmt_log_too_big(p);
     dbx_error_clear(&p->err);
     p->tStart = now_ms();
     rc = stmt_run(p, p->zSql, aParam, nParam, DBX_DISP_EXTERNAL_LINKS, &pResp,
@@ -964,6 +1040,85 @@ char *dbx_stmt_summary_json(DbxStmt *p, DbxError *pErr) {
   return dbx_buf_take(&b);
 }
 
+/* Reads one params entry: the value, name and type (NULL when absent) of
+** {"name": value} member pItem, or of array element pItem when bArray. */
+static void param_fields(const cJSON *pItem, int bArray, const cJSON **ppV,
+                         const char **pzName, const char **pzType) {
+  *ppV = bArray ? cJSON_GetObjectItemCaseSensitive(pItem, "value") : pItem;
+  *pzName = bArray ? json_str(pItem, "name") : pItem->string;
+  *pzType = bArray ? json_str(pItem, "type") : NULL;
+}
+
+/* Checks every entry of pRoot and adds to *pnByte the pool bytes its texts
+** need (40 for a formatted number). Returns SQLITE_OK, or SQLITE_ERROR with
+** pErr set for an entry without a name or with a non-scalar value. */
+static int params_size(const cJSON *pRoot, int bArray, size_t *pnByte,
+                       DbxError *pErr) {
+  const cJSON *pItem, *pV;
+  const char *zName, *zType;
+  int i = 0;
+  cJSON_ArrayForEach(pItem, pRoot) {
+    param_fields(pItem, bArray, &pV, &zName, &zType);
+    if (zName == NULL || zName[0] == 0) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "params entry %d has no name; write "
+                           "[{\"name\":\"x\",\"value\":1}]",
+                           i + 1);
+    }
+    if (cJSON_IsObject(pV) || cJSON_IsArray(pV)) {
+      dbx_error_set(pErr, SQLITE_ERROR,
+                    "parameter %s is an object or array; Databricks "
+                    "parameters are scalars: pass JSON text as a string",
+                    zName);
+      return SQLITE_ERROR;
+    }
+    *pnByte += strlen(zName) + 1 + (zType ? strlen(zType) + 1 : 0) + 40 +
+               (cJSON_IsString(pV) ? strlen(pV->valuestring) + 1 : 0);
+    i++;
+  }
+  return SQLITE_OK;
+}
+
+/* Copies z (with its terminator) to *pzPool, advances it, returns the copy. */
+static char *pool_copy(char **pzPool, const char *z) {
+  size_t k = strlen(z) + 1;
+  char *zCopy = *pzPool;
+  memcpy(zCopy, z, k);
+  *pzPool += k;
+  return zCopy;
+}
+
+/* Fills *pParam from entry pItem (checked by params_size()), its texts in
+** the pool at *pzPool, which advances. A number or boolean without a
+** "type" gets BIGINT, DOUBLE or BOOLEAN. */
+static void param_fill(const cJSON *pItem, int bArray, DbxParam *pParam,
+                       char **pzPool) {
+  const cJSON *pV;
+  const char *zName, *zType;
+  param_fields(pItem, bArray, &pV, &zName, &zType);
+  pParam->zName = pool_copy(pzPool, zName);
+  if (cJSON_IsString(pV)) {
+    pParam->zValue = pool_copy(pzPool, pV->valuestring);
+  } else if (cJSON_IsNumber(pV)) {
+    double r = pV->valuedouble;
+    size_t k;
+    if (r == floor(r) && fabs(r) < 9.2e18) {
+      k = (size_t)snprintf(*pzPool, 40, "%lld", (long long)r) + 1;
+      if (zType == NULL) zType = "BIGINT";
+    } else {
+      k = (size_t)snprintf(*pzPool, 40, "%.17g", r) + 1;
+      if (zType == NULL) zType = "DOUBLE";
+    }
+    pParam->zValue = *pzPool;
+    *pzPool += k;
+  } else if (cJSON_IsBool(pV)) {
+    pParam->zValue = cJSON_IsTrue(pV) ? "true" : "false";
+    if (zType == NULL) zType = "BOOLEAN";
+  }
+  if (zType) pParam->zType = pool_copy(pzPool, zType);
+}
+
+/* See statements.h. */
 int dbx_stmt_params_parse(const char *zJson, DbxParam **paParam, int *pnParam,
                           DbxError *pErr) {
   cJSON *pRoot, *pItem;
@@ -986,29 +1141,9 @@ int dbx_stmt_params_parse(const char *zJson, DbxParam **paParam, int *pnParam,
   n = cJSON_GetArraySize(pRoot);
   /* One allocation: the array, then each name, value and type text. */
   nByte = sizeof(DbxParam) * (size_t)(n + 1);
-  cJSON_ArrayForEach(pItem, pRoot) {
-    const cJSON *pV =
-        bArray ? cJSON_GetObjectItemCaseSensitive(pItem, "value") : pItem;
-    const char *zName = bArray ? json_str(pItem, "name") : pItem->string;
-    const char *zType = bArray ? json_str(pItem, "type") : NULL;
-    if (zName == NULL || zName[0] == 0) {
-      cJSON_Delete(pRoot);
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "params entry %d has no name; write "
-                           "[{\"name\":\"x\",\"value\":1}]",
-                           i + 1);
-    }
-    if (cJSON_IsObject(pV) || cJSON_IsArray(pV)) {
-      dbx_error_set(pErr, SQLITE_ERROR,
-                    "parameter %s is an object or array; Databricks "
-                    "parameters are scalars: pass JSON text as a string",
-                    zName);
-      cJSON_Delete(pRoot);
-      return SQLITE_ERROR;
-    }
-    nByte += strlen(zName) + 1 + (zType ? strlen(zType) + 1 : 0) + 40 +
-             (cJSON_IsString(pV) ? strlen(pV->valuestring) + 1 : 0);
-    i++;
+  if (params_size(pRoot, bArray, &nByte, pErr) != SQLITE_OK) {
+    cJSON_Delete(pRoot);
+    return SQLITE_ERROR;
   }
   aParam = sqlite3_malloc64(nByte);
   if (aParam == NULL) {
@@ -1017,43 +1152,8 @@ int dbx_stmt_params_parse(const char *zJson, DbxParam **paParam, int *pnParam,
   }
   memset(aParam, 0, sizeof(DbxParam) * (size_t)(n + 1));
   zPool = (char *)&aParam[n + 1];
-  i = 0;
   cJSON_ArrayForEach(pItem, pRoot) {
-    const cJSON *pV =
-        bArray ? cJSON_GetObjectItemCaseSensitive(pItem, "value") : pItem;
-    const char *zName = bArray ? json_str(pItem, "name") : pItem->string;
-    const char *zType = bArray ? json_str(pItem, "type") : NULL;
-    size_t k = strlen(zName) + 1;
-    memcpy(zPool, zName, k);
-    aParam[i].zName = zPool;
-    zPool += k;
-    if (cJSON_IsString(pV)) {
-      k = strlen(pV->valuestring) + 1;
-      memcpy(zPool, pV->valuestring, k);
-      aParam[i].zValue = zPool;
-      zPool += k;
-    } else if (cJSON_IsNumber(pV)) {
-      double r = pV->valuedouble;
-      if (r == floor(r) && fabs(r) < 9.2e18) {
-        k = (size_t)snprintf(zPool, 40, "%lld", (long long)r) + 1;
-        if (zType == NULL) zType = "BIGINT";
-      } else {
-        k = (size_t)snprintf(zPool, 40, "%.17g", r) + 1;
-        if (zType == NULL) zType = "DOUBLE";
-      }
-      aParam[i].zValue = zPool;
-      zPool += k;
-    } else if (cJSON_IsBool(pV)) {
-      aParam[i].zValue = cJSON_IsTrue(pV) ? "true" : "false";
-      if (zType == NULL) zType = "BOOLEAN";
-    }
-    if (zType) {
-      k = strlen(zType) + 1;
-      memcpy(zPool, zType, k);
-      aParam[i].zType = zPool;
-      zPool += k;
-    }
-    i++;
+    param_fill(pItem, bArray, &aParam[i++], &zPool);
   }
   cJSON_Delete(pRoot);
   *paParam = aParam;
