@@ -23,21 +23,10 @@ static char zDir[256];
 static Fake f;
 static DbxHttpTransport tr;
 
-static const char *const azEnv[] = {
-    "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID",
-    "DATABRICKS_CLIENT_SECRET", "DATABRICKS_CONFIG_PROFILE",
-    "DATABRICKS_CONFIG_FILE", "DATABRICKS_AUTH_TYPE", "DATABRICKS_OIDC_TOKEN",
-    "DATABRICKS_OIDC_TOKEN_ENV", "DATABRICKS_OIDC_TOKEN_FILEPATH",
-    "DATABRICKS_WAREHOUSE_ID", "DATABRICKS_WORKSPACE_ID",
-};
-
 static int setup(void **state) {
-  size_t i;
   (void)state;
-  for (i = 0; i < DBX_ARRAY_SIZE(azEnv); i++) unsetenv(azEnv[i]);
   snprintf(zDir, sizeof(zDir), "/tmp/dbx-unit-auth-XXXXXX");
-  assert_non_null(mkdtemp(zDir));
-  setenv("HOME", zDir, 1);
+  unit_isolate(zDir);
   tr = fake_transport(&f);
   dbx_client_test_transport(&tr);
   dbx_auth_cache_clear();

@@ -98,13 +98,8 @@ static void thread_sleep(void *pCtx, int64_t ms) {
 
 static int setup(void **state) {
   DBX_UNUSED(state);
-  unsetenv("DATABRICKS_TOKEN");
-  unsetenv("DATABRICKS_CONFIG_PROFILE");
-  unsetenv("DATABRICKS_CONFIG_FILE");
-  unsetenv("DATABRICKS_AUTH_TYPE");
   snprintf(zDir, sizeof(zDir), "/tmp/dbx-unit-threads-XXXXXX");
-  assert_non_null(mkdtemp(zDir));
-  setenv("HOME", zDir, 1);
+  unit_isolate(zDir);
   setenv("DATABRICKS_HOST", "https://threads.example.com", 1);
   setenv("DATABRICKS_CLIENT_ID", "sp-threads", 1);
   setenv("DATABRICKS_CLIENT_SECRET", "dose-threads", 1);

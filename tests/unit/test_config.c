@@ -12,24 +12,11 @@
 
 static char zHome[256];
 
-static const char *const azEnv[] = {
-    "DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CLIENT_ID",
-    "DATABRICKS_CLIENT_SECRET", "DATABRICKS_WAREHOUSE_ID",
-    "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CONFIG_FILE",
-    "DATABRICKS_AUTH_TYPE", "DATABRICKS_OIDC_TOKEN",
-    "DATABRICKS_OIDC_TOKEN_ENV", "DATABRICKS_OIDC_TOKEN_FILEPATH",
-    "DATABRICKS_OIDC_TOKEN_FILE", "DATABRICKS_WORKSPACE_ID",
-    "DATABRICKS_ACCOUNT_ID", "DATABRICKS_OIDC_PRIVATE_KEY_FILE",
-};
-
 /* A clean environment and an empty HOME for each test. */
 static int setup(void **state) {
-  size_t i;
   (void)state;
-  for (i = 0; i < DBX_ARRAY_SIZE(azEnv); i++) unsetenv(azEnv[i]);
   snprintf(zHome, sizeof(zHome), "/tmp/dbx-unit-cfg-XXXXXX");
-  assert_non_null(mkdtemp(zHome));
-  setenv("HOME", zHome, 1);
+  unit_isolate(zHome);
   return 0;
 }
 
