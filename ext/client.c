@@ -156,8 +156,8 @@ static int is_token_rejected(const DbxHttpResponse *pResp) {
 */
 static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
                        const char *const *azExtra, int nExtra,
-                       const void *pBody, size_t nBody, DbxBuf *pOut,
-                       long *pStatus, DbxError *pErr) {
+                       const void *pBody, size_t nBody, DbxRetryKind eRetry,
+                       DbxBuf *pOut, long *pStatus, DbxError *pErr) {
   const char **azHeader;
   char *zUrl, *zAuth = NULL, zWhat[200];
   int rc = SQLITE_OK, nHeader, i, bRetried = 0;
@@ -196,7 +196,7 @@ static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
     req.nHeader = nHeader;
     req.pBody = pBody;
     req.nBody = nBody;
-    rc = dbx_http_send(p->pHttp, &req, DBX_RETRY_API, zWhat, &resp, pErr);
+    rc = dbx_http_send(p->pHttp, &req, eRetry, zWhat, &resp, pErr);
     dbx_free_secret(zAuth);
     zAuth = NULL;
     if (rc) break;
@@ -213,6 +213,11 @@ static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
       rc = dbx_http_error_from_response(
           resp.status, resp.body.z ? resp.body.z + resp.nKeep : NULL,
           resp.body.n - resp.nKeep, zWhat, pErr);
+      /* a server error other than "unavailable" may come after the work */
+      if (eRetry == DBX_RETRY_ONCE && resp.status >= 500 &&
+          resp.status != 503) {
+        pErr->bUncertain = 1;
+      }
       if (is_token_rejected(&resp)) {
         snprintf(pErr->zMsg + strlen(pErr->zMsg),
                  sizeof(pErr->zMsg) - strlen(pErr->zMsg),
@@ -232,8 +237,11 @@ static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
   return rc;
 }
 
-int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
-                    const cJSON *pBody, cJSON **ppOut, DbxError *pErr) {
+/* dbx_client_call and dbx_client_post_once: a JSON call under eRetry. */
+static int client_call_json(DbxClient *p, const char *zMethod,
+                            const char *zPath, const cJSON *pBody,
+                            DbxRetryKind eRetry, cJSON **ppOut,
+                            DbxError *pErr) {
   static const char *const azJson[] = {"Content-Type: application/json",
                                        "Accept: application/json"};
   char *zBody = NULL;
@@ -247,9 +255,9 @@ int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
     if (zBody == NULL)
       return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
-  rc =
-      client_send(p, zMethod, zPath, pBody ? azJson : azJson + 1, pBody ? 2 : 1,
-                  zBody, zBody ? strlen(zBody) : 0, &out, &status, pErr);
+  rc = client_send(p, zMethod, zPath, pBody ? azJson : azJson + 1,
+                   pBody ? 2 : 1, zBody, zBody ? strlen(zBody) : 0, eRetry,
+                   &out, &status, pErr);
   if (zBody) cJSON_free(zBody);
   if (rc == SQLITE_OK && ppOut && out.n > 0) {
     *ppOut = cJSON_ParseWithLength(out.z, out.n);
@@ -266,6 +274,16 @@ int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
   return rc;
 }
 
+int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
+                    const cJSON *pBody, cJSON **ppOut, DbxError *pErr) {
+  return client_call_json(p, zMethod, zPath, pBody, DBX_RETRY_API, ppOut, pErr);
+}
+
+int dbx_client_post_once(DbxClient *p, const char *zPath, const cJSON *pBody,
+                         cJSON **ppOut, DbxError *pErr) {
+  return client_call_json(p, "POST", zPath, pBody, DBX_RETRY_ONCE, ppOut, pErr);
+}
+
 int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
                         const char *const *azHeader, int nHeader,
                         const void *pBody, size_t nBody, DbxBuf *pOut,
@@ -273,7 +291,7 @@ int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
   DbxBuf tmp = {0};
   long status = 0;
   int rc = client_send(p, zMethod, zPath, azHeader, nHeader, pBody, nBody,
-                       pOut ? pOut : &tmp, &status, pErr);
+                       DBX_RETRY_API, pOut ? pOut : &tmp, &status, pErr);
   dbx_buf_free(&tmp);
   if (pStatus) *pStatus = rc == SQLITE_OK ? status : 0;
   return rc;

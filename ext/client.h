@@ -52,6 +52,17 @@ int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
                     const cJSON *pBody, cJSON **ppOut, DbxError *pErr);
 
 /*
+** A POST that must not be carried out twice (a statement that may write):
+** like dbx_client_call, but sent again only when it surely did not reach
+** the server (no connection) or the server turned it away (429, 503), and
+** on a new connection. When it failed after it went out (connection
+** dropped, time-out, a server error) pErr->bUncertain is set: the server
+** may have carried it out.
+*/
+int dbx_client_post_once(DbxClient *p, const char *zPath, const cJSON *pBody,
+                         cJSON **ppOut, DbxError *pErr);
+
+/*
 ** Raw body variant for the Files API: sends nBody bytes of pBody (may be
 ** NULL) with the given extra headers ("Name: value"), and appends the
 ** response body to pOut (may be NULL). *pStatus receives the HTTP status of

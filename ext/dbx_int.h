@@ -40,6 +40,8 @@ typedef struct DbxError {
   char zCode[64];      /* Databricks error_code or [ERROR_CLASS], or "" */
   char zStatement[80]; /* remote statement id, or "" */
   char zMsg[512];      /* one line, never a secret or a presigned URL */
+  int bUncertain;      /* a request failed after it was sent: the server
+                       ** may have carried it out */
 } DbxError;
 
 /* Clears pErr back to SQLITE_OK. */

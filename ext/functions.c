@@ -130,6 +130,51 @@ static const char *arg_text(int argc, sqlite3_value **argv, int i) {
   return (const char *)sqlite3_value_text(argv[i]);
 }
 
+/*
+** Whether JSON text z holds the escape \u0000 inside a string: cJSON would
+** end the decoded string there, silently dropping the rest of the value.
+*/
+static int json_has_nul_escape(const char *z) {
+  int bStr = 0;
+  for (; *z; z++) {
+    if (*z == '"') {
+      bStr = !bStr;
+    } else if (bStr && *z == '\\') {
+      if (strncmp(z + 1, "u0000", 5) == 0) return 1;
+      if (z[1]) z++; /* the escaped character, e.g. \" or \\ */
+    }
+  }
+  return 0;
+}
+
+/*
+** Checks that the SQL, params and options arguments (azArg[0..2], from
+** values apArg, any NULL) hold no NUL: SQL text would end there, and a
+** JSON \u0000 would cut a value short, changing what runs. Returns
+** SQLITE_OK or an error in pErr naming the argument.
+*/
+static int args_check_nul(sqlite3_value *const *apArg, const char *const *azArg,
+                          DbxError *pErr) {
+  static const char *const azName[] = {"the SQL text", "params_json",
+                                       "options_json"};
+  int i;
+  for (i = 0; i < 3; i++) {
+    if (azArg[i] == NULL) continue;
+    if (apArg[i] && strlen(azArg[i]) != (size_t)sqlite3_value_bytes(apArg[i])) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "%s contains a NUL character (char(0)); remove it",
+                           azName[i]);
+    }
+    if (i > 0 && json_has_nul_escape(azArg[i])) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "%s contains \\u0000, a NUL character, which a "
+                           "value cannot carry here; remove it",
+                           azName[i]);
+    }
+  }
+  return SQLITE_OK;
+}
+
 /* ---------------------------------------------------------------------
 ** dbx_exec(sql [, params_json [, options_json]])
 */
@@ -151,8 +196,17 @@ static void execFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                          -1);
     return;
   }
-  rc = call_args_prepare(pSession, arg_text(argc, argv, 1),
-                         arg_text(argc, argv, 2), &a, &err);
+  {
+    sqlite3_value *apArg[3] = {argv[0], argc > 1 ? argv[1] : NULL,
+                               argc > 2 ? argv[2] : NULL};
+    const char *azArg[3] = {zSql, arg_text(argc, argv, 1),
+                            arg_text(argc, argv, 2)};
+    memset(&a, 0, sizeof(a));
+    rc = args_check_nul(apArg, azArg, &err);
+    if (rc == SQLITE_OK) {
+      rc = call_args_prepare(pSession, azArg[1], azArg[2], &a, &err);
+    }
+  }
   pProbe = dbx_probe_open(sqlite3_context_db_handle(ctx));
   a.stmt.xInterrupt = dbx_probe_interrupted;
   a.stmt.pInterruptArg = pProbe;
@@ -379,13 +433,20 @@ static int queryFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   DBX_UNUSED(idxStr);
   queryReset(p);
   dbx_error_clear(&err);
-  for (i = 0; i < 3; i++) {
-    if ((idxNum & (1 << i)) == 0 || j >= argc) continue;
-    if (sqlite3_value_type(argv[j]) != SQLITE_NULL) {
-      p->azArg[i] = dbx_strdup((const char *)sqlite3_value_text(argv[j]));
-      if (p->azArg[i] == NULL) return SQLITE_NOMEM;
+  {
+    sqlite3_value *apArg[3] = {NULL, NULL, NULL};
+    for (i = 0; i < 3; i++) {
+      if ((idxNum & (1 << i)) == 0 || j >= argc) continue;
+      if (sqlite3_value_type(argv[j]) != SQLITE_NULL) {
+        p->azArg[i] = dbx_strdup((const char *)sqlite3_value_text(argv[j]));
+        if (p->azArg[i] == NULL) return SQLITE_NOMEM;
+        apArg[i] = argv[j];
+      }
+      j++;
     }
-    j++;
+    if (args_check_nul(apArg, (const char *const *)p->azArg, &err)) {
+      return dbx_error_to_vtab(pCur->pVtab, &err);
+    }
   }
   if (p->azArg[0] == NULL) {
     dbx_error_set(

@@ -26,6 +26,11 @@
 
 #include "http.h"
 
+/* Connection failures (refused, unreachable) are retried this long at most,
+** whatever the retry budget: a host that is down rarely comes back within
+** a call, and a user waiting at a prompt deserves a quick answer. */
+#define HTTP_CONNECT_BUDGET_MS 10000
+
 struct DbxHttp {
   CURL *pCurl;                 /* reused easy handle (libcurl transport) */
   DbxHttpSettings set;         /* timeouts, CA bundle, User-Agent */
@@ -123,9 +128,10 @@ static int curl_on_progress(void *pArg, curl_off_t dlTotal, curl_off_t dlNow,
 /* Classifies a libcurl failure. */
 static DbxNetError curl_classify(CURLcode cc) {
   switch (cc) {
-  case CURLE_COULDNT_CONNECT:
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:
+    return DBX_NET_RESOLVE;
+  case CURLE_COULDNT_CONNECT:
     return DBX_NET_CONNECT;
   case CURLE_OPERATION_TIMEDOUT:
     return DBX_NET_TIMEOUT;
@@ -159,6 +165,9 @@ static void curl_setup(DbxHttp *p, const DbxHttpRequest *pReq,
   curl_easy_setopt(c, CURLOPT_URL, pReq->zUrl);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  /* libcurl silently re-sends a request whose reused connection died
+  ** before any reply byte; a new connection rules that out */
+  curl_easy_setopt(c, CURLOPT_FRESH_CONNECT, pReq->bFreshConnection ? 1L : 0L);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -219,10 +228,19 @@ static void curl_headers_free(struct curl_slist *pList) {
 }
 
 /* Records in pResp the network failure cc of an attempt; a stall that the
-** progress callback aborted is reported as a timeout. */
+** progress callback aborted is reported as a timeout, and a time-out or a
+** failure before a single request byte went out as a connect failure
+** (nothing can have reached the server). */
 static void curl_net_error(DbxHttp *p, CURLcode cc, DbxHttpResponse *pResp) {
+  long nSent = 0;
   pResp->eNet = curl_classify(cc);
   pResp->status = 0;
+  if ((pResp->eNet == DBX_NET_TIMEOUT || pResp->eNet == DBX_NET_DROPPED ||
+       pResp->eNet == DBX_NET_OTHER) &&
+      curl_easy_getinfo(p->pCurl, CURLINFO_REQUEST_SIZE, &nSent) == CURLE_OK &&
+      nSent == 0) {
+    pResp->eNet = DBX_NET_CONNECT;
+  }
   snprintf(pResp->zNetMsg, sizeof(pResp->zNetMsg), "%s",
            curl_easy_strerror(cc));
   if (cc == CURLE_ABORTED_BY_CALLBACK && p->bStalled) {
@@ -433,10 +451,12 @@ int dbx_http_is_retryable(DbxRetryKind eRetry, const DbxHttpResponse *pResp) {
   long s = pResp->status;
   if (eRetry == DBX_RETRY_NONE) return 0;
   if (pResp->eNet != DBX_NET_OK) {
-    return pResp->eNet == DBX_NET_CONNECT || pResp->eNet == DBX_NET_TIMEOUT ||
-           pResp->eNet == DBX_NET_DROPPED;
+    if (pResp->eNet == DBX_NET_CONNECT) return 1;
+    if (eRetry == DBX_RETRY_ONCE) return 0; /* it may have arrived */
+    return pResp->eNet == DBX_NET_TIMEOUT || pResp->eNet == DBX_NET_DROPPED;
   }
   if (s == 429 || s == 503) return 1;
+  if (eRetry == DBX_RETRY_ONCE) return 0; /* a 5xx may follow the work */
   if (eRetry == DBX_RETRY_TOKEN) return s == 502 || s == 504;
   if (s >= 200 && s < 300) return 0;
   if (s >= 400 && s < 500) return 0; /* other 4xx never */
@@ -532,9 +552,60 @@ int dbx_http_send(DbxHttp *p, const DbxHttpRequest *pReq, DbxRetryKind eRetry,
   req2 = *pReq;
   req2.azHeader = azAll;
   req2.nHeader = pReq->nHeader + 1;
+  if (eRetry == DBX_RETRY_ONCE) req2.bFreshConnection = 1;
   rc = http_send_loop(p, &req2, eRetry, zWhat, pResp, pErr);
   sqlite3_free(azAll);
   return rc;
+}
+
+/*
+** Records the network failure that ended a send: one line naming the call,
+** the host (never the path or query of a link), what failed and what to
+** do. A request of DBX_RETRY_ONCE that failed after it went out is marked
+** bUncertain: the server may have carried it out. Returns the error code.
+*/
+static int http_net_error(DbxHttp *p, const DbxHttpRequest *pReq,
+                          DbxRetryKind eRetry, const char *zWhat,
+                          const DbxHttpResponse *pResp, int nAttempt,
+                          int64_t tStart, DbxError *pErr) {
+  char zSafe[256], *zSlash;
+  long long nSec = (long long)((p->tr.xNowMs(p->tr.pCtx) - tStart) / 1000);
+  int bSent = pResp->eNet == DBX_NET_TIMEOUT ||
+              pResp->eNet == DBX_NET_DROPPED || pResp->eNet == DBX_NET_OTHER;
+
+  dbx_http_redact_url(pReq->zUrl, zSafe, sizeof(zSafe));
+  /* host only: the path of a presigned link is no business of a log */
+  zSlash = strstr(zSafe, "://");
+  if (zSlash && (zSlash = strchr(zSlash + 3, '/')) != NULL) *zSlash = 0;
+  switch (pResp->eNet) {
+  case DBX_NET_RESOLVE:
+    return dbx_error_set(pErr, SQLITE_IOERR,
+                         "%s: the host name of %s does not resolve (%s): "
+                         "check the host setting and the DNS",
+                         zWhat, zSafe, pResp->zNetMsg);
+  case DBX_NET_TLS:
+    return dbx_error_set(pErr, SQLITE_IOERR,
+                         "%s: TLS failure with %s (%s): check the host name, "
+                         "or set ca_bundle to the CA file that signed its "
+                         "certificate",
+                         zWhat, zSafe, pResp->zNetMsg);
+  default:
+    break;
+  }
+  if (eRetry == DBX_RETRY_ONCE && bSent) {
+    dbx_error_set(pErr, SQLITE_IOERR,
+                  "%s: %s after the request was sent to %s (%s), so it was "
+                  "not sent again",
+                  zWhat, net_text(pResp->eNet), zSafe, pResp->zNetMsg);
+    if (pErr) pErr->bUncertain = 1;
+    return SQLITE_IOERR;
+  }
+  return dbx_error_set(
+      pErr, SQLITE_IOERR,
+      "%s: %s to %s (%s) after %d attempt%s in %lld s: check the host and "
+      "the network (retry_timeout_seconds bounds the retries)",
+      zWhat, net_text(pResp->eNet), zSafe, pResp->zNetMsg, nAttempt,
+      nAttempt == 1 ? "" : "s", nSec);
 }
 
 /* dbx_http_send without the header assembly. */
@@ -543,7 +614,6 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
                           DbxHttpResponse *pResp, DbxError *pErr) {
   int64_t tStart, budget, delay;
   int nAttempt, rc;
-  char zSafe[256];
 
   budget = p->set.retryBudgetMs;
   if (eRetry == DBX_RETRY_TOKEN && budget > 60000) budget = 60000;
@@ -568,29 +638,18 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
       }
       delay = dbx_http_backoff_ms(&p->set, nAttempt, zAfter, http_rand(p));
     }
-    if (p->tr.xNowMs(p->tr.pCtx) + delay - tStart > budget) break;
+    if (p->tr.xNowMs(p->tr.pCtx) + delay - tStart >
+        (pResp->eNet == DBX_NET_CONNECT && budget > HTTP_CONNECT_BUDGET_MS
+             ? HTTP_CONNECT_BUDGET_MS
+             : budget))
+      break;
     if (http_wait(p, delay)) {
       return dbx_error_set(pErr, SQLITE_INTERRUPT, "%s: interrupted", zWhat);
     }
   }
   if (pResp->eNet != DBX_NET_OK) {
-    dbx_http_redact_url(pReq->zUrl, zSafe, sizeof(zSafe));
-    {
-      /* host only: the path of a presigned link is no business of a log */
-      char *zSlash = strstr(zSafe, "://");
-      if (zSlash && (zSlash = strchr(zSlash + 3, '/')) != NULL) *zSlash = 0;
-    }
-    return dbx_error_set(
-        pErr, SQLITE_IOERR,
-        "%s: %s to %s (%s) after %d attempt%s in %lld s: %s", zWhat,
-        net_text(pResp->eNet), zSafe, pResp->zNetMsg, nAttempt,
-        nAttempt == 1 ? "" : "s",
-        (long long)((p->tr.xNowMs(p->tr.pCtx) - tStart) / 1000),
-        pResp->eNet == DBX_NET_TLS
-            ? "check the host name, or set ca_bundle to the CA file that "
-              "signed its certificate"
-            : "check the host and the network, or raise "
-              "retry_timeout_seconds");
+    return http_net_error(p, pReq, eRetry, zWhat, pResp, nAttempt, tStart,
+                          pErr);
   }
   return SQLITE_OK;
 }

@@ -24,14 +24,21 @@ typedef struct DbxHttpRequest {
   int nHeader;                 /* entries in azHeader */
   const void *pBody;           /* request body or NULL, borrowed */
   size_t nBody;                /* bytes in pBody */
+  int bFreshConnection;        /* open a new connection for this request, so
+                               ** the transport never re-sends it on a reused
+                               ** connection that died (DBX_RETRY_ONCE) */
 } DbxHttpRequest;
 
 /* How a transfer failed before an HTTP status arrived. */
 typedef enum DbxNetError {
   DBX_NET_OK = 0,  /* a response (any status) arrived */
-  DBX_NET_CONNECT, /* DNS, refused, unreachable: retried */
-  DBX_NET_TIMEOUT, /* connect or inactivity time-out: retried */
-  DBX_NET_DROPPED, /* connection closed mid-transfer: retried */
+  DBX_NET_RESOLVE, /* the host name does not resolve: not retried */
+  DBX_NET_CONNECT, /* refused, unreachable, connect time-out: nothing was
+                   ** sent; retried for a short while */
+  DBX_NET_TIMEOUT, /* inactivity time-out after the request went out:
+                   ** retried unless DBX_RETRY_ONCE */
+  DBX_NET_DROPPED, /* connection closed after the request went out:
+                   ** retried unless DBX_RETRY_ONCE */
   DBX_NET_TLS,     /* certificate or handshake failure: not retried */
   DBX_NET_ABORTED, /* the interrupt callback stopped the transfer */
   DBX_NET_OTHER    /* anything else: not retried */
@@ -79,7 +86,12 @@ typedef struct DbxHttpSettings {
 typedef enum DbxRetryKind {
   DBX_RETRY_API = 0, /* 429, 503 and the transient messages of spec 5.3 */
   DBX_RETRY_TOKEN,   /* 429, 502, 503, 504 within one minute (spec 2.4) */
-  DBX_RETRY_NONE     /* a single attempt */
+  DBX_RETRY_NONE,    /* a single attempt */
+  DBX_RETRY_ONCE     /* a request that must not be carried out twice (a
+                     ** statement that writes): sent again only when it
+                     ** surely did not arrive (no connection) or the server
+                     ** turned it away unread (429, 503); a failure after it
+                     ** went out sets DbxError.bUncertain */
 } DbxRetryKind;
 
 typedef struct DbxHttp DbxHttp;

@@ -9,6 +9,7 @@
 ** chunk is held in memory. All HTTP goes through client.h, so nothing here
 ** knows about auth, retries or TLS.
 */
+#include <ctype.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,8 @@ struct DbxStmt {
   int rcDone;             /* sticky end: SQLITE_DONE or an error code */
   DbxError err;           /* the error behind rcDone */
   int bLogged;            /* xLog was called */
+  int bRepeatable;        /* read-only or declared idempotent: a lost
+                          ** submit may be sent again */
 };
 
 /* Monotonic clock in milliseconds. */
@@ -132,12 +135,108 @@ int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
     pOpt->nRowLimit = v;
     return SQLITE_OK;
   }
+  if (strcasecmp(zKey, "idempotent") == 0) {
+    if (strcasecmp(zValue, "true") == 0 || strcmp(zValue, "1") == 0) {
+      pOpt->bIdempotent = 1;
+    } else if (strcasecmp(zValue, "false") == 0 || strcmp(zValue, "0") == 0) {
+      pOpt->bIdempotent = 0;
+    } else {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "idempotent must be true or false, not '%.40s'",
+                           zValue);
+    }
+    return SQLITE_OK;
+  }
   return SQLITE_NOTFOUND;
+}
+
+/* ---------------------------------------------------------------------
+** Which statements may be submitted twice.
+*/
+
+/* Skips blanks and comments from z[i]; returns the next index. */
+static size_t sql_skip_space(const char *z, size_t n, size_t i) {
+  while (i < n) {
+    if (isspace((unsigned char)z[i])) {
+      i++;
+    } else if (z[i] == '-' && i + 1 < n && z[i + 1] == '-') {
+      while (i < n && z[i] != '\n')
+        i++;
+    } else if (z[i] == '/' && i + 1 < n && z[i + 1] == '*') {
+      i += 2;
+      while (i + 1 < n && !(z[i] == '*' && z[i + 1] == '/'))
+        i++;
+      i = i + 2 < n ? i + 2 : n;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+/* Whether the word z[0..n) is one of azWord (case-insensitive). */
+static int sql_word_in(const char *z, size_t n, const char *const *azWord,
+                       size_t nWord) {
+  size_t i;
+  for (i = 0; i < nWord; i++) {
+    if (strlen(azWord[i]) == n && strncasecmp(z, azWord[i], n) == 0) return 1;
+  }
+  return 0;
+}
+
+int dbx_stmt_is_read_only(const char *zSql, size_t nSql) {
+  static const char *const azRead[] = {"SELECT", "VALUES",  "SHOW", "DESCRIBE",
+                                       "DESC",   "EXPLAIN", "LIST", "WITH",
+                                       "FROM",   "TABLE"};
+  static const char *const azWrite[] = {
+      "INSERT",  "UPDATE", "DELETE",   "MERGE",   "CREATE",    "DROP",
+      "ALTER",   "COPY",   "TRUNCATE", "REPLACE", "OVERWRITE", "OPTIMIZE",
+      "VACUUM",  "GRANT",  "REVOKE",   "CALL",    "EXECUTE",   "REFRESH",
+      "RESTORE", "MSCK",   "REPAIR",   "CACHE",   "UNCACHE",   "SET",
+      "RESET",   "USE",    "ANALYZE",  "COMMENT", "PUT",       "REMOVE",
+      "GET",     "LOAD",   "CLONE",    "UNDROP",  "DECLARE"};
+  size_t i = 0, nWords = 0;
+  while (i < nSql) {
+    size_t j;
+    i = sql_skip_space(zSql, nSql, i);
+    if (i >= nSql) break;
+    if (zSql[i] == '\'' || zSql[i] == '"' || zSql[i] == '`') {
+      char q = zSql[i++];
+      while (i < nSql && zSql[i] != q) {
+        if (zSql[i] == '\\' && q != '`') i++; /* Databricks escapes */
+        i++;
+      }
+      i++;
+      continue;
+    }
+    if (!isalpha((unsigned char)zSql[i]) && zSql[i] != '_') {
+      if (zSql[i] == ';') { /* only a trailing one: no second statement */
+        if (sql_skip_space(zSql, nSql, i + 1) < nSql) return 0;
+        break;
+      }
+      if (nWords == 0 && zSql[i] != '(') return 0;
+      i++;
+      continue;
+    }
+    for (j = i; j < nSql && (isalnum((unsigned char)zSql[j]) || zSql[j] == '_');
+         j++) {
+    }
+    if (nWords++ == 0 &&
+        !sql_word_in(zSql + i, j - i, azRead, DBX_ARRAY_SIZE(azRead))) {
+      return 0;
+    }
+    if (sql_word_in(zSql + i, j - i, azWrite, DBX_ARRAY_SIZE(azWrite))) {
+      return 0;
+    }
+    i = j;
+  }
+  return nWords > 0;
 }
 
 int dbx_stmt_is_option(const char *zKey) {
   static const char *const azKey[] = {"disposition", "statement_timeout",
-                                      "timeout", "wait_timeout", "row_limit"};
+                                      "timeout",     "wait_timeout",
+                                      "row_limit",   "idempotent"};
   size_t i;
   for (i = 0; i < DBX_ARRAY_SIZE(azKey); i++) {
     if (strcasecmp(zKey, azKey[i]) == 0) return 1;
@@ -619,6 +718,25 @@ static char *params_text(const DbxParam *aParam, int nParam) {
 }
 
 /*
+** Rewrites the error of a submit that failed after it went out, for a
+** statement that is sent once: it may have run, and its id is unknown.
+*/
+static int stmt_uncertain(DbxError *pErr) {
+  char zWhy[sizeof(pErr->zMsg)];
+  int rc = pErr->rc;
+  snprintf(zWhy, sizeof(zWhy), "%s", pErr->zMsg);
+  dbx_error_clear(pErr);
+  dbx_error_set(pErr, rc,
+                "the statement may have run: %s; its id is unknown, so check "
+                "the remote data before running it again (the option "
+                "idempotent=true lets a statement that is safe to repeat be "
+                "sent again)",
+                zWhy);
+  pErr->bUncertain = 1;
+  return rc;
+}
+
+/*
 ** Submits zSql with the interrupt hook off: an abandoned submit would leave
 ** a statement running remotely with no id to cancel it by; its wait is
 ** bounded by wait_timeout. Returns SQLITE_OK with *ppResp (owned) the first
@@ -636,9 +754,15 @@ static int stmt_submit(DbxStmt *p, const char *zSql, const DbxParam *aParam,
   pReq = stmt_request(p, zSql, aParam, nParam, eDisp, nWait);
   if (pReq == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   dbx_client_set_interrupt(p->pClient, NULL, NULL);
-  rc = dbx_client_call(p->pClient, "POST", "/api/2.0/sql/statements", pReq,
-                       &pResp, pErr);
+  if (p->bRepeatable) {
+    rc = dbx_client_call(p->pClient, "POST", "/api/2.0/sql/statements", pReq,
+                         &pResp, pErr);
+  } else {
+    rc = dbx_client_post_once(p->pClient, "/api/2.0/sql/statements", pReq,
+                              &pResp, pErr);
+  }
   cJSON_Delete(pReq);
+  if (rc && pErr && pErr->bUncertain) return stmt_uncertain(pErr);
   if (rc) return rc;
   sqlite3_free(p->zId);
   p->zId = dbx_strdup(json_str(pResp, "statement_id"));
@@ -813,6 +937,8 @@ static int stmt_new(DbxClient *pClient, const char *zSql,
   }
   p->zSql = dbx_strdup(zSql ? zSql : "");
   p->zParams = params_text(aParam, nParam);
+  p->bRepeatable =
+      p->opt.bIdempotent || (zSql && dbx_stmt_is_read_only(zSql, strlen(zSql)));
   if (p->zSql == NULL || p->zParams == NULL) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     p->opt.xLog = NULL; /* nothing ran: nothing to log */
@@ -873,7 +999,13 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
   }
   rc = stmt_run(p, p->zSql, aParam, nParam, p->opt.eDisposition, &pResp,
                 &bTooBig, &p->err);
-  if (rc == SQLITE_TOOBIG && bTooBig) {
+  if (rc == SQLITE_TOOBIG && bTooBig && !p->bRepeatable) {
+    dbx_error_clear(&p->err);
+    rc = dbx_error_set(&p->err, SQLITE_ERROR,
+                       "the result is too large for an inline result and "
+                       "the statement is not run twice; run it with the "
+                       "option disposition=external_links");
+  } else if (rc == SQLITE_TOOBIG && bTooBig) {
     /* INLINE was too large: log that attempt, re-run with EXTERNAL_LINKS. */
     stmt_log_too_big(p);
     dbx_error_clear(&p->err);

@@ -60,6 +60,9 @@ typedef struct DbxStmtOptions {
   int nWaitSeconds;          /* wait_timeout: 0 (async) or 5..50; default 10 */
   double rTimeoutSeconds;    /* cancel after this long; 0: no limit */
   int64_t nRowLimit;         /* row_limit, 0: none */
+  int bIdempotent;           /* the caller declares running it twice
+                             ** harmless (COPY INTO a fixed file): a submit
+                             ** lost in transit may be sent again */
   int nPollFirstMs;          /* first poll delay (default 100), grows to 10 s */
   DbxInterruptFn xInterrupt; /* non-zero return cancels the statement */
   void *pInterruptArg;       /* passed to xInterrupt */
@@ -83,11 +86,21 @@ int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
                     DbxError *pErr);
 
 /* The statement option names, for messages that list what is accepted. */
-#define DBX_STMT_OPTION_NAMES \
-  "disposition, statement_timeout, wait_timeout, row_limit"
+#define DBX_STMT_OPTION_NAMES                                                  \
+  "disposition, statement_timeout, wait_timeout, row_limit, idempotent"
 
 /* True when zKey names a statement option (dbx_stmt_option knows it). */
 int dbx_stmt_is_option(const char *zKey);
+
+/*
+** True when zSql (nSql bytes) only reads: its first keyword is SELECT,
+** VALUES, SHOW, DESCRIBE/DESC, EXPLAIN or LIST (or WITH), and no word of
+** it outside quotes and comments is one that writes (INSERT, UPDATE,
+** MERGE, CREATE, COPY, ...). Such a statement may be submitted again when
+** a submit was lost in transit; any other is sent once (see
+** dbx_client_post_once) unless DbxStmtOptions.bIdempotent says otherwise.
+*/
+int dbx_stmt_is_read_only(const char *zSql, size_t nSql);
 
 /*
 ** Runs zSql on the warehouse and waits until it is done. On SUCCEEDED,
@@ -97,7 +110,10 @@ int dbx_stmt_is_option(const char *zKey);
 ** ...") in zCode and the statement id in zStatement; SQLITE_INTERRUPT when
 ** the interrupt callback fired, after the remote statement was canceled.
 ** xLog, if set, has then already been called. aParam may be NULL when
-** nParam is 0; the strings are copied.
+** nParam is 0; the strings are copied. A statement that is not read-only
+** (nor declared idempotent) is never submitted twice: when its submit
+** failed after it went out, pErr->bUncertain is set and the message says
+** it may have run.
 */
 int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
                      const DbxParam *aParam, int nParam,

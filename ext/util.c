@@ -15,6 +15,7 @@ void dbx_error_clear(DbxError *pErr) {
   /* Cheap enough for a per-cell path: the strings only need terminating. */
   pErr->rc = SQLITE_OK;
   pErr->httpStatus = 0;
+  pErr->bUncertain = 0;
   pErr->zCode[0] = pErr->zStatement[0] = pErr->zMsg[0] = 0;
 }
 

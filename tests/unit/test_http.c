@@ -31,11 +31,11 @@ static int send_get(DbxHttp *p, DbxRetryKind k, DbxHttpResponse *pResp,
 
 /* The network of one test: a fake transport and the reply of one send. */
 typedef struct Net {
-  Fake f;              /* canned replies and what was sent */
-  DbxHttpTransport t;  /* the transport bound to f */
-  DbxHttpResponse r;   /* the last response */
-  DbxError e;          /* the last error */
-  DbxHttp *p;          /* the handle under test */
+  Fake f;             /* canned replies and what was sent */
+  DbxHttpTransport t; /* the transport bound to f */
+  DbxHttpResponse r;  /* the last response */
+  DbxError e;         /* the last error */
+  DbxHttp *p;         /* the handle under test */
 } Net;
 
 static int net_setup(void **state) {
@@ -57,11 +57,13 @@ static void loopback_policy(void **state) {
   DbxError e;
   (void)state;
   const char *azOk[] = {"https://dbc-1.cloud.databricks.com",
-                        "http://127.0.0.1:8080/api", "http://127.9.9.9",
-                        "http://localhost:1/x", "http://[::1]:99/",
+                        "http://127.0.0.1:8080/api",
+                        "http://127.9.9.9",
+                        "http://localhost:1/x",
+                        "http://[::1]:99/",
                         "HTTPS://Upper.example.com/"};
-  const char *azBad[] = {"http://example.com/", "http://10.0.0.1/",
-                         "ftp://127.0.0.1/", "http://128.0.0.1",
+  const char *azBad[] = {"http://example.com/",        "http://10.0.0.1/",
+                         "ftp://127.0.0.1/",           "http://128.0.0.1",
                          "http://localhost.evil.com/", "nohost"};
   size_t i;
   for (i = 0; i < DBX_ARRAY_SIZE(azOk); i++) {
@@ -74,7 +76,8 @@ static void loopback_policy(void **state) {
   }
   dbx_error_clear(&e);
   dbx_http_check_url("http://example.com/", &e);
-  assert_non_null(strstr(e.zMsg, "plain http is only allowed to a loopback host"));
+  assert_non_null(
+      strstr(e.zMsg, "plain http is only allowed to a loopback host"));
 }
 
 static void backoff_rules(void **state) {
@@ -88,7 +91,8 @@ static void backoff_rules(void **state) {
   /* capped */
   assert_int_equal(dbx_http_backoff_ms(&s, 1, "3600", 0), 60050);
   /* an HTTP date is not parsed: 1 s */
-  assert_int_equal(dbx_http_backoff_ms(&s, 4, "Wed, 21 Oct 2015 07:28:00 GMT", 0), 1050);
+  assert_int_equal(
+      dbx_http_backoff_ms(&s, 4, "Wed, 21 Oct 2015 07:28:00 GMT", 0), 1050);
   /* no header: min(attempt, 10) s */
   assert_int_equal(dbx_http_backoff_ms(&s, 1, NULL, 0), 1050);
   assert_int_equal(dbx_http_backoff_ms(&s, 3, "", 0), 3050);
@@ -138,12 +142,14 @@ static void retries_429_with_retry_after(void **state) {
   /* slept about 2 s (+jitter) then about 1 s (+jitter) */
   assert_in_range(n->f.totalSleepMs, 2000 + 1000 + 100, 2000 + 1000 + 1500);
   assert_string_equal(n->f.aSent[2].zMethod, "GET");
-  assert_non_null(strstr(n->f.aSent[2].zHeaders, "Authorization: Bearer dapi-SECRET"));
+  assert_non_null(
+      strstr(n->f.aSent[2].zHeaders, "Authorization: Bearer dapi-SECRET"));
 }
 
 static void no_retry_of_other_4xx(void **state) {
   Net *n = *state;
-  fake_reply(&n->f, 404, "{\"error_code\":\"NOT_FOUND\",\"message\":\"gone\"}", NULL);
+  fake_reply(&n->f, 404, "{\"error_code\":\"NOT_FOUND\",\"message\":\"gone\"}",
+             NULL);
   fake_reply(&n->f, 200, "{}", NULL);
   assert_int_equal(send_get(n->p, DBX_RETRY_API, &n->r, &n->e), SQLITE_OK);
   assert_int_equal(n->r.status, 404);
@@ -154,16 +160,77 @@ static void no_retry_of_other_4xx(void **state) {
 static void budget_ends_retries(void **state) {
   Net *n = *state;
   dbx_http_settings(n->p)->retryBudgetMs = 20000;
-  fake_net_error(&n->f, DBX_NET_CONNECT);
+  fake_net_error(&n->f, DBX_NET_DROPPED);
   assert_int_equal(send_get(n->p, DBX_RETRY_API, &n->r, &n->e), SQLITE_IOERR);
   /* 1+2+3+4+5 s of backoff (+jitter) fit in 20 s, the 6th (6 s) does not */
   assert_int_equal(n->f.nSent, 6);
   assert_true(n->f.totalSleepMs <= 20000);
-  assert_non_null(strstr(n->e.zMsg, "could not connect to https://x.cloud.databricks.com"));
+  assert_non_null(strstr(
+      n->e.zMsg, "connection dropped to https://x.cloud.databricks.com"));
   assert_non_null(strstr(n->e.zMsg, "after 6 attempts"));
+  assert_false(n->e.bUncertain);
   /* the query string and the header never appear */
   assert_null(strstr(n->e.zMsg, "SECRET"));
   assert_null(strstr(n->e.zMsg, "sig="));
+}
+
+/* A host that refuses connections is given ten seconds, whatever the
+** budget; a name that does not resolve is not retried at all. */
+static void connect_failures_fail_fast(void **state) {
+  Net *n = *state;
+  fake_net_error(&n->f, DBX_NET_CONNECT);
+  assert_int_equal(send_get(n->p, DBX_RETRY_API, &n->r, &n->e), SQLITE_IOERR);
+  assert_int_equal(n->f.nSent, 4); /* 1+2+3 s of backoff; 4 more pass 10 s */
+  assert_true(n->f.totalSleepMs <= 10000);
+  assert_non_null(
+      strstr(n->e.zMsg, "could not connect to https://x.cloud.databricks.com"));
+  /* the message does not end in a number the shell's "(10)" could join */
+  assert_non_null(
+      strstr(n->e.zMsg, "(retry_timeout_seconds bounds the retries)"));
+
+  n->f.nReply = n->f.nSent = 0;
+  n->f.totalSleepMs = 0;
+  fake_net_error(&n->f, DBX_NET_RESOLVE);
+  assert_int_equal(send_get(n->p, DBX_RETRY_API, &n->r, &n->e), SQLITE_IOERR);
+  assert_int_equal(n->f.nSent, 1);
+  assert_int_equal(n->f.totalSleepMs, 0);
+  assert_non_null(strstr(
+      n->e.zMsg,
+      "the host name of https://x.cloud.databricks.com does not resolve"));
+}
+
+/* DBX_RETRY_ONCE: sent again only when it surely did not arrive or was
+** turned away; a failure after it went out is marked uncertain. */
+static void once_is_never_sent_twice(void **state) {
+  Net *n = *state;
+  DbxNetError aSent[] = {DBX_NET_DROPPED, DBX_NET_TIMEOUT, DBX_NET_OTHER};
+  size_t i;
+  for (i = 0; i < DBX_ARRAY_SIZE(aSent); i++) {
+    n->f.nReply = n->f.nSent = 0;
+    fake_net_error(&n->f, aSent[i]);
+    assert_int_equal(send_get(n->p, DBX_RETRY_ONCE, &n->r, &n->e),
+                     SQLITE_IOERR);
+    assert_int_equal(n->f.nSent, 1);
+    assert_true(n->e.bUncertain);
+    assert_non_null(strstr(n->e.zMsg, "after the request was sent"));
+    assert_non_null(strstr(n->e.zMsg, "so it was not sent again"));
+  }
+  /* refused connection, then 429, 503: none arrived or was read; retried */
+  n->f.nReply = n->f.nSent = 0;
+  fake_net_error(&n->f, DBX_NET_CONNECT);
+  fake_reply(&n->f, 429, "", "0");
+  fake_reply(&n->f, 503, "", "0");
+  fake_reply(&n->f, 200, "{}", NULL);
+  assert_int_equal(send_get(n->p, DBX_RETRY_ONCE, &n->r, &n->e), SQLITE_OK);
+  assert_int_equal(n->f.nSent, 4);
+  assert_false(n->e.bUncertain);
+  /* a 500 with a transient message is retried for others, not once */
+  n->f.nReply = n->f.nSent = 0;
+  fake_reply(&n->f, 500, "{\"message\":\"Unexpected error\"}", NULL);
+  fake_reply(&n->f, 200, "{}", NULL);
+  assert_int_equal(send_get(n->p, DBX_RETRY_ONCE, &n->r, &n->e), SQLITE_OK);
+  assert_int_equal(n->r.status, 500);
+  assert_int_equal(n->f.nSent, 1);
 }
 
 static void token_budget_is_one_minute(void **state) {
@@ -186,7 +253,8 @@ static void interrupt_stops_waiting(void **state) {
   fake_reply(&n->f, 503, "", "30");
   nInterruptCalls = 0;
   dbx_http_set_interrupt(n->p, interrupt_after_two, NULL);
-  assert_int_equal(send_get(n->p, DBX_RETRY_API, &n->r, &n->e), SQLITE_INTERRUPT);
+  assert_int_equal(send_get(n->p, DBX_RETRY_API, &n->r, &n->e),
+                   SQLITE_INTERRUPT);
   assert_int_equal(n->f.nSent, 1);
   assert_true(n->f.totalSleepMs < 1000); /* did not sleep the 30 s */
 }
@@ -215,9 +283,8 @@ static void check_error(long status, const char *zBody, int rcWant,
                         const char *zCode, const char *zMsg) {
   DbxError e;
   dbx_error_clear(&e);
-  assert_int_equal(dbx_http_error_from_response(status, zBody,
-                                                zBody ? strlen(zBody) : 0,
-                                                "GET /x", &e),
+  assert_int_equal(dbx_http_error_from_response(
+                       status, zBody, zBody ? strlen(zBody) : 0, "GET /x", &e),
                    rcWant);
   assert_int_equal(e.httpStatus, status);
   assert_string_equal(e.zCode, zCode);
@@ -254,7 +321,8 @@ static void error_bodies(void **state) {
               SQLITE_ERROR, "BAD_GATEWAY", "GET /x: HTTP 502: upstream failed");
   check_error(403, "<html><head><title>Forbidden</title></head></html>",
               SQLITE_AUTH, "FORBIDDEN", "GET /x: HTTP 403: Forbidden");
-  check_error(503, NULL, SQLITE_ERROR, "", "GET /x: HTTP 503: Service Unavailable");
+  check_error(503, NULL, SQLITE_ERROR, "",
+              "GET /x: HTTP 503: Service Unavailable");
   check_error(500, "something odd", SQLITE_ERROR, "UNKNOWN",
               "GET /x: HTTP 500: something odd");
 }
@@ -263,8 +331,9 @@ static void redacts_urls(void **state) {
   char z[256];
   (void)state;
   assert_string_equal(
-      dbx_http_redact_url("https://user:pw@bucket.s3.amazonaws.com/a/b?X-Amz-Signature=1#f",
-                          z, sizeof(z)),
+      dbx_http_redact_url(
+          "https://user:pw@bucket.s3.amazonaws.com/a/b?X-Amz-Signature=1#f", z,
+          sizeof(z)),
       "https://bucket.s3.amazonaws.com/a/b");
   assert_string_equal(dbx_http_redact_url("http://127.0.0.1:5/x", z, sizeof(z)),
                       "http://127.0.0.1:5/x");
@@ -275,11 +344,20 @@ int main(void) {
       cmocka_unit_test(loopback_policy),
       cmocka_unit_test(backoff_rules),
       cmocka_unit_test(retryable_classes),
-      cmocka_unit_test_setup_teardown(retries_429_with_retry_after, net_setup, net_teardown),
-      cmocka_unit_test_setup_teardown(no_retry_of_other_4xx, net_setup, net_teardown),
-      cmocka_unit_test_setup_teardown(budget_ends_retries, net_setup, net_teardown),
-      cmocka_unit_test_setup_teardown(token_budget_is_one_minute, net_setup, net_teardown),
-      cmocka_unit_test_setup_teardown(interrupt_stops_waiting, net_setup, net_teardown),
+      cmocka_unit_test_setup_teardown(retries_429_with_retry_after, net_setup,
+                                      net_teardown),
+      cmocka_unit_test_setup_teardown(no_retry_of_other_4xx, net_setup,
+                                      net_teardown),
+      cmocka_unit_test_setup_teardown(budget_ends_retries, net_setup,
+                                      net_teardown),
+      cmocka_unit_test_setup_teardown(connect_failures_fail_fast, net_setup,
+                                      net_teardown),
+      cmocka_unit_test_setup_teardown(once_is_never_sent_twice, net_setup,
+                                      net_teardown),
+      cmocka_unit_test_setup_teardown(token_budget_is_one_minute, net_setup,
+                                      net_teardown),
+      cmocka_unit_test_setup_teardown(interrupt_stops_waiting, net_setup,
+                                      net_teardown),
       cmocka_unit_test(refuses_plain_http_before_sending),
       cmocka_unit_test(error_bodies),
       cmocka_unit_test(redacts_urls),

@@ -65,6 +65,12 @@ int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
   return SQLITE_OK;
 }
 
+/* Statements that write are posted once; the fake treats both alike. */
+int dbx_client_post_once(DbxClient *p, const char *zPath, const cJSON *pBody,
+                         cJSON **ppOut, DbxError *pErr) {
+  return dbx_client_call(p, "POST", zPath, pBody, ppOut, pErr);
+}
+
 int dbx_client_download(DbxClient *p, const char *zUrl, const char *const *azHeader,
                         int nHeader, DbxBuf *pOut, DbxError *pErr) {
   const Step *s = next_step("DOWNLOAD", zUrl);

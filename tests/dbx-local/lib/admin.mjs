@@ -9,6 +9,8 @@
 //            "status": 503, "error_code": "TEMPORARILY_UNAVAILABLE", "message": "...",
 //            "retry_after": 2           (Retry-After header, seconds),
 //            "delay_ms": 1500           (sleep first; alone it only delays the real answer),
+//            "hold_ms": 1500            (the request is carried out at once and its answer held
+//                                        back this long: a server that acted but answers late),
 //            "drop": true               (the real answer is cut: headers and half the body are
 //                                        sent, then the socket is destroyed),
 //            "kind": "expired_token"    (403 "Invalid access token.", as for an expired OAuth token)

@@ -22,8 +22,8 @@ export class FaultRegistry {
     if (spec.status !== undefined && !(Number.isInteger(spec.status) && spec.status >= 100 && spec.status <= 599)) {
       throw new Error('status must be an HTTP status code');
     }
-    if (spec.status === undefined && !spec.drop && !spec.kind && !spec.delay_ms) {
-      throw new Error('a fault needs status, drop, kind or delay_ms');
+    if (spec.status === undefined && !spec.drop && !spec.kind && !spec.delay_ms && !spec.hold_ms) {
+      throw new Error('a fault needs status, drop, kind, delay_ms or hold_ms');
     }
     const fault = {
       id: this.faults.length ? this.faults[this.faults.length - 1].id + 1 : 1,
@@ -35,6 +35,7 @@ export class FaultRegistry {
       message: spec.message,
       retry_after: spec.retry_after,
       delay_ms: Number(spec.delay_ms ?? 0),
+      hold_ms: Number(spec.hold_ms ?? 0),
       drop: !!spec.drop,
       kind: spec.kind,
     };
@@ -84,6 +85,7 @@ export class FaultRegistry {
       if (f.drop) res.socket?.destroy();
       return true;
     }
+    if (f.hold_ms > 0) holdResponse(res, f.hold_ms);
     if (f.drop) truncateResponse(res);
     return false;
   }
@@ -91,6 +93,17 @@ export class FaultRegistry {
 
 function defaultCode(status) {
   return { 400: 'BAD_REQUEST', 401: 401, 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'RESOURCE_CONFLICT', 429: 'REQUEST_LIMIT_EXCEEDED', 500: 'INTERNAL_ERROR', 502: 'BAD_GATEWAY', 503: 'TEMPORARILY_UNAVAILABLE', 504: 'DEADLINE_EXCEEDED' }[status] ?? 'UNKNOWN';
+}
+
+// Holds the real answer back for ms: the handler runs at once, and the response leaves
+// (if the client still waits) only afterwards. Node sends no header before the first
+// write or end, so deferring those defers everything.
+function holdResponse(res, ms) {
+  const origWrite = res.write.bind(res);
+  const origEnd = res.end.bind(res);
+  const released = new Promise((r) => setTimeout(r, ms));
+  res.write = (...args) => { released.then(() => origWrite(...args)); return true; };
+  res.end = (...args) => { released.then(() => origEnd(...args)); return res; };
 }
 
 // Makes the response die mid-body: headers (with the real Content-Length) and the first
