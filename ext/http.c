@@ -585,7 +585,7 @@ static int http_net_error(DbxHttp *p, const DbxHttpRequest *pReq,
                          zWhat, zSafe, pResp->zNetMsg);
   case DBX_NET_TLS:
     return dbx_error_set(pErr, SQLITE_IOERR,
-                         "%s: TLS failure with %s (%s): check the host name, "
+                         "%s: TLS failure to %s (%s): check the host name, "
                          "or set ca_bundle to the CA file that signed its "
                          "certificate",
                          zWhat, zSafe, pResp->zNetMsg);

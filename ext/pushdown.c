@@ -120,11 +120,23 @@ char *dbx_pushdown_decltype(const char *zTypeText, const char *zTypeName) {
                                                   : "";
   char zWord[32];
   const char *p;
-  int bPlain = zType[0] != 0;
+  int bPlain = zType[0] != 0, nDepth = 0;
   DbxBuf b = {0};
+  /* Plain: letters, digits and _ with balanced parentheses around any
+  ** comma, as in DECIMAL(10,2); anything else is quoted, so a type can
+  ** never add a column or a constraint to the declaration. */
   for (p = zType; *p; p++) {
-    if (!isalnum((unsigned char)*p) && !strchr("_(),", *p)) bPlain = 0;
+    if (*p == '(') {
+      nDepth++;
+    } else if (*p == ')') {
+      if (--nDepth < 0) bPlain = 0;
+    } else if (*p == ',') {
+      if (nDepth == 0) bPlain = 0;
+    } else if (!isalnum((unsigned char)*p) && *p != '_') {
+      bPlain = 0;
+    }
   }
+  if (nDepth != 0) bPlain = 0;
   if (bPlain) {
     /* Unity Catalog spells types in lower case (bigint, decimal(10,2)). */
     for (p = zType; *p; p++) {

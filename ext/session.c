@@ -13,6 +13,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <stdio.h>
+
+#include "http.h"
 #include "session.h"
 
 /* The settings dbx_config(key, value) accepts, as config.c spells them. */
@@ -35,6 +38,8 @@ struct DbxSession {
   SessionClient *pClients;    /* open clients */
   DbxLogEntry aLog[DBX_SESSION_LOG_SIZE]; /* ring, by iSeq % size */
   int64_t iLastSeq;  /* sequence of the newest entry, 0: none */
+  int bAllowViews;   /* dbx_config('allow_views', 'true') was run */
+  int nTables;       /* databricks tables connected now */
   DbxSession *pNext; /* next in the registry */
 };
 
@@ -117,11 +122,48 @@ static int default_index(const char *zKey) {
   return -1;
 }
 
+/* dbx_config('allow_views', v): see session.h. */
+static int session_allow_views(DbxSession *p, const char *zValue,
+                               DbxError *pErr) {
+  int bOn;
+  if (zValue == NULL || strcasecmp(zValue, "false") == 0 ||
+      strcmp(zValue, "0") == 0) {
+    bOn = 0;
+  } else if (strcasecmp(zValue, "true") == 0 || strcmp(zValue, "1") == 0) {
+    bOn = 1;
+  } else {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "allow_views must be true or false, not '%.40s'",
+                         zValue);
+  }
+  if (bOn != p->bAllowViews && p->nTables > 0) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "allow_views applies to databricks tables as they "
+                         "are first used, and %d already are: set it right "
+                         "after loading the extension, or open the database "
+                         "again",
+                         p->nTables);
+  }
+  p->bAllowViews = bOn;
+  return SQLITE_OK;
+}
+
+int dbx_session_allow_views(const DbxSession *p) {
+  return p->bAllowViews;
+}
+
+void dbx_session_table_count(DbxSession *p, int nDelta) {
+  p->nTables += nDelta;
+}
+
 int dbx_session_set_default(DbxSession *p, const char *zKey, const char *zValue,
                             DbxError *pErr) {
   DbxConfig *pCheck = NULL;
   int i = default_index(zKey), rc;
   char *zNew = NULL;
+  if (strcasecmp(zKey, "allow_views") == 0) {
+    return session_allow_views(p, zValue, pErr);
+  }
   if (i < 0) {
     if (dbx_config_is_secret(zKey)) {
       return dbx_error_set(pErr, SQLITE_ERROR,
@@ -275,6 +317,81 @@ fail:
   dbx_config_free(*ppConfig);
   *ppConfig = NULL;
   return rc;
+}
+
+/* The host of a resolved config without its trailing slashes, in zOut. */
+static void host_of(const DbxConfig *pConfig, char *zOut, size_t nOut) {
+  const char *z = pConfig ? dbx_config_get(pConfig, "host") : NULL;
+  size_t n;
+  snprintf(zOut, nOut, "%s", z ? z : "");
+  n = strlen(zOut);
+  while (n > 0 && zOut[n - 1] == '/')
+    zOut[--n] = 0;
+}
+
+/*
+** The trust rule for options stored in the database file: they may choose
+** among what the user configured outside it (a profile, a warehouse, a
+** catalog) but not name a config file, nor a host other than the one the
+** same settings give without it. Returns SQLITE_OK or an error in pErr.
+*/
+static int stored_options_check(DbxSession *p, const DbxOption *aOpt, int nOpt,
+                                DbxError *pErr) {
+  DbxOption *aBase;
+  DbxConfig *pBase = NULL, *pFull = NULL;
+  DbxError eBase;
+  char zBase[300], zFull[300], zSafe[256];
+  int i, nBase = 0, iHost = -1, rc;
+  for (i = 0; i < nOpt; i++) {
+    if (strcasecmp(aOpt[i].zKey, "config_file") == 0) {
+      return dbx_error_set(
+          pErr, SQLITE_ERROR,
+          "config_file cannot be set in a table definition, which is stored "
+          "in the database file: name the file with DATABRICKS_CONFIG_FILE "
+          "instead, and choose its profile with profile=");
+    }
+    if (strcasecmp(aOpt[i].zKey, "host") == 0) iHost = i;
+  }
+  if (iHost < 0) return SQLITE_OK;
+  aBase = sqlite3_malloc64(sizeof(DbxOption) * (size_t)(nOpt + 1));
+  if (aBase == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  for (i = 0; i < nOpt; i++) {
+    if (i != iHost) aBase[nBase++] = aOpt[i];
+  }
+  dbx_error_clear(&eBase);
+  rc = dbx_session_config(p, aOpt, nOpt, &pFull, pErr);
+  if (rc == SQLITE_OK) {
+    dbx_session_config(p, aBase, nBase, &pBase, &eBase);
+    host_of(pBase, zBase, sizeof(zBase));
+    host_of(pFull, zFull, sizeof(zFull));
+    if (strcasecmp(zBase, zFull) != 0) {
+      char zHave[256];
+      dbx_http_redact_url(zFull, zSafe, sizeof(zSafe));
+      dbx_http_redact_url(zBase, zHave, sizeof(zHave));
+      rc = dbx_error_set(
+          pErr, SQLITE_AUTH,
+          "the table definition names host %s, which is not the workspace "
+          "configured outside the database file (%s): a table definition "
+          "is data, so it may choose a profile= but not a new host; to use "
+          "this host, configure it with DATABRICKS_HOST, a profile of "
+          "~/.databrickscfg, or SELECT dbx_config('host', '%s')",
+          zSafe, zHave[0] ? zHave : "none", zSafe);
+    }
+  }
+  dbx_config_free(pBase);
+  dbx_config_free(pFull);
+  sqlite3_free(aBase);
+  return rc;
+}
+
+int dbx_session_connect_stored(DbxSession *p, const DbxOption *aOpt, int nOpt,
+                               DbxConfig **ppConfig, DbxClient **ppClient,
+                               DbxError *pErr) {
+  int rc = stored_options_check(p, aOpt, nOpt, pErr);
+  *ppConfig = NULL;
+  *ppClient = NULL;
+  if (rc) return rc;
+  return dbx_session_connect(p, aOpt, nOpt, ppConfig, ppClient, pErr);
 }
 
 void dbx_session_stmt_options(DbxSession *p, const DbxConfig *pConfig,

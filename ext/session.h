@@ -83,6 +83,32 @@ int dbx_session_connect(DbxSession *p, const DbxOption *aOpt, int nOpt,
                         DbxError *pErr);
 
 /*
+** dbx_session_connect for options stored in the database file (the
+** arguments of CREATE VIRTUAL TABLE): a database file is data, not
+** configuration, so nothing in it may send a credential, or the contents
+** of an environment variable or a file, to a host the user did not
+** configure outside it. Such options may not set config_file, and may set
+** host only to the host the same settings give without it (the
+** environment, a profile, or dbx_config()). Otherwise an error says how to
+** configure the host, before anything is read or sent.
+*/
+int dbx_session_connect_stored(DbxSession *p, const DbxOption *aOpt, int nOpt,
+                               DbxConfig **ppConfig, DbxClient **ppClient,
+                               DbxError *pErr);
+
+/*
+** dbx_config('allow_views', 'true'|'false'): whether databricks tables
+** connected from now on may be used inside views (and triggers), which
+** SQLite then allows when PRAGMA trusted_schema is on (its default). Off
+** by default: a view in someone else's database file could otherwise run
+** remote queries with this user's credentials. Changing it once a table is
+** connected is an error, since a table's flags are fixed when it connects.
+** dbx_session_table_count() tracks the connected tables (+1 / -1).
+*/
+int dbx_session_allow_views(const DbxSession *p);
+void dbx_session_table_count(DbxSession *p, int nDelta);
+
+/*
 ** Fills the statement options that come from the session: warehouse,
 ** catalog and schema of pConfig (borrowed: pConfig must outlive the
 ** dbx_stmt_execute call), and the log hook feeding dbx_statements. Call

@@ -30,13 +30,30 @@
 #include "pushdown.h"
 #include "session.h"
 
+/* The parsed arguments of CREATE VIRTUAL TABLE. */
+typedef struct VtabArgs {
+  int nArg;           /* pairs in azKey/azVal */
+  char **azKey;       /* owned; lower-case keys */
+  char **azVal;       /* owned; dequoted values */
+  const char *zTable; /* borrowed from azVal: table= */
+  const char *zQuery; /* borrowed from azVal: query= */
+} VtabArgs;
+
 /* One `databricks` virtual table. */
 typedef struct DbxVtab {
   sqlite3_vtab base;    /* must come first */
   sqlite3 *db;          /* the connection (interrupt probe) */
   DbxSession *pSession; /* borrowed: the module's client data */
-  DbxConfig *pConfig;   /* owned; resolved settings of this table */
-  DbxClient *pClient;   /* borrowed from the session */
+  char *zDb;            /* owned; schema holding the table ("main") */
+  char *zVtabName;      /* owned; the table's name in SQLite */
+  VtabArgs args;        /* owned; the CREATE VIRTUAL TABLE arguments */
+  DbxConfig *pConfig;   /* owned; resolved settings, NULL until first use */
+  DbxClient *pClient;   /* borrowed from the session; NULL until first use */
+  char *zCatalog;       /* owned; table=: resolved catalog */
+  char *zSchema;        /* owned; table=: resolved schema */
+  char *zName;          /* owned; table=: the table's own name */
+  DbxError broken;      /* why the stored columns are missing, or clear */
+  int bCounted;         /* counted in dbx_session_table_count */
   int nStmtOpt;         /* statement options in azStmtOpt (pairs) */
   char **azStmtOpt;     /* owned; key, value, key, value ... */
   char *zDisplay;       /* owned; what errors call the table */
@@ -86,15 +103,6 @@ static char *arg_value(const char *z, size_t n) {
   }
   return zOut;
 }
-
-/* The parsed arguments of CREATE VIRTUAL TABLE. */
-typedef struct VtabArgs {
-  int nArg;           /* pairs in azKey/azVal */
-  char **azKey;       /* owned; lower-case keys */
-  char **azVal;       /* owned; dequoted values */
-  const char *zTable; /* borrowed from azVal: table= */
-  const char *zQuery; /* borrowed from azVal: query= */
-} VtabArgs;
 
 /* Frees parsed arguments; values are wiped (they may name secrets). */
 static void args_free(VtabArgs *a) {
@@ -200,7 +208,14 @@ static void vtab_free(DbxVtab *p) {
   sqlite3_free(p->zTable);
   sqlite3_free(p->zQuery);
   sqlite3_free(p->zDisplay);
+  sqlite3_free(p->zCatalog);
+  sqlite3_free(p->zSchema);
+  sqlite3_free(p->zName);
+  sqlite3_free(p->zDb);
+  sqlite3_free(p->zVtabName);
+  args_free(&p->args);
   dbx_config_free(p->pConfig);
+  if (p->bCounted) dbx_session_table_count(p->pSession, -1);
   sqlite3_free(p->base.zErrMsg);
   sqlite3_free(p);
 }
@@ -223,73 +238,95 @@ static int vtab_stmt_options(DbxVtab *p, DbxStmtOptions *pOpt,
 
 /* Allocates the column arrays for nCol columns; SQLITE_NOMEM on failure. */
 static int vtab_alloc_cols(DbxVtab *p, int nCol) {
-  p->azCol = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)nCol);
-  p->aClass = sqlite3_malloc64(sizeof(DbxColClass) * (sqlite3_uint64)nCol);
+  p->azCol = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)(nCol + 1));
+  p->aClass =
+      sqlite3_malloc64(sizeof(DbxColClass) * (sqlite3_uint64)(nCol + 1));
   if (p->azCol == NULL || p->aClass == NULL) return SQLITE_NOMEM;
-  memset(p->azCol, 0, sizeof(char *) * (size_t)nCol);
+  memset(p->azCol, 0, sizeof(char *) * (size_t)(nCol + 1));
   return SQLITE_OK;
 }
 
 /*
-** table=: looks the table up in Unity Catalog (*ppInfo, for the columns)
-** and sets p->zTable to its quoted three-part name and p->zDisplay. A one-
-** or two-part name takes catalog and schema from the settings.
+** Resolves the settings of the table and finds its client, the first time
+** the table needs the network (xCreate, or the first scan after
+** xConnect): connecting a table only reads what xCreate stored. The
+** options are those of the table definition, so the trust rule of
+** dbx_session_connect_stored applies. Also sets p->zTable / p->zDisplay
+** for table= (a one- or two-part name takes catalog and schema from the
+** settings). Returns SQLITE_OK or an error in pErr.
 */
-static int vtab_find_table(DbxVtab *p, const char *zName, DbxTableInfo **ppInfo,
-                           DbxError *pErr) {
+static int vtab_ready(DbxVtab *p, DbxError *pErr) {
+  DbxOption *aOpt;
   char *azPart[3];
-  int nPart, rc;
-  const char *zCat, *zSch, *zTab;
-  DbxBuf q = {0};
-  rc = dbx_pushdown_name_split(zName, azPart, &nPart, pErr);
+  int i, nOpt = 0, nPart, rc;
+  if (p->pClient) return SQLITE_OK;
+  aOpt =
+      sqlite3_malloc64(sizeof(DbxOption) * (sqlite3_uint64)(p->args.nArg + 1));
+  if (aOpt == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  for (i = 0; i < p->args.nArg; i++) {
+    const char *zKey = p->args.azKey[i];
+    if (!strcmp(zKey, "table") || !strcmp(zKey, "query")) continue;
+    if (dbx_stmt_is_option(zKey)) continue; /* in azStmtOpt */
+    aOpt[nOpt].zKey = zKey;
+    aOpt[nOpt].zValue = p->args.azVal[i];
+    nOpt++;
+  }
+  rc = dbx_session_connect_stored(p->pSession, aOpt, nOpt, &p->pConfig,
+                                  &p->pClient, pErr);
+  sqlite3_free(aOpt);
+  if (rc || p->args.zTable == NULL) return rc;
+
+  rc = dbx_pushdown_name_split(p->args.zTable, azPart, &nPart, pErr);
   if (rc) return rc;
-  zTab = azPart[nPart - 1];
-  zCat = nPart == 3 ? azPart[0] : dbx_config_get(p->pConfig, "catalog");
-  zSch = nPart == 3   ? azPart[1]
-         : nPart == 2 ? azPart[0]
-                      : dbx_config_get(p->pConfig, "schema");
-  if (zCat == NULL || zSch == NULL) {
+  p->zCatalog = dbx_strdup(nPart == 3 ? azPart[0]
+                                      : dbx_config_get(p->pConfig, "catalog"));
+  p->zSchema = dbx_strdup(nPart == 3   ? azPart[1]
+                          : nPart == 2 ? azPart[0]
+                                       : dbx_config_get(p->pConfig, "schema"));
+  p->zName = dbx_strdup(azPart[nPart - 1]);
+  dbx_pushdown_name_free(azPart);
+  if (p->zName == NULL)
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  if (p->zCatalog == NULL || p->zSchema == NULL) {
     rc = dbx_error_set(pErr, SQLITE_ERROR,
                        "table '%s' needs a catalog and a schema: write "
                        "catalog.schema.table, or set catalog= and schema=",
-                       zName);
+                       p->args.zTable);
   } else {
-    rc = dbx_catalog_table_get(p->pClient, zCat, zSch, zTab, ppInfo, pErr);
-  }
-  if (rc == SQLITE_OK) {
-    dbx_pushdown_ident(&q, zCat);
+    DbxBuf q = {0};
+    dbx_pushdown_ident(&q, p->zCatalog);
     dbx_buf_append(&q, ".", 1);
-    dbx_pushdown_ident(&q, zSch);
+    dbx_pushdown_ident(&q, p->zSchema);
     dbx_buf_append(&q, ".", 1);
-    dbx_pushdown_ident(&q, zTab);
+    dbx_pushdown_ident(&q, p->zName);
     p->zTable = dbx_buf_take(&q);
-    p->zDisplay = sqlite3_mprintf("%s.%s.%s", zCat, zSch, zTab);
+    sqlite3_free(p->zDisplay);
+    p->zDisplay =
+        sqlite3_mprintf("%s.%s.%s", p->zCatalog, p->zSchema, p->zName);
+    p->remote.zTable = p->zTable;
     if (!p->zTable || !p->zDisplay) {
       rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
   }
-  dbx_pushdown_name_free(azPart);
+  if (rc) { /* try again, whole, at the next use */
+    p->pClient = NULL;
+    dbx_config_free(p->pConfig);
+    p->pConfig = NULL;
+  }
   return rc;
 }
 
 /*
 ** query=: runs the query under LIMIT 0 (its schema without its rows) and
-** returns the statement in *ppStmt for the columns; keeps the text in
-** p->zQuery.
+** returns the statement in *ppStmt for the columns.
 */
-static int vtab_run_schema_query(DbxVtab *p, const char *zQuery,
-                                 DbxStmt **ppStmt, DbxError *pErr) {
+static int vtab_run_schema_query(DbxVtab *p, DbxStmt **ppStmt, DbxError *pErr) {
   DbxRemote r;
   DbxPlan plan;
   DbxScanSql s;
   DbxStmtOptions o;
   char *zSql;
   int rc;
-  p->zQuery = dbx_strdup(zQuery);
-  p->zDisplay = dbx_strdup("query");
-  if (!p->zQuery || !p->zDisplay) {
-    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  }
   memset(&r, 0, sizeof(r));
   memset(&plan, 0, sizeof(plan));
   r.zQuery = p->zQuery;
@@ -335,54 +372,51 @@ static void vtab_decl_column(DbxVtab *p, int i, const char *zDecl,
   dbx_buf_appendf(pDecl, "\" %s", zDecl);
 }
 
+/* A column as stored: name and remote type (borrowed strings). */
+typedef struct VtabColumn {
+  const char *zName;     /* column name */
+  const char *zTypeText; /* type_text, e.g. "decimal(10,2)" */
+  const char *zTypeName; /* type_name, e.g. "DECIMAL", may be "" */
+} VtabColumn;
+
+/* SQLite allows at most this many columns in a table (SQLITE_MAX_COLUMN). */
+#define VTAB_MAX_COLUMNS 2000
+
 /*
-** Reads the remote columns and declares them. For table= through Unity
-** Catalog; for query= from the result schema of the query under LIMIT 0.
-** Fills the column arrays and p->remote, which pushdown.c reads.
+** Declares the columns of the table and fills p->azCol, p->aClass and
+** p->remote (what pushdown.c reads). The names and types may come from a
+** database file someone else wrote: names are quoted, types pass through
+** dbx_pushdown_decltype, which quotes anything but a plain type.
 */
-static int vtab_declare(DbxVtab *p, const VtabArgs *a, DbxError *pErr) {
+static int vtab_declare(DbxVtab *p, const VtabColumn *aCol, int nCol,
+                        DbxError *pErr) {
   DbxBuf decl = {0};
-  DbxTableInfo *pInfo = NULL;
-  DbxStmt *pStmt = NULL;
-  int i, nCol, rc;
-  if (a->zTable) {
-    rc = vtab_find_table(p, a->zTable, &pInfo, pErr);
-  } else {
-    rc = vtab_run_schema_query(p, a->zQuery, &pStmt, pErr);
+  int i, rc;
+  if (nCol < 1 || nCol > VTAB_MAX_COLUMNS) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "%s has %d columns; a table takes 1 to %d",
+                         p->zDisplay, nCol, VTAB_MAX_COLUMNS);
   }
-  if (rc) goto done;
-  nCol = pInfo ? pInfo->nCol : dbx_stmt_column_count(pStmt);
   rc = vtab_alloc_cols(p, nCol);
-  if (rc) goto done;
+  if (rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   p->remote.nCol = nCol;
   dbx_buf_appendf(&decl, "CREATE TABLE x(");
   for (i = 0; i < nCol; i++) {
-    const char *zName, *zText, *zTypeName;
-    char *zDecl;
-    if (pInfo) {
-      zName = pInfo->aCol[i].zName;
-      zText = pInfo->aCol[i].zTypeText;
-      zTypeName = pInfo->aCol[i].zTypeName;
-    } else {
-      zName = dbx_stmt_column_name(pStmt, i);
-      zText = dbx_stmt_column_type_text(pStmt, i);
-      zTypeName = dbx_stmt_column_type_name(pStmt, i);
-    }
-    p->azCol[i] = dbx_strdup(zName ? zName : "");
-    p->aClass[i] = dbx_pushdown_class(zText, zTypeName);
-    zDecl = dbx_pushdown_decltype(zText, zTypeName);
+    char *zDecl = dbx_pushdown_decltype(aCol[i].zTypeText, aCol[i].zTypeName);
+    p->azCol[i] = dbx_strdup(aCol[i].zName);
+    p->aClass[i] = dbx_pushdown_class(aCol[i].zTypeText, aCol[i].zTypeName);
     if (p->azCol[i] == NULL || zDecl == NULL) {
       sqlite3_free(zDecl);
-      rc = SQLITE_NOMEM;
-      goto done;
+      dbx_buf_free(&decl);
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
     vtab_decl_column(p, i, zDecl, &decl);
     sqlite3_free(zDecl);
   }
   dbx_buf_appendf(&decl, ")");
   if (decl.rc) {
-    rc = SQLITE_NOMEM;
-    goto done;
+    dbx_buf_free(&decl);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
   p->remote.zTable = p->zTable;
   p->remote.zQuery = p->zQuery;
@@ -393,81 +427,319 @@ static int vtab_declare(DbxVtab *p, const VtabArgs *a, DbxError *pErr) {
     rc = dbx_error_set(pErr, rc, "cannot declare the columns of %s: %s",
                        p->zDisplay, sqlite3_errmsg(p->db));
   }
-done:
-  if (rc == SQLITE_NOMEM) dbx_error_set(pErr, rc, "out of memory");
   dbx_buf_free(&decl);
+  return rc;
+}
+
+/*
+** xCreate's remote part: reads the columns (Unity Catalog for table=, the
+** result schema of the query under LIMIT 0 for query=), stores them in the
+** shadow table "<name>_columns", from which every later connection
+** declares them without a network call, and declares them.
+*/
+static int vtab_fetch_columns(DbxVtab *p, DbxError *pErr) {
+  DbxTableInfo *pInfo = NULL;
+  DbxStmt *pStmt = NULL;
+  sqlite3_stmt *pIns = NULL;
+  VtabColumn *aCol = NULL;
+  char *zSql = NULL;
+  int i, nCol = 0, rc;
+  if (p->args.zTable) {
+    rc = dbx_catalog_table_get(p->pClient, p->zCatalog, p->zSchema, p->zName,
+                               &pInfo, pErr);
+  } else {
+    rc = vtab_run_schema_query(p, &pStmt, pErr);
+  }
+  if (rc) goto done;
+  nCol = pInfo ? pInfo->nCol : dbx_stmt_column_count(pStmt);
+  aCol = sqlite3_malloc64(sizeof(VtabColumn) * (sqlite3_uint64)(nCol + 1));
+  if (aCol == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  for (i = 0; i < nCol; i++) {
+    const char *zN, *zT, *zTn;
+    if (pInfo) {
+      zN = pInfo->aCol[i].zName;
+      zT = pInfo->aCol[i].zTypeText;
+      zTn = pInfo->aCol[i].zTypeName;
+    } else {
+      zN = dbx_stmt_column_name(pStmt, i);
+      zT = dbx_stmt_column_type_text(pStmt, i);
+      zTn = dbx_stmt_column_type_name(pStmt, i);
+    }
+    aCol[i].zName = zN ? zN : "";
+    aCol[i].zTypeText = zT ? zT : "";
+    aCol[i].zTypeName = zTn ? zTn : "";
+  }
+  rc = vtab_declare(p, aCol, nCol, pErr);
+  if (rc) goto done;
+
+  zSql = sqlite3_mprintf(
+      "CREATE TABLE \"%w\".\"%w_columns\"(cid INTEGER PRIMARY KEY, "
+      "name TEXT NOT NULL, type_text TEXT NOT NULL, type_name TEXT NOT NULL)",
+      p->zDb, p->zVtabName);
+  rc = zSql ? sqlite3_exec(p->db, zSql, NULL, NULL, NULL) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  zSql = NULL;
+  if (rc == SQLITE_OK) {
+    zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_columns\" VALUES(?,?,?,?)",
+                           p->zDb, p->zVtabName);
+    rc = zSql ? sqlite3_prepare_v2(p->db, zSql, -1, &pIns, NULL) : SQLITE_NOMEM;
+  }
+  for (i = 0; rc == SQLITE_OK && i < nCol; i++) {
+    sqlite3_bind_int(pIns, 1, i);
+    sqlite3_bind_text(pIns, 2, aCol[i].zName, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pIns, 3, aCol[i].zTypeText, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pIns, 4, aCol[i].zTypeName, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pIns) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(p->db);
+    sqlite3_reset(pIns);
+  }
+  if (rc) {
+    dbx_error_set(pErr, rc, "cannot store the columns of %s: %s", p->zDisplay,
+                  sqlite3_errmsg(p->db));
+  }
+done:
+  sqlite3_finalize(pIns);
+  sqlite3_free(zSql);
+  sqlite3_free(aCol);
   dbx_catalog_table_free(pInfo);
   dbx_stmt_free(pStmt);
   return rc;
 }
 
-/* xCreate and xConnect: nothing is created remotely. */
-static int vtabConnect(sqlite3 *db, void *pAux, int argc,
-                       const char *const *argv, sqlite3_vtab **ppVtab,
-                       char **pzErr) {
+/*
+** xConnect's part: declares the columns that xCreate stored, without any
+** network call. Returns SQLITE_OK, or SQLITE_NOTFOUND (pErr set) when the
+** shadow table is missing or unreadable: the caller then declares a
+** placeholder, so that the table can at least be dropped.
+*/
+static int vtab_load_columns(DbxVtab *p, DbxError *pErr) {
+  sqlite3_stmt *pSel = NULL;
+  VtabColumn *aCol = NULL;
+  char **azText = NULL;
+  int i, nCol = 0, nAlloc = 0, rc;
+  char *zSql = sqlite3_mprintf(
+      "SELECT name, type_text, type_name FROM \"%w\".\"%w_columns\" "
+      "ORDER BY cid",
+      p->zDb, p->zVtabName);
+  if (zSql == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  rc = sqlite3_prepare_v2(p->db, zSql, -1, &pSel, NULL);
+  sqlite3_free(zSql);
+  while (rc == SQLITE_OK && sqlite3_step(pSel) == SQLITE_ROW) {
+    if (nCol >= VTAB_MAX_COLUMNS) {
+      nCol = VTAB_MAX_COLUMNS + 1; /* vtab_declare says what is wrong */
+      break;
+    }
+    if (nCol == nAlloc) {
+      int nNew = nAlloc ? nAlloc * 2 : 16;
+      char **azNew =
+          sqlite3_realloc64(azText, sizeof(char *) * 3 * (sqlite3_uint64)nNew);
+      if (azNew == NULL) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      azText = azNew;
+      nAlloc = nNew;
+    }
+    for (i = 0; i < 3; i++) {
+      const char *z = (const char *)sqlite3_column_text(pSel, i);
+      azText[3 * nCol + i] = dbx_strdup(z ? z : "");
+      if (azText[3 * nCol + i] == NULL) rc = SQLITE_NOMEM;
+    }
+    nCol++;
+  }
+  sqlite3_finalize(pSel);
+  if (rc == SQLITE_OK && nCol > 0 && nCol <= VTAB_MAX_COLUMNS) {
+    aCol = sqlite3_malloc64(sizeof(VtabColumn) * (sqlite3_uint64)nCol);
+    if (aCol == NULL) rc = SQLITE_NOMEM;
+    for (i = 0; aCol && i < nCol; i++) {
+      aCol[i].zName = azText[3 * i];
+      aCol[i].zTypeText = azText[3 * i + 1];
+      aCol[i].zTypeName = azText[3 * i + 2];
+    }
+  }
+  if (rc == SQLITE_NOMEM) {
+    dbx_error_set(pErr, rc, "out of memory");
+  } else if (rc || nCol == 0) {
+    rc = dbx_error_set(pErr, SQLITE_NOTFOUND,
+                       "the column list of %s is missing from the database "
+                       "(table %s_columns): DROP TABLE %s and create it again",
+                       p->zVtabName, p->zVtabName, p->zVtabName);
+  } else {
+    rc = vtab_declare(p, aCol, nCol > VTAB_MAX_COLUMNS ? 0 : nCol, pErr);
+  }
+  for (i = 0; i < 3 * (nCol > nAlloc ? nAlloc : nCol); i++)
+    sqlite3_free(azText[i]);
+  sqlite3_free(azText);
+  sqlite3_free(aCol);
+  return rc;
+}
+
+/*
+** Parses the arguments into a new DbxVtab: the table= / query= target and
+** the statement options, checked now so a mistake shows at CREATE time.
+** Nothing is resolved or sent.
+*/
+static int vtab_new(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                    DbxVtab **ppOut, DbxError *pErr) {
   DbxVtab *p;
-  VtabArgs a;
-  DbxOption *aOpt = NULL;
-  DbxError e;
-  int i, nOpt = 0, rc;
-  *ppVtab = NULL;
-  dbx_error_clear(&e);
+  int i, rc;
+  *ppOut = NULL;
   p = sqlite3_malloc64(sizeof(*p));
-  if (p == NULL) return SQLITE_NOMEM;
+  if (p == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   memset(p, 0, sizeof(*p));
   p->db = db;
   p->pSession = pAux;
-  rc = args_parse(argc, argv, &a, &e);
-  if (rc == SQLITE_OK) {
-    aOpt = sqlite3_malloc64(sizeof(DbxOption) * (sqlite3_uint64)(a.nArg + 1));
-    p->azStmtOpt =
-        sqlite3_malloc64(sizeof(char *) * 2 * (sqlite3_uint64)(a.nArg + 1));
-    if (aOpt == NULL || p->azStmtOpt == NULL)
-      rc = dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
+  p->zDb = dbx_strdup(argv[1]);
+  p->zVtabName = dbx_strdup(argv[2]);
+  if (p->zDb == NULL || p->zVtabName == NULL) {
+    vtab_free(p);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
-  for (i = 0; rc == SQLITE_OK && i < a.nArg; i++) {
-    if (!strcmp(a.azKey[i], "table") || !strcmp(a.azKey[i], "query")) continue;
-    if (dbx_stmt_is_option(a.azKey[i])) {
-      /* Checked now, applied to every statement of this table. */
-      DbxStmtOptions o;
-      dbx_stmt_options_init(&o);
-      rc = dbx_stmt_option(&o, a.azKey[i], a.azVal[i], &e);
-      if (rc) break;
-      p->azStmtOpt[2 * p->nStmtOpt] = dbx_strdup(a.azKey[i]);
-      p->azStmtOpt[2 * p->nStmtOpt + 1] = dbx_strdup(a.azVal[i]);
-      p->nStmtOpt++;
-      if (!p->azStmtOpt[2 * p->nStmtOpt - 2] ||
-          !p->azStmtOpt[2 * p->nStmtOpt - 1]) {
-        rc = dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
-      }
-      continue;
+  rc = args_parse(argc, argv, &p->args, pErr);
+  if (rc == SQLITE_OK) {
+    p->azStmtOpt = sqlite3_malloc64(sizeof(char *) * 2 *
+                                    (sqlite3_uint64)(p->args.nArg + 1));
+    p->zDisplay = dbx_strdup(p->args.zTable ? p->args.zTable : "query");
+    p->zQuery = p->args.zQuery ? dbx_strdup(p->args.zQuery) : NULL;
+    if (p->azStmtOpt == NULL || p->zDisplay == NULL ||
+        (p->args.zQuery && p->zQuery == NULL)) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
-    aOpt[nOpt].zKey = a.azKey[i];
-    aOpt[nOpt].zValue = a.azVal[i];
-    nOpt++;
   }
-  if (rc == SQLITE_OK) {
-    rc = dbx_session_connect(p->pSession, aOpt, nOpt, &p->pConfig, &p->pClient,
-                             &e);
+  for (i = 0; rc == SQLITE_OK && i < p->args.nArg; i++) {
+    DbxStmtOptions o;
+    if (!dbx_stmt_is_option(p->args.azKey[i])) continue;
+    /* Checked now, applied to every statement of this table. */
+    dbx_stmt_options_init(&o);
+    rc = dbx_stmt_option(&o, p->args.azKey[i], p->args.azVal[i], pErr);
+    if (rc) break;
+    p->azStmtOpt[2 * p->nStmtOpt] = dbx_strdup(p->args.azKey[i]);
+    p->azStmtOpt[2 * p->nStmtOpt + 1] = dbx_strdup(p->args.azVal[i]);
+    p->nStmtOpt++;
+    if (!p->azStmtOpt[2 * p->nStmtOpt - 2] ||
+        !p->azStmtOpt[2 * p->nStmtOpt - 1]) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
   }
-  if (rc == SQLITE_OK) rc = vtab_declare(p, &a, &e);
-  if (rc == SQLITE_OK) rc = sqlite3_vtab_config(db, SQLITE_VTAB_DIRECTONLY);
-  sqlite3_free(aOpt);
-  args_free(&a);
-  if (rc != SQLITE_OK) {
-    if (e.rc == SQLITE_OK) dbx_error_set(&e, rc, "%s", sqlite3_errstr(rc));
-    *pzErr = dbx_error_text(&e);
+  if (rc) {
     vtab_free(p);
     return rc;
   }
+  *ppOut = p;
+  return SQLITE_OK;
+}
+
+/*
+** The end of xCreate and xConnect: the table is usable inside views only
+** when the user allowed it for this connection (dbx_config('allow_views',
+** 'true')); otherwise SQLite refuses it there ("unsafe use of virtual
+** table"). On error *pzErr gets the one line and p is freed.
+*/
+static int vtab_finish(DbxVtab *p, int rc, DbxError *pErr,
+                       sqlite3_vtab **ppVtab, char **pzErr) {
+  if (rc == SQLITE_OK && !dbx_session_allow_views(p->pSession)) {
+    rc = sqlite3_vtab_config(p->db, SQLITE_VTAB_DIRECTONLY);
+  }
+  if (rc != SQLITE_OK) {
+    if (pErr->rc == SQLITE_OK)
+      dbx_error_set(pErr, rc, "%s", sqlite3_errstr(rc));
+    *pzErr = dbx_error_text(pErr);
+    vtab_free(p);
+    return rc;
+  }
+  dbx_session_table_count(p->pSession, 1);
+  p->bCounted = 1;
   *ppVtab = &p->base;
   return SQLITE_OK;
 }
 
-/* xDisconnect and xDestroy: nothing is dropped remotely. */
+/* xCreate: reads the remote columns and stores them; nothing is created
+** remotely. */
+static int vtabCreate(sqlite3 *db, void *pAux, int argc,
+                      const char *const *argv, sqlite3_vtab **ppVtab,
+                      char **pzErr) {
+  DbxVtab *p = NULL;
+  DbxError e;
+  int rc;
+  *ppVtab = NULL;
+  dbx_error_clear(&e);
+  rc = vtab_new(db, pAux, argc, argv, &p, &e);
+  if (rc) {
+    *pzErr = dbx_error_text(&e);
+    return rc;
+  }
+  rc = vtab_ready(p, &e);
+  if (rc == SQLITE_OK) rc = vtab_fetch_columns(p, &e);
+  return vtab_finish(p, rc, &e, ppVtab, pzErr);
+}
+
+/* xConnect: declares the stored columns; no setting is resolved and
+** nothing is sent until the table is scanned. */
+static int vtabConnect(sqlite3 *db, void *pAux, int argc,
+                       const char *const *argv, sqlite3_vtab **ppVtab,
+                       char **pzErr) {
+  DbxVtab *p = NULL;
+  DbxError e;
+  int rc;
+  *ppVtab = NULL;
+  dbx_error_clear(&e);
+  rc = vtab_new(db, pAux, argc, argv, &p, &e);
+  if (rc) {
+    *pzErr = dbx_error_text(&e);
+    return rc;
+  }
+  rc = vtab_load_columns(p, &e);
+  if (rc == SQLITE_NOTFOUND) {
+    /* A placeholder keeps DROP TABLE possible; every scan reports e. */
+    p->broken = e;
+    dbx_error_clear(&e);
+    rc = sqlite3_declare_vtab(db, "CREATE TABLE x(\"_missing_columns\")");
+  }
+  return vtab_finish(p, rc, &e, ppVtab, pzErr);
+}
+
+/* xDisconnect: nothing is dropped remotely. */
 static int vtabDisconnect(sqlite3_vtab *pVtab) {
   vtab_free((DbxVtab *)pVtab);
   return SQLITE_OK;
+}
+
+/* xDestroy: drops the shadow table; nothing is dropped remotely. */
+static int vtabDestroy(sqlite3_vtab *pVtab) {
+  DbxVtab *p = (DbxVtab *)pVtab;
+  char *zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_columns\"",
+                               p->zDb, p->zVtabName);
+  int rc = zSql ? sqlite3_exec(p->db, zSql, NULL, NULL, NULL) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if (rc == SQLITE_OK) vtab_free(p);
+  return rc;
+}
+
+/* xRename: the shadow table follows the table's new name. */
+static int vtabRename(sqlite3_vtab *pVtab, const char *zNew) {
+  DbxVtab *p = (DbxVtab *)pVtab;
+  char *zName = dbx_strdup(zNew);
+  char *zSql = sqlite3_mprintf(
+      "ALTER TABLE \"%w\".\"%w_columns\" RENAME TO \"%w_columns\"", p->zDb,
+      p->zVtabName, zNew);
+  int rc = (zSql && zName) ? sqlite3_exec(p->db, zSql, NULL, NULL, NULL)
+                           : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  if (rc == SQLITE_OK) {
+    sqlite3_free(p->zVtabName);
+    p->zVtabName = zName;
+  } else {
+    sqlite3_free(zName);
+  }
+  return rc;
+}
+
+/* xShadowName: "<name>_columns" belongs to the table (SQLite then protects
+** it from writes by ordinary SQL in defensive mode). */
+static int vtabShadowName(const char *zSuffix) {
+  return sqlite3_stricmp(zSuffix, "columns") == 0;
 }
 
 /* ---------------------------------------------------------------------
@@ -918,6 +1190,9 @@ static int vtabFilter(sqlite3_vtab_cursor *pCursor, int idxNum,
   pCur->pStmt = NULL;
   pCur->bEof = 1;
 
+  if (p->broken.rc) return dbx_error_to_vtab(&p->base, &p->broken);
+  rc = vtab_ready(p, &e);
+  if (rc) return dbx_error_to_vtab(&p->base, &e);
   rc = dbx_pushdown_plan_decode(idxStr, &plan, &e);
   if (rc == SQLITE_OK && argc != plan.nArg) {
     rc = dbx_error_set(&e, SQLITE_ERROR,
@@ -1046,12 +1321,14 @@ static int vtabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
 }
 
 static sqlite3_module dbxModule = {
-    .iVersion = 0,
-    .xCreate = vtabConnect,
+    .iVersion = 3,
+    .xCreate = vtabCreate,
     .xConnect = vtabConnect,
     .xBestIndex = vtabBestIndex,
     .xDisconnect = vtabDisconnect,
-    .xDestroy = vtabDisconnect,
+    .xDestroy = vtabDestroy,
+    .xRename = vtabRename,
+    .xShadowName = vtabShadowName,
     .xOpen = vtabOpen,
     .xClose = vtabClose,
     .xFilter = vtabFilter,
