@@ -360,13 +360,80 @@ int dbx_pushdown_orderable(DbxColClass eClass) {
 }
 
 /* ---------------------------------------------------------------------
-** Plans as idxStr: "c<hex colUsed>;a<col>:<op>:<exact>,...;o<col>:<desc>,..."
+** Plans as idxStr: the shape of the remote statement for EXPLAIN QUERY
+** PLAN, then the plan as a comment:
+** "/" "* c<hex colUsed>;a<col>:<op>:<exact>,...;o<col>:<desc>,... *" "/"
 */
 
-char *dbx_pushdown_plan_encode(const DbxPlan *pPlan) {
+static int col_used(uint64_t colUsed, int iCol);
+static const char *op_text(DbxOp eOp);
+
+/* Appends to pB the shape of the remote statement a plan leads to, with
+** ? for values, for EXPLAIN QUERY PLAN. A term whose value turns out not
+** to be bindable at run time stays with SQLite, so this is the most that
+** can be sent. */
+static void plan_describe(DbxBuf *pB, const DbxRemote *pRemote,
+                          const DbxPlan *pPlan, const char *zFrom) {
+  int i, nOut = 0, nWhere = 0;
+  const char *zLimit = "", *zOffset = "";
+  dbx_buf_appendf(pB, "SELECT ");
+  for (i = 0; !pRemote->bNoProject && i < pRemote->nCol; i++) {
+    if (!col_used(pPlan->colUsed, i)) continue;
+    if (nOut++) dbx_buf_appendf(pB, ", ");
+    dbx_pushdown_ident(pB, pRemote->azCol[i]);
+  }
+  if (pRemote->bNoProject)
+    dbx_buf_appendf(pB, "*");
+  else if (nOut == 0)
+    dbx_buf_appendf(pB, "1");
+  dbx_buf_appendf(pB, " FROM %s", zFrom);
+  for (i = 0; i < pPlan->nArg; i++) {
+    const DbxPlanArg *a = &pPlan->aArg[i];
+    if (a->eOp == DBX_OP_LIMIT) {
+      zLimit = " LIMIT ?";
+      continue;
+    }
+    if (a->eOp == DBX_OP_OFFSET) {
+      zOffset = " OFFSET ?";
+      continue;
+    }
+    dbx_buf_appendf(pB, nWhere++ ? " AND " : " WHERE ");
+    dbx_pushdown_ident(pB, pRemote->azCol[a->iCol]);
+    switch (a->eOp) {
+    case DBX_OP_ISNULL:
+      dbx_buf_appendf(pB, " IS NULL");
+      break;
+    case DBX_OP_NOTNULL:
+      dbx_buf_appendf(pB, " IS NOT NULL");
+      break;
+    case DBX_OP_LIKE:
+      dbx_buf_appendf(pB, " ILIKE ?");
+      break;
+    case DBX_OP_IN:
+      dbx_buf_appendf(pB, " IN (?, ...)");
+      break;
+    default:
+      dbx_buf_appendf(pB, "%s?", op_text(a->eOp));
+      break;
+    }
+  }
+  for (i = 0; i < pPlan->nOrder; i++) {
+    dbx_buf_appendf(pB, "%s", i ? ", " : " ORDER BY ");
+    dbx_pushdown_ident(pB, pRemote->azCol[pPlan->aOrder[i].iCol]);
+    dbx_buf_appendf(pB, pPlan->aOrder[i].bDesc ? " DESC" : "");
+  }
+  dbx_buf_appendf(pB, "%s%s", zLimit, zOffset);
+}
+
+char *dbx_pushdown_plan_encode(const DbxPlan *pPlan, const DbxRemote *pRemote,
+                               const char *zFrom) {
   DbxBuf b = {0};
   int i;
-  dbx_buf_appendf(&b, "c%" PRIx64 ";a", pPlan->colUsed);
+  if (pRemote) {
+    plan_describe(&b, pRemote, pPlan, zFrom ? zFrom : "?");
+    dbx_buf_append(&b, " ", 1);
+  }
+  dbx_buf_appendf(&b, "/* c%" PRIx64 ";a", pPlan->colUsed);
   for (i = 0; i < pPlan->nArg; i++) {
     const DbxPlanArg *a = &pPlan->aArg[i];
     dbx_buf_appendf(&b, "%s%d:%d:%d", i ? "," : "", a->iCol, (int)a->eOp,
@@ -377,6 +444,7 @@ char *dbx_pushdown_plan_encode(const DbxPlan *pPlan) {
     dbx_buf_appendf(&b, "%s%d:%d", i ? "," : "", pPlan->aOrder[i].iCol,
                     pPlan->aOrder[i].bDesc ? 1 : 0);
   }
+  dbx_buf_appendf(&b, " */");
   return dbx_buf_take(&b);
 }
 
@@ -390,11 +458,17 @@ static int read_int(const char **pz, long *pOut) {
 }
 
 int dbx_pushdown_plan_decode(const char *z, DbxPlan *pPlan, DbxError *pErr) {
-  const char *p = z;
+  const char *p;
   char *zEnd;
   long a, b, c;
   memset(pPlan, 0, sizeof(*pPlan));
-  if (z == NULL || *p++ != 'c') goto bad;
+  /* the plan is the last comment of idxStr, after the readable shape */
+  p = z ? strstr(z, "/* c") : NULL;
+  while (p && strstr(p + 1, "/* c"))
+    p = strstr(p + 1, "/* c");
+  if (p == NULL) goto bad;
+  p += 3;
+  if (*p++ != 'c') goto bad;
   pPlan->colUsed = strtoull(p, &zEnd, 16);
   p = zEnd;
   if (*p++ != ';' || *p++ != 'a') goto bad;
@@ -413,7 +487,7 @@ int dbx_pushdown_plan_decode(const char *z, DbxPlan *pPlan, DbxError *pErr) {
   }
   p++;
   if (*p++ != 'o') goto bad;
-  while (*p) {
+  while (*p && *p != ' ') {
     if (pPlan->nOrder >= DBX_PLAN_MAX_ORDER) goto bad;
     if (pPlan->nOrder && *p++ != ',') goto bad;
     if (!read_int(&p, &a) || *p++ != ':' || !read_int(&p, &b)) goto bad;
@@ -421,6 +495,7 @@ int dbx_pushdown_plan_decode(const char *z, DbxPlan *pPlan, DbxError *pErr) {
     pPlan->aOrder[pPlan->nOrder].bDesc = b != 0;
     pPlan->nOrder++;
   }
+  if (strcmp(p, " */") != 0) goto bad;
   return SQLITE_OK;
 bad:
   return dbx_error_set(pErr, SQLITE_ERROR,

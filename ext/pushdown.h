@@ -136,12 +136,20 @@ typedef struct DbxPlan {
   DbxPlanOrder aOrder[DBX_PLAN_MAX_ORDER]; /* in ORDER BY order */
 } DbxPlan;
 
+struct DbxRemote;
+
 /*
-** Writes pPlan as a compact string (sqlite3_malloc; NULL when out of
-** memory) and reads one back. dbx_pushdown_plan_decode returns SQLITE_OK,
-** or SQLITE_ERROR with pErr set when z is not a plan this file wrote.
+** Writes pPlan as idxStr (sqlite3_malloc; NULL when out of memory) and
+** reads one back. With pRemote, the string starts with the shape of the
+** remote statement (values as ?, zFrom naming the source), which is what
+** EXPLAIN QUERY PLAN shows; the plan itself follows as a comment
+** "/" "* c<hex colUsed>;a<col>:<op>:<exact>,...;o<col>:<desc>,... *" "/".
+** dbx_pushdown_plan_decode returns SQLITE_OK, or SQLITE_ERROR with pErr
+** set when z is not a plan this file wrote.
 */
-char *dbx_pushdown_plan_encode(const DbxPlan *pPlan);
+char *dbx_pushdown_plan_encode(const DbxPlan *pPlan,
+                               const struct DbxRemote *pRemote,
+                               const char *zFrom);
 int dbx_pushdown_plan_decode(const char *z, DbxPlan *pPlan, DbxError *pErr);
 
 /* The remote relation a vtab reads: a table or a query. */

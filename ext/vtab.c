@@ -997,7 +997,8 @@ static int vtabBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
       (pInfo->nOrderBy == 0 || plan.nOrder > 0)) {
     plan_limit(pInfo, &plan, iLimit, iOffset, &rRows);
   }
-  zPlan = dbx_pushdown_plan_encode(&plan);
+  zPlan = dbx_pushdown_plan_encode(&plan, &p->remote,
+                                   p->zQuery ? "(query)" : p->zDisplay);
   if (zPlan == NULL) return SQLITE_NOMEM;
   pInfo->idxStr = zPlan;
   pInfo->needToFreeIdxStr = 1;

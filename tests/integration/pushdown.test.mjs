@@ -266,3 +266,11 @@ test('timestamps compare and sort as their canonical UTC text', async () => {
   await pushed('SELECT id FROM $E ORDER BY at DESC',
     `SELECT \`id\`, \`at\` FROM ${E} ORDER BY \`at\` DESC NULLS LAST`, ['7', '4', '2', '3', '1', '6', '5']);
 });
+
+test('EXPLAIN QUERY PLAN shows the shape of the remote statement, and sends nothing', async () => {
+  const r = await ws.run(`EXPLAIN QUERY PLAN SELECT id, name FROM t WHERE id > 3 AND name LIKE 'a%' ORDER BY id DESC LIMIT 2;
+SELECT count(*) AS n FROM dbx_statements;`, { db });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /SCAN t VIRTUAL TABLE INDEX \d+:SELECT `id`, `name` FROM main\.default\.p WHERE `id` > \? AND `name` ILIKE \? ORDER BY `id` DESC \/\* c[0-9a-f]+;a[^ ]* \*\//);
+  assert.match(r.stdout, /"n":0/);
+});

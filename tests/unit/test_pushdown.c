@@ -419,17 +419,39 @@ static void plans_round_trip(void **state) {
   p.nOrder = 1;
   p.aOrder[0].iCol = 3;
   p.aOrder[0].bDesc = 1;
-  z = dbx_pushdown_plan_encode(&p);
-  assert_string_equal(z, "c8000000000000005;a2:11:0,0:12:1,-1:13:0;o3:1");
+  z = dbx_pushdown_plan_encode(&p, NULL, NULL);
+  assert_string_equal(z, "/* c8000000000000005;a2:11:0,0:12:1,-1:13:0;o3:1 */");
   assert_int_equal(dbx_pushdown_plan_decode(z, &q, &e), SQLITE_OK);
   assert_memory_equal(&p, &q, sizeof(p));
   sqlite3_free(z);
-  assert_int_equal(dbx_pushdown_plan_decode("c1;a0:99:0;o", &q, &e),
+  {
+    /* with the shape of the remote statement first, for EXPLAIN */
+    static const char *const azName[] = {"id", "b", "note", "ts"};
+    DbxColClass aKind[4] = {DBX_COL_INT, DBX_COL_TEXT, DBX_COL_TEXT,
+                            DBX_COL_TIMESTAMP};
+    DbxRemote r;
+    memset(&r, 0, sizeof(r));
+    r.nCol = 4;
+    r.azCol = azName;
+    r.aClass = aKind;
+    z = dbx_pushdown_plan_encode(&p, &r, "main.x.t");
+    assert_string_equal(
+        z, "SELECT `id`, `note` FROM main.x.t WHERE `note` ILIKE ? AND "
+           "`id` IN (?, ...) ORDER BY `ts` DESC LIMIT ? "
+           "/* c8000000000000005;a2:11:0,0:12:1,-1:13:0;o3:1 */");
+    dbx_error_clear(&e);
+    assert_int_equal(dbx_pushdown_plan_decode(z, &q, &e), SQLITE_OK);
+    assert_memory_equal(&p, &q, sizeof(p));
+    sqlite3_free(z);
+  }
+  assert_int_equal(dbx_pushdown_plan_decode("/* c1;a0:99:0;o */", &q, &e),
+                   SQLITE_ERROR);
+  assert_int_equal(dbx_pushdown_plan_decode("/* c1;a;o trailing", &q, &e),
                    SQLITE_ERROR);
   assert_int_equal(dbx_pushdown_plan_decode(NULL, &q, &e), SQLITE_ERROR);
   memset(&p, 0, sizeof(p));
-  z = dbx_pushdown_plan_encode(&p);
-  assert_string_equal(z, "c0;a;o");
+  z = dbx_pushdown_plan_encode(&p, NULL, NULL);
+  assert_string_equal(z, "/* c0;a;o */");
   dbx_error_clear(&e);
   assert_int_equal(dbx_pushdown_plan_decode(z, &q, &e), SQLITE_OK);
   sqlite3_free(z);
