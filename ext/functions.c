@@ -23,6 +23,7 @@
 ** This is the SQL surface: sqlite3 contexts and vtabs stop here. Every
 ** function and module shares the connection's DbxSession (session.h).
 */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +179,134 @@ static int args_check_nul(sqlite3_value *const *apArg, const char *const *azArg,
 /* ---------------------------------------------------------------------
 ** dbx_exec(sql [, params_json [, options_json]])
 */
+
+/* Reads one identifier at *pz (bare, or `quoted` with `` for a backtick)
+** into a new string; NULL when there is none or out of memory. */
+static char *use_ident(const char **pz) {
+  const char *z = *pz;
+  DbxBuf b = {0};
+  if (*z == '`') {
+    for (z++; *z; z++) {
+      if (*z == '`' && z[1] != '`') break;
+      if (*z == '`') z++;
+      dbx_buf_append(&b, z, 1);
+    }
+    if (*z != '`' || b.n == 0) {
+      dbx_buf_free(&b);
+      return NULL;
+    }
+    z++;
+  } else {
+    while (isalnum((unsigned char)*z) || *z == '_')
+      dbx_buf_append(&b, z++, 1);
+  }
+  *pz = z;
+  if (b.rc == SQLITE_OK && b.n) return dbx_buf_take(&b);
+  dbx_buf_free(&b);
+  return NULL;
+}
+
+/* Skips blanks at z. */
+static const char *use_skip(const char *z) {
+  while (isspace((unsigned char)*z))
+    z++;
+  return z;
+}
+
+/* Whether z starts with the keyword zWord followed by a blank. */
+static int use_word(const char **pz, const char *zWord) {
+  size_t n = strlen(zWord);
+  if (sqlite3_strnicmp(*pz, zWord, (int)n) != 0 ||
+      !isspace((unsigned char)(*pz)[n])) {
+    return 0;
+  }
+  *pz = use_skip(*pz + n);
+  return 1;
+}
+
+/*
+** Recognises USE [CATALOG | SCHEMA | DATABASE | NAMESPACE] name (a schema
+** may be catalog.schema): each remote statement runs in a session of its
+** own, so USE can only take effect as a connection default. Sets
+** *pzCatalog and/or *pzSchema (sqlite3_free them); USE CATALOG resets the
+** schema to `default`, as Databricks does. Returns 1 when zSql is a USE.
+*/
+static int use_target(const char *zSql, char **pzCatalog, char **pzSchema) {
+  const char *z = use_skip(zSql);
+  char *zA, *zB = NULL;
+  int bCatalog = 0;
+  *pzCatalog = *pzSchema = NULL;
+  if (!use_word(&z, "USE")) return 0;
+  if (use_word(&z, "CATALOG")) {
+    bCatalog = 1;
+  } else if (!use_word(&z, "SCHEMA") && !use_word(&z, "DATABASE")) {
+    use_word(&z, "NAMESPACE");
+  }
+  zA = use_ident(&z);
+  if (zA && !bCatalog && *z == '.') {
+    z++;
+    zB = use_ident(&z);
+    if (zB == NULL) {
+      sqlite3_free(zA);
+      return 0;
+    }
+  }
+  z = use_skip(z);
+  if (*z == ';') z = use_skip(z + 1);
+  if (zA == NULL || *z) {
+    sqlite3_free(zA);
+    sqlite3_free(zB);
+    return 0;
+  }
+  if (bCatalog) {
+    *pzCatalog = zA;
+    *pzSchema = dbx_strdup("default");
+  } else if (zB) {
+    *pzCatalog = zA;
+    *pzSchema = zB;
+  } else {
+    *pzSchema = zA;
+  }
+  return 1;
+}
+
+/*
+** After a USE ran remotely (so the catalog or schema exists and may be
+** used): makes it the connection default and says so in the summary
+** *pzOut (replaced). Returns SQLITE_OK or an error in pErr.
+*/
+static int use_apply(DbxSession *pSession, const char *zCatalog,
+                     const char *zSchema, char **pzOut, DbxError *pErr) {
+  DbxBuf b = {0};
+  int rc = SQLITE_OK;
+  if (zCatalog)
+    rc = dbx_session_set_default(pSession, "catalog", zCatalog, pErr);
+  if (rc == SQLITE_OK && zSchema) {
+    rc = dbx_session_set_default(pSession, "schema", zSchema, pErr);
+  }
+  if (rc) return rc;
+  dbx_buf_append(&b, *pzOut, strlen(*pzOut) - 1); /* without the '}' */
+  if (zCatalog) {
+    dbx_buf_append(&b, ",\"catalog\":", 11);
+    dbx_result_json_string(&b, zCatalog, strlen(zCatalog));
+  }
+  if (zSchema) {
+    dbx_buf_append(&b, ",\"schema\":", 10);
+    dbx_result_json_string(&b, zSchema, strlen(zSchema));
+  }
+  dbx_buf_appendf(&b,
+                  ",\"note\":\"each remote statement runs in a session "
+                  "of its own, so this is now the default %s of this "
+                  "connection (see dbx_config())\"}",
+                  zCatalog ? "catalog and schema" : "schema");
+  if (b.rc) {
+    dbx_buf_free(&b);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  sqlite3_free(*pzOut);
+  *pzOut = dbx_buf_take(&b);
+  return SQLITE_OK;
+}
 static void execFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   DbxSession *pSession = sqlite3_user_data(ctx);
   const char *zSql = arg_text(argc, argv, 0);
@@ -217,6 +346,14 @@ static void execFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   if (rc == SQLITE_OK) {
     zOut = dbx_stmt_summary_json(pStmt, &err);
     if (zOut == NULL) rc = err.rc ? err.rc : SQLITE_NOMEM;
+  }
+  if (rc == SQLITE_OK) {
+    char *zCatalog, *zSchema;
+    if (use_target(zSql, &zCatalog, &zSchema)) {
+      rc = use_apply(pSession, zCatalog, zSchema, &zOut, &err);
+    }
+    sqlite3_free(zCatalog);
+    sqlite3_free(zSchema);
   }
   dbx_stmt_free(pStmt);
   sqlite3_finalize(pProbe);

@@ -92,3 +92,31 @@ test('dropped connection', async () => {
     await ws.api('DELETE', '/admin/faults');
   }
 });
+
+test('USE CATALOG / SCHEMA through dbx_exec sets the connection default, and says so', async () => {
+  const admin = async (statement) => {
+    const r = await ws.api('POST', '/api/2.0/sql/statements', { statement, warehouse_id: '0000000000000001' });
+    assert.equal(r.body.status.state, 'SUCCEEDED', JSON.stringify(r.body));
+  };
+  await admin('CREATE SCHEMA IF NOT EXISTS main.sales');
+  await admin('CREATE TABLE IF NOT EXISTS main.sales.orders (id BIGINT)');
+  await admin('INSERT INTO main.sales.orders VALUES (1), (2), (3)');
+  await admin('CREATE SCHEMA IF NOT EXISTS main.`odd``name`');
+  const rows = await ws.query(`SELECT dbx_exec('USE SCHEMA sales') AS r;
+SELECT dbx_config('schema') AS s, (SELECT json_extract(row, '$.n') FROM dbx_query('SELECT count(*) AS n FROM orders')) AS n;`);
+  assert.deepEqual(rows, [{ s: 'sales', n: 3 }]);
+  const [u] = await ws.query("SELECT dbx_exec('use main.`odd``name`;') AS r;");
+  const r = JSON.parse(u.r);
+  assert.equal(r.catalog, 'main');
+  assert.equal(r.schema, 'odd`name');
+  assert.match(r.note, /each remote statement runs in a session of its own, so this is now the default catalog and schema of this connection/);
+  const [c] = await ws.query("SELECT dbx_exec('USE CATALOG main') IS NOT NULL AS ok, dbx_config('catalog') AS c, dbx_config('schema') AS s;");
+  assert.deepEqual(c, { ok: 1, c: 'main', s: 'default' });
+  // A USE that fails remotely changes nothing.
+  const err = await ws.fail(`SELECT dbx_exec('USE SCHEMA sales');
+SELECT dbx_exec('USE SCHEMA nope');`);
+  assert.match(err, /SCHEMA_NOT_FOUND|not found/i);
+  const [after] = await ws.query(`SELECT dbx_exec('USE SCHEMA sales') IS NOT NULL AS ok;
+SELECT dbx_config('schema') AS s;`);
+  assert.deepEqual(after, { s: 'sales' });
+});
