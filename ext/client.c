@@ -17,13 +17,14 @@
 #include "http.h"
 
 struct DbxClient {
-  DbxConfig *pConfig;     /* owned copy of the resolved config */
-  DbxHttp *pHttp;         /* reused connection, settings, retries */
-  DbxAuth *pAuth;         /* credential provider */
-  char *zHost;            /* base URL without trailing slash; owned */
-  char zWorkspaceHdr[96]; /* "X-Databricks-Workspace-Id: <id>" or "" */
-  DbxHttpTransport tr;    /* transport override (tests), or zeroed */
-  int bHaveTransport;     /* tr is set */
+  DbxConfig *pConfig;      /* owned copy of the resolved config */
+  DbxHttp *pHttp;          /* reused connection, settings, retries */
+  DbxAuth *pAuth;          /* credential provider */
+  char *zHost;             /* base URL without trailing slash; owned */
+  char zWorkspaceHdr[96];  /* "X-Databricks-Workspace-Id: <id>" or "" */
+  DbxHttpTransport tr;     /* transport override (tests), or zeroed */
+  DbxHttpOrphanFn xOrphan; /* set on every request while not NULL */
+  int bHaveTransport;      /* tr is set */
 };
 
 /* Transport override for the next dbx_client_open (unit tests only). */
@@ -118,6 +119,10 @@ void dbx_client_set_interrupt(DbxClient *p, DbxInterruptFn x, void *pArg) {
   dbx_http_set_interrupt(p->pHttp, x, pArg);
 }
 
+void dbx_client_set_orphan(DbxClient *p, DbxHttpOrphanFn x) {
+  p->xOrphan = x;
+}
+
 const DbxConfig *dbx_client_config(const DbxClient *p) {
   return p->pConfig;
 }
@@ -196,6 +201,7 @@ static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
     req.nHeader = nHeader;
     req.pBody = pBody;
     req.nBody = nBody;
+    req.xOrphan = p->xOrphan;
     rc = dbx_http_send(p->pHttp, &req, eRetry, zWhat, &resp, pErr);
     dbx_free_secret(zAuth);
     zAuth = NULL;

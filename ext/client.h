@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "dbx_int.h"
+#include "http.h"
 
 typedef struct DbxClient DbxClient;
 
@@ -35,6 +36,14 @@ void dbx_client_free(DbxClient *p);
 
 /* Installs the interrupt callback used by every later call (NULL: none). */
 void dbx_client_set_interrupt(DbxClient *p, DbxInterruptFn x, void *pArg);
+
+/*
+** While x is set, an interrupt abandons a call in flight: the call returns
+** SQLITE_INTERRUPT at once and completes in the background, where x gives
+** the follow-up to send (see DbxHttpOrphanFn in http.h). For the submit of
+** a statement, whose id only the reply names: x returns its cancel URL.
+*/
+void dbx_client_set_orphan(DbxClient *p, DbxHttpOrphanFn x);
 
 /* The configuration the client was opened with (borrowed). */
 const DbxConfig *dbx_client_config(const DbxClient *p);

@@ -13,6 +13,8 @@
 ** an error: callers name the call with zWhat and URLs are redacted.
 */
 #include <arpa/inet.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,16 +34,23 @@
 #define HTTP_CONNECT_BUDGET_MS 10000
 
 struct DbxHttp {
-  CURL *pCurl;                 /* reused easy handle (libcurl transport) */
-  DbxHttpSettings set;         /* timeouts, CA bundle, User-Agent */
-  DbxHttpTransport tr;         /* network and clock; defaults filled in */
-  int (*xInterrupt)(void *);   /* polled while waiting, or NULL */
-  void *pInterruptArg;         /* argument of xInterrupt */
-  uint64_t uRand;              /* xorshift state for the jitter */
-  int64_t tLastByteMs;         /* when the current transfer last moved */
+  CURL *pCurl;               /* reused easy handle (libcurl transport) */
+  DbxHttpSettings set;       /* timeouts, CA bundle, User-Agent */
+  DbxHttpTransport tr;       /* network and clock; defaults filled in */
+  int (*xInterrupt)(void *); /* polled while waiting, or NULL */
+  void *pInterruptArg;       /* argument of xInterrupt */
+  uint64_t uRand;            /* xorshift state for the jitter */
+};
+
+/* The progress state of one transfer (see curl_on_progress). */
+typedef struct HttpXfer {
+  DbxHttp *p;                  /* whose interrupt to poll; NULL in a
+                               ** background transfer (another thread) */
+  long inactivityMs;           /* the stall limit */
+  int64_t tLastByteMs;         /* when the transfer last moved */
   curl_off_t nLastDl, nLastUl; /* byte counts seen at tLastByteMs */
   int bStalled;                /* the inactivity time-out fired */
-};
+} HttpXfer;
 
 /* Built-in defaults (spec 1.2: http_timeout 60 s, retry_timeout 300 s). */
 void dbx_http_settings_default(DbxHttpSettings *pSet) {
@@ -109,17 +118,19 @@ static size_t curl_on_header(char *pData, size_t sz, size_t n, void *pArg) {
 */
 static int curl_on_progress(void *pArg, curl_off_t dlTotal, curl_off_t dlNow,
                             curl_off_t ulTotal, curl_off_t ulNow) {
-  DbxHttp *p = (DbxHttp *)pArg;
+  HttpXfer *x = (HttpXfer *)pArg;
   int64_t now = real_now_ms(NULL);
   DBX_UNUSED(dlTotal);
   DBX_UNUSED(ulTotal);
-  if (p->xInterrupt && p->xInterrupt(p->pInterruptArg)) return 1;
-  if (dlNow != p->nLastDl || ulNow != p->nLastUl) {
-    p->nLastDl = dlNow;
-    p->nLastUl = ulNow;
-    p->tLastByteMs = now;
-  } else if (now - p->tLastByteMs > p->set.inactivityTimeoutMs) {
-    p->bStalled = 1;
+  if (x->p && x->p->xInterrupt && x->p->xInterrupt(x->p->pInterruptArg)) {
+    return 1;
+  }
+  if (dlNow != x->nLastDl || ulNow != x->nLastUl) {
+    x->nLastDl = dlNow;
+    x->nLastUl = ulNow;
+    x->tLastByteMs = now;
+  } else if (now - x->tLastByteMs > x->inactivityMs) {
+    x->bStalled = 1;
     return 1;
   }
   return 0;
@@ -159,8 +170,12 @@ static DbxNetError curl_classify(CURLcode cc) {
 ** options of one request: TLS verified, no redirects, the body and header
 ** callbacks filling pResp, the progress callback for stalls and interrupts. */
 static void curl_setup(DbxHttp *p, const DbxHttpRequest *pReq,
-                       DbxHttpResponse *pResp) {
+                       DbxHttpResponse *pResp, HttpXfer *pXfer) {
   CURL *c = p->pCurl;
+  pXfer->inactivityMs = p->set.inactivityTimeoutMs;
+  pXfer->tLastByteMs = real_now_ms(NULL);
+  pXfer->nLastDl = pXfer->nLastUl = 0;
+  pXfer->bStalled = 0;
   curl_easy_reset(c);
   curl_easy_setopt(c, CURLOPT_URL, pReq->zUrl);
   curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -181,7 +196,7 @@ static void curl_setup(DbxHttp *p, const DbxHttpRequest *pReq,
   curl_easy_setopt(c, CURLOPT_HEADERDATA, pResp);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, curl_on_progress);
-  curl_easy_setopt(c, CURLOPT_XFERINFODATA, p);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, pXfer);
 
   if (strcmp(pReq->zMethod, "GET") == 0) {
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
@@ -190,7 +205,13 @@ static void curl_setup(DbxHttp *p, const DbxHttpRequest *pReq,
   } else {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, pReq->zMethod);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)pReq->nBody);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, pReq->pBody ? pReq->pBody : "");
+    if (pReq->xOrphan) {
+      /* the transfer may outlive the caller's buffer (http_perform_job) */
+      curl_easy_setopt(c, CURLOPT_COPYPOSTFIELDS,
+                       pReq->pBody ? (const char *)pReq->pBody : "");
+    } else {
+      curl_easy_setopt(c, CURLOPT_POSTFIELDS, pReq->pBody ? pReq->pBody : "");
+    }
   }
 }
 
@@ -231,53 +252,243 @@ static void curl_headers_free(struct curl_slist *pList) {
 ** progress callback aborted is reported as a timeout, and a time-out or a
 ** failure before a single request byte went out as a connect failure
 ** (nothing can have reached the server). */
-static void curl_net_error(DbxHttp *p, CURLcode cc, DbxHttpResponse *pResp) {
+static void curl_net_error(CURL *c, const HttpXfer *x, CURLcode cc,
+                           DbxHttpResponse *pResp) {
   long nSent = 0;
   pResp->eNet = curl_classify(cc);
   pResp->status = 0;
   if ((pResp->eNet == DBX_NET_TIMEOUT || pResp->eNet == DBX_NET_DROPPED ||
        pResp->eNet == DBX_NET_OTHER) &&
-      curl_easy_getinfo(p->pCurl, CURLINFO_REQUEST_SIZE, &nSent) == CURLE_OK &&
+      curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &nSent) == CURLE_OK &&
       nSent == 0) {
     pResp->eNet = DBX_NET_CONNECT;
   }
   snprintf(pResp->zNetMsg, sizeof(pResp->zNetMsg), "%s",
            curl_easy_strerror(cc));
-  if (cc == CURLE_ABORTED_BY_CALLBACK && p->bStalled) {
+  if (cc == CURLE_ABORTED_BY_CALLBACK && x->bStalled) {
     pResp->eNet = DBX_NET_TIMEOUT;
     snprintf(pResp->zNetMsg, sizeof(pResp->zNetMsg),
              "no data for %ld s (http_timeout_seconds)",
-             (p->set.inactivityTimeoutMs + 999) / 1000);
+             (x->inactivityMs + 999) / 1000);
   }
 }
+
+/* Takes the outcome of a finished transfer on c into pResp. */
+static void curl_outcome(CURL *c, const HttpXfer *x, CURLcode cc,
+                         DbxHttpResponse *pResp) {
+  if (cc != CURLE_OK) {
+    curl_net_error(c, x, cc, pResp);
+    return;
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &pResp->status);
+  pResp->eNet = DBX_NET_OK;
+}
+
+static int http_perform_job(DbxHttp *p, const DbxHttpRequest *pReq,
+                            DbxHttpResponse *pResp);
 
 /* The libcurl transport: one attempt on the reused easy handle. Returns
 ** SQLITE_OK with pResp's status or network error set, or SQLITE_NOMEM. */
 static int curl_perform(void *pCtx, const DbxHttpRequest *pReq,
                         DbxHttpResponse *pResp) {
   DbxHttp *p = (DbxHttp *)pCtx;
-  CURL *c = p->pCurl;
+  CURL *c;
   struct curl_slist *pList;
+  HttpXfer x;
   CURLcode cc;
 
-  curl_setup(p, pReq, pResp);
+  if (p->pCurl == NULL && (p->pCurl = curl_easy_init()) == NULL) {
+    return SQLITE_NOMEM;
+  }
+  if (pReq->xOrphan) return http_perform_job(p, pReq, pResp);
+  c = p->pCurl;
+  memset(&x, 0, sizeof(x));
+  x.p = p;
+  curl_setup(p, pReq, pResp, &x);
   if (curl_headers(pReq, &pList) != SQLITE_OK) return SQLITE_NOMEM;
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, pList);
-
-  p->tLastByteMs = real_now_ms(NULL);
-  p->nLastDl = p->nLastUl = 0;
-  p->bStalled = 0;
   cc = curl_easy_perform(c);
   curl_headers_free(pList);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
   if (pResp->body.rc != SQLITE_OK) return SQLITE_NOMEM;
-  if (cc != CURLE_OK) {
-    curl_net_error(p, cc, pResp);
+  curl_outcome(c, &x, cc, pResp);
+  return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------
+** Transfers that an interrupt may abandon (DbxHttpRequest.xOrphan).
+**
+** The request runs on a thread of its own while the caller waits, polling
+** its interrupt every HTTP_POLL_MS. On an interrupt the caller returns at
+** once and the thread lives on: it finishes the transfer, asks xOrphan for
+** a follow-up (a statement's cancel) and sends it with the same headers,
+** then frees everything. The easy handle goes with the thread; the DbxHttp
+** gets a new one. The library is pinned in memory from then on, so that
+** closing the database (which unloads the extension) cannot pull the code
+** from under the thread.
+*/
+
+#define HTTP_POLL_MS 100
+
+typedef struct HttpJob {
+  pthread_mutex_t mu;       /* guards bDone and bOrphaned */
+  pthread_cond_t cv;        /* signalled when bDone is set */
+  pthread_t tid;            /* the transfer thread */
+  int bThread;              /* tid is a running thread to join */
+  int bDone;                /* the transfer ended */
+  int bOrphaned;            /* the caller left; the thread frees the job */
+  CURL *c;                  /* owned by the job while it runs */
+  struct curl_slist *pList; /* owned; request headers (a token: wiped) */
+  HttpXfer x;               /* progress state, no interrupt polling */
+  DbxHttpResponse resp;     /* what arrives; owned */
+  CURLcode cc;              /* curl_easy_perform's result */
+  char *zUrl;               /* owned; the request URL */
+  char *zCaBundle;          /* owned; CA file for the follow-up, or NULL */
+  long connectMs;           /* connect time-out for the follow-up */
+  DbxHttpOrphanFn xOrphan;  /* the follow-up of an abandoned request */
+} HttpJob;
+
+/* Frees a job and what it owns (the easy handle too when bHandle). */
+static void job_free(HttpJob *j, int bHandle) {
+  if (bHandle) curl_easy_cleanup(j->c);
+  curl_headers_free(j->pList);
+  dbx_buf_free(&j->resp.body);
+  sqlite3_free(j->zUrl);
+  sqlite3_free(j->zCaBundle);
+  pthread_mutex_destroy(&j->mu);
+  pthread_cond_destroy(&j->cv);
+  sqlite3_free(j);
+}
+
+/* Discards a follow-up's reply. */
+static size_t curl_discard(char *pData, size_t sz, size_t n, void *pArg) {
+  DBX_UNUSED(pData);
+  DBX_UNUSED(pArg);
+  return sz * n;
+}
+
+/* In the job's thread, after the caller left: the follow-up, then free. */
+static void job_orphan_finish(HttpJob *j) {
+  long status = 0;
+  char *zNext;
+  if (j->cc == CURLE_OK) {
+    curl_easy_getinfo(j->c, CURLINFO_RESPONSE_CODE, &status);
+  }
+  zNext = j->xOrphan(j->zUrl, status, j->resp.body.z, j->resp.body.n);
+  if (zNext) {
+    CURL *c = j->c;
+    curl_easy_reset(c); /* the connection stays open for it */
+    curl_easy_setopt(c, CURLOPT_URL, zNext);
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (j->zCaBundle) curl_easy_setopt(c, CURLOPT_CAINFO, j->zCaBundle);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, j->connectMs);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 60000L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, j->pList);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, "{}");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_discard);
+    curl_easy_perform(c);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+    sqlite3_free(zNext);
+  }
+  job_free(j, 1);
+}
+
+/* The job's thread. */
+static void *job_main(void *pArg) {
+  HttpJob *j = pArg;
+  int bOrphaned;
+  j->cc = curl_easy_perform(j->c);
+  pthread_mutex_lock(&j->mu);
+  j->bDone = 1;
+  bOrphaned = j->bOrphaned;
+  pthread_cond_signal(&j->cv);
+  pthread_mutex_unlock(&j->mu);
+  if (bOrphaned) job_orphan_finish(j);
+  return NULL;
+}
+
+/* Keeps this library mapped for good (see above). */
+static void http_pin_library(void) {
+  static int bPinned = 0;
+  Dl_info info;
+  if (__atomic_exchange_n(&bPinned, 1, __ATOMIC_SEQ_CST)) return;
+  if (dladdr((void *)http_pin_library, &info) && info.dli_fname) {
+    dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+  }
+}
+
+/* Waits up to ms for the job; returns whether it is done. */
+static int job_wait(HttpJob *j, long ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_nsec += (ms % 1000) * 1000000L;
+  ts.tv_sec += ms / 1000 + ts.tv_nsec / 1000000000L;
+  ts.tv_nsec %= 1000000000L;
+  while (!j->bDone) {
+    if (pthread_cond_timedwait(&j->cv, &j->mu, &ts) != 0) break;
+  }
+  return j->bDone;
+}
+
+/* curl_perform for a request with xOrphan: see above. */
+static int http_perform_job(DbxHttp *p, const DbxHttpRequest *pReq,
+                            DbxHttpResponse *pResp) {
+  pthread_condattr_t attr;
+  HttpJob *j = sqlite3_malloc64(sizeof(*j));
+  const char *zCa = p->set.zCaBundle;
+  int bAbandon = 0;
+  if (j == NULL) return SQLITE_NOMEM;
+  memset(j, 0, sizeof(*j));
+  pthread_mutex_init(&j->mu, NULL);
+  pthread_condattr_init(&attr);
+  pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  pthread_cond_init(&j->cv, &attr);
+  pthread_condattr_destroy(&attr);
+  j->c = p->pCurl;
+  j->xOrphan = pReq->xOrphan;
+  j->connectMs = p->set.connectTimeoutMs;
+  j->zUrl = dbx_strdup(pReq->zUrl);
+  j->zCaBundle = zCa[0] ? dbx_strdup(zCa) : NULL;
+  curl_setup(p, pReq, &j->resp, &j->x);
+  if (j->zUrl == NULL || (zCa[0] && j->zCaBundle == NULL) ||
+      curl_headers(pReq, &j->pList) != SQLITE_OK) {
+    job_free(j, 0);
+    return SQLITE_NOMEM;
+  }
+  curl_easy_setopt(j->c, CURLOPT_HTTPHEADER, j->pList);
+  j->bThread = pthread_create(&j->tid, NULL, job_main, j) == 0;
+  if (!j->bThread) {
+    /* no thread: the transfer runs here, and cannot be abandoned */
+    j->x.p = p;
+    job_main(j);
+  }
+  pthread_mutex_lock(&j->mu);
+  while (!job_wait(j, HTTP_POLL_MS)) {
+    if (p->xInterrupt && p->xInterrupt(p->pInterruptArg)) {
+      j->bOrphaned = bAbandon = 1;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&j->mu);
+  if (bAbandon) {
+    pthread_detach(j->tid);
+    p->pCurl = curl_easy_init(); /* NULL: the next call tries again */
+    http_pin_library();
+    pResp->eNet = DBX_NET_ABORTED;
+    snprintf(pResp->zNetMsg, sizeof(pResp->zNetMsg), "interrupted");
     return SQLITE_OK;
   }
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &pResp->status);
-  pResp->eNet = DBX_NET_OK;
-  return SQLITE_OK;
+  if (j->bThread) pthread_join(j->tid, NULL);
+  curl_easy_setopt(j->c, CURLOPT_HTTPHEADER, NULL);
+  dbx_buf_append(&pResp->body, j->resp.body.z ? j->resp.body.z : "",
+                 j->resp.body.n);
+  memcpy(pResp->zRetryAfter, j->resp.zRetryAfter, sizeof(pResp->zRetryAfter));
+  curl_outcome(j->c, &j->x, j->cc, pResp);
+  job_free(j, 0);
+  return pResp->body.rc == SQLITE_OK ? SQLITE_OK : SQLITE_NOMEM;
 }
 
 /* ---------------------------------------------------------------------

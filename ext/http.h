@@ -16,6 +16,16 @@
 
 #include "dbx_int.h"
 
+/*
+** The follow-up of a request that an interrupt abandoned while it was in
+** flight (see DbxHttpRequest.xOrphan): called on a background thread once
+** the reply arrived, with the request URL and the reply (status 0 when the
+** transfer failed). Returns a URL (sqlite3_malloc) to POST "{}" to with
+** the same headers, or NULL for none. Must not touch SQLite connections.
+*/
+typedef char *(*DbxHttpOrphanFn)(const char *zUrl, long status,
+                                 const char *zBody, size_t nBody);
+
 /* One request as handed to the transport. */
 typedef struct DbxHttpRequest {
   const char *zMethod;         /* "GET", "POST", "PUT", "DELETE", "HEAD" */
@@ -27,6 +37,10 @@ typedef struct DbxHttpRequest {
   int bFreshConnection;        /* open a new connection for this request, so
                                ** the transport never re-sends it on a reused
                                ** connection that died (DBX_RETRY_ONCE) */
+  DbxHttpOrphanFn xOrphan;     /* NULL, or: an interrupt returns at once
+                               ** and the request completes in the
+                               ** background, then xOrphan's follow-up is
+                               ** sent (a statement's cancel) */
 } DbxHttpRequest;
 
 /* How a transfer failed before an HTTP status arrived. */

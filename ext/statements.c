@@ -737,10 +737,34 @@ static int stmt_uncertain(DbxError *pErr) {
 }
 
 /*
-** Submits zSql with the interrupt hook off: an abandoned submit would leave
-** a statement running remotely with no id to cancel it by; its wait is
-** bounded by wait_timeout. Returns SQLITE_OK with *ppResp (owned) the first
-** response and p->zId set, or an error code with pErr set.
+** The follow-up of a submit that an interrupt abandoned (DbxHttpOrphanFn,
+** on a background thread): once the reply names the statement, its cancel
+** URL, so the statement does not run on unseen.
+*/
+static char *stmt_orphan_cancel(const char *zUrl, long status,
+                                const char *zBody, size_t nBody) {
+  cJSON *pResp;
+  const char *zId, *z;
+  char *zOut = NULL;
+  if (status < 200 || status > 299 || zBody == NULL) return NULL;
+  pResp = cJSON_ParseWithLength(zBody, nBody);
+  zId = json_str(pResp, "statement_id");
+  for (z = zId; z && *z; z++) {
+    if (!isalnum((unsigned char)*z) && *z != '-' && *z != '_') break;
+  }
+  if (zId && *zId && *z == 0 && z - zId <= 128) {
+    zOut = sqlite3_mprintf("%s/%s/cancel", zUrl, zId);
+  }
+  cJSON_Delete(pResp);
+  return zOut;
+}
+
+/*
+** Submits zSql. An interrupt (or the statement timeout) during the submit
+** returns at once: the reply then arrives in the background, where the
+** statement it names is canceled (stmt_orphan_cancel). Returns SQLITE_OK
+** with *ppResp (owned) the first response and p->zId set, or an error code
+** with pErr set.
 */
 static int stmt_submit(DbxStmt *p, const char *zSql, const DbxParam *aParam,
                        int nParam, DbxDisposition eDisp, cJSON **ppResp,
@@ -753,7 +777,8 @@ static int stmt_submit(DbxStmt *p, const char *zSql, const DbxParam *aParam,
   }
   pReq = stmt_request(p, zSql, aParam, nParam, eDisp, nWait);
   if (pReq == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  dbx_client_set_interrupt(p->pClient, NULL, NULL);
+  dbx_client_set_interrupt(p->pClient, stmt_interrupt, p);
+  dbx_client_set_orphan(p->pClient, stmt_orphan_cancel);
   if (p->bRepeatable) {
     rc = dbx_client_call(p->pClient, "POST", "/api/2.0/sql/statements", pReq,
                          &pResp, pErr);
@@ -761,7 +786,24 @@ static int stmt_submit(DbxStmt *p, const char *zSql, const DbxParam *aParam,
     rc = dbx_client_post_once(p->pClient, "/api/2.0/sql/statements", pReq,
                               &pResp, pErr);
   }
+  dbx_client_set_orphan(p->pClient, NULL);
+  dbx_client_set_interrupt(p->pClient, NULL, NULL);
   cJSON_Delete(pReq);
+  if (rc == SQLITE_INTERRUPT && pErr) {
+    dbx_error_clear(pErr);
+    if (p->bTimedOut) {
+      dbx_error_set_api(pErr, SQLITE_ERROR, 0, "STATEMENT_TIMEOUT",
+                        "statement canceled after the statement_timeout of "
+                        "%g s; raise statement_timeout in the options or "
+                        "make the query cheaper",
+                        p->opt.rTimeoutSeconds);
+      return SQLITE_ERROR;
+    }
+    dbx_error_set(pErr, SQLITE_INTERRUPT,
+                  "interrupted while the statement was being submitted; it "
+                  "is canceled as soon as Databricks names it");
+    return SQLITE_INTERRUPT;
+  }
   if (rc && pErr && pErr->bUncertain) return stmt_uncertain(pErr);
   if (rc) return rc;
   sqlite3_free(p->zId);

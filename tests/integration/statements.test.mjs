@@ -5,10 +5,15 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { workspace, EXT } from './harness.mjs';
 
+const HOST_SRC = fileURLToPath(new URL('./interrupt_host.c', import.meta.url));
 const WAREHOUSE = '0000000000000001';
 const SLOW = '0000000000000002';
 let ws;
@@ -119,4 +124,46 @@ test('Ctrl-C (sqlite3_interrupt) cancels the remote statement of a vtab scan', a
   assert.equal(r.body.status?.state, 'SUCCEEDED', JSON.stringify(r.body));
   await interruptWhilePolling(`CREATE VIRTUAL TABLE ints USING databricks(table='main.default.ints', warehouse='${SLOW}', wait_timeout=0);
 SELECT * FROM ints;`);
+});
+
+test('Ctrl-C during the submit returns at once; the statement is canceled once it is named', async () => {
+  // The slow warehouse keeps the statement PENDING, so the submit waits its
+  // whole wait_timeout (5 s) before Databricks names the statement. An
+  // application embedding SQLite interrupts after 1.5 s and lives on.
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dbx-host-'));
+  try {
+    const host = path.join(dir, 'host');
+    const cc = spawnSync(process.env.CC || 'cc', ['-o', host, HOST_SRC, '-lsqlite3', '-lpthread'], { encoding: 'utf8' });
+    assert.equal(cc.status, 0, cc.stderr);
+    await ws.api('DELETE', '/admin/requests');
+    const env = { ...process.env, ...ws.env, HOME: ws.home };
+    if (process.env.DBX_SQLITE_PRELOAD) env.LD_PRELOAD = process.env.DBX_SQLITE_PRELOAD;
+    const proc = spawn(host, [EXT, `SELECT * FROM dbx_query('SELECT 8', NULL, '{"warehouse": "${SLOW}", "wait_timeout": 5}')`, '1500', '6000'],
+      { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    proc.stdout.on('data', (d) => { stdout += d; });
+    proc.stderr.on('data', (d) => { stderr += d; });
+    const done = new Promise((resolve) => proc.on('close', (code) => resolve(code)));
+    // While the application lives on, the reply arrives and the statement
+    // it names is canceled.
+    let cancel;
+    for (let i = 0; i < 200 && !cancel; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const log = (await ws.api('GET', '/admin/requests')).body.requests;
+      cancel = log.find((x) => x.method === 'POST' && /^\/api\/2\.0\/sql\/statements\/[^/]+\/cancel$/.test(x.path));
+    }
+    const code = await done;
+    assert.equal(code, 0, stderr);
+    assert.doesNotMatch(stderr, /AddressSanitizer|LeakSanitizer|runtime error:/);
+    const out = JSON.parse(stdout.trim());
+    assert.equal(out.rc, 9 /* SQLITE_INTERRUPT */, stdout);
+    assert.match(out.error, /databricks: interrupted while the statement was being submitted; it is canceled as soon as Databricks names it/);
+    assert.ok(out.after_interrupt_ms >= 0 && out.after_interrupt_ms < 1000, `control came back after ${out.after_interrupt_ms} ms`);
+    assert.ok(cancel, 'a cancel was sent');
+    const id = cancel.path.split('/')[5];
+    const remote = await ws.api('GET', `/api/2.0/sql/statements/${id}`);
+    assert.equal(remote.body.status.state, 'CANCELED');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
