@@ -7,6 +7,8 @@
 #   make bench      benchmarks (not part of make test)
 #   make deps       install missing Debian and npm packages (make test and
 #                   make demo run it first)
+#   make install    copy the extension to $(DESTDIR)$(LIBDIR) (default
+#                   /usr/local/lib) and the header to $(INCLUDEDIR)
 
 BUILD    ?= build
 CC       ?= cc
@@ -35,7 +37,11 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 NODE_STAMP := tests/dbx-local/node_modules/.installed
 
-.PHONY: all test asan demo bench deps unit clean format
+PREFIX     ?= /usr/local
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+
+.PHONY: all test asan demo bench deps unit clean format install uninstall
 all: $(BUILD)/databricks.so
 
 # The loadable extension: only sqlite3_databricks_init is exported.
@@ -86,6 +92,14 @@ demo: deps $(BUILD)/databricks.so
 
 bench: deps $(BUILD)/databricks.so
 	@BUILD=$(BUILD) tests/bench/run.sh
+
+install: $(BUILD)/databricks.so
+	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR)
+	install -m 0755 $(BUILD)/databricks.so $(DESTDIR)$(LIBDIR)/databricks.so
+	install -m 0644 include/databricks.h $(DESTDIR)$(INCLUDEDIR)/databricks.h
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/databricks.so $(DESTDIR)$(INCLUDEDIR)/databricks.h
 
 format:
 	@clang-format -i ext/*.c ext/*.h include/*.h tests/unit/*.c tests/unit/*.h

@@ -188,6 +188,7 @@ static void connect_failures_fail_fast(void **state) {
   assert_non_null(
       strstr(n->e.zMsg, "(retry_timeout_seconds bounds the retries)"));
 
+  dbx_buf_free(&n->r.body);
   n->f.nReply = n->f.nSent = 0;
   n->f.totalSleepMs = 0;
   fake_net_error(&n->f, DBX_NET_RESOLVE);
@@ -206,6 +207,7 @@ static void once_is_never_sent_twice(void **state) {
   DbxNetError aSent[] = {DBX_NET_DROPPED, DBX_NET_TIMEOUT, DBX_NET_OTHER};
   size_t i;
   for (i = 0; i < DBX_ARRAY_SIZE(aSent); i++) {
+    dbx_buf_free(&n->r.body);
     n->f.nReply = n->f.nSent = 0;
     fake_net_error(&n->f, aSent[i]);
     assert_int_equal(send_get(n->p, DBX_RETRY_ONCE, &n->r, &n->e),
@@ -216,6 +218,7 @@ static void once_is_never_sent_twice(void **state) {
     assert_non_null(strstr(n->e.zMsg, "so it was not sent again"));
   }
   /* refused connection, then 429, 503: none arrived or was read; retried */
+  dbx_buf_free(&n->r.body);
   n->f.nReply = n->f.nSent = 0;
   fake_net_error(&n->f, DBX_NET_CONNECT);
   fake_reply(&n->f, 429, "", "0");
@@ -225,6 +228,7 @@ static void once_is_never_sent_twice(void **state) {
   assert_int_equal(n->f.nSent, 4);
   assert_false(n->e.bUncertain);
   /* a 500 with a transient message is retried for others, not once */
+  dbx_buf_free(&n->r.body);
   n->f.nReply = n->f.nSent = 0;
   fake_reply(&n->f, 500, "{\"message\":\"Unexpected error\"}", NULL);
   fake_reply(&n->f, 200, "{}", NULL);
