@@ -11,6 +11,7 @@
 */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "auth.h"
 #include "client.h"
@@ -48,6 +49,7 @@ static void settings_from(const DbxConfig *pConfig, const char *zAuthType,
   if (zCa) snprintf(pSet->zCaBundle, sizeof(pSet->zCaBundle), "%s", zCa);
   snprintf(pSet->zUserAgent, sizeof(pSet->zUserAgent),
            "sqlite-databricks/%s os/linux auth/%s", DBX_VERSION, zAuthType);
+  pSet->bNotify = isatty(STDERR_FILENO);
 }
 
 int dbx_client_open(const DbxConfig *pConfig, DbxClient **ppOut,

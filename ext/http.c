@@ -819,6 +819,23 @@ static int http_net_error(DbxHttp *p, const DbxHttpRequest *pReq,
       nAttempt == 1 ? "" : "s", nSec);
 }
 
+/* One line on stderr before a retry: what failed, and how long it waits. */
+static void http_notify(const char *zWhat, const DbxHttpResponse *pResp,
+                        int nAttempt, int64_t delayMs) {
+  char zWhy[200];
+  if (pResp->eNet != DBX_NET_OK) {
+    snprintf(zWhy, sizeof(zWhy), "%s (%s)", net_text(pResp->eNet),
+             pResp->zNetMsg);
+  } else {
+    snprintf(zWhy, sizeof(zWhy), "HTTP %ld %s", pResp->status,
+             dbx_http_reason(pResp->status));
+  }
+  fprintf(stderr,
+          "databricks: %s: %s; retrying in %.1f s (attempt %d), Ctrl-C to "
+          "stop\n",
+          zWhat, zWhy, (double)delayMs / 1000.0, nAttempt + 1);
+}
+
 /* dbx_http_send without the header assembly. */
 static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
                           DbxRetryKind eRetry, const char *zWhat,
@@ -854,6 +871,7 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
              ? HTTP_CONNECT_BUDGET_MS
              : budget))
       break;
+    if (p->set.bNotify) http_notify(zWhat, pResp, nAttempt, delay);
     if (http_wait(p, delay)) {
       return dbx_error_set(pErr, SQLITE_INTERRUPT, "%s: interrupted", zWhat);
     }

@@ -94,6 +94,8 @@ typedef struct DbxHttpSettings {
   int64_t maxRetryAfterMs; /* cap on an honoured Retry-After */
   char zCaBundle[512];     /* CA bundle file, or "" for the system store */
   char zUserAgent[160];    /* User-Agent header value */
+  int bNotify;             /* say on stderr when a call waits to retry (for
+                           ** a person at a terminal) */
 } DbxHttpSettings;
 
 /* Which responses a call retries (besides connection errors/time-outs). */

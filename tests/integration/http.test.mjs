@@ -126,3 +126,30 @@ test('one connection serves every request of a session (connections are reused)'
     await new Promise((r) => proxy.close(r));
   }
 });
+
+test('at a terminal, a call that waits to retry says so on stderr; in a pipe it stays quiet', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { writeFile, mkdtemp, rm } = await import('node:fs/promises');
+  const os = (await import('node:os')).default;
+  const path = (await import('node:path')).default;
+  const { EXT } = await import('./harness.mjs');
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'dbx-tty-'));
+  try {
+    const script = path.join(dir, 'q.sql');
+    await writeFile(script, `.load ${EXT}\n${one()}\n`);
+    await fault({ method: 'POST', path: SUBMIT, status: 503, retry_after: 1, count: 1 });
+    // script(1) gives the shell a terminal; its input still comes from the file.
+    const env = { ...process.env, ...ws.env, HOME: ws.home };
+    if (process.env.DBX_SQLITE_PRELOAD) env.LD_PRELOAD = process.env.DBX_SQLITE_PRELOAD;
+    const r = spawnSync('script', ['-qec', `sqlite3 -batch :memory: < ${script}`, '/dev/null'], { env, encoding: 'utf8', timeout: 60000 });
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /databricks: POST \/api\/2\.0\/sql\/statements: HTTP 503 Service Unavailable; retrying in 1\.\d s \(attempt 2\), Ctrl-C to stop/);
+    assert.match(r.stdout, /42/);
+    await fault({ method: 'POST', path: SUBMIT, status: 503, retry_after: 1, count: 1 });
+    const quiet = await ws.run(one());
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.doesNotMatch(quiet.stderr, /retrying/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
