@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -217,19 +218,22 @@ static int json_add(cJSON *p, const char *zName, const char *zVal) {
 */
 static int jwt_load_key(const char *zKeyFile, EVP_PKEY **ppKey, int *pbEc,
                         DbxError *pErr) {
-  FILE *f = fopen(zKeyFile, "r");
-  EVP_PKEY *pKey;
-  char zGroup[64] = "";
-  size_t nGroup = 0;
+  EVP_PKEY *pKey = NULL;
+  char zGroup[64] = "", *zPem = NULL;
+  size_t nGroup = 0, nPem = 0;
+  BIO *pBio;
+  int rc;
   *ppKey = NULL;
-  if (f == NULL) {
-    return dbx_error_set(pErr, SQLITE_ERROR,
-                         "oidc_private_key_file %s cannot be read: check the "
-                         "path and its permissions",
-                         zKeyFile);
+  rc = dbx_config_read_file(zKeyFile, DBX_SECRET_FILE_MAX,
+                            "oidc_private_key_file", &zPem, &nPem, pErr);
+  if (rc) return rc == SQLITE_NOTFOUND ? SQLITE_ERROR : rc;
+  pBio = BIO_new_mem_buf(zPem, (int)nPem);
+  if (pBio) {
+    pKey = PEM_read_bio_PrivateKey(pBio, NULL, NULL, NULL);
+    BIO_free(pBio);
   }
-  pKey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-  fclose(f);
+  OPENSSL_cleanse(zPem, nPem);
+  sqlite3_free(zPem);
   if (pKey == NULL) {
     return dbx_error_set(pErr, SQLITE_ERROR,
                          "oidc_private_key_file %s holds no PEM private key: "
@@ -519,37 +523,30 @@ static int subject_token(DbxAuth *p, char **pzJwt, DbxError *pErr) {
     }
     *pzJwt = dbx_strdup(zV);
   } else if (strcmp(p->zType, "file-oidc") == 0) {
-    FILE *f = fopen(p->zOidcFile, "rb");
-    DbxBuf b = {0};
-    char aChunk[1024];
-    size_t n, i, j;
-    if (f == NULL) {
-      return dbx_error_set(pErr, SQLITE_AUTH,
-                           "file-oidc: %s cannot be read: check "
-                           "oidc_token_filepath",
-                           p->zOidcFile);
-    }
-    while ((n = fread(aChunk, 1, sizeof(aChunk), f)) > 0)
-      dbx_buf_append(&b, aChunk, n);
-    fclose(f);
-    OPENSSL_cleanse(aChunk, sizeof(aChunk));
-    if (b.rc != SQLITE_OK) {
-      dbx_buf_free_secret(&b);
-      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    DbxError eRead;
+    char *zText = NULL;
+    size_t n = 0, i, j;
+    dbx_error_clear(&eRead);
+    if (dbx_config_read_file(p->zOidcFile, DBX_SECRET_FILE_MAX,
+                             "file-oidc: oidc_token_filepath", &zText, &n,
+                             &eRead) != SQLITE_OK) {
+      return dbx_error_set(pErr, SQLITE_AUTH, "%s", eRead.zMsg);
     }
     /* trim */
-    for (i = 0; i < b.n && isspace((unsigned char)b.z[i]); i++) {
+    for (i = 0; i < n && isspace((unsigned char)zText[i]); i++) {
     }
-    for (j = b.n; j > i && isspace((unsigned char)b.z[j - 1]); j--) {
+    for (j = n; j > i && isspace((unsigned char)zText[j - 1]); j--) {
     }
-    if (j == i) {
-      dbx_buf_free_secret(&b);
-      return dbx_error_set(pErr, SQLITE_AUTH,
-                           "file-oidc: %s is empty: write the JWT there",
-                           p->zOidcFile);
+    if (j == i || memchr(zText + i, 0, j - i)) {
+      OPENSSL_cleanse(zText, n);
+      sqlite3_free(zText);
+      return dbx_error_set(
+          pErr, SQLITE_AUTH, "file-oidc: %s %s: write the JWT there",
+          p->zOidcFile, j == i ? "is empty" : "holds a NUL byte");
     }
-    *pzJwt = sqlite3_mprintf("%.*s", (int)(j - i), b.z + i);
-    dbx_buf_free_secret(&b);
+    *pzJwt = sqlite3_mprintf("%.*s", (int)(j - i), zText + i);
+    OPENSSL_cleanse(zText, n);
+    sqlite3_free(zText);
   } else {
     return dbx_auth_mint_jwt(p->zKeyFile, p->zIssuer, p->zSubject, p->zAudience,
                              p->zKid, p->nLifetime, (int64_t)time(NULL), pzJwt,

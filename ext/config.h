@@ -102,6 +102,24 @@ char *dbx_config_identity(const DbxConfig *p);
 */
 char *dbx_config_auth_identity(const DbxConfig *p);
 
+/* Size limits of the files read for configuration and for secrets. */
+#define DBX_CONFIG_FILE_MAX ((size_t)1 << 20)  /* ~/.databrickscfg */
+#define DBX_SECRET_FILE_MAX ((size_t)64 << 10) /* keys, tokens, file: */
+
+/*
+** Reads the whole of zPath, which must be a regular file (a symlink to one
+** is fine) of at most nMax bytes; a FIFO, a device or a directory is
+** refused without blocking. zWhat names the file in errors ("config
+** file"). Returns SQLITE_OK with *pzOut (NUL-terminated; the file may hold
+** NULs, so *pnOut, which may be NULL, is its length; wipe it with
+** OPENSSL_cleanse when it may hold a secret, then sqlite3_free it).
+** Returns SQLITE_NOTFOUND when the file does not exist and another code
+** when it cannot be read; pErr is then set (with SQLITE_ERROR for a missing
+** file, so callers that need it can return pErr->rc).
+*/
+int dbx_config_read_file(const char *zPath, size_t nMax, const char *zWhat,
+                         char **pzOut, size_t *pnOut, DbxError *pErr);
+
 /* True when zKey is a setting dbx_config_set() knows. */
 int dbx_config_is_key(const char *zKey);
 
