@@ -1296,6 +1296,36 @@ static int fill_from_env(DbxConfig *p, int bSkipAuth, DbxError *pErr) {
   return SQLITE_OK;
 }
 
+char *dbx_config_token_url(const DbxConfig *p) {
+  const char *zHost = dbx_config_get(p, "host");
+  const char *zAccount = dbx_config_get(p, "account_id");
+  if (zHost == NULL) return NULL;
+  /* account hosts have their own token endpoint (spec 2.1) */
+  if (strstr(zHost, "://accounts.") && zAccount && zAccount[0]) {
+    return sqlite3_mprintf("%s/oidc/accounts/%s/v1/token", zHost, zAccount);
+  }
+  return sqlite3_mprintf("%s/oidc/v1/token", zHost);
+}
+
+/* oidc-self-signed without oidc_audience: the audience of the JWT it mints
+** is the token endpoint, as the SDKs' fallback when they request an ID
+** token, and it is stored so dbx_config() shows it. */
+static int default_audience(DbxConfig *p, DbxError *pErr) {
+  const char *zType = dbx_config_get(p, "auth_type");
+  char *zUrl;
+  int rc;
+  if (zType == NULL || strcmp(zType, "oidc-self-signed") != 0 ||
+      is_set(p, "oidc_audience")) {
+    return SQLITE_OK;
+  }
+  zUrl = dbx_config_token_url(p);
+  if (zUrl == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  rc = val_put(p, key_index("oidc_audience"), zUrl, strlen(zUrl),
+               DBX_SRC_DEFAULT, pErr);
+  sqlite3_free(zUrl);
+  return rc;
+}
+
 int dbx_config_resolve(DbxConfig *p, DbxError *pErr) {
   int i, rc;
   DbxSource eProfile = dbx_config_source(p, "profile");
@@ -1353,6 +1383,8 @@ int dbx_config_resolve(DbxConfig *p, DbxError *pErr) {
   rc = choose_auth(p, pErr);
   if (rc) return rc;
   rc = dbx_config_require(p, "host", pErr);
+  if (rc) return rc;
+  rc = default_audience(p, pErr);
   if (rc) return rc;
   p->bResolved = 1;
   return SQLITE_OK;

@@ -85,7 +85,8 @@ char *dbx_config_identity(const DbxConfig *p);
 **   oidc_private_key_file        PEM private key, RSA (RS256) or P-256 (ES256)
 **   oidc_issuer                  "iss" claim; the federation policy's issuer
 **   oidc_subject                 "sub" claim; the policy's subject
-**   oidc_audience                "aud" claim (default <host>/oidc/v1/token)
+**   oidc_audience                "aud" claim (default: the token endpoint,
+**                                dbx_config_token_url())
 **   oidc_key_id                  "kid" header, matching a key of the JWKS
 **   oidc_token_lifetime_seconds  "exp" - "iat" of a minted JWT (300)
 ** client_id names the service principal (SP federation); without it the
@@ -101,6 +102,15 @@ char *dbx_config_identity(const DbxConfig *p);
 ** still share one token. Returns a string from sqlite3_malloc.
 */
 char *dbx_config_auth_identity(const DbxConfig *p);
+
+/*
+** The OAuth token endpoint of the configured host: <host>/oidc/v1/token,
+** or <host>/oidc/accounts/<account_id>/v1/token on an accounts host. It is
+** also the default oidc_audience of oidc-self-signed, which
+** dbx_config_resolve() then stores with DBX_SRC_DEFAULT. Returns a string
+** from sqlite3_malloc, or NULL without a host or memory.
+*/
+char *dbx_config_token_url(const DbxConfig *p);
 
 /* Size limits of the files read for configuration and for secrets. */
 #define DBX_CONFIG_FILE_MAX ((size_t)1 << 20)  /* ~/.databrickscfg */
