@@ -654,6 +654,30 @@ static int subject_token(DbxAuth *p, char **pzJwt, DbxError *pErr) {
   return SQLITE_OK;
 }
 
+int dbx_auth_subject_claims(const DbxConfig *pConfig, DbxJwtClaims *pOut,
+                            DbxError *pErr) {
+  const char *zType = dbx_config_get(pConfig, "auth_type");
+  DbxAuth *p = NULL;
+  char *zJwt = NULL;
+  int rc;
+  memset(pOut, 0, sizeof(*pOut));
+  if (zType == NULL ||
+      (strcmp(zType, "env-oidc") != 0 && strcmp(zType, "file-oidc") != 0)) {
+    return SQLITE_NOTFOUND;
+  }
+  rc = dbx_auth_new(pConfig, &p, pErr);
+  if (rc == SQLITE_OK) rc = subject_token(p, &zJwt, pErr);
+  if (rc == SQLITE_OK && dbx_auth_jwt_claims(zJwt, pOut) != 0) {
+    rc = dbx_error_set(pErr, SQLITE_AUTH,
+                       "%s: the subject token is not a JWT with a JSON "
+                       "payload",
+                       zType);
+  }
+  dbx_free_secret(zJwt);
+  dbx_auth_free(p);
+  return rc;
+}
+
 /*
 ** The form body of a token request in *pBody and, for oauth-m2m, the
 ** Basic "Authorization: ..." header line in *pBasic (both secret: free

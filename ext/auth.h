@@ -81,6 +81,16 @@ typedef struct DbxJwtClaims {
 */
 int dbx_auth_jwt_claims(const char *zJwt, DbxJwtClaims *pOut);
 
+/*
+** For env-oidc and file-oidc, whose subject JWT comes from the identity
+** provider: reads it as a token request would and decodes its claims into
+** *pOut (for dbx_config(): its "aud" is the audience Databricks sees).
+** Nothing is sent. Returns SQLITE_OK, SQLITE_NOTFOUND for other auth
+** types, or an error with pErr set.
+*/
+int dbx_auth_subject_claims(const DbxConfig *pConfig, DbxJwtClaims *pOut,
+                            DbxError *pErr);
+
 /* base64url without padding; the result is from sqlite3_malloc. */
 char *dbx_auth_base64url(const unsigned char *a, size_t n);
 

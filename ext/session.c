@@ -15,6 +15,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <cjson/cJSON.h>
+
+#include "auth.h"
 #include "session.h"
 
 /*
@@ -247,6 +250,38 @@ int dbx_session_config(DbxSession *p, const DbxOption *aOpt, int nOpt,
   return rc;
 }
 
+/*
+** For env-oidc and file-oidc, the effective audience is the "aud" of the
+** identity provider's JWT, not a setting: zJson (from dbx_config_json,
+** taken over) gets it as oidc_audience with source "subject_token". When
+** the token cannot be read, zJson is returned as it was (using it fails
+** with the reason). Returns a string from sqlite3_malloc, NULL when out of
+** memory.
+*/
+static char *json_token_audience(char *zJson, const DbxConfig *pConfig) {
+  DbxJwtClaims c;
+  DbxError e;
+  cJSON *pRoot, *pAud;
+  char *zNew = NULL, *zPrinted;
+  dbx_error_clear(&e);
+  if (dbx_auth_subject_claims(pConfig, &c, &e) != SQLITE_OK) return zJson;
+  pRoot = cJSON_Parse(zJson);
+  pAud = cJSON_CreateObject();
+  if (pRoot && pAud && cJSON_AddStringToObject(pAud, "value", c.zAud) &&
+      cJSON_AddStringToObject(pAud, "source", "subject_token")) {
+    cJSON_DeleteItemFromObjectCaseSensitive(pRoot, "oidc_audience");
+    cJSON_AddItemToObject(pRoot, "oidc_audience", pAud);
+    pAud = NULL;
+    zPrinted = cJSON_PrintUnformatted(pRoot);
+    if (zPrinted) zNew = dbx_strdup(zPrinted);
+    cJSON_free(zPrinted);
+  }
+  cJSON_Delete(pAud);
+  cJSON_Delete(pRoot);
+  sqlite3_free(zJson);
+  return zNew;
+}
+
 int dbx_session_config_json(DbxSession *p, char **pzOut, DbxError *pErr) {
   DbxConfig *pConfig = NULL;
   DbxError eResolve;
@@ -259,6 +294,8 @@ int dbx_session_config_json(DbxSession *p, char **pzOut, DbxError *pErr) {
   dbx_error_clear(&eResolve);
   dbx_config_resolve(pConfig, &eResolve);
   zJson = dbx_config_json(pConfig);
+  if (zJson && eResolve.rc == SQLITE_OK)
+    zJson = json_token_audience(zJson, pConfig);
   dbx_config_free(pConfig);
   if (zJson == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   dbx_buf_append(&b, zJson, strlen(zJson) - 1);
