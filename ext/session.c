@@ -122,6 +122,13 @@ void dbx_session_release(void *pArg) {
 }
 
 /*
+** The statement options a connection default may set. Not "idempotent":
+** it vouches for one statement (safe to send twice), never for all.
+*/
+static const char *const azStmtDefault[] = {"disposition", "statement_timeout",
+                                            "wait_timeout", "row_limit"};
+
+/*
 ** The canonical name of a dbx_config() key in zOut[0..nOut): lower case,
 ** the warehouse spellings folded into warehouse_id, timeout into
 ** statement_timeout. *pbStmt says whether it is a statement option.
@@ -130,26 +137,34 @@ void dbx_session_release(void *pArg) {
 static int default_key(const char *zKey, char *zOut, size_t nOut, int *pbStmt,
                        DbxError *pErr) {
   size_t i;
+  char zKnown[600];
   for (i = 0; zKey[i] && i + 1 < nOut; i++)
     zOut[i] = (char)tolower((unsigned char)zKey[i]);
   zOut[i] = 0;
+  *pbStmt = 0;
   if (zKey[i] == 0) {
     if (!strcmp(zOut, "warehouse") || !strcmp(zOut, "http_path")) {
       snprintf(zOut, nOut, "warehouse_id");
     } else if (!strcmp(zOut, "timeout")) {
       snprintf(zOut, nOut, "statement_timeout");
     }
-    *pbStmt = dbx_stmt_is_option(zOut);
+    for (i = 0; i < DBX_ARRAY_SIZE(azStmtDefault); i++) {
+      if (strcmp(zOut, azStmtDefault[i]) == 0) *pbStmt = 1;
+    }
     if (*pbStmt || dbx_config_is_key(zOut)) return SQLITE_OK;
+    if (strcmp(zOut, "idempotent") == 0) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "dbx_config(): idempotent vouches for one "
+                           "statement and is no connection default: give it "
+                           "in the options of that call or table");
+    }
   }
-  {
-    char zKnown[600];
-    dbx_config_known_keys(zKnown, sizeof(zKnown));
-    return dbx_error_set(pErr, SQLITE_ERROR,
-                         "dbx_config(): unknown setting '%.40s'; the settings "
-                         "are warehouse, %s, " DBX_STMT_OPTION_NAMES,
-                         zKey, zKnown);
-  }
+  dbx_config_known_keys(zKnown, sizeof(zKnown));
+  return dbx_error_set(pErr, SQLITE_ERROR,
+                       "dbx_config(): unknown setting '%.40s'; the settings "
+                       "are warehouse, %s, disposition, statement_timeout, "
+                       "wait_timeout, row_limit",
+                       zKey, zKnown);
 }
 
 int dbx_session_check_key(const char *zKey, DbxError *pErr) {

@@ -86,6 +86,9 @@ SELECT dbx_config() AS c, dbx_config('http_timeout_seconds') AS h, dbx_config('w
   assert.match(err, /wait_timeout must be 0 or 5 to 50 seconds/);
   err = await ws.fail(`SELECT dbx_config('retry_timeout_seconds', '-1');`);
   assert.match(err, /invalid retry_timeout_seconds/);
+  // safe-to-repeat is said of one statement, never of a whole connection
+  err = await ws.fail(`SELECT dbx_config('idempotent', 'true');`);
+  assert.match(err, /dbx_config\(\): idempotent vouches for one statement and is no connection default/);
 });
 
 test('statement defaults of dbx_config() reach dbx_query, dbx_exec and tables; their own options win', async () => {
