@@ -505,6 +505,7 @@ typedef struct IniFile {
   int iDefault;      /* index of [DEFAULT] in aSect, or -1 */
 } IniFile;
 
+/* Frees what ini_parse() stored in f, wiping the values. */
 static void ini_free(IniFile *f) {
   int i;
   for (i = 0; i < f->nSect; i++)
@@ -902,7 +903,7 @@ static char *config_path(const DbxConfig *p) {
 }
 
 /*
-** Picks the profile of f per spec 1.1: the named one, else [__settings__]
+** Picks the profile of f as the SDKs do: the named one, else [__settings__]
 ** default_profile, else [DEFAULT] (*pbFallback: absence is no error).
 ** Returns SQLITE_OK with *pzWant borrowed from p or f, or an error.
 */
@@ -1300,7 +1301,7 @@ char *dbx_config_token_url(const DbxConfig *p) {
   const char *zHost = dbx_config_get(p, "host");
   const char *zAccount = dbx_config_get(p, "account_id");
   if (zHost == NULL) return NULL;
-  /* account hosts have their own token endpoint (spec 2.1) */
+  /* an accounts host has a token endpoint per account */
   if (strstr(zHost, "://accounts.") && zAccount && zAccount[0]) {
     return sqlite3_mprintf("%s/oidc/accounts/%s/v1/token", zHost, zAccount);
   }
