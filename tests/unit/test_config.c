@@ -493,6 +493,14 @@ static void missing_profile_lists_profiles(void **state) {
   assert_int_equal(resolve(&p, &e, az), SQLITE_ERROR);
   assert_non_null(strstr(e.zMsg, "which has no profiles"));
   dbx_config_free(p);
+  write_bytes(".databrickscfg", "",
+              0); /* an empty file is no error by itself */
+  assert_int_equal(resolve(&p, &e, az), SQLITE_ERROR);
+  assert_non_null(strstr(e.zMsg, "which has no profiles"));
+  dbx_config_free(p);
+  assert_int_equal(resolve(&p, &e, NULL), SQLITE_ERROR); /* read, then: */
+  assert_non_null(strstr(e.zMsg, "no host configured"));
+  dbx_config_free(p);
 }
 
 /* Files read for configuration and secrets: regular files of bounded size
