@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
+#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
@@ -202,6 +203,110 @@ static void form_escape(DbxBuf *b, const char *z) {
   }
 }
 
+/* Decodes base64url z[0..n) (no padding) into a string from sqlite3_malloc;
+** NULL for bad input or no memory. */
+static char *base64url_decode(const char *z, size_t n) {
+  char *zOut = sqlite3_malloc64(n / 4 * 3 + 4);
+  uint32_t v = 0;
+  size_t i, o = 0;
+  int nBits = 0;
+  if (zOut == NULL) return NULL;
+  for (i = 0; i < n; i++) {
+    const char c = z[i];
+    int d = (c >= 'A' && c <= 'Z')   ? c - 'A'
+            : (c >= 'a' && c <= 'z') ? c - 'a' + 26
+            : (c >= '0' && c <= '9') ? c - '0' + 52
+            : c == '-'               ? 62
+            : c == '_'               ? 63
+                                     : -1;
+    if (d < 0) {
+      sqlite3_free(zOut);
+      return NULL;
+    }
+    v = v << 6 | (uint32_t)d;
+    nBits += 6;
+    if (nBits >= 8) {
+      nBits -= 8;
+      zOut[o++] = (char)(v >> nBits & 0xff);
+    }
+  }
+  zOut[o] = 0;
+  return zOut;
+}
+
+/* Copies a claim for a message into z[0..n): a string, or the strings of
+** an array joined by ", "; control characters and quotes become '?'. */
+static void claim_text(const cJSON *pClaim, char *z, size_t n) {
+  const cJSON *pItem;
+  DbxBuf b = {0};
+  size_t i;
+  if (cJSON_IsString(pClaim)) {
+    dbx_buf_appendf(&b, "%s", pClaim->valuestring);
+  } else if (cJSON_IsArray(pClaim)) {
+    cJSON_ArrayForEach(pItem, pClaim) {
+      if (!cJSON_IsString(pItem)) continue;
+      dbx_buf_appendf(&b, "%s%s", b.n ? ", " : "", pItem->valuestring);
+    }
+  }
+  snprintf(z, n, "%s", b.z && b.n ? b.z : "(none)");
+  if (b.n >= n && n > 4) memcpy(z + n - 4, "...", 4);
+  for (i = 0; z[i]; i++) {
+    if ((unsigned char)z[i] < 0x20 || z[i] == 0x7f || z[i] == '"') z[i] = '?';
+  }
+  dbx_buf_free(&b);
+}
+
+int dbx_auth_jwt_claims(const char *zJwt, DbxJwtClaims *pOut) {
+  const char *zDot1 = zJwt ? strchr(zJwt, '.') : NULL, *zDot2;
+  char *zPayload;
+  cJSON *pJson;
+  memset(pOut, 0, sizeof(*pOut));
+  if (zDot1 == NULL || (zDot2 = strchr(zDot1 + 1, '.')) == NULL) return 1;
+  zPayload = base64url_decode(zDot1 + 1, (size_t)(zDot2 - zDot1 - 1));
+  pJson = zPayload ? cJSON_Parse(zPayload) : NULL;
+  sqlite3_free(zPayload);
+  if (!cJSON_IsObject(pJson)) {
+    cJSON_Delete(pJson);
+    return 1;
+  }
+  claim_text(cJSON_GetObjectItemCaseSensitive(pJson, "iss"), pOut->zIss,
+             sizeof(pOut->zIss));
+  claim_text(cJSON_GetObjectItemCaseSensitive(pJson, "aud"), pOut->zAud,
+             sizeof(pOut->zAud));
+  claim_text(cJSON_GetObjectItemCaseSensitive(pJson, "sub"), pOut->zSub,
+             sizeof(pOut->zSub));
+  cJSON_Delete(pJson);
+  return 0;
+}
+
+/*
+** After the token endpoint refused a token exchange: adds to pErr's
+** message the issuer, audience and subject of the subject JWT that was
+** sent (none of them is secret; the JWT itself is never shown), since a
+** federation policy that does not match one of them is the usual cause.
+*/
+static void explain_refused_exchange(const DbxAuth *p, DbxError *pErr) {
+  DbxJwtClaims c;
+  DbxBuf b = {0};
+  size_t n = strlen(pErr->zMsg), nAdd;
+  if (dbx_auth_jwt_claims(p->zLastSubject, &c) != 0) {
+    dbx_buf_appendf(&b, " (the subject token sent is not a JWT with a JSON "
+                        "payload)");
+  } else {
+    dbx_buf_appendf(&b,
+                    " (subject token sent: iss \"%s\", aud \"%s\", sub "
+                    "\"%s\"; the federation policy's issuer, audiences and "
+                    "subject must match)",
+                    c.zIss, c.zAud, c.zSub);
+  }
+  if (b.rc == SQLITE_OK && n + 1 < sizeof(pErr->zMsg)) {
+    nAdd = b.n < sizeof(pErr->zMsg) - n - 1 ? b.n : sizeof(pErr->zMsg) - n - 1;
+    memcpy(pErr->zMsg + n, b.z, nAdd);
+    pErr->zMsg[n + nAdd] = 0;
+  }
+  dbx_buf_free(&b);
+}
+
 /* ---------------------------------------------------------------------
 ** JWT minting (self-hosted issuer).
 */
@@ -217,19 +322,22 @@ static int json_add(cJSON *p, const char *zName, const char *zVal) {
 */
 static int jwt_load_key(const char *zKeyFile, EVP_PKEY **ppKey, int *pbEc,
                         DbxError *pErr) {
-  FILE *f = fopen(zKeyFile, "r");
-  EVP_PKEY *pKey;
-  char zGroup[64] = "";
-  size_t nGroup = 0;
+  EVP_PKEY *pKey = NULL;
+  char zGroup[64] = "", *zPem = NULL;
+  size_t nGroup = 0, nPem = 0;
+  BIO *pBio;
+  int rc;
   *ppKey = NULL;
-  if (f == NULL) {
-    return dbx_error_set(pErr, SQLITE_ERROR,
-                         "oidc_private_key_file %s cannot be read: check the "
-                         "path and its permissions",
-                         zKeyFile);
+  rc = dbx_config_read_file(zKeyFile, DBX_SECRET_FILE_MAX,
+                            "oidc_private_key_file", &zPem, &nPem, pErr);
+  if (rc) return rc == SQLITE_NOTFOUND ? SQLITE_ERROR : rc;
+  pBio = BIO_new_mem_buf(zPem, (int)nPem);
+  if (pBio) {
+    pKey = PEM_read_bio_PrivateKey(pBio, NULL, NULL, NULL);
+    BIO_free(pBio);
   }
-  pKey = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-  fclose(f);
+  OPENSSL_cleanse(zPem, nPem);
+  sqlite3_free(zPem);
   if (pKey == NULL) {
     return dbx_error_set(pErr, SQLITE_ERROR,
                          "oidc_private_key_file %s holds no PEM private key: "
@@ -470,13 +578,7 @@ int dbx_auth_new(const DbxConfig *pConfig, DbxAuth **ppOut, DbxError *pErr) {
   p->zScopes = scopes_from(dbx_config_get(pConfig, "scopes"));
   p->nLifetime =
       dbx_config_get_int(pConfig, "oidc_token_lifetime_seconds", 300);
-  /* account hosts have their own token endpoint (spec 2.1) */
-  if (strstr(zHost, "://accounts.") && dbx_config_get(pConfig, "account_id")) {
-    p->zTokenUrl = sqlite3_mprintf("%s/oidc/accounts/%s/v1/token", zHost,
-                                   dbx_config_get(pConfig, "account_id"));
-  } else {
-    p->zTokenUrl = sqlite3_mprintf("%s/oidc/v1/token", zHost);
-  }
+  p->zTokenUrl = dbx_config_token_url(pConfig);
   if (dbx_config_get(pConfig, "oidc_audience")) {
     bOk &= dup_opt(&p->zAudience, dbx_config_get(pConfig, "oidc_audience"));
   } else if (p->zTokenUrl) {
@@ -519,37 +621,30 @@ static int subject_token(DbxAuth *p, char **pzJwt, DbxError *pErr) {
     }
     *pzJwt = dbx_strdup(zV);
   } else if (strcmp(p->zType, "file-oidc") == 0) {
-    FILE *f = fopen(p->zOidcFile, "rb");
-    DbxBuf b = {0};
-    char aChunk[1024];
-    size_t n, i, j;
-    if (f == NULL) {
-      return dbx_error_set(pErr, SQLITE_AUTH,
-                           "file-oidc: %s cannot be read: check "
-                           "oidc_token_filepath",
-                           p->zOidcFile);
-    }
-    while ((n = fread(aChunk, 1, sizeof(aChunk), f)) > 0)
-      dbx_buf_append(&b, aChunk, n);
-    fclose(f);
-    OPENSSL_cleanse(aChunk, sizeof(aChunk));
-    if (b.rc != SQLITE_OK) {
-      dbx_buf_free_secret(&b);
-      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    DbxError eRead;
+    char *zText = NULL;
+    size_t n = 0, i, j;
+    dbx_error_clear(&eRead);
+    if (dbx_config_read_file(p->zOidcFile, DBX_SECRET_FILE_MAX,
+                             "file-oidc: oidc_token_filepath", &zText, &n,
+                             &eRead) != SQLITE_OK) {
+      return dbx_error_set(pErr, SQLITE_AUTH, "%s", eRead.zMsg);
     }
     /* trim */
-    for (i = 0; i < b.n && isspace((unsigned char)b.z[i]); i++) {
+    for (i = 0; i < n && isspace((unsigned char)zText[i]); i++) {
     }
-    for (j = b.n; j > i && isspace((unsigned char)b.z[j - 1]); j--) {
+    for (j = n; j > i && isspace((unsigned char)zText[j - 1]); j--) {
     }
-    if (j == i) {
-      dbx_buf_free_secret(&b);
-      return dbx_error_set(pErr, SQLITE_AUTH,
-                           "file-oidc: %s is empty: write the JWT there",
-                           p->zOidcFile);
+    if (j == i || memchr(zText + i, 0, j - i)) {
+      OPENSSL_cleanse(zText, n);
+      sqlite3_free(zText);
+      return dbx_error_set(
+          pErr, SQLITE_AUTH, "file-oidc: %s %s: write the JWT there",
+          p->zOidcFile, j == i ? "is empty" : "holds a NUL byte");
     }
-    *pzJwt = sqlite3_mprintf("%.*s", (int)(j - i), b.z + i);
-    dbx_buf_free_secret(&b);
+    *pzJwt = sqlite3_mprintf("%.*s", (int)(j - i), zText + i);
+    OPENSSL_cleanse(zText, n);
+    sqlite3_free(zText);
   } else {
     return dbx_auth_mint_jwt(p->zKeyFile, p->zIssuer, p->zSubject, p->zAudience,
                              p->zKid, p->nLifetime, (int64_t)time(NULL), pzJwt,
@@ -557,6 +652,30 @@ static int subject_token(DbxAuth *p, char **pzJwt, DbxError *pErr) {
   }
   if (*pzJwt == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   return SQLITE_OK;
+}
+
+int dbx_auth_subject_claims(const DbxConfig *pConfig, DbxJwtClaims *pOut,
+                            DbxError *pErr) {
+  const char *zType = dbx_config_get(pConfig, "auth_type");
+  DbxAuth *p = NULL;
+  char *zJwt = NULL;
+  int rc;
+  memset(pOut, 0, sizeof(*pOut));
+  if (zType == NULL ||
+      (strcmp(zType, "env-oidc") != 0 && strcmp(zType, "file-oidc") != 0)) {
+    return SQLITE_NOTFOUND;
+  }
+  rc = dbx_auth_new(pConfig, &p, pErr);
+  if (rc == SQLITE_OK) rc = subject_token(p, &zJwt, pErr);
+  if (rc == SQLITE_OK && dbx_auth_jwt_claims(zJwt, pOut) != 0) {
+    rc = dbx_error_set(pErr, SQLITE_AUTH,
+                       "%s: the subject token is not a JWT with a JSON "
+                       "payload",
+                       zType);
+  }
+  dbx_free_secret(zJwt);
+  dbx_auth_free(p);
+  return rc;
 }
 
 /*
@@ -683,6 +802,7 @@ static int fetch_token(DbxAuth *p, DbxHttp *pHttp, TokenEntry *e,
     if (resp.status == 400 || resp.status == 401 || resp.status == 403) {
       /* the request was refused: an auth failure, not a transport one */
       pErr->rc = rc = SQLITE_AUTH;
+      if (strcmp(p->zType, "oauth-m2m") != 0) explain_refused_exchange(p, pErr);
     }
     scrub_own(p, pErr);
     goto done;

@@ -66,6 +66,31 @@ int dbx_auth_mint_jwt(const char *zKeyFile, const char *zIss, const char *zSub,
                       const char *zAud, const char *zKid, long nLifetime,
                       int64_t tNow, char **pzJwt, DbxError *pErr);
 
+/* The claims of a subject JWT that say whom it is for; none is secret. */
+typedef struct DbxJwtClaims {
+  char zIss[100]; /* "iss", or "(none)" */
+  char zAud[120]; /* "aud": a string, or an array joined with ", " */
+  char zSub[100]; /* "sub" */
+} DbxJwtClaims;
+
+/*
+** Decodes the payload of compact JWT zJwt (no signature check) into *pOut,
+** each claim shortened to fit, control characters and quotes replaced by
+** '?', so the result can go into a message. Returns 0, or non-zero when
+** zJwt is not a JWT with a JSON object payload.
+*/
+int dbx_auth_jwt_claims(const char *zJwt, DbxJwtClaims *pOut);
+
+/*
+** For env-oidc and file-oidc, whose subject JWT comes from the identity
+** provider: reads it as a token request would and decodes its claims into
+** *pOut (for dbx_config(): its "aud" is the audience Databricks sees).
+** Nothing is sent. Returns SQLITE_OK, SQLITE_NOTFOUND for other auth
+** types, or an error with pErr set.
+*/
+int dbx_auth_subject_claims(const DbxConfig *pConfig, DbxJwtClaims *pOut,
+                            DbxError *pErr);
+
 /* base64url without padding; the result is from sqlite3_malloc. */
 char *dbx_auth_base64url(const unsigned char *a, size_t n);
 

@@ -85,7 +85,8 @@ char *dbx_config_identity(const DbxConfig *p);
 **   oidc_private_key_file        PEM private key, RSA (RS256) or P-256 (ES256)
 **   oidc_issuer                  "iss" claim; the federation policy's issuer
 **   oidc_subject                 "sub" claim; the policy's subject
-**   oidc_audience                "aud" claim (default <host>/oidc/v1/token)
+**   oidc_audience                "aud" claim (default: the token endpoint,
+**                                dbx_config_token_url())
 **   oidc_key_id                  "kid" header, matching a key of the JWKS
 **   oidc_token_lifetime_seconds  "exp" - "iat" of a minted JWT (300)
 ** client_id names the service principal (SP federation); without it the
@@ -101,6 +102,33 @@ char *dbx_config_identity(const DbxConfig *p);
 ** still share one token. Returns a string from sqlite3_malloc.
 */
 char *dbx_config_auth_identity(const DbxConfig *p);
+
+/*
+** The OAuth token endpoint of the configured host: <host>/oidc/v1/token,
+** or <host>/oidc/accounts/<account_id>/v1/token on an accounts host. It is
+** also the default oidc_audience of oidc-self-signed, which
+** dbx_config_resolve() then stores with DBX_SRC_DEFAULT. Returns a string
+** from sqlite3_malloc, or NULL without a host or memory.
+*/
+char *dbx_config_token_url(const DbxConfig *p);
+
+/* Size limits of the files read for configuration and for secrets. */
+#define DBX_CONFIG_FILE_MAX ((size_t)1 << 20)  /* ~/.databrickscfg */
+#define DBX_SECRET_FILE_MAX ((size_t)64 << 10) /* keys, tokens, file: */
+
+/*
+** Reads the whole of zPath, which must be a regular file (a symlink to one
+** is fine) of at most nMax bytes; a FIFO, a device or a directory is
+** refused without blocking. zWhat names the file in errors ("config
+** file"). Returns SQLITE_OK with *pzOut (NUL-terminated; the file may hold
+** NULs, so *pnOut, which may be NULL, is its length; wipe it with
+** OPENSSL_cleanse when it may hold a secret, then sqlite3_free it).
+** Returns SQLITE_NOTFOUND when the file does not exist and another code
+** when it cannot be read; pErr is then set (with SQLITE_ERROR for a missing
+** file, so callers that need it can return pErr->rc).
+*/
+int dbx_config_read_file(const char *zPath, size_t nMax, const char *zWhat,
+                         char **pzOut, size_t *pnOut, DbxError *pErr);
 
 /* True when zKey is a setting dbx_config_set() knows. */
 int dbx_config_is_key(const char *zKey);

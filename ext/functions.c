@@ -62,8 +62,36 @@ static void call_args_free(CallArgs *a) {
 }
 
 /*
+** The text of one member of options_json in *pzVal: a string as is, a
+** number formatted into *pzNum (sqlite3_free), true/false, or NULL for
+** null. Returns SQLITE_OK or an error for an object or an array.
+*/
+static int option_text(const cJSON *pItem, const char **pzVal, char **pzNum,
+                       DbxError *pErr) {
+  *pzVal = NULL;
+  *pzNum = NULL;
+  if (cJSON_IsString(pItem)) {
+    *pzVal = pItem->valuestring;
+  } else if (cJSON_IsNumber(pItem)) {
+    *pzNum = sqlite3_mprintf("%.17g", pItem->valuedouble);
+    if (*pzNum == NULL)
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    *pzVal = *pzNum;
+  } else if (cJSON_IsBool(pItem)) {
+    *pzVal = cJSON_IsTrue(pItem) ? "true" : "false";
+  } else if (!cJSON_IsNull(pItem)) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "option %s must be a string or a number",
+                         pItem->string);
+  }
+  return SQLITE_OK;
+}
+
+/*
 ** Parses params_json and options_json (either may be NULL), resolves the
-** configuration and finds the client. Returns SQLITE_OK or an error in pErr.
+** configuration and finds the client. Statement options of the call are
+** checked first and applied after the connection's dbx_config() defaults,
+** so they override them. Returns SQLITE_OK or an error in pErr.
 */
 static int call_args_prepare(DbxSession *pSession, const char *zParams,
                              const char *zOptions, CallArgs *a,
@@ -90,31 +118,21 @@ static int call_args_prepare(DbxSession *pSession, const char *zParams,
     }
     memset(a->azNum, 0, sizeof(char *) * (size_t)(n + 1));
     cJSON_ArrayForEach(pItem, a->pOptJson) {
-      const char *zVal = NULL;
-      char *zNum = NULL;
-      if (cJSON_IsString(pItem)) {
-        zVal = pItem->valuestring;
-      } else if (cJSON_IsNumber(pItem)) {
-        zNum = sqlite3_mprintf("%.17g", pItem->valuedouble);
-        if (zNum == NULL)
-          return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-        zVal = zNum;
-      } else if (cJSON_IsBool(pItem)) {
-        zVal = cJSON_IsTrue(pItem) ? "true" : "false";
-      } else if (!cJSON_IsNull(pItem)) {
-        return dbx_error_set(pErr, SQLITE_ERROR,
-                             "option %s must be a string or a number",
-                             pItem->string);
-      }
-      rc = dbx_stmt_option(&a->stmt, pItem->string, zVal, pErr);
-      if (rc == SQLITE_NOTFOUND) {
+      const char *zVal;
+      char *zNum;
+      rc = option_text(pItem, &zVal, &zNum, pErr);
+      if (rc) return rc;
+      if (dbx_stmt_is_option(pItem->string)) {
+        DbxStmtOptions check; /* applied below, after the defaults */
+        dbx_stmt_options_init(&check);
+        rc = dbx_stmt_option(&check, pItem->string, zVal, pErr);
+        sqlite3_free(zNum);
+        if (rc) return rc;
+      } else {
         a->azNum[a->nOpt] = zNum;
         a->aOpt[a->nOpt].zKey = pItem->string;
         a->aOpt[a->nOpt].zValue = zVal;
         a->nOpt++;
-      } else {
-        sqlite3_free(zNum);
-        if (rc) return rc;
       }
     }
   }
@@ -122,6 +140,16 @@ static int call_args_prepare(DbxSession *pSession, const char *zParams,
                            pErr);
   if (rc) return rc;
   dbx_session_stmt_options(pSession, a->pConfig, &a->stmt);
+  cJSON_ArrayForEach(pItem, a->pOptJson) {
+    const char *zVal;
+    char *zNum;
+    if (!dbx_stmt_is_option(pItem->string)) continue;
+    rc = option_text(pItem, &zVal, &zNum, pErr);
+    if (rc == SQLITE_OK)
+      rc = dbx_stmt_option(&a->stmt, pItem->string, zVal, pErr);
+    sqlite3_free(zNum);
+    if (rc) return rc;
+  }
   return SQLITE_OK;
 }
 
@@ -384,6 +412,13 @@ static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                          -1);
     return;
   }
+  if (argc == 1 && dbx_session_check_key(zKey, &err) != SQLITE_OK &&
+      strcmp(zKey, "config_file_read") != 0 &&
+      strcmp(zKey, "profile_read") != 0) {
+    dbx_error_to_context(ctx, &err);
+    return;
+  }
+  dbx_error_clear(&err);
   if (argc == 2) {
     rc = dbx_session_set_default(pSession, zKey, arg_text(argc, argv, 1), &err);
     if (rc) {
@@ -406,11 +441,14 @@ static void configFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     cJSON *pRoot = cJSON_Parse(zJson);
     const char *zName = zKey;
     const cJSON *pVal;
-    if (strcmp(zName, "warehouse") == 0 || strcmp(zName, "http_path") == 0) {
+    if (sqlite3_stricmp(zName, "warehouse") == 0 ||
+        sqlite3_stricmp(zName, "http_path") == 0) {
       zName = "warehouse_id";
+    } else if (sqlite3_stricmp(zName, "timeout") == 0) {
+      zName = "statement_timeout";
     }
-    pVal = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(pRoot, zName), "value");
+    pVal = cJSON_GetObjectItem(cJSON_GetObjectItemCaseSensitive(pRoot, zName),
+                               "value");
     if (cJSON_IsString(pVal)) {
       sqlite3_result_text(ctx, pVal->valuestring, -1, SQLITE_TRANSIENT);
     } else {

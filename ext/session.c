@@ -9,19 +9,29 @@
 ** process-wide registry keyed by the sqlite3 pointer, reference counted by
 ** the registrations that use them.
 */
+#include <ctype.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include <stdio.h>
+#include <cjson/cJSON.h>
 
+#include "auth.h"
 #include "http.h"
 #include "session.h"
 
-/* The settings dbx_config(key, value) accepts, as config.c spells them. */
-static const char *const azDefaultKey[] = {"profile", "host", "warehouse_id",
-                                           "catalog", "schema"};
-#define N_DEFAULT ((int)DBX_ARRAY_SIZE(azDefaultKey))
+/*
+** One dbx_config(key, value) default of the connection: any config key
+** (a secret only as an env:NAME / file:PATH reference, which config.c
+** checks) or a statement option.
+*/
+typedef struct SessionDefault {
+  char *zKey;                   /* canonical name; owned */
+  char *zValue;                 /* owned */
+  int bStmt;                    /* a statement option, not a config key */
+  struct SessionDefault *pNext; /* next, in the order they were first set */
+} SessionDefault;
 
 /* One cached client. */
 typedef struct SessionClient {
@@ -32,10 +42,10 @@ typedef struct SessionClient {
 } SessionClient;
 
 struct DbxSession {
-  const void *pKey;           /* the sqlite3 connection, opaque */
-  int nRef;                   /* registrations using the session */
-  char *azDefault[N_DEFAULT]; /* owned; dbx_config() values or NULL */
-  SessionClient *pClients;    /* open clients */
+  const void *pKey;                       /* the sqlite3 connection, opaque */
+  int nRef;                               /* registrations using the session */
+  SessionDefault *pDefaults;              /* owned; dbx_config() defaults */
+  SessionClient *pClients;                /* open clients */
   DbxLogEntry aLog[DBX_SESSION_LOG_SIZE]; /* ring, by iSeq % size */
   int64_t iLastSeq;  /* sequence of the newest entry, 0: none */
   int bAllowViews;   /* dbx_config('allow_views', 'true') was run */
@@ -80,8 +90,13 @@ static void log_entry_clear(DbxLogEntry *e) {
 static void session_free(DbxSession *p) {
   int i;
   SessionClient *c, *cNext;
-  for (i = 0; i < N_DEFAULT; i++)
-    sqlite3_free(p->azDefault[i]);
+  SessionDefault *d, *dNext;
+  for (d = p->pDefaults; d; d = dNext) {
+    dNext = d->pNext;
+    sqlite3_free(d->zKey);
+    sqlite3_free(d->zValue);
+    sqlite3_free(d);
+  }
   for (c = p->pClients; c; c = cNext) {
     cNext = c->pNext;
     dbx_client_free(c->pClient);
@@ -109,17 +124,57 @@ void dbx_session_release(void *pArg) {
   if (bFree) session_free(p);
 }
 
-/* Index of zKey in azDefault (warehouse spellings folded), or -1. */
-static int default_index(const char *zKey) {
-  int i;
-  if (strcasecmp(zKey, "warehouse") == 0 ||
-      strcasecmp(zKey, "http_path") == 0) {
-    zKey = "warehouse_id";
+/*
+** The statement options a connection default may set. Not "idempotent":
+** it vouches for one statement (safe to send twice), never for all.
+*/
+static const char *const azStmtDefault[] = {"disposition", "statement_timeout",
+                                            "wait_timeout", "row_limit"};
+
+/*
+** The canonical name of a dbx_config() key in zOut[0..nOut): lower case,
+** the warehouse spellings folded into warehouse_id, timeout into
+** statement_timeout. *pbStmt says whether it is a statement option.
+** Returns SQLITE_OK, or an error listing the settings that exist.
+*/
+static int default_key(const char *zKey, char *zOut, size_t nOut, int *pbStmt,
+                       DbxError *pErr) {
+  size_t i;
+  char zKnown[600];
+  for (i = 0; zKey[i] && i + 1 < nOut; i++)
+    zOut[i] = (char)tolower((unsigned char)zKey[i]);
+  zOut[i] = 0;
+  *pbStmt = 0;
+  if (zKey[i] == 0) {
+    if (!strcmp(zOut, "warehouse") || !strcmp(zOut, "http_path")) {
+      snprintf(zOut, nOut, "warehouse_id");
+    } else if (!strcmp(zOut, "timeout")) {
+      snprintf(zOut, nOut, "statement_timeout");
+    }
+    for (i = 0; i < DBX_ARRAY_SIZE(azStmtDefault); i++) {
+      if (strcmp(zOut, azStmtDefault[i]) == 0) *pbStmt = 1;
+    }
+    if (*pbStmt || dbx_config_is_key(zOut)) return SQLITE_OK;
+    if (strcmp(zOut, "idempotent") == 0) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "dbx_config(): idempotent vouches for one "
+                           "statement and is no connection default: give it "
+                           "in the options of that call or table");
+    }
   }
-  for (i = 0; i < N_DEFAULT; i++) {
-    if (strcasecmp(azDefaultKey[i], zKey) == 0) return i;
-  }
-  return -1;
+  dbx_config_known_keys(zKnown, sizeof(zKnown));
+  return dbx_error_set(pErr, SQLITE_ERROR,
+                       "dbx_config(): unknown setting '%.40s'; the settings "
+                       "are warehouse, %s, disposition, statement_timeout, "
+                       "wait_timeout, row_limit",
+                       zKey, zKnown);
+}
+
+int dbx_session_check_key(const char *zKey, DbxError *pErr) {
+  char zName[64];
+  int bStmt;
+  if (strcasecmp(zKey, "allow_views") == 0) return SQLITE_OK;
+  return default_key(zKey, zName, sizeof(zName), &bStmt, pErr);
 }
 
 /* dbx_config('allow_views', v): see session.h. */
@@ -158,41 +213,61 @@ void dbx_session_table_count(DbxSession *p, int nDelta) {
 
 int dbx_session_set_default(DbxSession *p, const char *zKey, const char *zValue,
                             DbxError *pErr) {
-  DbxConfig *pCheck = NULL;
-  int i = default_index(zKey), rc;
-  char *zNew = NULL;
+  SessionDefault *d, **pp;
+  char zName[64], *zNew = NULL;
+  int bStmt, rc;
   if (strcasecmp(zKey, "allow_views") == 0) {
     return session_allow_views(p, zValue, pErr);
   }
-  if (i < 0) {
-    if (dbx_config_is_secret(zKey)) {
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "dbx_config() does not take secrets: %s stays out "
-                           "of SQL text; use %s='env:NAME' or 'file:PATH' in "
-                           "the options, a profile of ~/.databrickscfg, or the "
-                           "DATABRICKS_* environment",
-                           zKey, zKey);
-    }
-    return dbx_error_set(pErr, SQLITE_ERROR,
-                         "dbx_config() sets profile, host, warehouse, catalog "
-                         "or schema, not '%s'; give other settings in the "
-                         "options argument or a profile",
-                         zKey);
-  }
-  if (zValue) {
-    /* Let config.c validate the value (e.g. a warehouse HTTP path). */
+  rc = default_key(zKey, zName, sizeof(zName), &bStmt, pErr);
+  if (rc) return rc;
+  if (zValue && bStmt) {
+    /* checked now, so every later statement can apply it */
+    DbxStmtOptions check;
+    dbx_stmt_options_init(&check);
+    rc = dbx_stmt_option(&check, zName, zValue, pErr);
+    if (rc) return rc;
+    zNew = dbx_strdup(zValue);
+  } else if (zValue) {
+    /* config.c checks the value (warehouse path, integer, secret literal,
+    ** host userinfo) and gives its canonical form */
+    DbxConfig *pCheck = NULL;
     rc = dbx_config_new(&pCheck);
     if (rc) return dbx_error_set(pErr, rc, "out of memory");
-    rc = dbx_config_set(pCheck, zKey, zValue, DBX_SRC_SESSION, pErr);
-    if (rc == SQLITE_OK) {
-      zNew = dbx_strdup(dbx_config_get(pCheck, azDefaultKey[i]));
-      if (zNew == NULL) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    }
+    rc = dbx_config_set(pCheck, zName, zValue, DBX_SRC_SESSION, pErr);
+    if (rc == SQLITE_OK) zNew = dbx_strdup(dbx_config_get(pCheck, zName));
     dbx_config_free(pCheck);
     if (rc) return rc;
   }
-  sqlite3_free(p->azDefault[i]);
-  p->azDefault[i] = zNew;
+  if (zValue && zNew == NULL) {
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  for (pp = &p->pDefaults; *pp && strcmp((*pp)->zKey, zName);
+       pp = &(*pp)->pNext) {
+  }
+  d = *pp;
+  if (d == NULL && zNew) {
+    d = sqlite3_malloc64(sizeof(*d));
+    if (d) {
+      memset(d, 0, sizeof(*d));
+      d->zKey = dbx_strdup(zName);
+    }
+    if (d == NULL || d->zKey == NULL) {
+      sqlite3_free(d);
+      sqlite3_free(zNew);
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+    d->bStmt = bStmt;
+    *pp = d;
+  }
+  if (d == NULL) return SQLITE_OK; /* clearing what was not set */
+  sqlite3_free(d->zValue);
+  d->zValue = zNew;
+  if (zNew == NULL) { /* NULL clears the default */
+    *pp = d->pNext;
+    sqlite3_free(d->zKey);
+    sqlite3_free(d);
+  }
   return SQLITE_OK;
 }
 
@@ -200,6 +275,7 @@ int dbx_session_set_default(DbxSession *p, const char *zKey, const char *zValue,
 static int session_build(DbxSession *p, const DbxOption *aOpt, int nOpt,
                          DbxConfig **ppConfig, DbxError *pErr) {
   DbxConfig *pConfig = NULL;
+  SessionDefault *d;
   int i, rc = dbx_config_new(&pConfig);
   *ppConfig = NULL;
   if (rc) return dbx_error_set(pErr, rc, "out of memory");
@@ -207,10 +283,9 @@ static int session_build(DbxSession *p, const DbxOption *aOpt, int nOpt,
     rc = dbx_config_set(pConfig, aOpt[i].zKey, aOpt[i].zValue, DBX_SRC_OPTION,
                         pErr);
   }
-  for (i = 0; rc == SQLITE_OK && i < N_DEFAULT; i++) {
-    if (p->azDefault[i] == NULL) continue;
-    rc = dbx_config_set(pConfig, azDefaultKey[i], p->azDefault[i],
-                        DBX_SRC_SESSION, pErr);
+  for (d = p->pDefaults; rc == SQLITE_OK && d; d = d->pNext) {
+    if (d->bStmt) continue;
+    rc = dbx_config_set(pConfig, d->zKey, d->zValue, DBX_SRC_SESSION, pErr);
   }
   if (rc) {
     dbx_config_free(pConfig);
@@ -231,29 +306,78 @@ int dbx_session_config(DbxSession *p, const DbxOption *aOpt, int nOpt,
   return rc;
 }
 
+/*
+** For env-oidc and file-oidc, the effective audience is the "aud" of the
+** identity provider's JWT, not a setting: zJson (from dbx_config_json,
+** taken over) gets it as oidc_audience with source "subject_token". When
+** the token cannot be read, zJson is returned as it was (using it fails
+** with the reason). Returns a string from sqlite3_malloc, NULL when out of
+** memory.
+*/
+static char *json_token_audience(char *zJson, const DbxConfig *pConfig) {
+  DbxJwtClaims c;
+  DbxError e;
+  cJSON *pRoot, *pAud;
+  char *zNew = NULL, *zPrinted;
+  dbx_error_clear(&e);
+  if (dbx_auth_subject_claims(pConfig, &c, &e) != SQLITE_OK) return zJson;
+  pRoot = cJSON_Parse(zJson);
+  pAud = cJSON_CreateObject();
+  if (pRoot && pAud && cJSON_AddStringToObject(pAud, "value", c.zAud) &&
+      cJSON_AddStringToObject(pAud, "source", "subject_token")) {
+    cJSON_DeleteItemFromObjectCaseSensitive(pRoot, "oidc_audience");
+    cJSON_AddItemToObject(pRoot, "oidc_audience", pAud);
+    pAud = NULL;
+    zPrinted = cJSON_PrintUnformatted(pRoot);
+    if (zPrinted) zNew = dbx_strdup(zPrinted);
+    cJSON_free(zPrinted);
+  }
+  cJSON_Delete(pAud);
+  cJSON_Delete(pRoot);
+  sqlite3_free(zJson);
+  return zNew;
+}
+
 int dbx_session_config_json(DbxSession *p, char **pzOut, DbxError *pErr) {
   DbxConfig *pConfig = NULL;
   DbxError eResolve;
   DbxBuf b = {0};
+  SessionDefault *d;
   char *zJson;
-  int rc = session_build(p, NULL, 0, &pConfig, pErr);
+  int bFirst, rc = session_build(p, NULL, 0, &pConfig, pErr);
   *pzOut = NULL;
   if (rc) return rc;
   dbx_error_clear(&eResolve);
   dbx_config_resolve(pConfig, &eResolve);
   zJson = dbx_config_json(pConfig);
+  if (zJson && eResolve.rc == SQLITE_OK)
+    zJson = json_token_audience(zJson, pConfig);
   dbx_config_free(pConfig);
   if (zJson == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  if (eResolve.rc == SQLITE_OK) {
-    *pzOut = zJson;
-    return SQLITE_OK;
-  }
-  /* Show what was found, and why it is not usable yet. */
   dbx_buf_append(&b, zJson, strlen(zJson) - 1);
-  if (strcmp(zJson, "{}") != 0) dbx_buf_append(&b, ",", 1);
-  dbx_buf_append(&b, "\"error\":", 8);
-  {
+  bFirst = strcmp(zJson, "{}") == 0;
+  /* the statement defaults, which config.c does not know */
+  for (d = p->pDefaults; d; d = d->pNext) {
+    if (!d->bStmt) continue;
+    if (!bFirst) dbx_buf_append(&b, ",", 1);
+    bFirst = 0;
+    dbx_result_json_string(&b, d->zKey, strlen(d->zKey));
+    dbx_buf_append(&b, ":{\"value\":", 10);
+    dbx_result_json_string(&b, d->zValue, strlen(d->zValue));
+    dbx_buf_appendf(&b, ",\"source\":\"dbx_config\"}");
+  }
+  if (p->bAllowViews) {
+    dbx_buf_appendf(&b,
+                    "%s\"allow_views\":{\"value\":\"true\","
+                    "\"source\":\"dbx_config\"}",
+                    bFirst ? "" : ",");
+    bFirst = 0;
+  }
+  if (eResolve.rc != SQLITE_OK) {
+    /* Show what was found, and why it is not usable yet. */
     char *zErr = dbx_error_text(&eResolve);
+    if (!bFirst) dbx_buf_append(&b, ",", 1);
+    dbx_buf_append(&b, "\"error\":", 8);
     dbx_result_json_string(&b, zErr ? zErr : "", zErr ? strlen(zErr) : 0);
     sqlite3_free(zErr);
   }
@@ -396,10 +520,15 @@ int dbx_session_connect_stored(DbxSession *p, const DbxOption *aOpt, int nOpt,
 
 void dbx_session_stmt_options(DbxSession *p, const DbxConfig *pConfig,
                               DbxStmtOptions *pOpt) {
+  SessionDefault *d;
   if (pConfig) {
     pOpt->zWarehouseId = dbx_config_get(pConfig, "warehouse_id");
     pOpt->zCatalog = dbx_config_get(pConfig, "catalog");
     pOpt->zSchema = dbx_config_get(pConfig, "schema");
+  }
+  for (d = p->pDefaults; d; d = d->pNext) {
+    /* checked by dbx_session_set_default(): cannot fail here */
+    if (d->bStmt) dbx_stmt_option(pOpt, d->zKey, d->zValue, NULL);
   }
   pOpt->xLog = dbx_session_log;
   pOpt->pLogArg = p;

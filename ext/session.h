@@ -4,8 +4,9 @@
 ** Every SQL surface registration of one sqlite3 connection (the dbx_*
 ** functions, the databricks module) shares one DbxSession as its
 ** pClientData. It holds
-**   - the dbx_config(key, value) defaults of the connection (non-secret
-**     settings only: profile, host, warehouse, catalog, schema),
+**   - the dbx_config(key, value) defaults of the connection (config keys,
+**     secrets only as env:NAME / file:PATH references, and statement
+**     options),
 **   - a cache of open DbxClients by identity (host + credentials), so one
 **     connection reuses its HTTP connections and tokens,
 **   - the recent-statements ring behind the dbx_statements table.
@@ -48,12 +49,19 @@ void dbx_session_release(void *pSession);
 
 /*
 ** dbx_config(key, value): sets (zValue != NULL) or clears (zValue NULL) a
-** connection default. Only profile, host, warehouse (id or HTTP path),
-** catalog and schema are accepted; a secret key gets the refusal error that
-** says how to pass it, other keys an error naming the accepted ones.
+** connection default. Every config key (config.h) is accepted, and the
+** statement options (disposition, statement_timeout, wait_timeout,
+** row_limit), which then apply to every statement of the connection unless
+** a call or a table gives its own. Keys are case-insensitive. A secret is
+** refused as a literal (an env:NAME or file:PATH reference is fine); a bad
+** value or an unknown key is an error naming what is accepted.
 */
 int dbx_session_set_default(DbxSession *p, const char *zKey, const char *zValue,
                             DbxError *pErr);
+
+/* SQLITE_OK when zKey is a setting dbx_config() knows; otherwise an error
+** listing them. */
+int dbx_session_check_key(const char *zKey, DbxError *pErr);
 
 /*
 ** Builds and resolves a configuration: aOpt (DBX_SRC_OPTION) over the
@@ -111,8 +119,10 @@ void dbx_session_table_count(DbxSession *p, int nDelta);
 /*
 ** Fills the statement options that come from the session: warehouse,
 ** catalog and schema of pConfig (borrowed: pConfig must outlive the
-** dbx_stmt_execute call), and the log hook feeding dbx_statements. Call
-** dbx_stmt_options_init first; xInterrupt stays the caller's.
+** dbx_stmt_execute call; NULL leaves them), the dbx_config() statement
+** defaults, and the log hook feeding dbx_statements. Call it after
+** dbx_stmt_options_init and before the call's or table's own statement
+** options, which override the defaults; xInterrupt stays the caller's.
 */
 void dbx_session_stmt_options(DbxSession *p, const DbxConfig *pConfig,
                               DbxStmtOptions *pOpt);

@@ -224,3 +224,31 @@ test('more than one authorization method is an error that names them', async () 
   const err = await ws.fail(WHO, { env: { DATABRICKS_CLIENT_ID: SP } });
   assert.match(err, /more than one authorization method configured: oauth and pat/);
 });
+
+test('workload identity federation: a refused exchange names the issuer, audience and subject sent', async () => {
+  const wrong = jwt(ec, 'ES256', 'ec-1', { aud: 'https://wrong.example/aud' });
+  const err = await failsWithout({ ...NO_PAT, DATABRICKS_CLIENT_ID: SP, DATABRICKS_OIDC_TOKEN: wrong },
+    [wrong, wrong.split('.')[1], wrong.split('.')[2]], /env-oidc token request: HTTP 400: .*audience/);
+  assert.ok(err.includes(`(subject token sent: iss "${ISSUER}", aud "https://wrong.example/aud", sub "${SUBJECT}"; `
+    + "the federation policy's issuer, audiences and subject must match)"), err);
+});
+
+test('dbx_config() shows the effective OIDC audience', async () => {
+  const audience = async (env) => {
+    const [r] = await ws.query(`SELECT json_extract(dbx_config(), '$.oidc_audience') AS a;`, { env: { ...NO_PAT, ...env } });
+    return JSON.parse(r.a);
+  };
+  // env-oidc and file-oidc: the audience is the one in the identity provider's JWT
+  assert.deepEqual(await audience({ DATABRICKS_CLIENT_ID: SP, DATABRICKS_OIDC_TOKEN: jwt(ec, 'ES256', 'ec-1') }),
+    { value: AUDIENCE, source: 'subject_token' });
+  const file = path.join(ws.home, 'aud.jwt');
+  await writeFile(file, jwt(rsa, 'RS256', 'rsa-1', { aud: ['a-1', 'a-2'] }));
+  assert.deepEqual(await audience({ DATABRICKS_AUTH_TYPE: 'file-oidc', DATABRICKS_OIDC_TOKEN_FILEPATH: file }),
+    { value: 'a-1, a-2', source: 'subject_token' });
+  // oidc-self-signed: oidc_audience, by default the workspace token endpoint
+  const keyFile = path.join(ws.home, 'issuer-aud.pem');
+  await writeFile(keyFile, ec.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  const selfSigned = { DATABRICKS_OIDC_PRIVATE_KEY_FILE: keyFile, DATABRICKS_OIDC_ISSUER: ISSUER, DATABRICKS_OIDC_SUBJECT: SUBJECT };
+  assert.deepEqual(await audience(selfSigned), { value: `${ws.server.url}/oidc/v1/token`, source: 'default' });
+  assert.deepEqual(await audience({ ...selfSigned, DATABRICKS_OIDC_AUDIENCE: AUDIENCE }), { value: AUDIENCE, source: 'env' });
+});
