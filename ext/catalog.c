@@ -408,7 +408,7 @@ static int entry_read(DbxCatalogList *p, const cJSON *pItem, DbxCatalogEntry *e,
   int rc;
   memset(e, 0, sizeof(*e));
   if (!cJSON_IsObject(pItem)) {
-    return list_bad(p, pErr, "%s that is not an object",
+    return list_bad(p, pErr, "a %s that is not an object",
                     aListKind[p->eKind].zWhat);
   }
   rc = entry_str(p, pItem, "name", &e->zName, pErr);
