@@ -434,8 +434,10 @@ static int discoverBestIndex(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   int nArg = pDef->nName + 1;
   int aIdx[MAX_ARG], aMirror[MAX_ARG], aSeen[MAX_ARG];
   int i, k, nUsed = 0, mask = 0, iCol;
-  for (k = 0; k < MAX_ARG; k++)
-    aIdx[k] = aMirror[k] = -1, aSeen[k] = 0;
+  for (k = 0; k < MAX_ARG; k++) {
+    aIdx[k] = aMirror[k] = -1;
+    aSeen[k] = 0;
+  }
   for (i = 0; i < pInfo->nConstraint; i++) {
     const struct sqlite3_index_constraint *c = &pInfo->aConstraint[i];
     if (c->op != SQLITE_INDEX_CONSTRAINT_EQ) continue;
