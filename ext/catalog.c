@@ -1,11 +1,12 @@
 /*
-** catalog.c: Unity Catalog table lookup for the `databricks` virtual table.
+** catalog.c: Unity Catalog REST calls.
 **
 **   CREATE VIRTUAL TABLE t USING databricks(table='main.sales.orders');
 **
 ** asks GET /api/2.1/unity-catalog/tables/main.sales.orders for the column
-** names and types. Every call goes through the workspace client, so this
-** file knows nothing of auth, retries or TLS.
+** names and types; dbx_catalogs(), dbx_schemas(), dbx_tables() and
+** dbx_volumes() walk the pages of the list calls. Every call goes through
+** the workspace client, so this file knows nothing of auth, retries or TLS.
 */
 #include <stdarg.h>
 #include <stdio.h>
