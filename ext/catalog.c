@@ -1,12 +1,14 @@
 /*
-** catalog.c: Unity Catalog table lookup for the `databricks` virtual table.
+** catalog.c: Unity Catalog REST calls.
 **
 **   CREATE VIRTUAL TABLE t USING databricks(table='main.sales.orders');
 **
 ** asks GET /api/2.1/unity-catalog/tables/main.sales.orders for the column
-** names and types. Every call goes through the workspace client, so this
-** file knows nothing of auth, retries or TLS.
+** names and types; dbx_catalogs(), dbx_schemas(), dbx_tables() and
+** dbx_volumes() walk the pages of the list calls. Every call goes through
+** the workspace client, so this file knows nothing of auth, retries or TLS.
 */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -150,4 +152,462 @@ int dbx_catalog_table_get(DbxClient *pClient, const char *zCatalog,
     *pErr = e;
   }
   return rc;
+}
+
+/* ---------------------------------------------------------------------
+** Listing catalogs, schemas, tables and volumes, page by page.
+*/
+
+/* What differs between the four list calls. */
+static const struct {
+  const char *zPath;    /* endpoint, without the query string */
+  const char *zArray;   /* member of a page holding the entries */
+  const char *zWhat;    /* one entry, for messages */
+  const char *zTypeKey; /* member read into zType, or NULL */
+} aListKind[] = {
+    {"/api/2.1/unity-catalog/catalogs", "catalogs", "catalog", "catalog_type"},
+    {"/api/2.1/unity-catalog/schemas", "schemas", "schema", NULL},
+    {"/api/2.1/unity-catalog/tables", "tables", "table", "table_type"},
+    {"/api/2.1/unity-catalog/volumes", "volumes", "volume", "volume_type"},
+};
+
+struct DbxCatalogList {
+  DbxClient *pClient;        /* borrowed */
+  DbxCatalogKind eKind;      /* what is listed */
+  char *zCatalog;            /* owned; catalog_name, or NULL */
+  char *zSchema;             /* owned; schema_name, or NULL */
+  char *zScope;              /* owned; "`c`.`s`" for messages, or "" */
+  int nPageSize;             /* sent as max_results */
+  int flags;                 /* DBX_UC_OMIT_* */
+  DbxInterruptFn xInterrupt; /* polled during a request, or NULL */
+  void *pInterruptArg;       /* its argument */
+  cJSON *pPage;              /* owned; the current page, or NULL */
+  const cJSON *pNext;        /* next entry of pPage to hand out, or NULL */
+  char *zToken;              /* owned; next_page_token to send, or NULL */
+  int nPage;                 /* pages requested so far */
+  uint64_t *aSeen;           /* owned; hashes of the tokens sent */
+  int nSeen;                 /* entries in aSeen */
+  int nSeenAlloc;            /* slots allocated in aSeen */
+  DbxError done;             /* sticky: the error that ended the walk */
+  int bDone;                 /* the walk is over (done.rc says how) */
+};
+
+/* FNV-1a: a page token's fingerprint, to notice one that comes back. */
+static uint64_t token_hash(const char *z) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (; *z; z++) {
+    h ^= (unsigned char)*z;
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+/* Appends z as a backtick-quoted name, as Databricks SQL spells one. */
+static void append_quoted(DbxBuf *pBuf, const char *z) {
+  dbx_buf_append(pBuf, "`", 1);
+  for (; *z; z++) {
+    dbx_buf_append(pBuf, z, 1);
+    if (*z == '`') dbx_buf_append(pBuf, "`", 1);
+  }
+  dbx_buf_append(pBuf, "`", 1);
+}
+
+void dbx_catalog_list_free(DbxCatalogList *p) {
+  if (p == NULL) return;
+  cJSON_Delete(p->pPage);
+  sqlite3_free(p->zCatalog);
+  sqlite3_free(p->zSchema);
+  sqlite3_free(p->zScope);
+  sqlite3_free(p->zToken);
+  sqlite3_free(p->aSeen);
+  sqlite3_free(p);
+}
+
+int dbx_catalog_list_open(DbxClient *pClient, DbxCatalogKind eKind,
+                          const char *zCatalog, const char *zSchema,
+                          int nPageSize, int flags, DbxInterruptFn xInterrupt,
+                          void *pInterruptArg, DbxCatalogList **ppOut,
+                          DbxError *pErr) {
+  DbxCatalogList *p;
+  DbxBuf scope = {0};
+  int nName = eKind == DBX_UC_CATALOGS ? 0 : eKind == DBX_UC_SCHEMAS ? 1 : 2;
+  *ppOut = NULL;
+  if ((unsigned)eKind >= DBX_ARRAY_SIZE(aListKind) || nPageSize < 0 ||
+      (nName >= 1 && zCatalog == NULL) || (nName >= 2 && zSchema == NULL)) {
+    return dbx_error_set(pErr, SQLITE_MISUSE,
+                         "a Unity Catalog list call is missing its catalog "
+                         "or schema name");
+  }
+  p = sqlite3_malloc64(sizeof(*p));
+  if (p == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  memset(p, 0, sizeof(*p));
+  p->pClient = pClient;
+  p->eKind = eKind;
+  p->nPageSize = nPageSize;
+  p->flags = flags;
+  p->xInterrupt = xInterrupt;
+  p->pInterruptArg = pInterruptArg;
+  dbx_error_clear(&p->done);
+  dbx_buf_append(&scope, "", 0);
+  if (nName >= 1) {
+    p->zCatalog = dbx_strdup(zCatalog);
+    append_quoted(&scope, zCatalog);
+  }
+  if (nName >= 2) {
+    p->zSchema = dbx_strdup(zSchema);
+    dbx_buf_append(&scope, ".", 1);
+    append_quoted(&scope, zSchema);
+  }
+  p->zScope = dbx_buf_take(&scope);
+  if (p->zScope == NULL || (nName >= 1 && p->zCatalog == NULL) ||
+      (nName >= 2 && p->zSchema == NULL)) {
+    dbx_catalog_list_free(p);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  *ppOut = p;
+  return SQLITE_OK;
+}
+
+/* Ends the walk with the error in e (or SQLITE_DONE); returns its code. */
+static int list_finish(DbxCatalogList *p, const DbxError *e, DbxError *pErr) {
+  p->bDone = 1;
+  p->done = *e;
+  if (e->rc != SQLITE_DONE && pErr && pErr->rc == SQLITE_OK) *pErr = *e;
+  return e->rc;
+}
+
+/* "tables of `c`.`s`" or "catalogs": what the walk lists, for messages. */
+static const char *list_what(const DbxCatalogList *p, char *zBuf, int nBuf) {
+  const char *zArray = aListKind[p->eKind].zArray;
+  if (p->zScope[0] == 0) return zArray;
+  sqlite3_snprintf(nBuf, zBuf, "%s of %s", zArray, p->zScope);
+  return zBuf;
+}
+
+/*
+** Records that the server sent something of the wrong shape: zFmt says
+** what ("a table without a name"). Returns the error code.
+*/
+static int list_bad(DbxCatalogList *p, DbxError *pErr, const char *zFmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int list_bad(DbxCatalogList *p, DbxError *pErr, const char *zFmt, ...) {
+  char zWhat[400], zMsg[300];
+  DbxError e;
+  va_list ap;
+  va_start(ap, zFmt);
+  sqlite3_vsnprintf(sizeof(zMsg), zMsg, zFmt, ap);
+  va_end(ap);
+  dbx_error_clear(&e);
+  dbx_error_set(&e, SQLITE_ERROR,
+                "Unity Catalog sent %s while listing %s (GET %s): check that "
+                "the host is a Databricks workspace",
+                zMsg, list_what(p, zWhat, sizeof(zWhat)),
+                aListKind[p->eKind].zPath);
+  return list_finish(p, &e, pErr);
+}
+
+/*
+** Reads string member zKey of pItem into *pz (NULL when absent or null).
+** Returns SQLITE_OK, or an error naming the member when it is not a
+** string.
+*/
+static int entry_str(DbxCatalogList *p, const cJSON *pItem, const char *zKey,
+                     const char **pz, DbxError *pErr) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(pItem, zKey);
+  *pz = NULL;
+  if (v == NULL || cJSON_IsNull(v)) return SQLITE_OK;
+  if (cJSON_IsString(v) && v->valuestring) {
+    *pz = v->valuestring;
+    return SQLITE_OK;
+  }
+  return list_bad(p, pErr, "a %s whose %s is not a string",
+                  aListKind[p->eKind].zWhat, zKey);
+}
+
+/* Milliseconds since 1970 of 0000-01-01 and of 10000-01-01 (excluded). */
+#define UC_TIME_MIN (-62167219200000.0)
+#define UC_TIME_END (253402300800000.0)
+
+/* Reads time member zKey (ms since 1970) into *pb / *pi. */
+static int entry_time(DbxCatalogList *p, const cJSON *pItem, const char *zKey,
+                      int *pb, int64_t *pi, DbxError *pErr) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(pItem, zKey);
+  double d;
+  *pb = 0;
+  *pi = 0;
+  if (v == NULL || cJSON_IsNull(v)) return SQLITE_OK;
+  d = cJSON_IsNumber(v) ? v->valuedouble : 0.5;
+  if (d >= UC_TIME_MIN && d < UC_TIME_END && d == (double)(int64_t)d) {
+    *pb = 1;
+    *pi = (int64_t)d;
+    return SQLITE_OK;
+  }
+  return list_bad(p, pErr, "a %s whose %s is not a time in milliseconds",
+                  aListKind[p->eKind].zWhat, zKey);
+}
+
+/* Checks a table's columns: the shape DbxCatalogEntry.pColumns promises. */
+static int entry_columns(DbxCatalogList *p, const cJSON *pCols,
+                         const char *zTable, DbxError *pErr) {
+  static const char *const azStr[] = {"type_text", "type_name", "comment"};
+  const cJSON *pCol;
+  size_t i;
+  if (!cJSON_IsArray(pCols)) {
+    return list_bad(p, pErr, "table `%.100s` with columns that are not a list",
+                    zTable);
+  }
+  cJSON_ArrayForEach(pCol, pCols) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(pCol, "name");
+    const char *zBad = NULL;
+    if (!cJSON_IsObject(pCol)) {
+      zBad = "entry";
+    } else if (!cJSON_IsString(v) || v->valuestring[0] == 0) {
+      zBad = "name";
+    }
+    for (i = 0; zBad == NULL && i < DBX_ARRAY_SIZE(azStr); i++) {
+      v = cJSON_GetObjectItemCaseSensitive(pCol, azStr[i]);
+      if (v && !cJSON_IsNull(v) && !cJSON_IsString(v)) zBad = azStr[i];
+    }
+    v = cJSON_GetObjectItemCaseSensitive(pCol, "nullable");
+    if (zBad == NULL && v && !cJSON_IsNull(v) && !cJSON_IsBool(v)) {
+      zBad = "nullable";
+    }
+    v = cJSON_GetObjectItemCaseSensitive(pCol, "position");
+    if (zBad == NULL && v && !cJSON_IsNull(v) &&
+        (!cJSON_IsNumber(v) || v->valuedouble != (double)v->valueint)) {
+      zBad = "position";
+    }
+    if (zBad) {
+      return list_bad(p, pErr,
+                      "table `%.100s` with a column whose %s is "
+                      "malformed",
+                      zTable, zBad);
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* Checks a properties object: string values only. */
+static int entry_properties(DbxCatalogList *p, const cJSON *pProps,
+                            const char *zName, DbxError *pErr) {
+  const cJSON *v = NULL;
+  if (cJSON_IsObject(pProps)) {
+    cJSON_ArrayForEach(v, pProps) {
+      if (!cJSON_IsString(v)) break;
+    }
+    if (v == NULL) return SQLITE_OK;
+  }
+  return list_bad(p, pErr, "%s `%.100s` with properties that are not strings",
+                  aListKind[p->eKind].zWhat, zName);
+}
+
+/* Reads and checks one entry of a page into *e. */
+static int entry_read(DbxCatalogList *p, const cJSON *pItem, DbxCatalogEntry *e,
+                      DbxError *pErr) {
+  const char *zTypeKey = aListKind[p->eKind].zTypeKey;
+  const cJSON *v;
+  int rc;
+  memset(e, 0, sizeof(*e));
+  if (!cJSON_IsObject(pItem)) {
+    return list_bad(p, pErr, "a %s that is not an object",
+                    aListKind[p->eKind].zWhat);
+  }
+  rc = entry_str(p, pItem, "name", &e->zName, pErr);
+  if (rc == SQLITE_OK && (e->zName == NULL || e->zName[0] == 0)) {
+    return list_bad(p, pErr, "a %s without a name", aListKind[p->eKind].zWhat);
+  }
+  if (rc == SQLITE_OK && p->eKind != DBX_UC_CATALOGS) {
+    rc = entry_str(p, pItem, "catalog_name", &e->zCatalog, pErr);
+  }
+  if (rc == SQLITE_OK && p->eKind >= DBX_UC_TABLES) {
+    rc = entry_str(p, pItem, "schema_name", &e->zSchema, pErr);
+  }
+  if (rc == SQLITE_OK)
+    rc = entry_str(p, pItem, "full_name", &e->zFullName, pErr);
+  if (rc == SQLITE_OK && zTypeKey) {
+    rc = entry_str(p, pItem, zTypeKey, &e->zType, pErr);
+  }
+  if (rc == SQLITE_OK && p->eKind == DBX_UC_TABLES) {
+    rc = entry_str(p, pItem, "data_source_format", &e->zFormat, pErr);
+  }
+  if (rc == SQLITE_OK) rc = entry_str(p, pItem, "owner", &e->zOwner, pErr);
+  if (rc == SQLITE_OK) rc = entry_str(p, pItem, "comment", &e->zComment, pErr);
+  if (rc == SQLITE_OK && p->eKind >= DBX_UC_TABLES) {
+    rc = entry_str(p, pItem, "storage_location", &e->zStorage, pErr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = entry_str(p, pItem, "created_by", &e->zCreatedBy, pErr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = entry_str(p, pItem, "updated_by", &e->zUpdatedBy, pErr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = entry_time(p, pItem, "created_at", &e->bCreatedAt, &e->iCreatedAt,
+                    pErr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = entry_time(p, pItem, "updated_at", &e->bUpdatedAt, &e->iUpdatedAt,
+                    pErr);
+  }
+  v = cJSON_GetObjectItemCaseSensitive(pItem, "columns");
+  if (rc == SQLITE_OK && p->eKind == DBX_UC_TABLES && v && !cJSON_IsNull(v)) {
+    rc = entry_columns(p, v, e->zName, pErr);
+    e->pColumns = v;
+  }
+  v = cJSON_GetObjectItemCaseSensitive(pItem, "properties");
+  if (rc == SQLITE_OK && v && !cJSON_IsNull(v)) {
+    rc = entry_properties(p, v, e->zName, pErr);
+    e->pProperties = v;
+  }
+  if (rc) return rc;
+  /* The listed parent, when the server leaves it out of the entry. */
+  if (p->eKind == DBX_UC_CATALOGS) e->zCatalog = e->zName;
+  if (e->zCatalog == NULL) e->zCatalog = p->zCatalog;
+  if (e->zSchema == NULL && p->eKind == DBX_UC_SCHEMAS) e->zSchema = e->zName;
+  if (e->zSchema == NULL) e->zSchema = p->zSchema;
+  return SQLITE_OK;
+}
+
+/* Appends "&key=" and the percent-encoded value. */
+static void append_param(DbxBuf *pBuf, const char *zKey, const char *zValue) {
+  dbx_buf_appendf(pBuf, "&%s=", zKey);
+  append_segment(pBuf, zValue);
+}
+
+/* Says what to check when the list call itself failed with e. */
+static int list_failed(DbxCatalogList *p, DbxError *e, DbxError *pErr) {
+  DbxError out;
+  int bCatalog;
+  dbx_error_clear(&out);
+  bCatalog = p->eKind == DBX_UC_SCHEMAS || strstr(e->zCode, "CATALOG") != NULL;
+  if (e->httpStatus == 404 && p->eKind != DBX_UC_CATALOGS && bCatalog) {
+    dbx_error_set_api(&out, e->rc, e->httpStatus, e->zCode,
+                      "catalog `%s` not found: check its name and that you "
+                      "have USE CATALOG on it",
+                      p->zCatalog);
+  } else if (e->httpStatus == 404 && p->eKind != DBX_UC_CATALOGS) {
+    dbx_error_set_api(&out, e->rc, e->httpStatus, e->zCode,
+                      "schema %s not found: check its name and that you have "
+                      "USE CATALOG on `%s` and USE SCHEMA on the schema",
+                      p->zScope, p->zCatalog);
+  } else if (e->httpStatus == 403 && p->eKind != DBX_UC_CATALOGS) {
+    char zWhat[400];
+    dbx_error_set_api(
+        &out, e->rc, e->httpStatus, e->zCode,
+        "no permission to list %s: ask for USE CATALOG on `%s`%s "
+        "(%s)",
+        list_what(p, zWhat, sizeof(zWhat)), p->zCatalog,
+        p->eKind == DBX_UC_SCHEMAS ? "" : " and USE SCHEMA on the schema",
+        e->zMsg);
+  } else {
+    out = *e;
+  }
+  return list_finish(p, &out, pErr);
+}
+
+/*
+** Fetches the next page into p->pPage. Returns SQLITE_OK, or an error
+** (the walk is then over).
+*/
+static int list_fetch(DbxCatalogList *p, DbxError *pErr) {
+  DbxBuf path = {0};
+  DbxError e;
+  cJSON *pBody = NULL;
+  const cJSON *pArr, *pTok;
+  int rc;
+  dbx_error_clear(&e);
+  dbx_buf_appendf(&path, "%s?max_results=%d", aListKind[p->eKind].zPath,
+                  p->nPageSize);
+  if (p->zCatalog) append_param(&path, "catalog_name", p->zCatalog);
+  if (p->zSchema) append_param(&path, "schema_name", p->zSchema);
+  if (p->eKind == DBX_UC_TABLES && (p->flags & DBX_UC_OMIT_COLUMNS)) {
+    dbx_buf_appendf(&path, "&omit_columns=true");
+  }
+  if (p->eKind == DBX_UC_TABLES && (p->flags & DBX_UC_OMIT_PROPERTIES)) {
+    dbx_buf_appendf(&path, "&omit_properties=true");
+  }
+  if (p->zToken) append_param(&path, "page_token", p->zToken);
+  if (path.rc) {
+    dbx_buf_free(&path);
+    dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
+    return list_finish(p, &e, pErr);
+  }
+  cJSON_Delete(p->pPage);
+  p->pPage = NULL;
+  p->pNext = NULL;
+  p->nPage++;
+  dbx_client_set_interrupt(p->pClient, p->xInterrupt, p->pInterruptArg);
+  rc = dbx_client_call(p->pClient, "GET", path.z, NULL, &pBody, &e);
+  dbx_client_set_interrupt(p->pClient, NULL, NULL);
+  dbx_buf_free(&path);
+  if (rc) return list_failed(p, &e, pErr);
+  p->pPage = pBody;
+  if (pBody == NULL || !cJSON_IsObject(pBody)) {
+    return list_bad(p, pErr, "a page that is not a JSON object");
+  }
+  /* An empty list is left out of the page, as proto3 JSON does. */
+  pArr = cJSON_GetObjectItemCaseSensitive(pBody, aListKind[p->eKind].zArray);
+  if (pArr && !cJSON_IsNull(pArr) && !cJSON_IsArray(pArr)) {
+    return list_bad(p, pErr, "a page whose %s is not a list",
+                    aListKind[p->eKind].zArray);
+  }
+  p->pNext = cJSON_IsArray(pArr) ? pArr->child : NULL;
+  sqlite3_free(p->zToken);
+  p->zToken = NULL;
+  pTok = cJSON_GetObjectItemCaseSensitive(pBody, "next_page_token");
+  if (pTok && !cJSON_IsNull(pTok) && !cJSON_IsString(pTok)) {
+    return list_bad(p, pErr, "a next_page_token that is not a string");
+  }
+  if (cJSON_IsString(pTok) && pTok->valuestring[0]) {
+    uint64_t h = token_hash(pTok->valuestring);
+    int i;
+    for (i = 0; i < p->nSeen; i++) {
+      if (p->aSeen[i] == h) {
+        return list_bad(p, pErr,
+                        "a next_page_token it had already sent, so "
+                        "the pages would never end; stopped");
+      }
+    }
+    if (p->nSeen == p->nSeenAlloc) {
+      int nNew = p->nSeenAlloc ? 2 * p->nSeenAlloc : 16;
+      uint64_t *aNew =
+          sqlite3_realloc64(p->aSeen, sizeof(uint64_t) * (sqlite3_uint64)nNew);
+      if (aNew == NULL) {
+        dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
+        return list_finish(p, &e, pErr);
+      }
+      p->aSeen = aNew;
+      p->nSeenAlloc = nNew;
+    }
+    p->aSeen[p->nSeen++] = h;
+    p->zToken = dbx_strdup(pTok->valuestring);
+    if (p->zToken == NULL) {
+      dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
+      return list_finish(p, &e, pErr);
+    }
+  }
+  return SQLITE_OK;
+}
+
+int dbx_catalog_list_next(DbxCatalogList *p, DbxCatalogEntry *pEntry,
+                          DbxError *pErr) {
+  const cJSON *pItem;
+  int rc;
+  memset(pEntry, 0, sizeof(*pEntry));
+  if (p->bDone) return list_finish(p, &p->done, pErr);
+  /* Pages may be empty while a token still says there are more. */
+  while (p->pNext == NULL) {
+    if (p->nPage > 0 && p->zToken == NULL) {
+      DbxError e;
+      dbx_error_clear(&e);
+      e.rc = SQLITE_DONE;
+      return list_finish(p, &e, pErr);
+    }
+    rc = list_fetch(p, pErr);
+    if (rc) return rc;
+  }
+  pItem = p->pNext;
+  p->pNext = pItem->next;
+  rc = entry_read(p, pItem, pEntry, pErr);
+  return rc ? rc : SQLITE_ROW;
 }

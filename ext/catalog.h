@@ -5,6 +5,10 @@
 ** before it can declare its columns: GET /api/2.1/unity-catalog/tables/
 ** {catalog.schema.table} through the workspace client (client.h), reduced
 ** to the column list.
+**
+** And the list calls behind the discovery functions (dbx_catalogs() ...):
+** GET /api/2.1/unity-catalog/{catalogs,schemas,tables,volumes}, read one
+** page at a time, every entry checked before it is handed out.
 */
 #ifndef DBX_CATALOG_H
 #define DBX_CATALOG_H
@@ -48,5 +52,83 @@ void dbx_catalog_table_free(DbxTableInfo *p);
 */
 int dbx_catalog_table_parse(const cJSON *pBody, DbxTableInfo **ppOut,
                             DbxError *pErr);
+
+/*
+** Listing. A DbxCatalogList walks the pages of one list call: it asks for
+** max_results entries a page (0: the server's choice), follows
+** next_page_token until the server leaves it out (a page may be empty while
+** a token is still given), and holds one page at a time. A token the server
+** already gave is an error naming the call, not an endless loop.
+*/
+
+/* What a list call lists. */
+typedef enum DbxCatalogKind {
+  DBX_UC_CATALOGS = 0, /* GET .../catalogs */
+  DBX_UC_SCHEMAS,      /* GET .../schemas?catalog_name= */
+  DBX_UC_TABLES,       /* GET .../tables?catalog_name=&schema_name= */
+  DBX_UC_VOLUMES       /* GET .../volumes?catalog_name=&schema_name= */
+} DbxCatalogKind;
+
+/* Flags of dbx_catalog_list_open(): what the caller will not read. */
+#define DBX_UC_OMIT_COLUMNS    0x01 /* tables: omit_columns=true */
+#define DBX_UC_OMIT_PROPERTIES 0x02 /* tables: omit_properties=true */
+
+/*
+** One listed object. Every pointer is borrowed from the current page and
+** valid until the next dbx_catalog_list_next() or dbx_catalog_list_free();
+** a string is NULL when the server left the field out (or sent null).
+*/
+typedef struct DbxCatalogEntry {
+  const char *zName;        /* never NULL nor empty */
+  const char *zCatalog;     /* catalog_name (for a catalog: its name) */
+  const char *zSchema;      /* schema_name; NULL for a catalog */
+  const char *zFullName;    /* full_name as UC spells it */
+  const char *zType;        /* catalog_type, table_type or volume_type */
+  const char *zFormat;      /* data_source_format (tables) */
+  const char *zOwner;       /* owner */
+  const char *zComment;     /* comment */
+  const char *zStorage;     /* storage_location */
+  const char *zCreatedBy;   /* created_by */
+  const char *zUpdatedBy;   /* updated_by */
+  int bCreatedAt;           /* iCreatedAt was sent */
+  int64_t iCreatedAt;       /* created_at, ms since 1970 UTC */
+  int bUpdatedAt;           /* iUpdatedAt was sent */
+  int64_t iUpdatedAt;       /* updated_at, ms since 1970 UTC */
+  const cJSON *pColumns;    /* tables: array of ColumnInfo objects whose
+                            ** name is a non-empty string and whose
+                            ** type_text, comment (strings), nullable
+                            ** (bool) and position (integer) have their
+                            ** types when present; NULL when not sent */
+  const cJSON *pProperties; /* object of string values, or NULL */
+} DbxCatalogEntry;
+
+typedef struct DbxCatalogList DbxCatalogList;
+
+/*
+** Starts a list call (nothing is sent yet). zCatalog is needed for
+** schemas, zCatalog and zSchema for tables and volumes (unquoted names,
+** percent-encoded here). nPageSize >= 0 is sent as max_results. flags are
+** DBX_UC_OMIT_*. xInterrupt (may be NULL) is polled during each request.
+** Returns SQLITE_OK and *ppOut (free with dbx_catalog_list_free), or
+** SQLITE_NOMEM / SQLITE_MISUSE with pErr set.
+*/
+int dbx_catalog_list_open(DbxClient *pClient, DbxCatalogKind eKind,
+                          const char *zCatalog, const char *zSchema,
+                          int nPageSize, int flags, DbxInterruptFn xInterrupt,
+                          void *pInterruptArg, DbxCatalogList **ppOut,
+                          DbxError *pErr);
+
+/*
+** Moves to the next entry, fetching pages as needed. Returns SQLITE_ROW
+** with *pEntry filled, SQLITE_DONE at the end, or an error code with pErr
+** set: a missing catalog or schema and a missing privilege each get one
+** line saying what to check (Databricks' error code and status kept); an
+** entry or page of the wrong shape, or a repeated page token, an error
+** naming the call. After an error or SQLITE_DONE it returns the same again.
+*/
+int dbx_catalog_list_next(DbxCatalogList *p, DbxCatalogEntry *pEntry,
+                          DbxError *pErr);
+
+void dbx_catalog_list_free(DbxCatalogList *p);
 
 #endif /* DBX_CATALOG_H */

@@ -100,6 +100,8 @@ static const struct {
     {"dbx_version", registerCore},
     {"dbx_exec, dbx_config, dbx_query, dbx_statements", dbx_functions_register},
     {"the databricks module", dbx_vtab_register},
+    {"dbx_catalogs, dbx_schemas, dbx_tables, dbx_volumes",
+     dbx_discover_register},
 };
 
 __attribute__((visibility("default"))) int

@@ -4,8 +4,8 @@
 ** One section per file of ext/, in layer order from the bottom (util,
 ** transport) to the top (SQL surface). A file may use the sections of the
 ** files below it, never those above it. Only the SQL surface files
-** (databricks.c, vtab.c, functions.c) touch sqlite3 contexts, vtabs or
-** statements; the layers below use SQLite only for its allocator.
+** (databricks.c, vtab.c, functions.c, discover.c) touch sqlite3 contexts,
+** vtabs or statements; the layers below use SQLite only for its allocator.
 **
 ** Conventions (see STYLE.md): functions are dbx_<file>_<verb>(); an
 ** internal function returns an SQLite result code and puts the details in a
@@ -105,8 +105,8 @@ void dbx_json_free_secret(struct cJSON *pJson);
 
 /*
 ** databricks.c: the entry point, dbx_version(), and what every SQL surface
-** file (databricks.c, vtab.c, functions.c) shares. Only these files touch
-** sqlite3 contexts, vtabs and statements.
+** file (databricks.c, vtab.c, functions.c, discover.c) shares. Only these
+** files touch sqlite3 contexts, vtabs and statements.
 */
 
 /* The one-line version report of dbx_version(); static storage. */
@@ -133,5 +133,6 @@ void dbx_error_to_context(sqlite3_context *ctx, const DbxError *pErr);
 /* The registrars of sqlite3_databricks_init(), in the order it calls them. */
 int dbx_functions_register(sqlite3 *db); /* functions.c: dbx_exec, ... */
 int dbx_vtab_register(sqlite3 *db);      /* vtab.c: the databricks module */
+int dbx_discover_register(sqlite3 *db);  /* discover.c: dbx_catalogs, ... */
 
 #endif /* DBX_INT_H */
