@@ -655,11 +655,14 @@ static int vtab_finish(DbxVtab *p, int rc, DbxError *pErr,
   return SQLITE_OK;
 }
 
-/* xCreate: reads the remote columns and stores them; nothing is created
-** remotely. */
-static int vtabCreate(sqlite3 *db, void *pAux, int argc,
-                      const char *const *argv, sqlite3_vtab **ppVtab,
-                      char **pzErr) {
+/*
+** xCreate (bCreate) reads the remote columns and stores them; xConnect
+** declares the stored ones, resolving no setting and sending nothing until
+** the table is scanned. Nothing is created remotely either way.
+*/
+static int vtab_init(sqlite3 *db, void *pAux, int argc,
+                     const char *const *argv, sqlite3_vtab **ppVtab,
+                     char **pzErr, int bCreate) {
   DbxVtab *p = NULL;
   DbxError e;
   int rc;
@@ -670,34 +673,31 @@ static int vtabCreate(sqlite3 *db, void *pAux, int argc,
     *pzErr = dbx_error_text(&e);
     return rc;
   }
-  rc = vtab_ready(p, &e);
-  if (rc == SQLITE_OK) rc = vtab_fetch_columns(p, &e);
+  if (bCreate) {
+    rc = vtab_ready(p, &e);
+    if (rc == SQLITE_OK) rc = vtab_fetch_columns(p, &e);
+  } else {
+    rc = vtab_load_columns(p, &e);
+    if (rc == SQLITE_NOTFOUND) {
+      /* A placeholder keeps DROP TABLE possible; every scan reports e. */
+      p->broken = e;
+      dbx_error_clear(&e);
+      rc = sqlite3_declare_vtab(db, "CREATE TABLE x(\"_missing_columns\")");
+    }
+  }
   return vtab_finish(p, rc, &e, ppVtab, pzErr);
 }
 
-/* xConnect: declares the stored columns; no setting is resolved and
-** nothing is sent until the table is scanned. */
+static int vtabCreate(sqlite3 *db, void *pAux, int argc,
+                      const char *const *argv, sqlite3_vtab **ppVtab,
+                      char **pzErr) {
+  return vtab_init(db, pAux, argc, argv, ppVtab, pzErr, 1);
+}
+
 static int vtabConnect(sqlite3 *db, void *pAux, int argc,
                        const char *const *argv, sqlite3_vtab **ppVtab,
                        char **pzErr) {
-  DbxVtab *p = NULL;
-  DbxError e;
-  int rc;
-  *ppVtab = NULL;
-  dbx_error_clear(&e);
-  rc = vtab_new(db, pAux, argc, argv, &p, &e);
-  if (rc) {
-    *pzErr = dbx_error_text(&e);
-    return rc;
-  }
-  rc = vtab_load_columns(p, &e);
-  if (rc == SQLITE_NOTFOUND) {
-    /* A placeholder keeps DROP TABLE possible; every scan reports e. */
-    p->broken = e;
-    dbx_error_clear(&e);
-    rc = sqlite3_declare_vtab(db, "CREATE TABLE x(\"_missing_columns\")");
-  }
-  return vtab_finish(p, rc, &e, ppVtab, pzErr);
+  return vtab_init(db, pAux, argc, argv, ppVtab, pzErr, 0);
 }
 
 /* xDisconnect: nothing is dropped remotely. */
