@@ -226,6 +226,7 @@ static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
           resp.status != 503) {
         pErr->bUncertain = 1;
       }
+      if (resp.status == 403) dbx_http_hint_permission(pErr);
       if (is_token_rejected(&resp)) {
         snprintf(pErr->zMsg + strlen(pErr->zMsg),
                  sizeof(pErr->zMsg) - strlen(pErr->zMsg),

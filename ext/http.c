@@ -1075,3 +1075,102 @@ int dbx_http_error_from_response(long status, const char *zBody, size_t nBody,
   return dbx_error_set_api(pErr, status_rc(status), status, t.zCode,
                            "%s: HTTP %ld: %s", zWhat, status, t.zMsg);
 }
+
+/* ---------------------------------------------------------------------
+** What to do about a missing privilege.
+*/
+
+/* Appends to pOut the dotted name z[0..n) with each part in backticks. */
+static void hint_quoted_name(DbxBuf *pOut, const char *z, size_t n) {
+  size_t i;
+  dbx_buf_append(pOut, "`", 1);
+  for (i = 0; i < n; i++) {
+    if (z[i] == '.') {
+      dbx_buf_append(pOut, "`.`", 3);
+    } else {
+      if (z[i] == '`') dbx_buf_append(pOut, "`", 1);
+      dbx_buf_append(pOut, &z[i], 1);
+    }
+  }
+  dbx_buf_append(pOut, "`", 1);
+}
+
+/* The GRANT for "does not have PRIV on Type 'name'" at z, into pOut;
+** returns 0 when z does not read that way. */
+static int hint_grant(const char *z, DbxBuf *pOut) {
+  static const char *const azType[] = {"Catalog", "Schema", "Table",
+                                       "View",    "Volume", "Function"};
+  const char *zPriv = z, *zEnd, *zName;
+  size_t i, nPriv;
+  /* PRIV: upper-case words, e.g. SELECT, USE SCHEMA, READ VOLUME */
+  while (isupper((unsigned char)*z) || *z == '_' ||
+         (*z == ' ' && isupper((unsigned char)z[1]))) {
+    z++;
+  }
+  nPriv = (size_t)(z - zPriv);
+  if (nPriv == 0) return 0;
+  if (strncmp(z, " or any privilege", 17) == 0) z += 17;
+  if (strncmp(z, " on ", 4) != 0) return 0;
+  z += 4;
+  for (i = 0; i < DBX_ARRAY_SIZE(azType); i++) {
+    size_t n = strlen(azType[i]);
+    if (strncmp(z, azType[i], n) == 0 && strncmp(z + n, " '", 2) == 0) break;
+  }
+  if (i == DBX_ARRAY_SIZE(azType)) return 0;
+  zName = z + strlen(azType[i]) + 2;
+  zEnd = strchr(zName, '\'');
+  if (zEnd == NULL || zEnd == zName) return 0;
+  dbx_buf_appendf(pOut,
+                  "; an owner of it or an admin can grant it: GRANT %.*s ON ",
+                  (int)nPriv, zPriv);
+  for (z = azType[i] == azType[3] ? "TABLE" : azType[i]; *z; z++) {
+    char c = (char)toupper((unsigned char)*z);
+    dbx_buf_append(pOut, &c, 1);
+  }
+  dbx_buf_append(pOut, " ", 1);
+  hint_quoted_name(pOut, zName, (size_t)(zEnd - zName));
+  dbx_buf_appendf(pOut, " TO `<user, group or application id>`");
+  return 1;
+}
+
+/* The way to CAN_USE for "CAN_USE permission on ... warehouse <id>" at z. */
+static int hint_warehouse(const char *z, DbxBuf *pOut) {
+  const char *zId = strstr(z, "warehouse ");
+  size_t n;
+  if (zId == NULL) return 0;
+  zId += 10;
+  for (n = 0; isalnum((unsigned char)zId[n]); n++) {
+  }
+  if (n == 0) return 0;
+  dbx_buf_appendf(pOut,
+                  "; a workspace admin gives it under SQL Warehouses, the "
+                  "warehouse's Permissions, or with PATCH "
+                  "/api/2.0/permissions/warehouses/%.*s and "
+                  "{\"access_control_list\": [{\"user_name\": \"<you>\", "
+                  "\"permission_level\": \"CAN_USE\"}]}",
+                  (int)n, zId);
+  return 1;
+}
+
+void dbx_http_hint_permission(DbxError *pErr) {
+  const char *z;
+  DbxBuf hint = {0};
+  if (pErr == NULL || pErr->rc == SQLITE_OK) return;
+  if ((z = strstr(pErr->zMsg, "does not have ")) == NULL) return;
+  z += 14;
+  if (strncmp(z, "CAN_USE permission on", 21) == 0) {
+    hint_warehouse(z, &hint);
+  } else {
+    hint_grant(z, &hint);
+  }
+  if (hint.rc == SQLITE_OK && hint.n) {
+    size_t nMsg = strlen(pErr->zMsg);
+    /* the hint is the point: drop the end of a long message for it */
+    if (nMsg + hint.n >= sizeof(pErr->zMsg)) {
+      nMsg = hint.n < sizeof(pErr->zMsg) / 2 ? sizeof(pErr->zMsg) - 1 - hint.n
+                                             : sizeof(pErr->zMsg) / 2;
+    }
+    snprintf(pErr->zMsg + nMsg, sizeof(pErr->zMsg) - nMsg, "%s", hint.z);
+  }
+  dbx_buf_free(&hint);
+}

@@ -177,6 +177,14 @@ int dbx_http_is_retryable(DbxRetryKind eRetry, const DbxHttpResponse *pResp);
 int dbx_http_error_from_response(long status, const char *zBody, size_t nBody,
                                  const char *zWhat, DbxError *pErr);
 
+/*
+** Adds what to do to an error that says a privilege is missing ("User does
+** not have SELECT on Table 'main.sales.orders'"): the GRANT statement an
+** owner or admin runs, or for a warehouse's CAN_USE the permissions page
+** and the REST call. Leaves other errors as they are.
+*/
+void dbx_http_hint_permission(DbxError *pErr);
+
 /* The reason phrase of an HTTP status ("Not Found"), or "HTTP error". */
 const char *dbx_http_reason(long status);
 

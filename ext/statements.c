@@ -578,6 +578,7 @@ static int stmt_failed(DbxStmt *p, const cJSON *pStatus, DbxError *pErr) {
   if (zCode[0] == 0 && zApiCode) snprintf(zCode, sizeof(zCode), "%s", zApiCode);
   dbx_error_set_api(pErr, SQLITE_ERROR, 0, zCode, "%s",
                     zMsg ? zMsg : "the statement failed without a message");
+  dbx_http_hint_permission(pErr);
   if (pErr) snprintf(pErr->zStatement, sizeof(pErr->zStatement), "%s", p->zId);
   return SQLITE_ERROR;
 }

@@ -73,6 +73,24 @@ test('missing privilege', async () => {
   const err = await ws.fail(`SELECT * FROM dbx_query('SELECT * FROM main.default.private');`, { env: { DATABRICKS_TOKEN: 'dapi-reader' } });
   assert.match(err, ONE_LINE('INSUFFICIENT_PERMISSIONS'));
   assert.ok(!err.includes('dapi-reader'));
+  // The error says what grants it.
+  assert.match(err, /does not have SELECT on Table 'main\.default\.private'.*; an owner of it or an admin can grant it: GRANT SELECT ON TABLE `main`\.`default`\.`private` TO `<user, group or application id>`/);
+});
+
+test('a missing warehouse permission says how to get it', async () => {
+  const w = await workspace({
+    config: {
+      service_principals: [{ application_id: READER, id: 1001, display_name: 'reader', tokens: ['dapi-reader'], admin: false }],
+      warehouse_permissions: [],
+    },
+  });
+  try {
+    const err = await w.fail(`SELECT dbx_exec('SELECT 1');`, { env: { DATABRICKS_TOKEN: 'dapi-reader' } });
+    assert.equal(err.split('\n').length, 1, err);
+    assert.match(err, /CAN_USE permission on SQL warehouse 0000000000000001.*; a workspace admin gives it under SQL Warehouses, the warehouse's Permissions, or with PATCH \/api\/2\.0\/permissions\/warehouses\/0000000000000001 and \{"access_control_list": \[\{"user_name": "<you>", "permission_level": "CAN_USE"\}\]\}/);
+  } finally {
+    await w.stop();
+  }
 });
 
 test('unknown warehouse', async () => {

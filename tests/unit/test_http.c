@@ -237,6 +237,45 @@ static void once_is_never_sent_twice(void **state) {
   assert_int_equal(n->f.nSent, 1);
 }
 
+/* A missing privilege gets the GRANT that cures it; names are quoted. */
+static void permission_hints(void **state) {
+  DbxError e;
+  size_t i;
+  (void)state;
+  dbx_error_clear(&e);
+  dbx_error_set(&e, SQLITE_AUTH,
+                "[INSUFFICIENT_PERMISSIONS] Insufficient privileges: User "
+                "does not have USE SCHEMA on Schema 'main.we`ird'.");
+  dbx_http_hint_permission(&e);
+  assert_non_null(strstr(e.zMsg, "GRANT USE SCHEMA ON SCHEMA `main`.`we``ird` "
+                                 "TO `<user, group or application id>`"));
+  /* "or any privilege" and a view */
+  dbx_error_clear(&e);
+  dbx_error_set(&e, SQLITE_AUTH,
+                "User does not have SELECT or any privilege on View 'a.b.v'.");
+  dbx_http_hint_permission(&e);
+  assert_non_null(strstr(e.zMsg, "GRANT SELECT ON TABLE `a`.`b`.`v`"));
+  /* not a privilege message, or not one read to the end: unchanged */
+  dbx_error_clear(&e);
+  dbx_error_set(&e, SQLITE_ERROR, "User does not have a clue on Table 'x'");
+  dbx_http_hint_permission(&e);
+  assert_string_equal(e.zMsg, "User does not have a clue on Table 'x'");
+  dbx_error_clear(&e);
+  dbx_error_set(&e, SQLITE_ERROR,
+                "does not have SELECT on Table 'unterminated");
+  dbx_http_hint_permission(&e);
+  assert_null(strstr(e.zMsg, "GRANT"));
+  /* a long message gives way to the hint, which stays whole */
+  dbx_error_clear(&e);
+  dbx_error_set(&e, SQLITE_AUTH, "User does not have SELECT on Table 'a.b.c'.");
+  for (i = strlen(e.zMsg); i + 1 < sizeof(e.zMsg); i++)
+    e.zMsg[i] = 'x';
+  e.zMsg[sizeof(e.zMsg) - 1] = 0;
+  dbx_http_hint_permission(&e);
+  assert_non_null(strstr(e.zMsg, "TO `<user, group or application id>`"));
+  assert_true(strlen(e.zMsg) < sizeof(e.zMsg));
+}
+
 static void token_budget_is_one_minute(void **state) {
   Net *n = *state;
   fake_reply(&n->f, 502, "bad gateway", NULL);
@@ -358,6 +397,7 @@ int main(void) {
                                       net_teardown),
       cmocka_unit_test_setup_teardown(once_is_never_sent_twice, net_setup,
                                       net_teardown),
+      cmocka_unit_test(permission_hints),
       cmocka_unit_test_setup_teardown(token_budget_is_one_minute, net_setup,
                                       net_teardown),
       cmocka_unit_test_setup_teardown(interrupt_stops_waiting, net_setup,
