@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -47,10 +49,12 @@ struct DbxSession {
   SessionDefault *pDefaults;              /* owned; dbx_config() defaults */
   SessionClient *pClients;                /* open clients */
   DbxLogEntry aLog[DBX_SESSION_LOG_SIZE]; /* ring, by iSeq % size */
-  int64_t iLastSeq;  /* sequence of the newest entry, 0: none */
-  int bAllowViews;   /* dbx_config('allow_views', 'true') was run */
-  int nTables;       /* databricks tables connected now */
-  DbxSession *pNext; /* next in the registry */
+  int64_t iLastSeq;    /* sequence of the newest entry, 0: none */
+  int bAllowViews;     /* dbx_config('allow_views', 'true') was run */
+  int bProgressShown;  /* a progress line is on stderr, to be cleared */
+  int64_t tProgressMs; /* when the last progress line was written */
+  int nTables;         /* databricks tables connected now */
+  DbxSession *pNext;   /* next in the registry */
 };
 
 static pthread_mutex_t registryMutex = PTHREAD_MUTEX_INITIALIZER;
@@ -129,7 +133,8 @@ void dbx_session_release(void *pArg) {
 ** it vouches for one statement (safe to send twice), never for all.
 */
 static const char *const azStmtDefault[] = {"disposition", "statement_timeout",
-                                            "wait_timeout", "row_limit"};
+                                            "wait_timeout", "row_limit",
+                                            "progress"};
 
 /*
 ** The canonical name of a dbx_config() key in zOut[0..nOut): lower case,
@@ -518,9 +523,42 @@ int dbx_session_connect_stored(DbxSession *p, const DbxOption *aOpt, int nOpt,
   return dbx_session_connect(p, aOpt, nOpt, ppConfig, ppClient, pErr);
 }
 
+/* Monotonic milliseconds, for pacing the progress line. */
+static int64_t session_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void dbx_session_progress(void *pArg, const DbxStmtInfo *pInfo, int bDone) {
+  DbxSession *p = pArg;
+  int64_t now = session_now_ms();
+  double rSec = (double)pInfo->nMs / 1000.0;
+  if (bDone) {
+    if (p->bProgressShown) fputs("\r\033[K", stderr);
+    p->bProgressShown = 0;
+    return;
+  }
+  /* quiet for the first second, then at most four lines a second */
+  if (pInfo->nMs < 1000 || now - p->tProgressMs < 250) return;
+  p->tProgressMs = now;
+  if (pInfo->nChunks == 0) {
+    fprintf(stderr, "\rdatabricks: %s, %.1f s\033[K", pInfo->zState, rSec);
+  } else {
+    double rMb = (double)pInfo->nBytes / 1e6;
+    fprintf(stderr, "\rdatabricks: %lld rows, %.1f MB, %.1f MB/s, %.1f s\033[K",
+            (long long)pInfo->nRows, rMb, rSec > 0 ? rMb / rSec : 0.0, rSec);
+  }
+  fflush(stderr);
+  p->bProgressShown = 1;
+}
+
 void dbx_session_stmt_options(DbxSession *p, const DbxConfig *pConfig,
                               DbxStmtOptions *pOpt) {
   SessionDefault *d;
+  pOpt->bProgress = isatty(STDERR_FILENO);
+  pOpt->xProgress = dbx_session_progress;
+  pOpt->pProgressArg = p;
   if (pConfig) {
     pOpt->zWarehouseId = dbx_config_get(pConfig, "warehouse_id");
     pOpt->zCatalog = dbx_config_get(pConfig, "catalog");

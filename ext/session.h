@@ -127,6 +127,15 @@ void dbx_session_table_count(DbxSession *p, int nDelta);
 void dbx_session_stmt_options(DbxSession *p, const DbxConfig *pConfig,
                               DbxStmtOptions *pOpt);
 
+/*
+** The xProgress hook (pArg is the session): one line on stderr, rewritten
+** in place, with the remote state while the statement waits and then rows,
+** MB, rate and time; silent for the first second, cleared at the end.
+** dbx_session_stmt_options turns it on when stderr is a terminal; the
+** option progress=on/off decides otherwise.
+*/
+void dbx_session_progress(void *pArg, const DbxStmtInfo *pInfo, int bDone);
+
 /* The xLog hook itself (pArg is the session), for callers that need it. */
 void dbx_session_log(void *pArg, const DbxStmtInfo *pInfo);
 

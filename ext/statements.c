@@ -135,6 +135,18 @@ int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
     pOpt->nRowLimit = v;
     return SQLITE_OK;
   }
+  if (strcasecmp(zKey, "progress") == 0) {
+    if (strcasecmp(zValue, "on") == 0 || strcasecmp(zValue, "true") == 0) {
+      pOpt->bProgress = 1;
+    } else if (strcasecmp(zValue, "off") == 0 ||
+               strcasecmp(zValue, "false") == 0) {
+      pOpt->bProgress = 0;
+    } else {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "progress must be on or off, not '%.40s'", zValue);
+    }
+    return SQLITE_OK;
+  }
   if (strcasecmp(zKey, "idempotent") == 0) {
     if (strcasecmp(zValue, "true") == 0 || strcmp(zValue, "1") == 0) {
       pOpt->bIdempotent = 1;
@@ -234,9 +246,9 @@ int dbx_stmt_is_read_only(const char *zSql, size_t nSql) {
 }
 
 int dbx_stmt_is_option(const char *zKey) {
-  static const char *const azKey[] = {"disposition", "statement_timeout",
-                                      "timeout",     "wait_timeout",
-                                      "row_limit",   "idempotent"};
+  static const char *const azKey[] = {
+      "disposition", "statement_timeout", "timeout", "wait_timeout",
+      "row_limit",   "idempotent",        "progress"};
   size_t i;
   for (i = 0; i < DBX_ARRAY_SIZE(azKey); i++) {
     if (strcasecmp(zKey, azKey[i]) == 0) return 1;
@@ -289,22 +301,37 @@ static const char *json_str(const cJSON *pObj, const char *zName) {
 }
 
 /* Reports the statement to xLog once. */
+/* What the statement has done so far (strings borrowed from p). */
+static void stmt_info(const DbxStmt *p, DbxStmtInfo *pInfo) {
+  memset(pInfo, 0, sizeof(*pInfo));
+  pInfo->zStatementId = p->zId ? p->zId : "";
+  pInfo->zSql = p->zSql ? p->zSql : "";
+  pInfo->zParams = p->zParams ? p->zParams : "";
+  pInfo->zState = p->zState[0] ? p->zState : "UNSUBMITTED";
+  pInfo->nRows = p->iRow;
+  pInfo->nBytes = p->nBytes ? p->nBytes : p->nManifestBytes;
+  pInfo->nChunks = p->nChunks;
+  pInfo->nMs = (p->tEnd ? p->tEnd : now_ms()) - p->tStart;
+}
+
+/* Tells the progress hook, if it is on, how far the statement is. */
+static void stmt_progress(const DbxStmt *p, int bDone) {
+  DbxStmtInfo info;
+  if (!p->opt.bProgress || p->opt.xProgress == NULL) return;
+  stmt_info(p, &info);
+  p->opt.xProgress(p->opt.pProgressArg, &info, bDone);
+}
+
 static void stmt_log(DbxStmt *p) {
   DbxStmtInfo info;
   char *zErr = NULL;
-  if (p->bLogged || p->opt.xLog == NULL) return;
+  if (p->bLogged) return;
   p->bLogged = 1;
   if (p->tEnd == 0) p->tEnd = now_ms();
+  stmt_progress(p, 1);
+  if (p->opt.xLog == NULL) return;
   if (p->err.rc != SQLITE_OK) zErr = dbx_error_text(&p->err);
-  memset(&info, 0, sizeof(info));
-  info.zStatementId = p->zId ? p->zId : "";
-  info.zSql = p->zSql ? p->zSql : "";
-  info.zParams = p->zParams ? p->zParams : "";
-  info.zState = p->zState[0] ? p->zState : "UNSUBMITTED";
-  info.nRows = p->iRow;
-  info.nBytes = p->nBytes ? p->nBytes : p->nManifestBytes;
-  info.nChunks = p->nChunks;
-  info.nMs = p->tEnd - p->tStart;
+  stmt_info(p, &info);
   info.zError = zErr;
   p->opt.xLog(p->opt.pLogArg, &info);
   sqlite3_free(zErr);
@@ -864,6 +891,7 @@ static int stmt_poll(DbxStmt *p, cJSON **ppResp, DbxError *pErr) {
     }
     *ppResp = pNext;
     stmt_state(p, pNext);
+    stmt_progress(p, 0);
   }
   p->bWaiting = 0;
   return SQLITE_OK;
@@ -1121,6 +1149,7 @@ int dbx_stmt_next(DbxStmt *p, DbxError *pErr) {
     dbx_client_set_interrupt(p->pClient, NULL, NULL);
     if (rc) return stmt_end(p, rc, pErr);
     if (bNone) return stmt_end(p, SQLITE_DONE, pErr);
+    stmt_progress(p, 0);
   }
   p->bRow = 1;
   p->iRow++;

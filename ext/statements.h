@@ -68,6 +68,10 @@ typedef struct DbxStmtOptions {
   void *pInterruptArg;       /* passed to xInterrupt */
   void (*xLog)(void *pArg, const DbxStmtInfo *pInfo); /* once, at the end */
   void *pLogArg;                                      /* passed to xLog */
+  int bProgress; /* call xProgress ("progress" option: on / off) */
+  void (*xProgress)(void *pArg, const DbxStmtInfo *pInfo,
+                    int bDone); /* while waiting and per chunk; bDone once */
+  void *pProgressArg;           /* passed to xProgress */
 } DbxStmtOptions;
 
 typedef struct DbxStmt DbxStmt;

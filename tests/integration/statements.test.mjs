@@ -167,3 +167,30 @@ test('Ctrl-C during the submit returns at once; the statement is canceled once i
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('progress: the remote state while waiting, then rows and MB, on stderr; off in a pipe unless asked', async () => {
+  // Waiting: the slow warehouse keeps the statement PENDING until the
+  // statement_timeout cancels it.
+  let r = await ws.run(`SELECT * FROM dbx_query('SELECT 1', NULL, '{"warehouse": "${SLOW}", "wait_timeout": 0, "statement_timeout": 2.5, "progress": "on"}');`);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /\rdatabricks: PENDING, [12]\.\d s\x1b\[K/);
+  assert.match(r.stderr, /\r\x1b\[K/, 'the line is cleared at the end');
+  r = await ws.run(`SELECT * FROM dbx_query('SELECT 1', NULL, '{"warehouse": "${SLOW}", "wait_timeout": 0, "statement_timeout": 1.5}');`);
+  assert.doesNotMatch(r.stderr, /PENDING/, 'stderr is not a terminal: no progress by default');
+  // Reading: small chunks, each held back a little.
+  let w = await ws.api('POST', `/admin/warehouses/${WAREHOUSE}`, { state: 'RUNNING' });
+  assert.equal(w.status, 200);
+  await ws.api('POST', '/admin/settings', { chunk_rows: 1000 });
+  await ws.api('POST', '/admin/faults', { method: 'GET', path: '/result/chunks/', hold_ms: 400, count: 6 });
+  try {
+    r = await ws.run(`SELECT dbx_config('progress', 'on');
+SELECT count(*) AS n FROM dbx_query('SELECT id FROM range(8000)', NULL, '{"disposition": "external_links"}');`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"n":8000/);
+    assert.match(r.stderr, /\rdatabricks: \d+ rows, \d+\.\d MB, \d+\.\d MB\/s, \d+\.\d s\x1b\[K/);
+    const err = await ws.fail(`SELECT dbx_config('progress', 'loud');`);
+    assert.match(err, /progress must be on or off, not 'loud'/);
+  } finally {
+    await ws.api('DELETE', '/admin/faults');
+  }
+});
