@@ -1334,7 +1334,7 @@ int dbx_config_resolve(DbxConfig *p, DbxError *pErr) {
   if (eProfile == DBX_SRC_OPTION || eProfile == DBX_SRC_SESSION) {
     /*
     ** A profile named in SQL (option or dbx_config) is what the user asked
-    ** for: it comes right after options (DESIGN.md), so DATABRICKS_HOST or
+    ** for: it comes right after options (README), so DATABRICKS_HOST or
     ** DATABRICKS_TOKEN of the shell cannot redirect it to another workspace
     ** or mix in a second auth method. The environment then fills the rest,
     ** auth attributes only when neither options nor the profile had any.

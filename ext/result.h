@@ -3,7 +3,7 @@
 **
 ** Turns the column schema of a Statement Execution API manifest and the
 ** JSON_ARRAY values of its chunks into SQLite-independent cells, with the
-** type mapping of DESIGN.md:
+** type mapping of the README:
 **
 **   TINYINT/SMALLINT/INT/BIGINT, BOOLEAN   -> INTEGER (true = 1)
 **   FLOAT, DOUBLE                          -> REAL ("NaN", "Infinity" too)

@@ -33,7 +33,7 @@ async function seedNumbers(table, n) {
 SELECT dbx_exec(${q(`INSERT INTO ${table} VALUES ${values}`)});`);
 }
 
-test('every type maps as DESIGN.md says', async () => {
+test('every type maps as the type table of the README says', async () => {
   const rows = await ws.query(`SELECT dbx_exec(${q(TYPES)});
 SELECT dbx_exec(${q(`INSERT INTO main.default.types VALUES ${TYPES_ROW}, ${NULLS_ROW}`)});
 SELECT rownum, row FROM dbx_query('SELECT * FROM main.default.types ORDER BY i NULLS LAST');`);

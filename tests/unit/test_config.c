@@ -146,7 +146,7 @@ static void named_profile_fills_what_env_left(void **state) {
   assert_int_equal(resolve(&p, &e, NULL), SQLITE_ERROR);
   assert_non_null(strstr(e.zMsg, "more than one authorization method"));
   dbx_config_free(p);
-  /* a profile named in SQL comes right after the options (DESIGN.md): the
+  /* a profile named in SQL comes right after the options (README): the
   ** shell's host, PAT and warehouse do not override or mix with it */
   unsetenv("DATABRICKS_CONFIG_PROFILE");
   setenv("DATABRICKS_HOST", "shell.example.com", 1);
