@@ -24,6 +24,7 @@ struct DbxClient {
   char zWorkspaceHdr[96]; /* "X-Databricks-Workspace-Id: <id>" or "" */
   DbxHttpTransport tr;    /* transport override (tests), or zeroed */
   int bHaveTransport;     /* tr is set */
+  DbxBuf *pKeep;          /* borrowed; receives raw JSON bodies, or NULL */
 };
 
 /* Transport override for the next dbx_client_open (unit tests only). */
@@ -156,8 +157,8 @@ static int is_token_rejected(const DbxHttpResponse *pResp) {
 */
 static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
                        const char *const *azExtra, int nExtra,
-                       const void *pBody, size_t nBody, DbxBuf *pOut,
-                       long *pStatus, DbxError *pErr) {
+                       const void *pBody, size_t nBody, size_t nMax,
+                       DbxBuf *pOut, long *pStatus, DbxError *pErr) {
   const char **azHeader;
   char *zUrl, *zAuth = NULL, zWhat[200];
   int rc = SQLITE_OK, nHeader, i, bRetried = 0;
@@ -179,6 +180,7 @@ static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
   memset(&resp, 0, sizeof(resp));
   resp.body = *pOut; /* append to the caller's buffer, no copy */
   resp.nKeep = pOut->n;
+  resp.nMaxBody = nMax;
   memset(pOut, 0, sizeof(*pOut));
 
   for (;;) {
@@ -247,9 +249,9 @@ int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
     if (zBody == NULL)
       return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
-  rc =
-      client_send(p, zMethod, zPath, pBody ? azJson : azJson + 1, pBody ? 2 : 1,
-                  zBody, zBody ? strlen(zBody) : 0, &out, &status, pErr);
+  rc = client_send(p, zMethod, zPath, pBody ? azJson : azJson + 1,
+                   pBody ? 2 : 1, zBody, zBody ? strlen(zBody) : 0,
+                   DBX_CLIENT_MAX_BODY, &out, &status, pErr);
   if (zBody) cJSON_free(zBody);
   if (rc == SQLITE_OK && ppOut && out.n > 0) {
     *ppOut = cJSON_ParseWithLength(out.z, out.n);
@@ -262,8 +264,17 @@ int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
                              zWhat, status);
     }
   }
+  if (rc == SQLITE_OK && p->pKeep) {
+    dbx_buf_free(p->pKeep);
+    *p->pKeep = out; /* handed over, not copied */
+    memset(&out, 0, sizeof(out));
+  }
   dbx_buf_free(&out);
   return rc;
+}
+
+void dbx_client_keep_body(DbxClient *p, DbxBuf *pKeep) {
+  p->pKeep = pKeep;
 }
 
 int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
@@ -272,7 +283,7 @@ int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
                         long *pStatus, DbxError *pErr) {
   DbxBuf tmp = {0};
   long status = 0;
-  int rc = client_send(p, zMethod, zPath, azHeader, nHeader, pBody, nBody,
+  int rc = client_send(p, zMethod, zPath, azHeader, nHeader, pBody, nBody, 0,
                        pOut ? pOut : &tmp, &status, pErr);
   dbx_buf_free(&tmp);
   if (pStatus) *pStatus = rc == SQLITE_OK ? status : 0;
@@ -282,6 +293,12 @@ int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
 int dbx_client_download(DbxClient *p, const char *zUrl,
                         const char *const *azHeader, int nHeader, DbxBuf *pOut,
                         DbxError *pErr) {
+  return dbx_client_download_max(p, zUrl, azHeader, nHeader, 0, pOut, pErr);
+}
+
+int dbx_client_download_max(DbxClient *p, const char *zUrl,
+                            const char *const *azHeader, int nHeader,
+                            size_t nMax, DbxBuf *pOut, DbxError *pErr) {
   DbxHttpRequest req;
   DbxHttpResponse resp;
   char zSafe[256], *zSlash;
@@ -302,6 +319,7 @@ int dbx_client_download(DbxClient *p, const char *zUrl,
     memset(&resp, 0, sizeof(resp));
     resp.body = *pOut;
     resp.nKeep = pOut->n;
+    resp.nMaxBody = nMax;
     rc = dbx_http_send(p->pHttp, &req, DBX_RETRY_API, zWhat, &resp, pErr);
     if (rc == SQLITE_OK && (resp.status < 200 || resp.status > 299)) {
       /* no body: storage errors can echo the signed request */

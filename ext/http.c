@@ -70,9 +70,15 @@ static void real_sleep_ms(void *pCtx, int64_t ms) {
   nanosleep(&ts, NULL);
 }
 
-/* CURLOPT_WRITEFUNCTION: appends to the body; 0 (abort) when out of memory. */
+/* CURLOPT_WRITEFUNCTION: appends to the body; 0 (abort) when out of memory
+** or past the caller's cap, so a never-ending reply costs at most the cap. */
 static size_t curl_on_body(char *pData, size_t sz, size_t n, void *pArg) {
   DbxHttpResponse *pResp = (DbxHttpResponse *)pArg;
+  if (pResp->nMaxBody &&
+      sz * n > pResp->nMaxBody - (pResp->body.n - pResp->nKeep)) {
+    pResp->bTooBig = 1;
+    return 0;
+  }
   dbx_buf_append(&pResp->body, pData, sz * n);
   return pResp->body.rc == SQLITE_OK ? sz * n : 0;
 }
@@ -168,6 +174,10 @@ static void curl_setup(DbxHttp *p, const DbxHttpRequest *pReq,
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, pResp);
+  if (pResp->nMaxBody) {
+    /* a Content-Length above the cap fails before the body is read */
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)pResp->nMaxBody);
+  }
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, curl_on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, pResp);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
@@ -249,11 +259,13 @@ static int curl_perform(void *pCtx, const DbxHttpRequest *pReq,
   p->tLastByteMs = real_now_ms(NULL);
   p->nLastDl = p->nLastUl = 0;
   p->bStalled = 0;
+  pResp->bTooBig = 0;
   cc = curl_easy_perform(c);
   curl_headers_free(pList);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
   if (pResp->body.rc != SQLITE_OK) return SQLITE_NOMEM;
-  if (cc != CURLE_OK) {
+  if (cc == CURLE_FILESIZE_EXCEEDED) pResp->bTooBig = 1;
+  if (cc != CURLE_OK && !pResp->bTooBig) {
     curl_net_error(p, cc, pResp);
     return SQLITE_OK;
   }
@@ -534,6 +546,15 @@ int dbx_http_send(DbxHttp *p, const DbxHttpRequest *pReq, DbxRetryKind eRetry,
   req2.nHeader = pReq->nHeader + 1;
   rc = http_send_loop(p, &req2, eRetry, zWhat, pResp, pErr);
   sqlite3_free(azAll);
+  /* an error reply cut at the cap still says its status: only a 2xx fails */
+  if (rc == SQLITE_OK && pResp->nMaxBody && pResp->status >= 200 &&
+      pResp->status <= 299 &&
+      (pResp->bTooBig || pResp->body.n - pResp->nKeep > pResp->nMaxBody)) {
+    rc = dbx_error_set_api(pErr, SQLITE_TOOBIG, pResp->status, "",
+                           "%s: the server sent more than %llu bytes, the "
+                           "most this call expects; check the host setting",
+                           zWhat, (unsigned long long)pResp->nMaxBody);
+  }
   return rc;
 }
 

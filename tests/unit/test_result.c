@@ -252,7 +252,7 @@ static void scan_expect(const char *z, int nCol, const char *const *azWant,
   dbx_error_clear(&e);
   dbx_rowscan_init(&scan, zCopy, strlen(zCopy));
   for (iRow = 0; iRow < nRow; iRow++) {
-    assert_int_equal(dbx_rowscan_next(&scan, nCol, azVal, anVal, &e), SQLITE_ROW);
+    assert_int_equal(dbx_rowscan_next(&scan, nCol, azVal, anVal, NULL, &e), SQLITE_ROW);
     for (i = 0; i < nCol; i++) {
       const char *zWant = azWant[iRow * nCol + i];
       if (zWant == NULL) {
@@ -264,7 +264,7 @@ static void scan_expect(const char *z, int nCol, const char *const *azWant,
       }
     }
   }
-  assert_int_equal(dbx_rowscan_next(&scan, nCol, azVal, anVal, &e), SQLITE_DONE);
+  assert_int_equal(dbx_rowscan_next(&scan, nCol, azVal, anVal, NULL, &e), SQLITE_DONE);
   sqlite3_free(zCopy);
 }
 
@@ -301,7 +301,7 @@ static void rowscan_rejects_what_is_not_rows(void **state) {
     int rc;
     dbx_error_clear(&e);
     dbx_rowscan_init(&scan, z, strlen(z));
-    while ((rc = dbx_rowscan_next(&scan, 2, azVal, anVal, &e)) == SQLITE_ROW) {
+    while ((rc = dbx_rowscan_next(&scan, 2, azVal, anVal, NULL, &e)) == SQLITE_ROW) {
     }
     if (i == DBX_ARRAY_SIZE(azBad) - 1) {
       /* trailing bytes after the closing bracket are not read */
@@ -310,7 +310,7 @@ static void rowscan_rejects_what_is_not_rows(void **state) {
       assert_int_equal(rc, SQLITE_ERROR);
       assert_non_null(strstr(e.zMsg, "not a JSON array of rows"));
       /* and it stays failed */
-      assert_int_equal(dbx_rowscan_next(&scan, 2, azVal, anVal, &e), SQLITE_ERROR);
+      assert_int_equal(dbx_rowscan_next(&scan, 2, azVal, anVal, NULL, &e), SQLITE_ERROR);
     }
     sqlite3_free(z);
   }
