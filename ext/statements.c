@@ -8,6 +8,12 @@
 ** terminal state, then stream the result chunk by chunk. Only the current
 ** chunk is held in memory. All HTTP goes through client.h, so nothing here
 ** knows about auth, retries or TLS.
+**
+** Nothing the server sends is trusted: statement ids, chunk links, external
+** links and their headers are checked before they reach a URL or a header,
+** numbers before they are converted, and each chunk against its manifest.
+** Rows are scanned from the raw text of a reply (result.h's DbxRowScan),
+** INLINE and downloaded alike, so a value keeps every byte it was sent.
 */
 #include <ctype.h>
 #include <math.h>

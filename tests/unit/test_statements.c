@@ -556,7 +556,7 @@ static void run_hostile(const Hostile *h, DbxDisposition eDisp) {
 }
 
 static void statement_ids_are_checked_before_use(void **state) {
-  static char zLong[5200], zReply[5400], zMax[200];
+  static char zLong[5200], zReply[5400];
   static const Hostile aCase[] = {
       {"path traversal in the id",
        {{"POST", STMT, 0, OK_HEAD("../../../admin/x?y=1#") "\"manifest\":{" COLS_ID "}}", NULL}},
@@ -589,7 +589,6 @@ static void statement_ids_are_checked_before_use(void **state) {
   memcpy(zLong, "01ef-_9z", 8);
   zLong[64] = 0;
   snprintf(zReply, sizeof(zReply), OK_HEAD("%s") "\"manifest\":{" COLS_ID ",\"total_row_count\":0}}", zLong);
-  snprintf(zMax, sizeof(zMax), STMT "/%s", zLong);
   h.zName = "64-character id";
   h.rcExec = SQLITE_OK;
   h.rcEnd = SQLITE_DONE;
