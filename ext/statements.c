@@ -66,6 +66,7 @@ struct DbxStmt {
   int64_t nChunkRows;     /* rows read from the current chunk */
   int64_t nChunkWant;     /* rows it holds by its metadata, or -1 */
   int64_t iNextChunk;     /* next chunk index, -1 when none */
+  int64_t iNextOffset;    /* row_offset its link names, or -1 */
   int64_t iRow;           /* rows handed out so far */
   int64_t nBytes;         /* result bytes received */
   int64_t nManifestBytes; /* manifest.total_byte_count, for INLINE results */
@@ -324,30 +325,49 @@ static int meta_int(DbxStmt *p, const cJSON *pObj, const char *zName,
   return SQLITE_OK;
 }
 
-/*
-** The chunk index that z, a next_chunk_internal_link, names, or -1 when z is
-** not exactly /api/2.0/sql/statements/<this statement>/result/chunks/<n>
-** with n in plain decimal: the link is a path on the workspace, sent with
-** credentials, so nothing else may reach a request.
-*/
-static int64_t link_index(const DbxStmt *p, const char *z) {
-  static const char zHead[] = "/api/2.0/sql/statements/";
-  static const char zTail[] = "/result/chunks/";
-  size_t nId = strlen(p->zId);
+/* Reads the plain decimal number at *pz (no sign, no leading zero, at most
+** nMax) and advances. Returns it, or -1 when there is none. */
+static int64_t read_index(const char **pz, int64_t nMax) {
+  const char *z = *pz;
   int64_t v = 0;
   int nDigit = 0;
+  if (z[0] == '0' && z[1] >= '0' && z[1] <= '9') return -1;
+  for (; *z >= '0' && *z <= '9'; z++) {
+    if (++nDigit > 16) return -1;
+    v = v * 10 + (*z - '0');
+  }
+  if (nDigit == 0 || v > nMax) return -1;
+  *pz = z;
+  return v;
+}
+
+/*
+** The chunk index that z, a next_chunk_internal_link, names, or -1 when z is
+** not exactly /api/2.0/sql/statements/<this statement>/result/chunks/<n>,
+** optionally followed by ?row_offset=<m> as workspaces write it (*piOffset
+** gets m, or -1). The link is a path on the workspace, sent with
+** credentials, so nothing else may reach a request.
+*/
+static int64_t link_index(const DbxStmt *p, const char *z, int64_t *piOffset) {
+  static const char zHead[] = "/api/2.0/sql/statements/";
+  static const char zTail[] = "/result/chunks/";
+  static const char zQuery[] = "?row_offset=";
+  size_t nId = strlen(p->zId);
+  int64_t v;
+  *piOffset = -1;
   if (strncmp(z, zHead, sizeof(zHead) - 1) != 0) return -1;
   z += sizeof(zHead) - 1;
   if (strncmp(z, p->zId, nId) != 0) return -1;
   z += nId;
   if (strncmp(z, zTail, sizeof(zTail) - 1) != 0) return -1;
   z += sizeof(zTail) - 1;
-  if (z[0] == '0' && z[1] != 0) return -1; /* one spelling per index */
-  for (; *z >= '0' && *z <= '9'; z++) {
-    if (++nDigit > 10) return -1;
-    v = v * 10 + (*z - '0');
+  v = read_index(&z, INT32_MAX);
+  if (v >= 0 && strncmp(z, zQuery, sizeof(zQuery) - 1) == 0) {
+    z += sizeof(zQuery) - 1;
+    *piOffset = read_index(&z, STMT_MAX_COUNT);
+    if (*piOffset < 0) return -1;
   }
-  return nDigit == 0 || *z != 0 || v > INT32_MAX ? -1 : v;
+  return *z == 0 ? v : -1;
 }
 
 /* What the ResultData of a chunk, its external link and the manifest's
@@ -356,6 +376,7 @@ typedef struct ChunkMeta {
   int64_t nRows;  /* row_count, or -1 when nothing says */
   int64_t nBytes; /* byte_count (the link's before the manifest's), or -1 */
   int64_t iNext;  /* the next chunk, or -1 for the last one */
+  int64_t iNextOffset; /* the row_offset its link names, or -1 */
 } ChunkMeta;
 
 /*
@@ -368,13 +389,13 @@ static int chunk_next(DbxStmt *p, const cJSON *pObj, int64_t iChunk,
                       ChunkMeta *pMeta, DbxError *pErr) {
   const cJSON *pLink =
       cJSON_GetObjectItemCaseSensitive(pObj, "next_chunk_internal_link");
-  int64_t iIdx, iLink = -1, v;
+  int64_t iIdx, iLink = -1, iOffset = -1, v;
   int rc =
       meta_int(p, pObj, "next_chunk_index", INT32_MAX, iChunk, &iIdx, pErr);
   if (rc) return rc;
   if (pLink && !cJSON_IsNull(pLink) &&
       (!cJSON_IsString(pLink) ||
-       (iLink = link_index(p, pLink->valuestring)) < 0)) {
+       (iLink = link_index(p, pLink->valuestring, &iOffset)) < 0)) {
     return stmt_bad(p, pErr, iChunk,
                     "next_chunk_internal_link is not the path of a chunk of "
                     "this statement");
@@ -403,6 +424,7 @@ static int chunk_next(DbxStmt *p, const cJSON *pObj, int64_t iChunk,
     return stmt_bad(p, pErr, iChunk, "it names two different next chunks");
   }
   pMeta->iNext = v;
+  if (iOffset >= 0) pMeta->iNextOffset = iOffset;
   return SQLITE_OK;
 }
 
@@ -563,7 +585,7 @@ static int stmt_examine(DbxStmt *p, const cJSON *pData, int64_t iChunk,
                         DbxError *pErr) {
   const cJSON *pRows, *pLinks, *pMan;
   int rc;
-  pMeta->nRows = pMeta->nBytes = pMeta->iNext = -1;
+  pMeta->nRows = pMeta->nBytes = pMeta->iNext = pMeta->iNextOffset = -1;
   *ppLink = NULL;
   if (!cJSON_IsObject(pData)) {
     return stmt_bad(p, pErr, iChunk, "it is not a JSON object");
@@ -635,13 +657,16 @@ static int64_t iso_to_epoch(const char *z) {
 ** GETs chunk iChunk through the chunk endpoint into *ppOut; the raw reply
 ** lands in p->raw, for rows cJSON cannot hold.
 */
-static int stmt_get_chunk(DbxStmt *p, int64_t iChunk, cJSON **ppOut,
-                          DbxError *pErr) {
-  char zPath[256];
+static int stmt_get_chunk(DbxStmt *p, int64_t iChunk, int64_t iOffset,
+                          cJSON **ppOut, DbxError *pErr) {
+  char zPath[256], zQuery[40] = "";
   int rc;
+  if (iOffset >= 0) {
+    snprintf(zQuery, sizeof(zQuery), "?row_offset=%lld", (long long)iOffset);
+  }
   snprintf(zPath, sizeof(zPath),
-           "/api/2.0/sql/statements/%s/result/chunks/%lld", p->zId,
-           (long long)iChunk);
+           "/api/2.0/sql/statements/%s/result/chunks/%lld%s", p->zId,
+           (long long)iChunk, zQuery);
   dbx_client_keep_body(p->pClient, &p->raw);
   rc = dbx_client_call(p->pClient, "GET", zPath, NULL, ppOut, pErr);
   dbx_client_keep_body(p->pClient, NULL);
@@ -760,7 +785,7 @@ static int stmt_download(DbxStmt *p, const cJSON *pLink, ChunkMeta *pMeta,
     /* Expired or refused: ask the chunk endpoint for a fresh link. */
     cJSON_Delete(pFresh);
     pFresh = NULL;
-    rc = stmt_get_chunk(p, iChunk, &pFresh, pErr);
+    rc = stmt_get_chunk(p, iChunk, -1, &pFresh, pErr);
     if (rc == SQLITE_OK)
       rc = stmt_examine(p, pFresh, iChunk, pMeta, &pLink, pErr);
     if (rc == SQLITE_OK && pLink == NULL) {
@@ -769,6 +794,7 @@ static int stmt_download(DbxStmt *p, const cJSON *pLink, ChunkMeta *pMeta,
     if (rc) break;
     p->nChunkWant = pMeta->nRows;
     p->iNextChunk = pMeta->iNext;
+    p->iNextOffset = pMeta->iNextOffset;
   }
   cJSON_Delete(pFresh);
   return rc;
@@ -835,6 +861,7 @@ static int stmt_set_chunk(DbxStmt *p, cJSON *pData, int64_t iChunk, size_t iRaw,
   rc = stmt_examine(p, pData, iChunk, &m, &pLink, pErr);
   p->nChunkWant = m.nRows;
   p->iNextChunk = rc == SQLITE_OK ? m.iNext : -1;
+  p->iNextOffset = m.iNextOffset;
   if (rc == SQLITE_OK && pLink) {
     rc = stmt_download(p, pLink, &m, iChunk, pErr);
   } else if (rc == SQLITE_OK) {
@@ -854,7 +881,13 @@ static int stmt_next_chunk(DbxStmt *p, DbxError *pErr) {
   /* The rows read so far go before the next chunk arrives: one at a time. */
   stmt_drop_chunk(p);
   p->iNextChunk = -1;
-  rc = stmt_get_chunk(p, iChunk, &pData, pErr);
+  if (p->iNextOffset >= 0 && p->iNextOffset != p->iRow) {
+    return stmt_bad(p, pErr, p->iChunk,
+                    "its next_chunk_internal_link says the next chunk starts "
+                    "at row %lld, but it ends at row %lld",
+                    (long long)p->iNextOffset, (long long)p->iRow);
+  }
+  rc = stmt_get_chunk(p, iChunk, p->iNextOffset, &pData, pErr);
   if (rc) {
     cJSON_Delete(pData);
     dbx_buf_free(&p->raw);
@@ -1291,6 +1324,7 @@ static int stmt_new(DbxClient *pClient, const char *zSql,
   p->nTotalChunks = -1;
   p->iChunk = -1;
   p->iNextChunk = -1;
+  p->iNextOffset = -1;
   p->tStart = now_ms();
   if (p->opt.rTimeoutSeconds > 0) {
     /* capped at a year: a larger double would not fit the cast */

@@ -204,15 +204,15 @@ test('an endless external link body stops at the chunk\'s byte_count', async () 
     /result chunk 0 does not match what Databricks promised: its download is larger than the 7 bytes of its byte_count/);
 });
 
-test('a legitimate answer with every field still reads', async () => {
+test('a legitimate answer with every field still reads (row_offset in the chunk link too)', async () => {
   h.script([
     {
       method: 'POST', path: SUBMIT,
-      json: succeeded({ chunk_index: 0, row_offset: 0, row_count: 2, data_array: [['1'], [null]], next_chunk_index: 1, next_chunk_internal_link: `${SUBMIT}/${ID}/result/chunks/1` },
+      json: succeeded({ chunk_index: 0, row_offset: 0, row_count: 2, data_array: [['1'], [null]], next_chunk_index: 1, next_chunk_internal_link: `${SUBMIT}/${ID}/result/chunks/1?row_offset=2` },
         { total_chunk_count: 2, total_row_count: 3, chunks: [{ chunk_index: 0, row_offset: 0, row_count: 2, byte_count: 20 }, { chunk_index: 1, row_offset: 2, row_count: 1, byte_count: 7 }] }),
     },
     {
-      method: 'GET', path: `${SUBMIT}/${ID}/result/chunks/1`,
+      method: 'GET', path: `${SUBMIT}/${ID}/result/chunks/1?row_offset=2`,
       json: { external_links: [{ chunk_index: 1, row_offset: 2, row_count: 1, byte_count: 7, external_link: `${h.url}/links/1?sig=1`, expiration: '2999-01-01T00:00:00Z', http_headers: { 'x-amz-server-side-encryption-customer-key': 'a2V5+/==' } }] },
     },
     { method: 'GET', path: /^\/links\//, reply: (req, res) => { res.writeHead(200); res.end('[["3"]]'); } },

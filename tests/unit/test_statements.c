@@ -625,6 +625,22 @@ static void chunk_links_name_this_statement_and_the_next_chunk(void **state) {
       {"index and link disagree",
        {{"POST", STMT, 0, FIRST("\"next_chunk_index\":1,\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/2\""), NULL}},
        SQLITE_ERROR, 0, "next_chunk_index 1 and next_chunk_internal_link disagree"},
+      {"a second query field after row_offset",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/1?row_offset=1&x=2\""), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_internal_link is not the path"},
+      {"a negative row_offset",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/1?row_offset=-1\""), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_internal_link is not the path"},
+      {"a row_offset that skips rows",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/1?row_offset=5\""), NULL}},
+       SQLITE_OK, SQLITE_ERROR, "result chunk 0 does not match what Databricks promised: its next_chunk_internal_link "
+                                "says the next chunk starts at row 5, but it ends at row 1"},
+      {"the link with its row_offset is followed as written",
+       {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_ID ",\"total_chunk_count\":2},"
+                           "\"result\":{\"data_array\":[[\"1\"]],\"next_chunk_index\":1,"
+                           "\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/1?row_offset=1\"}}", NULL},
+        {"GET", STMT "/s1/result/chunks/1?row_offset=1", 0, "{\"chunk_index\":1,\"row_offset\":1,\"data_array\":[[\"2\"]]}", NULL}},
+       SQLITE_OK, SQLITE_DONE, NULL},
       {"the link alone is followed (by index)",
        {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_ID ",\"total_chunk_count\":2,\"total_row_count\":2},"
                            "\"result\":{\"data_array\":[[\"1\"]],\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/1\"}}", NULL},
