@@ -748,21 +748,11 @@ static int scan_string(DbxRowScan *p, const char **pz, size_t *pn) {
     if (i >= p->n) return 0;
     c = p->z[i++];
     switch (c) {
-    case 'b':
-      *zOut++ = '\b';
-      break;
-    case 'f':
-      *zOut++ = '\f';
-      break;
-    case 'n':
-      *zOut++ = '\n';
-      break;
-    case 'r':
-      *zOut++ = '\r';
-      break;
-    case 't':
-      *zOut++ = '\t';
-      break;
+    case 'b': *zOut++ = '\b'; break;
+    case 'f': *zOut++ = '\f'; break;
+    case 'n': *zOut++ = '\n'; break;
+    case 'r': *zOut++ = '\r'; break;
+    case 't': *zOut++ = '\t'; break;
     case 'u': {
       long c1 = i + 4 <= p->n ? hex4(p->z + i) : -1;
       if (c1 < 0) return 0;
@@ -803,10 +793,8 @@ static int scan_bare(DbxRowScan *p, const char **pz, size_t *pn) {
   for (; e < p->n; e++) {
     char c = p->z[e];
     if (bStr) {
-      if (c == '\\')
-        e++;
-      else if (c == '"')
-        bStr = 0;
+      if (c == '\\') e++;
+      else if (c == '"') bStr = 0;
     } else if (c == '"') {
       bStr = 1;
     } else if (c == '[' || c == '{') {
@@ -814,8 +802,8 @@ static int scan_bare(DbxRowScan *p, const char **pz, size_t *pn) {
     } else if (c == ']' || c == '}') {
       if (depth == 0) break;
       depth--;
-    } else if (depth == 0 &&
-               (c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
+    } else if (depth == 0 && (c == ',' || c == ' ' || c == '\n' ||
+                              c == '\r' || c == '\t')) {
       break;
     }
   }
