@@ -26,6 +26,7 @@ struct DbxClient {
   DbxHttpTransport tr;     /* transport override (tests), or zeroed */
   DbxHttpOrphanFn xOrphan; /* set on every request while not NULL */
   int bHaveTransport;      /* tr is set */
+  DbxBuf *pKeep;           /* borrowed; receives raw JSON bodies, or NULL */
 };
 
 /* Transport override for the next dbx_client_open (unit tests only). */
@@ -164,7 +165,8 @@ static int is_token_rejected(const DbxHttpResponse *pResp) {
 static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
                        const char *const *azExtra, int nExtra,
                        const void *pBody, size_t nBody, DbxRetryKind eRetry,
-                       DbxBuf *pOut, long *pStatus, DbxError *pErr) {
+                       size_t nMax, DbxBuf *pOut, long *pStatus,
+                       DbxError *pErr) {
   const char **azHeader;
   char *zUrl, *zAuth = NULL, zWhat[200];
   int rc = SQLITE_OK, nHeader, i, bRetried = 0;
@@ -186,6 +188,7 @@ static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
   memset(&resp, 0, sizeof(resp));
   resp.body = *pOut; /* append to the caller's buffer, no copy */
   resp.nKeep = pOut->n;
+  resp.nMaxBody = nMax;
   memset(pOut, 0, sizeof(*pOut));
 
   for (;;) {
@@ -266,7 +269,7 @@ static int client_call_json(DbxClient *p, const char *zMethod,
   }
   rc = client_send(p, zMethod, zPath, pBody ? azJson : azJson + 1,
                    pBody ? 2 : 1, zBody, zBody ? strlen(zBody) : 0, eRetry,
-                   &out, &status, pErr);
+                   DBX_CLIENT_MAX_BODY, &out, &status, pErr);
   if (zBody) cJSON_free(zBody);
   if (rc == SQLITE_OK && ppOut && out.n > 0) {
     *ppOut = cJSON_ParseWithLength(out.z, out.n);
@@ -278,6 +281,11 @@ static int client_call_json(DbxClient *p, const char *zMethod,
                              "check that host names a Databricks workspace",
                              zWhat, status);
     }
+  }
+  if (rc == SQLITE_OK && p->pKeep) {
+    dbx_buf_free(p->pKeep);
+    *p->pKeep = out; /* handed over, not copied */
+    memset(&out, 0, sizeof(out));
   }
   dbx_buf_free(&out);
   return rc;
@@ -293,6 +301,10 @@ int dbx_client_post_once(DbxClient *p, const char *zPath, const cJSON *pBody,
   return client_call_json(p, "POST", zPath, pBody, DBX_RETRY_ONCE, ppOut, pErr);
 }
 
+void dbx_client_keep_body(DbxClient *p, DbxBuf *pKeep) {
+  p->pKeep = pKeep;
+}
+
 int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
                         const char *const *azHeader, int nHeader,
                         const void *pBody, size_t nBody, DbxBuf *pOut,
@@ -300,7 +312,7 @@ int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
   DbxBuf tmp = {0};
   long status = 0;
   int rc = client_send(p, zMethod, zPath, azHeader, nHeader, pBody, nBody,
-                       DBX_RETRY_API, pOut ? pOut : &tmp, &status, pErr);
+                       DBX_RETRY_API, 0, pOut ? pOut : &tmp, &status, pErr);
   dbx_buf_free(&tmp);
   if (pStatus) *pStatus = rc == SQLITE_OK ? status : 0;
   return rc;
@@ -309,6 +321,12 @@ int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
 int dbx_client_download(DbxClient *p, const char *zUrl,
                         const char *const *azHeader, int nHeader, DbxBuf *pOut,
                         DbxError *pErr) {
+  return dbx_client_download_max(p, zUrl, azHeader, nHeader, 0, pOut, pErr);
+}
+
+int dbx_client_download_max(DbxClient *p, const char *zUrl,
+                            const char *const *azHeader, int nHeader,
+                            size_t nMax, DbxBuf *pOut, DbxError *pErr) {
   DbxHttpRequest req;
   DbxHttpResponse resp;
   char zSafe[256], *zSlash;
@@ -329,6 +347,7 @@ int dbx_client_download(DbxClient *p, const char *zUrl,
     memset(&resp, 0, sizeof(resp));
     resp.body = *pOut;
     resp.nKeep = pOut->n;
+    resp.nMaxBody = nMax;
     rc = dbx_http_send(p->pHttp, &req, DBX_RETRY_API, zWhat, &resp, pErr);
     if (rc == SQLITE_OK && (resp.status < 200 || resp.status > 299)) {
       /* no body: storage errors can echo the signed request */

@@ -49,13 +49,21 @@ void dbx_client_set_orphan(DbxClient *p, DbxHttpOrphanFn x);
 const DbxConfig *dbx_client_config(const DbxClient *p);
 
 /*
+** The largest body dbx_client_call() accepts: above the 25 MiB of the
+** biggest legitimate answer (an INLINE result) with room for its JSON
+** framing. More fails the call instead of growing the process.
+*/
+#define DBX_CLIENT_MAX_BODY ((size_t)32 * 1024 * 1024)
+
+/*
 ** Calls a workspace REST API: zMethod "GET"/"POST"/..., zPath starting with
 ** "/api/" (query string included, already escaped), pBody sent as JSON when
 ** not NULL. Adds Authorization, User-Agent and the workspace-id header,
 ** retries as spec section 5.3 says, refreshes the token once on 401.
 ** On 2xx, *ppOut is the parsed JSON body (cJSON_Delete it), or NULL when the
 ** body was empty. Otherwise returns an error code with pErr holding the HTTP
-** status, the Databricks error_code and a one-line message.
+** status, the Databricks error_code and a one-line message. A body above
+** DBX_CLIENT_MAX_BODY fails with SQLITE_TOOBIG.
 */
 int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
                     const cJSON *pBody, cJSON **ppOut, DbxError *pErr);
@@ -93,6 +101,21 @@ int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
 int dbx_client_download(DbxClient *p, const char *zUrl,
                         const char *const *azHeader, int nHeader, DbxBuf *pOut,
                         DbxError *pErr);
+
+/* dbx_client_download() that accepts at most nMax body bytes (0: no cap);
+** a longer body fails with SQLITE_TOOBIG. */
+int dbx_client_download_max(DbxClient *p, const char *zUrl,
+                            const char *const *azHeader, int nHeader,
+                            size_t nMax, DbxBuf *pOut, DbxError *pErr);
+
+/*
+** While pKeep is not NULL, every dbx_client_call() that succeeds hands the
+** raw bytes of its reply body to *pKeep (replacing what it held; empty
+** when the reply had no body), besides parsing them. For callers that
+** must read values cJSON cannot hold, such as strings with a NUL. The
+** caller owns *pKeep and frees it with dbx_buf_free(); NULL stops it.
+*/
+void dbx_client_keep_body(DbxClient *p, DbxBuf *pKeep);
 
 /* The workspace base URL without a trailing slash (borrowed), e.g.
 ** https://x.cloud.databricks.com */

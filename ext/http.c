@@ -84,9 +84,15 @@ static void real_sleep_ms(void *pCtx, int64_t ms) {
   nanosleep(&ts, NULL);
 }
 
-/* CURLOPT_WRITEFUNCTION: appends to the body; 0 (abort) when out of memory. */
+/* CURLOPT_WRITEFUNCTION: appends to the body; 0 (abort) when out of memory
+** or past the caller's cap, so a never-ending reply costs at most the cap. */
 static size_t curl_on_body(char *pData, size_t sz, size_t n, void *pArg) {
   DbxHttpResponse *pResp = (DbxHttpResponse *)pArg;
+  if (pResp->nMaxBody &&
+      sz * n > pResp->nMaxBody - (pResp->body.n - pResp->nKeep)) {
+    pResp->bTooBig = 1;
+    return 0;
+  }
   dbx_buf_append(&pResp->body, pData, sz * n);
   return pResp->body.rc == SQLITE_OK ? sz * n : 0;
 }
@@ -192,6 +198,10 @@ static void curl_setup(DbxHttp *p, const DbxHttpRequest *pReq,
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, pResp);
+  if (pResp->nMaxBody) {
+    /* a Content-Length above the cap fails before the body is read */
+    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)pResp->nMaxBody);
+  }
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, curl_on_header);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, pResp);
   curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
@@ -276,7 +286,9 @@ static void curl_net_error(CURL *c, const HttpXfer *x, CURLcode cc,
 /* Takes the outcome of a finished transfer on c into pResp. */
 static void curl_outcome(CURL *c, const HttpXfer *x, CURLcode cc,
                          DbxHttpResponse *pResp) {
-  if (cc != CURLE_OK) {
+  /* past nMaxBody: the status still counts, the caller reports the size */
+  if (cc == CURLE_FILESIZE_EXCEEDED) pResp->bTooBig = 1;
+  if (cc != CURLE_OK && !pResp->bTooBig) {
     curl_net_error(c, x, cc, pResp);
     return;
   }
@@ -307,6 +319,7 @@ static int curl_perform(void *pCtx, const DbxHttpRequest *pReq,
   curl_setup(p, pReq, pResp, &x);
   if (curl_headers(pReq, &pList) != SQLITE_OK) return SQLITE_NOMEM;
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, pList);
+  pResp->bTooBig = 0;
   cc = curl_easy_perform(c);
   curl_headers_free(pList);
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
@@ -452,6 +465,7 @@ static int http_perform_job(DbxHttp *p, const DbxHttpRequest *pReq,
   j->connectMs = p->set.connectTimeoutMs;
   j->zUrl = dbx_strdup(pReq->zUrl);
   j->zCaBundle = zCa[0] ? dbx_strdup(zCa) : NULL;
+  j->resp.nMaxBody = pResp->nMaxBody; /* the job's body starts empty */
   curl_setup(p, pReq, &j->resp, &j->x);
   if (j->zUrl == NULL || (zCa[0] && j->zCaBundle == NULL) ||
       curl_headers(pReq, &j->pList) != SQLITE_OK) {
@@ -486,6 +500,7 @@ static int http_perform_job(DbxHttp *p, const DbxHttpRequest *pReq,
   dbx_buf_append(&pResp->body, j->resp.body.z ? j->resp.body.z : "",
                  j->resp.body.n);
   memcpy(pResp->zRetryAfter, j->resp.zRetryAfter, sizeof(pResp->zRetryAfter));
+  pResp->bTooBig = j->resp.bTooBig;
   curl_outcome(j->c, &j->x, j->cc, pResp);
   job_free(j, 0);
   return pResp->body.rc == SQLITE_OK ? SQLITE_OK : SQLITE_NOMEM;
@@ -766,6 +781,15 @@ int dbx_http_send(DbxHttp *p, const DbxHttpRequest *pReq, DbxRetryKind eRetry,
   if (eRetry == DBX_RETRY_ONCE) req2.bFreshConnection = 1;
   rc = http_send_loop(p, &req2, eRetry, zWhat, pResp, pErr);
   sqlite3_free(azAll);
+  /* an error reply cut at the cap still says its status: only a 2xx fails */
+  if (rc == SQLITE_OK && pResp->nMaxBody && pResp->status >= 200 &&
+      pResp->status <= 299 &&
+      (pResp->bTooBig || pResp->body.n - pResp->nKeep > pResp->nMaxBody)) {
+    rc = dbx_error_set_api(pErr, SQLITE_TOOBIG, pResp->status, "",
+                           "%s: the server sent more than %llu bytes, the "
+                           "most this call expects; check the host setting",
+                           zWhat, (unsigned long long)pResp->nMaxBody);
+  }
   return rc;
 }
 

@@ -68,6 +68,10 @@ typedef struct DbxHttpResponse {
   size_t nKeep;         /* leading body bytes kept across retries (a
                         ** caller's buffer appended to); the reply
                         ** starts at body.z + nKeep */
+  size_t nMaxBody;      /* set by the caller: the most reply bytes (after
+                        ** nKeep) accepted, 0 for no cap; more fails the
+                        ** call with SQLITE_TOOBIG */
+  int bTooBig;          /* the transport stopped reading at nMaxBody */
 } DbxHttpResponse;
 
 /*
@@ -146,7 +150,9 @@ int dbx_http_check_url(const char *zUrl, DbxError *pErr);
 ** error code with pErr set when the URL is refused, the network failed
 ** after all retries, the budget ran out or the call was interrupted
 ** (SQLITE_INTERRUPT). zWhat names the call in messages ("GET
-** /api/2.0/sql/statements"); it must not contain secrets.
+** /api/2.0/sql/statements"); it must not contain secrets. A reply longer
+** than pResp->nMaxBody (when set) is cut off there and fails with
+** SQLITE_TOOBIG, pErr saying how many bytes were the most expected.
 */
 int dbx_http_send(DbxHttp *p, const DbxHttpRequest *pReq, DbxRetryKind eRetry,
                   const char *zWhat, DbxHttpResponse *pResp, DbxError *pErr);

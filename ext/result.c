@@ -75,6 +75,19 @@ static int kind_of_word(const char *z, DbxKind *peKind) {
   return 0;
 }
 
+/* The decimal number at z (leading blanks skipped), clamped to 0..1000: a
+** DECIMAL precision or scale from type_text, whose digits the server
+** chose. Anything else is 0. */
+static int small_int(const char *z) {
+  int v = 0;
+  while (*z == ' ')
+    z++;
+  for (; *z >= '0' && *z <= '9'; z++) {
+    if (v < 1000) v = v * 10 + (*z - '0');
+  }
+  return v > 1000 ? 1000 : v;
+}
+
 DbxKind dbx_result_kind(const char *zTypeName, const char *zTypeText,
                         int *pnPrecision, int *pnScale) {
   DbxKind eName = DBX_KIND_TEXT, eText = DBX_KIND_TEXT, e;
@@ -98,9 +111,9 @@ DbxKind dbx_result_kind(const char *zTypeName, const char *zTypeText,
     if (nPrec <= 0 && zTypeText) {
       const char *z = strchr(zTypeText, '(');
       if (z) {
-        nPrec = atoi(z + 1);
+        nPrec = small_int(z + 1);
         z = strchr(z, ',');
-        if (z) nScale = atoi(z + 1);
+        if (z) nScale = small_int(z + 1);
       }
     }
     if (nPrec <= 0) nPrec = 10; /* DECIMAL alone is DECIMAL(10,0) */
@@ -121,11 +134,56 @@ static const char *json_text(const cJSON *p, char *zNum, size_t nNum) {
   return NULL;
 }
 
-/* An integer member that may be a JSON number or a numeric string. */
-static int json_int(const cJSON *p, int iDefault) {
-  if (cJSON_IsNumber(p)) return (int)p->valuedouble;
-  if (cJSON_IsString(p) && p->valuestring[0]) return atoi(p->valuestring);
-  return iDefault;
+/* See result.h. The double is range-checked before any conversion: a
+** cast of an out-of-range double to an integer is undefined behaviour. */
+int dbx_result_json_int(const cJSON *pItem, int64_t iMin, int64_t iMax,
+                        int64_t *piOut) {
+  int64_t v;
+  if (pItem == NULL || cJSON_IsNull(pItem)) return SQLITE_NOTFOUND;
+  if (cJSON_IsNumber(pItem)) {
+    double r = pItem->valuedouble;
+    /* -2^63 <= r < 2^63, exactly representable bounds */
+    if (!isfinite(r) || r != floor(r) || r < -9223372036854775808.0 ||
+        r >= 9223372036854775808.0) {
+      return SQLITE_RANGE;
+    }
+    v = (int64_t)r;
+  } else if (cJSON_IsString(pItem)) {
+    /* Lenient as the spec asks: a numeric string, but all of it. */
+    const char *z = pItem->valuestring;
+    char *zEnd = NULL;
+    long long ll;
+    if (!(z[0] == '-' || (z[0] >= '0' && z[0] <= '9'))) return SQLITE_RANGE;
+    errno = 0;
+    ll = strtoll(z, &zEnd, 10);
+    if (errno != 0 || zEnd == z || *zEnd != 0) return SQLITE_RANGE;
+    v = (int64_t)ll;
+  } else {
+    return SQLITE_RANGE;
+  }
+  if (v < iMin || v > iMax) return SQLITE_RANGE;
+  *piOut = v;
+  return SQLITE_OK;
+}
+
+/* Reads integer member zName of column entry pItem into *pnOut (left alone
+** when absent). Returns SQLITE_OK, or SQLITE_ERROR with pErr set when it is
+** not an integer in iMin..iMax. */
+static int column_int(const cJSON *pItem, const char *zName, int iCol,
+                      int64_t iMin, int64_t iMax, int *pnOut, DbxError *pErr) {
+  int64_t v;
+  int rc = dbx_result_json_int(cJSON_GetObjectItemCaseSensitive(pItem, zName),
+                               iMin, iMax, &v);
+  if (rc == SQLITE_NOTFOUND) return SQLITE_OK;
+  if (rc != SQLITE_OK) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "unexpected result schema from Databricks: %s of "
+                         "column %d is not an integer from %lld to %lld; run "
+                         "the query again",
+                         zName, iCol + 1, (long long)iMin, (long long)iMax);
+  }
+  *pnOut = (int)v;
+  return SQLITE_OK;
 }
 
 void dbx_result_columns_free(DbxColumn *aCol, int nCol) {
@@ -161,7 +219,7 @@ int dbx_result_columns(const cJSON *pSchema, DbxColumn **paCol, int *pnCol,
   if (aCol == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   memset(aCol, 0, sizeof(DbxColumn) * (size_t)nCol);
   cJSON_ArrayForEach(pItem, pCols) {
-    int iPos = json_int(cJSON_GetObjectItemCaseSensitive(pItem, "position"), i);
+    int iPos = i;
     const char *zName = json_text(
         cJSON_GetObjectItemCaseSensitive(pItem, "name"), zNum, sizeof(zNum));
     const char *zTypeName = cJSON_GetStringValue(
@@ -170,11 +228,15 @@ int dbx_result_columns(const cJSON *pSchema, DbxColumn **paCol, int *pnCol,
         cJSON_GetObjectItemCaseSensitive(pItem, "type_text"));
     DbxColumn *pCol;
     char *z;
-    /* Columns are ordered by position when it is a valid permutation. */
-    if (iPos < 0 || iPos >= nCol || aCol[iPos].zName) iPos = i;
-    if (aCol[iPos].zName) {
-      for (iPos = 0; aCol[iPos].zName; iPos++) {
-      }
+    /* Columns are ordered by position, which must be a permutation. */
+    if (column_int(pItem, "position", i, 0, nCol - 1, &iPos, pErr) ||
+        (aCol[iPos].zName &&
+         dbx_error_set(pErr, SQLITE_ERROR,
+                       "unexpected result schema from Databricks: two "
+                       "columns at position %d; run the query again",
+                       iPos))) {
+      dbx_result_columns_free(aCol, nCol);
+      return SQLITE_ERROR;
     }
     pCol = &aCol[iPos];
     pCol->zName = dbx_strdup(zName ? zName : "");
@@ -187,10 +249,12 @@ int dbx_result_columns(const cJSON *pSchema, DbxColumn **paCol, int *pnCol,
     }
     for (z = pCol->zTypeName; *z; z++)
       *z = (char)toupper((unsigned char)*z);
-    pCol->nPrecision =
-        json_int(cJSON_GetObjectItemCaseSensitive(pItem, "type_precision"), 0);
-    pCol->nScale =
-        json_int(cJSON_GetObjectItemCaseSensitive(pItem, "type_scale"), 0);
+    if (column_int(pItem, "type_precision", i, 0, 1000, &pCol->nPrecision,
+                   pErr) ||
+        column_int(pItem, "type_scale", i, 0, 1000, &pCol->nScale, pErr)) {
+      dbx_result_columns_free(aCol, nCol);
+      return SQLITE_ERROR;
+    }
     pCol->eKind = dbx_result_kind(pCol->zTypeName, pCol->zTypeText,
                                   &pCol->nPrecision, &pCol->nScale);
     i++;
@@ -757,9 +821,9 @@ static int scan_bare(DbxRowScan *p, const char **pz, size_t *pn) {
   return 1;
 }
 
-int dbx_rowscan_next(DbxRowScan *p, int nCol, const char **azVal,
-                     size_t *anVal, DbxError *pErr) {
-  int iCol = 0;
+int dbx_rowscan_next(DbxRowScan *p, int nCol, const char **azVal, size_t *anVal,
+                     int *pnVal, DbxError *pErr) {
+  int iCol = 0, nVal = 0;
   char c;
   if (!p->bOpen) {
     if (scan_peek(p) != '[') goto bad;
@@ -785,6 +849,7 @@ int dbx_rowscan_next(DbxRowScan *p, int nCol, const char **azVal,
         anVal[iCol] = n;
         iCol++;
       }
+      if (nVal < INT32_MAX) nVal++;
       c = scan_peek(p);
       if (c == ']') break;
       if (c != ',') goto bad;
@@ -792,6 +857,7 @@ int dbx_rowscan_next(DbxRowScan *p, int nCol, const char **azVal,
     }
   }
   p->i++; /* the row's ']' */
+  if (pnVal) *pnVal = nVal;
   for (; iCol < nCol; iCol++) {
     azVal[iCol] = NULL; /* short row: NULLs */
     anVal[iCol] = 0;
@@ -799,10 +865,92 @@ int dbx_rowscan_next(DbxRowScan *p, int nCol, const char **azVal,
   return SQLITE_ROW;
 bad:
   dbx_error_set(pErr, SQLITE_ERROR,
-                "a result chunk is not a JSON array of rows (at byte %zu); "
-                "run the query again",
+                "the chunk is not a JSON array of rows (at byte %zu); run "
+                "the query again",
                 p->i);
   p->i = p->n; /* later calls fail too */
   p->bOpen = 1;
   return SQLITE_ERROR;
+}
+
+/* ---------------------------------------------------------------------
+** Locating a member in raw JSON text
+*/
+
+/* Skips JSON white space from z[i]; returns the index of the next byte. */
+static size_t skip_space(const char *z, size_t n, size_t i) {
+  while (i < n && (z[i] == ' ' || z[i] == '\n' || z[i] == '\r' || z[i] == '\t'))
+    i++;
+  return i;
+}
+
+/* Returns the index just after the string whose opening quote is z[i], or 0
+** when it does not end within n bytes. */
+static size_t skip_string(const char *z, size_t n, size_t i) {
+  for (i++; i < n; i++) {
+    if (z[i] == '\\') {
+      i++;
+    } else if (z[i] == '"') {
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
+/* Returns the index just after the JSON value starting at z[i], or 0 when
+** it is malformed or runs past n. Containers are matched by bracket depth,
+** strings by their quotes; the inside of scalars is not checked. */
+static size_t skip_value(const char *z, size_t n, size_t i) {
+  size_t depth = 0;
+  if (i >= n) return 0;
+  if (z[i] == '"') return skip_string(z, n, i);
+  if (z[i] != '[' && z[i] != '{') {
+    size_t s = i;
+    while (i < n && z[i] != ',' && z[i] != ']' && z[i] != '}' && z[i] != ' ' &&
+           z[i] != '\n' && z[i] != '\r' && z[i] != '\t' && z[i] != '"' &&
+           z[i] != ':')
+      i++;
+    return i > s ? i : 0;
+  }
+  for (; i < n; i++) {
+    char c = z[i];
+    if (c == '"') {
+      i = skip_string(z, n, i);
+      if (i == 0) return 0;
+      i--; /* the loop steps over the closing quote */
+    } else if (c == '[' || c == '{') {
+      depth++;
+    } else if (c == ']' || c == '}') {
+      if (--depth == 0) return i + 1;
+    }
+  }
+  return 0;
+}
+
+/* See result.h. */
+int dbx_result_json_member(const char *z, size_t n, const char *zKey,
+                           size_t *piStart, size_t *pnLen) {
+  size_t nKey = strlen(zKey), i = skip_space(z, n, 0);
+  if (i >= n || z[i] != '{') return 0;
+  i = skip_space(z, n, i + 1);
+  if (i < n && z[i] == '}') return 0;
+  while (i < n && z[i] == '"') {
+    size_t k = i + 1, e = skip_string(z, n, i), v;
+    if (e == 0) return 0;
+    i = skip_space(z, n, e);
+    if (i >= n || z[i] != ':') return 0;
+    v = skip_space(z, n, i + 1);
+    i = skip_value(z, n, v);
+    if (i == 0) return 0;
+    /* the raw key text: an escaped spelling of zKey does not match */
+    if (e - 1 - k == nKey && memcmp(z + k, zKey, nKey) == 0) {
+      *piStart = v;
+      *pnLen = i - v;
+      return 1;
+    }
+    i = skip_space(z, n, i);
+    if (i >= n || z[i] != ',') return 0;
+    i = skip_space(z, n, i + 1);
+  }
+  return 0;
 }

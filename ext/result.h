@@ -129,10 +129,10 @@ void dbx_result_row_json(const DbxColumn *aCol, const DbxCell *aCell, int nCol,
 ** (Databricks sends strings, but these are unambiguous) is kept as its text.
 */
 typedef struct DbxRowScan {
-  char *z;     /* borrowed; the chunk body, rewritten in place */
-  size_t n;    /* bytes at z */
-  size_t i;    /* next byte to read */
-  int bOpen;   /* the outer '[' was read */
+  char *z;   /* borrowed; the chunk body, rewritten in place */
+  size_t n;  /* bytes at z */
+  size_t i;  /* next byte to read */
+  int bOpen; /* the outer '[' was read */
 } DbxRowScan;
 
 /* Starts a scan of the n bytes at z (which must outlive the scan). */
@@ -140,12 +140,37 @@ void dbx_rowscan_init(DbxRowScan *p, char *z, size_t n);
 
 /*
 ** Reads the next row into azVal/anVal (nCol slots: a missing value is
-** NULL, extra values are skipped). Returns SQLITE_ROW, SQLITE_DONE after
-** the last row, or SQLITE_ERROR with pErr set when the body is not a JSON
-** array of rows. The values are borrowed from the body.
+** NULL, extra values are skipped) and the number of values the row really
+** holds into *pnVal (when not NULL), so the caller can refuse a row wider
+** or narrower than its schema. Returns SQLITE_ROW, SQLITE_DONE after the
+** last row, or SQLITE_ERROR with pErr set when the body is not a JSON array
+** of rows. The values are borrowed from the body; a string keeps every
+** byte, an escaped NUL included (anVal says how many).
 */
-int dbx_rowscan_next(DbxRowScan *p, int nCol, const char **azVal,
-                     size_t *anVal, DbxError *pErr);
+int dbx_rowscan_next(DbxRowScan *p, int nCol, const char **azVal, size_t *anVal,
+                     int *pnVal, DbxError *pErr);
+
+/*
+** Finds member zKey of the JSON object that the n bytes at z hold, without
+** decoding anything: returns 1 with *piStart and *pnLen the byte span of its
+** value, or 0 when z is not an object or has no such member (the key must
+** be spelled without escapes). The first of duplicate members wins, as in
+** cJSON. Lets a caller scan the rows of an API response in place, where a
+** cJSON string would stop at an escaped NUL.
+*/
+int dbx_result_json_member(const char *z, size_t n, const char *zKey,
+                           size_t *piStart, size_t *pnLen);
+
+/*
+** Reads an integer sent by the server: a JSON number or a numeric string
+** (the spec asks for leniency) that is whole and within iMin..iMax, into
+** *piOut. Returns SQLITE_OK, SQLITE_NOTFOUND when pItem is NULL or JSON
+** null (*piOut untouched), or SQLITE_RANGE for anything else (a fraction,
+** 1e74, a word, an object). No double is converted before it is known to
+** fit.
+*/
+int dbx_result_json_int(const cJSON *pItem, int64_t iMin, int64_t iMax,
+                        int64_t *piOut);
 
 /* Appends z as a JSON string literal (quotes and escapes) to pOut. */
 void dbx_result_json_string(DbxBuf *pOut, const char *z, size_t n);

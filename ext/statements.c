@@ -8,9 +8,16 @@
 ** terminal state, then stream the result chunk by chunk. Only the current
 ** chunk is held in memory. All HTTP goes through client.h, so nothing here
 ** knows about auth, retries or TLS.
+**
+** Nothing the server sends is trusted: statement ids, chunk links, external
+** links and their headers are checked before they reach a URL or a header,
+** numbers before they are converted, and each chunk against its manifest.
+** Rows are scanned from the raw text of a reply (result.h's DbxRowScan),
+** INLINE and downloaded alike, so a value keeps every byte it was sent.
 */
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +25,7 @@
 #include <time.h>
 
 #include "statements.h"
+#include "http.h"
 
 /* Longest poll delay (spec 3.4: linear backoff capped at 10 s). */
 #define STMT_POLL_MAX_MS 10000
@@ -25,31 +33,40 @@
 #define STMT_CANCEL_WAIT_MS 15000
 /* Fresh links fetched for one chunk before giving up. */
 #define STMT_LINK_RETRIES 3
+/* Longest statement id accepted (Databricks sends 36 characters). */
+#define STMT_ID_MAX 64
+/* Counts and sizes from the server: at most 2^53, exact as JSON numbers. */
+#define STMT_MAX_COUNT ((int64_t)1 << 53)
+/* Headers an external link may ask for. */
+#define STMT_LINK_MAX_HEADERS 64
+/* Bytes read from an external link whose byte_count is not given. */
+#define STMT_LINK_MAX_BYTES ((size_t)256 * 1024 * 1024)
 
 struct DbxStmt {
   DbxClient *pClient;     /* borrowed; outlives the statement */
   DbxStmtOptions opt;     /* copy; its strings are not used after execute */
-  char *zId;              /* owned; statement_id */
+  char *zId;              /* owned; statement_id (checked: stmt_id_ok) */
   char *zSql;             /* owned; SQL text for the log */
   char *zParams;          /* owned; ":a BIGINT, :b STRING" for the log */
   char zState[16];        /* last known state */
   DbxColumn *aCol;        /* owned; result schema */
   int nCol;               /* entries in aCol */
   int64_t nTotalRows;     /* manifest.total_row_count or -1 */
-  cJSON *pChunk;          /* owned; parsed INLINE chunk (API response) */
-  const cJSON *pRows;     /* borrowed from pChunk: the array of rows */
-  const cJSON *pRow;      /* current INLINE row */
-  const cJSON **apVal;    /* nCol values of the current INLINE row */
-  DbxBuf body;            /* owned; downloaded chunk, scanned in place */
-  DbxRowScan scan;        /* over body, when bScan */
-  int bScan;              /* the current chunk is body, not pChunk */
-  const char **azVal;     /* nCol values of the current scanned row */
+  int64_t nTotalChunks;   /* manifest.total_chunk_count or -1 */
+  cJSON *pManChunks;      /* owned; manifest.chunks (ChunkInfo) or NULL */
+  DbxBuf raw;             /* owned; raw text of the last API reply */
+  DbxBuf body;            /* owned; the current chunk's text */
+  DbxRowScan scan;        /* over the rows in body, when bScan */
+  int bScan;              /* a chunk is current */
+  const char **azVal;     /* nCol values of the current row */
   size_t *anVal;          /* their lengths */
   int bRow;               /* a row is current */
   DbxBuf *aScratch;       /* nCol buffers for converted cell bytes */
-  int bStarted;           /* the first row of pRows was handed out */
+  int64_t iChunk;         /* index of the current chunk, -1 before the 1st */
+  int64_t nChunkRows;     /* rows read from the current chunk */
+  int64_t nChunkWant;     /* rows it holds by its metadata, or -1 */
   int64_t iNextChunk;     /* next chunk index, -1 when none */
-  char *zNextLink;        /* owned; next_chunk_internal_link or NULL */
+  int64_t iNextOffset;    /* row_offset its link names, or -1 */
   int64_t iRow;           /* rows handed out so far */
   int64_t nBytes;         /* result bytes received */
   int64_t nManifestBytes; /* manifest.total_byte_count, for INLINE results */
@@ -285,16 +302,6 @@ static int stmt_sleep(DbxStmt *p, int64_t ms) {
   }
 }
 
-/* A JSON member as int64: a number or a numeric string; iDefault if absent. */
-static int64_t json_i64(const cJSON *pObj, const char *zName,
-                        int64_t iDefault) {
-  const cJSON *p = cJSON_GetObjectItemCaseSensitive(pObj, zName);
-  if (cJSON_IsNumber(p)) return (int64_t)p->valuedouble;
-  if (cJSON_IsString(p) && p->valuestring[0])
-    return strtoll(p->valuestring, NULL, 10);
-  return iDefault;
-}
-
 /* A string member, or NULL. */
 static const char *json_str(const cJSON *pObj, const char *zName) {
   return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(pObj, zName));
@@ -339,14 +346,9 @@ static void stmt_log(DbxStmt *p) {
 
 /* Frees the current chunk and everything pointing into it. */
 static void stmt_drop_chunk(DbxStmt *p) {
-  cJSON_Delete(p->pChunk);
-  p->pChunk = NULL;
-  p->pRows = NULL;
-  p->pRow = NULL;
   dbx_buf_free(&p->body);
   p->bScan = 0;
   p->bRow = 0;
-  p->bStarted = 0;
 }
 
 void dbx_stmt_free(DbxStmt *p) {
@@ -355,102 +357,507 @@ void dbx_stmt_free(DbxStmt *p) {
   stmt_log(p);
   dbx_client_set_interrupt(p->pClient, NULL, NULL);
   stmt_drop_chunk(p);
+  dbx_buf_free(&p->raw);
+  cJSON_Delete(p->pManChunks);
   for (i = 0; p->aScratch && i < p->nCol; i++)
     dbx_buf_free(&p->aScratch[i]);
   sqlite3_free(p->aScratch);
-  sqlite3_free((void *)p->apVal);
   sqlite3_free((void *)p->azVal);
   sqlite3_free(p->anVal);
   dbx_result_columns_free(p->aCol, p->nCol);
   sqlite3_free(p->zId);
   sqlite3_free(p->zSql);
   sqlite3_free(p->zParams);
-  sqlite3_free(p->zNextLink);
   sqlite3_free(p);
 }
 
-/*
-** Records the next-chunk pointers of a ResultData or ExternalLink object
-** (either may carry them; absence of both means the last chunk).
+/* ---------------------------------------------------------------------
+** Checking what the server sends. Every id, link, header and number that
+** comes back is checked before it goes into a URL, a header or an integer,
+** and every chunk against what its manifest promised: a mismatch is an
+** error naming the statement and the chunk, never a short or padded
+** answer.
 */
-static int stmt_take_next(DbxStmt *p, const cJSON *pData) {
-  const char *zLink = json_str(pData, "next_chunk_internal_link");
-  int64_t iNext = json_i64(pData, "next_chunk_index", -1);
-  if (iNext < 0 && zLink == NULL) return SQLITE_OK;
-  sqlite3_free(p->zNextLink);
-  p->zNextLink = NULL;
-  p->iNextChunk = iNext;
-  if (zLink && strncmp(zLink, "/api/", 5) == 0) {
-    p->zNextLink = dbx_strdup(zLink);
-    if (p->zNextLink == NULL) return SQLITE_NOMEM;
+
+/*
+** Whether z can be a statement id: 1 to STMT_ID_MAX letters, digits, '-'
+** or '_' (Databricks ids look like 01ef0123-4567-89ab-cdef-0123456789ab).
+** Anything else could steer the URL paths built from it.
+*/
+static int stmt_id_ok(const char *z) {
+  size_t n = 0;
+  for (; z[n]; n++) {
+    char c = z[n];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+          (c >= '0' && c <= '9') || c == '-' || c == '_') ||
+        n >= STMT_ID_MAX) {
+      return 0;
+    }
+  }
+  return n > 0;
+}
+
+static int stmt_bad(DbxStmt *p, DbxError *pErr, int64_t iChunk,
+                    const char *zFmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/*
+** Records that chunk iChunk (or the manifest, when iChunk < 0) is not what
+** Databricks promised, zFmt saying how. The statement id goes with it.
+** Returns SQLITE_ERROR.
+*/
+static int stmt_bad(DbxStmt *p, DbxError *pErr, int64_t iChunk,
+                    const char *zFmt, ...) {
+  char zWhy[320], zWhere[48];
+  va_list ap;
+  if (pErr == NULL || pErr->rc != SQLITE_OK) return SQLITE_ERROR;
+  va_start(ap, zFmt);
+  vsnprintf(zWhy, sizeof(zWhy), zFmt, ap);
+  va_end(ap);
+  if (iChunk < 0) {
+    snprintf(zWhere, sizeof(zWhere), "the result manifest");
+  } else {
+    snprintf(zWhere, sizeof(zWhere), "result chunk %lld", (long long)iChunk);
+  }
+  dbx_error_set(pErr, SQLITE_ERROR,
+                "%s does not match what Databricks promised: %s; run the "
+                "query again",
+                zWhere, zWhy);
+  if (p->zId) {
+    snprintf(pErr->zStatement, sizeof(pErr->zStatement), "%s", p->zId);
+  }
+  return SQLITE_ERROR;
+}
+
+/*
+** Reads integer member zName of pObj, 0..iMax, into *piOut (-1 when it is
+** absent). Returns SQLITE_OK, or SQLITE_ERROR with pErr set when it is not
+** such an integer. iChunk names the chunk in the message.
+*/
+static int meta_int(DbxStmt *p, const cJSON *pObj, const char *zName,
+                    int64_t iMax, int64_t iChunk, int64_t *piOut,
+                    DbxError *pErr) {
+  int rc = dbx_result_json_int(cJSON_GetObjectItemCaseSensitive(pObj, zName), 0,
+                               iMax, piOut);
+  if (rc == SQLITE_NOTFOUND) {
+    *piOut = -1;
+    return SQLITE_OK;
+  }
+  if (rc != SQLITE_OK) {
+    return stmt_bad(p, pErr, iChunk, "%s is not an integer from 0 to %lld",
+                    zName, (long long)iMax);
   }
   return SQLITE_OK;
 }
 
-/* Seconds since the epoch of an ISO-8601 UTC date-time, or -1. */
-static int64_t iso_to_epoch(const char *z) {
-  struct tm tm;
-  int y, mo, d, h, mi, s;
-  if (z == NULL ||
-      sscanf(z, "%d-%d-%dT%d:%d:%d", &y, &mo, &d, &h, &mi, &s) != 6) {
-    return -1;
+/* Reads the plain decimal number at *pz (no sign, no leading zero, at most
+** nMax) and advances. Returns it, or -1 when there is none. */
+static int64_t read_index(const char **pz, int64_t nMax) {
+  const char *z = *pz;
+  int64_t v = 0;
+  int nDigit = 0;
+  if (z[0] == '0' && z[1] >= '0' && z[1] <= '9') return -1;
+  for (; *z >= '0' && *z <= '9'; z++) {
+    if (++nDigit > 16) return -1;
+    v = v * 10 + (*z - '0');
   }
-  memset(&tm, 0, sizeof(tm));
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = s;
-  return (int64_t)timegm(&tm);
-}
-
-/* GETs chunk iChunk through the chunk endpoint into *ppOut. */
-static int stmt_get_chunk(DbxStmt *p, int64_t iChunk, cJSON **ppOut,
-                          DbxError *pErr) {
-  char zPath[256];
-  snprintf(zPath, sizeof(zPath),
-           "/api/2.0/sql/statements/%s/result/chunks/%lld", p->zId,
-           (long long)iChunk);
-  return dbx_client_call(p->pClient, "GET", zPath, NULL, ppOut, pErr);
+  if (nDigit == 0 || v > nMax) return -1;
+  *pz = z;
+  return v;
 }
 
 /*
-** Downloads zUrl, sending the link's http_headers (each "Name: value",
-** wiped after use), into *pBody. Returns SQLITE_OK, or an error code with
-** pErr set (its HTTP status decides whether a fresh link may help).
+** The chunk index that z, a next_chunk_internal_link, names, or -1 when z is
+** not exactly /api/2.0/sql/statements/<this statement>/result/chunks/<n>,
+** optionally followed by ?row_offset=<m> as workspaces write it (*piOffset
+** gets m, or -1). The link is a path on the workspace, sent with
+** credentials, so nothing else may reach a request.
 */
-static int link_download(DbxStmt *p, const cJSON *pLink, const char *zUrl,
-                         DbxBuf *pBody, DbxError *pErr) {
+static int64_t link_index(const DbxStmt *p, const char *z, int64_t *piOffset) {
+  static const char zHead[] = "/api/2.0/sql/statements/";
+  static const char zTail[] = "/result/chunks/";
+  static const char zQuery[] = "?row_offset=";
+  size_t nId = strlen(p->zId);
+  int64_t v;
+  *piOffset = -1;
+  if (strncmp(z, zHead, sizeof(zHead) - 1) != 0) return -1;
+  z += sizeof(zHead) - 1;
+  if (strncmp(z, p->zId, nId) != 0) return -1;
+  z += nId;
+  if (strncmp(z, zTail, sizeof(zTail) - 1) != 0) return -1;
+  z += sizeof(zTail) - 1;
+  v = read_index(&z, INT32_MAX);
+  if (v >= 0 && strncmp(z, zQuery, sizeof(zQuery) - 1) == 0) {
+    z += sizeof(zQuery) - 1;
+    *piOffset = read_index(&z, STMT_MAX_COUNT);
+    if (*piOffset < 0) return -1;
+  }
+  return *z == 0 ? v : -1;
+}
+
+/* What the ResultData of a chunk, its external link and the manifest's
+** entry for it say about it, once checked. */
+typedef struct ChunkMeta {
+  int64_t nRows;  /* row_count, or -1 when nothing says */
+  int64_t nBytes; /* byte_count (the link's before the manifest's), or -1 */
+  int64_t iNext;  /* the next chunk, or -1 for the last one */
+  int64_t iNextOffset; /* the row_offset its link names, or -1 */
+} ChunkMeta;
+
+/*
+** Reads the next-chunk pointers of pObj (chunk iChunk) into pMeta->iNext:
+** next_chunk_index and next_chunk_internal_link must agree with each other
+** and with what was read before, and point forward, below
+** total_chunk_count (so a chunk can never lead back to itself).
+*/
+static int chunk_next(DbxStmt *p, const cJSON *pObj, int64_t iChunk,
+                      ChunkMeta *pMeta, DbxError *pErr) {
+  const cJSON *pLink =
+      cJSON_GetObjectItemCaseSensitive(pObj, "next_chunk_internal_link");
+  int64_t iIdx, iLink = -1, iOffset = -1, v;
+  int rc =
+      meta_int(p, pObj, "next_chunk_index", INT32_MAX, iChunk, &iIdx, pErr);
+  if (rc) return rc;
+  if (pLink && !cJSON_IsNull(pLink) &&
+      (!cJSON_IsString(pLink) ||
+       (iLink = link_index(p, pLink->valuestring, &iOffset)) < 0)) {
+    return stmt_bad(p, pErr, iChunk,
+                    "next_chunk_internal_link is not the path of a chunk of "
+                    "this statement");
+  }
+  if (iIdx >= 0 && iLink >= 0 && iIdx != iLink) {
+    return stmt_bad(p, pErr, iChunk,
+                    "next_chunk_index %lld and next_chunk_internal_link "
+                    "disagree",
+                    (long long)iIdx);
+  }
+  v = iIdx >= 0 ? iIdx : iLink;
+  if (v < 0) return SQLITE_OK;
+  if (v <= iChunk) {
+    return stmt_bad(p, pErr, iChunk,
+                    "it names chunk %lld as the next one, but chunks only "
+                    "go forward",
+                    (long long)v);
+  }
+  if (p->nTotalChunks >= 0 && v >= p->nTotalChunks) {
+    return stmt_bad(p, pErr, iChunk,
+                    "it names chunk %lld as the next one, but "
+                    "total_chunk_count is %lld",
+                    (long long)v, (long long)p->nTotalChunks);
+  }
+  if (pMeta->iNext >= 0 && pMeta->iNext != v) {
+    return stmt_bad(p, pErr, iChunk, "it names two different next chunks");
+  }
+  pMeta->iNext = v;
+  if (iOffset >= 0) pMeta->iNextOffset = iOffset;
+  return SQLITE_OK;
+}
+
+/*
+** Checks one object describing chunk iChunk (a ResultData, an ExternalLink
+** or a manifest ChunkInfo) and merges what it says into *pMeta: its
+** chunk_index must be the one asked for, its row_offset the rows already
+** read, its row_count agree with the others'. bNext: read the next-chunk
+** pointers too.
+*/
+static int chunk_meta(DbxStmt *p, const cJSON *pObj, int64_t iChunk, int bNext,
+                      ChunkMeta *pMeta, DbxError *pErr) {
+  int64_t v;
+  int rc;
+  if (!cJSON_IsObject(pObj)) {
+    return stmt_bad(p, pErr, iChunk, "its description is not a JSON object");
+  }
+  rc = meta_int(p, pObj, "chunk_index", INT32_MAX, iChunk, &v, pErr);
+  if (rc == SQLITE_OK && v >= 0 && v != iChunk) {
+    return stmt_bad(p, pErr, iChunk, "Databricks sent chunk %lld instead",
+                    (long long)v);
+  }
+  if (rc == SQLITE_OK)
+    rc = meta_int(p, pObj, "row_offset", STMT_MAX_COUNT, iChunk, &v, pErr);
+  if (rc == SQLITE_OK && v >= 0 && v != p->iRow) {
+    return stmt_bad(p, pErr, iChunk,
+                    "its row_offset is %lld, but %lld rows came before it",
+                    (long long)v, (long long)p->iRow);
+  }
+  if (rc == SQLITE_OK)
+    rc = meta_int(p, pObj, "row_count", STMT_MAX_COUNT, iChunk, &v, pErr);
+  if (rc == SQLITE_OK && v >= 0) {
+    if (pMeta->nRows >= 0 && pMeta->nRows != v) {
+      return stmt_bad(p, pErr, iChunk,
+                      "its row_count is %lld in one place and %lld in "
+                      "another",
+                      (long long)pMeta->nRows, (long long)v);
+    }
+    pMeta->nRows = v;
+  }
+  if (rc == SQLITE_OK)
+    rc = meta_int(p, pObj, "byte_count", STMT_MAX_COUNT, iChunk, &v, pErr);
+  if (rc == SQLITE_OK && v >= 0 && pMeta->nBytes < 0) pMeta->nBytes = v;
+  if (rc == SQLITE_OK && bNext) rc = chunk_next(p, pObj, iChunk, pMeta, pErr);
+  return rc;
+}
+
+/* Whether z (a header name) is an RFC 7230 token of sane length. */
+static int header_name_ok(const char *z) {
+  size_t n = 0;
+  if (z == NULL) return 0;
+  for (; z[n]; n++) {
+    unsigned char c = (unsigned char)z[n];
+    if (n >= 256 || !(isalnum(c) || strchr("!#$%&'*+-.^_`|~", c))) return 0;
+  }
+  return n > 0;
+}
+
+/* Whether z (a header value) holds no control byte (CR, LF, NUL, TAB...)
+** and is of sane length, so it cannot end its header line early. */
+static int header_value_ok(const char *z) {
+  size_t n = 0;
+  for (; z[n]; n++) {
+    unsigned char c = (unsigned char)z[n];
+    if (c < 0x20 || c == 0x7f || n >= 8192) return 0;
+  }
+  return 1;
+}
+
+/*
+** Checks an ExternalLink before anything is sent to it: an absolute https
+** URL (http only to a loopback host) without blanks or control bytes, and
+** http_headers an object of token names and clean string values. Neither
+** the URL nor a header value appears in an error: they carry credentials.
+*/
+static int link_check(DbxStmt *p, const cJSON *pLink, int64_t iChunk,
+                      DbxError *pErr) {
+  const char *zUrl = json_str(pLink, "external_link");
+  const cJSON *pHdrs = cJSON_GetObjectItemCaseSensitive(pLink, "http_headers");
+  const cJSON *pH;
+  const unsigned char *z;
+  DbxError e;
+  int n = 0;
+  if (zUrl == NULL) {
+    return stmt_bad(p, pErr, iChunk, "its external link has no URL");
+  }
+  for (z = (const unsigned char *)zUrl; *z; z++) {
+    if (*z <= 0x20 || *z == 0x7f) {
+      return stmt_bad(p, pErr, iChunk,
+                      "its external link holds a blank or a control byte");
+    }
+  }
+  dbx_error_clear(&e);
+  if ((strncasecmp(zUrl, "https://", 8) != 0 &&
+       strncasecmp(zUrl, "http://", 7) != 0) ||
+      dbx_http_check_url(zUrl, &e) != SQLITE_OK) {
+    return stmt_bad(p, pErr, iChunk,
+                    "its external link is not an https URL (or http to a "
+                    "loopback host)");
+  }
+  if (pHdrs == NULL || cJSON_IsNull(pHdrs)) return SQLITE_OK;
+  if (!cJSON_IsObject(pHdrs)) {
+    return stmt_bad(p, pErr, iChunk, "http_headers is not a JSON object");
+  }
+  cJSON_ArrayForEach(pH, pHdrs) {
+    if (++n > STMT_LINK_MAX_HEADERS) {
+      return stmt_bad(p, pErr, iChunk, "it asks for more than %d headers",
+                      STMT_LINK_MAX_HEADERS);
+    }
+    if (!header_name_ok(pH->string)) {
+      return stmt_bad(p, pErr, iChunk,
+                      "http_headers holds a name that is not an HTTP "
+                      "header name");
+    }
+    if (!cJSON_IsString(pH) || !header_value_ok(pH->valuestring)) {
+      return stmt_bad(p, pErr, iChunk,
+                      "the value of http_headers %s is not a string free "
+                      "of control characters",
+                      pH->string);
+    }
+  }
+  return SQLITE_OK;
+}
+
+/* The manifest's ChunkInfo for chunk iChunk, or NULL. Usually at position
+** iChunk; otherwise found by its chunk_index. */
+static const cJSON *manifest_chunk(const DbxStmt *p, int64_t iChunk) {
+  const cJSON *pC;
+  int64_t v;
+  if (p->pManChunks == NULL) return NULL;
+  if (iChunk < INT32_MAX) {
+    pC = cJSON_GetArrayItem(p->pManChunks, (int)iChunk);
+    if (dbx_result_json_int(cJSON_GetObjectItemCaseSensitive(pC, "chunk_index"),
+                            0, INT32_MAX, &v) == SQLITE_OK &&
+        v == iChunk) {
+      return pC;
+    }
+  }
+  cJSON_ArrayForEach(pC, p->pManChunks) {
+    if (dbx_result_json_int(cJSON_GetObjectItemCaseSensitive(pC, "chunk_index"),
+                            0, INT32_MAX, &v) == SQLITE_OK &&
+        v == iChunk) {
+      return pC;
+    }
+  }
+  return NULL;
+}
+
+/*
+** Checks ResultData pData, which should be chunk iChunk, and everything
+** it says: data_array or one external link, not both, of the right JSON
+** types; the fields read by chunk_meta(), merged with the manifest's entry
+** into *pMeta. *ppLink is its ExternalLink (borrowed from pData) or NULL
+** for INLINE rows.
+*/
+static int stmt_examine(DbxStmt *p, const cJSON *pData, int64_t iChunk,
+                        ChunkMeta *pMeta, const cJSON **ppLink,
+                        DbxError *pErr) {
+  const cJSON *pRows, *pLinks, *pMan;
+  int rc;
+  pMeta->nRows = pMeta->nBytes = pMeta->iNext = pMeta->iNextOffset = -1;
+  *ppLink = NULL;
+  if (!cJSON_IsObject(pData)) {
+    return stmt_bad(p, pErr, iChunk, "it is not a JSON object");
+  }
+  if (p->nTotalChunks >= 0 && iChunk >= p->nTotalChunks &&
+      !(iChunk == 0 && p->nTotalChunks == 0)) {
+    return stmt_bad(p, pErr, iChunk, "total_chunk_count is %lld",
+                    (long long)p->nTotalChunks);
+  }
+  pRows = cJSON_GetObjectItemCaseSensitive(pData, "data_array");
+  pLinks = cJSON_GetObjectItemCaseSensitive(pData, "external_links");
+  if (pRows && !cJSON_IsNull(pRows) && !cJSON_IsArray(pRows)) {
+    return stmt_bad(p, pErr, iChunk, "data_array is not an array");
+  }
+  if (pLinks && !cJSON_IsNull(pLinks)) {
+    if (!cJSON_IsArray(pLinks)) {
+      return stmt_bad(p, pErr, iChunk, "external_links is not an array");
+    }
+    if (cJSON_GetArraySize(pLinks) > 1) {
+      return stmt_bad(p, pErr, iChunk,
+                      "it holds %d external links; Databricks sends one",
+                      cJSON_GetArraySize(pLinks));
+    }
+    *ppLink = pLinks->child;
+    if (*ppLink && cJSON_IsArray(pRows)) {
+      return stmt_bad(p, pErr, iChunk,
+                      "it holds both data_array and an external link");
+    }
+  }
+  rc = chunk_meta(p, pData, iChunk, 1, pMeta, pErr);
+  if (rc == SQLITE_OK && *ppLink) {
+    rc = chunk_meta(p, *ppLink, iChunk, 1, pMeta, pErr);
+    if (rc == SQLITE_OK) rc = link_check(p, *ppLink, iChunk, pErr);
+  }
+  pMan = manifest_chunk(p, iChunk);
+  if (rc == SQLITE_OK && pMan) rc = chunk_meta(p, pMan, iChunk, 0, pMeta, pErr);
+  /* no chunks in the manifest: a chunk 0 may come, but empty */
+  if (p->nTotalChunks == 0 && pMeta->nRows < 0) pMeta->nRows = 0;
+  return rc;
+}
+
+/* Seconds since the epoch of an ISO-8601 UTC date-time, or -1 when z is
+** not one (every field read digit by digit: nothing overflows). */
+static int64_t iso_to_epoch(const char *z) {
+  static const int aLen[6] = {4, 2, 2, 2, 2, 2};
+  static const char aSep[6] = {'-', '-', 'T', ':', ':', 0};
+  int aV[6], i, k;
+  struct tm tm;
+  if (z == NULL) return -1;
+  for (i = 0; i < 6; i++) {
+    aV[i] = 0;
+    for (k = 0; k < aLen[i]; k++, z++) {
+      if (*z < '0' || *z > '9') return -1;
+      aV[i] = aV[i] * 10 + (*z - '0');
+    }
+    if (aSep[i] && *z++ != aSep[i]) return -1;
+  }
+  memset(&tm, 0, sizeof(tm));
+  tm.tm_year = aV[0] - 1900;
+  tm.tm_mon = aV[1] - 1;
+  tm.tm_mday = aV[2];
+  tm.tm_hour = aV[3];
+  tm.tm_min = aV[4];
+  tm.tm_sec = aV[5];
+  return (int64_t)timegm(&tm);
+}
+
+/*
+** GETs chunk iChunk through the chunk endpoint into *ppOut; the raw reply
+** lands in p->raw, for rows cJSON cannot hold.
+*/
+static int stmt_get_chunk(DbxStmt *p, int64_t iChunk, int64_t iOffset,
+                          cJSON **ppOut, DbxError *pErr) {
+  char zPath[256], zQuery[40] = "";
+  int rc;
+  if (iOffset >= 0) {
+    snprintf(zQuery, sizeof(zQuery), "?row_offset=%lld", (long long)iOffset);
+  }
+  snprintf(zPath, sizeof(zPath),
+           "/api/2.0/sql/statements/%s/result/chunks/%lld%s", p->zId,
+           (long long)iChunk, zQuery);
+  dbx_client_keep_body(p->pClient, &p->raw);
+  rc = dbx_client_call(p->pClient, "GET", zPath, NULL, ppOut, pErr);
+  dbx_client_keep_body(p->pClient, NULL);
+  if (rc == SQLITE_OK && *ppOut == NULL) {
+    rc = stmt_bad(p, pErr, iChunk, "the chunk endpoint answered nothing");
+  }
+  return rc;
+}
+
+/*
+** Downloads the external link pLink (checked by link_check) of chunk
+** iChunk, sending its http_headers (each "Name: value", wiped after use),
+** into *pBody. At most the chunk's byte_count is read (STMT_LINK_MAX_BYTES
+** when none says), and a body of another size than byte_count is an error.
+** Returns SQLITE_OK, or an error code with pErr set (its HTTP status
+** decides whether a fresh link may help).
+*/
+static int link_download(DbxStmt *p, const cJSON *pLink, const ChunkMeta *pMeta,
+                         int64_t iChunk, DbxBuf *pBody, DbxError *pErr) {
   const cJSON *pHdrs = cJSON_GetObjectItemCaseSensitive(pLink, "http_headers");
   const cJSON *pH;
   const char **azHdr = NULL;
+  size_t nMax =
+      pMeta->nBytes >= 0 ? (size_t)pMeta->nBytes : STMT_LINK_MAX_BYTES;
   int nHdr = cJSON_GetArraySize(pHdrs), i = 0, rc;
+  DbxError e;
   if (nHdr > 0) {
     azHdr = sqlite3_malloc64(sizeof(char *) * (size_t)nHdr);
     if (azHdr == NULL)
       return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     cJSON_ArrayForEach(pH, pHdrs) {
-      azHdr[i++] = cJSON_IsString(pH)
-                       ? sqlite3_mprintf("%s: %s", pH->string, pH->valuestring)
-                       : NULL;
+      azHdr[i++] = sqlite3_mprintf("%s: %s", pH->string, pH->valuestring);
       if (azHdr[i - 1] == NULL) break;
     }
   }
-  rc = i < nHdr
-           ? dbx_error_set(pErr, SQLITE_NOMEM, "out of memory")
-           : dbx_client_download(p->pClient, zUrl, (const char *const *)azHdr,
-                                 nHdr, pBody, pErr);
+  dbx_error_clear(&e);
+  rc = i < nHdr ? dbx_error_set(&e, SQLITE_NOMEM, "out of memory")
+                : dbx_client_download_max(p->pClient,
+                                          json_str(pLink, "external_link"),
+                                          (const char *const *)azHdr, nHdr,
+                                          nMax ? nMax : 1, pBody, &e);
   while (i > 0)
     dbx_free_secret((char *)azHdr[--i]);
   sqlite3_free(azHdr);
-  return rc;
+  if (rc == SQLITE_TOOBIG) {
+    return stmt_bad(
+        p, pErr, iChunk, "its download is larger than the %llu bytes %s",
+        (unsigned long long)nMax,
+        pMeta->nBytes >= 0 ? "of its byte_count" : "a chunk may hold");
+  }
+  if (rc != SQLITE_OK) {
+    if (pErr && pErr->rc == SQLITE_OK) *pErr = e;
+    return rc;
+  }
+  if (pMeta->nBytes >= 0 && pBody->n != (size_t)pMeta->nBytes) {
+    return stmt_bad(p, pErr, iChunk,
+                    "its download holds %zu bytes, its byte_count says %lld",
+                    pBody->n, (long long)pMeta->nBytes);
+  }
+  return SQLITE_OK;
 }
 
 /* Makes a downloaded file *pBody (consumed) the rows of the current chunk;
 ** an empty file holds no rows. Returns SQLITE_OK or SQLITE_NOMEM. */
 static int stmt_take_body(DbxStmt *p, DbxBuf *pBody, DbxError *pErr) {
-  p->nBytes += (int64_t)pBody->n;
+  if (p->nBytes < INT64_MAX - (int64_t)pBody->n) p->nBytes += (int64_t)pBody->n;
   if (pBody->n == 0) dbx_buf_append(pBody, "[]", 2);
   if (pBody->rc) {
     dbx_buf_free(pBody);
@@ -470,44 +877,31 @@ static int link_refused(const DbxError *pE) {
 }
 
 /*
-** Downloads the external link of ResultData pData (chunk iChunk), asking
-** the chunk endpoint for a fresh link when it expired or is refused.
-** On success, p->body holds the file and p->scan reads its rows.
+** Downloads external link pLink of chunk iChunk (described by *pMeta),
+** asking the chunk endpoint for a fresh link when it expired or is refused
+** (each fresh ResultData checked like the first). On success, p->body holds
+** the file and p->scan reads its rows.
 */
-static int stmt_download(DbxStmt *p, cJSON *pData, int64_t iChunk,
-                         DbxError *pErr) {
+static int stmt_download(DbxStmt *p, const cJSON *pLink, ChunkMeta *pMeta,
+                         int64_t iChunk, DbxError *pErr) {
   cJSON *pFresh = NULL;
   int nTry = 0, rc = SQLITE_OK, bRefreshedStale = 0;
   for (;;) {
-    const cJSON *pLink = cJSON_GetArrayItem(
-        cJSON_GetObjectItemCaseSensitive(pData, "external_links"), 0);
-    const char *zUrl = json_str(pLink, "external_link");
     int64_t tExp = iso_to_epoch(json_str(pLink, "expiration"));
-    int bStale;
-
-    if (zUrl == NULL) {
-      rc = dbx_error_set(pErr, SQLITE_ERROR,
-                         "Databricks sent a result chunk without a link; run "
-                         "the query again");
-      break;
-    }
-    if (iChunk < 0) iChunk = json_i64(pLink, "chunk_index", -1);
-    rc = stmt_take_next(p, pLink);
-    if (rc) break;
     /* A link known to be expired is refreshed before use. */
-    bStale = tExp > 0 && tExp <= (int64_t)time(NULL) && !bRefreshedStale;
+    int bStale = tExp > 0 && tExp <= (int64_t)time(NULL) && !bRefreshedStale;
     if (bStale) bRefreshedStale = 1;
-    if (!bStale || iChunk < 0) {
+    if (!bStale) {
       DbxBuf body = {0};
       DbxError e;
       dbx_error_clear(&e);
-      rc = link_download(p, pLink, zUrl, &body, &e);
+      rc = link_download(p, pLink, pMeta, iChunk, &body, &e);
       if (rc == SQLITE_OK) {
         rc = stmt_take_body(p, &body, pErr);
         break;
       }
       dbx_buf_free(&body);
-      if (rc == SQLITE_INTERRUPT || iChunk < 0 || ++nTry > STMT_LINK_RETRIES ||
+      if (rc == SQLITE_INTERRUPT || ++nTry > STMT_LINK_RETRIES ||
           !link_refused(&e)) {
         if (pErr && pErr->rc == SQLITE_OK) *pErr = e;
         break;
@@ -516,65 +910,115 @@ static int stmt_download(DbxStmt *p, cJSON *pData, int64_t iChunk,
     /* Expired or refused: ask the chunk endpoint for a fresh link. */
     cJSON_Delete(pFresh);
     pFresh = NULL;
-    rc = stmt_get_chunk(p, iChunk, &pFresh, pErr);
+    rc = stmt_get_chunk(p, iChunk, -1, &pFresh, pErr);
+    if (rc == SQLITE_OK)
+      rc = stmt_examine(p, pFresh, iChunk, pMeta, &pLink, pErr);
+    if (rc == SQLITE_OK && pLink == NULL) {
+      rc = stmt_bad(p, pErr, iChunk, "a fresh link was asked for; none came");
+    }
     if (rc) break;
-    pData = pFresh;
+    p->nChunkWant = pMeta->nRows;
+    p->iNextChunk = pMeta->iNext;
+    p->iNextOffset = pMeta->iNextOffset;
   }
   cJSON_Delete(pFresh);
   return rc;
 }
 
 /*
-** Makes ResultData pData (owned, consumed) the current chunk: INLINE rows
-** are used in place; an external link is downloaded. iChunk is its index
-** when known, else -1.
+** Makes the INLINE rows of ResultData pData the current chunk. They are
+** scanned from the raw reply (p->raw, where pData spans nRaw bytes from
+** iRaw; nRaw 0 when unknown), which keeps every byte of a string; without
+** it, from pData's own printout. No data_array: no rows.
 */
-static int stmt_set_chunk(DbxStmt *p, cJSON *pData, int64_t iChunk,
-                          DbxError *pErr) {
+static int stmt_inline(DbxStmt *p, const cJSON *pData, size_t iRaw, size_t nRaw,
+                       DbxError *pErr) {
   const cJSON *pRows = cJSON_GetObjectItemCaseSensitive(pData, "data_array");
-  int rc;
-  stmt_drop_chunk(p);
-  p->iNextChunk = -1;
-  sqlite3_free(p->zNextLink);
-  p->zNextLink = NULL;
-  if (pData == NULL) return SQLITE_OK;
-  p->nChunks++;
-  rc = stmt_take_next(p, pData);
-  if (rc) {
-    cJSON_Delete(pData);
-    return dbx_error_set(pErr, rc, "out of memory");
+  size_t iStart = 0, nLen = 0;
+  int nRows = cJSON_GetArraySize(pRows);
+  /* INLINE rows are all here: a count that cannot match fails up front */
+  if (p->nChunkWant >= 0 && nRows != p->nChunkWant) {
+    return stmt_bad(p, pErr, p->iChunk,
+                    "it holds %d rows, its row_count says %lld", nRows,
+                    (long long)p->nChunkWant);
   }
-  if (iChunk < 0) iChunk = json_i64(pData, "chunk_index", -1);
-  if (cJSON_GetArraySize(
-          cJSON_GetObjectItemCaseSensitive(pData, "external_links")) > 0) {
-    rc = stmt_download(p, pData, iChunk, pErr);
-    cJSON_Delete(pData);
-    return rc;
+  if (p->nTotalRows >= 0 && nRows > p->nTotalRows - p->iRow) {
+    return stmt_bad(p, pErr, p->iChunk,
+                    "its %d rows go past total_row_count %lld", nRows,
+                    (long long)p->nTotalRows);
   }
-  p->nBytes += json_i64(pData, "byte_count", 0);
-  p->pChunk = pData;
-  p->pRows = cJSON_IsArray(pRows) ? pRows : NULL; /* missing: zero rows */
+  if (!cJSON_IsArray(pRows)) {
+    dbx_buf_append(&p->body, "[]", 2);
+    nLen = 2;
+  } else if (nRaw > 0 && dbx_result_json_member(p->raw.z + iRaw, nRaw,
+                                                "data_array", &iStart, &nLen)) {
+    p->body = p->raw; /* handed over: the rows are scanned in place */
+    memset(&p->raw, 0, sizeof(p->raw));
+    iStart += iRaw;
+  } else {
+    char *z = cJSON_PrintUnformatted(pRows);
+    if (z == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    nLen = strlen(z);
+    dbx_buf_append(&p->body, z, nLen);
+    cJSON_free(z);
+  }
+  if (p->body.rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  dbx_rowscan_init(&p->scan, p->body.z + iStart, nLen);
+  p->bScan = 1;
   return SQLITE_OK;
 }
 
-/* Fetches the chunk after the current one into place; *pbNone when none. */
-static int stmt_next_chunk(DbxStmt *p, int *pbNone, DbxError *pErr) {
+/*
+** Makes ResultData pData (owned, consumed), which must be chunk iChunk, the
+** current chunk once checked: INLINE rows are scanned in place; an external
+** link is downloaded. iRaw/nRaw: where pData's text sits in p->raw (nRaw 0
+** when unknown). p->raw is released either way.
+*/
+static int stmt_set_chunk(DbxStmt *p, cJSON *pData, int64_t iChunk, size_t iRaw,
+                          size_t nRaw, DbxError *pErr) {
+  const cJSON *pLink = NULL;
+  ChunkMeta m;
+  int rc;
+  stmt_drop_chunk(p);
+  p->iChunk = iChunk;
+  p->nChunkRows = 0;
+  p->nChunks++;
+  rc = stmt_examine(p, pData, iChunk, &m, &pLink, pErr);
+  p->nChunkWant = m.nRows;
+  p->iNextChunk = rc == SQLITE_OK ? m.iNext : -1;
+  p->iNextOffset = m.iNextOffset;
+  if (rc == SQLITE_OK && pLink) {
+    rc = stmt_download(p, pLink, &m, iChunk, pErr);
+  } else if (rc == SQLITE_OK) {
+    if (m.nBytes > 0 && p->nBytes < INT64_MAX - m.nBytes) p->nBytes += m.nBytes;
+    rc = stmt_inline(p, pData, iRaw, nRaw, pErr);
+  }
+  cJSON_Delete(pData);
+  dbx_buf_free(&p->raw);
+  return rc;
+}
+
+/* Fetches the chunk after the current one into place. */
+static int stmt_next_chunk(DbxStmt *p, DbxError *pErr) {
   cJSON *pData = NULL;
   int64_t iChunk = p->iNextChunk;
   int rc;
-  *pbNone = 0;
   /* The rows read so far go before the next chunk arrives: one at a time. */
   stmt_drop_chunk(p);
-  if (p->zNextLink) {
-    rc = dbx_client_call(p->pClient, "GET", p->zNextLink, NULL, &pData, pErr);
-  } else if (iChunk >= 0) {
-    rc = stmt_get_chunk(p, iChunk, &pData, pErr);
-  } else {
-    *pbNone = 1;
-    return SQLITE_OK;
+  p->iNextChunk = -1;
+  if (p->iNextOffset >= 0 && p->iNextOffset != p->iRow) {
+    return stmt_bad(p, pErr, p->iChunk,
+                    "its next_chunk_internal_link says the next chunk starts "
+                    "at row %lld, but it ends at row %lld",
+                    (long long)p->iNextOffset, (long long)p->iRow);
   }
-  if (rc) return rc;
-  return stmt_set_chunk(p, pData, iChunk, pErr);
+  rc = stmt_get_chunk(p, iChunk, p->iNextOffset, &pData, pErr);
+  if (rc) {
+    cJSON_Delete(pData);
+    dbx_buf_free(&p->raw);
+    return rc;
+  }
+  return stmt_set_chunk(p, pData, iChunk, 0, p->raw.n, pErr);
 }
 
 /* The error class "[CLASS]" at the start of a message, copied to zCode. */
@@ -772,15 +1216,12 @@ static int stmt_uncertain(DbxError *pErr) {
 static char *stmt_orphan_cancel(const char *zUrl, long status,
                                 const char *zBody, size_t nBody) {
   cJSON *pResp;
-  const char *zId, *z;
+  const char *zId;
   char *zOut = NULL;
   if (status < 200 || status > 299 || zBody == NULL) return NULL;
   pResp = cJSON_ParseWithLength(zBody, nBody);
   zId = json_str(pResp, "statement_id");
-  for (z = zId; z && *z; z++) {
-    if (!isalnum((unsigned char)*z) && *z != '-' && *z != '_') break;
-  }
-  if (zId && *zId && *z == 0 && z - zId <= 128) {
+  if (zId && stmt_id_ok(zId)) {
     zOut = sqlite3_mprintf("%s/%s/cancel", zUrl, zId);
   }
   cJSON_Delete(pResp);
@@ -841,6 +1282,17 @@ static int stmt_submit(DbxStmt *p, const char *zSql, const DbxParam *aParam,
     return dbx_error_set(pErr, SQLITE_ERROR,
                          "Databricks answered the statement without a "
                          "statement_id; check the host setting");
+  }
+  if (!stmt_id_ok(p->zId)) {
+    /* it would become part of every later URL: refuse it unseen */
+    sqlite3_free(p->zId);
+    p->zId = NULL;
+    cJSON_Delete(pResp);
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "Databricks answered with a statement_id that is "
+                         "not 1 to %d letters, digits, '-' or '_'; check the "
+                         "host setting",
+                         STMT_ID_MAX);
   }
   *ppResp = pResp;
   return SQLITE_OK;
@@ -939,42 +1391,101 @@ static int stmt_run(DbxStmt *p, const char *zSql, const DbxParam *aParam,
   return rc;
 }
 
-/* Reads the manifest and the first chunk of a SUCCEEDED response (consumed). */
+/*
+** Reads the manifest's totals, all checked: total_row_count,
+** total_chunk_count, total_byte_count, the chunks list (kept to check each
+** chunk against), column_count against the schema, and the format.
+*/
+static int stmt_manifest(DbxStmt *p, cJSON *pMan, DbxError *pErr) {
+  const char *zFormat = json_str(pMan, "format");
+  cJSON *pChunks;
+  int64_t v;
+  int rc;
+  if (pMan == NULL || cJSON_IsNull(pMan)) return SQLITE_OK;
+  if (!cJSON_IsObject(pMan)) return stmt_bad(p, pErr, -1, "not an object");
+  if (zFormat && strcmp(zFormat, "JSON_ARRAY") != 0) {
+    return stmt_bad(p, pErr, -1, "the format is not the JSON_ARRAY asked for");
+  }
+  rc = meta_int(p, cJSON_GetObjectItemCaseSensitive(pMan, "schema"),
+                "column_count", INT32_MAX, -1, &v, pErr);
+  if (rc == SQLITE_OK && v >= 0 && v != p->nCol) {
+    return stmt_bad(p, pErr, -1, "column_count is %lld for %d columns",
+                    (long long)v, p->nCol);
+  }
+  if (rc == SQLITE_OK)
+    rc = meta_int(p, pMan, "total_row_count", STMT_MAX_COUNT, -1,
+                  &p->nTotalRows, pErr);
+  if (rc == SQLITE_OK)
+    rc = meta_int(p, pMan, "total_chunk_count", INT32_MAX, -1, &p->nTotalChunks,
+                  pErr);
+  if (rc == SQLITE_OK)
+    rc = meta_int(p, pMan, "total_byte_count", STMT_MAX_COUNT, -1, &v, pErr);
+  if (rc) return rc;
+  p->nManifestBytes = v > 0 ? v : 0;
+  pChunks = cJSON_DetachItemFromObjectCaseSensitive(pMan, "chunks");
+  if (pChunks && !cJSON_IsArray(pChunks) && !cJSON_IsNull(pChunks)) {
+    cJSON_Delete(pChunks);
+    return stmt_bad(p, pErr, -1, "chunks is not an array");
+  }
+  p->pManChunks = cJSON_IsArray(pChunks) ? pChunks : NULL;
+  if (p->pManChunks == NULL) cJSON_Delete(pChunks);
+  return SQLITE_OK;
+}
+
+/*
+** Where the "result" object sits in p->raw, when p->raw is the text of the
+** response with this statement's id: sets *piRaw and *pnRaw (left 0 otherwise,
+** and the rows then come from the parsed tree).
+*/
+static void stmt_raw_result(DbxStmt *p, size_t *piRaw, size_t *pnRaw) {
+  size_t i, n, nId = strlen(p->zId);
+  if (p->raw.z == NULL ||
+      !dbx_result_json_member(p->raw.z, p->raw.n, "statement_id", &i, &n) ||
+      n != nId + 2 || memcmp(p->raw.z + i + 1, p->zId, nId) != 0) {
+    return;
+  }
+  if (dbx_result_json_member(p->raw.z, p->raw.n, "result", &i, &n)) {
+    *piRaw = i;
+    *pnRaw = n;
+  }
+}
+
+/* Reads the manifest and the first chunk of a SUCCEEDED response (consumed;
+** its raw text, when kept, is in p->raw). */
 static int stmt_start(DbxStmt *p, cJSON *pResp, DbxError *pErr) {
-  const cJSON *pMan = cJSON_GetObjectItemCaseSensitive(pResp, "manifest");
+  cJSON *pMan = cJSON_GetObjectItemCaseSensitive(pResp, "manifest");
   cJSON *pResult;
-  int64_t nChunks;
+  size_t iRaw = 0, nRaw = 0;
   int rc, i;
   rc = dbx_result_columns(cJSON_GetObjectItemCaseSensitive(pMan, "schema"),
                           &p->aCol, &p->nCol, pErr);
+  if (rc == SQLITE_OK) rc = stmt_manifest(p, pMan, pErr);
+  if (rc == SQLITE_OK && p->nCol > 0) {
+    p->azVal = sqlite3_malloc64(sizeof(char *) * (size_t)p->nCol);
+    p->anVal = sqlite3_malloc64(sizeof(size_t) * (size_t)p->nCol);
+    p->aScratch = sqlite3_malloc64(sizeof(DbxBuf) * (size_t)p->nCol);
+    if (p->azVal == NULL || p->anVal == NULL || p->aScratch == NULL) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    } else {
+      for (i = 0; i < p->nCol; i++)
+        memset(&p->aScratch[i], 0, sizeof(DbxBuf));
+    }
+  }
   if (rc) {
     cJSON_Delete(pResp);
     return rc;
   }
-  p->nTotalRows = json_i64(pMan, "total_row_count", -1);
-  p->nManifestBytes = json_i64(pMan, "total_byte_count", 0);
-  if (p->nCol > 0) {
-    p->apVal = sqlite3_malloc64(sizeof(cJSON *) * (size_t)p->nCol);
-    p->azVal = sqlite3_malloc64(sizeof(char *) * (size_t)p->nCol);
-    p->anVal = sqlite3_malloc64(sizeof(size_t) * (size_t)p->nCol);
-    p->aScratch = sqlite3_malloc64(sizeof(DbxBuf) * (size_t)p->nCol);
-    if (p->apVal == NULL || p->azVal == NULL || p->anVal == NULL ||
-        p->aScratch == NULL) {
-      cJSON_Delete(pResp);
-      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    }
-    for (i = 0; i < p->nCol; i++)
-      memset(&p->aScratch[i], 0, sizeof(DbxBuf));
-  }
-  nChunks = json_i64(pMan, "total_chunk_count", 0);
+  stmt_raw_result(p, &iRaw, &nRaw);
   pResult = cJSON_DetachItemFromObjectCaseSensitive(pResp, "result");
   cJSON_Delete(pResp);
-  if (pResult == NULL) {
+  if (pResult == NULL || cJSON_IsNull(pResult)) {
     /* No first chunk in the response: ask for chunk 0 if there is one. */
-    p->iNextChunk = nChunks > 0 ? 0 : -1;
+    cJSON_Delete(pResult);
+    dbx_buf_free(&p->raw);
+    p->iNextChunk = p->nTotalChunks > 0 ? 0 : -1;
     return SQLITE_OK;
   }
-  return stmt_set_chunk(p, pResult, 0, pErr);
+  return stmt_set_chunk(p, pResult, 0, iRaw, nRaw, pErr);
 }
 
 /*
@@ -1001,10 +1512,16 @@ static int stmt_new(DbxClient *pClient, const char *zSql,
   p->opt = *pOpt;
   if (p->opt.nPollFirstMs <= 0) p->opt.nPollFirstMs = 100;
   p->nTotalRows = -1;
+  p->nTotalChunks = -1;
+  p->iChunk = -1;
   p->iNextChunk = -1;
+  p->iNextOffset = -1;
   p->tStart = now_ms();
   if (p->opt.rTimeoutSeconds > 0) {
-    p->tDeadline = p->tStart + (int64_t)(p->opt.rTimeoutSeconds * 1000);
+    /* capped at a year: a larger double would not fit the cast */
+    double r = p->opt.rTimeoutSeconds < 31536000.0 ? p->opt.rTimeoutSeconds
+                                                   : 31536000.0;
+    p->tDeadline = p->tStart + (int64_t)(r * 1000);
   }
   p->zSql = dbx_strdup(zSql ? zSql : "");
   p->zParams = params_text(aParam, nParam);
@@ -1068,6 +1585,8 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
     dbx_stmt_free(p);
     return rc;
   }
+  /* the raw text of the final response keeps what cJSON cannot hold */
+  dbx_client_keep_body(p->pClient, &p->raw);
   rc = stmt_run(p, p->zSql, aParam, nParam, p->opt.eDisposition, &pResp,
                 &bTooBig, &p->err);
   if (rc == SQLITE_TOOBIG && bTooBig && !p->bRepeatable) {
@@ -1084,6 +1603,7 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
     rc = stmt_run(p, p->zSql, aParam, nParam, DBX_DISP_EXTERNAL_LINKS, &pResp,
                   &bTooBig, &p->err);
   }
+  dbx_client_keep_body(p->pClient, NULL);
   if (rc == SQLITE_OK) {
     dbx_client_set_interrupt(p->pClient, stmt_interrupt, p);
     rc = stmt_start(p, pResp, &p->err);
@@ -1117,9 +1637,53 @@ static int stmt_end(DbxStmt *p, int rc, DbxError *pErr) {
   return rc;
 }
 
+/* Checks a row of nVal values just read from the current chunk against the
+** schema and the row counts promised, before it is handed out. */
+static int stmt_check_row(DbxStmt *p, int nVal) {
+  if (nVal != p->nCol) {
+    return stmt_bad(p, &p->err, p->iChunk,
+                    "row %lld has %d values for %d columns",
+                    (long long)p->iRow + 1, nVal, p->nCol);
+  }
+  if (p->nChunkWant >= 0 && p->nChunkRows >= p->nChunkWant) {
+    return stmt_bad(p, &p->err, p->iChunk,
+                    "it holds more rows than its row_count of %lld",
+                    (long long)p->nChunkWant);
+  }
+  if (p->nTotalRows >= 0 && p->iRow >= p->nTotalRows) {
+    return stmt_bad(p, &p->err, p->iChunk,
+                    "the rows go past total_row_count %lld",
+                    (long long)p->nTotalRows);
+  }
+  p->nChunkRows++;
+  return SQLITE_OK;
+}
+
+/* Checks the counts once the current chunk is read to its end, and once the
+** last chunk is (bLast): rows and chunks as many as promised. */
+static int stmt_check_end(DbxStmt *p, int bLast) {
+  if (p->bScan && p->nChunkWant >= 0 && p->nChunkRows != p->nChunkWant) {
+    return stmt_bad(p, &p->err, p->iChunk,
+                    "it holds %lld rows, its row_count says %lld",
+                    (long long)p->nChunkRows, (long long)p->nChunkWant);
+  }
+  if (!bLast) return SQLITE_OK;
+  if (p->nTotalChunks > 0 && p->iChunk + 1 < p->nTotalChunks) {
+    return stmt_bad(p, &p->err, p->iChunk,
+                    "the result ends there, but total_chunk_count is %lld",
+                    (long long)p->nTotalChunks);
+  }
+  if (p->nTotalRows >= 0 && p->iRow != p->nTotalRows) {
+    return stmt_bad(p, &p->err, p->iChunk < 0 ? 0 : p->iChunk,
+                    "the result ends after %lld rows, but total_row_count "
+                    "is %lld",
+                    (long long)p->iRow, (long long)p->nTotalRows);
+  }
+  return SQLITE_OK;
+}
+
 int dbx_stmt_next(DbxStmt *p, DbxError *pErr) {
-  int rc = SQLITE_OK, bNone, i;
-  const cJSON *pV;
+  int rc = SQLITE_OK, nVal = 0;
   if (p->rcDone) {
     if (p->rcDone != SQLITE_DONE && pErr && pErr->rc == SQLITE_OK)
       *pErr = p->err;
@@ -1128,27 +1692,27 @@ int dbx_stmt_next(DbxStmt *p, DbxError *pErr) {
   p->bRow = 0;
   for (;;) {
     if (p->bScan) {
-      rc = dbx_rowscan_next(&p->scan, p->nCol, p->azVal, p->anVal, &p->err);
-      if (rc == SQLITE_ROW) break;
-      if (rc != SQLITE_DONE) return stmt_end(p, rc, pErr);
-    } else if (p->pRows) {
-      p->pRow =
-          p->bStarted ? (p->pRow ? p->pRow->next : NULL) : p->pRows->child;
-      p->bStarted = 1;
-      if (p->pRow) {
-        i = 0;
-        for (pV = p->pRow->child; pV && i < p->nCol; pV = pV->next)
-          p->apVal[i++] = pV;
-        while (i < p->nCol)
-          p->apVal[i++] = NULL; /* short row: NULLs */
+      DbxError e;
+      dbx_error_clear(&e);
+      rc = dbx_rowscan_next(&p->scan, p->nCol, p->azVal, p->anVal, &nVal, &e);
+      if (rc == SQLITE_ROW) {
+        rc = stmt_check_row(p, nVal);
+        if (rc) return stmt_end(p, rc, pErr);
         break;
       }
+      if (rc != SQLITE_DONE) {
+        dbx_error_set(&p->err, rc, "result chunk %lld: %s",
+                      (long long)p->iChunk, e.zMsg);
+        return stmt_end(p, rc, pErr);
+      }
     }
+    rc = stmt_check_end(p, p->iNextChunk < 0);
+    if (rc) return stmt_end(p, rc, pErr);
+    if (p->iNextChunk < 0) return stmt_end(p, SQLITE_DONE, pErr);
     dbx_client_set_interrupt(p->pClient, stmt_interrupt, p);
-    rc = stmt_next_chunk(p, &bNone, &p->err);
+    rc = stmt_next_chunk(p, &p->err);
     dbx_client_set_interrupt(p->pClient, NULL, NULL);
     if (rc) return stmt_end(p, rc, pErr);
-    if (bNone) return stmt_end(p, SQLITE_DONE, pErr);
     stmt_progress(p, 0);
   }
   p->bRow = 1;
@@ -1162,13 +1726,8 @@ int dbx_stmt_cell(DbxStmt *p, int iCol, DbxCell *pCell, DbxError *pErr) {
     pCell->eType = DBX_CELL_NULL;
     return dbx_error_set(pErr, SQLITE_RANGE, "no such result column %d", iCol);
   }
-  if (p->bScan) {
-    return dbx_result_decode_text(&p->aCol[iCol], p->azVal[iCol],
-                                  p->anVal[iCol], &p->aScratch[iCol], pCell,
-                                  pErr);
-  }
-  return dbx_result_decode(&p->aCol[iCol], p->apVal[iCol], &p->aScratch[iCol],
-                           pCell, pErr);
+  return dbx_result_decode_text(&p->aCol[iCol], p->azVal[iCol], p->anVal[iCol],
+                                &p->aScratch[iCol], pCell, pErr);
 }
 
 int dbx_stmt_column_count(const DbxStmt *p) {

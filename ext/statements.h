@@ -8,6 +8,9 @@
 ** stream chunk by chunk with dbx_stmt_next(): INLINE data_array, or
 ** EXTERNAL_LINKS downloaded without Authorization (fresh link through the
 ** chunk endpoint when one expired). At most one chunk is held at a time.
+** Every chunk is checked against what the statement's manifest promised
+** (chunk order, row counts, row width, byte counts): a mismatch is an
+** error naming the statement and the chunk, never a short or padded result.
 **
 **   DbxStmtOptions o;
 **   dbx_stmt_options_init(&o);             then set what you need
@@ -91,7 +94,8 @@ int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
 
 /* The statement option names, for messages that list what is accepted. */
 #define DBX_STMT_OPTION_NAMES                                                  \
-  "disposition, statement_timeout, wait_timeout, row_limit, idempotent"
+  "disposition, statement_timeout, wait_timeout, row_limit, idempotent, "      \
+  "progress"
 
 /* True when zKey names a statement option (dbx_stmt_option knows it). */
 int dbx_stmt_is_option(const char *zKey);
@@ -127,7 +131,9 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
 /*
 ** Advances to the next row, fetching the next chunk when the current one is
 ** used up. Returns SQLITE_ROW, SQLITE_DONE, or an error code with pErr set
-** (the statement is then finished: later calls return the same code).
+** (the statement is then finished: later calls return the same code). A
+** row or chunk that does not match the manifest is such an error; the
+** totals are checked when the last row has been read.
 */
 int dbx_stmt_next(DbxStmt *p, DbxError *pErr);
 

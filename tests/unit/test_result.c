@@ -252,7 +252,7 @@ static void scan_expect(const char *z, int nCol, const char *const *azWant,
   dbx_error_clear(&e);
   dbx_rowscan_init(&scan, zCopy, strlen(zCopy));
   for (iRow = 0; iRow < nRow; iRow++) {
-    assert_int_equal(dbx_rowscan_next(&scan, nCol, azVal, anVal, &e), SQLITE_ROW);
+    assert_int_equal(dbx_rowscan_next(&scan, nCol, azVal, anVal, NULL, &e), SQLITE_ROW);
     for (i = 0; i < nCol; i++) {
       const char *zWant = azWant[iRow * nCol + i];
       if (zWant == NULL) {
@@ -264,7 +264,7 @@ static void scan_expect(const char *z, int nCol, const char *const *azWant,
       }
     }
   }
-  assert_int_equal(dbx_rowscan_next(&scan, nCol, azVal, anVal, &e), SQLITE_DONE);
+  assert_int_equal(dbx_rowscan_next(&scan, nCol, azVal, anVal, NULL, &e), SQLITE_DONE);
   sqlite3_free(zCopy);
 }
 
@@ -301,7 +301,7 @@ static void rowscan_rejects_what_is_not_rows(void **state) {
     int rc;
     dbx_error_clear(&e);
     dbx_rowscan_init(&scan, z, strlen(z));
-    while ((rc = dbx_rowscan_next(&scan, 2, azVal, anVal, &e)) == SQLITE_ROW) {
+    while ((rc = dbx_rowscan_next(&scan, 2, azVal, anVal, NULL, &e)) == SQLITE_ROW) {
     }
     if (i == DBX_ARRAY_SIZE(azBad) - 1) {
       /* trailing bytes after the closing bracket are not read */
@@ -310,9 +310,162 @@ static void rowscan_rejects_what_is_not_rows(void **state) {
       assert_int_equal(rc, SQLITE_ERROR);
       assert_non_null(strstr(e.zMsg, "not a JSON array of rows"));
       /* and it stays failed */
-      assert_int_equal(dbx_rowscan_next(&scan, 2, azVal, anVal, &e), SQLITE_ERROR);
+      assert_int_equal(dbx_rowscan_next(&scan, 2, azVal, anVal, NULL, &e), SQLITE_ERROR);
     }
     sqlite3_free(z);
+  }
+}
+
+/* Numbers from the server: whole, in range, checked before any cast. */
+static void server_integers_are_range_checked(void **state) {
+  static const struct {
+    const char *zJson; /* the value as sent, or NULL for a missing one */
+    int64_t iMin, iMax;
+    int rc;
+    int64_t iWant;
+  } aCase[] = {
+      {"7", 0, 10, SQLITE_OK, 7},
+      {"0", 0, 10, SQLITE_OK, 0},
+      {"10", 0, 10, SQLITE_OK, 10},
+      {"11", 0, 10, SQLITE_RANGE, 0},
+      {"-1", 0, 10, SQLITE_RANGE, 0},
+      {"1.5", 0, 10, SQLITE_RANGE, 0},
+      {"1e74", 0, INT64_MAX, SQLITE_RANGE, 0},
+      {"-1e74", INT64_MIN, INT64_MAX, SQLITE_RANGE, 0},
+      {"1e400", 0, INT64_MAX, SQLITE_RANGE, 0},
+      {"9007199254740992", 0, (int64_t)1 << 53, SQLITE_OK, (int64_t)1 << 53},
+      {"9223372036854775807", INT64_MIN, INT64_MAX, SQLITE_RANGE, 0}, /* 2^63 as a double */
+      {"-9223372036854775808", INT64_MIN, INT64_MAX, SQLITE_OK, INT64_MIN},
+      {"\"42\"", 0, 100, SQLITE_OK, 42},
+      {"\"9223372036854775807\"", INT64_MIN, INT64_MAX, SQLITE_OK, INT64_MAX},
+      {"\"9223372036854775808\"", INT64_MIN, INT64_MAX, SQLITE_RANGE, 0},
+      {"\"4x\"", 0, 100, SQLITE_RANGE, 0},
+      {"\" 4\"", 0, 100, SQLITE_RANGE, 0},
+      {"\"\"", 0, 100, SQLITE_RANGE, 0},
+      {"true", 0, 100, SQLITE_RANGE, 0},
+      {"[1]", 0, 100, SQLITE_RANGE, 0},
+      {"null", 0, 100, SQLITE_NOTFOUND, -5},
+      {NULL, 0, 100, SQLITE_NOTFOUND, -5},
+  };
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) {
+    cJSON *p = aCase[i].zJson ? cJSON_Parse(aCase[i].zJson) : NULL;
+    int64_t v = -5;
+    if (aCase[i].zJson) assert_non_null(p);
+    print_message("%s\n", aCase[i].zJson ? aCase[i].zJson : "(missing)");
+    assert_int_equal(dbx_result_json_int(p, aCase[i].iMin, aCase[i].iMax, &v), aCase[i].rc);
+    if (aCase[i].rc != SQLITE_RANGE) assert_true(v == aCase[i].iWant);
+    cJSON_Delete(p);
+  }
+}
+
+/* A schema with a bad number is an error, not a cast out of range. */
+static void schema_numbers_are_checked(void **state) {
+  static const struct {
+    const char *zSchema;
+    const char *zMsgHas; /* NULL: accepted */
+  } aCase[] = {
+      {"{\"columns\":[{\"name\":\"a\",\"position\":1e74}]}", "position of column 1 is not an integer from 0 to 0"},
+      {"{\"columns\":[{\"name\":\"a\",\"position\":-1}]}", "position of column 1"},
+      {"{\"columns\":[{\"name\":\"a\",\"position\":0.5}]}", "position of column 1"},
+      {"{\"columns\":[{\"name\":\"a\",\"position\":0},{\"name\":\"b\",\"position\":0}]}",
+       "two columns at position 0"},
+      {"{\"columns\":[{\"name\":\"a\",\"type_name\":\"DECIMAL\",\"type_precision\":1e300}]}",
+       "type_precision of column 1 is not an integer from 0 to 1000"},
+      {"{\"columns\":[{\"name\":\"a\",\"type_name\":\"DECIMAL\",\"type_scale\":-3}]}", "type_scale of column 1"},
+      {"{\"columns\":[{\"name\":\"a\",\"type_text\":\"DECIMAL(99999999999999999999,99999999999999999999)\"}]}", NULL},
+      {"{\"columns\":[{\"name\":\"a\",\"position\":\"1\"},{\"name\":\"b\",\"position\":\"0\"}]}", NULL},
+  };
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) {
+    DbxColumn *aCol = NULL;
+    int nCol = 0, rc;
+    DbxError e;
+    cJSON *p = cJSON_Parse(aCase[i].zSchema);
+    assert_non_null(p);
+    dbx_error_clear(&e);
+    rc = dbx_result_columns(p, &aCol, &nCol, &e);
+    cJSON_Delete(p);
+    if (aCase[i].zMsgHas) {
+      assert_int_equal(rc, SQLITE_ERROR);
+      assert_null(aCol);
+      if (strstr(e.zMsg, aCase[i].zMsgHas) == NULL) fail_msg("'%s' lacks '%s'", e.zMsg, aCase[i].zMsgHas);
+    } else {
+      assert_int_equal(rc, SQLITE_OK);
+      dbx_result_columns_free(aCol, nCol);
+    }
+  }
+  /* type_text digits are clamped, not overflowed: a very wide DECIMAL */
+  {
+    int nPrec = 0, nScale = 0;
+    assert_int_equal(dbx_result_kind(NULL, "DECIMAL(99999999999999999999,7)", &nPrec, &nScale),
+                     DBX_KIND_DECIMAL);
+    assert_int_equal(nPrec, 1000);
+    assert_int_equal(nScale, 7);
+  }
+}
+
+/* The scan reports how wide each row really is, and keeps escaped NULs. */
+static void rowscan_counts_values_and_keeps_nul(void **state) {
+  char z[] = "[[\"1\",\"2\",\"3\"],[],[\"a\\u0000b\"],[null]]";
+  const char *azVal[1];
+  size_t anVal[1];
+  DbxRowScan scan;
+  DbxError e;
+  int nVal = -1;
+  (void)state;
+  dbx_error_clear(&e);
+  dbx_rowscan_init(&scan, z, strlen(z));
+  assert_int_equal(dbx_rowscan_next(&scan, 1, azVal, anVal, &nVal, &e), SQLITE_ROW);
+  assert_int_equal(nVal, 3);
+  assert_string_equal(azVal[0], "1");
+  assert_int_equal(dbx_rowscan_next(&scan, 1, azVal, anVal, &nVal, &e), SQLITE_ROW);
+  assert_int_equal(nVal, 0);
+  assert_null(azVal[0]);
+  assert_int_equal(dbx_rowscan_next(&scan, 1, azVal, anVal, &nVal, &e), SQLITE_ROW);
+  assert_int_equal(nVal, 1);
+  assert_int_equal(anVal[0], 3);
+  assert_memory_equal(azVal[0], "a\0b", 3);
+  assert_int_equal(dbx_rowscan_next(&scan, 1, azVal, anVal, &nVal, &e), SQLITE_ROW);
+  assert_int_equal(nVal, 1);
+  assert_null(azVal[0]);
+  assert_int_equal(dbx_rowscan_next(&scan, 1, azVal, anVal, &nVal, &e), SQLITE_DONE);
+}
+
+/* Members are found in raw text without decoding, top level only. */
+static void json_member_spans_raw_text(void **state) {
+  static const struct {
+    const char *zJson, *zKey;
+    const char *zWant; /* the value's text, or NULL: not found */
+  } aCase[] = {
+      {"{\"a\":\"x\\\"data_array\\\":[1]\",\"data_array\":[[\"q\\u0000\"]],\"b\":{}}", "data_array",
+       "[[\"q\\u0000\"]]"},
+      {" { \"r\" : { \"data_array\" : 1 } , \"data_array\" : null } ", "data_array", "null"},
+      {"{\"r\":{\"data_array\":[1]}}", "data_array", NULL},
+      {"{\"data\\u005farray\":[1]}", "data_array", NULL},
+      {"{\"n\":-1.5e3,\"k\":true,\"data_array\":[]}", "data_array", "[]"},
+      {"{\"data_array\":[[\"a\"]", "data_array", NULL},
+      {"[{\"data_array\":[]}]", "data_array", NULL},
+      {"{\"data_array\":[1],\"data_array\":[2]}", "data_array", "[1]"},
+      {"{}", "data_array", NULL},
+      {"", "data_array", NULL},
+      {"{\"a\" 1}", "a", NULL},
+  };
+  size_t i, iStart, nLen;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) {
+    const char *z = aCase[i].zJson;
+    int bFound = dbx_result_json_member(z, strlen(z), aCase[i].zKey, &iStart, &nLen);
+    print_message("%s\n", z);
+    if (aCase[i].zWant == NULL) {
+      assert_int_equal(bFound, 0);
+    } else {
+      assert_int_equal(bFound, 1);
+      assert_int_equal(nLen, strlen(aCase[i].zWant));
+      assert_memory_equal(z + iStart, aCase[i].zWant, nLen);
+    }
   }
 }
 
@@ -329,6 +482,10 @@ int main(void) {
       cmocka_unit_test(malformed_schema_is_an_error),
       cmocka_unit_test(rowscan_reads_values_in_place),
       cmocka_unit_test(rowscan_rejects_what_is_not_rows),
+      cmocka_unit_test(server_integers_are_range_checked),
+      cmocka_unit_test(schema_numbers_are_checked),
+      cmocka_unit_test(rowscan_counts_values_and_keeps_nul),
+      cmocka_unit_test(json_member_spans_raw_text),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

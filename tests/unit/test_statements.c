@@ -25,7 +25,9 @@ struct DbxClient {
   int iStep;         /* next step */
   DbxInterruptFn xInterrupt;
   void *pInterruptArg;
-  char zHeaders[256]; /* headers of the last download, joined */
+  char zHeaders[256];    /* headers of the last download, joined */
+  size_t nMax;           /* the cap of the last download */
+  DbxBuf *pKeep;         /* where raw replies go (dbx_client_keep_body) */
 };
 
 static DbxClient fake;
@@ -64,6 +66,10 @@ int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
                              s->status);
   }
   if (s->zReply) *ppOut = cJSON_Parse(s->zReply);
+  if (p->pKeep) {
+    dbx_buf_free(p->pKeep);
+    if (s->zReply) dbx_buf_append(p->pKeep, s->zReply, strlen(s->zReply));
+  }
   return SQLITE_OK;
 }
 
@@ -79,11 +85,23 @@ int dbx_client_post_once(DbxClient *p, const char *zPath, const cJSON *pBody,
   return dbx_client_call(p, "POST", zPath, pBody, ppOut, pErr);
 }
 
-int dbx_client_download(DbxClient *p, const char *zUrl,
-                        const char *const *azHeader, int nHeader, DbxBuf *pOut,
-                        DbxError *pErr) {
+void dbx_client_keep_body(DbxClient *p, DbxBuf *pKeep) {
+  p->pKeep = pKeep;
+}
+
+int dbx_client_download_max(DbxClient *p, const char *zUrl, const char *const *azHeader,
+                            int nHeader, size_t nMax, DbxBuf *pOut, DbxError *pErr);
+int dbx_client_download(DbxClient *p, const char *zUrl, const char *const *azHeader,
+                        int nHeader, DbxBuf *pOut, DbxError *pErr) {
+  return dbx_client_download_max(p, zUrl, azHeader, nHeader, 0, pOut, pErr);
+}
+
+/* Answers with the step's file, cut at nMax like the real client. */
+int dbx_client_download_max(DbxClient *p, const char *zUrl, const char *const *azHeader,
+                            int nHeader, size_t nMax, DbxBuf *pOut, DbxError *pErr) {
   const Step *s = next_step("DOWNLOAD", zUrl);
   int i;
+  p->nMax = nMax;
   p->zHeaders[0] = 0;
   for (i = 0; i < nHeader; i++) {
     strncat(p->zHeaders, azHeader[i],
@@ -93,6 +111,9 @@ int dbx_client_download(DbxClient *p, const char *zUrl,
   if (s->status) {
     return dbx_error_set_api(pErr, SQLITE_AUTH, s->status, "", "HTTP %ld",
                              s->status);
+  }
+  if (nMax && strlen(s->zReply) > nMax) {
+    return dbx_error_set(pErr, SQLITE_TOOBIG, "more than %zu bytes", nMax);
   }
   dbx_buf_append(pOut, s->zReply, strlen(s->zReply));
   return SQLITE_OK;
@@ -557,6 +578,410 @@ static void memory_is_bounded_by_about_one_chunk(void **state) {
     sqlite3_free(azText[i]);
 }
 
+/* ---------------------------------------------------------------------
+** A hostile server: what it sends is checked before it is used. Each case
+** is a script whose replies break one promise; the statement must fail
+** with an error naming the statement and the chunk, and send nothing the
+** script does not expect (an unexpected call fails the test).
+*/
+
+#define OK_HEAD(id) "{\"statement_id\":\"" id "\",\"status\":{\"state\":\"SUCCEEDED\"},"
+#define COLS_ID "\"schema\":{\"column_count\":1,\"columns\":[{\"name\":\"id\",\"position\":0,\"type_name\":\"LONG\"}]}"
+#define COLS_S "\"schema\":{\"columns\":[{\"name\":\"s\",\"position\":0,\"type_name\":\"STRING\"}]}"
+#define LINK(url) "\"external_link\":\"" url "\",\"expiration\":\"2999-01-01T00:00:00Z\""
+
+typedef struct Hostile {
+  const char *zName;    /* what the server does wrong */
+  Step aStep[4];        /* the script */
+  int rcExec;           /* what dbx_stmt_execute returns */
+  int rcEnd;            /* then what reading every row ends with */
+  const char *zMsgHas;  /* a substring of the error */
+} Hostile;
+
+/* Runs one case: execute, read every row, compare the outcome. */
+static void run_hostile(const Hostile *h, DbxDisposition eDisp) {
+  DbxStmtOptions o;
+  DbxStmt *p = NULL;
+  DbxError e;
+  int nStep = 0, rc;
+  char *zText;
+  while (nStep < 4 && h->aStep[nStep].zMethod) nStep++;
+  print_message("case: %s\n", h->zName);
+  script(h->aStep, nStep);
+  options(&o);
+  o.eDisposition = eDisp;
+  dbx_error_clear(&e);
+  rc = dbx_stmt_execute(&fake, "SELECT x", NULL, 0, &o, &p, &e);
+  assert_int_equal(rc, h->rcExec);
+  if (rc == SQLITE_OK) {
+    while ((rc = dbx_stmt_next(p, &e)) == SQLITE_ROW) {
+    }
+    assert_int_equal(rc, h->rcEnd);
+    assert_int_equal(dbx_stmt_next(p, &e), h->rcEnd); /* sticky */
+    dbx_stmt_free(p);
+  } else {
+    assert_null(p);
+  }
+  assert_int_equal(fake.iStep, nStep);
+  if (h->zMsgHas == NULL) {
+    assert_int_equal(e.rc, SQLITE_OK);
+    return;
+  }
+  zText = dbx_error_text(&e);
+  print_message("  -> %s\n", zText);
+  if (strstr(zText, h->zMsgHas) == NULL) fail_msg("'%s' lacks '%s'", zText, h->zMsgHas);
+  assert_null(strchr(zText, '\n'));
+  assert_null(strstr(zText, "sig=")); /* never a presigned query */
+  assert_null(strstr(zText, "secret-value"));
+  sqlite3_free(zText);
+}
+
+static void statement_ids_are_checked_before_use(void **state) {
+  static char zLong[5200], zReply[5400];
+  static const Hostile aCase[] = {
+      {"path traversal in the id",
+       {{"POST", STMT, 0, OK_HEAD("../../../admin/x?y=1#") "\"manifest\":{" COLS_ID "}}", NULL}},
+       SQLITE_ERROR, 0, "statement_id that is not 1 to 64 letters"},
+      {"empty id", {{"POST", STMT, 0, OK_HEAD("") "\"manifest\":{" COLS_ID "}}", NULL}},
+       SQLITE_ERROR, 0, "statement_id that is not"},
+      {"CR LF in the id",
+       {{"POST", STMT, 0, "{\"statement_id\":\"a\\r\\nX: 1\",\"status\":{\"state\":\"RUNNING\"}}", NULL}},
+       SQLITE_ERROR, 0, "statement_id that is not"},
+      {"a number for an id",
+       {{"POST", STMT, 0, "{\"statement_id\":17,\"status\":{\"state\":\"RUNNING\"}}", NULL}},
+       SQLITE_ERROR, 0, "without a statement_id"},
+  };
+  Hostile h;
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) run_hostile(&aCase[i], DBX_DISP_AUTO);
+  /* 5,000 characters: refused, not cut to a prefix that names another */
+  memset(zLong, 'a', 5000);
+  zLong[5000] = 0;
+  snprintf(zReply, sizeof(zReply), "{\"statement_id\":\"%s\",\"status\":{\"state\":\"RUNNING\"}}", zLong);
+  memset(&h, 0, sizeof(h));
+  h.zName = "5000-character id";
+  h.aStep[0] = (Step){"POST", STMT, 0, zReply, NULL};
+  h.rcExec = SQLITE_ERROR;
+  h.zMsgHas = "statement_id that is not";
+  run_hostile(&h, DBX_DISP_AUTO);
+  /* 64 characters of the allowed set are fine; 65 are not */
+  memset(zLong, 'A', 64);
+  memcpy(zLong, "01ef-_9z", 8);
+  zLong[64] = 0;
+  snprintf(zReply, sizeof(zReply), OK_HEAD("%s") "\"manifest\":{" COLS_ID ",\"total_row_count\":0}}", zLong);
+  h.zName = "64-character id";
+  h.rcExec = SQLITE_OK;
+  h.rcEnd = SQLITE_DONE;
+  h.zMsgHas = NULL;
+  run_hostile(&h, DBX_DISP_AUTO);
+  zLong[64] = 'B';
+  zLong[65] = 0;
+  snprintf(zReply, sizeof(zReply), OK_HEAD("%s") "\"manifest\":{" COLS_ID "}}", zLong);
+  h.zName = "65-character id";
+  h.rcExec = SQLITE_ERROR;
+  h.zMsgHas = "statement_id that is not";
+  run_hostile(&h, DBX_DISP_AUTO);
+}
+
+static void chunk_links_name_this_statement_and_the_next_chunk(void **state) {
+#define FIRST(next) OK_HEAD("s1") "\"manifest\":{" COLS_ID ",\"total_chunk_count\":3},\"result\":{\"chunk_index\":0,\"data_array\":[[\"1\"]]," next "}}"
+  static const Hostile aCase[] = {
+      {"another statement's chunk",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s2/result/chunks/1\""), NULL}},
+       SQLITE_ERROR, 0, "result chunk 0 does not match what Databricks promised: "
+                        "next_chunk_internal_link is not the path of a chunk of this statement"},
+      {"a query string after the path",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/1?x=1\""), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_internal_link is not the path"},
+      {"another API",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_internal_link\":\"/api/2.0/admin/x\""), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_internal_link is not the path"},
+      {"dot segments",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/../../../../admin\""), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_internal_link is not the path"},
+      {"a leading zero",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/01\""), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_internal_link is not the path"},
+      {"index and link disagree",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_index\":1,\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/2\""), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_index 1 and next_chunk_internal_link disagree"},
+      {"a second query field after row_offset",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/1?row_offset=1&x=2\""), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_internal_link is not the path"},
+      {"a negative row_offset",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/1?row_offset=-1\""), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_internal_link is not the path"},
+      {"a row_offset that skips rows",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/1?row_offset=5\""), NULL}},
+       SQLITE_OK, SQLITE_ERROR, "result chunk 0 does not match what Databricks promised: its next_chunk_internal_link "
+                                "says the next chunk starts at row 5, but it ends at row 1"},
+      {"the link with its row_offset is followed as written",
+       {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_ID ",\"total_chunk_count\":2},"
+                           "\"result\":{\"data_array\":[[\"1\"]],\"next_chunk_index\":1,"
+                           "\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/1?row_offset=1\"}}", NULL},
+        {"GET", STMT "/s1/result/chunks/1?row_offset=1", 0, "{\"chunk_index\":1,\"row_offset\":1,\"data_array\":[[\"2\"]]}", NULL}},
+       SQLITE_OK, SQLITE_DONE, NULL},
+      {"the link alone is followed (by index)",
+       {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_ID ",\"total_chunk_count\":2,\"total_row_count\":2},"
+                           "\"result\":{\"data_array\":[[\"1\"]],\"next_chunk_internal_link\":\"/api/2.0/sql/statements/s1/result/chunks/1\"}}", NULL},
+        {"GET", STMT "/s1/result/chunks/1", 0, "{\"chunk_index\":1,\"row_offset\":1,\"row_count\":1,\"data_array\":[[\"2\"]]}", NULL}},
+       SQLITE_OK, SQLITE_DONE, NULL},
+  };
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) run_hostile(&aCase[i], DBX_DISP_AUTO);
+}
+
+static void chunk_indexes_only_go_forward(void **state) {
+  static const Hostile aCase[] = {
+      {"chunk 0 points to itself",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_index\":0"), NULL}},
+       SQLITE_ERROR, 0, "it names chunk 0 as the next one, but chunks only go forward"},
+      {"chunk 1 points to itself",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_index\":1"), NULL},
+        {"GET", STMT "/s1/result/chunks/1", 0, "{\"chunk_index\":1,\"data_array\":[[\"2\"]],\"next_chunk_index\":1}", NULL}},
+       SQLITE_OK, SQLITE_ERROR, "result chunk 1 does not match what Databricks promised: it names chunk 1"},
+      {"past total_chunk_count",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_index\":3"), NULL}},
+       SQLITE_ERROR, 0, "it names chunk 3 as the next one, but total_chunk_count is 3"},
+      {"a negative index",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_index\":-1"), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_index is not an integer from 0 to 2147483647"},
+      {"an index of 1e74",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_index\":1e74"), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_index is not an integer"},
+      {"a fractional index",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_index\":1.5"), NULL}},
+       SQLITE_ERROR, 0, "next_chunk_index is not an integer"},
+      {"the result stops before total_chunk_count",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_index\":1"), NULL},
+        {"GET", STMT "/s1/result/chunks/1", 0, "{\"chunk_index\":1,\"data_array\":[[\"2\"]]}", NULL}},
+       SQLITE_OK, SQLITE_ERROR, "result chunk 1 does not match what Databricks promised: the result ends there, but total_chunk_count is 3"},
+      {"the chunk endpoint answers with another chunk",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_index\":1"), NULL},
+        {"GET", STMT "/s1/result/chunks/1", 0, "{\"chunk_index\":2,\"data_array\":[[\"3\"]]}", NULL}},
+       SQLITE_OK, SQLITE_ERROR, "result chunk 1 does not match what Databricks promised: Databricks sent chunk 2 instead"},
+      {"the chunk endpoint answers nothing",
+       {{"POST", STMT, 0, FIRST("\"next_chunk_index\":1"), NULL},
+        {"GET", STMT "/s1/result/chunks/1", 0, NULL, NULL}},
+       SQLITE_OK, SQLITE_ERROR, "the chunk endpoint answered nothing"},
+  };
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) run_hostile(&aCase[i], DBX_DISP_AUTO);
+#undef FIRST
+}
+
+static void rows_are_checked_against_the_manifest(void **state) {
+#define ONE(man, res) {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_ID man "},\"result\":{" res "}}", NULL}}
+  static const Hostile aCase[] = {
+      {"fewer rows than row_count", ONE("", "\"row_count\":3,\"data_array\":[[\"1\"],[\"2\"]]"),
+       SQLITE_ERROR, 0, "result chunk 0 does not match what Databricks promised: it holds 2 rows, its row_count says 3"},
+      {"more rows than row_count", ONE("", "\"row_count\":1,\"data_array\":[[\"1\"],[\"2\"]]"),
+       SQLITE_ERROR, 0, "it holds 2 rows, its row_count says 1"},
+      {"more rows than total_row_count", ONE(",\"total_row_count\":1", "\"data_array\":[[\"1\"],[\"2\"]]"),
+       SQLITE_ERROR, 0, "its 2 rows go past total_row_count 1"},
+      {"fewer rows than total_row_count", ONE(",\"total_row_count\":3", "\"data_array\":[[\"1\"],[\"2\"]]"),
+       SQLITE_OK, SQLITE_ERROR, "the result ends after 2 rows, but total_row_count is 3"},
+      {"total_row_count without any chunk", ONE(",\"total_row_count\":3,\"total_chunk_count\":0", "\"row_count\":0"),
+       SQLITE_OK, SQLITE_ERROR, "the result ends after 0 rows, but total_row_count is 3"},
+      {"row_count differs from the manifest's chunk",
+       ONE(",\"chunks\":[{\"chunk_index\":0,\"row_offset\":0,\"row_count\":5}]", "\"row_count\":2,\"data_array\":[[\"1\"],[\"2\"]]"),
+       SQLITE_ERROR, 0, "its row_count is 2 in one place and 5 in another"},
+      {"the first chunk is not chunk 0", ONE("", "\"chunk_index\":1,\"data_array\":[[\"1\"]]"),
+       SQLITE_ERROR, 0, "result chunk 0 does not match what Databricks promised: Databricks sent chunk 1 instead"},
+      {"a row_offset past the rows before", ONE("", "\"row_offset\":5,\"data_array\":[[\"1\"]]"),
+       SQLITE_ERROR, 0, "its row_offset is 5, but 0 rows came before it"},
+      {"a row wider than the schema", ONE("", "\"data_array\":[[\"1\"],[\"2\",\"x\"]]"),
+       SQLITE_OK, SQLITE_ERROR, "result chunk 0 does not match what Databricks promised: row 2 has 2 values for 1 columns"},
+      {"a row narrower than the schema", ONE("", "\"data_array\":[[]]"),
+       SQLITE_OK, SQLITE_ERROR, "row 1 has 0 values for 1 columns"},
+      {"rows that are not arrays", ONE("", "\"data_array\":[\"1\",\"2\"]"),
+       SQLITE_OK, SQLITE_ERROR, "result chunk 0: the chunk is not a JSON array of rows"},
+      {"data_array an object", ONE("", "\"data_array\":{\"a\":[\"1\"]}"),
+       SQLITE_ERROR, 0, "data_array is not an array"},
+      {"data_array a string", ONE("", "\"data_array\":\"[[1]]\""),
+       SQLITE_ERROR, 0, "data_array is not an array"},
+      {"the result not an object", ONE("", "\"x\":1},\"zz\":{"),
+       SQLITE_OK, SQLITE_DONE, NULL},
+      {"row_count of 1e30", ONE("", "\"row_count\":1e30,\"data_array\":[[\"1\"]]"),
+       SQLITE_ERROR, 0, "row_count is not an integer from 0 to 9007199254740992"},
+      {"a negative total_row_count", ONE(",\"total_row_count\":-1", "\"data_array\":[[\"1\"]]"),
+       SQLITE_ERROR, 0, "the result manifest does not match what Databricks promised: total_row_count is not an integer"},
+      {"a fractional row_offset", ONE("", "\"row_offset\":0.5,\"data_array\":[[\"1\"]]"),
+       SQLITE_ERROR, 0, "row_offset is not an integer"},
+      {"a word for row_count", ONE("", "\"row_count\":\"many\",\"data_array\":[[\"1\"]]"),
+       SQLITE_ERROR, 0, "row_count is not an integer"},
+      {"column_count unlike the columns",
+       {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{\"schema\":{\"column_count\":2,\"columns\":[{\"name\":\"id\"}]}},"
+                           "\"result\":{\"data_array\":[[\"1\"]]}}", NULL}},
+       SQLITE_ERROR, 0, "column_count is 2 for 1 columns"},
+      {"an ARROW_STREAM result", ONE(",\"format\":\"ARROW_STREAM\"", "\"data_array\":[[\"1\"]]"),
+       SQLITE_ERROR, 0, "the format is not the JSON_ARRAY asked for"},
+      {"a column position of 1e74",
+       {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{\"schema\":{\"columns\":[{\"name\":\"id\",\"position\":1e74}]}}}", NULL}},
+       SQLITE_ERROR, 0, "position of column 1 is not an integer from 0 to 0"},
+      /* what Databricks may leave out, a legitimate answer keeps working */
+      {"numbers as numeric strings",
+       ONE(",\"total_row_count\":\"2\",\"total_chunk_count\":\"1\",\"chunks\":[{\"chunk_index\":0,\"row_offset\":0,\"row_count\":2,\"byte_count\":28}]",
+           "\"chunk_index\":\"0\",\"row_offset\":0,\"row_count\":\"2\",\"data_array\":[[\"1\"],[null]]"),
+       SQLITE_OK, SQLITE_DONE, NULL},
+      {"an empty result without data_array",
+       ONE(",\"total_row_count\":0,\"total_chunk_count\":1,\"chunks\":[{\"chunk_index\":0,\"row_offset\":0,\"row_count\":0}]",
+           "\"chunk_index\":0,\"row_offset\":0,\"row_count\":0"),
+       SQLITE_OK, SQLITE_DONE, NULL},
+      {"an empty result with no chunks", ONE(",\"total_row_count\":0,\"total_chunk_count\":0", "\"row_count\":0"),
+       SQLITE_OK, SQLITE_DONE, NULL},
+      {"DDL: no manifest at all",
+       {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{\"schema\":{\"column_count\":0}}}", NULL}},
+       SQLITE_OK, SQLITE_DONE, NULL},
+  };
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) run_hostile(&aCase[i], DBX_DISP_AUTO);
+#undef ONE
+}
+
+static void external_links_are_checked_before_download(void **state) {
+#define EXT(link) {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_ID "},\"result\":{\"external_links\":[{" link "}]}}", NULL}}
+#define EXT_DL(link, url, file) {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_ID "},\"result\":{\"external_links\":[{" link "}]}}", NULL}, {"DOWNLOAD", url, 0, file, NULL}}
+  static const Hostile aCase[] = {
+      {"plain http to another host", EXT(LINK("http://evil.example/x?sig=1")),
+       SQLITE_ERROR, 0, "result chunk 0 does not match what Databricks promised: its external link is not an https URL"},
+      {"another scheme", EXT(LINK("file:///etc/passwd")),
+       SQLITE_ERROR, 0, "its external link is not an https URL"},
+      {"a relative link", EXT(LINK("/api/2.0/admin?sig=1")),
+       SQLITE_ERROR, 0, "its external link is not an https URL"},
+      {"CR LF in the URL", EXT(LINK("https://s3/x?sig=1\\r\\nX-Injected: 1")),
+       SQLITE_ERROR, 0, "its external link holds a blank or a control byte"},
+      {"no URL", EXT("\"expiration\":\"2999-01-01T00:00:00Z\""),
+       SQLITE_ERROR, 0, "its external link has no URL"},
+      {"CR LF in a header value", EXT(LINK("https://s3/x?sig=1") ",\"http_headers\":{\"x-key\":\"secret-value\\r\\nX-Injected: 1\"}"),
+       SQLITE_ERROR, 0, "the value of http_headers x-key is not a string free of control characters"},
+      {"NUL-free control byte in a header value", EXT(LINK("https://s3/x?sig=1") ",\"http_headers\":{\"x-key\":\"secret-value\\u0007\"}"),
+       SQLITE_ERROR, 0, "the value of http_headers x-key is not"},
+      {"CR LF in a header name", EXT(LINK("https://s3/x?sig=1") ",\"http_headers\":{\"x-key\\r\\nX-Injected\":\"v\"}"),
+       SQLITE_ERROR, 0, "http_headers holds a name that is not an HTTP header name"},
+      {"a colon in a header name", EXT(LINK("https://s3/x?sig=1") ",\"http_headers\":{\"x-key: a\":\"v\"}"),
+       SQLITE_ERROR, 0, "http_headers holds a name that is not"},
+      {"an empty header name", EXT(LINK("https://s3/x?sig=1") ",\"http_headers\":{\"\":\"v\"}"),
+       SQLITE_ERROR, 0, "http_headers holds a name that is not"},
+      {"a number as a header value", EXT(LINK("https://s3/x?sig=1") ",\"http_headers\":{\"x-key\":5}"),
+       SQLITE_ERROR, 0, "the value of http_headers x-key is not"},
+      {"http_headers a list", EXT(LINK("https://s3/x?sig=1") ",\"http_headers\":[\"x-key: v\"]"),
+       SQLITE_ERROR, 0, "http_headers is not a JSON object"},
+      {"two links in one response",
+       {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_ID "},\"result\":{\"external_links\":[{" LINK("https://s3/a") "},{" LINK("https://s3/b") "}]}}", NULL}},
+       SQLITE_ERROR, 0, "it holds 2 external links"},
+      {"a link and data_array",
+       {{"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_ID "},\"result\":{\"data_array\":[],\"external_links\":[{" LINK("https://s3/a") "}]}}", NULL}},
+       SQLITE_ERROR, 0, "both data_array and an external link"},
+      {"a body shorter than byte_count", EXT_DL(LINK("https://s3/x?sig=1") ",\"byte_count\":20", "https://s3/x?sig=1", "[[\"1\"]]"),
+       SQLITE_ERROR, 0, "result chunk 0 does not match what Databricks promised: its download holds 7 bytes, its byte_count says 20"},
+      {"a body longer than byte_count", EXT_DL(LINK("https://s3/x?sig=1") ",\"byte_count\":3", "https://s3/x?sig=1", "[[\"1\"],[\"2\"]]"),
+       SQLITE_ERROR, 0, "its download is larger than the 3 bytes of its byte_count"},
+      {"a body when byte_count is 0", EXT_DL(LINK("https://s3/x?sig=1") ",\"byte_count\":0", "https://s3/x?sig=1", "[]"),
+       SQLITE_ERROR, 0, "its download is larger than the 0 bytes of its byte_count"},
+      {"rows unlike the link's row_count", EXT_DL(LINK("https://s3/x?sig=1") ",\"row_count\":3,\"byte_count\":13", "https://s3/x?sig=1", "[[\"1\"],[\"2\"]]"),
+       SQLITE_OK, SQLITE_ERROR, "result chunk 0 does not match what Databricks promised: it holds 2 rows, its row_count says 3"},
+      {"the link's chunk_index is another", EXT(LINK("https://s3/x?sig=1") ",\"chunk_index\":4"),
+       SQLITE_ERROR, 0, "Databricks sent chunk 4 instead"},
+      {"a loopback http link and exact sizes",
+       EXT_DL(LINK("http://127.0.0.1:9/x?sig=1") ",\"chunk_index\":0,\"row_offset\":0,\"row_count\":2,\"byte_count\":13,"
+              "\"http_headers\":{\"x-amz-server-side-encryption-customer-key\":\"a+/=b\"}",
+              "http://127.0.0.1:9/x?sig=1", "[[\"1\"],[\"2\"]]"),
+       SQLITE_OK, SQLITE_DONE, NULL},
+  };
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) run_hostile(&aCase[i], DBX_DISP_EXTERNAL_LINKS);
+#undef EXT
+#undef EXT_DL
+}
+
+/* The download cap: the chunk's byte_count, or 256 MiB when none is given. */
+static void downloads_are_capped_by_byte_count(void **state) {
+  static const Step aSized[] = {
+      {"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_ID ",\"chunks\":[{\"chunk_index\":0,\"byte_count\":7}]},"
+                         "\"result\":{\"external_links\":[{" LINK("https://s3/x") "}]}}", NULL},
+      {"DOWNLOAD", "https://s3/x", 0, "[[\"1\"]]", NULL},
+  };
+  static const Step aUnsized[] = {
+      {"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_ID "},\"result\":{\"external_links\":[{" LINK("https://s3/x") "}]}}", NULL},
+      {"DOWNLOAD", "https://s3/x", 0, "[[\"1\"]]", NULL},
+  };
+  DbxStmtOptions o;
+  DbxStmt *p = NULL;
+  DbxError e;
+  char zIds[16];
+  (void)state;
+  script(aSized, 2);
+  options(&o);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e), SQLITE_OK);
+  assert_int_equal(fake.nMax, 7); /* the manifest's byte_count for chunk 0 */
+  assert_int_equal(read_ids(p, zIds, sizeof(zIds), &e), SQLITE_DONE);
+  assert_string_equal(zIds, "1");
+  dbx_stmt_free(p);
+  script(aUnsized, 2);
+  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e), SQLITE_OK);
+  assert_int_equal(fake.nMax, (size_t)256 * 1024 * 1024);
+  dbx_stmt_free(p);
+}
+
+/* Reads the one STRING cell of a one-row result into *pn bytes at zOut. */
+static void read_string(const Step *aStep, int nStep, DbxDisposition eDisp, char *zOut,
+                        size_t *pn) {
+  DbxStmtOptions o;
+  DbxStmt *p = NULL;
+  DbxError e;
+  DbxCell c;
+  script(aStep, nStep);
+  options(&o);
+  o.eDisposition = eDisp;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_stmt_execute(&fake, "SELECT s", NULL, 0, &o, &p, &e), SQLITE_OK);
+  assert_int_equal(dbx_stmt_next(p, &e), SQLITE_ROW);
+  assert_int_equal(dbx_stmt_cell(p, 0, &c, &e), SQLITE_OK);
+  assert_int_equal(c.eType, DBX_CELL_TEXT);
+  assert_true(c.n < 64);
+  memcpy(zOut, c.z, c.n);
+  *pn = c.n;
+  assert_int_equal(dbx_stmt_next(p, &e), SQLITE_DONE);
+  assert_int_equal(fake.iStep, nStep);
+  dbx_stmt_free(p);
+}
+
+static void embedded_nul_is_kept(void **state) {
+  static const Step aInline[] = {
+      {"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_S ",\"total_row_count\":1},"
+                         "\"result\":{\"row_count\":1,\"data_array\":[[\"a\\u0000b\\u0000\"]]}}", NULL},
+  };
+  static const Step aPolled[] = {
+      {"POST", STMT, 0, "{\"statement_id\":\"s1\",\"status\":{\"state\":\"PENDING\"}}", NULL},
+      {"GET", STMT "/s1", 0, OK_HEAD("s1") "\"manifest\":{" COLS_S ",\"total_chunk_count\":2},"
+                               "\"result\":{\"data_array\":[],\"next_chunk_index\":1}}", NULL},
+      {"GET", STMT "/s1/result/chunks/1", 0, "{\"data_array\":[[\"a\\u0000b\\u0000\"]]}", NULL},
+  };
+  static const Step aLink[] = {
+      {"POST", STMT, 0, OK_HEAD("s1") "\"manifest\":{" COLS_S "},\"result\":{\"external_links\":[{" LINK("https://s3/n") "}]}}", NULL},
+      {"DOWNLOAD", "https://s3/n", 0, "[[\"a\\u0000b\\u0000\"]]", NULL},
+  };
+  char z[64];
+  size_t n;
+  (void)state;
+  read_string(aInline, 1, DBX_DISP_INLINE, z, &n);
+  assert_int_equal(n, 4);
+  assert_memory_equal(z, "a\0b\0", 4);
+  read_string(aPolled, 3, DBX_DISP_INLINE, z, &n);
+  assert_int_equal(n, 4);
+  assert_memory_equal(z, "a\0b\0", 4);
+  read_string(aLink, 2, DBX_DISP_EXTERNAL_LINKS, z, &n);
+  assert_int_equal(n, 4);
+  assert_memory_equal(z, "a\0b\0", 4);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(polls_then_follows_inline_chunks),
@@ -566,6 +991,13 @@ int main(void) {
       cmocka_unit_test(inline_too_large_reruns_external),
       cmocka_unit_test(params_and_summary),
       cmocka_unit_test(memory_is_bounded_by_about_one_chunk),
+      cmocka_unit_test(statement_ids_are_checked_before_use),
+      cmocka_unit_test(chunk_links_name_this_statement_and_the_next_chunk),
+      cmocka_unit_test(chunk_indexes_only_go_forward),
+      cmocka_unit_test(rows_are_checked_against_the_manifest),
+      cmocka_unit_test(external_links_are_checked_before_download),
+      cmocka_unit_test(downloads_are_capped_by_byte_count),
+      cmocka_unit_test(embedded_nul_is_kept),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
