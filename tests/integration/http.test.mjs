@@ -139,9 +139,10 @@ test('at a terminal, a call that waits to retry says so on stderr; in a pipe it 
     await writeFile(script, `.load ${EXT}\n${one()}\n`);
     await fault({ method: 'POST', path: SUBMIT, status: 503, retry_after: 1, count: 1 });
     // script(1) gives the shell a terminal; its input still comes from the file.
+    // Under ASan the runtime is preloaded into the shell only, not script.
     const env = { ...process.env, ...ws.env, HOME: ws.home };
-    if (process.env.DBX_SQLITE_PRELOAD) env.LD_PRELOAD = process.env.DBX_SQLITE_PRELOAD;
-    const r = spawnSync('script', ['-qec', `sqlite3 -batch :memory: < ${script}`, '/dev/null'], { env, encoding: 'utf8', timeout: 60000 });
+    const preload = process.env.DBX_SQLITE_PRELOAD ? `LD_PRELOAD=${process.env.DBX_SQLITE_PRELOAD} ` : '';
+    const r = spawnSync('script', ['-qec', `${preload}sqlite3 -batch :memory: < ${script}`, '/dev/null'], { env, encoding: 'utf8', timeout: 60000 });
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /databricks: POST \/api\/2\.0\/sql\/statements: HTTP 503 Service Unavailable; retrying in 1\.\d s \(attempt 2\), Ctrl-C to stop/);
     assert.match(r.stdout, /42/);
