@@ -207,7 +207,8 @@ export class Engine {
       ? `concat_ws(',', ${texts.map((t) => `dbx_csv_field(${t})`).join(', ')}), strlen(${json})`
       : json;
     const r = await this.conn.runAndReadAll(`SELECT ${select} FROM (${sql}\n) AS dbx_q(${names.join(', ')})`);
-    const cols = r.getColumns();
+    // No rows means no data chunks at all, so no column vectors either.
+    const cols = r.currentRowCount > 0 ? r.getColumns() : [[], []];
     if (format === 'CSV') return { columns, rows: null, text: { csv: cols[0], size: cols[1].map(Number) } };
     // DuckDB's JSON writer escapes control characters as upper-case \u001F; JSON.stringify (the
     // reference form) writes lower-case hex. Walk the escapes in order so an escaped backslash

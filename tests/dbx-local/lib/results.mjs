@@ -254,7 +254,8 @@ export class ResultSet {
       set.release();
       throw new InlineLimitError(settings.inline_limit_bytes);
     }
-    flush(i);
+    // An empty EXTERNAL_LINKS result has no chunk and so no link; INLINE keeps one empty chunk.
+    if (i > 0 || !external) flush(i);
     set.rowCount = i;
     set.internalBytes = total;
     return set;
@@ -287,7 +288,7 @@ export class ResultSet {
       }
       bytes += size;
     }
-    set.addChunk(start, i - start, bytes, lines.slice(start, i), null);
+    if (i > 0) set.addChunk(start, i - start, bytes, lines.slice(start, i), null);
     set.rowCount = i;
     set.internalBytes = total;
     return set;
@@ -330,7 +331,8 @@ export class ResultSet {
   get chunkCount() { return this.chunks.length; }
 
   /* The statement's `manifest` object (spec §3.3). A result without columns
-   * (DDL) has column_count 0 and no chunks. Per-chunk byte_count is given for
+   * (DDL) has column_count 0 and no chunks, and so has an EXTERNAL_LINKS result
+   * without rows (a link to an empty file would serve nothing). Per-chunk byte_count is given for
    * EXTERNAL_LINKS only, where it is the size of the downloadable file. */
   manifest() {
     const external = this.disposition === 'EXTERNAL_LINKS';
