@@ -45,6 +45,7 @@ export class Engine {
     this.conn = conn;
     this.queue = Promise.resolve();
     this.principalNames = new Set();
+    this.closing = false; // set by close(): no further statement starts
   }
 
   /** Throws PRINCIPAL_DOES_NOT_EXIST (SQL, or REST when rest) unless name is a configured user or service principal. */
@@ -74,11 +75,30 @@ export class Engine {
     await this.store.save();
   }
 
-  /** Closes DuckDB after the queued statements finished. */
-  async close() {
-    await this.queue.catch(() => {});
+  /**
+   * Stops the engine promptly: statements still queued are refused (CANCELLED), the running one is
+   * interrupted, then DuckDB is closed, which releases the database file lock. Resolves true once
+   * closed, or false when the running statement did not stop within graceMs (the caller then ends
+   * the process, which releases the lock as well).
+   */
+  async close({ graceMs = 1000 } = {}) {
+    this.closing = true;
+    // An interrupt only reaches a DuckDB call in progress, and a statement makes several: repeat
+    // it until the queue is idle.
+    const interrupt = () => { try { this.conn.interrupt(); } catch { /* nothing running */ } };
+    interrupt();
+    const ticker = setInterval(interrupt, 25);
+    let timer;
+    const idle = await Promise.race([
+      this.queue.then(() => true),
+      new Promise((resolve) => { timer = setTimeout(() => resolve(false), graceMs); }),
+    ]);
+    clearInterval(ticker);
+    clearTimeout(timer);
+    if (!idle) return false;
     this.conn.closeSync();
     this.instance.closeSync();
+    return true;
   }
 
   // ---------------------------------------------------------------- statement execution
@@ -94,7 +114,7 @@ export class Engine {
   }
 
   async runOne(sql, { principal, catalog, schema, parameters, signal, rowText } = {}) {
-    if (signal?.aborted) throw cancelled();
+    if (signal?.aborted || this.closing) throw cancelled();
     const ctx = {
       principal: principal ?? { kind: 'user', name: 'admin@dbx.local', displayName: 'admin', admin: true },
       catalog: (catalog || 'main').toLowerCase(),
