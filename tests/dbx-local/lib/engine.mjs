@@ -261,21 +261,29 @@ export class Engine {
         ctx.onTable?.(full);
         return this.tableRef(full, ctx, 'SELECT');
       },
-      param: (name) => this.paramSql(name, ctx),
+      param: (name, where) => this.paramSql(name, ctx, where),
       tableFunction: (name, ts, args, tr) => (name === 'table_changes' ? this.tableChangesSql(ts, args, tr, ctx) : undefined),
     });
   }
 
-  /** DuckDB SQL for the value of parameter :name, cast to its declared type. */
-  paramSql(name, ctx) {
+  /**
+   * DuckDB SQL for the value of parameter :name, cast to its declared type. A STRING parameter
+   * (the default type) becomes an untyped DuckDB string literal: next to a TIMESTAMP, DATE,
+   * number or BOOLEAN, DuckDB casts it to that type, as Databricks promotes a STRING to the least
+   * common type of a comparison, and a value that does not cast fails with CAST_INVALID_INPUT.
+   * where.compared says the marker is an operand of a comparison, where a STRING NULL must stay
+   * untyped too.
+   */
+  paramSql(name, ctx, where = {}) {
     const p = ctx.params.get(name);
     if (!p) {
       throw new SqlError('UNBOUND_SQL_PARAMETER', '42P02', `Found the unbound parameter: ${name}. Please, fix \`args\` and provide a mapping of the parameter to either a SQL literal or collection constructor functions such as \`map()\`, \`array()\`, \`struct()\`.`);
     }
     const ty = parseTypeText(p.type || 'STRING', tokenize);
     if (/^(ARRAY|MAP|STRUCT)/.test(ty.text)) throw new SqlError('INVALID_PARAMETER_VALUE', '22023', `Parameter ${name} has unsupported complex type ${ty.text}.`);
-    if (p.value === null || p.value === undefined) return `CAST(NULL AS ${ty.duck})`;
-    return `CAST(${lit(p.value)} AS ${ty.duck})`;
+    const string = ty.text === 'STRING';
+    if (p.value === null || p.value === undefined) return string && where.compared ? 'NULL' : `CAST(NULL AS ${ty.duck})`;
+    return string ? lit(p.value) : `CAST(${lit(p.value)} AS ${ty.duck})`;
   }
 
   /** Full lower-case name from 1-3 name parts and the session's defaults. */

@@ -8,8 +8,13 @@ import { parseType, parseTypeText } from './types.mjs';
 import { isClauseWord, INTEGRAL_CASTS } from './ansi.mjs';
 import { builtinCall, intervalLiteral, javaToStrftime } from './builtins.mjs';
 
-/** DuckDB string literal for a JS string. */
-export function lit(s) { return "'" + String(s).replace(/'/g, "''") + "'"; }
+/** DuckDB string literal for a JS string. DuckDB's parser ends a statement at a NUL character,
+ * so a string holding one is spelled as a concatenation with chr(0). */
+export function lit(s) {
+  const text = String(s);
+  if (text.includes('\0')) return `(${text.split('\0').map(lit).join(' || chr(0) || ')})`;
+  return "'" + text.replace(/'/g, "''") + "'";
+}
 
 /** DuckDB quoted identifier. */
 export function qid(s) { return '"' + String(s).replace(/"/g, '""') + '"'; }
@@ -18,6 +23,7 @@ export function qid(s) { return '"' + String(s).replace(/"/g, '""') + '"'; }
 const END_FROM = new Set(['WHERE', 'GROUP', 'HAVING', 'ORDER', 'LIMIT', 'QUALIFY', 'WINDOW', 'UNION', 'EXCEPT',
   'INTERSECT', 'ON', 'USING', 'SELECT', 'SET', 'VALUES', 'WHEN', 'OFFSET', 'CLUSTER', 'DISTRIBUTE', 'SORT', 'RETURNING']);
 const JOIN_WORDS = new Set(['JOIN']);
+const COMPARISON_OPS = new Set(['=', '==', '<>', '!=', '<', '<=', '>', '>=', '<=>']);
 
 /** Index of the ')' matching the '(' at toks[i]. */
 export function matchParen(toks, i) {
@@ -171,13 +177,33 @@ export class Translator {
       }
       if (tok.type === 'string') { out.push(lit(tok.value)); i++; continue; }
       if (tok.type === 'qident') { out.push(qid(tok.value)); i++; continue; }
-      if (tok.type === 'param') { out.push(this.ctx.param(tok.value)); i++; continue; }
+      if (tok.type === 'param') { out.push(this.ctx.param(tok.value, { compared: this.compared(i) })); i++; continue; }
       if (tok.type === 'hex') { out.push(`'${tok.value.replace(/(..)/g, '\\x$1')}'::BLOB`); i++; continue; }
       if (tok.type === 'number') { out.push(this.number(tok)); i++; continue; }
       if (tok.type === 'word') { i = this.word(out, i, end); continue; }
       throw syntaxError(tok.text);
     }
     return out.join(' ');
+  }
+
+  /** True when toks[i] is an operand of a comparison: next to a comparison operator, a bound of
+   * BETWEEN, or an item of an IN list. */
+  compared(i) {
+    const t = this.toks;
+    const op = (x) => x?.type === 'op' && COMPARISON_OPS.has(x.value);
+    const word = (x, w) => x?.type === 'word' && x.upper === w;
+    if (op(t[i - 1]) || op(t[i + 1]) || word(t[i - 1], 'BETWEEN') || word(t[i - 1], 'AND')) return true;
+    // An IN list item: the nearest unclosed '(' before it follows IN.
+    let depth = 0;
+    for (let j = i - 1; j >= 0; j--) {
+      const v = t[j].type === 'op' ? t[j].value : null;
+      if (v === ')' || v === ']') depth++;
+      else if (v === '(' || v === '[') {
+        if (depth === 0) return v === '(' && word(t[j - 1], 'IN');
+        depth--;
+      } else if (depth === 0 && v !== ',' && j === i - 1) return false;
+    }
+    return false;
   }
 
   number(tok) {
