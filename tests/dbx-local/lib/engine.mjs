@@ -71,6 +71,8 @@ export class Engine {
       ...TEXT_MACROS,
     ];
     for (const s of setup) await this.conn.run(s);
+    // DuckDB's keywords: the Translator quotes such a word wherever it is used as a name.
+    this.keywords = (await this.raw('SELECT upper(keyword_name) FROM duckdb_keywords()')).map((r) => r[0]);
     for (const full of Object.keys(this.store.state.schemas)) await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${qid(full)}`);
     await this.store.save();
   }
@@ -253,6 +255,7 @@ export class Engine {
   /** A Translator for toks bound to this statement's context (tables, parameters, table_changes). */
   translator(toks, ctx) {
     return new Translator(toks, {
+      keywords: this.keywords,
       principal: ctx.principal,
       catalog: ctx.catalog,
       schema: ctx.schema,

@@ -25,6 +25,38 @@ const END_FROM = new Set(['WHERE', 'GROUP', 'HAVING', 'ORDER', 'LIMIT', 'QUALIFY
 const JOIN_WORDS = new Set(['JOIN']);
 const COMPARISON_OPS = new Set(['=', '==', '<>', '!=', '<', '<=', '>', '>=', '<=>']);
 
+/*
+ * Identifiers. Databricks reserves no word as a name, DuckDB reserves many, so every word used as
+ * a name is emitted quoted. A word is a name when it is part of a dotted name, follows AS, names
+ * a CTE, aliases a table, is no keyword at all (neither DuckDB's nor one of the dialect words
+ * below), or stands alone where an operand is expected (after SELECT, an operator, '(' ...) and
+ * ends there. Words Databricks always reads as keywords inside expressions stay keywords; to use
+ * them as column names, write them in backticks or qualify them (as Databricks asks for NULL).
+ */
+const ALWAYS_KEYWORDS = new Set(['NULL', 'TRUE', 'FALSE', 'DEFAULT', 'CASE', 'NOT', 'DISTINCT', 'ALL', 'INTERVAL', 'EXISTS', 'SELECT', 'WITH',
+  'CURRENT_DATE', 'CURRENT_TIMESTAMP', 'CURRENT_TIME', 'CURRENT_USER', 'SESSION_USER', 'USER', 'LOCALTIMESTAMP', 'LOCALTIME']);
+// Dialect words missing from DuckDB's keyword list that must reach DuckDB (or our errors) bare.
+const DIALECT_KEYWORDS = ['DIV', 'MINUS', 'RLIKE', 'REGEXP', 'DISTRIBUTE', 'SORT', 'DATE', 'TIMESTAMP_NTZ', 'TIMESTAMP_LTZ',
+  ...ALWAYS_KEYWORDS];
+// Words after which an operand starts.
+const BEFORE_OPERAND = new Set(['SELECT', 'WHERE', 'AND', 'OR', 'NOT', 'WHEN', 'THEN', 'ELSE', 'ON', 'HAVING', 'BY', 'BETWEEN',
+  'LIKE', 'ILIKE', 'CASE', 'QUALIFY', 'RETURN', 'SET', 'DISTINCT', 'ALL']);
+const BEFORE_OPERAND_OPS = new Set(['(', ',', '[', '+', '-', '*', '/', '%', '||', '&', '|', '^', '~', ...COMPARISON_OPS]);
+// Words that may follow a complete operand.
+const AFTER_OPERAND = new Set(['FROM', 'WHERE', 'AND', 'OR', 'AS', 'IS', 'IN', 'NOT', 'BETWEEN', 'LIKE', 'ILIKE', 'RLIKE', 'REGEXP',
+  'GROUP', 'ORDER', 'HAVING', 'LIMIT', 'OFFSET', 'UNION', 'EXCEPT', 'INTERSECT', 'MINUS', 'THEN', 'WHEN', 'ELSE', 'END', 'ASC',
+  'DESC', 'NULLS', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'NATURAL', 'SEMI', 'ANTI', 'ON', 'USING', 'WINDOW',
+  'QUALIFY', 'DIV', 'ESCAPE', 'COLLATE', 'OVER', 'FILTER', 'WITHIN', 'IGNORE', 'RESPECT', 'SORT', 'CLUSTER', 'DISTRIBUTE', 'FOR']);
+const AFTER_OPERAND_OPS = new Set([',', ')', ']', ';', '+', '-', '*', '/', '%', '||', '&', '|', '^', '::', ':', '[', '->',
+  ...COMPARISON_OPS]);
+// Words that may follow a table reference without being its alias.
+const AFTER_TABLE = new Set(['WHERE', 'GROUP', 'ORDER', 'HAVING', 'LIMIT', 'OFFSET', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL',
+  'CROSS', 'NATURAL', 'SEMI', 'ANTI', 'OUTER', 'ON', 'USING', 'UNION', 'EXCEPT', 'INTERSECT', 'MINUS', 'WINDOW', 'QUALIFY', 'AS',
+  'LATERAL', 'TABLESAMPLE', 'PIVOT', 'UNPIVOT', 'FETCH', 'CLUSTER', 'DISTRIBUTE', 'SORT', 'VERSION', 'TIMESTAMP', 'WITH', 'WHEN',
+  'SET', 'VALUES', 'SELECT', 'POSITIONAL', 'ASOF']);
+// Words that may follow AS without being a name.
+const AFTER_AS = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE', 'FROM', 'OF']);
+
 /** Index of the ')' matching the '(' at toks[i]. */
 export function matchParen(toks, i) {
   let depth = 0;
@@ -89,6 +121,41 @@ export class Translator {
     this.toks = toks;
     this.ctx = ctx;
     this.ctes = cteNames(toks);
+    this.keywords = new Set([...(ctx.keywords ?? []), ...DIALECT_KEYWORDS]);
+  }
+
+  /**
+   * True when the word toks[i] is used as a name (see Identifiers above); aliasOfTable when it
+   * directly follows a table reference.
+   */
+  isNameCached(i) {
+    this.names ??= new Map();
+    if (!this.names.has(i)) this.names.set(i, this.isName(i));
+    return this.names.get(i);
+  }
+
+  isName(i, aliasOfTable = false) {
+    const t = this.toks;
+    const tok = t[i];
+    const prev = t[i - 1];
+    const next = t[i + 1];
+    const op = (x, v) => x?.type === 'op' && (v === undefined || x.value === v);
+    const word = (x) => x?.type === 'word';
+    if (op(prev, '.') || (op(next, '.') && (isIdent(t[i + 2]) || op(t[i + 2], '*')))) return true;
+    if (word(prev) && prev.upper === 'AS' && !AFTER_AS.has(tok.upper)) return true;
+    if (word(next) && next.upper === 'AS' && op(t[i + 2], '(')) return !ALWAYS_KEYWORDS.has(tok.upper); // a CTE
+    if (next?.type === 'string' || op(next, '(')) return false; // typed literal, function or keyword
+    if (aliasOfTable) return !AFTER_TABLE.has(tok.upper) && !ALWAYS_KEYWORDS.has(tok.upper);
+    if (ALWAYS_KEYWORDS.has(tok.upper)) return false;
+    if (!this.keywords.has(tok.upper)) return true;
+    // After a keyword that takes an operand, unless that word is itself a name (WHERE and IS NULL).
+    const expected = !prev || (op(prev) && BEFORE_OPERAND_OPS.has(prev.value))
+      || (word(prev) && BEFORE_OPERAND.has(prev.upper) && !this.isNameCached(i - 1));
+    const ends = !next || next.type === 'eof' || (op(next) && AFTER_OPERAND_OPS.has(next.value))
+      || (word(next) && AFTER_OPERAND.has(next.upper))
+      // A name after it would be an implicit alias, unless the word starts a clause (SELECT x).
+      || (word(next) && !this.keywords.has(next.upper) && !isClauseWord(tok.upper));
+    return expected && ends;
   }
 
   /** DuckDB SQL for toks[start, end) as a query or expression. */
@@ -107,6 +174,7 @@ export class Translator {
     let inFrom = expectTableAtStart;
     let expectTable = expectTableAtStart;
     let i = start;
+    let afterTable = false; // the previous token ended a table reference (its alias may follow)
     const emitParenGroup = (open) => {
       const close = matchParen(t, open);
       out.push('(' + this.walk(open + 1, close, false) + ')');
@@ -114,14 +182,17 @@ export class Translator {
     };
     while (i < end) {
       const tok = t[i];
-      if (tok.type === 'word') {
+      const aliasOfTable = afterTable;
+      afterTable = false;
+      if (tok.type === 'word' && aliasOfTable && this.isName(i, true)) { out.push(qid(tok.value)); i++; continue; }
+      if (tok.type === 'word' && !(t[i - 1]?.type === 'op' && t[i - 1].value === '.')) {
         const u = tok.upper;
         if (u === 'FROM' || JOIN_WORDS.has(u)) { out.push(u); inFrom = true; expectTable = true; i++; continue; }
         if (u === 'LATERAL' && t[i + 1]?.upper === 'VIEW') throw unsupported('LATERAL VIEW');
         if (inFrom && END_FROM.has(u)) { inFrom = false; expectTable = false; }
       }
       if (expectTable) {
-        if (tok.type === 'op' && tok.value === '(') { i = emitParenGroup(i); expectTable = false; continue; }
+        if (tok.type === 'op' && tok.value === '(') { i = emitParenGroup(i); expectTable = false; afterTable = true; continue; }
         if (isIdent(tok)) {
           const parts = [tok];
           let j = i + 1;
@@ -143,6 +214,7 @@ export class Translator {
             if (tt === 'WITH' && t[i + 1]?.value === '(') throw unsupported('table options (WITH (...)) on a table reference');
           }
           expectTable = false;
+          afterTable = true;
           continue;
         }
         if (tok.type === 'string') throw unsupported('file paths as table references outside COPY INTO');
@@ -366,6 +438,7 @@ export class Translator {
       out.push(tok.value);
       return i + 1;
     }
+    if (this.isName(i)) { out.push(qid(tok.value)); return i + 1; }
     // Multi-field interval literals, which DuckDB's parser refuses.
     if (u === 'INTERVAL' && t[i + 1]?.type === 'string' && t[i + 2]?.type === 'word' && t[i + 3]?.upper === 'TO' && t[i + 4]?.type === 'word') {
       out.push(intervalLiteral(t[i + 1].value, t[i + 2].upper, t[i + 4].upper));
@@ -382,7 +455,7 @@ export class Translator {
     }
     if (u === 'CURRENT_USER') { out.push(lit(this.ctx.principal?.name ?? '')); return i + 1; }
     if (u === 'CURRENT_TIMESTAMP') { out.push('get_current_timestamp()'); return i + 1; }
-    // Plain words pass unquoted so keywords keep working.
+    // Keywords pass as written (names were quoted above).
     out.push(tok.value);
     return i + 1;
   }
