@@ -17,6 +17,7 @@ import { sparkColumnNames } from './sql/names.mjs';
 import { runDml } from './sql/dml.mjs';
 import { runDdl } from './sql/ddl.mjs';
 import { BUILTIN_MACROS } from './sql/builtins.mjs';
+import { infoSchemaSql, isInfoSchemaName, SYSTEM_CATALOG } from './infoschema.mjs';
 
 export { SqlError, ApiError };
 
@@ -261,6 +262,7 @@ export class Engine {
       schema: ctx.schema,
       resolveTable: (parts) => {
         const full = this.resolveName(parts.map((p) => p.value), ctx);
+        if (isInfoSchemaName(full)) return { sql: infoSchemaSql(this, full, ctx.principal), alias: splitName(full)[2] };
         ctx.onTable?.(full);
         return this.tableRef(full, ctx, 'SELECT');
       },
@@ -303,6 +305,10 @@ export class Engine {
     const t = this.store.table(full);
     if (t) return t;
     const [c, s] = splitName(full);
+    if (isInfoSchemaName(full) && (c === SYSTEM_CATALOG || this.store.catalog(c))) {
+      infoSchemaSql(this, full, null); // throws for a view that does not exist
+      throw new SqlError('EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE', '42809', `The statement expects a table but ${quoteName(splitName(full))} is a view of the read-only information schema.`);
+    }
     if (!this.store.catalog(c)) throw catalogNotFound(c);
     if (!this.store.schema(`${c}.${s}`)) throw schemaNotFound(c, s);
     throw new SqlError('TABLE_OR_VIEW_NOT_FOUND', '42P01', `The table or view ${quoteName(splitName(full))} cannot be found. Verify the spelling and correctness of the schema and catalog.\nIf you did not qualify the name with a schema, verify the current_schema() output, or qualify the name with the correct schema and catalog.`);

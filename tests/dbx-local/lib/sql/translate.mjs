@@ -207,7 +207,16 @@ export class Translator {
             out.push(qid(tok.value));
             i = j;
           } else {
-            out.push(this.ctx.resolveTable(parts));
+            // A table's DuckDB name, or { sql, alias } for a query standing for a view, which keeps
+            // the view's name for qualified columns unless the statement gives an alias.
+            const ref = this.ctx.resolveTable(parts);
+            if (typeof ref === 'string') out.push(ref);
+            else {
+              out.push(ref.sql);
+              const a = t[j];
+              const aliased = a?.type === 'qident' || (a?.type === 'word' && (a.upper === 'AS' || this.isName(j, true)));
+              if (!aliased) out.push(`AS ${qid(ref.alias)}`);
+            }
             i = j;
             const tt = t[i]?.type === 'word' ? t[i].upper : null;
             if ((tt === 'VERSION' || tt === 'TIMESTAMP') && t[i + 1]?.upper === 'AS' && t[i + 2]?.upper === 'OF') throw unsupported('time travel (VERSION AS OF / TIMESTAMP AS OF)');
