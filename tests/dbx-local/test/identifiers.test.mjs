@@ -65,6 +65,17 @@ test('keywords work as bare column names wherever Databricks reads them as names
   assert.deepEqual((await x('SELECT count(*), min(at) FROM main.default.kw_bare')).rows, [[1n, bare.indexOf('at')]]);
 });
 
+test('generated column names spell keyword columns as Spark does, without quotes', async () => {
+  await x('CREATE TABLE main.default.kw_names (at INT, `order` INT, name STRING)');
+  await x("INSERT INTO main.default.kw_names VALUES (1, 2, 'x')");
+  const r = await x('SELECT at + 1, upper(name), `order` * 2, at AS `a"b` FROM main.default.kw_names');
+  assert.deepEqual(r.columns.map((c) => c.name), ['(at + 1)', 'upper(name)', '(order * 2)', 'a"b']);
+  assert.deepEqual(r.rows, [[2, 'X', 4, 1]]);
+  const m = await x("SELECT max(at), min(replace(name, 'x', '\"')) FROM main.default.kw_names");
+  assert.deepEqual(m.columns.map((c) => c.name), ['max(at)', 'min(replace(name, x, "))']);
+  assert.deepEqual(m.rows, [[1, '"']]);
+});
+
 test('keyword-only words are names when qualified or in backticks, keywords when bare', async () => {
   await x(`CREATE TABLE main.default.kw_only (${[...KEYWORD_ONLY].map((w) => `\`${w}\` STRING`).join(', ')})`);
   await x(`INSERT INTO main.default.kw_only VALUES (${[...KEYWORD_ONLY].map((w) => `'${w}'`).join(', ')})`);
