@@ -74,6 +74,17 @@ test('a STRING parameter that does not cast to the column type fails with CAST_I
   }
 });
 
+test('a LIKE pattern parameter escapes with backslash, as a LIKE literal does', async () => {
+  await x("INSERT INTO ev (id, name) VALUES (5, 'a_b'), (6, 'axb'), (7, 'a%b')");
+  const like = (pattern, sql = 'name LIKE :p') => ids(`SELECT id FROM ev WHERE ${sql} ORDER BY id`, [{ name: 'p', value: pattern }]);
+  assert.deepEqual(await like('a\\_b'), [5]);
+  assert.deepEqual(await like('a_b'), [5, 6, 7]);
+  assert.deepEqual(await like('A\\%B', 'name ILIKE :p'), [7]);
+  assert.deepEqual(await like('a!_b', "name LIKE :p ESCAPE '!'"), [5]);
+  assert.deepEqual(await like(null), []);
+  await x('DELETE FROM ev WHERE id >= 5');
+});
+
 test('typed parameters keep their declared type', async () => {
   assert.deepEqual(await ids('SELECT id FROM ev WHERE event_time >= :a ORDER BY id', [{ name: 'a', value: '2024-01-01 00:00:00', type: 'TIMESTAMP' }]), [2, 3]);
   const r = await x('SELECT :a AS a, :d AS d', [{ name: 'a', value: '42', type: 'BIGINT' }, { name: 'd', value: '2024-02-29', type: 'DATE' }]);

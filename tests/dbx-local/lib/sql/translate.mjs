@@ -457,9 +457,10 @@ export class Translator {
     if (u === 'TIMESTAMP_NTZ' && t[i + 1]?.type === 'string') { out.push(`TIMESTAMP ${lit(t[i + 1].value)}`); return i + 2; }
     if ((u === 'RLIKE' || u === 'REGEXP') && out.length) throw unsupported('RLIKE/REGEXP operator (use regexp_like())');
     if (u === 'EXCEPT' && out[out.length - 1] === '*' && t[i + 1]?.value === '(') { out.push('EXCLUDE'); return i + 1; }
-    if ((u === 'LIKE' || u === 'ILIKE') && t[i + 1]?.type === 'string' && t[i + 2]?.upper !== 'ESCAPE') {
+    if ((u === 'LIKE' || u === 'ILIKE') && ['string', 'param'].includes(t[i + 1]?.type) && t[i + 2]?.upper !== 'ESCAPE') {
       // Databricks LIKE escapes with backslash by default; DuckDB needs it spelled out.
-      out.push(u, lit(t[i + 1].value), "ESCAPE '\\'");
+      const pattern = t[i + 1].type === 'string' ? lit(t[i + 1].value) : this.ctx.param(t[i + 1].value, { compared: true });
+      out.push(u, pattern, "ESCAPE '\\'");
       return i + 2;
     }
     if (u === 'CURRENT_USER') { out.push(lit(this.ctx.principal?.name ?? '')); return i + 1; }
