@@ -76,6 +76,14 @@ test('generated column names spell keyword columns as Spark does, without quotes
   assert.deepEqual(m.rows, [[1, '"']]);
 });
 
+test('keywords as implicit aliases of select items', async () => {
+  const r = await x("SELECT name key, at value, at + 1 year, 'x' at, (at) day, upper(name) type FROM main.default.kw_names");
+  assert.deepEqual(r.columns.map((c) => c.name), ['key', 'value', 'year', 'at', 'day', 'type']);
+  assert.deepEqual(r.rows, [['x', 1, 2, 'x', 1, 'X']]);
+  // Not an alias: an interval unit.
+  assert.deepEqual((await x("SELECT CAST(TIMESTAMP '2024-01-01 00:00:00Z' + INTERVAL 1 DAY AS DATE), at FROM main.default.kw_names")).rows, [['2024-01-02', 1]]);
+});
+
 test('keyword-only words are names when qualified or in backticks, keywords when bare', async () => {
   await x(`CREATE TABLE main.default.kw_only (${[...KEYWORD_ONLY].map((w) => `\`${w}\` STRING`).join(', ')})`);
   await x(`INSERT INTO main.default.kw_only VALUES (${[...KEYWORD_ONLY].map((w) => `'${w}'`).join(', ')})`);

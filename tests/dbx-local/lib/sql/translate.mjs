@@ -128,6 +128,17 @@ export class Translator {
    * True when the word toks[i] is used as a name (see Identifiers above); aliasOfTable when it
    * directly follows a table reference.
    */
+  /** True when the keyword at toks[i] could be an implicit alias: it ends a select item and is
+   * no word that continues an expression or opens a clause. */
+  aliasAt(i) {
+    const t = this.toks;
+    const tok = t[i];
+    const next = t[i + 1];
+    if (tok?.type !== 'word' || ALWAYS_KEYWORDS.has(tok.upper) || AFTER_OPERAND.has(tok.upper) || isClauseWord(tok.upper)) return false;
+    return !next || next.type === 'eof' || (next.type === 'op' && (next.value === ',' || next.value === ';'))
+      || (next.type === 'word' && next.upper === 'FROM');
+  }
+
   isNameCached(i) {
     this.names ??= new Map();
     if (!this.names.has(i)) this.names.set(i, this.isName(i));
@@ -148,13 +159,17 @@ export class Translator {
     if (aliasOfTable) return !AFTER_TABLE.has(tok.upper) && !ALWAYS_KEYWORDS.has(tok.upper);
     if (ALWAYS_KEYWORDS.has(tok.upper)) return false;
     if (!this.keywords.has(tok.upper)) return true;
+    // An implicit column alias: after a complete operand, ending a select item (SELECT b key FROM t),
+    // but not an interval unit (INTERVAL 1 DAY).
+    const afterOperand = prev && (['string', 'number', 'qident', 'param'].includes(prev.type) || op(prev, ')') || (word(prev) && this.isNameCached(i - 1)));
+    if (afterOperand && this.aliasAt(i) && t[i - 2]?.upper !== 'INTERVAL') return true;
     // After a keyword that takes an operand, unless that word is itself a name (WHERE and IS NULL).
     const expected = !prev || (op(prev) && BEFORE_OPERAND_OPS.has(prev.value))
       || (word(prev) && BEFORE_OPERAND.has(prev.upper) && !this.isNameCached(i - 1));
     const ends = !next || next.type === 'eof' || (op(next) && AFTER_OPERAND_OPS.has(next.value))
       || (word(next) && AFTER_OPERAND.has(next.upper))
       // A name after it would be an implicit alias, unless the word starts a clause (SELECT x).
-      || (word(next) && !this.keywords.has(next.upper) && !isClauseWord(tok.upper));
+      || (word(next) && (!this.keywords.has(next.upper) || this.aliasAt(i + 1)) && !isClauseWord(tok.upper));
     return expected && ends;
   }
 
