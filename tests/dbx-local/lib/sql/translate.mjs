@@ -124,10 +124,6 @@ export class Translator {
     this.keywords = new Set([...(ctx.keywords ?? []), ...DIALECT_KEYWORDS]);
   }
 
-  /**
-   * True when the word toks[i] is used as a name (see Identifiers above); aliasOfTable when it
-   * directly follows a table reference.
-   */
   /** True when the keyword at toks[i] could be an implicit alias: it ends a select item and is
    * no word that continues an expression or opens a clause. */
   aliasAt(i) {
@@ -139,12 +135,17 @@ export class Translator {
       || (next.type === 'word' && next.upper === 'FROM');
   }
 
+  /** isName(i), remembered: a word's neighbours ask for it again. */
   isNameCached(i) {
     this.names ??= new Map();
     if (!this.names.has(i)) this.names.set(i, this.isName(i));
     return this.names.get(i);
   }
 
+  /**
+   * True when the word toks[i] is used as a name (see Identifiers above); aliasOfTable when it
+   * directly follows a table reference.
+   */
   isName(i, aliasOfTable = false) {
     const t = this.toks;
     const tok = t[i];
