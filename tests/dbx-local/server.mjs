@@ -70,15 +70,17 @@ async function main() {
   const stop = async () => {
     if (stopping) return;
     stopping = true;
-    // Bounded: never hang a test harness on shutdown.
-    setTimeout(() => process.exit(1), 10_000).unref();
+    // Bounded: a restart on the same --data must not wait for a long statement, and a test
+    // harness must never hang on shutdown. The engine interrupts its statement and gets 1 s.
+    setTimeout(() => process.exit(1), 1800).unref();
     server.close();
     server.closeAllConnections();
     try {
-      await ws.close();
+      await ws.close({ graceMs: 1000 });
     } finally {
       if (tempData) await rm(tempData, { recursive: true, force: true });
     }
+    // Exiting also frees the DuckDB file lock should the statement not have stopped in time.
     process.exit(0);
   };
   process.on('SIGTERM', stop);

@@ -2,7 +2,7 @@
 // /oidc/v1/token with the client-credentials grant (OAuth M2M) and the RFC 8693
 // token exchange used by workload identity federation, whose subject JWT is verified
 // (RS256/ES256) against the federation policies configured for service principals.
-// Token endpoint errors use the RFC 6749 shape {error, error_description} (spec §2.4).
+// Token endpoint errors use the RFC 6749 shape {error, error_description} (as Databricks answers).
 
 import { createPublicKey, verify } from 'node:crypto';
 import { sendJson } from './http.mjs';

@@ -17,6 +17,7 @@ import { sparkColumnNames } from './sql/names.mjs';
 import { runDml } from './sql/dml.mjs';
 import { runDdl } from './sql/ddl.mjs';
 import { BUILTIN_MACROS } from './sql/builtins.mjs';
+import { infoSchemaSql, isInfoSchemaName, SYSTEM_CATALOG } from './infoschema.mjs';
 
 export { SqlError, ApiError };
 
@@ -45,6 +46,7 @@ export class Engine {
     this.conn = conn;
     this.queue = Promise.resolve();
     this.principalNames = new Set();
+    this.closing = false; // set by close(): no further statement starts
   }
 
   /** Throws PRINCIPAL_DOES_NOT_EXIST (SQL, or REST when rest) unless name is a configured user or service principal. */
@@ -70,15 +72,36 @@ export class Engine {
       ...TEXT_MACROS,
     ];
     for (const s of setup) await this.conn.run(s);
+    // DuckDB's keywords: the Translator quotes such a word wherever it is used as a name.
+    this.keywords = (await this.raw('SELECT upper(keyword_name) FROM duckdb_keywords()')).map((r) => r[0]);
     for (const full of Object.keys(this.store.state.schemas)) await this.conn.run(`CREATE SCHEMA IF NOT EXISTS ${qid(full)}`);
     await this.store.save();
   }
 
-  /** Closes DuckDB after the queued statements finished. */
-  async close() {
-    await this.queue.catch(() => {});
+  /**
+   * Stops the engine promptly: statements still queued are refused (CANCELLED), the running one is
+   * interrupted, then DuckDB is closed, which releases the database file lock. Resolves true once
+   * closed, or false when the running statement did not stop within graceMs (the caller then ends
+   * the process, which releases the lock as well).
+   */
+  async close({ graceMs = 1000 } = {}) {
+    this.closing = true;
+    // An interrupt only reaches a DuckDB call in progress, and a statement makes several: repeat
+    // it until the queue is idle.
+    const interrupt = () => { try { this.conn.interrupt(); } catch { /* nothing running */ } };
+    interrupt();
+    const ticker = setInterval(interrupt, 25);
+    let timer;
+    const idle = await Promise.race([
+      this.queue.then(() => true),
+      new Promise((resolve) => { timer = setTimeout(() => resolve(false), graceMs); }),
+    ]);
+    clearInterval(ticker);
+    clearTimeout(timer);
+    if (!idle) return false;
     this.conn.closeSync();
     this.instance.closeSync();
+    return true;
   }
 
   // ---------------------------------------------------------------- statement execution
@@ -94,7 +117,7 @@ export class Engine {
   }
 
   async runOne(sql, { principal, catalog, schema, parameters, signal, rowText } = {}) {
-    if (signal?.aborted) throw cancelled();
+    if (signal?.aborted || this.closing) throw cancelled();
     const ctx = {
       principal: principal ?? { kind: 'user', name: 'admin@dbx.local', displayName: 'admin', admin: true },
       catalog: (catalog || 'main').toLowerCase(),
@@ -207,7 +230,8 @@ export class Engine {
       ? `concat_ws(',', ${texts.map((t) => `dbx_csv_field(${t})`).join(', ')}), strlen(${json})`
       : json;
     const r = await this.conn.runAndReadAll(`SELECT ${select} FROM (${sql}\n) AS dbx_q(${names.join(', ')})`);
-    const cols = r.getColumns();
+    // No rows means no data chunks at all, so no column vectors either.
+    const cols = r.currentRowCount > 0 ? r.getColumns() : [[], []];
     if (format === 'CSV') return { columns, rows: null, text: { csv: cols[0], size: cols[1].map(Number) } };
     // DuckDB's JSON writer escapes control characters as upper-case \u001F; JSON.stringify (the
     // reference form) writes lower-case hex. Walk the escapes in order so an escaped backslash
@@ -232,29 +256,39 @@ export class Engine {
   /** A Translator for toks bound to this statement's context (tables, parameters, table_changes). */
   translator(toks, ctx) {
     return new Translator(toks, {
+      keywords: this.keywords,
       principal: ctx.principal,
       catalog: ctx.catalog,
       schema: ctx.schema,
       resolveTable: (parts) => {
         const full = this.resolveName(parts.map((p) => p.value), ctx);
+        if (isInfoSchemaName(full)) return { sql: infoSchemaSql(this, full, ctx.principal), alias: splitName(full)[2] };
         ctx.onTable?.(full);
         return this.tableRef(full, ctx, 'SELECT');
       },
-      param: (name) => this.paramSql(name, ctx),
+      param: (name, where) => this.paramSql(name, ctx, where),
       tableFunction: (name, ts, args, tr) => (name === 'table_changes' ? this.tableChangesSql(ts, args, tr, ctx) : undefined),
     });
   }
 
-  /** DuckDB SQL for the value of parameter :name, cast to its declared type. */
-  paramSql(name, ctx) {
+  /**
+   * DuckDB SQL for the value of parameter :name, cast to its declared type. A STRING parameter
+   * (the default type) becomes an untyped DuckDB string literal: next to a TIMESTAMP, DATE,
+   * number or BOOLEAN, DuckDB casts it to that type, as Databricks promotes a STRING to the least
+   * common type of a comparison, and a value that does not cast fails with CAST_INVALID_INPUT.
+   * where.compared says the marker is an operand of a comparison, where a STRING NULL must stay
+   * untyped too.
+   */
+  paramSql(name, ctx, where = {}) {
     const p = ctx.params.get(name);
     if (!p) {
       throw new SqlError('UNBOUND_SQL_PARAMETER', '42P02', `Found the unbound parameter: ${name}. Please, fix \`args\` and provide a mapping of the parameter to either a SQL literal or collection constructor functions such as \`map()\`, \`array()\`, \`struct()\`.`);
     }
     const ty = parseTypeText(p.type || 'STRING', tokenize);
     if (/^(ARRAY|MAP|STRUCT)/.test(ty.text)) throw new SqlError('INVALID_PARAMETER_VALUE', '22023', `Parameter ${name} has unsupported complex type ${ty.text}.`);
-    if (p.value === null || p.value === undefined) return `CAST(NULL AS ${ty.duck})`;
-    return `CAST(${lit(p.value)} AS ${ty.duck})`;
+    const string = ty.text === 'STRING';
+    if (p.value === null || p.value === undefined) return string && where.compared ? 'NULL' : `CAST(NULL AS ${ty.duck})`;
+    return string ? lit(p.value) : `CAST(${lit(p.value)} AS ${ty.duck})`;
   }
 
   /** Full lower-case name from 1-3 name parts and the session's defaults. */
@@ -271,6 +305,10 @@ export class Engine {
     const t = this.store.table(full);
     if (t) return t;
     const [c, s] = splitName(full);
+    if (isInfoSchemaName(full) && (c === SYSTEM_CATALOG || this.store.catalog(c))) {
+      infoSchemaSql(this, full, null); // throws for a view that does not exist
+      throw new SqlError('EXPECT_TABLE_NOT_VIEW.NO_ALTERNATIVE', '42809', `The statement expects a table but ${quoteName(splitName(full))} is a view of the read-only information schema.`);
+    }
     if (!this.store.catalog(c)) throw catalogNotFound(c);
     if (!this.store.schema(`${c}.${s}`)) throw schemaNotFound(c, s);
     throw new SqlError('TABLE_OR_VIEW_NOT_FOUND', '42P01', `The table or view ${quoteName(splitName(full))} cannot be found. Verify the spelling and correctness of the schema and catalog.\nIf you did not qualify the name with a schema, verify the current_schema() output, or qualify the name with the correct schema and catalog.`);

@@ -1,4 +1,4 @@
-// Files API for Unity Catalog volumes (spec §4.1-4.2): /api/2.0/fs/files{path} and
+// Files API for Unity Catalog volumes: /api/2.0/fs/files{path} and
 // /api/2.0/fs/directories{path} with path = /Volumes/<catalog>/<schema>/<volume>/...
 // Bytes live under the directory the Engine assigns to each volume (engine.volumeRoot);
 // privileges are READ VOLUME (read, list, metadata) and WRITE VOLUME (write, delete).

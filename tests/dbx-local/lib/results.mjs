@@ -1,5 +1,5 @@
 /*
- * Result encoding for the Statement Execution API emulation (spec §3.3-§3.8).
+ * Result encoding for the Statement Execution API emulation.
  *
  * A finished statement's rows (normalised JS values from the Engine) become a
  * ResultSet: the row/byte limits and the INLINE cap are applied once, the rows
@@ -54,7 +54,7 @@ function floatText(x, single) {
 }
 
 /* Returns the JSON_ARRAY / CSV text of one engine value (null stays null).
- * BINARY is upper-case hex (spec §3.5: clients decode it with fromhex). */
+ * BINARY is upper-case hex (Databricks' drivers decode it as hex). */
 export function valueText(value, column) {
   if (value === null || value === undefined) return null;
   switch (typeof value) {
@@ -85,7 +85,7 @@ function csvField(text) {
 
 /* Arrow type chosen for a statement-API column. DECIMAL is Decimal128 and
  * TIMESTAMP is microseconds in UTC, as Spark's Arrow conversion produces;
- * INTERVAL, complex types and VARIANT travel as Utf8 text (spec §3.7). */
+ * INTERVAL, complex types and VARIANT travel as Utf8 text. */
 function arrowType(column) {
   switch (column.type_name) {
     case 'BOOLEAN': return new Bool();
@@ -254,7 +254,8 @@ export class ResultSet {
       set.release();
       throw new InlineLimitError(settings.inline_limit_bytes);
     }
-    flush(i);
+    // An empty EXTERNAL_LINKS result has no chunk and so no link; INLINE keeps one empty chunk.
+    if (i > 0 || !external) flush(i);
     set.rowCount = i;
     set.internalBytes = total;
     return set;
@@ -287,7 +288,7 @@ export class ResultSet {
       }
       bytes += size;
     }
-    set.addChunk(start, i - start, bytes, lines.slice(start, i), null);
+    if (i > 0) set.addChunk(start, i - start, bytes, lines.slice(start, i), null);
     set.rowCount = i;
     set.internalBytes = total;
     return set;
@@ -329,8 +330,9 @@ export class ResultSet {
 
   get chunkCount() { return this.chunks.length; }
 
-  /* The statement's `manifest` object (spec §3.3). A result without columns
-   * (DDL) has column_count 0 and no chunks. Per-chunk byte_count is given for
+  /* The statement's `manifest` object. A result without columns
+   * (DDL) has column_count 0 and no chunks, and so has an EXTERNAL_LINKS result
+   * without rows (a link to an empty file would serve nothing). Per-chunk byte_count is given for
    * EXTERNAL_LINKS only, where it is the size of the downloadable file. */
   manifest() {
     const external = this.disposition === 'EXTERNAL_LINKS';
@@ -422,7 +424,7 @@ function amzDate(ms) {
   return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
 }
 
-/* Returns a fresh ExternalLink (spec §3.3) for one chunk of a ResultSet,
+/* Returns a fresh ExternalLink for one chunk of a ResultSet,
  * valid for settings.link_ttl_seconds (read now, so tests can shorten it). */
 export function issueLink(ws, statementId, resultSet, index) {
   const reg = registry(ws);

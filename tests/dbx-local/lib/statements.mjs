@@ -1,5 +1,5 @@
 /*
- * Statement Execution API of dbx-local (spec §3): POST /api/2.0/sql/statements,
+ * Statement Execution API of dbx-local: POST /api/2.0/sql/statements,
  * GET .../{id}, GET .../{id}/result/chunks/{n}, POST .../{id}/cancel.
  *
  * Each statement runs asynchronously through ws.engine.execute and moves
@@ -175,7 +175,7 @@ async function run(ws, st) {
   }
 }
 
-/* status.error / sql_state for an exception (spec §3.3). Engine errors are
+/* status.error / sql_state for an exception. Engine errors are
  * recognised by shape (errorClass/sqlState, status/errorCode) rather than by
  * class, so any engine honouring the interface is reported the same way. */
 function failureOf(err) {
@@ -215,7 +215,7 @@ function resultData(ws, st, index) {
   return { external_links: [issueLink(ws, st.id, rs, index)] };
 }
 
-/* StatementResponse (spec §3.3): manifest and first chunk only once SUCCEEDED. */
+/* StatementResponse: manifest and first chunk only once SUCCEEDED. */
 function responseOf(ws, st) {
   const out = { statement_id: st.id, status: statusOf(st) };
   if (st.state === 'SUCCEEDED') {

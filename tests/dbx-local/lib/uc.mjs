@@ -1,6 +1,6 @@
 // Unity Catalog REST (catalogs, schemas, tables, volumes, grants), SQL warehouses and
 // their permissions, and SCIM Me. Catalog state lives in the Engine; this module only
-// speaks HTTP and shapes the JSON as the Databricks REST API does (spec §4.3-4.5).
+// speaks HTTP and shapes the JSON as the Databricks REST API does.
 
 import { ApiError } from './sql/errors.mjs';
 

@@ -197,8 +197,9 @@ export class Workspace {
     return this.warehousePermissions(principal, id).some((l) => ['CAN_USE', 'CAN_MONITOR', 'CAN_MANAGE', 'IS_OWNER'].includes(l));
   }
 
-  async close() {
-    if (this.engine) await this.engine.close();
+  // Stops the engine (see Engine.close); opts.graceMs bounds the wait for a running statement.
+  async close(opts) {
+    if (this.engine) await this.engine.close(opts);
   }
 }
 

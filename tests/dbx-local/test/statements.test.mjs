@@ -238,6 +238,36 @@ test('EXTERNAL_LINKS in JSON_ARRAY, CSV and ARROW_STREAM', () => withSettings({ 
   assert.equal(String(tableFromIPC(arrow[0]).schema.fields[0].type), 'Int64');
 }));
 
+test('empty results SUCCEED: no chunk with EXTERNAL_LINKS in every format, one empty chunk INLINE', async () => {
+  await ok({ statement: 'CREATE TABLE main.default.stm_empty (id BIGINT, event_time TIMESTAMP, name STRING, d DOUBLE, v VARIANT)' });
+  const columns = [['id', 'LONG'], ['event_time', 'TIMESTAMP'], ['name', 'STRING'], ['d', 'DOUBLE'], ['v', 'VARIANT']];
+  for (const statement of ['SELECT * FROM main.default.stm_empty', "SELECT id, 'x' AS name FROM range(3) WHERE id < 0"]) {
+    for (const format of ['JSON_ARRAY', 'CSV', 'ARROW_STREAM']) {
+      const b = await ok({ statement, disposition: 'EXTERNAL_LINKS', format });
+      assert.equal(b.manifest.format, format);
+      assert.equal(b.manifest.total_row_count, 0);
+      assert.equal(b.manifest.total_chunk_count, 0);
+      assert.equal(b.manifest.total_byte_count, 0);
+      assert.equal(b.manifest.chunks, undefined);
+      assert.equal(b.manifest.truncated, false);
+      assert.equal(b.result, undefined, 'no first chunk, so no result and no external_links');
+      const again = await get(b.statement_id);
+      assert.deepEqual(again.body.manifest, b.manifest);
+      assert.equal((await chunk(b.statement_id, 0)).status, 400);
+    }
+    const inline = await ok({ statement });
+    assert.equal(inline.manifest.total_row_count, 0);
+    assert.deepEqual(inline.manifest.chunks, [{ chunk_index: 0, row_offset: 0, row_count: 0 }]);
+    assert.deepEqual(inline.result, { chunk_index: 0, row_offset: 0, row_count: 0 });
+  }
+  const b = await ok({ statement: 'SELECT * FROM main.default.stm_empty', disposition: 'EXTERNAL_LINKS' });
+  assert.deepEqual(b.manifest.schema.columns.map((c) => [c.name, c.type_name]), columns);
+  // row_limit 0 truncates a non-empty result to nothing: also no chunk.
+  const cut = await ok({ statement: 'SELECT id FROM range(3)', disposition: 'EXTERNAL_LINKS', row_limit: 0 });
+  assert.equal(cut.manifest.total_chunk_count, 0);
+  assert.equal(cut.manifest.truncated, true);
+});
+
 test('presigned links: Authorization rejected, headers required, expiry, fresh link per chunk call', () => withSettings({ link_ttl_seconds: 2 }, async () => {
   const b = await ok({ statement: 'SELECT id FROM range(3)', disposition: 'EXTERNAL_LINKS' });
   const [link] = b.result.external_links;

@@ -79,7 +79,9 @@ async function insert(engine, c, ctx) {
   c.accept('TABLE');
   const tg = target(engine, c, ctx, false);
   let cols = null;
-  if (c.isOp('(') && !(c.isWord('SELECT', 1) || c.isWord('WITH', 1) || c.isWord('VALUES', 1))) {
+  // A column list, unless the parenthesis opens a query; a column may be named values or select.
+  const query = (c.isWord('SELECT', 1) || c.isWord('WITH', 1) || c.isWord('VALUES', 1)) && !c.isOp(',', 2) && !c.isOp(')', 2);
+  if (c.isOp('(') && !query) {
     c.next();
     cols = [];
     do { cols.push(c.ident()); } while (c.acceptOp(','));
@@ -120,9 +122,10 @@ async function update(engine, c, ctx) {
   const tg = target(engine, c, ctx, true);
   const a = alias(c, ['SET']) ?? tg.t.name;
   c.expect('SET');
-  const whereAt = c.findTop((t) => t.type === 'word' && t.upper === 'WHERE');
-  const end = stmtEnd(c.toks);
   const tr = engine.translator(c.toks, ctx);
+  // The WHERE keyword, not a column of that name (SET where = where + 1 WHERE ...).
+  const whereAt = c.findTop((t, j) => t.type === 'word' && t.upper === 'WHERE' && !tr.isName(j));
+  const end = stmtEnd(c.toks);
   const sets = assignments(engine, tr, tg, c.toks, c.i, whereAt);
   const where = whereAt < end ? tr.translate(whereAt + 1, end) : 'true';
   const from = `${tg.dt} AS ${qid(a)}`;

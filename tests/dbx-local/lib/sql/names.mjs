@@ -26,11 +26,12 @@ export function sparkColumnNames(names, known) {
 const INTERVAL_LITERAL = /^to_(year|month|day|hour|minute|second)s\(CAST\(trunc\(CAST\('?(-?[\d.]+)'? AS DOUBLE\)\) AS \w+\)\)$/;
 
 // Spark prints count(*) as count(1), interval literals in their canonical form, and string
-// literals inside auto-generated names without their quotes (upper('a') is `upper(a)`).
+// literals and column names inside auto-generated names without their quotes (upper('a') is
+// `upper(a)`, max(`at`) is `max(at)`; DuckDB quotes names that are DuckDB keywords).
 function sparkExpressionName(name) {
   if (name === 'count_star()') return 'count(1)';
   const m = INTERVAL_LITERAL.exec(name);
   if (m) return `INTERVAL '${m[2]}' ${m[1].toUpperCase()}`;
-  if (!name.includes("'")) return name;
-  return name.replace(/'((?:[^']|'')*)'/g, (_, body) => body.replace(/''/g, "'"));
+  if (!name.includes("'") && !name.includes('"')) return name;
+  return name.replace(/'((?:[^']|'')*)'|"((?:[^"]|"")*)"/g, (_, text, ident) => (text !== undefined ? text.replace(/''/g, "'") : ident.replace(/""/g, '"')));
 }

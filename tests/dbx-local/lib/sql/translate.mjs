@@ -8,8 +8,13 @@ import { parseType, parseTypeText } from './types.mjs';
 import { isClauseWord, INTEGRAL_CASTS } from './ansi.mjs';
 import { builtinCall, intervalLiteral, javaToStrftime } from './builtins.mjs';
 
-/** DuckDB string literal for a JS string. */
-export function lit(s) { return "'" + String(s).replace(/'/g, "''") + "'"; }
+/** DuckDB string literal for a JS string. DuckDB's parser ends a statement at a NUL character,
+ * so a string holding one is spelled as a concatenation with chr(0). */
+export function lit(s) {
+  const text = String(s);
+  if (text.includes('\0')) return `(${text.split('\0').map(lit).join(' || chr(0) || ')})`;
+  return "'" + text.replace(/'/g, "''") + "'";
+}
 
 /** DuckDB quoted identifier. */
 export function qid(s) { return '"' + String(s).replace(/"/g, '""') + '"'; }
@@ -18,6 +23,39 @@ export function qid(s) { return '"' + String(s).replace(/"/g, '""') + '"'; }
 const END_FROM = new Set(['WHERE', 'GROUP', 'HAVING', 'ORDER', 'LIMIT', 'QUALIFY', 'WINDOW', 'UNION', 'EXCEPT',
   'INTERSECT', 'ON', 'USING', 'SELECT', 'SET', 'VALUES', 'WHEN', 'OFFSET', 'CLUSTER', 'DISTRIBUTE', 'SORT', 'RETURNING']);
 const JOIN_WORDS = new Set(['JOIN']);
+const COMPARISON_OPS = new Set(['=', '==', '<>', '!=', '<', '<=', '>', '>=', '<=>']);
+
+/*
+ * Identifiers. Databricks reserves no word as a name, DuckDB reserves many, so every word used as
+ * a name is emitted quoted. A word is a name when it is part of a dotted name, follows AS, names
+ * a CTE, aliases a table, is no keyword at all (neither DuckDB's nor one of the dialect words
+ * below), or stands alone where an operand is expected (after SELECT, an operator, '(' ...) and
+ * ends there. Words Databricks always reads as keywords inside expressions stay keywords; to use
+ * them as column names, write them in backticks or qualify them (as Databricks asks for NULL).
+ */
+const ALWAYS_KEYWORDS = new Set(['NULL', 'TRUE', 'FALSE', 'DEFAULT', 'CASE', 'NOT', 'DISTINCT', 'ALL', 'INTERVAL', 'EXISTS', 'SELECT', 'WITH',
+  'CURRENT_DATE', 'CURRENT_TIMESTAMP', 'CURRENT_TIME', 'CURRENT_USER', 'SESSION_USER', 'USER', 'LOCALTIMESTAMP', 'LOCALTIME']);
+// Dialect words missing from DuckDB's keyword list that must reach DuckDB (or our errors) bare.
+const DIALECT_KEYWORDS = ['DIV', 'MINUS', 'RLIKE', 'REGEXP', 'DISTRIBUTE', 'SORT', 'DATE', 'TIMESTAMP_NTZ', 'TIMESTAMP_LTZ',
+  ...ALWAYS_KEYWORDS];
+// Words after which an operand starts.
+const BEFORE_OPERAND = new Set(['SELECT', 'WHERE', 'AND', 'OR', 'NOT', 'WHEN', 'THEN', 'ELSE', 'ON', 'HAVING', 'BY', 'BETWEEN',
+  'LIKE', 'ILIKE', 'CASE', 'QUALIFY', 'RETURN', 'SET', 'DISTINCT', 'ALL']);
+const BEFORE_OPERAND_OPS = new Set(['(', ',', '[', '+', '-', '*', '/', '%', '||', '&', '|', '^', '~', ...COMPARISON_OPS]);
+// Words that may follow a complete operand.
+const AFTER_OPERAND = new Set(['FROM', 'WHERE', 'AND', 'OR', 'AS', 'IS', 'IN', 'NOT', 'BETWEEN', 'LIKE', 'ILIKE', 'RLIKE', 'REGEXP',
+  'GROUP', 'ORDER', 'HAVING', 'LIMIT', 'OFFSET', 'UNION', 'EXCEPT', 'INTERSECT', 'MINUS', 'THEN', 'WHEN', 'ELSE', 'END', 'ASC',
+  'DESC', 'NULLS', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL', 'CROSS', 'NATURAL', 'SEMI', 'ANTI', 'ON', 'USING', 'WINDOW',
+  'QUALIFY', 'DIV', 'ESCAPE', 'COLLATE', 'OVER', 'FILTER', 'WITHIN', 'IGNORE', 'RESPECT', 'SORT', 'CLUSTER', 'DISTRIBUTE', 'FOR']);
+const AFTER_OPERAND_OPS = new Set([',', ')', ']', ';', '+', '-', '*', '/', '%', '||', '&', '|', '^', '::', ':', '[', '->',
+  ...COMPARISON_OPS]);
+// Words that may follow a table reference without being its alias.
+const AFTER_TABLE = new Set(['WHERE', 'GROUP', 'ORDER', 'HAVING', 'LIMIT', 'OFFSET', 'JOIN', 'INNER', 'LEFT', 'RIGHT', 'FULL',
+  'CROSS', 'NATURAL', 'SEMI', 'ANTI', 'OUTER', 'ON', 'USING', 'UNION', 'EXCEPT', 'INTERSECT', 'MINUS', 'WINDOW', 'QUALIFY', 'AS',
+  'LATERAL', 'TABLESAMPLE', 'PIVOT', 'UNPIVOT', 'FETCH', 'CLUSTER', 'DISTRIBUTE', 'SORT', 'VERSION', 'TIMESTAMP', 'WITH', 'WHEN',
+  'SET', 'VALUES', 'SELECT', 'POSITIONAL', 'ASOF']);
+// Words that may follow AS without being a name.
+const AFTER_AS = new Set(['SELECT', 'WITH', 'VALUES', 'TABLE', 'FROM', 'OF']);
 
 /** Index of the ')' matching the '(' at toks[i]. */
 export function matchParen(toks, i) {
@@ -83,6 +121,57 @@ export class Translator {
     this.toks = toks;
     this.ctx = ctx;
     this.ctes = cteNames(toks);
+    this.keywords = new Set([...(ctx.keywords ?? []), ...DIALECT_KEYWORDS]);
+  }
+
+  /** True when the keyword at toks[i] could be an implicit alias: it ends a select item and is
+   * no word that continues an expression or opens a clause. */
+  aliasAt(i) {
+    const t = this.toks;
+    const tok = t[i];
+    const next = t[i + 1];
+    if (tok?.type !== 'word' || ALWAYS_KEYWORDS.has(tok.upper) || AFTER_OPERAND.has(tok.upper) || isClauseWord(tok.upper)) return false;
+    return !next || next.type === 'eof' || (next.type === 'op' && (next.value === ',' || next.value === ';'))
+      || (next.type === 'word' && next.upper === 'FROM');
+  }
+
+  /** isName(i), remembered: a word's neighbours ask for it again. */
+  isNameCached(i) {
+    this.names ??= new Map();
+    if (!this.names.has(i)) this.names.set(i, this.isName(i));
+    return this.names.get(i);
+  }
+
+  /**
+   * True when the word toks[i] is used as a name (see Identifiers above); aliasOfTable when it
+   * directly follows a table reference.
+   */
+  isName(i, aliasOfTable = false) {
+    const t = this.toks;
+    const tok = t[i];
+    const prev = t[i - 1];
+    const next = t[i + 1];
+    const op = (x, v) => x?.type === 'op' && (v === undefined || x.value === v);
+    const word = (x) => x?.type === 'word';
+    if (op(prev, '.') || (op(next, '.') && (isIdent(t[i + 2]) || op(t[i + 2], '*')))) return true;
+    if (word(prev) && prev.upper === 'AS' && !AFTER_AS.has(tok.upper)) return true;
+    if (word(next) && next.upper === 'AS' && op(t[i + 2], '(')) return !ALWAYS_KEYWORDS.has(tok.upper); // a CTE
+    if (next?.type === 'string' || op(next, '(')) return false; // typed literal, function or keyword
+    if (aliasOfTable) return !AFTER_TABLE.has(tok.upper) && !ALWAYS_KEYWORDS.has(tok.upper);
+    if (ALWAYS_KEYWORDS.has(tok.upper)) return false;
+    if (!this.keywords.has(tok.upper)) return true;
+    // An implicit column alias: after a complete operand, ending a select item (SELECT b key FROM t),
+    // but not an interval unit (INTERVAL 1 DAY).
+    const afterOperand = prev && (['string', 'number', 'qident', 'param'].includes(prev.type) || op(prev, ')') || (word(prev) && this.isNameCached(i - 1)));
+    if (afterOperand && this.aliasAt(i) && t[i - 2]?.upper !== 'INTERVAL') return true;
+    // After a keyword that takes an operand, unless that word is itself a name (WHERE and IS NULL).
+    const expected = !prev || (op(prev) && BEFORE_OPERAND_OPS.has(prev.value))
+      || (word(prev) && BEFORE_OPERAND.has(prev.upper) && !this.isNameCached(i - 1));
+    const ends = !next || next.type === 'eof' || (op(next) && AFTER_OPERAND_OPS.has(next.value))
+      || (word(next) && AFTER_OPERAND.has(next.upper))
+      // A name after it would be an implicit alias, unless the word starts a clause (SELECT x).
+      || (word(next) && (!this.keywords.has(next.upper) || this.aliasAt(i + 1)) && !isClauseWord(tok.upper));
+    return expected && ends;
   }
 
   /** DuckDB SQL for toks[start, end) as a query or expression. */
@@ -101,6 +190,7 @@ export class Translator {
     let inFrom = expectTableAtStart;
     let expectTable = expectTableAtStart;
     let i = start;
+    let afterTable = false; // the previous token ended a table reference (its alias may follow)
     const emitParenGroup = (open) => {
       const close = matchParen(t, open);
       out.push('(' + this.walk(open + 1, close, false) + ')');
@@ -108,14 +198,17 @@ export class Translator {
     };
     while (i < end) {
       const tok = t[i];
-      if (tok.type === 'word') {
+      const aliasOfTable = afterTable;
+      afterTable = false;
+      if (tok.type === 'word' && aliasOfTable && this.isName(i, true)) { out.push(qid(tok.value)); i++; continue; }
+      if (tok.type === 'word' && !(t[i - 1]?.type === 'op' && t[i - 1].value === '.')) {
         const u = tok.upper;
         if (u === 'FROM' || JOIN_WORDS.has(u)) { out.push(u); inFrom = true; expectTable = true; i++; continue; }
         if (u === 'LATERAL' && t[i + 1]?.upper === 'VIEW') throw unsupported('LATERAL VIEW');
         if (inFrom && END_FROM.has(u)) { inFrom = false; expectTable = false; }
       }
       if (expectTable) {
-        if (tok.type === 'op' && tok.value === '(') { i = emitParenGroup(i); expectTable = false; continue; }
+        if (tok.type === 'op' && tok.value === '(') { i = emitParenGroup(i); expectTable = false; afterTable = true; continue; }
         if (isIdent(tok)) {
           const parts = [tok];
           let j = i + 1;
@@ -130,13 +223,23 @@ export class Translator {
             out.push(qid(tok.value));
             i = j;
           } else {
-            out.push(this.ctx.resolveTable(parts));
+            // A table's DuckDB name, or { sql, alias } for a query standing for a view, which keeps
+            // the view's name for qualified columns unless the statement gives an alias.
+            const ref = this.ctx.resolveTable(parts);
+            if (typeof ref === 'string') out.push(ref);
+            else {
+              out.push(ref.sql);
+              const a = t[j];
+              const aliased = a?.type === 'qident' || (a?.type === 'word' && (a.upper === 'AS' || this.isName(j, true)));
+              if (!aliased) out.push(`AS ${qid(ref.alias)}`);
+            }
             i = j;
             const tt = t[i]?.type === 'word' ? t[i].upper : null;
             if ((tt === 'VERSION' || tt === 'TIMESTAMP') && t[i + 1]?.upper === 'AS' && t[i + 2]?.upper === 'OF') throw unsupported('time travel (VERSION AS OF / TIMESTAMP AS OF)');
             if (tt === 'WITH' && t[i + 1]?.value === '(') throw unsupported('table options (WITH (...)) on a table reference');
           }
           expectTable = false;
+          afterTable = true;
           continue;
         }
         if (tok.type === 'string') throw unsupported('file paths as table references outside COPY INTO');
@@ -171,13 +274,33 @@ export class Translator {
       }
       if (tok.type === 'string') { out.push(lit(tok.value)); i++; continue; }
       if (tok.type === 'qident') { out.push(qid(tok.value)); i++; continue; }
-      if (tok.type === 'param') { out.push(this.ctx.param(tok.value)); i++; continue; }
+      if (tok.type === 'param') { out.push(this.ctx.param(tok.value, { compared: this.compared(i) })); i++; continue; }
       if (tok.type === 'hex') { out.push(`'${tok.value.replace(/(..)/g, '\\x$1')}'::BLOB`); i++; continue; }
       if (tok.type === 'number') { out.push(this.number(tok)); i++; continue; }
       if (tok.type === 'word') { i = this.word(out, i, end); continue; }
       throw syntaxError(tok.text);
     }
     return out.join(' ');
+  }
+
+  /** True when toks[i] is an operand of a comparison: next to a comparison operator, a bound of
+   * BETWEEN, or an item of an IN list. */
+  compared(i) {
+    const t = this.toks;
+    const op = (x) => x?.type === 'op' && COMPARISON_OPS.has(x.value);
+    const word = (x, w) => x?.type === 'word' && x.upper === w;
+    if (op(t[i - 1]) || op(t[i + 1]) || word(t[i - 1], 'BETWEEN') || word(t[i - 1], 'AND')) return true;
+    // An IN list item: the nearest unclosed '(' before it follows IN.
+    let depth = 0;
+    for (let j = i - 1; j >= 0; j--) {
+      const v = t[j].type === 'op' ? t[j].value : null;
+      if (v === ')' || v === ']') depth++;
+      else if (v === '(' || v === '[') {
+        if (depth === 0) return v === '(' && word(t[j - 1], 'IN');
+        depth--;
+      } else if (depth === 0 && v !== ',' && j === i - 1) return false;
+    }
+    return false;
   }
 
   number(tok) {
@@ -340,6 +463,7 @@ export class Translator {
       out.push(tok.value);
       return i + 1;
     }
+    if (this.isName(i)) { out.push(qid(tok.value)); return i + 1; }
     // Multi-field interval literals, which DuckDB's parser refuses.
     if (u === 'INTERVAL' && t[i + 1]?.type === 'string' && t[i + 2]?.type === 'word' && t[i + 3]?.upper === 'TO' && t[i + 4]?.type === 'word') {
       out.push(intervalLiteral(t[i + 1].value, t[i + 2].upper, t[i + 4].upper));
@@ -349,14 +473,15 @@ export class Translator {
     if (u === 'TIMESTAMP_NTZ' && t[i + 1]?.type === 'string') { out.push(`TIMESTAMP ${lit(t[i + 1].value)}`); return i + 2; }
     if ((u === 'RLIKE' || u === 'REGEXP') && out.length) throw unsupported('RLIKE/REGEXP operator (use regexp_like())');
     if (u === 'EXCEPT' && out[out.length - 1] === '*' && t[i + 1]?.value === '(') { out.push('EXCLUDE'); return i + 1; }
-    if ((u === 'LIKE' || u === 'ILIKE') && t[i + 1]?.type === 'string' && t[i + 2]?.upper !== 'ESCAPE') {
+    if ((u === 'LIKE' || u === 'ILIKE') && ['string', 'param'].includes(t[i + 1]?.type) && t[i + 2]?.upper !== 'ESCAPE') {
       // Databricks LIKE escapes with backslash by default; DuckDB needs it spelled out.
-      out.push(u, lit(t[i + 1].value), "ESCAPE '\\'");
+      const pattern = t[i + 1].type === 'string' ? lit(t[i + 1].value) : this.ctx.param(t[i + 1].value, { compared: true });
+      out.push(u, pattern, "ESCAPE '\\'");
       return i + 2;
     }
     if (u === 'CURRENT_USER') { out.push(lit(this.ctx.principal?.name ?? '')); return i + 1; }
     if (u === 'CURRENT_TIMESTAMP') { out.push('get_current_timestamp()'); return i + 1; }
-    // Plain words pass unquoted so keywords keep working.
+    // Keywords pass as written (names were quoted above).
     out.push(tok.value);
     return i + 1;
   }
