@@ -29,6 +29,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "args.h"
 #include "catalog.h"
 #include "session.h"
 
@@ -158,42 +159,6 @@ static int def_column(const DiscoverDef *pDef, Field e) {
 ** options_json
 */
 
-/* A call's settings, from options_json. */
-typedef struct DiscoverOpts {
-  cJSON *pJson;    /* owned; the parsed options (wiped when freed) */
-  DbxOption *aOpt; /* owned; config options, strings borrowed from pJson */
-  char **azNum;    /* owned; texts of numeric values, one per aOpt entry */
-  int nOpt;        /* entries in aOpt */
-  int nPageSize;   /* page_size, 0 by default */
-} DiscoverOpts;
-
-static void opts_free(DiscoverOpts *o) {
-  int i;
-  for (i = 0; o->azNum && i < o->nOpt; i++)
-    sqlite3_free(o->azNum[i]);
-  sqlite3_free(o->azNum);
-  sqlite3_free(o->aOpt);
-  dbx_json_free_secret(o->pJson);
-  memset(o, 0, sizeof(*o));
-}
-
-/*
-** Whether JSON text z holds the escape \u0000 inside a string: cJSON would
-** end the decoded value there, silently changing it.
-*/
-static int json_has_nul_escape(const char *z) {
-  int bStr = 0;
-  for (; *z; z++) {
-    if (*z == '"') {
-      bStr = !bStr;
-    } else if (bStr && *z == '\\') {
-      if (strncmp(z + 1, "u0000", 5) == 0) return 1;
-      if (z[1]) z++;
-    }
-  }
-  return 0;
-}
-
 /* Reads page_size from pItem (a number or a numeric string). */
 static int opts_page_size(const cJSON *pItem, int *pn, DbxError *pErr) {
   double d = -1;
@@ -214,60 +179,15 @@ static int opts_page_size(const cJSON *pItem, int *pn, DbxError *pErr) {
 }
 
 /*
-** Parses options_json (NULL: none) into *o: page_size is kept here, every
-** other member is a config option for dbx_session_connect(), which names
-** an unknown one. Returns SQLITE_OK or an error in pErr; opts_free() after
-** either.
+** The DbxArgsMemberFn of the list calls: takes page_size into *(int *)pArg;
+** every other member is a setting for dbx_session_connect(), which names
+** an unknown one (statement options are unknown here).
 */
-static int opts_parse(const char *zJson, DiscoverOpts *o, DbxError *pErr) {
-  const cJSON *pItem;
-  int n;
-  memset(o, 0, sizeof(*o));
-  if (zJson == NULL) return SQLITE_OK;
-  if (json_has_nul_escape(zJson)) {
-    return dbx_error_set(pErr, SQLITE_ERROR,
-                         "options_json contains \\u0000, a NUL character, "
-                         "which a value cannot carry here; remove it");
-  }
-  o->pJson = cJSON_Parse(zJson);
-  if (!cJSON_IsObject(o->pJson)) {
-    return dbx_error_set(pErr, SQLITE_ERROR,
-                         "options must be a JSON object such as "
-                         "{\"host\": \"https://...\", \"page_size\": 100}");
-  }
-  n = cJSON_GetArraySize(o->pJson);
-  o->aOpt = sqlite3_malloc64(sizeof(DbxOption) * (size_t)(n + 1));
-  o->azNum = sqlite3_malloc64(sizeof(char *) * (size_t)(n + 1));
-  if (o->aOpt == NULL || o->azNum == NULL) {
-    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  }
-  memset(o->azNum, 0, sizeof(char *) * (size_t)(n + 1));
-  cJSON_ArrayForEach(pItem, o->pJson) {
-    const char *zVal = NULL;
-    if (strcmp(pItem->string, "page_size") == 0) {
-      if (opts_page_size(pItem, &o->nPageSize, pErr)) return pErr->rc;
-      continue;
-    }
-    if (cJSON_IsString(pItem)) {
-      zVal = pItem->valuestring;
-    } else if (cJSON_IsNumber(pItem)) {
-      o->azNum[o->nOpt] = sqlite3_mprintf("%.17g", pItem->valuedouble);
-      if (o->azNum[o->nOpt] == NULL) {
-        return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-      }
-      zVal = o->azNum[o->nOpt];
-    } else if (cJSON_IsBool(pItem)) {
-      zVal = cJSON_IsTrue(pItem) ? "true" : "false";
-    } else if (!cJSON_IsNull(pItem)) {
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "option %s must be a string or a number",
-                           pItem->string);
-    }
-    o->aOpt[o->nOpt].zKey = pItem->string;
-    o->aOpt[o->nOpt].zValue = zVal;
-    o->nOpt++;
-  }
-  return SQLITE_OK;
+static int opts_member(void *pArg, const cJSON *pItem, int *pbTaken,
+                       DbxError *pErr) {
+  if (strcmp(pItem->string, "page_size") != 0) return SQLITE_OK;
+  *pbTaken = 1;
+  return opts_page_size(pItem, (int *)pArg, pErr);
 }
 
 /* ---------------------------------------------------------------------
@@ -533,37 +453,25 @@ static int discoverStep(DiscoverCursor *p) {
 
 /*
 ** Copies the arguments idxNum names from argv into p->azArg and checks
-** them: names given and without NUL, options without NUL. Returns SQLITE_OK
+** them: names given and without NUL, options without NUL (its \u0000
+** escapes are found when it is parsed, after the names). Returns SQLITE_OK
 ** or an error in pErr.
 */
 static int discoverArgs(DiscoverCursor *p, const DiscoverDef *pDef, int idxNum,
                         int argc, sqlite3_value **argv, DbxError *pErr) {
-  static const char *const azWhat[] = {"the catalog name", "the schema name",
-                                       "options_json"};
-  int j = 0, k, nArg = pDef->nName + 1;
-  for (k = 0; k < nArg; k++) {
-    int iWhat = k == pDef->nName ? 2 : k;
-    const char *z;
-    if ((idxNum & (1 << k)) == 0 || j >= argc) continue;
-    z = (const char *)sqlite3_value_text(argv[j]);
-    if (z) {
-      if (strlen(z) != (size_t)sqlite3_value_bytes(argv[j])) {
-        return dbx_error_set(pErr, SQLITE_ERROR,
-                             "%s contains a NUL character (char(0)); remove "
-                             "it",
-                             azWhat[iWhat]);
-      }
-      p->azArg[k] = dbx_strdup(z);
-      if (p->azArg[k] == NULL) {
-        return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-      }
-    }
-    j++;
-  }
+  static const char *const azName[] = {"the catalog name", "the schema name"};
+  const char *azWhat[MAX_ARG];
+  int k, rc;
+  for (k = 0; k < pDef->nName; k++)
+    azWhat[k] = azName[k];
+  azWhat[pDef->nName] = "options_json";
+  rc = dbx_args_copy(idxNum, pDef->nName + 1, argc, argv, azWhat, 0, p->azArg,
+                     pErr);
+  if (rc) return rc;
   for (k = 0; k < pDef->nName; k++) {
     if (p->azArg[k] == NULL || p->azArg[k][0] == 0) {
       return dbx_error_set(pErr, SQLITE_ERROR, "%s needs %s (got %s)",
-                           pDef->zUsage, azWhat[k],
+                           pDef->zUsage, azName[k],
                            p->azArg[k] ? "''" : "none or NULL");
     }
   }
@@ -576,17 +484,22 @@ static int discoverFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   DiscoverCursor *p = (DiscoverCursor *)pCur;
   DiscoverVtab *pTab = (DiscoverVtab *)pCur->pVtab;
   const DiscoverDef *pDef = pTab->pDef;
-  DiscoverOpts opts;
+  DbxArgsOptions opts;
   DbxConfig *pConfig = NULL;
   DbxClient *pClient = NULL;
   DbxError err;
-  int rc, flags = 0;
+  int rc, flags = 0, nPageSize = 0;
   DBX_UNUSED(idxStr);
   discoverReset(p);
   dbx_error_clear(&err);
   memset(&opts, 0, sizeof(opts));
   rc = discoverArgs(p, pDef, idxNum, argc, argv, &err);
-  if (rc == SQLITE_OK) rc = opts_parse(p->azArg[pDef->nName], &opts, &err);
+  if (rc == SQLITE_OK) {
+    rc = dbx_args_options_parse(
+        p->azArg[pDef->nName],
+        "{\"host\": \"https://...\", \"page_size\": 100}", 0, opts_member,
+        &nPageSize, &opts, &err);
+  }
   if (rc == SQLITE_OK) {
     rc = dbx_session_connect(pTab->pSession, opts.aOpt, opts.nOpt, &pConfig,
                              &pClient, &err);
@@ -598,10 +511,10 @@ static int discoverFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     p->pProbe = dbx_probe_open(pTab->db);
     rc = dbx_catalog_list_open(
         pClient, pDef->eKind, pDef->nName > 0 ? p->azArg[0] : NULL,
-        pDef->nName > 1 ? p->azArg[1] : NULL, opts.nPageSize, flags,
+        pDef->nName > 1 ? p->azArg[1] : NULL, nPageSize, flags,
         dbx_probe_interrupted, p->pProbe, &p->pList, &err);
   }
-  opts_free(&opts);
+  dbx_args_options_free(&opts);
   if (rc) return dbx_error_to_vtab(pCur->pVtab, &err);
   p->bEof = 0;
   return discoverStep(p);

@@ -29,6 +29,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "args.h"
 #include "session.h"
 
 /* ---------------------------------------------------------------------
@@ -39,169 +40,58 @@
 typedef struct CallArgs {
   DbxParam *aParam;    /* owned (sqlite3_free), one allocation */
   int nParam;          /* entries in aParam */
-  DbxOption *aOpt;     /* owned; config options, strings in pOptJson */
-  int nOpt;            /* entries in aOpt */
-  cJSON *pOptJson;     /* owned; the parsed options_json */
-  char **azNum;        /* owned; texts of numeric option values */
+  DbxArgsOptions opts; /* owned; options_json, split */
   DbxStmtOptions stmt; /* statement options */
   DbxConfig *pConfig;  /* owned; resolved */
   DbxClient *pClient;  /* borrowed from the session */
 } CallArgs;
 
+/* The arguments sql, params_json and options_json, as errors name them. */
+static const char *const azCallArg[] = {"the SQL text", "params_json",
+                                        "options_json"};
+
+/* Which of them are JSON, whose \u0000 escapes are refused (args.h). */
+#define CALL_ARGS_JSON 0x06
+
 /* Frees what call_args_prepare() made; the options JSON is wiped. */
 static void call_args_free(CallArgs *a) {
-  int i;
   sqlite3_free(a->aParam);
-  for (i = 0; a->azNum && i < a->nOpt; i++)
-    sqlite3_free(a->azNum[i]);
-  sqlite3_free(a->azNum);
-  sqlite3_free(a->aOpt);
-  dbx_json_free_secret(a->pOptJson); /* may hold a refused literal secret */
+  dbx_args_options_free(&a->opts);
   dbx_config_free(a->pConfig);
   memset(a, 0, sizeof(*a));
 }
 
 /*
-** The text of one member of options_json in *pzVal: a string as is, a
-** number formatted into *pzNum (sqlite3_free), true/false, or NULL for
-** null. Returns SQLITE_OK or an error for an object or an array.
-*/
-static int option_text(const cJSON *pItem, const char **pzVal, char **pzNum,
-                       DbxError *pErr) {
-  *pzVal = NULL;
-  *pzNum = NULL;
-  if (cJSON_IsString(pItem)) {
-    *pzVal = pItem->valuestring;
-  } else if (cJSON_IsNumber(pItem)) {
-    *pzNum = sqlite3_mprintf("%.17g", pItem->valuedouble);
-    if (*pzNum == NULL)
-      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    *pzVal = *pzNum;
-  } else if (cJSON_IsBool(pItem)) {
-    *pzVal = cJSON_IsTrue(pItem) ? "true" : "false";
-  } else if (!cJSON_IsNull(pItem)) {
-    return dbx_error_set(pErr, SQLITE_ERROR,
-                         "option %s must be a string or a number",
-                         pItem->string);
-  }
-  return SQLITE_OK;
-}
-
-/*
-** Parses params_json and options_json (either may be NULL), resolves the
-** configuration and finds the client. Statement options of the call are
-** checked first and applied after the connection's dbx_config() defaults,
-** so they override them. Returns SQLITE_OK or an error in pErr.
+** Parses params_json and options_json (either may be NULL; an empty
+** options_json is none), resolves the configuration and finds the client.
+** Statement options of the call are checked first and applied after the
+** connection's dbx_config() defaults, so they override them. Returns
+** SQLITE_OK or an error in pErr.
 */
 static int call_args_prepare(DbxSession *pSession, const char *zParams,
                              const char *zOptions, CallArgs *a,
                              DbxError *pErr) {
-  const cJSON *pItem;
-  int rc, n;
+  int rc;
   memset(a, 0, sizeof(*a));
   dbx_stmt_options_init(&a->stmt);
   rc = dbx_stmt_params_parse(zParams, &a->aParam, &a->nParam, pErr);
   if (rc) return rc;
-  if (zOptions && zOptions[0]) {
-    a->pOptJson = cJSON_Parse(zOptions);
-    if (!cJSON_IsObject(a->pOptJson)) {
-      return dbx_error_set(
-          pErr, SQLITE_ERROR,
-          "options must be a JSON object such as "
-          "{\"warehouse\": \"<id>\", \"statement_timeout\": 30}");
-    }
-    n = cJSON_GetArraySize(a->pOptJson);
-    a->aOpt = sqlite3_malloc64(sizeof(DbxOption) * (size_t)(n + 1));
-    a->azNum = sqlite3_malloc64(sizeof(char *) * (size_t)(n + 1));
-    if (a->aOpt == NULL || a->azNum == NULL) {
-      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    }
-    memset(a->azNum, 0, sizeof(char *) * (size_t)(n + 1));
-    cJSON_ArrayForEach(pItem, a->pOptJson) {
-      const char *zVal;
-      char *zNum;
-      rc = option_text(pItem, &zVal, &zNum, pErr);
-      if (rc) return rc;
-      if (dbx_stmt_is_option(pItem->string)) {
-        DbxStmtOptions check; /* applied below, after the defaults */
-        dbx_stmt_options_init(&check);
-        rc = dbx_stmt_option(&check, pItem->string, zVal, pErr);
-        sqlite3_free(zNum);
-        if (rc) return rc;
-      } else {
-        a->azNum[a->nOpt] = zNum;
-        a->aOpt[a->nOpt].zKey = pItem->string;
-        a->aOpt[a->nOpt].zValue = zVal;
-        a->nOpt++;
-      }
-    }
-  }
-  rc = dbx_session_connect(pSession, a->aOpt, a->nOpt, &a->pConfig, &a->pClient,
-                           pErr);
+  rc = dbx_args_options_parse(
+      zOptions && zOptions[0] ? zOptions : NULL,
+      "{\"warehouse\": \"<id>\", \"statement_timeout\": 30}", DBX_ARGS_STMT,
+      NULL, NULL, &a->opts, pErr);
+  if (rc) return rc;
+  rc = dbx_session_connect(pSession, a->opts.aOpt, a->opts.nOpt, &a->pConfig,
+                           &a->pClient, pErr);
   if (rc) return rc;
   dbx_session_stmt_options(pSession, a->pConfig, &a->stmt);
-  cJSON_ArrayForEach(pItem, a->pOptJson) {
-    const char *zVal;
-    char *zNum;
-    if (!dbx_stmt_is_option(pItem->string)) continue;
-    rc = option_text(pItem, &zVal, &zNum, pErr);
-    if (rc == SQLITE_OK)
-      rc = dbx_stmt_option(&a->stmt, pItem->string, zVal, pErr);
-    sqlite3_free(zNum);
-    if (rc) return rc;
-  }
-  return SQLITE_OK;
+  return dbx_args_options_apply(&a->opts, &a->stmt, pErr);
 }
 
 /* Text of an argument, or NULL when absent or SQL NULL. */
 static const char *arg_text(int argc, sqlite3_value **argv, int i) {
   if (i >= argc || sqlite3_value_type(argv[i]) == SQLITE_NULL) return NULL;
   return (const char *)sqlite3_value_text(argv[i]);
-}
-
-/*
-** Whether JSON text z holds the escape \u0000 inside a string: cJSON would
-** end the decoded string there, silently dropping the rest of the value.
-*/
-static int json_has_nul_escape(const char *z) {
-  int bStr = 0;
-  for (; *z; z++) {
-    if (*z == '"') {
-      bStr = !bStr;
-    } else if (bStr && *z == '\\') {
-      if (strncmp(z + 1, "u0000", 5) == 0) return 1;
-      if (z[1]) z++; /* the escaped character, e.g. \" or \\ */
-    }
-  }
-  return 0;
-}
-
-/*
-** Checks that the SQL, params and options arguments (azArg[0..2], from
-** values apArg, any NULL) hold no NUL: SQL text would end there, and a
-** JSON \u0000 would cut a value short, changing what runs. Returns
-** SQLITE_OK or an error in pErr naming the argument.
-*/
-static int args_check_nul(sqlite3_value *const *apArg, const char *const *azArg,
-                          DbxError *pErr) {
-  static const char *const azName[] = {"the SQL text", "params_json",
-                                       "options_json"};
-  int i;
-  for (i = 0; i < 3; i++) {
-    if (azArg[i] == NULL) continue;
-    if (apArg[i] && strlen(azArg[i]) != (size_t)sqlite3_value_bytes(apArg[i])) {
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "%s contains a NUL character (char(0)); remove it",
-                           azName[i]);
-    }
-    if (i > 0 && json_has_nul_escape(azArg[i])) {
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "%s contains \\u0000, a NUL character, which a "
-                           "value cannot carry here; remove it",
-                           azName[i]);
-    }
-  }
-  return SQLITE_OK;
 }
 
 /* ---------------------------------------------------------------------
@@ -343,7 +233,7 @@ static void execFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   DbxError err;
   CallArgs a;
   char *zOut = NULL;
-  int rc;
+  int i, rc;
 
   dbx_error_clear(&err);
   if (argc < 1 || argc > 3 || zSql == NULL) {
@@ -353,16 +243,13 @@ static void execFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                          -1);
     return;
   }
-  {
-    sqlite3_value *apArg[3] = {argv[0], argc > 1 ? argv[1] : NULL,
-                               argc > 2 ? argv[2] : NULL};
-    const char *azArg[3] = {zSql, arg_text(argc, argv, 1),
-                            arg_text(argc, argv, 2)};
-    memset(&a, 0, sizeof(a));
-    rc = args_check_nul(apArg, azArg, &err);
-    if (rc == SQLITE_OK) {
-      rc = call_args_prepare(pSession, azArg[1], azArg[2], &a, &err);
-    }
+  memset(&a, 0, sizeof(a));
+  for (i = 0, rc = SQLITE_OK; rc == SQLITE_OK && i < argc; i++) {
+    rc = dbx_args_check(argv[i], azCallArg[i], (CALL_ARGS_JSON >> i) & 1, &err);
+  }
+  if (rc == SQLITE_OK) {
+    rc = call_args_prepare(pSession, arg_text(argc, argv, 1),
+                           arg_text(argc, argv, 2), &a, &err);
   }
   pProbe = dbx_probe_open(sqlite3_context_db_handle(ctx));
   a.stmt.xInterrupt = dbx_probe_interrupted;
@@ -604,25 +491,13 @@ static int queryFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   QueryCursor *p = (QueryCursor *)pCur;
   QueryVtab *pTab = (QueryVtab *)pCur->pVtab;
   DbxError err;
-  int i, j = 0, rc;
+  int rc;
   DBX_UNUSED(idxStr);
   queryReset(p);
   dbx_error_clear(&err);
-  {
-    sqlite3_value *apArg[3] = {NULL, NULL, NULL};
-    for (i = 0; i < 3; i++) {
-      if ((idxNum & (1 << i)) == 0 || j >= argc) continue;
-      if (sqlite3_value_type(argv[j]) != SQLITE_NULL) {
-        p->azArg[i] = dbx_strdup((const char *)sqlite3_value_text(argv[j]));
-        if (p->azArg[i] == NULL) return SQLITE_NOMEM;
-        apArg[i] = argv[j];
-      }
-      j++;
-    }
-    if (args_check_nul(apArg, (const char *const *)p->azArg, &err)) {
-      return dbx_error_to_vtab(pCur->pVtab, &err);
-    }
-  }
+  rc = dbx_args_copy(idxNum, 3, argc, argv, azCallArg, CALL_ARGS_JSON, p->azArg,
+                     &err);
+  if (rc) return dbx_error_to_vtab(pCur->pVtab, &err);
   if (p->azArg[0] == NULL) {
     dbx_error_set(
         &err, SQLITE_ERROR,

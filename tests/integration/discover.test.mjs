@@ -190,6 +190,36 @@ test('arguments: names required, no NUL, options checked', async () => {
   assert.deepEqual(rows, [{ catalog_name: 'main', schema_name: 'default', options: '{"page_size": "1"}' }]);
 });
 
+test('arguments: the order of the checks, and what options_json accepts', async () => {
+  // Names are checked before options_json is read; a NUL byte is found first.
+  let err = await ws.fail("SELECT * FROM dbx_tables('', 'default', '{\"host\": \"a\\u0000b\"}');");
+  assert.match(err, /dbx_tables\(catalog, schema \[, options_json\]\) needs the catalog name \(got ''\)/);
+  err = await ws.fail("SELECT * FROM dbx_tables('main', 'd' || char(0), '{\"host\": \"a\\u0000b\"}');");
+  assert.match(err, /the schema name contains a NUL character \(char\(0\)\); remove it/);
+  err = await ws.fail("SELECT * FROM dbx_tables('main', 'default', '{\"host\": \"a' || char(0) || '\"}');");
+  assert.match(err, /databricks: options_json contains a NUL character \(char\(0\)\); remove it$/m);
+  err = await ws.fail("SELECT * FROM dbx_catalogs('{\"host\": \"a\\u0000b\"}');");
+  assert.match(err, /databricks: options_json contains \\u0000, a NUL character, which a value cannot carry here; remove it$/m);
+  // An empty text is not an object here (dbx_query takes it as no options).
+  err = await ws.fail("SELECT * FROM dbx_catalogs('');");
+  assert.match(err, /options must be a JSON object such as \{"host": "https:\/\/\.\.\.", "page_size": 100\}/);
+  // Members are read in order: the first bad one is named.
+  err = await ws.fail(`SELECT * FROM dbx_catalogs('{"x": [], "page_size": -1}');`);
+  assert.match(err, /option x must be a string or a number/);
+  for (const bad of ['[]', 'null', '""', '{}']) {
+    err = await ws.fail(`SELECT * FROM dbx_catalogs('{"page_size": ${bad}, "x": []}');`);
+    assert.match(err, /page_size must be a whole number from 0/, bad);
+  }
+  // Statement options mean nothing to a list call: they are unknown settings.
+  err = await ws.fail(`SELECT * FROM dbx_catalogs('{"disposition": "inline"}');`);
+  assert.match(err, /unknown setting 'disposition'/);
+  // Numbers, booleans and null are values of settings; a bad one is named.
+  err = await ws.fail(`SELECT * FROM dbx_catalogs('{"http_timeout_seconds": true}');`);
+  assert.match(err, /http_timeout_seconds/);
+  const rows = await ws.query(`SELECT count(*) AS n FROM dbx_schemas('one', '{"http_timeout_seconds": 30, "catalog": null, "page_size": 1e1}');`);
+  assert.deepEqual(rows, [{ n: 1 }]);
+});
+
 test('host and token from options_json work without the environment', async () => {
   const opts = JSON.stringify({ host: ws.server.url, token: 'env:MY_TOKEN' });
   const rows = await ws.query(`SELECT name FROM dbx_catalogs(${lit(opts)}) ORDER BY name;`,

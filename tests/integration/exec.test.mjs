@@ -52,6 +52,46 @@ test('dbx_exec is direct-only and checks its arguments', async () => {
   assert.match(err, /disposition must be inline, external_links or auto/);
 });
 
+test('options_json: statement options are checked first, then the settings', async () => {
+  // A bad statement option is named before any setting is resolved.
+  for (const opts of ['{"disposition":"sideways","colour":"red"}', '{"colour":"red","disposition":"sideways"}']) {
+    const err = await ws.fail(`SELECT dbx_exec('SELECT 1', NULL, '${opts}');`);
+    assert.match(err, /disposition must be inline, external_links or auto, not 'sideways'/, opts);
+  }
+  let err = await ws.fail(`SELECT dbx_exec('SELECT 1', NULL, '{"colour":"red"}');`);
+  assert.match(err, /unknown setting 'colour'/);
+  err = await ws.fail(`SELECT dbx_exec('SELECT 1', NULL, '{"row_limit": 1, "colour": [1]}');`);
+  assert.match(err, /option colour must be a string or a number/);
+  err = await ws.fail(`SELECT * FROM dbx_query('SELECT 1', NULL, '{"row_limit": {}}');`);
+  assert.match(err, /option row_limit must be a string or a number/);
+  err = await ws.fail(`SELECT dbx_exec('SELECT 1', NULL, '[1]');`);
+  assert.match(err, /options must be a JSON object such as \{"warehouse": "<id>", "statement_timeout": 30\}/);
+  // An empty text is no options; numbers, booleans and null are values.
+  const rows = await ws.query(`SELECT json_extract(dbx_exec('SELECT 1', NULL, ''), '$.state') AS s,
+  (SELECT count(*) FROM dbx_query('SELECT * FROM range(10)', NULL, '{"row_limit": 3, "idempotent": true, "http_timeout_seconds": 30, "catalog": null}')) AS n;`);
+  assert.deepEqual(rows, [{ s: 'SUCCEEDED', n: 3 }]);
+});
+
+test('arguments are checked in order: usage, then NUL, then JSON', async () => {
+  // dbx_exec wants its SQL first; dbx_query looks at every argument first.
+  let err = await ws.fail(`SELECT dbx_exec(NULL, '{"a": "' || char(0) || '"}');`);
+  assert.match(err, /dbx_exec\(sql \[, params_json \[, options_json\]\]\) needs the SQL text/);
+  err = await ws.fail(`SELECT * FROM dbx_query(NULL, '{"a": "' || char(0) || '"}');`);
+  assert.match(err, /databricks: params_json contains a NUL character \(char\(0\)\); remove it$/m);
+  err = await ws.fail(`SELECT * FROM dbx_query(NULL);`);
+  assert.match(err, /dbx_query\(sql \[, params_json \[, options_json\]\]\) needs the SQL text/);
+  // A NUL escape in options_json is found before params_json is parsed.
+  err = await ws.fail(`SELECT * FROM dbx_query('SELECT 1', '[1]', '{"host": "a\\u0000"}');`);
+  assert.match(err, /databricks: options_json contains \\u0000, a NUL character, which a value cannot carry here; remove it$/m);
+  err = await ws.fail(`SELECT * FROM dbx_query('SELECT 1', '{"k": "\\u0000"}', '{"host": "a' || char(0) || '"}');`);
+  assert.match(err, /params_json contains \\u0000/);
+  err = await ws.fail(`SELECT dbx_exec('SELECT 1', NULL, '{"host": "a' || char(0) || '"}');`);
+  assert.match(err, /databricks: options_json contains a NUL character \(char\(0\)\); remove it$/m);
+  // A BLOB argument is read as text: its NUL byte counts too.
+  err = await ws.fail(`SELECT dbx_exec(CAST('SELECT 1' AS BLOB) || x'00');`);
+  assert.match(err, /the SQL text contains a NUL character/);
+});
+
 test('missing table', async () => {
   const err = await ws.fail(`SELECT * FROM dbx_query('SELECT * FROM main.default.nope');`);
   assert.match(err, ONE_LINE('TABLE_OR_VIEW_NOT_FOUND'));
