@@ -685,6 +685,10 @@ static int fetch_token(DbxAuth *p, DbxHttp *pHttp, TokenEntry *e,
       pErr->rc = rc = SQLITE_AUTH;
     }
     scrub_own(p, pErr);
+    if (basic.z) { /* the Basic value, base64(client_id:client_secret) */
+      const char *zBasic = basic.z + strlen("Authorization: Basic ");
+      dbx_error_scrub(pErr, &zBasic, 1);
+    }
     goto done;
   }
   rc = token_store(e, pHttp, &resp.body, zWhat, pErr);
@@ -735,16 +739,9 @@ int dbx_auth_header(DbxAuth *p, DbxHttp *pHttp, int bForce, char **pzHeader,
   return rc;
 }
 
-/* Replaces every occurrence of zSecret in zMsg by "***". */
+/* Replaces zSecret in zMsg, whole or cut short, by "***". */
 static void scrub_one(char *zMsg, const char *zSecret) {
-  size_t nS;
-  char *z;
-  if (zSecret == NULL || (nS = strlen(zSecret)) < 4) return;
-  while ((z = strstr(zMsg, zSecret)) != NULL) {
-    size_t nTail = strlen(z + nS);
-    memcpy(z, "***", 3);
-    memmove(z + 3, z + nS, nTail + 1);
-  }
+  dbx_scrub_text(zMsg, &zSecret, 1);
 }
 
 /* Scrubs the provider's own secrets (no lock needed). */
