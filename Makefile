@@ -17,7 +17,10 @@ WARN     += -Werror
 endif
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
-SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# GCC's undefined group leaves out the float checks and the strict bounds
+# check (flexible array members); all of them abort on the first report.
+SAN_FLAGS = -fsanitize=address,undefined,float-divide-by-zero,float-cast-overflow,bounds-strict \
+            -fno-sanitize-recover=all -fno-omit-frame-pointer
 ifdef SANITIZE
 CFLAGS   := -O1 -g $(SAN_FLAGS)
 LDSAN    := $(SAN_FLAGS)
