@@ -3,6 +3,9 @@
 #   make            build/databricks.so, the loadable extension
 #   make test       unit tests, then integration tests against dbx-local
 #   make asan       the same suites under AddressSanitizer and UBSan
+#   make fuzz       each libFuzzer target of tests/fuzz for FUZZ_SECONDS
+#                   (default 20); fails on a crash and prints the path of
+#                   the input that caused it
 #   make demo       start dbx-local and run examples/quickstart.sql
 #   make bench      benchmarks (not part of make test)
 #   make deps       install missing Debian and npm packages (make test and
@@ -38,7 +41,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 NODE_STAMP := tests/dbx-local/node_modules/.installed
 
-.PHONY: all test asan demo bench deps unit clean format
+.PHONY: all test asan fuzz fuzz-build demo bench deps unit clean format
 all: $(BUILD)/databricks.so
 
 # The loadable extension: only sqlite3_databricks_init is exported.
@@ -66,6 +69,40 @@ $(BUILD)/ext $(BUILD)/core $(BUILD)/unit:
 	@mkdir -p $@
 
 unit: $(UNIT_BINS)
+
+# Fuzz targets: clang's libFuzzer over the same sources built with
+# SQLITE_CORE, with ASan and UBSan; tests/fuzz/run.sh runs them.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 20
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined,float-divide-by-zero,float-cast-overflow \
+                -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -DSQLITE_CORE -g -O1 -Wall -Wextra \
+                $(FUZZ_SAN) $(DEP_CFLAGS) -Iinclude -Iext
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_OBJS    := $(SRCS:ext/%.c=$(FUZZ_DIR)/core/%.o)
+
+$(FUZZ_DIR)/core/%.o: ext/%.c $(HDRS) | $(FUZZ_DIR)/core
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/libdbx_fuzz.a: $(FUZZ_OBJS)
+	@rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libdbx_fuzz.a $(HDRS)
+	@echo "  FUZZCC  $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	  $(FUZZ_DIR)/libdbx_fuzz.a $(DEP_LIBS) -lsqlite3 -lm -lpthread
+
+$(FUZZ_DIR)/core:
+	@mkdir -p $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	@tests/deps.sh
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 deps: $(NODE_STAMP)
 	@tests/deps.sh

@@ -739,16 +739,17 @@ int dbx_auth_header(DbxAuth *p, DbxHttp *pHttp, int bForce, char **pzHeader,
   return rc;
 }
 
-/* Replaces zSecret in zMsg, whole or cut short, by "***". */
-static void scrub_one(char *zMsg, const char *zSecret) {
-  dbx_scrub_text(zMsg, &zSecret, 1);
+/* Replaces zSecret in the message and code of pErr, whole or cut short,
+** by "***". */
+static void scrub_one(DbxError *pErr, const char *zSecret) {
+  dbx_error_scrub(pErr, &zSecret, 1);
 }
 
 /* Scrubs the provider's own secrets (no lock needed). */
 static void scrub_own(const DbxAuth *p, DbxError *pErr) {
-  scrub_one(pErr->zMsg, p->zToken);
-  scrub_one(pErr->zMsg, p->zClientSecret);
-  scrub_one(pErr->zMsg, p->zLastSubject);
+  scrub_one(pErr, p->zToken);
+  scrub_one(pErr, p->zClientSecret);
+  scrub_one(pErr, p->zLastSubject);
 }
 
 void dbx_auth_scrub(const DbxAuth *p, DbxError *pErr) {
@@ -756,7 +757,7 @@ void dbx_auth_scrub(const DbxAuth *p, DbxError *pErr) {
   scrub_own(p, pErr);
   if (p->pEntry) {
     pthread_mutex_lock(&p->pEntry->mu);
-    scrub_one(pErr->zMsg, p->pEntry->zToken);
+    scrub_one(pErr, p->pEntry->zToken);
     pthread_mutex_unlock(&p->pEntry->mu);
   }
 }
