@@ -460,6 +460,8 @@ int dbx_auth_new(const DbxConfig *pConfig, DbxAuth **ppOut, DbxError *pErr) {
   bOk &= dup_opt(&p->zToken, dbx_config_get(pConfig, "token"));
   bOk &= dup_opt(&p->zClientId, dbx_config_get(pConfig, "client_id"));
   bOk &= dup_opt(&p->zClientSecret, dbx_config_get(pConfig, "client_secret"));
+  dbx_secret_add(p->zToken); /* scrubbed from every error from now on */
+  dbx_secret_add(p->zClientSecret);
   bOk &= dup_opt(&p->zOidcEnv, dbx_config_get(pConfig, "oidc_token_env"));
   bOk &= dup_opt(&p->zOidcFile, dbx_config_get(pConfig, "oidc_token_filepath"));
   bOk &=
@@ -575,6 +577,9 @@ static int token_request(DbxAuth *p, DbxBuf *pBody, DbxBuf *pBasic,
     dbx_buf_appendf(pBasic, "Authorization: Basic ");
     if (cred.rc == SQLITE_OK) {
       base64_std(pBasic, (unsigned char *)cred.z, cred.n);
+      if (pBasic->rc == SQLITE_OK) {
+        dbx_secret_add(pBasic->z + strlen("Authorization: Basic "));
+      }
     }
     dbx_buf_free_secret(&cred);
   } else {
@@ -583,6 +588,7 @@ static int token_request(DbxAuth *p, DbxBuf *pBody, DbxBuf *pBasic,
     if (rc) return rc;
     dbx_free_secret(p->zLastSubject);
     p->zLastSubject = zJwt;
+    dbx_secret_add(zJwt);
     dbx_buf_appendf(pBody,
                     "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%"
                     "3Atoken-exchange&subject_token=");
@@ -631,6 +637,7 @@ static int token_store(TokenEntry *e, DbxHttp *pHttp, const DbxBuf *pReply,
     ttlMs = 3600 * 1000;
   entry_wipe_token(e);
   e->zToken = dbx_strdup(pTok->valuestring);
+  dbx_secret_add(e->zToken);
   e->zTokenType = dbx_strdup(cJSON_IsString(pType) && pType->valuestring[0]
                                  ? pType->valuestring
                                  : "Bearer");
@@ -685,10 +692,6 @@ static int fetch_token(DbxAuth *p, DbxHttp *pHttp, TokenEntry *e,
       pErr->rc = rc = SQLITE_AUTH;
     }
     scrub_own(p, pErr);
-    if (basic.z) { /* the Basic value, base64(client_id:client_secret) */
-      const char *zBasic = basic.z + strlen("Authorization: Basic ");
-      dbx_error_scrub(pErr, &zBasic, 1);
-    }
     goto done;
   }
   rc = token_store(e, pHttp, &resp.body, zWhat, pErr);

@@ -3,6 +3,7 @@
 **
 ** Nothing here talks to the network or to SQLite beyond its allocator.
 */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -266,6 +267,55 @@ void dbx_error_scrub(DbxError *pErr, const char *const *azSecret, int nSecret) {
   dbx_scrub_text(pErr->zCode, azSecret, nSecret);
 }
 
+/*
+** The secrets in use in this process (borrowed pointers), scrubbed from
+** every message dbx_error_set* and dbx_error_text write. A registration
+** ends when its memory is wiped by dbx_free_secret or dbx_buf_free_secret,
+** so the list never points at freed memory.
+*/
+static pthread_mutex_t liveMutex = PTHREAD_MUTEX_INITIALIZER;
+static const char **azLive; /* sqlite3_malloc'ed array of borrowed strings */
+static int nLive;           /* entries used */
+static int nLiveAlloc;      /* entries allocated */
+
+void dbx_secret_add(const char *z) {
+  if (z == NULL || strlen(z) < SCRUB_MIN_SECRET) return;
+  pthread_mutex_lock(&liveMutex);
+  if (nLive == nLiveAlloc) {
+    int nNew = nLiveAlloc ? nLiveAlloc * 2 : 16;
+    const char **aNew = sqlite3_realloc64(azLive, nNew * sizeof(*aNew));
+    if (aNew) { /* out of memory: the patterns still apply */
+      azLive = aNew;
+      nLiveAlloc = nNew;
+    }
+  }
+  if (nLive < nLiveAlloc) azLive[nLive++] = z;
+  pthread_mutex_unlock(&liveMutex);
+}
+
+/* Ends the registrations of secrets stored in p[0..n). */
+static void secret_forget(const char *p, size_t n) {
+  int i;
+  pthread_mutex_lock(&liveMutex);
+  for (i = 0; i < nLive; i++) {
+    uintptr_t u = (uintptr_t)azLive[i], uStart = (uintptr_t)p;
+    if (u >= uStart && u - uStart < n) azLive[i--] = azLive[--nLive];
+  }
+  if (nLive == 0) {
+    sqlite3_free(azLive);
+    azLive = NULL;
+    nLiveAlloc = 0;
+  }
+  pthread_mutex_unlock(&liveMutex);
+}
+
+/* dbx_scrub_text with the secrets in use. */
+static void scrub_live(char *z) {
+  pthread_mutex_lock(&liveMutex);
+  dbx_scrub_text(z, azLive, nLive);
+  pthread_mutex_unlock(&liveMutex);
+}
+
 /* Makes z one line: newlines and tabs become spaces. */
 static void one_line(char *z) {
   for (; *z; z++) {
@@ -298,12 +348,12 @@ static void error_vformat(DbxError *pErr, const char *zFmt, va_list ap) {
   if (full.rc == SQLITE_OK) {
     char *z = full.z ? full.z : "";
     one_line(z);
-    dbx_scrub_text(z, NULL, 0);
+    scrub_live(z);
     copy_cut(pErr->zMsg, sizeof(pErr->zMsg), z);
   } else {
     vsnprintf(pErr->zMsg, sizeof(pErr->zMsg), zFmt, ap2);
     one_line(pErr->zMsg);
-    dbx_scrub_text(pErr->zMsg, NULL, 0);
+    scrub_live(pErr->zMsg);
   }
   va_end(ap2);
   dbx_buf_free_secret(&full); /* held the text before scrubbing */
@@ -326,7 +376,7 @@ int dbx_error_set_api(DbxError *pErr, int rc, long httpStatus,
   pErr->rc = rc;
   pErr->httpStatus = httpStatus;
   snprintf(pErr->zCode, sizeof(pErr->zCode), "%s", zCode ? zCode : "");
-  dbx_scrub_text(pErr->zCode, NULL, 0); /* the server chose it */
+  scrub_live(pErr->zCode); /* the server chose it */
   va_start(ap, zFmt);
   error_vformat(pErr, zFmt, ap);
   va_end(ap);
@@ -367,7 +417,7 @@ static char *error_text(const DbxError *pErr) {
 char *dbx_error_text(const DbxError *pErr) {
   /* again: callers may have written the fields without dbx_error_set */
   char *z = error_text(pErr);
-  dbx_scrub_text(z, NULL, 0);
+  if (z) scrub_live(z);
   return z;
 }
 
@@ -424,6 +474,7 @@ void dbx_buf_free(DbxBuf *p) {
 }
 
 void dbx_buf_free_secret(DbxBuf *p) {
+  if (p->z) secret_forget(p->z, p->nAlloc);
   if (p->z) OPENSSL_cleanse(p->z, p->nAlloc);
   dbx_buf_free(p);
 }
@@ -444,6 +495,7 @@ char *dbx_strdup(const char *z) {
 }
 
 void dbx_free_secret(char *z) {
+  if (z) secret_forget(z, strlen(z) + 1);
   if (z) OPENSSL_cleanse(z, strlen(z));
   sqlite3_free(z);
 }

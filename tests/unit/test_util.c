@@ -294,6 +294,39 @@ static void error_scrub_covers_message_and_code(void **state) {
   dbx_error_scrub(NULL, azS, 1);
 }
 
+/* A registered secret is scrubbed from any message, also across the cut,
+** until the memory that holds it is wiped. */
+static void registered_secrets_are_scrubbed_until_freed(void **state) {
+  DbxError e;
+  DbxBuf b = {0};
+  char zPad[600];
+  char *zTok = sqlite3_mprintf("%s", "pat-7c1e2d3f4a5b6c7d8e9f");
+  size_t nPad = sizeof(e.zMsg) - 1 - 10;
+  (void)state;
+  dbx_secret_add(zTok);
+  dbx_buf_appendf(&b, "Authorization: Basic %s", "Y2xpZW50OnNlY3JldA");
+  dbx_secret_add(b.z + strlen("Authorization: Basic "));
+  dbx_secret_add(NULL);
+  dbx_secret_add("abc");
+
+  dbx_error_clear(&e);
+  dbx_error_set(&e, SQLITE_ERROR, "statement failed: '%s' and %s", zTok,
+                "Y2xpZW50OnNlY3JldA");
+  assert_string_equal(e.zMsg, "statement failed: '***' and ***");
+  memset(zPad, 'x', nPad);
+  zPad[nPad] = 0;
+  dbx_error_clear(&e);
+  dbx_error_set(&e, SQLITE_ERROR, "%s%s tail", zPad, zTok);
+  assert_string_equal(e.zMsg + nPad, "*** tail");
+
+  dbx_buf_free_secret(&b);
+  dbx_free_secret(zTok);
+  dbx_error_clear(&e);
+  dbx_error_set(&e, SQLITE_ERROR, "%s %s", "pat-7c1e2d3f4a5b6c7d8e9f",
+                "Y2xpZW50OnNlY3JldA");
+  assert_string_equal(e.zMsg, "pat-7c1e2d3f4a5b6c7d8e9f Y2xpZW50OnNlY3JldA");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(first_error_wins),
@@ -312,6 +345,7 @@ int main(void) {
       cmocka_unit_test(error_set_scrubs_before_cutting),
       cmocka_unit_test(error_cut_keeps_utf8_whole),
       cmocka_unit_test(error_scrub_covers_message_and_code),
+      cmocka_unit_test(registered_secrets_are_scrubbed_until_freed),
   };
   return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
