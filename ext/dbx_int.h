@@ -64,7 +64,9 @@ int dbx_error_set_api(DbxError *pErr, int rc, long httpStatus,
 ** entries and strings under 4 bytes are skipped), also when only its first
 ** 8 or more bytes are there because the text was cut; the value of any
 ** Authorization header or member, whatever its scheme; a credential after
-** "Bearer " or "Basic "; a JWT or the start of one; a PEM private key;
+** "Bearer " or "Basic "; the customer-provided encryption key header of
+** an external link (x-amz-server-side-encryption-customer-key,
+** x-ms-encryption-key, x-goog-encryption-key); a JWT or the start of one; a PEM private key;
 ** access_token, refresh_token, id_token, client_secret, subject_token,
 ** client_assertion and password values; and the signature parameters of
 ** presigned URLs (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token,

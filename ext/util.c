@@ -149,6 +149,14 @@ static size_t match_labelled(const char *z, const char *zName, int bTwo,
   return i;
 }
 
+/* Headers of external links that carry a customer-provided encryption
+** key (S3 SSE-C, Azure, GCS): the key is as secret as a token. */
+static const char *const azKeyHeader[] = {
+    "x-amz-server-side-encryption-customer-key",
+    "x-ms-encryption-key",
+    "x-goog-encryption-key",
+};
+
 /* Names whose value is a credential wherever they appear. */
 static const char *const azSecretKey[] = {
     "access_token",  "refresh_token",    "id_token", "client_secret",
@@ -229,6 +237,9 @@ static size_t scrub_match(const char *z, char cPrev,
   if ((n = match_known(z, azSecret, nSecret)) > 0) return n;
   if ((n = match_pem_key(z)) > 0) return n;
   if ((n = match_labelled(z, "authorization", 1, pnKeep)) > 0) return n;
+  for (k = 0; k < DBX_ARRAY_SIZE(azKeyHeader); k++) {
+    if ((n = match_labelled(z, azKeyHeader[k], 0, pnKeep)) > 0) return n;
+  }
   if ((n = match_signed_param(z, cPrev, pnKeep)) > 0) return n;
   if (!bWordStart) return 0;
   for (k = 0; k < DBX_ARRAY_SIZE(azSecretKey); k++) {

@@ -232,6 +232,14 @@ static void scrub_presigned_url_signatures(void **state) {
   check_scrub("https://d.cloudfront.net/x?Signature=abc&Key-Pair-Id=K1", NULL,
               0, "https://d.cloudfront.net/x?Signature=***&Key-Pair-Id=K1");
   check_scrub("design=3 and sig=1 stay", NULL, 0, "design=3 and sig=1 stay");
+  /* the encryption key an external link must be fetched with */
+  check_scrub("x-amz-server-side-encryption-customer-key: q83vEjRWeJA= "
+              "x-amz-server-side-encryption-customer-key-MD5: bWQ1",
+              NULL, 0,
+              "x-amz-server-side-encryption-customer-key: *** "
+              "x-amz-server-side-encryption-customer-key-MD5: bWQ1");
+  check_scrub("{\"x-ms-encryption-key\":\"a2V5\"}", NULL, 0,
+              "{\"x-ms-encryption-key\":\"***\"}");
 }
 
 /* A message longer than zMsg with a credential across the cut. */
