@@ -76,7 +76,17 @@ static size_t starts_ci(const char *z, const char *zWord) {
   return i;
 }
 
-/* A known secret, whole or cut to at least SCRUB_MIN_PREFIX bytes. */
+/* A byte of a token as credentials are written: base64, base64url, hex,
+** JWT dots, and the rest of RFC 6750's token68. */
+static int is_token68(int c) {
+  return is_alnum(c) || (c && strchr("-._~+/=", c) != NULL);
+}
+
+/*
+** A known secret, whole or cut to at least SCRUB_MIN_PREFIX bytes, with the
+** token it begins: two JWTs share their first bytes, so where a secret and
+** the text part ways the text may still be another credential.
+*/
 static size_t match_known(const char *z, const char *const *azSecret,
                           int nSecret) {
   int k;
@@ -88,6 +98,10 @@ static size_t match_known(const char *z, const char *const *azSecret,
     for (i = 0; i < nS && z[i] == zS[i]; i++) {
     }
     if ((i == nS || i >= SCRUB_MIN_PREFIX) && i > nBest) nBest = i;
+  }
+  if (nBest > 0) {
+    while (is_token68((unsigned char)z[nBest]))
+      nBest++;
   }
   return nBest;
 }

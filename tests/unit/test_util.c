@@ -128,7 +128,7 @@ static void scrub_known_secret_whole_or_cut(void **state) {
   check_scrub("token dapi0123456789abcdef012 echoed", azS, 4,
               "token *** echoed");
   check_scrub("dapi0123456789abcdef012dapi0123456789abcdef012", azS, 4,
-              "******");
+              "***");
   /* 22 of 23 bytes, as left by a cut in the middle, then more text */
   check_scrub("echo: dapi0123456789abcdef01 (auth pat: check the credentials)",
               azS, 4, "echo: *** (auth pat: check the credentials)");
@@ -144,9 +144,14 @@ static void scrub_known_secret_whole_or_cut(void **state) {
 
 static void scrub_longest_known_secret_wins(void **state) {
   const char *azS[] = {"secret-one", "secret-one-and-more"};
+  const char *azJwt[] = {"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnMQ"};
   (void)state;
   check_scrub("[secret-one-and-more]", azS, 2, "[***]");
   check_scrub("[secret-one-and-m]", azS, 2, "[***]");
+  /* where the text leaves the secret, the rest of that token goes too */
+  check_scrub("jwt eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJiIn0.c2lnMg end", azJwt, 1,
+              "jwt *** end");
+  check_scrub("[secret-one2/+=x] secret-onely", azS, 2, "[***] ***");
 }
 
 static void scrub_authorization_any_scheme(void **state) {
