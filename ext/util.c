@@ -1,5 +1,8 @@
 /*
-** util.c: the error object and the growable buffer every layer uses.
+** util.c: the error object and the growable buffer every layer uses, and
+** the scrubbing that keeps credentials out of error text: the credential
+** forms the extension sends or receives, presigned-URL signatures, and the
+** secrets the process holds (dbx_secret_add).
 **
 ** Nothing here talks to the network or to SQLite beyond its allocator.
 */
@@ -93,11 +96,12 @@ static size_t match_known(const char *z, const char *const *azSecret,
   size_t nBest = 0;
   for (k = 0; k < nSecret; k++) {
     const char *zS = azSecret[k];
-    size_t i, nS;
-    if (zS == NULL || (nS = strlen(zS)) < SCRUB_MIN_SECRET) continue;
-    for (i = 0; i < nS && z[i] == zS[i]; i++) {
+    size_t i;
+    if (zS == NULL || zS[0] != z[0]) continue;
+    for (i = 0; zS[i] && z[i] == zS[i]; i++) {
     }
-    if ((i == nS || i >= SCRUB_MIN_PREFIX) && i > nBest) nBest = i;
+    if (zS[i] ? i < SCRUB_MIN_PREFIX : i < SCRUB_MIN_SECRET) continue;
+    if (i > nBest) nBest = i;
   }
   if (nBest > 0) {
     while (is_token68((unsigned char)z[nBest]))
