@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dbx_int.h"
 
@@ -25,13 +26,25 @@
     }                                                                          \
   } while (0)
 
+static char zFuzzHome[] = "/tmp/dbx-fuzz-XXXXXX";
+
+/* Removes the HOME of fuzz_isolate and the one file a target writes there
+** (FUZZ_HOME_FILE), when the run ends. */
+#define FUZZ_HOME_FILE "databrickscfg"
+static inline void fuzz_cleanup(void) {
+  char z[sizeof(zFuzzHome) + sizeof(FUZZ_HOME_FILE) + 1];
+  snprintf(z, sizeof(z), "%s/%s", zFuzzHome, FUZZ_HOME_FILE);
+  unlink(z);
+  rmdir(zFuzzHome);
+}
+
 /*
 ** No DATABRICKS_* setting from the caller, and HOME an empty folder of its
 ** own, so no ~/.databrickscfg of the machine is read. Called once from
 ** LLVMFuzzerInitialize; the folder path is static storage.
 */
 static inline const char *fuzz_isolate(void) {
-  static char zHome[] = "/tmp/dbx-fuzz-XXXXXX";
+  char *zHome = zFuzzHome;
   static const char *const azEnv[] = {
       "DATABRICKS_HOST",
       "DATABRICKS_TOKEN",
@@ -56,6 +69,7 @@ static inline const char *fuzz_isolate(void) {
     unsetenv(azEnv[i]);
   if (mkdtemp(zHome) == NULL) abort();
   setenv("HOME", zHome, 1);
+  atexit(fuzz_cleanup);
   return zHome;
 }
 

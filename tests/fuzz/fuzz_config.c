@@ -5,8 +5,6 @@
 ** byte (none, DEFAULT, or "fuzz"). A resolved configuration is then read
 ** back as dbx_config() shows it, and an error is turned into its text.
 */
-#include <unistd.h>
-
 #include "config.h"
 #include "fuzz.h"
 
@@ -16,7 +14,7 @@ int LLVMFuzzerInitialize(int *pArgc, char ***pArgv) {
   const char *zHome = fuzz_isolate();
   (void)pArgc;
   (void)pArgv;
-  snprintf(zPath, sizeof(zPath), "%s/databrickscfg", zHome);
+  snprintf(zPath, sizeof(zPath), "%s/" FUZZ_HOME_FILE, zHome);
   return 0;
 }
 
