@@ -193,12 +193,13 @@ async function filesUnder(dir) {
   return out;
 }
 
-// What may never appear: the markers, any 12-byte start of one, any JWT,
-// presigned signatures and the SSE-C key.
+// What may never appear: the markers, the first 8 bytes of one (what the
+// scrubber promises for a credential cut short), any JWT, presigned
+// signatures and the SSE-C key.
 function leaksIn(text, markers) {
   const found = [];
   for (const m of markers) {
-    if (m.length >= 8 && text.includes(m.slice(0, Math.min(m.length, 12)))) found.push(m.slice(0, 12));
+    if (m.length >= 8 && text.includes(m.slice(0, 8))) found.push(m.slice(0, 8));
   }
   for (const re of [/eyJ[A-Za-z0-9_-]{8,}/, /X-Amz-(Signature|Credential|Security-Token)=(?!\*\*\*)/i,
     /[?&;]sig=(?!\*\*\*)/, /X-Goog-(Signature|Credential)=(?!\*\*\*)/i, /AKIAMARKER|FwoGMARKER|sigmarker|gcsmarker/i,
@@ -238,6 +239,7 @@ CREATE TABLE saved AS SELECT * FROM dbx_statements;`, {
     for (const [p, bytes] of await filesUnder(dir)) {
       for (const l of leaksIn(bytes.toString('latin1'), markers)) leaks.push(`${path.relative(dir, p)}: ${l}`);
     }
+    if (process.env.SWEEP_DEBUG) console.error(out); // to see what each path says
     assert.deepEqual(leaks, [], `${auth.name} leaked:\n${out}`);
     return out;
   } finally {
@@ -308,4 +310,23 @@ test('unknown host, refused connection and a wrong secret leak nothing', async (
     const out = await sweep(auth, ws.server.url, 'SELECT dbx_exec(\'SELECT 1\');');
     assert.match(out, /HTTP 40[013]/);
   }
+});
+
+test('credential files that do not parse leak nothing: config file, subject JWT file, private key', async () => {
+  const cfg = path.join(secretDir, 'broken.cfg');
+  await writeFile(cfg, `[DEFAULT]\nhost = ${ws.server.url}\ntoken = ${PAT}\n${PAT} ${SP_SECRET}\n[broken ${PAT}\nclient_secret = ${SP_SECRET}\n`, { mode: 0o600 });
+  const fromFile = { name: 'config file', env: () => ({ DATABRICKS_TOKEN: '', DATABRICKS_CONFIG_FILE: cfg }), markers: [PAT, SP_SECRET] };
+  assert.match(await sweep(fromFile, '', 'SELECT dbx_exec(\'SELECT 1\');'), /config file .*line 4/);
+  const badKey = path.join(secretDir, 'broken.pem');
+  await writeFile(badKey, PEM.slice(0, 200), { mode: 0o600 });
+  const selfSigned = AUTH.find((a) => a.name === 'oidc-self-signed');
+  const keyOut = await sweep({ ...selfSigned, env: () => ({ ...selfSigned.env(), DATABRICKS_OIDC_PRIVATE_KEY_FILE: badKey }) },
+    ws.server.url, 'SELECT dbx_exec(\'SELECT 1\');');
+  assert.match(keyOut, /holds no PEM private key/);
+  const badJwt = path.join(secretDir, 'broken.jwt');
+  await writeFile(badJwt, `${JWT_FILE.slice(0, 60)}\n${JWT_FILE}\n\0${JWT_FILE}`, { mode: 0o600 });
+  const fileOidc = AUTH.find((a) => a.name === 'file-oidc');
+  const jwtOut = await sweep({ ...fileOidc, env: () => ({ ...fileOidc.env(), DATABRICKS_OIDC_TOKEN_FILEPATH: badJwt }) },
+    ws.server.url, 'SELECT dbx_exec(\'SELECT 1\');');
+  assert.match(jwtOut, /file-oidc token request: HTTP 400/);
 });
