@@ -128,7 +128,8 @@ bench: deps $(BUILD)/databricks.so
 	@BUILD=$(BUILD) tests/bench/run.sh
 
 format:
-	@clang-format -i ext/*.c ext/*.h include/*.h tests/unit/*.c tests/unit/*.h
+	@clang-format -i ext/*.c ext/*.h include/*.h tests/unit/*.c tests/unit/*.h \
+	  tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
 	rm -rf build build-asan
