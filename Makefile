@@ -3,6 +3,9 @@
 #   make            build/databricks.so, the loadable extension
 #   make test       unit tests, then integration tests against dbx-local
 #   make asan       the same suites under AddressSanitizer and UBSan
+#   make fuzz       each libFuzzer target of tests/fuzz for FUZZ_SECONDS
+#                   (default 20); fails on a crash and prints the path of
+#                   the input that caused it
 #   make demo       start dbx-local and run examples/quickstart.sql
 #   make bench      benchmarks (not part of make test)
 #   make deps       install missing Debian and npm packages (make test and
@@ -19,7 +22,10 @@ WARN     += -Werror
 endif
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
-SAN_FLAGS = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+# GCC's undefined group leaves out the float checks and the strict bounds
+# check (flexible array members); all of them abort on the first report.
+SAN_FLAGS = -fsanitize=address,undefined,float-divide-by-zero,float-cast-overflow,bounds-strict \
+            -fno-sanitize-recover=all -fno-omit-frame-pointer
 ifdef SANITIZE
 CFLAGS   := -O1 -g $(SAN_FLAGS)
 LDSAN    := $(SAN_FLAGS)
@@ -41,7 +47,8 @@ PREFIX     ?= /usr/local
 LIBDIR     ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 
-.PHONY: all test asan demo bench deps unit clean format install uninstall
+.PHONY: all test asan fuzz fuzz-build demo bench deps unit clean format \
+        install uninstall
 all: $(BUILD)/databricks.so
 
 # The loadable extension: only sqlite3_databricks_init is exported.
@@ -69,6 +76,40 @@ $(BUILD)/ext $(BUILD)/core $(BUILD)/unit:
 	@mkdir -p $@
 
 unit: $(UNIT_BINS)
+
+# Fuzz targets: clang's libFuzzer over the same sources built with
+# SQLITE_CORE, with ASan and UBSan; tests/fuzz/run.sh runs them.
+FUZZ_CC      ?= clang-14
+FUZZ_SECONDS ?= 20
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined,float-divide-by-zero,float-cast-overflow \
+                -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -DSQLITE_CORE -g -O1 -Wall -Wextra \
+                $(FUZZ_SAN) $(DEP_CFLAGS) -Iinclude -Iext
+FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_OBJS    := $(SRCS:ext/%.c=$(FUZZ_DIR)/core/%.o)
+
+$(FUZZ_DIR)/core/%.o: ext/%.c $(HDRS) | $(FUZZ_DIR)/core
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/libdbx_fuzz.a: $(FUZZ_OBJS)
+	@rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_DIR)/libdbx_fuzz.a $(HDRS)
+	@echo "  FUZZCC  $<"
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+	  $(FUZZ_DIR)/libdbx_fuzz.a $(DEP_LIBS) -lsqlite3 -lm -lpthread
+
+$(FUZZ_DIR)/core:
+	@mkdir -p $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz:
+	@tests/deps.sh
+	@$(MAKE) --no-print-directory fuzz-build
+	@FUZZ_DIR=$(FUZZ_DIR) FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
 
 deps: $(NODE_STAMP)
 	@tests/deps.sh
@@ -102,7 +143,8 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/databricks.so $(DESTDIR)$(INCLUDEDIR)/databricks.h
 
 format:
-	@clang-format -i ext/*.c ext/*.h include/*.h tests/unit/*.c tests/unit/*.h
+	@clang-format -i ext/*.c ext/*.h include/*.h tests/unit/*.c tests/unit/*.h \
+	  tests/fuzz/*.c tests/fuzz/*.h
 
 clean:
 	rm -rf build build-asan

@@ -568,6 +568,8 @@ int dbx_auth_new(const DbxConfig *pConfig, DbxAuth **ppOut, DbxError *pErr) {
   bOk &= dup_opt(&p->zToken, dbx_config_get(pConfig, "token"));
   bOk &= dup_opt(&p->zClientId, dbx_config_get(pConfig, "client_id"));
   bOk &= dup_opt(&p->zClientSecret, dbx_config_get(pConfig, "client_secret"));
+  dbx_secret_add(p->zToken); /* scrubbed from every error from now on */
+  dbx_secret_add(p->zClientSecret);
   bOk &= dup_opt(&p->zOidcEnv, dbx_config_get(pConfig, "oidc_token_env"));
   bOk &= dup_opt(&p->zOidcFile, dbx_config_get(pConfig, "oidc_token_filepath"));
   bOk &=
@@ -694,6 +696,9 @@ static int token_request(DbxAuth *p, DbxBuf *pBody, DbxBuf *pBasic,
     dbx_buf_appendf(pBasic, "Authorization: Basic ");
     if (cred.rc == SQLITE_OK) {
       base64_std(pBasic, (unsigned char *)cred.z, cred.n);
+      if (pBasic->rc == SQLITE_OK) {
+        dbx_secret_add(pBasic->z + strlen("Authorization: Basic "));
+      }
     }
     dbx_buf_free_secret(&cred);
   } else {
@@ -702,6 +707,7 @@ static int token_request(DbxAuth *p, DbxBuf *pBody, DbxBuf *pBasic,
     if (rc) return rc;
     dbx_free_secret(p->zLastSubject);
     p->zLastSubject = zJwt;
+    dbx_secret_add(zJwt);
     dbx_buf_appendf(pBody,
                     "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%"
                     "3Atoken-exchange&subject_token=");
@@ -750,6 +756,7 @@ static int token_store(TokenEntry *e, DbxHttp *pHttp, const DbxBuf *pReply,
     ttlMs = 3600 * 1000;
   entry_wipe_token(e);
   e->zToken = dbx_strdup(pTok->valuestring);
+  dbx_secret_add(e->zToken);
   e->zTokenType = dbx_strdup(cJSON_IsString(pType) && pType->valuestring[0]
                                  ? pType->valuestring
                                  : "Bearer");
@@ -855,23 +862,17 @@ int dbx_auth_header(DbxAuth *p, DbxHttp *pHttp, int bForce, char **pzHeader,
   return rc;
 }
 
-/* Replaces every occurrence of zSecret in zMsg by "***". */
-static void scrub_one(char *zMsg, const char *zSecret) {
-  size_t nS;
-  char *z;
-  if (zSecret == NULL || (nS = strlen(zSecret)) < 4) return;
-  while ((z = strstr(zMsg, zSecret)) != NULL) {
-    size_t nTail = strlen(z + nS);
-    memcpy(z, "***", 3);
-    memmove(z + 3, z + nS, nTail + 1);
-  }
+/* Replaces zSecret in the message and code of pErr, whole or cut short,
+** by "***". */
+static void scrub_one(DbxError *pErr, const char *zSecret) {
+  dbx_error_scrub(pErr, &zSecret, 1);
 }
 
 /* Scrubs the provider's own secrets (no lock needed). */
 static void scrub_own(const DbxAuth *p, DbxError *pErr) {
-  scrub_one(pErr->zMsg, p->zToken);
-  scrub_one(pErr->zMsg, p->zClientSecret);
-  scrub_one(pErr->zMsg, p->zLastSubject);
+  scrub_one(pErr, p->zToken);
+  scrub_one(pErr, p->zClientSecret);
+  scrub_one(pErr, p->zLastSubject);
 }
 
 void dbx_auth_scrub(const DbxAuth *p, DbxError *pErr) {
@@ -879,7 +880,7 @@ void dbx_auth_scrub(const DbxAuth *p, DbxError *pErr) {
   scrub_own(p, pErr);
   if (p->pEntry) {
     pthread_mutex_lock(&p->pEntry->mu);
-    scrub_one(pErr->zMsg, p->pEntry->zToken);
+    scrub_one(pErr, p->pEntry->zToken);
     pthread_mutex_unlock(&p->pEntry->mu);
   }
 }

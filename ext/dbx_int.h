@@ -61,6 +61,40 @@ int dbx_error_set_api(DbxError *pErr, int rc, long httpStatus,
     __attribute__((format(printf, 5, 6)));
 
 /*
+** Replaces credentials in z (NUL-terminated, rewritten in place and never
+** made longer) with "***": each of the nSecret strings of azSecret (NULL
+** entries and strings under 4 bytes are skipped), also when only its first
+** 8 or more bytes are there because the text was cut; the value of any
+** Authorization header or member, whatever its scheme; a credential after
+** "Bearer " or "Basic "; the customer-provided encryption key header of
+** an external link (x-amz-server-side-encryption-customer-key,
+** x-ms-encryption-key, x-goog-encryption-key); a JWT or the start of one; a PEM private key;
+** access_token, refresh_token, id_token, client_secret, subject_token,
+** client_assertion and password values; and the signature parameters of
+** presigned URLs (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token,
+** X-Goog-Signature, X-Goog-Credential, Signature, and sig and se of an
+** Azure SAS). dbx_error_set and dbx_error_set_api apply the patterns and
+** the secrets of dbx_secret_add to the whole message before cutting it to
+** fit; dbx_error_text applies them once more.
+*/
+void dbx_scrub_text(char *z, const char *const *azSecret, int nSecret);
+
+/*
+** Registers z, a secret the process holds (a token, a client secret, a
+** subject JWT, a Basic credential), so that dbx_error_set, dbx_error_set_api
+** and dbx_error_text scrub it from every message whatever its origin. z is
+** borrowed: the registration ends when dbx_free_secret frees z, or
+** dbx_buf_free_secret the buffer that holds it, so free it only that way.
+** NULL and strings under 4 bytes are ignored; so is out of memory (the
+** patterns of dbx_scrub_text still apply).
+*/
+void dbx_secret_add(const char *z);
+
+/* dbx_scrub_text over the message and the error code of pErr. */
+void dbx_error_scrub(DbxError *pErr, const char *const *azSecret,
+                     int nSecret);
+
+/*
 ** Writes the error as one line into a new string from sqlite3_malloc
 ** ("databricks: <message> (<code>, statement <id>)"), for *pzErr,
 ** sqlite3_result_error or zErrMsg. Returns NULL when out of memory.

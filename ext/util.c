@@ -1,8 +1,12 @@
 /*
-** util.c: the error object and the growable buffer every layer uses.
+** util.c: the error object and the growable buffer every layer uses, and
+** the scrubbing that keeps credentials out of error text: the credential
+** forms the extension sends or receives, presigned-URL signatures, and the
+** secrets the process holds (dbx_secret_add).
 **
 ** Nothing here talks to the network or to SQLite beyond its allocator.
 */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -19,13 +23,370 @@ void dbx_error_clear(DbxError *pErr) {
   pErr->zCode[0] = pErr->zStatement[0] = pErr->zMsg[0] = 0;
 }
 
-/* Formats into pErr->zMsg and keeps it on one line. */
-static void error_vformat(DbxError *pErr, const char *zFmt, va_list ap) {
-  char *z;
-  vsnprintf(pErr->zMsg, sizeof(pErr->zMsg), zFmt, ap);
-  for (z = pErr->zMsg; *z; z++) {
+/* ---------------------------------------------------------------------
+** Scrubbing: credentials out of error text.
+**
+** A server may echo what it was sent (a header dump, a token response, a
+** presigned URL) and any of that can end up in a message. Each matcher
+** below looks at z (the rest of the text) and cPrev (the last character
+** written, after earlier replacements) and returns how many bytes it
+** claims, 0 for none; the first *pnKeep of them are kept as they are
+** (a label such as "Authorization: "), the rest become "***". Matchers
+** run on the whole text before it is cut to fit, and each one also
+** matches a credential cut short at the end of the text, so a cut made
+** earlier (a body shortened to a snippet) cannot leave most of a secret.
+*/
+
+/* A known secret cut to at least this many leading bytes is still one. */
+#define SCRUB_MIN_PREFIX 8
+/* Known secrets shorter than this are not looked for (too many false
+** matches, and nothing of value to hide). */
+#define SCRUB_MIN_SECRET 4
+
+static int is_alnum(int c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+         (c >= 'A' && c <= 'Z');
+}
+
+/* base64url, also the alphabet of a JWT segment. */
+static int is_b64url(int c) {
+  return is_alnum(c) || c == '-' || c == '_';
+}
+
+/* A byte that can belong to a credential: printable, not a separator of
+** headers, JSON, form fields, URLs or markup. */
+static int is_cred(int c) {
+  return c > 0x20 && c < 0x7f && strchr("\"'`,;(){}[]<>\\&#?", c) == NULL;
+}
+
+/* True when z[0..n) can be an auth scheme name ("Bearer", "AWS4-HMAC"). */
+static int is_scheme(const char *z, size_t n) {
+  size_t i;
+  for (i = 0; i < n; i++) {
+    if (!is_alnum((unsigned char)z[i]) && z[i] != '-') return 0;
+  }
+  return n > 0;
+}
+
+/* Length of zWord when z starts with it (ASCII case-insensitive), else 0. */
+static size_t starts_ci(const char *z, const char *zWord) {
+  size_t i;
+  for (i = 0; zWord[i]; i++) {
+    int a = (unsigned char)z[i], b = (unsigned char)zWord[i];
+    if (a >= 'A' && a <= 'Z') a += 32;
+    if (b >= 'A' && b <= 'Z') b += 32;
+    if (a != b) return 0;
+  }
+  return i;
+}
+
+/* A byte of a token as credentials are written: base64, base64url, hex,
+** JWT dots, and the rest of RFC 6750's token68. */
+static int is_token68(int c) {
+  return is_alnum(c) || (c && strchr("-._~+/=", c) != NULL);
+}
+
+/*
+** A known secret, whole or cut to at least SCRUB_MIN_PREFIX bytes, with the
+** token it begins: two JWTs share their first bytes, so where a secret and
+** the text part ways the text may still be another credential.
+*/
+static size_t match_known(const char *z, const char *const *azSecret,
+                          int nSecret) {
+  int k;
+  size_t nBest = 0;
+  for (k = 0; k < nSecret; k++) {
+    const char *zS = azSecret[k];
+    size_t i;
+    if (zS == NULL || zS[0] != z[0]) continue;
+    for (i = 0; zS[i] && z[i] == zS[i]; i++) {
+    }
+    if (zS[i] ? i < SCRUB_MIN_PREFIX : i < SCRUB_MIN_SECRET) continue;
+    if (i > nBest) nBest = i;
+  }
+  if (nBest > 0) {
+    while (is_token68((unsigned char)z[nBest]))
+      nBest++;
+  }
+  return nBest;
+}
+
+/* A PEM private key block, through its END line or the end of the text. */
+static size_t match_pem_key(const char *z) {
+  const char *zLabelEnd, *zEnd;
+  if (strncmp(z, "-----BEGIN ", 11) != 0) return 0;
+  zLabelEnd = strstr(z + 11, "-----");
+  if (zLabelEnd != NULL) {
+    /* only keys: a certificate is public; a label cut short may be a key */
+    size_t nLabel = (size_t)(zLabelEnd - z);
+    char zLabel[64];
+    if (nLabel >= sizeof(zLabel)) nLabel = sizeof(zLabel) - 1;
+    memcpy(zLabel, z, nLabel);
+    zLabel[nLabel] = 0;
+    if (strstr(zLabel, "PRIVATE") == NULL) return 0;
+  }
+  zEnd = strstr(z, "-----END ");
+  if (zEnd == NULL) return strlen(z);
+  zEnd = strstr(zEnd + 9, "-----");
+  return zEnd ? (size_t)(zEnd + 5 - z) : strlen(z);
+}
+
+/* Skips spaces from z[i]; returns the new index. */
+static size_t skip_spaces(const char *z, size_t i) {
+  while (z[i] == ' ')
+    i++;
+  return i;
+}
+
+/*
+** zName followed by a separator, as a header ("Name: v"), a JSON member
+** ("name": "v") or a form field (name=v): the value is claimed, the label
+** kept. bTwo also claims a second word ("Bearer <token>": any scheme).
+*/
+static size_t match_labelled(const char *z, const char *zName, int bTwo,
+                             size_t *pnKeep) {
+  size_t i = starts_ci(z, zName), nVal;
+  if (i == 0) return 0;
+  if (z[i] == '\\' && z[i + 1] == '"') i++; /* JSON inside a JSON string */
+  if (z[i] == '"' || z[i] == '\'') i++;
+  i = skip_spaces(z, i);
+  if (z[i] != ':' && z[i] != '=') return 0;
+  i = skip_spaces(z, i + 1);
+  if (z[i] == '\\' && z[i + 1] == '"') i++;
+  if (z[i] == '"' || z[i] == '\'') i++;
+  *pnKeep = i;
+  for (nVal = 0; is_cred((unsigned char)z[i + nVal]); nVal++) {
+  }
+  if (nVal == 0) return 0;
+  i += nVal;
+  if (bTwo && z[i] == ' ' && is_scheme(z + i - nVal, nVal)) {
+    size_t j = skip_spaces(z, i), n2;
+    for (n2 = 0; is_cred((unsigned char)z[j + n2]); n2++) {
+    }
+    if (n2 > 0) i = j + n2;
+  }
+  return i;
+}
+
+/* Headers of external links that carry a customer-provided encryption
+** key (S3 SSE-C, Azure, GCS): the key is as secret as a token. */
+static const char *const azKeyHeader[] = {
+    "x-amz-server-side-encryption-customer-key",
+    "x-ms-encryption-key",
+    "x-goog-encryption-key",
+};
+
+/* Names whose value is a credential wherever they appear. */
+static const char *const azSecretKey[] = {
+    "access_token",  "refresh_token",    "id_token", "client_secret",
+    "subject_token", "client_assertion", "password",
+};
+
+/* Query parameters of presigned URLs (S3, Azure SAS, GCS, CloudFront)
+** that sign or authorise the request. */
+static const char *const azSignedParam[] = {
+    "X-Amz-Signature",
+    "X-Amz-Credential",
+    "X-Amz-Security-Token",
+    "X-Goog-Signature",
+    "X-Goog-Credential",
+    "Signature",
+    "sig",
+    "se",
+};
+
+/* A presigned URL parameter after '?', '&' or "&amp;": the value goes. */
+static size_t match_signed_param(const char *z, char cPrev, size_t *pnKeep) {
+  size_t k, i, n;
+  if (cPrev != '?' && cPrev != '&' && cPrev != ';') return 0;
+  for (k = 0; k < DBX_ARRAY_SIZE(azSignedParam); k++) {
+    i = starts_ci(z, azSignedParam[k]);
+    if (i == 0 || z[i] != '=') continue;
+    i++;
+    n = strcspn(z + i, "&#\"' <>\\");
+    if (n == 0) return 0;
+    *pnKeep = i;
+    return i + n;
+  }
+  return 0;
+}
+
+/*
+** A credential after an auth scheme word ("Bearer <token>", "Basic
+** <base64>"). The word alone is common prose, so the credential must look
+** like one: 8 or more bytes with a digit or a symbol of base64 or a token.
+*/
+static size_t match_scheme(const char *z, size_t *pnKeep) {
+  static const char *const azScheme[] = {"Bearer", "Basic"};
+  size_t k, i, n, j;
+  for (k = 0; k < DBX_ARRAY_SIZE(azScheme); k++) {
+    int bLooks = 0;
+    i = starts_ci(z, azScheme[k]);
+    if (i == 0 || z[i] != ' ') continue;
+    i = skip_spaces(z, i);
+    for (n = 0; is_cred((unsigned char)z[i + n]); n++) {
+    }
+    for (j = 0; j < n; j++) {
+      int c = (unsigned char)z[i + j];
+      if ((c >= '0' && c <= '9') || strchr("+/=_-.~", c)) bLooks = 1;
+    }
+    if (n < 8 || (!bLooks && n < 20)) return 0;
+    *pnKeep = i;
+    return i + n;
+  }
+  return 0;
+}
+
+/* Something that is a JWT or its start: base64url JSON ("eyJ") segments. */
+static size_t match_jwt(const char *z) {
+  size_t n;
+  if (strncmp(z, "eyJ", 3) != 0) return 0;
+  for (n = 3; is_b64url((unsigned char)z[n]) || z[n] == '.'; n++) {
+  }
+  return n >= 10 ? n : 0;
+}
+
+/* The first matcher that claims z; see the section comment. */
+static size_t scrub_match(const char *z, char cPrev,
+                          const char *const *azSecret, int nSecret,
+                          size_t *pnKeep) {
+  int bWordStart = !is_alnum((unsigned char)cPrev) && cPrev != '_';
+  size_t n, k;
+  *pnKeep = 0;
+  if ((n = match_known(z, azSecret, nSecret)) > 0) return n;
+  if ((n = match_pem_key(z)) > 0) return n;
+  if ((n = match_labelled(z, "authorization", 1, pnKeep)) > 0) return n;
+  for (k = 0; k < DBX_ARRAY_SIZE(azKeyHeader); k++) {
+    if ((n = match_labelled(z, azKeyHeader[k], 0, pnKeep)) > 0) return n;
+  }
+  if ((n = match_signed_param(z, cPrev, pnKeep)) > 0) return n;
+  if (!bWordStart) return 0;
+  for (k = 0; k < DBX_ARRAY_SIZE(azSecretKey); k++) {
+    if ((n = match_labelled(z, azSecretKey[k], 0, pnKeep)) > 0) return n;
+  }
+  if ((n = match_scheme(z, pnKeep)) > 0) return n;
+  if (!is_b64url((unsigned char)cPrev) && cPrev != '.') return match_jwt(z);
+  return 0;
+}
+
+void dbx_scrub_text(char *z, const char *const *azSecret, int nSecret) {
+  size_t i = 0, j = 0;
+  if (z == NULL) return;
+  while (z[i]) {
+    size_t nKeep,
+        n = scrub_match(z + i, j ? z[j - 1] : 0, azSecret, nSecret, &nKeep);
+    if (n == 0) {
+      z[j++] = z[i++];
+      continue;
+    }
+    /* j <= i throughout: a replacement is never longer than its match */
+    memmove(z + j, z + i, nKeep);
+    j += nKeep;
+    n -= nKeep;
+    i += nKeep;
+    memset(z + j, '*', n < 3 ? n : 3);
+    j += n < 3 ? n : 3;
+    i += n;
+  }
+  z[j] = 0;
+}
+
+void dbx_error_scrub(DbxError *pErr, const char *const *azSecret, int nSecret) {
+  if (pErr == NULL) return;
+  dbx_scrub_text(pErr->zMsg, azSecret, nSecret);
+  dbx_scrub_text(pErr->zCode, azSecret, nSecret);
+}
+
+/*
+** The secrets in use in this process (borrowed pointers), scrubbed from
+** every message dbx_error_set* and dbx_error_text write. A registration
+** ends when its memory is wiped by dbx_free_secret or dbx_buf_free_secret,
+** so the list never points at freed memory.
+*/
+static pthread_mutex_t liveMutex = PTHREAD_MUTEX_INITIALIZER;
+static const char **azLive; /* sqlite3_malloc'ed array of borrowed strings */
+static int nLive;           /* entries used */
+static int nLiveAlloc;      /* entries allocated */
+
+void dbx_secret_add(const char *z) {
+  if (z == NULL || strlen(z) < SCRUB_MIN_SECRET) return;
+  pthread_mutex_lock(&liveMutex);
+  if (nLive == nLiveAlloc) {
+    int nNew = nLiveAlloc ? nLiveAlloc * 2 : 16;
+    const char **aNew = sqlite3_realloc64(azLive, nNew * sizeof(*aNew));
+    if (aNew) { /* out of memory: the patterns still apply */
+      azLive = aNew;
+      nLiveAlloc = nNew;
+    }
+  }
+  if (nLive < nLiveAlloc) azLive[nLive++] = z;
+  pthread_mutex_unlock(&liveMutex);
+}
+
+/* Ends the registrations of secrets stored in p[0..n). */
+static void secret_forget(const char *p, size_t n) {
+  int i;
+  pthread_mutex_lock(&liveMutex);
+  for (i = 0; i < nLive; i++) {
+    uintptr_t u = (uintptr_t)azLive[i], uStart = (uintptr_t)p;
+    if (u >= uStart && u - uStart < n) azLive[i--] = azLive[--nLive];
+  }
+  if (nLive == 0) {
+    sqlite3_free(azLive);
+    azLive = NULL;
+    nLiveAlloc = 0;
+  }
+  pthread_mutex_unlock(&liveMutex);
+}
+
+/* dbx_scrub_text with the secrets in use. */
+static void scrub_live(char *z) {
+  pthread_mutex_lock(&liveMutex);
+  dbx_scrub_text(z, azLive, nLive);
+  pthread_mutex_unlock(&liveMutex);
+}
+
+/* Makes z one line: newlines and tabs become spaces. */
+static void one_line(char *z) {
+  for (; *z; z++) {
     if (*z == '\n' || *z == '\r' || *z == '\t') *z = ' ';
   }
+}
+
+/* Copies z into zOut[0..nOut), cut at a UTF-8 character boundary. */
+static void copy_cut(char *zOut, size_t nOut, const char *z) {
+  size_t n = strlen(z);
+  if (n >= nOut) {
+    n = nOut - 1;
+    while (n > 0 && ((unsigned char)z[n] & 0xc0) == 0x80)
+      n--;
+  }
+  memcpy(zOut, z, n);
+  zOut[n] = 0;
+}
+
+/*
+** Formats into pErr->zMsg: the whole text first, made one line and
+** scrubbed, then cut to fit. Out of memory, the text is cut first and
+** scrubbed after, which still catches a credential cut short.
+*/
+static void error_vformat(DbxError *pErr, const char *zFmt, va_list ap) {
+  DbxBuf full = {0};
+  va_list ap2;
+  va_copy(ap2, ap);
+  dbx_buf_vappendf(&full, zFmt, ap);
+  if (full.rc == SQLITE_OK) {
+    char *z = full.z ? full.z : "";
+    one_line(z);
+    scrub_live(z);
+    copy_cut(pErr->zMsg, sizeof(pErr->zMsg), z);
+  } else {
+    vsnprintf(pErr->zMsg, sizeof(pErr->zMsg), zFmt, ap2);
+    one_line(pErr->zMsg);
+    scrub_live(pErr->zMsg);
+  }
+  va_end(ap2);
+  dbx_buf_free_secret(&full); /* held the text before scrubbing */
 }
 
 int dbx_error_set(DbxError *pErr, int rc, const char *zFmt, ...) {
@@ -45,6 +406,7 @@ int dbx_error_set_api(DbxError *pErr, int rc, long httpStatus,
   pErr->rc = rc;
   pErr->httpStatus = httpStatus;
   snprintf(pErr->zCode, sizeof(pErr->zCode), "%s", zCode ? zCode : "");
+  scrub_live(pErr->zCode); /* the server chose it */
   va_start(ap, zFmt);
   error_vformat(pErr, zFmt, ap);
   va_end(ap);
@@ -55,16 +417,18 @@ int dbx_error_set_api(DbxError *pErr, int rc, long httpStatus,
 ** which the message already says better. */
 static int is_number(const char *z) {
   if (*z == 0) return 0;
-  while (*z >= '0' && *z <= '9') z++;
+  while (*z >= '0' && *z <= '9')
+    z++;
   return *z == 0;
 }
 
-char *dbx_error_text(const DbxError *pErr) {
+/* The text of dbx_error_text(), before the last scrub. */
+static char *error_text(const DbxError *pErr) {
   const char *zMsg = pErr->zMsg[0] ? pErr->zMsg : sqlite3_errstr(pErr->rc);
   if (is_number(pErr->zCode)) {
     DbxError e = *pErr;
     e.zCode[0] = 0;
-    return dbx_error_text(&e);
+    return error_text(&e);
   }
   if (pErr->zCode[0] && pErr->zStatement[0]) {
     return sqlite3_mprintf("databricks: %s (%s, statement %s)", zMsg,
@@ -78,6 +442,13 @@ char *dbx_error_text(const DbxError *pErr) {
                            pErr->zStatement);
   }
   return sqlite3_mprintf("databricks: %s", zMsg);
+}
+
+char *dbx_error_text(const DbxError *pErr) {
+  /* again: callers may have written the fields without dbx_error_set */
+  char *z = error_text(pErr);
+  if (z) scrub_live(z);
+  return z;
 }
 
 /* Makes room for nMore bytes plus a NUL; sets the sticky rc on failure. */
@@ -133,6 +504,7 @@ void dbx_buf_free(DbxBuf *p) {
 }
 
 void dbx_buf_free_secret(DbxBuf *p) {
+  if (p->z) secret_forget(p->z, p->nAlloc);
   if (p->z) OPENSSL_cleanse(p->z, p->nAlloc);
   dbx_buf_free(p);
 }
@@ -153,6 +525,7 @@ char *dbx_strdup(const char *z) {
 }
 
 void dbx_free_secret(char *z) {
+  if (z) secret_forget(z, strlen(z) + 1);
   if (z) OPENSSL_cleanse(z, strlen(z));
   sqlite3_free(z);
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building and testing need, when any is
-# missing. Quiet and quick when everything is there. Node.js comes from the
+# missing (clang and its sanitizer and libFuzzer runtimes for make fuzz
+# too). Quiet and quick when everything is there. Node.js comes from the
 # system when it is present (dbx-local needs version 20 or newer).
 set -euo pipefail
 
 packages=(gcc make pkg-config sqlite3 libsqlite3-dev libcurl4-openssl-dev
-          libcjson-dev libssl-dev libzstd-dev libcmocka-dev curl openssl time)
+          libcjson-dev libssl-dev libzstd-dev libcmocka-dev curl openssl time
+          clang-14 libclang-rt-14-dev)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 
