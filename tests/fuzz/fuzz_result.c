@@ -45,10 +45,12 @@ static void scan_rows(const DbxColumn *aCol, int nCol, char *z, size_t n,
   size_t anVal[16];
   DbxRowScan scan;
   DbxError e;
-  int rc, i, nRow = 0;
+  int rc, i, nVal, nRow = 0;
   dbx_rowscan_init(&scan, z, n);
   dbx_error_clear(&e);
-  while ((rc = dbx_rowscan_next(&scan, nCol, azVal, anVal, &e)) == SQLITE_ROW) {
+  while ((rc = dbx_rowscan_next(&scan, nCol, azVal, anVal, &nVal, &e)) ==
+         SQLITE_ROW) {
+    FUZZ_CHECK(nVal >= 0);
     DbxBuf json = {0};
     int bOk = 1;
     for (i = 0; i < nCol; i++) {
