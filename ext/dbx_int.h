@@ -4,7 +4,7 @@
 ** One section per file of ext/, in layer order from the bottom (util,
 ** transport) to the top (SQL surface). A file may use the sections of the
 ** files below it, never those above it. Only the SQL surface files
-** (databricks.c, vtab.c, functions.c, discover.c) touch sqlite3 contexts,
+** (databricks.c, vtab.c, functions.c, discover.c, args.c) touch sqlite3 contexts,
 ** vtabs or statements; the layers below use SQLite only for its allocator.
 **
 ** Conventions (see STYLE.md): functions are dbx_<file>_<verb>(); an
@@ -139,7 +139,7 @@ void dbx_json_free_secret(struct cJSON *pJson);
 
 /*
 ** databricks.c: the entry point, dbx_version(), and what every SQL surface
-** file (databricks.c, vtab.c, functions.c, discover.c) shares. Only these
+** file (databricks.c, vtab.c, functions.c, discover.c, args.c) shares. Only these
 ** files touch sqlite3 contexts, vtabs and statements.
 */
 

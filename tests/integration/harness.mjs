@@ -83,6 +83,7 @@ export function parseResultSets(stdout) {
 //   query(sql, opts): rows of the last result set; throws the shell's error text
 //   fail(sql, opts): the error text of a script expected to fail
 //   api(method, path, body): dbx-local REST as the admin (to check remote state)
+//   sql(statement, parameters): one remote statement as the admin
 //   stop(): stop the server and remove temporary folders
 export async function workspace(options = {}) {
   const server = await startServer(options);
@@ -107,6 +108,16 @@ export async function workspace(options = {}) {
       return r.stderr.trim();
     },
     api: (method, p, body, headers) => api(server.url, server.token, method, p, body, headers),
+    // Runs one remote statement as the admin (to set up or check remote
+    // state) and returns the response body; throws unless it SUCCEEDED.
+    async sql(statement, parameters) {
+      const r = await api(server.url, server.token, 'POST', '/api/2.0/sql/statements',
+        { statement, warehouse_id: env.DATABRICKS_WAREHOUSE_ID, parameters });
+      if (r.status !== 200 || r.body.status?.state !== 'SUCCEEDED') {
+        throw new Error(`remote statement failed: ${JSON.stringify(r.body).slice(0, 500)}`);
+      }
+      return r.body;
+    },
     async stop() {
       await server.stop();
       await rm(home, { recursive: true, force: true });

@@ -78,11 +78,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function sql(statement, parameters) {
-  const r = await ws.api('POST', '/api/2.0/sql/statements', { statement, warehouse_id: '0000000000000001', parameters });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.equal(r.body.status.state, 'SUCCEEDED', JSON.stringify(r.body.status));
-}
+const sql = (statement, parameters) => ws.sql(statement, parameters);
 
 // Runs q with $T as the remote table and as the local copy; asserts equal
 // answers and returns { rows, sqls, params } of the remote run.

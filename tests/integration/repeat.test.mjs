@@ -16,9 +16,7 @@ after(async () => { await ws?.stop(); });
 
 // Runs SQL remotely as the admin; returns the data_array.
 async function remote(statement) {
-  const r = await ws.api('POST', '/api/2.0/sql/statements', { statement, warehouse_id: '0000000000000001' });
-  assert.equal(r.body.status?.state, 'SUCCEEDED', JSON.stringify(r.body));
-  return r.body.result?.data_array ?? [];
+  return (await ws.sql(statement)).result?.data_array ?? [];
 }
 
 async function count(where = 'TRUE') {

@@ -34,10 +34,7 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-async function remote(statement) {
-  const r = await ws.api('POST', '/api/2.0/sql/statements', { statement, warehouse_id: '0000000000000001' });
-  assert.equal(r.body.status?.state, 'SUCCEEDED', JSON.stringify(r.body));
-}
+const remote = (statement) => ws.sql(statement);
 
 const attackerUrl = () => `http://127.0.0.1:${attacker.address().port}`;
 

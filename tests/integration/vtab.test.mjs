@@ -34,12 +34,7 @@ before(async () => {
 after(async () => { await ws?.stop(); });
 
 // Runs SQL remotely as the admin, through the Statement Execution API.
-async function sql(statement) {
-  const r = await ws.api('POST', '/api/2.0/sql/statements', { statement, warehouse_id: '0000000000000001' });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  assert.equal(r.body.status.state, 'SUCCEEDED', JSON.stringify(r.body.status));
-  return r.body;
-}
+const sql = (statement) => ws.sql(statement);
 
 const ORDERS = "CREATE VIRTUAL TABLE orders USING databricks(table='main.default.orders');";
 
