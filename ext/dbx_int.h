@@ -4,7 +4,8 @@
 ** One section per file of ext/, in layer order from the bottom (util,
 ** transport) to the top (SQL surface). A file may use the sections of the
 ** files below it, never those above it. Only the SQL surface files
-** (databricks.c, vtab.c, functions.c, discover.c, args.c) touch sqlite3 contexts,
+** (databricks.c, vtab.c, functions.c, discover.c, args.c) touch sqlite3
+*contexts,
 ** vtabs or statements; the layers below use SQLite only for its allocator.
 **
 ** Conventions (see STYLE.md): functions are dbx_<file>_<verb>(); an
@@ -68,7 +69,8 @@ int dbx_error_set_api(DbxError *pErr, int rc, long httpStatus,
 ** Authorization header or member, whatever its scheme; a credential after
 ** "Bearer " or "Basic "; the customer-provided encryption key header of
 ** an external link (x-amz-server-side-encryption-customer-key,
-** x-ms-encryption-key, x-goog-encryption-key); a JWT or the start of one; a PEM private key;
+** x-ms-encryption-key, x-goog-encryption-key); a JWT or the start of one; a PEM
+*private key;
 ** access_token, refresh_token, id_token, client_secret, subject_token,
 ** client_assertion and password values; and the signature parameters of
 ** presigned URLs (X-Amz-Signature, X-Amz-Credential, X-Amz-Security-Token,
@@ -91,8 +93,7 @@ void dbx_scrub_text(char *z, const char *const *azSecret, int nSecret);
 void dbx_secret_add(const char *z);
 
 /* dbx_scrub_text over the message and the error code of pErr. */
-void dbx_error_scrub(DbxError *pErr, const char *const *azSecret,
-                     int nSecret);
+void dbx_error_scrub(DbxError *pErr, const char *const *azSecret, int nSecret);
 
 /*
 ** Writes the error as one line into a new string from sqlite3_malloc
@@ -139,7 +140,8 @@ void dbx_json_free_secret(struct cJSON *pJson);
 
 /*
 ** databricks.c: the entry point, dbx_version(), and what every SQL surface
-** file (databricks.c, vtab.c, functions.c, discover.c, args.c) shares. Only these
+** file (databricks.c, vtab.c, functions.c, discover.c, args.c) shares. Only
+*these
 ** files touch sqlite3 contexts, vtabs and statements.
 */
 
