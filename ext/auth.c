@@ -3,7 +3,7 @@
 **
 ** pat sends the configured token. The OAuth types (oauth-m2m, env-oidc,
 ** file-oidc, oidc-self-signed) get an access token from the workspace token
-** endpoint <host>/oidc/v1/token (spec 2.2, 2.3) and keep it in a cache entry
+** endpoint <host>/oidc/v1/token and keep it in a cache entry
 ** shared by every DbxAuth with the same dbx_config_identity(). The entry
 ** has its own mutex, so two connections of one identity refresh once and
 ** different identities never wait for each other.

@@ -1,7 +1,7 @@
 /*
 ** auth.h: credential providers and the process-wide token cache (auth.c).
 **
-** Auth types (spec 1.4, 2):
+** Auth types:
 **   pat               Authorization: Bearer <token>
 **   oauth-m2m         client credentials at <host>/oidc/v1/token, Basic
 **                     header, scope=all-apis

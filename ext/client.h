@@ -59,7 +59,7 @@ const DbxConfig *dbx_client_config(const DbxClient *p);
 ** Calls a workspace REST API: zMethod "GET"/"POST"/..., zPath starting with
 ** "/api/" (query string included, already escaped), pBody sent as JSON when
 ** not NULL. Adds Authorization, User-Agent and the workspace-id header,
-** retries as spec section 5.3 says, refreshes the token once on 401.
+** retries as the Databricks SDKs do, refreshes the token once on 401.
 ** On 2xx, *ppOut is the parsed JSON body (cJSON_Delete it), or NULL when the
 ** body was empty. Otherwise returns an error code with pErr holding the HTTP
 ** status, the Databricks error_code and a one-line message. A body above

@@ -1,11 +1,11 @@
 /*
-** config.c: settings and where they come from (spec section 1).
+** config.c: settings and where they come from (unified client auth).
 **
 ** A DbxConfig is a table of known keys, each with a value and its source.
 ** dbx_config_set() fills it from options and dbx_config() defaults;
 ** dbx_config_resolve() then adds the DATABRICKS_* environment, reads a
 ** profile of ~/.databrickscfg (or DATABRICKS_CONFIG_FILE) unless the
-** file-not-read rule of spec 1.1 applies, dereferences env:NAME / file:PATH
+** SDKs' file-not-read rule applies, dereferences env:NAME / file:PATH
 ** secret references, normalises host and warehouse, picks the auth type and
 ** rejects a mix of authorization methods.
 **
@@ -932,7 +932,7 @@ static int profile_choose(const DbxConfig *p, const IniFile *f,
   return SQLITE_OK;
 }
 
-/* Reads the profile per spec 1.1. */
+/* Reads the profile as the SDKs do. */
 static int load_profile(DbxConfig *p, DbxError *pErr) {
   const char *zProfile = dbx_config_get(p, "profile"), *zWant = NULL;
   char *zPath = config_path(p), *zText = NULL;
@@ -1045,7 +1045,7 @@ static int deref_secret(DbxConfig *p, int i, DbxError *pErr) {
   return SQLITE_OK;
 }
 
-/* Host normalisation of spec 1.1; may set workspace_id / account_id. */
+/* Host normalisation as the SDKs do it; may set workspace_id / account_id. */
 static int normalise_host(DbxConfig *p, DbxError *pErr) {
   int iHost = key_index("host");
   const char *z = p->a[iHost].z, *zAuth, *zEnd, *zQ;
@@ -1137,7 +1137,7 @@ static const char *oidc_env_name(const DbxConfig *p) {
 }
 
 /* Fails with "more than one authorization method configured" when the set
-** attributes belong to more than one auth group (spec 1.1); the first two
+** attributes belong to more than one auth group (as in the SDKs); the first two
 ** group names in sorted order, as the SDKs print them. Returns SQLITE_OK
 ** otherwise. bSelfSigned: client_id then belongs to the self-signed issuer. */
 static int auth_conflict(const DbxConfig *p, int bSelfSigned, DbxError *pErr) {
@@ -1182,7 +1182,7 @@ static const char *auth_implied(const DbxConfig *p, int bSelfSigned) {
   return NULL;
 }
 
-/* Checks that auth type zType has what it needs (spec 1.4). Returns
+/* Checks that auth type zType has what it needs. Returns
 ** SQLITE_OK, or SQLITE_ERROR with pErr naming the missing attribute. */
 static int auth_require(const DbxConfig *p, const char *zType, DbxError *pErr) {
   if (strcmp(zType, "pat") == 0) return dbx_config_require(p, "token", pErr);
@@ -1212,7 +1212,7 @@ static int auth_require(const DbxConfig *p, const char *zType, DbxError *pErr) {
   return SQLITE_OK;
 }
 
-/* Picks and checks the auth type (spec 1.1 conflicts, 1.4 requirements):
+/* Picks and checks the auth type (conflicts, then requirements):
 ** an explicit auth_type must be known; otherwise the attributes must name
 ** one method, which is stored as auth_type. Returns SQLITE_OK (also when
 ** nothing is configured and host is unset: the host error comes first), or

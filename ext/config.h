@@ -1,7 +1,7 @@
 /*
 ** config.h: settings and where they come from (config.c).
 **
-** Resolution follows Databricks unified client auth (spec section 1):
+** Resolution follows Databricks unified client auth:
 ** explicit options > per-connection defaults (dbx_config()) > DATABRICKS_*
 ** environment variables > a profile of ~/.databrickscfg (or
 ** DATABRICKS_CONFIG_FILE), with the rule that the file is not read when no

@@ -5,10 +5,10 @@
 ** transport) to the top (SQL surface). A file may use the sections of the
 ** files below it, never those above it. Only the SQL surface files
 ** (databricks.c, vtab.c, functions.c, discover.c, args.c) touch sqlite3
-*contexts,
-** vtabs or statements; the layers below use SQLite only for its allocator.
+** contexts, vtabs or statements; the layers below use SQLite only for its
+** allocator.
 **
-** Conventions (see STYLE.md): functions are dbx_<file>_<verb>(); an
+** Conventions: functions are dbx_<file>_<verb>(); an
 ** internal function returns an SQLite result code and puts the details in a
 ** caller-owned DbxError, where the first error wins; objects come from
 ** dbx_<x>_new(..., &pOut) and go with dbx_<x>_free(p), which accepts NULL.

@@ -1,12 +1,12 @@
 /*
-** http.c: HTTP for every remote call (spec section 5).
+** http.c: HTTP for every remote call.
 **
 ** One libcurl easy handle per DbxHttp; curl_easy_reset between requests
 ** keeps the connection cache, so a client's calls reuse one connection.
 ** TLS is always verified; plain http is refused unless the host is a
 ** loopback address. dbx_http_send runs the retry loop: 429/503 honouring
 ** an integer Retry-After (capped), connection errors and time-outs, the
-** transient messages of spec 5.3, backoff min(n,10) s plus jitter, inside
+** transient messages the SDKs retry, backoff min(n,10) s plus jitter, inside
 ** an overall budget, while polling the interrupt callback.
 **
 ** Nothing here puts a header value, a query string or a request body into
@@ -52,7 +52,7 @@ typedef struct HttpXfer {
   int bStalled;                /* the inactivity time-out fired */
 } HttpXfer;
 
-/* Built-in defaults (spec 1.2: http_timeout 60 s, retry_timeout 300 s). */
+/* Built-in defaults, the SDKs': http_timeout 60 s, retry_timeout 300 s. */
 void dbx_http_settings_default(DbxHttpSettings *pSet) {
   memset(pSet, 0, sizeof(*pSet));
   pSet->connectTimeoutMs = 30000;
@@ -658,7 +658,7 @@ char *dbx_http_redact_url(const char *zUrl, char *zOut, size_t nOut) {
 ** Retry policy.
 */
 
-/* Messages that mark a transient failure (spec 5.3). */
+/* Messages that mark a transient failure (the SDKs retry on these). */
 static const char *const azTransient[] = {
     "UnknownWorkerEnvironmentException",
     "does not have any associated worker environments",
@@ -882,7 +882,7 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
     }
     if (!dbx_http_is_retryable(eRetry, pResp)) break;
     {
-      /* 429/503 without a usable Retry-After wait 1 s (spec 5.3) */
+      /* 429/503 without a usable Retry-After wait 1 s */
       const char *zAfter = NULL;
       if (pResp->eNet == DBX_NET_OK &&
           (pResp->status == 429 || pResp->status == 503)) {
@@ -908,7 +908,7 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
 }
 
 /* ---------------------------------------------------------------------
-** Error bodies (spec 5.1).
+** Error bodies.
 */
 
 const char *dbx_http_reason(long status) {

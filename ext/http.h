@@ -1,7 +1,8 @@
 /*
 ** http.h: the HTTP core (http.c): one libcurl easy handle per DbxHttp,
 ** reused so connections stay open, with the TLS policy, bounded timeouts,
-** the retry loop of spec section 5.3 and the error-body parser of 5.1.
+** the retry loop the Databricks SDKs use and the parser of Databricks error
+** bodies.
 **
 ** The network itself sits behind a transport table (DbxHttpTransport), in
 ** the manner of hiredis: unit tests swap in a fake that checks the exact
@@ -104,8 +105,8 @@ typedef struct DbxHttpSettings {
 
 /* Which responses a call retries (besides connection errors/time-outs). */
 typedef enum DbxRetryKind {
-  DBX_RETRY_API = 0, /* 429, 503 and the transient messages of spec 5.3 */
-  DBX_RETRY_TOKEN,   /* 429, 502, 503, 504 within one minute (spec 2.4) */
+  DBX_RETRY_API = 0, /* 429, 503 and the SDKs' transient messages */
+  DBX_RETRY_TOKEN,   /* 429, 502, 503, 504 within one minute */
   DBX_RETRY_NONE,    /* a single attempt */
   DBX_RETRY_ONCE     /* a request that must not be carried out twice (a
                      ** statement that writes): sent again only when it
@@ -168,12 +169,13 @@ int64_t dbx_http_backoff_ms(const DbxHttpSettings *pSet, int nAttempt,
 
 /*
 ** Whether a response is worth retrying under eRetry: status and the
-** transient messages of spec 5.3 found in the body. Exposed for tests.
+** transient messages the SDKs retry found in the body. Exposed for tests.
 */
 int dbx_http_is_retryable(DbxRetryKind eRetry, const DbxHttpResponse *pResp);
 
 /*
-** Records a non-2xx response in pErr per spec 5.1: JSON error_code/message,
+** Records a non-2xx response in pErr, in every shape Databricks answers
+** errors: JSON error_code/message,
 ** {"error": ...} (also RFC 6749 error/error_description), SCIM
 ** detail/status/scimType, plain "CODE: message" text, HTML <pre>/<title>,
 ** else the raw text (shortened). zWhat prefixes the message. Returns the

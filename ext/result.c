@@ -2,8 +2,8 @@
 ** result.c: JSON_ARRAY values -> cells (see result.h for the type mapping).
 **
 ** Serves the read side of dbx_query() and the databricks virtual table.
-** Databricks sends every non-null JSON_ARRAY value as a JSON string (spec
-** section 3.5); this file decides per column what that string means and
+** Databricks sends every non-null JSON_ARRAY value as a JSON string; this
+** file decides per column what that string means and
 ** converts it, without touching HTTP or sqlite3 contexts. Where the text
 ** does not parse as its declared type the value is kept as the text that
 ** was sent rather than lost, except BINARY, where bad hex is an error.
@@ -149,7 +149,7 @@ int dbx_result_json_int(const cJSON *pItem, int64_t iMin, int64_t iMax,
     }
     v = (int64_t)r;
   } else if (cJSON_IsString(pItem)) {
-    /* Lenient as the spec asks: a numeric string, but all of it. */
+    /* Lenient: a numeric string, but all of it. */
     const char *z = pItem->valuestring;
     char *zEnd = NULL;
     long long ll;

@@ -163,7 +163,7 @@ int dbx_result_json_member(const char *z, size_t n, const char *zKey,
 
 /*
 ** Reads an integer sent by the server: a JSON number or a numeric string
-** (the spec asks for leniency) that is whole and within iMin..iMax, into
+** (accepted leniently) that is whole and within iMin..iMax, into
 ** *piOut. Returns SQLITE_OK, SQLITE_NOTFOUND when pItem is NULL or JSON
 ** null (*piOut untouched), or SQLITE_RANGE for anything else (a fraction,
 ** 1e74, a word, an object). No double is converted before it is known to

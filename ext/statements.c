@@ -1,8 +1,8 @@
 /*
-** statements.c: the Statement Execution API client (spec section 3).
+** statements.c: the Statement Execution API client.
 **
 ** Serves dbx_query(), dbx_exec() and the databricks virtual table. The
-** flow is the spec's recommended one (3.10): POST with wait_timeout and
+** flow is the one Databricks recommends: POST with wait_timeout and
 ** on_wait_timeout=CONTINUE, poll with growing delays while PENDING or
 ** RUNNING, cancel remotely on interrupt or statement timeout and poll to a
 ** terminal state, then stream the result chunk by chunk. Only the current
@@ -27,7 +27,7 @@
 #include "statements.h"
 #include "http.h"
 
-/* Longest poll delay (spec 3.4: linear backoff capped at 10 s). */
+/* Longest poll delay (linear backoff capped at 10 s, as the SDKs). */
 #define STMT_POLL_MAX_MS 10000
 /* How long to keep polling after a cancel before giving up on it. */
 #define STMT_CANCEL_WAIT_MS 15000

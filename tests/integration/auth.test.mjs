@@ -57,7 +57,7 @@ async function requests() {
 }
 async function clearRequests() { await ws.api('DELETE', '/admin/requests'); }
 
-test('pat: the statement runs as the token owner, with the User-Agent of spec 5.5', async () => {
+test('pat: the statement runs as the token owner, with the User-Agent the SDKs send', async () => {
   await clearRequests();
   const [row] = await ws.query(WHO);
   assert.equal(row.u, 'admin@dbx.local');

@@ -1,4 +1,4 @@
-// HTTP behaviour end to end (spec section 5) against dbx-local's fault
+// HTTP behaviour end to end against dbx-local's fault
 // injection: 429 with Retry-After, 503, a dropped connection and a stalled
 // response are retried; other 4xx are not; the retry budget ends retries;
 // plain http only to loopback; an expired external link fails without

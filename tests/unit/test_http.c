@@ -1,6 +1,6 @@
 /*
 ** Unit tests of http.c: TLS/loopback policy, retry policy and backoff on a
-** fake clock, error-body parsing (spec 5.1) and redaction.
+** fake clock, error-body parsing and redaction.
 */
 #include "unit.h"
 
