@@ -53,7 +53,8 @@ struct DbxSession {
   int bAllowViews;     /* dbx_config('allow_views', 'true') was run */
   int bProgressShown;  /* a progress line is on stderr, to be cleared */
   int64_t tProgressMs; /* when the last progress line was written */
-  int nTables;         /* databricks tables connected now */
+  void *pTables;       /* vtab.c's list of the connected databricks
+                       ** tables (opaque here) */
   DbxSession *pNext;   /* next in the registry */
 };
 
@@ -196,13 +197,12 @@ static int session_allow_views(DbxSession *p, const char *zValue,
                          "allow_views must be true or false, not '%.40s'",
                          zValue);
   }
-  if (bOn != p->bAllowViews && p->nTables > 0) {
+  if (bOn != p->bAllowViews && p->pTables) {
     return dbx_error_set(pErr, SQLITE_ERROR,
                          "allow_views applies to databricks tables as they "
-                         "are first used, and %d already are: set it right "
+                         "are first used, and some already are: set it right "
                          "after loading the extension, or open the database "
-                         "again",
-                         p->nTables);
+                         "again");
   }
   p->bAllowViews = bOn;
   return SQLITE_OK;
@@ -212,8 +212,8 @@ int dbx_session_allow_views(const DbxSession *p) {
   return p->bAllowViews;
 }
 
-void dbx_session_table_count(DbxSession *p, int nDelta) {
-  p->nTables += nDelta;
+void **dbx_session_tables(DbxSession *p) {
+  return &p->pTables;
 }
 
 int dbx_session_set_default(DbxSession *p, const char *zKey, const char *zValue,

@@ -111,10 +111,12 @@ int dbx_session_connect_stored(DbxSession *p, const DbxOption *aOpt, int nOpt,
 ** by default: a view in someone else's database file could otherwise run
 ** remote queries with this user's credentials. Changing it once a table is
 ** connected is an error, since a table's flags are fixed when it connects.
-** dbx_session_table_count() tracks the connected tables (+1 / -1).
 */
 int dbx_session_allow_views(const DbxSession *p);
-void dbx_session_table_count(DbxSession *p, int nDelta);
+
+/* The head of vtab.c's list of the connected tables: dbx_refresh() finds
+** them there, and allow_views checks that none is connected yet. */
+void **dbx_session_tables(DbxSession *p);
 
 /*
 ** Fills the statement options that come from the session: warehouse,

@@ -41,27 +41,28 @@ typedef struct VtabArgs {
 
 /* One `databricks` virtual table. */
 typedef struct DbxVtab {
-  sqlite3_vtab base;    /* must come first */
-  sqlite3 *db;          /* the connection (interrupt probe) */
-  DbxSession *pSession; /* borrowed: the module's client data */
-  char *zDb;            /* owned; schema holding the table ("main") */
-  char *zVtabName;      /* owned; the table's name in SQLite */
-  VtabArgs args;        /* owned; the CREATE VIRTUAL TABLE arguments */
-  DbxConfig *pConfig;   /* owned; resolved settings, NULL until first use */
-  DbxClient *pClient;   /* borrowed from the session; NULL until first use */
-  char *zCatalog;       /* owned; table=: resolved catalog */
-  char *zSchema;        /* owned; table=: resolved schema */
-  char *zName;          /* owned; table=: the table's own name */
-  DbxError broken;      /* why the stored columns are missing, or clear */
-  int bCounted;         /* counted in dbx_session_table_count */
-  int nStmtOpt;         /* statement options in azStmtOpt (pairs) */
-  char **azStmtOpt;     /* owned; key, value, key, value ... */
-  char *zDisplay;       /* owned; what errors call the table */
-  DbxRemote remote;     /* what pushdown.c reads; strings below */
-  char *zTable;         /* owned; quoted three-part name, or NULL */
-  char *zQuery;         /* owned; query= text, or NULL */
-  char **azCol;         /* owned; remote column names */
-  DbxColClass *aClass;  /* owned; class of each column */
+  sqlite3_vtab base;     /* must come first */
+  sqlite3 *db;           /* the connection (interrupt probe) */
+  DbxSession *pSession;  /* borrowed: the module's client data */
+  char *zDb;             /* owned; schema holding the table ("main") */
+  char *zVtabName;       /* owned; the table's name in SQLite */
+  VtabArgs args;         /* owned; the CREATE VIRTUAL TABLE arguments */
+  DbxConfig *pConfig;    /* owned; resolved settings, NULL until first use */
+  DbxClient *pClient;    /* borrowed from the session; NULL until first use */
+  char *zCatalog;        /* owned; table=: resolved catalog */
+  char *zSchema;         /* owned; table=: resolved schema */
+  char *zName;           /* owned; table=: the table's own name */
+  DbxError broken;       /* why the stored columns are missing, or clear */
+  int bListed;           /* in the session's list of connected tables */
+  struct DbxVtab *pNext; /* next connected table of the session */
+  int nStmtOpt;          /* statement options in azStmtOpt (pairs) */
+  char **azStmtOpt;      /* owned; key, value, key, value ... */
+  char *zDisplay;        /* owned; what errors call the table */
+  DbxRemote remote;      /* what pushdown.c reads; strings below */
+  char *zTable;          /* owned; quoted three-part name, or NULL */
+  char *zQuery;          /* owned; query= text, or NULL */
+  char **azCol;          /* owned; remote column names */
+  DbxColClass *aClass;   /* owned; class of each column */
 } DbxVtab;
 
 /* A scan in progress. */
@@ -215,7 +216,12 @@ static void vtab_free(DbxVtab *p) {
   sqlite3_free(p->zVtabName);
   args_free(&p->args);
   dbx_config_free(p->pConfig);
-  if (p->bCounted) dbx_session_table_count(p->pSession, -1);
+  if (p->bListed) {
+    struct DbxVtab **pp = (struct DbxVtab **)dbx_session_tables(p->pSession);
+    while (*pp && *pp != p)
+      pp = &(*pp)->pNext;
+    if (*pp) *pp = p->pNext;
+  }
   sqlite3_free(p->base.zErrMsg);
   sqlite3_free(p);
 }
@@ -431,18 +437,88 @@ static int vtab_declare(DbxVtab *p, const VtabColumn *aCol, int nCol,
   return rc;
 }
 
+/* One text per column list, to tell whether a refresh changed it. */
+static void columns_signature(const VtabColumn *aCol, int nCol, DbxBuf *pOut) {
+  int i;
+  for (i = 0; i < nCol; i++) {
+    dbx_buf_appendf(pOut, "%s\t%s\t%s\n", aCol[i].zName, aCol[i].zTypeText,
+                    aCol[i].zTypeName);
+  }
+}
+
+/* The stored column list as columns_signature writes it (empty if none). */
+static void stored_signature(DbxVtab *p, DbxBuf *pOut) {
+  sqlite3_stmt *pSel = NULL;
+  char *zSql = sqlite3_mprintf(
+      "SELECT name, type_text, type_name FROM \"%w\".\"%w_columns\" "
+      "ORDER BY cid",
+      p->zDb, p->zVtabName);
+  if (zSql && sqlite3_prepare_v2(p->db, zSql, -1, &pSel, NULL) == SQLITE_OK) {
+    while (sqlite3_step(pSel) == SQLITE_ROW) {
+      dbx_buf_appendf(pOut, "%s\t%s\t%s\n", sqlite3_column_text(pSel, 0),
+                      sqlite3_column_text(pSel, 1),
+                      sqlite3_column_text(pSel, 2));
+    }
+  }
+  sqlite3_finalize(pSel);
+  sqlite3_free(zSql);
+}
+
+/* Writes aCol into the shadow table: created by xCreate (bCreate), or
+** emptied and refilled by dbx_refresh(). */
+static int vtab_store_columns(DbxVtab *p, const VtabColumn *aCol, int nCol,
+                              int bCreate, DbxError *pErr) {
+  sqlite3_stmt *pIns = NULL;
+  char *zSql;
+  int i, rc;
+  zSql = sqlite3_mprintf(
+      "CREATE TABLE %s\"%w\".\"%w_columns\"(cid INTEGER PRIMARY KEY, "
+      "name TEXT NOT NULL, type_text TEXT NOT NULL, type_name TEXT NOT NULL)",
+      bCreate ? "" : "IF NOT EXISTS ", p->zDb, p->zVtabName);
+  rc = zSql ? sqlite3_exec(p->db, zSql, NULL, NULL, NULL) : SQLITE_NOMEM;
+  sqlite3_free(zSql);
+  zSql = NULL;
+  if (rc == SQLITE_OK && !bCreate) {
+    zSql = sqlite3_mprintf("DELETE FROM \"%w\".\"%w_columns\"", p->zDb,
+                           p->zVtabName);
+    rc = zSql ? sqlite3_exec(p->db, zSql, NULL, NULL, NULL) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+    zSql = NULL;
+  }
+  if (rc == SQLITE_OK) {
+    zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_columns\" VALUES(?,?,?,?)",
+                           p->zDb, p->zVtabName);
+    rc = zSql ? sqlite3_prepare_v2(p->db, zSql, -1, &pIns, NULL) : SQLITE_NOMEM;
+  }
+  for (i = 0; rc == SQLITE_OK && i < nCol; i++) {
+    sqlite3_bind_int(pIns, 1, i);
+    sqlite3_bind_text(pIns, 2, aCol[i].zName, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pIns, 3, aCol[i].zTypeText, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pIns, 4, aCol[i].zTypeName, -1, SQLITE_STATIC);
+    rc = sqlite3_step(pIns) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(p->db);
+    sqlite3_reset(pIns);
+  }
+  if (rc) {
+    dbx_error_set(pErr, rc, "cannot store the columns of %s: %s", p->zDisplay,
+                  sqlite3_errmsg(p->db));
+  }
+  sqlite3_finalize(pIns);
+  sqlite3_free(zSql);
+  return rc;
+}
+
 /*
-** xCreate's remote part: reads the columns (Unity Catalog for table=, the
-** result schema of the query under LIMIT 0 for query=), stores them in the
-** shadow table "<name>_columns", from which every later connection
-** declares them without a network call, and declares them.
+** Reads the remote columns (Unity Catalog for table=, the result schema of
+** the query under LIMIT 0 for query=) and stores them in the shadow table
+** "<name>_columns", from which every later connection declares them
+** without a network call. xCreate (bCreate) also declares them; a refresh
+** (dbx_refresh()) only rewrites what is stored and sets *pbChanged.
 */
-static int vtab_fetch_columns(DbxVtab *p, DbxError *pErr) {
+static int vtab_fetch_columns(DbxVtab *p, int bCreate, int *pbChanged,
+                              DbxError *pErr) {
   DbxTableInfo *pInfo = NULL;
   DbxStmt *pStmt = NULL;
-  sqlite3_stmt *pIns = NULL;
   VtabColumn *aCol = NULL;
-  char *zSql = NULL;
   int i, nCol = 0, rc;
   if (p->args.zTable) {
     rc = dbx_catalog_table_get(p->pClient, p->zCatalog, p->zSchema, p->zName,
@@ -472,36 +548,25 @@ static int vtab_fetch_columns(DbxVtab *p, DbxError *pErr) {
     aCol[i].zTypeText = zT ? zT : "";
     aCol[i].zTypeName = zTn ? zTn : "";
   }
-  rc = vtab_declare(p, aCol, nCol, pErr);
-  if (rc) goto done;
-
-  zSql = sqlite3_mprintf(
-      "CREATE TABLE \"%w\".\"%w_columns\"(cid INTEGER PRIMARY KEY, "
-      "name TEXT NOT NULL, type_text TEXT NOT NULL, type_name TEXT NOT NULL)",
-      p->zDb, p->zVtabName);
-  rc = zSql ? sqlite3_exec(p->db, zSql, NULL, NULL, NULL) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
-  zSql = NULL;
-  if (rc == SQLITE_OK) {
-    zSql = sqlite3_mprintf("INSERT INTO \"%w\".\"%w_columns\" VALUES(?,?,?,?)",
-                           p->zDb, p->zVtabName);
-    rc = zSql ? sqlite3_prepare_v2(p->db, zSql, -1, &pIns, NULL) : SQLITE_NOMEM;
+  if (bCreate) {
+    rc = vtab_declare(p, aCol, nCol, pErr);
+  } else if (nCol < 1 || nCol > VTAB_MAX_COLUMNS) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "%s has %d columns; a table takes 1 to %d", p->zDisplay,
+                       nCol, VTAB_MAX_COLUMNS);
+  } else {
+    DbxBuf before = {0}, after = {0};
+    stored_signature(p, &before);
+    columns_signature(aCol, nCol, &after);
+    *pbChanged = before.n != after.n ||
+                 (after.n && memcmp(before.z, after.z, after.n) != 0);
+    if (before.rc || after.rc)
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    dbx_buf_free(&before);
+    dbx_buf_free(&after);
   }
-  for (i = 0; rc == SQLITE_OK && i < nCol; i++) {
-    sqlite3_bind_int(pIns, 1, i);
-    sqlite3_bind_text(pIns, 2, aCol[i].zName, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pIns, 3, aCol[i].zTypeText, -1, SQLITE_STATIC);
-    sqlite3_bind_text(pIns, 4, aCol[i].zTypeName, -1, SQLITE_STATIC);
-    rc = sqlite3_step(pIns) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(p->db);
-    sqlite3_reset(pIns);
-  }
-  if (rc) {
-    dbx_error_set(pErr, rc, "cannot store the columns of %s: %s", p->zDisplay,
-                  sqlite3_errmsg(p->db));
-  }
+  if (rc == SQLITE_OK) rc = vtab_store_columns(p, aCol, nCol, bCreate, pErr);
 done:
-  sqlite3_finalize(pIns);
-  sqlite3_free(zSql);
   sqlite3_free(aCol);
   dbx_catalog_table_free(pInfo);
   dbx_stmt_free(pStmt);
@@ -649,8 +714,12 @@ static int vtab_finish(DbxVtab *p, int rc, DbxError *pErr,
     vtab_free(p);
     return rc;
   }
-  dbx_session_table_count(p->pSession, 1);
-  p->bCounted = 1;
+  {
+    struct DbxVtab **pp = (struct DbxVtab **)dbx_session_tables(p->pSession);
+    p->pNext = *pp;
+    *pp = p;
+  }
+  p->bListed = 1;
   *ppVtab = &p->base;
   return SQLITE_OK;
 }
@@ -660,9 +729,8 @@ static int vtab_finish(DbxVtab *p, int rc, DbxError *pErr,
 ** declares the stored ones, resolving no setting and sending nothing until
 ** the table is scanned. Nothing is created remotely either way.
 */
-static int vtab_init(sqlite3 *db, void *pAux, int argc,
-                     const char *const *argv, sqlite3_vtab **ppVtab,
-                     char **pzErr, int bCreate) {
+static int vtab_init(sqlite3 *db, void *pAux, int argc, const char *const *argv,
+                     sqlite3_vtab **ppVtab, char **pzErr, int bCreate) {
   DbxVtab *p = NULL;
   DbxError e;
   int rc;
@@ -675,7 +743,7 @@ static int vtab_init(sqlite3 *db, void *pAux, int argc,
   }
   if (bCreate) {
     rc = vtab_ready(p, &e);
-    if (rc == SQLITE_OK) rc = vtab_fetch_columns(p, &e);
+    if (rc == SQLITE_OK) rc = vtab_fetch_columns(p, 1, NULL, &e);
   } else {
     rc = vtab_load_columns(p, &e);
     if (rc == SQLITE_NOTFOUND) {
@@ -1340,10 +1408,84 @@ static sqlite3_module dbxModule = {
     .xUpdate = vtabUpdate,
 };
 
-/* Registers the `databricks` module; the session goes with it. */
+/* The connected databricks table named zName in this session, or NULL. */
+static DbxVtab *vtab_find(DbxSession *pSession, const char *zName) {
+  DbxVtab *p = *(DbxVtab **)dbx_session_tables(pSession);
+  while (p && sqlite3_stricmp(p->zVtabName, zName) != 0)
+    p = p->pNext;
+  return p;
+}
+
+/*
+** dbx_refresh(table): reads the remote columns of a databricks table again
+** and stores them; they are declared the next time the database is opened
+** (a table's columns are fixed while it is connected). Returns a JSON
+** report: {"table", "columns", "changed", "note"}.
+*/
+static void refreshFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  DbxSession *pSession = sqlite3_user_data(ctx);
+  const char *zName = (const char *)sqlite3_value_text(argv[0]);
+  DbxVtab *p;
+  DbxError e;
+  int bChanged = 0, rc;
+  DBX_UNUSED(argc);
+  dbx_error_clear(&e);
+  if (zName == NULL) {
+    sqlite3_result_error(ctx,
+                         "databricks: dbx_refresh(table) needs the name "
+                         "of a databricks virtual table",
+                         -1);
+    return;
+  }
+  p = vtab_find(pSession, zName);
+  if (p == NULL) {
+    /* not connected yet: preparing a statement on it connects it */
+    sqlite3_stmt *pStmt = NULL;
+    char *zSql = sqlite3_mprintf("SELECT 1 FROM \"%w\" LIMIT 0", zName);
+    if (zSql) {
+      sqlite3_prepare_v2(sqlite3_context_db_handle(ctx), zSql, -1, &pStmt,
+                         NULL);
+    }
+    sqlite3_free(zSql);
+    p = vtab_find(pSession, zName);
+    sqlite3_finalize(pStmt);
+  }
+  if (p == NULL) {
+    dbx_error_set(&e, SQLITE_ERROR,
+                  "dbx_refresh(): '%.60s' is not a databricks virtual table "
+                  "of this database",
+                  zName);
+    dbx_error_to_context(ctx, &e);
+    return;
+  }
+  rc = vtab_ready(p, &e);
+  if (rc == SQLITE_OK) rc = vtab_fetch_columns(p, 0, &bChanged, &e);
+  if (rc) {
+    dbx_error_to_context(ctx, &e);
+    return;
+  }
+  sqlite3_result_text(
+      ctx,
+      sqlite3_mprintf("{\"table\":\"%w\",\"changed\":%s,\"note\":\"%s\"}",
+                      p->zVtabName, bChanged ? "true" : "false",
+                      bChanged ? "the new columns are declared the next time "
+                                 "the database is opened"
+                               : "the stored columns are up to date"),
+      -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, 'J');
+}
+
+/* Registers the `databricks` module and dbx_refresh(); the session goes
+** with them. */
 int dbx_vtab_register(sqlite3 *db) {
   DbxSession *pSession;
+  int rc;
   if (dbx_session_attach(db, &pSession) != SQLITE_OK) return SQLITE_NOMEM;
-  return sqlite3_create_module_v2(db, "databricks", &dbxModule, pSession,
-                                  dbx_session_release);
+  rc = sqlite3_create_module_v2(db, "databricks", &dbxModule, pSession,
+                                dbx_session_release);
+  if (rc) return rc;
+  if (dbx_session_attach(db, &pSession) != SQLITE_OK) return SQLITE_NOMEM;
+  return sqlite3_create_function_v2(
+      db, "dbx_refresh", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, pSession,
+      refreshFunc, NULL, NULL, dbx_session_release);
 }

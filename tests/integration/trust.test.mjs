@@ -149,7 +149,29 @@ SELECT * FROM big;`, { db });
   assert.deepEqual(rows, [{ id: 2 }]);
   err = await ws.fail(`SELECT * FROM orders LIMIT 1;
 SELECT dbx_config('allow_views', 'true');`, { db });
-  assert.match(err, /allow_views applies to databricks tables as they are first used, and 1 already are/);
+  assert.match(err, /allow_views applies to databricks tables as they are first used, and some already are/);
   err = await ws.fail("SELECT dbx_config('allow_views', 'yes');", { db });
   assert.match(err, /allow_views must be true or false, not 'yes'/);
+});
+
+test('dbx_refresh() reads the remote columns again; they are declared when the database is opened next', async () => {
+  const db = path.join(dir, 'refresh.db');
+  await remote('CREATE TABLE main.default.grows (id BIGINT)');
+  await ws.query("CREATE VIRTUAL TABLE grows USING databricks(table='main.default.grows');", { db });
+  let [r] = await ws.query("SELECT dbx_refresh('grows') AS r;", { db });
+  assert.deepEqual(JSON.parse(r.r), { table: 'grows', changed: false, note: 'the stored columns are up to date' });
+  await remote('ALTER TABLE main.default.grows ADD COLUMNS (note STRING)');
+  [r] = await ws.query("SELECT dbx_refresh('GROWS') AS r;", { db });
+  assert.equal(JSON.parse(r.r).changed, true);
+  const cols = await ws.query("SELECT name FROM pragma_table_info('grows');", { db });
+  assert.deepEqual(cols.map((c) => c.name), ['id', 'note']);
+  // A table whose stored list went missing gets it back.
+  await ws.query('DROP TABLE grows_columns;', { db });
+  [r] = await ws.query("SELECT dbx_refresh('grows') AS r;", { db });
+  assert.equal(JSON.parse(r.r).changed, true);
+  assert.deepEqual(await ws.query('SELECT count(*) AS n FROM grows;', { db }), [{ n: 0 }]);
+  let err = await ws.fail("SELECT dbx_refresh('sqlite_schema');", { db });
+  assert.match(err, /dbx_refresh\(\): 'sqlite_schema' is not a databricks virtual table of this database/);
+  err = await ws.fail("CREATE VIEW rv AS SELECT dbx_refresh('grows'); SELECT * FROM rv;", { db });
+  assert.match(err, /unsafe use of dbx_refresh/);
 });
