@@ -323,10 +323,17 @@ test('credential files that do not parse leak nothing: config file, subject JWT 
   const keyOut = await sweep({ ...selfSigned, env: () => ({ ...selfSigned.env(), DATABRICKS_OIDC_PRIVATE_KEY_FILE: badKey }) },
     ws.server.url, 'SELECT dbx_exec(\'SELECT 1\');');
   assert.match(keyOut, /oidc_private_key_file/);
-  const badJwt = path.join(secretDir, 'broken.jwt');
-  await writeFile(badJwt, `${JWT_FILE.slice(0, 60)}\n${JWT_FILE}\n\0${JWT_FILE}`, { mode: 0o600 });
+  // a subject JWT file the workspace refuses, and one refused before it is
+  // sent (it holds a NUL byte)
   const fileOidc = AUTH.find((a) => a.name === 'file-oidc');
-  const jwtOut = await sweep({ ...fileOidc, env: () => ({ ...fileOidc.env(), DATABRICKS_OIDC_TOKEN_FILEPATH: badJwt }) },
-    ws.server.url, 'SELECT dbx_exec(\'SELECT 1\');');
-  assert.match(jwtOut, /file-oidc token request: HTTP 400/);
+  for (const [name, text, expect] of [
+    ['broken.jwt', `${JWT_FILE.slice(0, 60)}\n${JWT_FILE}\n${JWT_FILE}`, /file-oidc token request: HTTP 400/],
+    ['nul.jwt', `${JWT_FILE.slice(0, 60)}\n${JWT_FILE}\n\0${JWT_FILE}`, /nul\.jwt holds a NUL byte/],
+  ]) {
+    const badJwt = path.join(secretDir, name);
+    await writeFile(badJwt, text, { mode: 0o600 });
+    const jwtOut = await sweep({ ...fileOidc, env: () => ({ ...fileOidc.env(), DATABRICKS_OIDC_TOKEN_FILEPATH: badJwt }) },
+      ws.server.url, 'SELECT dbx_exec(\'SELECT 1\');');
+    assert.match(jwtOut, expect);
+  }
 });
