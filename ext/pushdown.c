@@ -27,140 +27,35 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "pushdown.h"
 
 /* ---------------------------------------------------------------------
-** Column classes and declared types
+** Column classes
 */
 
-/* Copies the first word of z (letters, digits, '_') upper-cased into zOut. */
-static const char *type_word(const char *z, char *zOut, size_t nOut) {
-  size_t n = 0;
-  while (*z == ' ')
-    z++;
-  while ((isalnum((unsigned char)*z) || *z == '_') && n + 1 < nOut) {
-    zOut[n++] = (char)toupper((unsigned char)*z);
-    z++;
-  }
-  zOut[n] = 0;
-  return z;
-}
-
-/* Case-insensitive substring test. */
-static int has_word(const char *z, const char *zWord) {
-  size_t n = strlen(zWord);
-  for (; *z; z++) {
-    if (strncasecmp(z, zWord, n) == 0) return 1;
-  }
-  return 0;
-}
-
 DbxColClass dbx_pushdown_class(const char *zTypeText, const char *zTypeName) {
-  char zWord[32];
   const char *zType = (zTypeText && zTypeText[0]) ? zTypeText : zTypeName;
   const char *zRest;
-  if (zType == NULL) return DBX_COL_OTHER;
-  zRest = type_word(zType, zWord, sizeof(zWord));
-  if (!strcmp(zWord, "TINYINT") || !strcmp(zWord, "BYTE") ||
-      !strcmp(zWord, "SMALLINT") || !strcmp(zWord, "SHORT") ||
-      !strcmp(zWord, "INT") || !strcmp(zWord, "INTEGER") ||
-      !strcmp(zWord, "BIGINT") || !strcmp(zWord, "LONG")) {
-    return DBX_COL_INT;
-  }
-  if (!strcmp(zWord, "BOOLEAN")) return DBX_COL_BOOL;
-  if (!strcmp(zWord, "FLOAT") || !strcmp(zWord, "REAL") ||
-      !strcmp(zWord, "DOUBLE")) {
-    return DBX_COL_FLOAT;
-  }
-  if (!strcmp(zWord, "DECIMAL") || !strcmp(zWord, "DEC") ||
-      !strcmp(zWord, "NUMERIC")) {
-    /* result.c delivers DECIMAL as REAL only up to precision 15. */
-    long nPrec = 10; /* DECIMAL alone is DECIMAL(10,0) */
+  const DbxSqlType *pType = dbx_sql_type_head(zType, &zRest);
+  if (pType == NULL) return DBX_COL_OTHER;
+  if (pType->eClass == DBX_COL_DECIMAL) {
+    /* Only a DECIMAL that result.c delivers as REAL compares as a number. */
+    long nPrec = DBX_SQL_DECIMAL_PRECISION;
     while (*zRest == ' ')
       zRest++;
     if (*zRest == '(') nPrec = strtol(zRest + 1, NULL, 10);
-    return nPrec >= 1 && nPrec <= 15 ? DBX_COL_DECIMAL : DBX_COL_OTHER;
+    return nPrec >= 1 && nPrec <= 1000 && dbx_sql_decimal_real((int)nPrec)
+               ? DBX_COL_DECIMAL
+               : DBX_COL_OTHER;
   }
-  if (!strcmp(zWord, "STRING") || !strcmp(zWord, "VARCHAR")) {
+  if (pType->eClass == DBX_COL_TEXT) {
     /* A non-binary collation (UTF8_LCASE ...) compares differently. */
-    if (has_word(zRest, "COLLATE") && !has_word(zRest, "UTF8_BINARY")) {
+    if (strcasestr(zRest, "COLLATE") && !strcasestr(zRest, "UTF8_BINARY")) {
       return DBX_COL_OTHER;
     }
-    return DBX_COL_TEXT;
   }
-  if (!strcmp(zWord, "DATE")) return DBX_COL_DATE;
-  /* result.c delivers timestamps as canonical UTC text, whose byte order is
-  ** time order (the fraction has no trailing zeros). */
-  if (!strcmp(zWord, "TIMESTAMP") || !strcmp(zWord, "TIMESTAMP_LTZ")) {
-    return DBX_COL_TIMESTAMP;
-  }
-  if (!strcmp(zWord, "TIMESTAMP_NTZ")) return DBX_COL_TIMESTAMP_NTZ;
-  /* CHAR(n) pads on comparison; the rest are not comparable as text. */
-  return DBX_COL_OTHER;
-}
-
-/* SQLite's column affinity rules (datatype3.html, section 3.1). */
-static char sqlite_affinity(const char *z) {
-  if (has_word(z, "INT")) return 'i';
-  if (has_word(z, "CHAR") || has_word(z, "CLOB") || has_word(z, "TEXT")) {
-    return 't';
-  }
-  if (z[0] == 0 || has_word(z, "BLOB")) return 'b';
-  if (has_word(z, "REAL") || has_word(z, "FLOA") || has_word(z, "DOUB")) {
-    return 'r';
-  }
-  return 'n';
-}
-
-char *dbx_pushdown_decltype(const char *zTypeText, const char *zTypeName) {
-  const char *zType = (zTypeText && zTypeText[0]) ? zTypeText
-                      : zTypeName                 ? zTypeName
-                                                  : "";
-  char zWord[32];
-  const char *p;
-  int bPlain = zType[0] != 0, nDepth = 0;
-  DbxBuf b = {0};
-  /* Plain: letters, digits and _ with balanced parentheses around any
-  ** comma, as in DECIMAL(10,2); anything else is quoted, so a type can
-  ** never add a column or a constraint to the declaration. */
-  for (p = zType; *p; p++) {
-    if (*p == '(') {
-      nDepth++;
-    } else if (*p == ')') {
-      if (--nDepth < 0) bPlain = 0;
-    } else if (*p == ',') {
-      if (nDepth == 0) bPlain = 0;
-    } else if (!isalnum((unsigned char)*p) && *p != '_') {
-      bPlain = 0;
-    }
-  }
-  if (nDepth != 0) bPlain = 0;
-  if (bPlain) {
-    /* Unity Catalog spells types in lower case (bigint, decimal(10,2)). */
-    for (p = zType; *p; p++) {
-      char c = (char)toupper((unsigned char)*p);
-      dbx_buf_append(&b, &c, 1);
-    }
-  } else if (zType[0]) {
-    dbx_buf_append(&b, "\"", 1);
-    for (p = zType; *p; p++) {
-      dbx_buf_append(&b, p, 1);
-      if (*p == '"') dbx_buf_append(&b, "\"", 1);
-    }
-    dbx_buf_append(&b, "\"", 1);
-  }
-  /* STRING and VARIANT values are text that may look like a number: with
-  ** NUMERIC affinity '007' = '7' would hold. TEXT affinity keeps text. */
-  type_word(zType, zWord, sizeof(zWord));
-  if (sqlite_affinity(zType) == 'n' &&
-      (!strcmp(zWord, "STRING") || !strcmp(zWord, "VARIANT") ||
-       !strcmp(zWord, "VARCHAR"))) {
-    dbx_buf_appendf(&b, " TEXT");
-  }
-  if (b.n == 0) dbx_buf_appendf(&b, "TEXT");
-  return dbx_buf_take(&b);
+  return pType->eClass;
 }
 
 /* ---------------------------------------------------------------------
@@ -380,7 +275,7 @@ static void plan_describe(DbxBuf *pB, const DbxRemote *pRemote,
   for (i = 0; !pRemote->bNoProject && i < pRemote->nCol; i++) {
     if (!col_used(pPlan->colUsed, i)) continue;
     if (nOut++) dbx_buf_appendf(pB, ", ");
-    dbx_pushdown_ident(pB, pRemote->azCol[i]);
+    dbx_sql_ident(pB, pRemote->azCol[i]);
   }
   if (pRemote->bNoProject)
     dbx_buf_appendf(pB, "*");
@@ -398,7 +293,7 @@ static void plan_describe(DbxBuf *pB, const DbxRemote *pRemote,
       continue;
     }
     dbx_buf_appendf(pB, nWhere++ ? " AND " : " WHERE ");
-    dbx_pushdown_ident(pB, pRemote->azCol[a->iCol]);
+    dbx_sql_ident(pB, pRemote->azCol[a->iCol]);
     switch (a->eOp) {
     case DBX_OP_ISNULL:
       dbx_buf_appendf(pB, " IS NULL");
@@ -419,7 +314,7 @@ static void plan_describe(DbxBuf *pB, const DbxRemote *pRemote,
   }
   for (i = 0; i < pPlan->nOrder; i++) {
     dbx_buf_appendf(pB, "%s", i ? ", " : " ORDER BY ");
-    dbx_pushdown_ident(pB, pRemote->azCol[pPlan->aOrder[i].iCol]);
+    dbx_sql_ident(pB, pRemote->azCol[pPlan->aOrder[i].iCol]);
     dbx_buf_appendf(pB, pPlan->aOrder[i].bDesc ? " DESC" : "");
   }
   dbx_buf_appendf(pB, "%s%s", zLimit, zOffset);
@@ -501,82 +396,6 @@ bad:
   return dbx_error_set(pErr, SQLITE_ERROR,
                        "internal error: unreadable scan plan; re-prepare the "
                        "statement");
-}
-
-/* ---------------------------------------------------------------------
-** Names
-*/
-
-void dbx_pushdown_ident(DbxBuf *pBuf, const char *z) {
-  dbx_buf_append(pBuf, "`", 1);
-  for (; *z; z++) {
-    dbx_buf_append(pBuf, z, 1);
-    if (*z == '`') dbx_buf_append(pBuf, "`", 1);
-  }
-  dbx_buf_append(pBuf, "`", 1);
-}
-
-void dbx_pushdown_name_free(char *azPart[3]) {
-  int i;
-  for (i = 0; i < 3; i++) {
-    sqlite3_free(azPart[i]);
-    azPart[i] = NULL;
-  }
-}
-
-int dbx_pushdown_name_split(const char *zName, char *azPart[3], int *pnPart,
-                            DbxError *pErr) {
-  const char *p = zName;
-  int n = 0;
-  azPart[0] = azPart[1] = azPart[2] = NULL;
-  *pnPart = 0;
-  if (zName == NULL || zName[0] == 0) goto bad;
-  for (;;) {
-    DbxBuf b = {0};
-    if (n == 3) goto bad;
-    if (*p == '`') {
-      for (p++;; p++) {
-        if (*p == 0) {
-          dbx_buf_free(&b);
-          goto bad;
-        }
-        if (*p == '`') {
-          if (p[1] != '`') break;
-          p++;
-        }
-        dbx_buf_append(&b, p, 1);
-      }
-      p++;
-    } else {
-      while (*p && *p != '.') {
-        if (*p == '`') {
-          dbx_buf_free(&b);
-          goto bad;
-        }
-        dbx_buf_append(&b, p, 1);
-        p++;
-      }
-    }
-    if (b.n == 0) {
-      dbx_buf_free(&b);
-      goto bad;
-    }
-    azPart[n] = dbx_buf_take(&b);
-    if (azPart[n++] == NULL) {
-      dbx_pushdown_name_free(azPart);
-      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    }
-    if (*p == 0) break;
-    if (*p++ != '.') goto bad;
-  }
-  *pnPart = n;
-  return SQLITE_OK;
-bad:
-  dbx_pushdown_name_free(azPart);
-  return dbx_error_set(pErr, SQLITE_ERROR,
-                       "bad table name '%s': write catalog.schema.table, with "
-                       "`backticks` around a part that contains a dot",
-                       zName ? zName : "");
 }
 
 /* ---------------------------------------------------------------------
@@ -756,19 +575,19 @@ static int add_term(Builder *pB, const DbxRemote *pRemote, const DbxPlanArg *a,
     if (eClass == DBX_COL_FLOAT) {
       /* NaN is NULL on this side. */
       dbx_buf_appendf(&pB->sql, "(");
-      dbx_pushdown_ident(&pB->sql, zCol);
+      dbx_sql_ident(&pB->sql, zCol);
       dbx_buf_appendf(&pB->sql, bNull ? " IS NULL OR isnan("
                                       : " IS NOT NULL AND NOT isnan(");
-      dbx_pushdown_ident(&pB->sql, zCol);
+      dbx_sql_ident(&pB->sql, zCol);
       dbx_buf_appendf(&pB->sql, "))");
     } else {
-      dbx_pushdown_ident(&pB->sql, zCol);
+      dbx_sql_ident(&pB->sql, zCol);
       dbx_buf_appendf(&pB->sql, bNull ? " IS NULL" : " IS NOT NULL");
     }
     return 1;
   }
   case DBX_OP_LIKE:
-    dbx_pushdown_ident(&pB->sql, zCol);
+    dbx_sql_ident(&pB->sql, zCol);
     dbx_buf_appendf(&pB->sql, " ILIKE ");
     bind_like(pB, v);
     dbx_buf_appendf(&pB->sql, " ESCAPE '!'");
@@ -779,7 +598,7 @@ static int add_term(Builder *pB, const DbxRemote *pRemote, const DbxPlanArg *a,
       /* NULL never equals anything; droppable members never match. */
       if (m->eType == DBX_VAL_NULL || !value_bindable(eClass, m)) continue;
       if (nIn++ == 0) {
-        dbx_pushdown_ident(&pB->sql, zCol);
+        dbx_sql_ident(&pB->sql, zCol);
         dbx_buf_appendf(&pB->sql, " IN (");
       } else {
         dbx_buf_appendf(&pB->sql, ", ");
@@ -795,7 +614,7 @@ static int add_term(Builder *pB, const DbxRemote *pRemote, const DbxPlanArg *a,
       if (eOp == DBX_OP_GT) eOp = DBX_OP_GE;
       if (eOp == DBX_OP_LE) eOp = DBX_OP_LT;
     }
-    dbx_pushdown_ident(&pB->sql, zCol);
+    dbx_sql_ident(&pB->sql, zCol);
     dbx_buf_appendf(&pB->sql, "%s", op_text(eOp));
     bind_value(pB, eClass, v);
     return 1;
@@ -824,7 +643,7 @@ static void build_projection(Builder *pB, const DbxRemote *pRemote,
   for (i = 0; i < pRemote->nCol; i++) {
     if (!col_used(colUsed, i)) continue;
     if (pOut->nOut) dbx_buf_appendf(&pB->sql, ", ");
-    dbx_pushdown_ident(&pB->sql, pRemote->azCol[i]);
+    dbx_sql_ident(&pB->sql, pRemote->azCol[i]);
     pOut->aiCol[pOut->nOut++] = i;
   }
   if (pOut->nOut == 0) {
@@ -907,7 +726,7 @@ static int build_order(Builder *pB, const DbxRemote *pRemote,
                            o->iCol);
     }
     dbx_buf_appendf(&pB->sql, i ? ", " : " ORDER BY ");
-    dbx_pushdown_ident(&pB->sql, pRemote->azCol[o->iCol]);
+    dbx_sql_ident(&pB->sql, pRemote->azCol[o->iCol]);
     /* SQLite puts NULLs first ascending and last descending. */
     dbx_buf_appendf(&pB->sql,
                     o->bDesc ? " DESC NULLS LAST" : " ASC NULLS FIRST");

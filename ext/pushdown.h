@@ -21,36 +21,16 @@
 #define DBX_PUSHDOWN_H
 
 #include "dbx_int.h"
-
-/* How a remote type's values compare once they are SQLite values. */
-typedef enum DbxColClass {
-  DBX_COL_OTHER =
-      0,       /* TIMESTAMP, BINARY, complex, wide DECIMAL: SQLite filters */
-  DBX_COL_INT, /* TINYINT..BIGINT: INTEGER values */
-  DBX_COL_DECIMAL,      /* DECIMAL(p<=15,s): REAL values, no NaN */
-  DBX_COL_FLOAT,        /* FLOAT/DOUBLE: REAL values; NaN arrives as NULL */
-  DBX_COL_BOOL,         /* BOOLEAN: 0 or 1 */
-  DBX_COL_TEXT,         /* STRING/VARCHAR with binary collation: byte order */
-  DBX_COL_DATE,         /* DATE: 'YYYY-MM-DD' text */
-  DBX_COL_TIMESTAMP,    /* TIMESTAMP: 'YYYY-MM-DD HH:MM:SS[.f]' UTC text */
-  DBX_COL_TIMESTAMP_NTZ /* TIMESTAMP_NTZ: the same text, no zone */
-} DbxColClass;
+#include "sqlgen.h"
 
 /*
 ** The class of a remote column from its type_text (e.g. "DECIMAL(10,2)",
 ** "STRING COLLATE UTF8_LCASE"), falling back to type_name when type_text is
-** NULL or empty. Case-insensitive.
+** NULL or empty. Case-insensitive. The class of each type is in the type
+** table of sqlgen.c; a DECIMAL is DBX_COL_DECIMAL only when it is read as
+** REAL, and a text type with a non-binary collation is DBX_COL_OTHER.
 */
 DbxColClass dbx_pushdown_class(const char *zTypeText, const char *zTypeName);
-
-/*
-** The declared type for sqlite3_declare_vtab: the remote type text, quoted
-** when it is not a plain SQLite type token (ARRAY<INT>), and followed by
-** TEXT when SQLite's affinity rules would otherwise turn numeric-looking
-** text values into numbers in comparisons (STRING -> "STRING TEXT").
-** Returns a string from sqlite3_malloc, or NULL when out of memory.
-*/
-char *dbx_pushdown_decltype(const char *zTypeText, const char *zTypeName);
 
 /* Constraint operators, as SQLite offers them. */
 typedef enum DbxOp {
@@ -191,22 +171,5 @@ int dbx_pushdown_build(const DbxRemote *pRemote, const DbxPlan *pPlan,
                        const DbxValue *aArg, int nArg, DbxScanSql *pOut,
                        DbxError *pErr);
 void dbx_pushdown_scan_clear(DbxScanSql *p);
-
-/*
-** Appends z to pBuf as a backticked Databricks identifier, doubling any
-** backtick inside.
-*/
-void dbx_pushdown_ident(DbxBuf *pBuf, const char *z);
-
-/*
-** Splits a dotted name (`a.b`.c, plain or backticked parts) into at most
-** three unquoted parts, each from sqlite3_malloc (free with
-** dbx_pushdown_name_free). Returns SQLITE_OK with *pnPart set, or
-** SQLITE_ERROR with pErr set for an empty part, a stray backtick or more
-** than three parts.
-*/
-int dbx_pushdown_name_split(const char *zName, char *azPart[3], int *pnPart,
-                            DbxError *pErr);
-void dbx_pushdown_name_free(char *azPart[3]);
 
 #endif /* DBX_PUSHDOWN_H */

@@ -18,61 +18,20 @@
 
 #include "result.h"
 
-/* Type words (type_name enum and type_text heads) and their kinds. */
-static const struct {
-  const char *zWord; /* upper case */
-  DbxKind eKind;
-} aKindWord[] = {
-    {"BYTE", DBX_KIND_INTEGER},
-    {"TINYINT", DBX_KIND_INTEGER},
-    {"SHORT", DBX_KIND_INTEGER},
-    {"SMALLINT", DBX_KIND_INTEGER},
-    {"INT", DBX_KIND_INTEGER},
-    {"INTEGER", DBX_KIND_INTEGER},
-    {"LONG", DBX_KIND_INTEGER},
-    {"BIGINT", DBX_KIND_INTEGER},
-    {"BOOLEAN", DBX_KIND_BOOLEAN},
-    {"FLOAT", DBX_KIND_REAL},
-    {"REAL", DBX_KIND_REAL},
-    {"DOUBLE", DBX_KIND_REAL},
-    {"DECIMAL", DBX_KIND_DECIMAL},
-    {"DEC", DBX_KIND_DECIMAL},
-    {"NUMERIC", DBX_KIND_DECIMAL},
-    {"TIMESTAMP", DBX_KIND_TIMESTAMP},
-    {"TIMESTAMP_LTZ", DBX_KIND_TIMESTAMP},
-    {"TIMESTAMP_NTZ", DBX_KIND_TIMESTAMP_NTZ},
-    {"DATE", DBX_KIND_DATE},
-    {"BINARY", DBX_KIND_BINARY},
-    {"ARRAY", DBX_KIND_JSON},
-    {"MAP", DBX_KIND_JSON},
-    {"STRUCT", DBX_KIND_JSON},
-    {"VARIANT", DBX_KIND_JSON},
-    {"OBJECT", DBX_KIND_JSON},
-    {"STRING", DBX_KIND_TEXT},
-    {"CHAR", DBX_KIND_TEXT},
-    {"VARCHAR", DBX_KIND_TEXT},
-    {"INTERVAL", DBX_KIND_TEXT},
-    {"NULL", DBX_KIND_NULL},
-    {"VOID", DBX_KIND_NULL},
-};
-
 /*
-** Looks up the leading word of z (up to '(', '<', space) in aKindWord.
+** Looks up the leading word of z (up to '(', '<', space) in the type table.
 ** Returns 1 and *peKind when known, 0 otherwise.
 */
 static int kind_of_word(const char *z, DbxKind *peKind) {
-  size_t n = 0, i;
+  const DbxSqlType *pType;
+  size_t n = 0;
   if (z == NULL) return 0;
   while (z[n] && z[n] != '(' && z[n] != '<' && z[n] != ' ')
     n++;
-  for (i = 0; i < DBX_ARRAY_SIZE(aKindWord); i++) {
-    if (strlen(aKindWord[i].zWord) == n &&
-        strncasecmp(aKindWord[i].zWord, z, n) == 0) {
-      *peKind = aKindWord[i].eKind;
-      return 1;
-    }
-  }
-  return 0;
+  pType = dbx_sql_type_find(z, n);
+  if (pType == NULL) return 0;
+  *peKind = pType->eKind;
+  return 1;
 }
 
 /* The decimal number at z (leading blanks skipped), clamped to 0..1000: a
@@ -116,8 +75,8 @@ DbxKind dbx_result_kind(const char *zTypeName, const char *zTypeText,
         if (z) nScale = small_int(z + 1);
       }
     }
-    if (nPrec <= 0) nPrec = 10; /* DECIMAL alone is DECIMAL(10,0) */
-    if (nPrec <= 15) e = DBX_KIND_REAL;
+    if (nPrec <= 0) nPrec = DBX_SQL_DECIMAL_PRECISION;
+    if (dbx_sql_decimal_real(nPrec)) e = DBX_KIND_REAL;
   }
   if (pnPrecision) *pnPrecision = nPrec;
   if (pnScale) *pnScale = nScale;
@@ -748,11 +707,21 @@ static int scan_string(DbxRowScan *p, const char **pz, size_t *pn) {
     if (i >= p->n) return 0;
     c = p->z[i++];
     switch (c) {
-    case 'b': *zOut++ = '\b'; break;
-    case 'f': *zOut++ = '\f'; break;
-    case 'n': *zOut++ = '\n'; break;
-    case 'r': *zOut++ = '\r'; break;
-    case 't': *zOut++ = '\t'; break;
+    case 'b':
+      *zOut++ = '\b';
+      break;
+    case 'f':
+      *zOut++ = '\f';
+      break;
+    case 'n':
+      *zOut++ = '\n';
+      break;
+    case 'r':
+      *zOut++ = '\r';
+      break;
+    case 't':
+      *zOut++ = '\t';
+      break;
     case 'u': {
       long c1 = i + 4 <= p->n ? hex4(p->z + i) : -1;
       if (c1 < 0) return 0;
@@ -793,8 +762,10 @@ static int scan_bare(DbxRowScan *p, const char **pz, size_t *pn) {
   for (; e < p->n; e++) {
     char c = p->z[e];
     if (bStr) {
-      if (c == '\\') e++;
-      else if (c == '"') bStr = 0;
+      if (c == '\\')
+        e++;
+      else if (c == '"')
+        bStr = 0;
     } else if (c == '"') {
       bStr = 1;
     } else if (c == '[' || c == '{') {
@@ -802,8 +773,8 @@ static int scan_bare(DbxRowScan *p, const char **pz, size_t *pn) {
     } else if (c == ']' || c == '}') {
       if (depth == 0) break;
       depth--;
-    } else if (depth == 0 && (c == ',' || c == ' ' || c == '\n' ||
-                              c == '\r' || c == '\t')) {
+    } else if (depth == 0 &&
+               (c == ',' || c == ' ' || c == '\n' || c == '\r' || c == '\t')) {
       break;
     }
   }

@@ -29,21 +29,7 @@
 #include <cjson/cJSON.h>
 
 #include "dbx_int.h"
-
-/* How a column's values are decoded (from type_name, else type_text). */
-typedef enum DbxKind {
-  DBX_KIND_TEXT = 0,  /* STRING, CHAR, DATE, INTERVAL, anything unknown */
-  DBX_KIND_INTEGER,   /* TINYINT (BYTE), SMALLINT (SHORT), INT, BIGINT (LONG) */
-  DBX_KIND_BOOLEAN,   /* "true"/"false" -> 1/0 */
-  DBX_KIND_REAL,      /* FLOAT, DOUBLE, and DECIMAL with precision <= 15 */
-  DBX_KIND_DECIMAL,   /* DECIMAL with precision > 15: exact text */
-  DBX_KIND_TIMESTAMP, /* TIMESTAMP (with zone): normalised to UTC */
-  DBX_KIND_TIMESTAMP_NTZ, /* TIMESTAMP_NTZ: same text form, no shift */
-  DBX_KIND_DATE,          /* DATE: text as sent */
-  DBX_KIND_BINARY,        /* hex text -> BLOB */
-  DBX_KIND_JSON,          /* ARRAY, MAP, STRUCT, VARIANT: JSON text */
-  DBX_KIND_NULL           /* the NULL type (SELECT NULL) */
-} DbxKind;
+#include "sqlgen.h"
 
 /* One result column. */
 typedef struct DbxColumn {
@@ -77,8 +63,9 @@ typedef struct DbxCell {
 } DbxCell;
 
 /*
-** Decides the kind of a column from its type_name and type_text (either may
-** be NULL; compared case-insensitively). Also returns the DECIMAL precision
+** Decides the kind of a column (DbxKind, in sqlgen.h) from its type_name
+** and type_text (either may be NULL; compared case-insensitively) by the
+** type table of sqlgen.c. Also returns the DECIMAL precision
 ** and scale read from type_text when pnPrecision/pnScale are not NULL and
 ** the caller has none (leave them 0 to have them parsed).
 */

@@ -11,7 +11,7 @@
 ** running the query wrapped as `SELECT * FROM (<query>) AS _dbx_q LIMIT 0`
 ** (LIMIT 0 rather than row_limit=0, whose meaning the API leaves open).
 ** Declared types say the remote type (`amount DECIMAL(10,2)`); see
-** dbx_pushdown_decltype for the few that need a TEXT suffix.
+** dbx_sql_decltype for the few that need a TEXT suffix.
 **
 ** xBestIndex hands the constraints, ORDER BY and LIMIT/OFFSET to
 ** pushdown.c, which says what can run remotely without changing SQLite's
@@ -282,7 +282,7 @@ static int vtab_ready(DbxVtab *p, DbxError *pErr) {
   sqlite3_free(aOpt);
   if (rc || p->args.zTable == NULL) return rc;
 
-  rc = dbx_pushdown_name_split(p->args.zTable, azPart, &nPart, pErr);
+  rc = dbx_sql_name_split(p->args.zTable, azPart, &nPart, pErr);
   if (rc) return rc;
   p->zCatalog = dbx_strdup(nPart == 3 ? azPart[0]
                                       : dbx_config_get(p->pConfig, "catalog"));
@@ -290,7 +290,7 @@ static int vtab_ready(DbxVtab *p, DbxError *pErr) {
                           : nPart == 2 ? azPart[0]
                                        : dbx_config_get(p->pConfig, "schema"));
   p->zName = dbx_strdup(azPart[nPart - 1]);
-  dbx_pushdown_name_free(azPart);
+  dbx_sql_name_free(azPart);
   if (p->zName == NULL)
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   if (p->zCatalog == NULL || p->zSchema == NULL) {
@@ -300,11 +300,11 @@ static int vtab_ready(DbxVtab *p, DbxError *pErr) {
                        p->args.zTable);
   } else {
     DbxBuf q = {0};
-    dbx_pushdown_ident(&q, p->zCatalog);
+    dbx_sql_ident(&q, p->zCatalog);
     dbx_buf_append(&q, ".", 1);
-    dbx_pushdown_ident(&q, p->zSchema);
+    dbx_sql_ident(&q, p->zSchema);
     dbx_buf_append(&q, ".", 1);
-    dbx_pushdown_ident(&q, p->zName);
+    dbx_sql_ident(&q, p->zName);
     p->zTable = dbx_buf_take(&q);
     sqlite3_free(p->zDisplay);
     p->zDisplay =
@@ -392,7 +392,7 @@ typedef struct VtabColumn {
 ** Declares the columns of the table and fills p->azCol, p->aClass and
 ** p->remote (what pushdown.c reads). The names and types may come from a
 ** database file someone else wrote: names are quoted, types pass through
-** dbx_pushdown_decltype, which quotes anything but a plain type.
+** dbx_sql_decltype, which quotes anything but a plain type.
 */
 static int vtab_declare(DbxVtab *p, const VtabColumn *aCol, int nCol,
                         DbxError *pErr) {
@@ -408,7 +408,7 @@ static int vtab_declare(DbxVtab *p, const VtabColumn *aCol, int nCol,
   p->remote.nCol = nCol;
   dbx_buf_appendf(&decl, "CREATE TABLE x(");
   for (i = 0; i < nCol; i++) {
-    char *zDecl = dbx_pushdown_decltype(aCol[i].zTypeText, aCol[i].zTypeName);
+    char *zDecl = dbx_sql_decltype(aCol[i].zTypeText, aCol[i].zTypeName);
     p->azCol[i] = dbx_strdup(aCol[i].zName);
     p->aClass[i] = dbx_pushdown_class(aCol[i].zTypeText, aCol[i].zTypeName);
     if (p->azCol[i] == NULL || zDecl == NULL) {

@@ -1,7 +1,8 @@
 /*
 ** Unit tests of pushdown.c: the SQL generated for each constraint kind, the
-** exactness verdicts that decide whether SQLite re-checks a term, plans as
-** idxStr, identifier quoting and dotted-name parsing. Also catalog.c, the
+** exactness verdicts that decide whether SQLite re-checks a term, and plans
+** as idxStr (quoting and declared types are in test_sqlgen.c). Also catalog.c,
+*the
 ** table lookup the virtual table runs first, against canned replies.
 */
 #include <math.h>
@@ -121,35 +122,6 @@ static void classes_from_type_text(void **state) {
   assert_int_equal(dbx_pushdown_class("ARRAY<INT>", "ARRAY"), DBX_COL_OTHER);
   assert_int_equal(dbx_pushdown_class("BINARY", NULL), DBX_COL_OTHER);
   assert_int_equal(dbx_pushdown_class(NULL, NULL), DBX_COL_OTHER);
-}
-
-static void decltypes_say_the_remote_type(void **state) {
-  static const struct {
-    const char *zText, *zName, *zWant;
-  } a[] = {
-      {"bigint", "LONG", "BIGINT"},
-      {"decimal(10,2)", "DECIMAL", "DECIMAL(10,2)"},
-      {"string", "STRING", "STRING TEXT"},
-      {"DECIMAL(10,2)", "DECIMAL", "DECIMAL(10,2)"},
-      {"TIMESTAMP", "TIMESTAMP", "TIMESTAMP"},
-      {"DOUBLE", NULL, "DOUBLE"},
-      {"STRING", "STRING", "STRING TEXT"},
-      {"VARIANT", NULL, "VARIANT TEXT"},
-      {"VARCHAR(10)", NULL, "VARCHAR(10)"},
-      {"ARRAY<INT>", "ARRAY", "\"ARRAY<INT>\""},
-      {"STRUCT<a:STRING,\"b\":INT>", NULL,
-       "\"STRUCT<a:STRING,\"\"b\"\":INT>\""},
-      {"STRING COLLATE UTF8_LCASE", NULL, "\"STRING COLLATE UTF8_LCASE\" TEXT"},
-      {NULL, "DATE", "DATE"},
-      {NULL, NULL, "TEXT"},
-  };
-  size_t i;
-  (void)state;
-  for (i = 0; i < DBX_ARRAY_SIZE(a); i++) {
-    char *z = dbx_pushdown_decltype(a[i].zText, a[i].zName);
-    assert_string_equal(z, a[i].zWant);
-    sqlite3_free(z);
-  }
 }
 
 static void verdicts_follow_sqlite_semantics(void **state) {
@@ -458,44 +430,6 @@ static void plans_round_trip(void **state) {
   sqlite3_free(z);
 }
 
-static void names_split_and_quote(void **state) {
-  char *a[3];
-  int n;
-  DbxError e;
-  DbxBuf b = {0};
-  (void)state;
-  dbx_error_clear(&e);
-  assert_int_equal(dbx_pushdown_name_split("main.sales.orders", a, &n, &e),
-                   SQLITE_OK);
-  assert_int_equal(n, 3);
-  assert_string_equal(a[0], "main");
-  assert_string_equal(a[2], "orders");
-  dbx_pushdown_name_free(a);
-  assert_int_equal(dbx_pushdown_name_split("`my.cat`.`a``b`.t-1", a, &n, &e),
-                   SQLITE_OK);
-  assert_int_equal(n, 3);
-  assert_string_equal(a[0], "my.cat");
-  assert_string_equal(a[1], "a`b");
-  assert_string_equal(a[2], "t-1");
-  dbx_pushdown_name_free(a);
-  assert_int_equal(dbx_pushdown_name_split("orders", a, &n, &e), SQLITE_OK);
-  assert_int_equal(n, 1);
-  dbx_pushdown_name_free(a);
-  assert_int_equal(dbx_pushdown_name_split("a..b", a, &n, &e), SQLITE_ERROR);
-  assert_non_null(strstr(e.zMsg, "catalog.schema.table"));
-  assert_int_equal(dbx_pushdown_name_split("a.b.c.d", a, &n, &e), SQLITE_ERROR);
-  assert_int_equal(dbx_pushdown_name_split("`open", a, &n, &e), SQLITE_ERROR);
-  assert_int_equal(dbx_pushdown_name_split("a`b", a, &n, &e), SQLITE_ERROR);
-  assert_int_equal(dbx_pushdown_name_split("", a, &n, &e), SQLITE_ERROR);
-  assert_null(a[0]);
-
-  dbx_pushdown_ident(&b, "plain");
-  dbx_buf_appendf(&b, ".");
-  dbx_pushdown_ident(&b, "tick`s``");
-  assert_string_equal(b.z, "`plain`.`tick``s`````");
-  dbx_buf_free(&b);
-}
-
 /* ---- catalog.c ---- */
 
 static Fake f;
@@ -592,14 +526,12 @@ static void catalog_errors_say_what_to_check(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(classes_from_type_text),
-      cmocka_unit_test(decltypes_say_the_remote_type),
       cmocka_unit_test(verdicts_follow_sqlite_semantics),
       cmocka_unit_test(each_operator_becomes_sql),
       cmocka_unit_test(in_lists),
       cmocka_unit_test(projection_order_limit),
       cmocka_unit_test(exact_terms_must_be_pushed),
       cmocka_unit_test(plans_round_trip),
-      cmocka_unit_test(names_split_and_quote),
       cmocka_unit_test(catalog_reads_columns_by_position),
       cmocka_unit_test(catalog_errors_say_what_to_check),
   };

@@ -1,0 +1,242 @@
+/*
+** sqlgen.c: Databricks SQL text and the type table (see sqlgen.h).
+**
+** Serves every statement the extension writes: the remote SELECT of a
+** `databricks` virtual table scan (through pushdown.c), the table name a
+** CREATE VIRTUAL TABLE ... USING databricks(table=...) names, and the
+** column declarations of that virtual table. The write and change-feed
+** statements (CREATE TABLE, ALTER TABLE ADD COLUMNS, COPY INTO, MERGE,
+** table_changes) are to be built here as well, so that quoting and type
+** names have one home.
+**
+** Pure: no sqlite3 values and no network; the SQLite allocator only.
+*/
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sqlgen.h"
+
+/* ---------------------------------------------------------------------
+** The type table
+*/
+
+/*
+** Every Databricks type word the extension recognises, with the aliases
+** of the type_name enum (BYTE, SHORT, LONG) and of type_text (DEC,
+** NUMERIC, TIMESTAMP_LTZ). A word missing here decodes as TEXT and is
+** filtered by SQLite.
+*/
+static const DbxSqlType aType[] = {
+    /* zWord, eKind, eClass, bKeepText, eSqlite */
+    {"BYTE", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
+    {"TINYINT", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
+    {"SHORT", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
+    {"SMALLINT", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
+    {"INT", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
+    {"INTEGER", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
+    {"LONG", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
+    {"BIGINT", DBX_KIND_INTEGER, DBX_COL_INT, 0, SQLITE_INTEGER},
+    {"BOOLEAN", DBX_KIND_BOOLEAN, DBX_COL_BOOL, 0, 0},
+    {"FLOAT", DBX_KIND_REAL, DBX_COL_FLOAT, 0, 0},
+    {"REAL", DBX_KIND_REAL, DBX_COL_FLOAT, 0, 0},
+    {"DOUBLE", DBX_KIND_REAL, DBX_COL_FLOAT, 0, SQLITE_FLOAT},
+    {"DECIMAL", DBX_KIND_DECIMAL, DBX_COL_DECIMAL, 0, 0},
+    {"DEC", DBX_KIND_DECIMAL, DBX_COL_DECIMAL, 0, 0},
+    {"NUMERIC", DBX_KIND_DECIMAL, DBX_COL_DECIMAL, 0, 0},
+    /* timestamps arrive as canonical UTC text (result.c), whose byte order
+    ** is time order: the fraction has no trailing zeros */
+    {"TIMESTAMP", DBX_KIND_TIMESTAMP, DBX_COL_TIMESTAMP, 0, 0},
+    {"TIMESTAMP_LTZ", DBX_KIND_TIMESTAMP, DBX_COL_TIMESTAMP, 0, 0},
+    {"TIMESTAMP_NTZ", DBX_KIND_TIMESTAMP_NTZ, DBX_COL_TIMESTAMP_NTZ, 0, 0},
+    {"DATE", DBX_KIND_DATE, DBX_COL_DATE, 0, 0},
+    {"BINARY", DBX_KIND_BINARY, DBX_COL_OTHER, 0, SQLITE_BLOB},
+    {"ARRAY", DBX_KIND_JSON, DBX_COL_OTHER, 0, 0},
+    {"MAP", DBX_KIND_JSON, DBX_COL_OTHER, 0, 0},
+    {"STRUCT", DBX_KIND_JSON, DBX_COL_OTHER, 0, 0},
+    {"VARIANT", DBX_KIND_JSON, DBX_COL_OTHER, 1, 0},
+    {"OBJECT", DBX_KIND_JSON, DBX_COL_OTHER, 0, 0},
+    /* a non-binary collation (STRING COLLATE UTF8_LCASE) makes pushdown.c
+    ** treat a text column as DBX_COL_OTHER */
+    {"STRING", DBX_KIND_TEXT, DBX_COL_TEXT, 1, SQLITE_TEXT},
+    {"VARCHAR", DBX_KIND_TEXT, DBX_COL_TEXT, 1, 0},
+    /* CHAR(n) pads on comparison */
+    {"CHAR", DBX_KIND_TEXT, DBX_COL_OTHER, 0, 0},
+    {"INTERVAL", DBX_KIND_TEXT, DBX_COL_OTHER, 0, 0},
+    {"NULL", DBX_KIND_NULL, DBX_COL_OTHER, 0, 0},
+    {"VOID", DBX_KIND_NULL, DBX_COL_OTHER, 0, 0},
+};
+
+const DbxSqlType *dbx_sql_type_find(const char *z, size_t n) {
+  size_t i;
+  if (z == NULL) return NULL;
+  for (i = 0; i < DBX_ARRAY_SIZE(aType); i++) {
+    if (strlen(aType[i].zWord) == n && strncasecmp(aType[i].zWord, z, n) == 0) {
+      return &aType[i];
+    }
+  }
+  return NULL;
+}
+
+const DbxSqlType *dbx_sql_type_head(const char *z, const char **pzRest) {
+  const char *zWord;
+  if (pzRest) *pzRest = z;
+  if (z == NULL) return NULL;
+  while (*z == ' ')
+    z++;
+  zWord = z;
+  while (isalnum((unsigned char)*z) || *z == '_')
+    z++;
+  if (pzRest) *pzRest = z;
+  return dbx_sql_type_find(zWord, (size_t)(z - zWord));
+}
+
+int dbx_sql_decimal_real(int nPrecision) {
+  /* 15 significant decimal digits survive a round trip through a double */
+  return nPrecision <= 15;
+}
+
+const char *dbx_sql_type_for_sqlite(int eSqlite) {
+  size_t i;
+  if (eSqlite == 0) return NULL;
+  for (i = 0; i < DBX_ARRAY_SIZE(aType); i++) {
+    if (aType[i].eSqlite == eSqlite) return aType[i].zWord;
+  }
+  return NULL;
+}
+
+/* SQLite's column affinity rules (datatype3.html, section 3.1). */
+static char sqlite_affinity(const char *z) {
+  if (strcasestr(z, "INT")) return 'i';
+  if (strcasestr(z, "CHAR") || strcasestr(z, "CLOB") || strcasestr(z, "TEXT")) {
+    return 't';
+  }
+  if (z[0] == 0 || strcasestr(z, "BLOB")) return 'b';
+  if (strcasestr(z, "REAL") || strcasestr(z, "FLOA") || strcasestr(z, "DOUB")) {
+    return 'r';
+  }
+  return 'n';
+}
+
+char *dbx_sql_decltype(const char *zTypeText, const char *zTypeName) {
+  const char *zType = (zTypeText && zTypeText[0]) ? zTypeText
+                      : zTypeName                 ? zTypeName
+                                                  : "";
+  const DbxSqlType *pType;
+  const char *p;
+  int bPlain = zType[0] != 0, nDepth = 0;
+  DbxBuf b = {0};
+  /* Plain: letters, digits and _ with balanced parentheses around any
+  ** comma, as in DECIMAL(10,2); anything else is quoted, so a type can
+  ** never add a column or a constraint to the declaration. */
+  for (p = zType; *p; p++) {
+    if (*p == '(') {
+      nDepth++;
+    } else if (*p == ')') {
+      if (--nDepth < 0) bPlain = 0;
+    } else if (*p == ',') {
+      if (nDepth == 0) bPlain = 0;
+    } else if (!isalnum((unsigned char)*p) && *p != '_') {
+      bPlain = 0;
+    }
+  }
+  if (nDepth != 0) bPlain = 0;
+  if (bPlain) {
+    /* Unity Catalog spells types in lower case (bigint, decimal(10,2)). */
+    for (p = zType; *p; p++) {
+      char c = (char)toupper((unsigned char)*p);
+      dbx_buf_append(&b, &c, 1);
+    }
+  } else if (zType[0]) {
+    dbx_buf_append(&b, "\"", 1);
+    for (p = zType; *p; p++) {
+      dbx_buf_append(&b, p, 1);
+      if (*p == '"') dbx_buf_append(&b, "\"", 1);
+    }
+    dbx_buf_append(&b, "\"", 1);
+  }
+  /* STRING and VARIANT values are text that may look like a number: with
+  ** NUMERIC affinity '007' = '7' would hold. TEXT affinity keeps text. */
+  pType = dbx_sql_type_head(zType, NULL);
+  if (pType && pType->bKeepText && sqlite_affinity(zType) == 'n') {
+    dbx_buf_appendf(&b, " TEXT");
+  }
+  if (b.n == 0) dbx_buf_appendf(&b, "TEXT");
+  return dbx_buf_take(&b);
+}
+
+/* ---------------------------------------------------------------------
+** Names
+*/
+
+void dbx_sql_ident(DbxBuf *pBuf, const char *z) {
+  dbx_buf_append(pBuf, "`", 1);
+  for (; *z; z++) {
+    dbx_buf_append(pBuf, z, 1);
+    if (*z == '`') dbx_buf_append(pBuf, "`", 1);
+  }
+  dbx_buf_append(pBuf, "`", 1);
+}
+
+void dbx_sql_name_free(char *azPart[3]) {
+  int i;
+  for (i = 0; i < 3; i++) {
+    sqlite3_free(azPart[i]);
+    azPart[i] = NULL;
+  }
+}
+
+int dbx_sql_name_split(const char *zName, char *azPart[3], int *pnPart,
+                       DbxError *pErr) {
+  const char *p = zName;
+  int n = 0;
+  azPart[0] = azPart[1] = azPart[2] = NULL;
+  *pnPart = 0;
+  if (zName == NULL || zName[0] == 0) goto bad;
+  for (;;) {
+    DbxBuf b = {0};
+    if (n == 3) goto bad;
+    if (*p == '`') {
+      for (p++;; p++) {
+        if (*p == 0) {
+          dbx_buf_free(&b);
+          goto bad;
+        }
+        if (*p == '`') {
+          if (p[1] != '`') break;
+          p++;
+        }
+        dbx_buf_append(&b, p, 1);
+      }
+      p++;
+    } else {
+      while (*p && *p != '.') {
+        if (*p == '`') {
+          dbx_buf_free(&b);
+          goto bad;
+        }
+        dbx_buf_append(&b, p, 1);
+        p++;
+      }
+    }
+    if (b.n == 0) {
+      dbx_buf_free(&b);
+      goto bad;
+    }
+    azPart[n] = dbx_buf_take(&b);
+    if (azPart[n++] == NULL) {
+      dbx_sql_name_free(azPart);
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+    if (*p == 0) break;
+    if (*p++ != '.') goto bad;
+  }
+  *pnPart = n;
+  return SQLITE_OK;
+bad:
+  dbx_sql_name_free(azPart);
+  return dbx_error_set(pErr, SQLITE_ERROR,
+                       "bad table name '%s': write catalog.schema.table, with "
+                       "`backticks` around a part that contains a dot",
+                       zName ? zName : "");
+}
