@@ -189,20 +189,6 @@ static void base64_std(DbxBuf *b, const unsigned char *a, size_t n) {
   }
 }
 
-/* application/x-www-form-urlencoded value. */
-static void form_escape(DbxBuf *b, const char *z) {
-  for (; *z; z++) {
-    unsigned char c = (unsigned char)*z;
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      dbx_buf_append(b, z, 1);
-    } else if (c == ' ') {
-      dbx_buf_append(b, "+", 1);
-    } else {
-      dbx_buf_appendf(b, "%%%02X", c);
-    }
-  }
-}
-
 /* Decodes base64url z[0..n) (no padding) into a string from sqlite3_malloc;
 ** NULL for bad input or no memory. */
 static char *base64url_decode(const char *z, size_t n) {
@@ -691,7 +677,7 @@ static int token_request(DbxAuth *p, DbxBuf *pBody, DbxBuf *pBasic,
   if (strcmp(p->zType, "oauth-m2m") == 0) {
     DbxBuf cred = {0};
     dbx_buf_appendf(pBody, "grant_type=client_credentials&scope=");
-    form_escape(pBody, p->zScopes);
+    dbx_buf_append_url(pBody, p->zScopes, 1);
     dbx_buf_appendf(&cred, "%s:%s", p->zClientId, p->zClientSecret);
     dbx_buf_appendf(pBasic, "Authorization: Basic ");
     if (cred.rc == SQLITE_OK) {
@@ -711,14 +697,14 @@ static int token_request(DbxAuth *p, DbxBuf *pBody, DbxBuf *pBasic,
     dbx_buf_appendf(pBody,
                     "grant_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Agrant-type%%"
                     "3Atoken-exchange&subject_token=");
-    form_escape(pBody, zJwt);
+    dbx_buf_append_url(pBody, zJwt, 1);
     dbx_buf_appendf(
         pBody, "&subject_token_type=urn%%3Aietf%%3Aparams%%3Aoauth%%3Atoken-"
                "type%%3Ajwt&scope=");
-    form_escape(pBody, p->zScopes);
+    dbx_buf_append_url(pBody, p->zScopes, 1);
     if (p->zClientId && p->zClientId[0]) {
       dbx_buf_appendf(pBody, "&client_id=");
-      form_escape(pBody, p->zClientId);
+      dbx_buf_append_url(pBody, p->zClientId, 1);
     }
   }
   if (pBody->rc != SQLITE_OK || pBasic->rc != SQLITE_OK) {

@@ -95,19 +95,6 @@ int dbx_catalog_table_parse(const cJSON *pBody, DbxTableInfo **ppOut,
   return SQLITE_OK;
 }
 
-/* Appends z percent-encoded as one path segment (dots kept). */
-static void append_segment(DbxBuf *pBuf, const char *z) {
-  for (; *z; z++) {
-    unsigned char c = (unsigned char)*z;
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '~') {
-      dbx_buf_append(pBuf, z, 1);
-    } else {
-      dbx_buf_appendf(pBuf, "%%%02X", c);
-    }
-  }
-}
-
 int dbx_catalog_table_get(DbxClient *pClient, const char *zCatalog,
                           const char *zSchema, const char *zTable,
                           DbxTableInfo **ppOut, DbxError *pErr) {
@@ -117,11 +104,11 @@ int dbx_catalog_table_get(DbxClient *pClient, const char *zCatalog,
   int rc;
   *ppOut = NULL;
   dbx_buf_appendf(&path, "/api/2.1/unity-catalog/tables/");
-  append_segment(&path, zCatalog);
+  dbx_buf_append_url(&path, zCatalog, 0);
   dbx_buf_append(&path, ".", 1);
-  append_segment(&path, zSchema);
+  dbx_buf_append_url(&path, zSchema, 0);
   dbx_buf_append(&path, ".", 1);
-  append_segment(&path, zTable);
+  dbx_buf_append_url(&path, zTable, 0);
   if (path.rc) {
     dbx_buf_free(&path);
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
@@ -471,7 +458,7 @@ static int entry_read(DbxCatalogList *p, const cJSON *pItem, DbxCatalogEntry *e,
 /* Appends "&key=" and the percent-encoded value. */
 static void append_param(DbxBuf *pBuf, const char *zKey, const char *zValue) {
   dbx_buf_appendf(pBuf, "&%s=", zKey);
-  append_segment(pBuf, zValue);
+  dbx_buf_append_url(pBuf, zValue, 0);
 }
 
 /* Says what to check when the list call itself failed with e. */

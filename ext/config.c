@@ -1395,44 +1395,31 @@ int dbx_config_resolve(DbxConfig *p, DbxError *pErr) {
 ** Reports.
 */
 
-static void json_str(DbxBuf *b, const char *z) {
-  dbx_buf_append(b, "\"", 1);
-  for (; *z; z++) {
-    unsigned char c = (unsigned char)*z;
-    if (c == '"' || c == '\\')
-      dbx_buf_appendf(b, "\\%c", c);
-    else if (c < 0x20)
-      dbx_buf_appendf(b, "\\u%04x", c);
-    else
-      dbx_buf_append(b, z, 1);
-  }
-  dbx_buf_append(b, "\"", 1);
-}
-
 char *dbx_config_json(const DbxConfig *p) {
   DbxBuf b = {0};
   int i, bFirst = 1;
   dbx_buf_append(&b, "{", 1);
   for (i = 0; i < N_KEY; i++) {
+    const char *zValue = (aKey[i].flags & CFG_SECRET) ? "***" : p->a[i].z;
     if (p->a[i].z == NULL) continue;
     if (!bFirst) dbx_buf_append(&b, ",", 1);
     bFirst = 0;
-    json_str(&b, aKey[i].zName);
+    dbx_buf_append_json(&b, aKey[i].zName, strlen(aKey[i].zName));
     dbx_buf_appendf(&b, ":{\"value\":");
-    json_str(&b, (aKey[i].flags & CFG_SECRET) ? "***" : p->a[i].z);
+    dbx_buf_append_json(&b, zValue, strlen(zValue));
     dbx_buf_appendf(&b, ",\"source\":\"%s\"}", source_name(p->a[i].eSrc));
   }
   if (p->zFileUsed) {
     if (!bFirst) dbx_buf_append(&b, ",", 1);
     bFirst = 0;
     dbx_buf_appendf(&b, "\"config_file_read\":{\"value\":");
-    json_str(&b, p->zFileUsed);
+    dbx_buf_append_json(&b, p->zFileUsed, strlen(p->zFileUsed));
     dbx_buf_appendf(&b, ",\"source\":\"profile\"}");
   }
   if (p->zProfileUsed) {
     if (!bFirst) dbx_buf_append(&b, ",", 1);
     dbx_buf_appendf(&b, "\"profile_read\":{\"value\":");
-    json_str(&b, p->zProfileUsed);
+    dbx_buf_append_json(&b, p->zProfileUsed, strlen(p->zProfileUsed));
     dbx_buf_appendf(&b, ",\"source\":\"profile\"}");
   }
   dbx_buf_append(&b, "}", 1);

@@ -31,7 +31,8 @@ SQLITE_EXTENSION_INIT3
 #define DBX_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
-** util.c: errors and growable buffers.
+** util.c: errors, growable buffers, and the escapers more than one layer
+** uses.
 */
 
 /* The error of one operation: what failed, and what Databricks said. */
@@ -126,6 +127,21 @@ void dbx_buf_free(DbxBuf *p);
 void dbx_buf_free_secret(DbxBuf *p);
 /* Hands the string over to the caller (sqlite3_free), leaving p empty. */
 char *dbx_buf_take(DbxBuf *p);
+
+/*
+** Appends the n bytes at z as a JSON string literal: quotes around, '"'
+** and backslash escaped, newline, carriage return and tab as \n \r \t, other
+** bytes below 0x20 (NUL included) as \u00XX; every other byte as it is.
+*/
+void dbx_buf_append_json(DbxBuf *p, const char *z, size_t n);
+/*
+** Appends z percent-encoded, bytes other than A-Z a-z 0-9 - _ ~ as %XX
+** (upper-case hex). bForm == 0: one URL path segment or query value, where
+** '.' is encoded too, so a dot inside a name never reads as the separator
+** of a full name. bForm != 0: an application/x-www-form-urlencoded value,
+** '.' kept and a space as '+'.
+*/
+void dbx_buf_append_url(DbxBuf *p, const char *z, int bForm);
 
 /* sqlite3_mprintf duplicate of z (NULL stays NULL). */
 char *dbx_strdup(const char *z);

@@ -206,11 +206,11 @@ static int use_apply(DbxSession *pSession, const char *zCatalog,
   dbx_buf_append(&b, *pzOut, strlen(*pzOut) - 1); /* without the '}' */
   if (zCatalog) {
     dbx_buf_append(&b, ",\"catalog\":", 11);
-    dbx_result_json_string(&b, zCatalog, strlen(zCatalog));
+    dbx_buf_append_json(&b, zCatalog, strlen(zCatalog));
   }
   if (zSchema) {
     dbx_buf_append(&b, ",\"schema\":", 10);
-    dbx_result_json_string(&b, zSchema, strlen(zSchema));
+    dbx_buf_append_json(&b, zSchema, strlen(zSchema));
   }
   dbx_buf_appendf(&b,
                   ",\"note\":\"each remote statement runs in a session "

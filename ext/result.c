@@ -547,37 +547,6 @@ int dbx_result_decode(const DbxColumn *pCol, const cJSON *pValue,
   }
 }
 
-void dbx_result_json_string(DbxBuf *pOut, const char *z, size_t n) {
-  size_t i, iStart = 0;
-  dbx_buf_append(pOut, "\"", 1);
-  for (i = 0; i < n; i++) {
-    unsigned char c = (unsigned char)z[i];
-    const char *zEsc = NULL;
-    char zU[8];
-    if (c == '"')
-      zEsc = "\\\"";
-    else if (c == '\\')
-      zEsc = "\\\\";
-    else if (c == '\n')
-      zEsc = "\\n";
-    else if (c == '\r')
-      zEsc = "\\r";
-    else if (c == '\t')
-      zEsc = "\\t";
-    else if (c < 0x20) {
-      snprintf(zU, sizeof(zU), "\\u%04x", c);
-      zEsc = zU;
-    }
-    if (zEsc) {
-      dbx_buf_append(pOut, z + iStart, i - iStart);
-      dbx_buf_append(pOut, zEsc, strlen(zEsc));
-      iStart = i + 1;
-    }
-  }
-  dbx_buf_append(pOut, z + iStart, n - iStart);
-  dbx_buf_append(pOut, "\"", 1);
-}
-
 /* Appends r as the shortest JSON number that reads back the same. */
 static void json_real(DbxBuf *pOut, double r) {
   char z[40];
@@ -600,7 +569,7 @@ void dbx_result_row_json(const DbxColumn *aCol, const DbxCell *aCell, int nCol,
   for (i = 0; i < nCol; i++) {
     const DbxCell *c = &aCell[i];
     if (i) dbx_buf_append(pOut, ",", 1);
-    dbx_result_json_string(pOut, aCol[i].zName, strlen(aCol[i].zName));
+    dbx_buf_append_json(pOut, aCol[i].zName, strlen(aCol[i].zName));
     dbx_buf_append(pOut, ":", 1);
     switch (c->eType) {
     case DBX_CELL_INTEGER:
@@ -620,7 +589,7 @@ void dbx_result_row_json(const DbxColumn *aCol, const DbxCell *aCell, int nCol,
         dbx_buf_append(pOut, c->z, c->n); /* valid JSON: embed as is */
         cJSON_Delete(pCheck);
       } else {
-        dbx_result_json_string(pOut, c->z, c->n);
+        dbx_buf_append_json(pOut, c->z, c->n);
       }
       break;
     }

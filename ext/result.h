@@ -159,7 +159,4 @@ int dbx_result_json_member(const char *z, size_t n, const char *zKey,
 int dbx_result_json_int(const cJSON *pItem, int64_t iMin, int64_t iMax,
                         int64_t *piOut);
 
-/* Appends z as a JSON string literal (quotes and escapes) to pOut. */
-void dbx_result_json_string(DbxBuf *pOut, const char *z, size_t n);
-
 #endif /* DBX_RESULT_H */

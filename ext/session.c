@@ -366,9 +366,9 @@ int dbx_session_config_json(DbxSession *p, char **pzOut, DbxError *pErr) {
     if (!d->bStmt) continue;
     if (!bFirst) dbx_buf_append(&b, ",", 1);
     bFirst = 0;
-    dbx_result_json_string(&b, d->zKey, strlen(d->zKey));
+    dbx_buf_append_json(&b, d->zKey, strlen(d->zKey));
     dbx_buf_append(&b, ":{\"value\":", 10);
-    dbx_result_json_string(&b, d->zValue, strlen(d->zValue));
+    dbx_buf_append_json(&b, d->zValue, strlen(d->zValue));
     dbx_buf_appendf(&b, ",\"source\":\"dbx_config\"}");
   }
   if (p->bAllowViews) {
@@ -383,7 +383,7 @@ int dbx_session_config_json(DbxSession *p, char **pzOut, DbxError *pErr) {
     char *zErr = dbx_error_text(&eResolve);
     if (!bFirst) dbx_buf_append(&b, ",", 1);
     dbx_buf_append(&b, "\"error\":", 8);
-    dbx_result_json_string(&b, zErr ? zErr : "", zErr ? strlen(zErr) : 0);
+    dbx_buf_append_json(&b, zErr ? zErr : "", zErr ? strlen(zErr) : 0);
     sqlite3_free(zErr);
   }
   dbx_buf_append(&b, "}", 1);

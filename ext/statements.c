@@ -1768,7 +1768,7 @@ char *dbx_stmt_summary_json(DbxStmt *p, DbxError *pErr) {
   if (p->iRow == 0 && p->nCol > 0) rc = dbx_stmt_next(p, pErr);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return NULL;
   dbx_buf_append(&b, "{\"statement_id\":", 16);
-  dbx_result_json_string(&b, dbx_stmt_id(p), strlen(dbx_stmt_id(p)));
+  dbx_buf_append_json(&b, dbx_stmt_id(p), strlen(dbx_stmt_id(p)));
   dbx_buf_appendf(&b, ",\"state\":\"%s\"", p->zState);
   if (rc == SQLITE_ROW) {
     /* DML answers with one row of counters: num_affected_rows, ... */
@@ -1780,12 +1780,12 @@ char *dbx_stmt_summary_json(DbxStmt *p, DbxError *pErr) {
         return NULL;
       }
       dbx_buf_append(&b, ",", 1);
-      dbx_result_json_string(&b, p->aCol[i].zName, strlen(p->aCol[i].zName));
+      dbx_buf_append_json(&b, p->aCol[i].zName, strlen(p->aCol[i].zName));
       if (c.eType == DBX_CELL_INTEGER)
         dbx_buf_appendf(&b, ":%lld", (long long)c.iVal);
       else if (c.eType == DBX_CELL_TEXT) {
         dbx_buf_append(&b, ":", 1);
-        dbx_result_json_string(&b, c.z, c.n);
+        dbx_buf_append_json(&b, c.z, c.n);
       } else {
         dbx_buf_append(&b, ":null", 5);
       }

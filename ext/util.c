@@ -2,7 +2,10 @@
 ** util.c: the error object and the growable buffer every layer uses, and
 ** the scrubbing that keeps credentials out of error text: the credential
 ** forms the extension sends or receives, presigned-URL signatures, and the
-** secrets the process holds (dbx_secret_add).
+** secrets the process holds (dbx_secret_add). Also the escapers more than
+** one layer needs: JSON string literals (dbx_config(), dbx_statements,
+** result rows as JSON) and percent-encoding (Unity Catalog paths, OAuth
+** token request bodies).
 **
 ** Nothing here talks to the network or to SQLite beyond its allocator.
 */
@@ -518,6 +521,58 @@ char *dbx_buf_take(DbxBuf *p) {
   if (z == NULL) z = sqlite3_mprintf("");
   memset(p, 0, sizeof(*p));
   return z;
+}
+
+/* ---------------------------------------------------------------------
+** Escapers shared by the layers: JSON strings and percent-encoding.
+*/
+
+void dbx_buf_append_json(DbxBuf *p, const char *z, size_t n) {
+  size_t i, iStart = 0;
+  dbx_buf_append(p, "\"", 1);
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)z[i];
+    const char *zEsc = NULL;
+    char zU[8];
+    if (c == '"')
+      zEsc = "\\\"";
+    else if (c == '\\')
+      zEsc = "\\\\";
+    else if (c == '\n')
+      zEsc = "\\n";
+    else if (c == '\r')
+      zEsc = "\\r";
+    else if (c == '\t')
+      zEsc = "\\t";
+    else if (c < 0x20) {
+      snprintf(zU, sizeof(zU), "\\u%04x", c);
+      zEsc = zU;
+    }
+    if (zEsc) {
+      dbx_buf_append(p, z + iStart, i - iStart);
+      dbx_buf_append(p, zEsc, strlen(zEsc));
+      iStart = i + 1;
+    }
+  }
+  dbx_buf_append(p, z + iStart, n - iStart);
+  dbx_buf_append(p, "\"", 1);
+}
+
+void dbx_buf_append_url(DbxBuf *p, const char *z, int bForm) {
+  static const char zHex[] = "0123456789ABCDEF";
+  for (; *z; z++) {
+    unsigned char c = (unsigned char)*z;
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '~' ||
+        (bForm && c == '.')) {
+      dbx_buf_append(p, z, 1);
+    } else if (bForm && c == ' ') {
+      dbx_buf_append(p, "+", 1);
+    } else {
+      char zEsc[3] = {'%', zHex[c >> 4], zHex[c & 15]};
+      dbx_buf_append(p, zEsc, 3);
+    }
+  }
 }
 
 char *dbx_strdup(const char *z) {

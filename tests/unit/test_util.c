@@ -1,7 +1,8 @@
 /*
 ** Unit tests of util.c: the first error wins, buffers stay usable, JSON
-** that held a secret is wiped before cJSON frees it, and no credential
-** survives into an error message, also when the message was cut short.
+** that held a secret is wiped before cJSON frees it, no credential
+** survives into an error message, also when the message was cut short,
+** and the shared JSON and URL escapers.
 */
 #include <malloc.h>
 
@@ -127,8 +128,7 @@ static void scrub_known_secret_whole_or_cut(void **state) {
   (void)state;
   check_scrub("token dapi0123456789abcdef012 echoed", azS, 4,
               "token *** echoed");
-  check_scrub("dapi0123456789abcdef012dapi0123456789abcdef012", azS, 4,
-              "***");
+  check_scrub("dapi0123456789abcdef012dapi0123456789abcdef012", azS, 4, "***");
   /* 22 of 23 bytes, as left by a cut in the middle, then more text */
   check_scrub("echo: dapi0123456789abcdef01 (auth pat: check the credentials)",
               azS, 4, "echo: *** (auth pat: check the credentials)");
@@ -340,6 +340,50 @@ static void registered_secrets_are_scrubbed_until_freed(void **state) {
   assert_string_equal(e.zMsg, "pat-7c1e2d3f4a5b6c7d8e9f Y2xpZW50OnNlY3JldA");
 }
 
+/* JSON string literals: the escapes JSON requires, the short forms for
+** the usual controls, NUL and the rest of 0x01..0x1f as \u00XX, and
+** every other byte (DEL, UTF-8) as it is. */
+static void json_strings_escape_what_json_requires(void **state) {
+  static const char zIn[] = "a\"b\\c\nd\re\tf\x01g\x1fh\x7f\xc3\xa9";
+  DbxBuf b = {0};
+  cJSON *pJson;
+  (void)state;
+  dbx_buf_append_json(&b, "", 0);
+  assert_string_equal(b.z, "\"\"");
+  dbx_buf_reset(&b);
+  dbx_buf_append_json(&b, zIn, sizeof(zIn) - 1);
+  assert_string_equal(
+      b.z, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u001fh\x7f\xc3\xa9\"");
+  /* it reads back as the same bytes */
+  pJson = cJSON_Parse(b.z);
+  assert_non_null(pJson);
+  assert_string_equal(pJson->valuestring, zIn);
+  cJSON_Delete(pJson);
+  /* a NUL inside the n bytes is escaped, not an end */
+  dbx_buf_reset(&b);
+  dbx_buf_append_json(&b, "x\0y", 3);
+  assert_string_equal(b.z, "\"x\\u0000y\"");
+  assert_int_equal(b.rc, SQLITE_OK);
+  dbx_buf_free(&b);
+}
+
+/* Percent-encoding: a path segment or query value encodes '.', a form
+** value keeps it and writes a space as '+'. */
+static void url_encoding_of_segments_and_forms(void **state) {
+  DbxBuf b = {0};
+  (void)state;
+  dbx_buf_append_url(&b, "", 0);
+  dbx_buf_append_url(&b, "", 1);
+  assert_null(b.z);
+  dbx_buf_append_url(&b, "AZaz09-_~ ./%+&=\xc3\xa9\x01\x7f\xff", 0);
+  assert_string_equal(b.z, "AZaz09-_~%20%2E%2F%25%2B%26%3D%C3%A9%01%7F%FF");
+  dbx_buf_reset(&b);
+  dbx_buf_append_url(&b, "AZaz09-_~ ./%+&=\xc3\xa9\x01\x7f\xff", 1);
+  assert_string_equal(b.z, "AZaz09-_~+.%2F%25%2B%26%3D%C3%A9%01%7F%FF");
+  assert_int_equal(b.rc, SQLITE_OK);
+  dbx_buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(first_error_wins),
@@ -359,6 +403,8 @@ int main(void) {
       cmocka_unit_test(error_cut_keeps_utf8_whole),
       cmocka_unit_test(error_scrub_covers_message_and_code),
       cmocka_unit_test(registered_secrets_are_scrubbed_until_freed),
+      cmocka_unit_test(json_strings_escape_what_json_requires),
+      cmocka_unit_test(url_encoding_of_segments_and_forms),
   };
   return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
