@@ -7,6 +7,11 @@
 ** shared by every DbxAuth with the same dbx_config_identity(). The entry
 ** has its own mutex, so two connections of one identity refresh once and
 ** different identities never wait for each other.
+**
+** Serves every remote call behind the SQL surface (the databricks virtual
+** table, dbx_query(), dbx_exec(), dbx_catalogs() and the other catalog
+** functions): the workspace client asks here for the Authorization header
+** of each request.
 */
 #include <ctype.h>
 #include <pthread.h>

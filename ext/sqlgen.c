@@ -22,57 +22,58 @@
 */
 
 /*
-** Every Databricks type word the extension recognises, with the aliases
-** of the type_name enum (BYTE, SHORT, LONG) and of type_text (DEC,
+** Every Databricks type the extension recognises, by its name and the
+** other words that mean it: the type_name enum of a result manifest says
+** BYTE, SHORT, LONG; type_text may use a synonym (INTEGER, REAL, DEC,
 ** NUMERIC, TIMESTAMP_LTZ). A word missing here decodes as TEXT and is
 ** filtered by SQLite.
 */
+/* clang-format off */
 static const DbxSqlType aType[] = {
-    /* zWord, eKind, eClass, bKeepText, eSqlite */
-    {"BYTE", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
-    {"TINYINT", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
-    {"SHORT", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
-    {"SMALLINT", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
-    {"INT", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
-    {"INTEGER", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
-    {"LONG", DBX_KIND_INTEGER, DBX_COL_INT, 0, 0},
-    {"BIGINT", DBX_KIND_INTEGER, DBX_COL_INT, 0, SQLITE_INTEGER},
-    {"BOOLEAN", DBX_KIND_BOOLEAN, DBX_COL_BOOL, 0, 0},
-    {"FLOAT", DBX_KIND_REAL, DBX_COL_FLOAT, 0, 0},
-    {"REAL", DBX_KIND_REAL, DBX_COL_FLOAT, 0, 0},
-    {"DOUBLE", DBX_KIND_REAL, DBX_COL_FLOAT, 0, SQLITE_FLOAT},
-    {"DECIMAL", DBX_KIND_DECIMAL, DBX_COL_DECIMAL, 0, 0},
-    {"DEC", DBX_KIND_DECIMAL, DBX_COL_DECIMAL, 0, 0},
-    {"NUMERIC", DBX_KIND_DECIMAL, DBX_COL_DECIMAL, 0, 0},
-    /* timestamps arrive as canonical UTC text (result.c), whose byte order
-    ** is time order: the fraction has no trailing zeros */
-    {"TIMESTAMP", DBX_KIND_TIMESTAMP, DBX_COL_TIMESTAMP, 0, 0},
-    {"TIMESTAMP_LTZ", DBX_KIND_TIMESTAMP, DBX_COL_TIMESTAMP, 0, 0},
-    {"TIMESTAMP_NTZ", DBX_KIND_TIMESTAMP_NTZ, DBX_COL_TIMESTAMP_NTZ, 0, 0},
-    {"DATE", DBX_KIND_DATE, DBX_COL_DATE, 0, 0},
-    {"BINARY", DBX_KIND_BINARY, DBX_COL_OTHER, 0, SQLITE_BLOB},
-    {"ARRAY", DBX_KIND_JSON, DBX_COL_OTHER, 0, 0},
-    {"MAP", DBX_KIND_JSON, DBX_COL_OTHER, 0, 0},
-    {"STRUCT", DBX_KIND_JSON, DBX_COL_OTHER, 0, 0},
-    {"VARIANT", DBX_KIND_JSON, DBX_COL_OTHER, 1, 0},
-    {"OBJECT", DBX_KIND_JSON, DBX_COL_OTHER, 0, 0},
-    /* a non-binary collation (STRING COLLATE UTF8_LCASE) makes pushdown.c
-    ** treat a text column as DBX_COL_OTHER */
-    {"STRING", DBX_KIND_TEXT, DBX_COL_TEXT, 1, SQLITE_TEXT},
-    {"VARCHAR", DBX_KIND_TEXT, DBX_COL_TEXT, 1, 0},
-    /* CHAR(n) pads on comparison */
-    {"CHAR", DBX_KIND_TEXT, DBX_COL_OTHER, 0, 0},
-    {"INTERVAL", DBX_KIND_TEXT, DBX_COL_OTHER, 0, 0},
-    {"NULL", DBX_KIND_NULL, DBX_COL_OTHER, 0, 0},
-    {"VOID", DBX_KIND_NULL, DBX_COL_OTHER, 0, 0},
+  /* zName, azAlias, eKind, eClass, bKeepText, eSqlite (see sqlgen.h) */
+  {"TINYINT",       {"BYTE"},           DBX_KIND_INTEGER,       DBX_COL_INT,           0, 0},
+  {"SMALLINT",      {"SHORT"},          DBX_KIND_INTEGER,       DBX_COL_INT,           0, 0},
+  {"INT",           {"INTEGER"},        DBX_KIND_INTEGER,       DBX_COL_INT,           0, 0},
+  {"BIGINT",        {"LONG"},           DBX_KIND_INTEGER,       DBX_COL_INT,           0, SQLITE_INTEGER},
+  {"BOOLEAN",       {0},                DBX_KIND_BOOLEAN,       DBX_COL_BOOL,          0, 0},
+  {"FLOAT",         {"REAL"},           DBX_KIND_REAL,          DBX_COL_FLOAT,         0, 0},
+  {"DOUBLE",        {0},                DBX_KIND_REAL,          DBX_COL_FLOAT,         0, SQLITE_FLOAT},
+  {"DECIMAL",       {"DEC", "NUMERIC"}, DBX_KIND_DECIMAL,       DBX_COL_DECIMAL,       0, 0},
+  /* timestamps arrive as canonical UTC text (result.c), whose byte order
+  ** is time order: the fraction has no trailing zeros */
+  {"TIMESTAMP",     {"TIMESTAMP_LTZ"},  DBX_KIND_TIMESTAMP,     DBX_COL_TIMESTAMP,     0, 0},
+  {"TIMESTAMP_NTZ", {0},                DBX_KIND_TIMESTAMP_NTZ, DBX_COL_TIMESTAMP_NTZ, 0, 0},
+  {"DATE",          {0},                DBX_KIND_DATE,          DBX_COL_DATE,          0, 0},
+  {"BINARY",        {0},                DBX_KIND_BINARY,        DBX_COL_OTHER,         0, SQLITE_BLOB},
+  {"ARRAY",         {0},                DBX_KIND_JSON,          DBX_COL_OTHER,         0, 0},
+  {"MAP",           {0},                DBX_KIND_JSON,          DBX_COL_OTHER,         0, 0},
+  {"STRUCT",        {0},                DBX_KIND_JSON,          DBX_COL_OTHER,         0, 0},
+  {"VARIANT",       {0},                DBX_KIND_JSON,          DBX_COL_OTHER,         1, 0},
+  {"OBJECT",        {0},                DBX_KIND_JSON,          DBX_COL_OTHER,         0, 0},
+  /* a non-binary collation (STRING COLLATE UTF8_LCASE) makes pushdown.c
+  ** treat a text column as DBX_COL_OTHER */
+  {"STRING",        {0},                DBX_KIND_TEXT,          DBX_COL_TEXT,          1, SQLITE_TEXT},
+  {"VARCHAR",       {0},                DBX_KIND_TEXT,          DBX_COL_TEXT,          1, 0},
+  /* CHAR(n) pads on comparison */
+  {"CHAR",          {0},                DBX_KIND_TEXT,          DBX_COL_OTHER,         0, 0},
+  {"INTERVAL",      {0},                DBX_KIND_TEXT,          DBX_COL_OTHER,         0, 0},
+  {"VOID",          {"NULL"},           DBX_KIND_NULL,          DBX_COL_OTHER,         0, 0},
 };
+/* clang-format on */
+
+/* Whether the n bytes at z spell zWord (upper case), ignoring case. */
+static int word_is(const char *zWord, const char *z, size_t n) {
+  return zWord && strlen(zWord) == n && strncasecmp(zWord, z, n) == 0;
+}
 
 const DbxSqlType *dbx_sql_type_find(const char *z, size_t n) {
   size_t i;
   if (z == NULL) return NULL;
   for (i = 0; i < DBX_ARRAY_SIZE(aType); i++) {
-    if (strlen(aType[i].zWord) == n && strncasecmp(aType[i].zWord, z, n) == 0) {
-      return &aType[i];
+    const DbxSqlType *p = &aType[i];
+    if (word_is(p->zName, z, n) || word_is(p->azAlias[0], z, n) ||
+        word_is(p->azAlias[1], z, n)) {
+      return p;
     }
   }
   return NULL;
@@ -100,7 +101,7 @@ const char *dbx_sql_type_for_sqlite(int eSqlite) {
   size_t i;
   if (eSqlite == 0) return NULL;
   for (i = 0; i < DBX_ARRAY_SIZE(aType); i++) {
-    if (aType[i].eSqlite == eSqlite) return aType[i].zWord;
+    if (aType[i].eSqlite == eSqlite) return aType[i].zName;
   }
   return NULL;
 }

@@ -51,19 +51,20 @@ typedef enum DbxColClass {
 } DbxColClass;
 
 /*
-** One row of the type table: a word that names a Databricks type, as the
-** type_name of a result manifest or the head of a type_text ("DECIMAL" of
-** "decimal(10,2)", "ARRAY" of "ARRAY<INT>").
+** One row of the type table: a Databricks type, by the words that name it
+** as the type_name of a result manifest or as the head of a type_text
+** ("DECIMAL" of "decimal(10,2)", "ARRAY" of "ARRAY<INT>").
 */
 typedef struct DbxSqlType {
-  const char *zWord;  /* upper case */
-  DbxKind eKind;      /* decoding; DECIMAL rows: see dbx_sql_decimal_real */
-  DbxColClass eClass; /* comparison; DECIMAL rows: see dbx_sql_decimal_real */
-  int bKeepText;      /* values are text that may look like numbers: the
-                      ** declared type must give TEXT affinity */
-  int eSqlite;        /* SQLITE_INTEGER/FLOAT/TEXT/BLOB when this is the
-                      ** type a column of values of that storage class is
-                      ** created with; 0 for every other row */
+  const char *zName;      /* upper case, as Databricks SQL spells it */
+  const char *azAlias[2]; /* other words for it, upper case; NULL if none */
+  DbxKind eKind;          /* decoding; DECIMAL: see dbx_sql_decimal_real */
+  DbxColClass eClass;     /* comparison; DECIMAL: see dbx_sql_decimal_real */
+  int bKeepText;          /* values are text that may look like numbers: the
+                          ** declared type must give TEXT affinity */
+  int eSqlite;            /* SQLITE_INTEGER/FLOAT/TEXT/BLOB when this is the
+                          ** type a column of values of that storage class is
+                          ** created with; 0 for every other row */
 } DbxSqlType;
 
 /*

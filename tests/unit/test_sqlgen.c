@@ -15,7 +15,7 @@ static void type_words_are_found_whole(void **state) {
   (void)state;
   p = dbx_sql_type_find("bigint", 6);
   assert_non_null(p);
-  assert_string_equal(p->zWord, "BIGINT");
+  assert_string_equal(p->zName, "BIGINT");
   assert_int_equal(p->eKind, DBX_KIND_INTEGER);
   assert_int_equal(p->eClass, DBX_COL_INT);
   /* a prefix or a longer word is not the type */
@@ -25,6 +25,16 @@ static void type_words_are_found_whole(void **state) {
   assert_null(dbx_sql_type_find("", 0));
   assert_null(dbx_sql_type_find(NULL, 0));
   assert_null(dbx_sql_type_find("GEOGRAPHY", 9));
+  /* a synonym finds the row of its type */
+  p = dbx_sql_type_find("long", 4);
+  assert_non_null(p);
+  assert_string_equal(p->zName, "BIGINT");
+  p = dbx_sql_type_find("NUMERIC", 7);
+  assert_non_null(p);
+  assert_string_equal(p->zName, "DECIMAL");
+  p = dbx_sql_type_find("null", 4);
+  assert_non_null(p);
+  assert_int_equal(p->eKind, DBX_KIND_NULL);
   p = dbx_sql_type_find("Timestamp_Ntz", 13);
   assert_non_null(p);
   assert_int_equal(p->eKind, DBX_KIND_TIMESTAMP_NTZ);
@@ -37,7 +47,7 @@ static void type_heads_skip_blanks_and_stop_at_parameters(void **state) {
   (void)state;
   p = dbx_sql_type_head("  decimal(10,2)", &zRest);
   assert_non_null(p);
-  assert_string_equal(p->zWord, "DECIMAL");
+  assert_string_equal(p->zName, "DECIMAL");
   assert_string_equal(zRest, "(10,2)");
   p = dbx_sql_type_head("STRING COLLATE UTF8_LCASE", &zRest);
   assert_non_null(p);
