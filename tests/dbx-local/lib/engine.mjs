@@ -12,7 +12,8 @@ import { Translator, lit, qid } from './sql/translate.mjs';
 import { parseTypeText, duckToDatabricks, columnInfo, ucTypeName, ucTypeJson } from './sql/types.mjs';
 import { Cursor } from './sql/cursor.mjs';
 import { rewriteDivision, DIVISION_MACROS, SUBSCRIPT_MACROS, CAST_MACROS } from './sql/ansi.mjs';
-import { Store, splitName, VALID_PRIVILEGES } from './store.mjs';
+import { Store, splitName } from './store.mjs';
+import { VALID_PRIVILEGES, TYPE_LABEL, missingPrivilege, holds, canSee, mayInspect, tableAccess } from './grants.mjs';
 import { sparkColumnNames } from './sql/names.mjs';
 import { runDml } from './sql/dml.mjs';
 import { runDdl } from './sql/ddl.mjs';
@@ -22,7 +23,6 @@ import { infoSchemaSql, isInfoSchemaName, SYSTEM_CATALOG } from './infoschema.mj
 export { SqlError, ApiError };
 
 const CDF_SCHEMA = '__dbx_cdf';
-const TYPE_LABEL = { CATALOG: 'Catalog', SCHEMA: 'Schema', TABLE: 'Table', VOLUME: 'Volume' };
 
 /** Opens (or creates) the engine state in dataDir; config is the workspace JSON config. */
 export async function openEngine({ dataDir, config = {} }) {
@@ -324,7 +324,7 @@ export class Engine {
 
   /** Throws [INSUFFICIENT_PERMISSIONS] unless principal holds priv (with USE on parents). */
   requirePrivilege(principal, priv, type, full) {
-    const miss = this.store.missingPrivilege(principal, priv, type, full);
+    const miss = missingPrivilege(this.store, principal, priv, type, full);
     if (miss) {
       const [p, t, n] = miss;
       throw new SqlError('INSUFFICIENT_PERMISSIONS', '42501', `Insufficient privileges:\nUser does not have ${p} on ${TYPE_LABEL[t]} '${n}'.`);
@@ -432,20 +432,20 @@ export class Engine {
   checkPrivilege(principal, privilege, securableType, fullName) {
     const type = securableType.toUpperCase();
     if (!this.store.object(type, String(fullName).toLowerCase())) return false;
-    return this.store.missingPrivilege(principal, privilege.toUpperCase().replace(/_/g, ' '), type, String(fullName).toLowerCase()) === null;
+    return missingPrivilege(this.store, principal, privilege.toUpperCase().replace(/_/g, ' '), type, String(fullName).toLowerCase()) === null;
   }
 
   restVisible(type, full, principal) {
     const obj = this.store.object(type, full);
     if (!obj) return null;
-    if (!this.store.canSee(principal, type, full)) {
+    if (!canSee(this.store, principal, type, full)) {
       throw new ApiError(403, 'PERMISSION_DENIED', `User does not have USE ${type === 'CATALOG' ? 'CATALOG' : 'SCHEMA'} or any privilege on ${TYPE_LABEL[type]} '${full}'.`);
     }
     return obj;
   }
 
   listCatalogs(principal) {
-    return Object.values(this.store.state.catalogs).filter((c) => this.store.canSee(principal, 'CATALOG', c.name)).map((c) => this.catalogInfo(c));
+    return Object.values(this.store.state.catalogs).filter((c) => canSee(this.store, principal, 'CATALOG', c.name)).map((c) => this.catalogInfo(c));
   }
 
   getCatalog(name, principal) {
@@ -460,7 +460,7 @@ export class Engine {
   listSchemas(catalog, principal) {
     const cat = String(catalog).toLowerCase();
     if (!this.restVisible('CATALOG', cat, principal)) throw new ApiError(404, 'CATALOG_DOES_NOT_EXIST', `Catalog '${cat}' does not exist.`);
-    return Object.entries(this.store.state.schemas).filter(([full, s]) => s.catalog_name === cat && this.store.canSee(principal, 'SCHEMA', full)).map(([full]) => this.schemaInfo(full));
+    return Object.entries(this.store.state.schemas).filter(([full, s]) => s.catalog_name === cat && canSee(this.store, principal, 'SCHEMA', full)).map(([full]) => this.schemaInfo(full));
   }
 
   getSchema(fullName, principal) {
@@ -473,29 +473,18 @@ export class Engine {
     return { name: s.name, catalog_name: s.catalog_name, full_name: full, owner: s.owner, comment: s.comment ?? undefined, metastore_id: this.store.state.metastore_id, schema_id: s.id, created_at: s.created_at, created_by: s.created_by, updated_at: s.updated_at, updated_by: s.updated_by, securable_type: 'SCHEMA' };
   }
 
-  /**
-   * Unity Catalog table metadata rule (tables API docs): admins, owners of the catalog, owners of
-   * the schema with USE CATALOG, or USE CATALOG + USE SCHEMA with table ownership or SELECT get
-   * the full TableInfo. BROWSE (held on the table or a parent) shows it only when the caller asks
-   * with include_browse, marked browse_only. Returns 'full', 'browse' or null.
-   */
-  tableAccess(principal, full) {
-    if (this.store.missingPrivilege(principal, 'SELECT', 'TABLE', full) === null) return 'full';
-    return this.store.holds(principal, 'BROWSE', 'TABLE', full) ? 'browse' : null;
-  }
-
   /** TableInfo, or null when absent; 403 PERMISSION_DENIED when the caller may not see it. */
   getTable(fullName, principal, { includeBrowse = false } = {}) {
     const full = String(fullName).toLowerCase();
     if (!this.store.table(full)) return null;
-    const access = this.tableAccess(principal, full);
+    const access = tableAccess(this.store, principal, full);
     if (access === 'full') return this.tableInfo(full);
     if (access === 'browse' && includeBrowse) return { ...this.tableInfo(full), browse_only: true };
     throw this.tableDenied(principal, full);
   }
 
   tableDenied(principal, full) {
-    const [pv, t, n] = this.store.missingPrivilege(principal, 'SELECT', 'TABLE', full);
+    const [pv, t, n] = missingPrivilege(this.store, principal, 'SELECT', 'TABLE', full);
     return new ApiError(403, 'PERMISSION_DENIED', `User does not have ${pv} on ${TYPE_LABEL[t]} '${n}'.`);
   }
 
@@ -508,13 +497,13 @@ export class Engine {
     const [c, s] = splitName(full);
     const exists = Boolean(this.store.table(full));
     if (!principal || principal.admin) return exists;
-    if (this.store.holds(principal, 'BROWSE', 'SCHEMA', `${c}.${s}`)) return exists;
+    if (holds(this.store, principal, 'BROWSE', 'SCHEMA', `${c}.${s}`)) return exists;
     if (exists) {
-      if (this.store.missingPrivilege(principal, 'SELECT', 'TABLE', full) === null) return true;
+      if (missingPrivilege(this.store, principal, 'SELECT', 'TABLE', full) === null) return true;
       throw this.tableDenied(principal, full);
     }
     if (!this.store.schema(`${c}.${s}`)) return false;
-    const missing = this.store.missingPrivilege(principal, 'USE SCHEMA', 'SCHEMA', `${c}.${s}`);
+    const missing = missingPrivilege(this.store, principal, 'USE SCHEMA', 'SCHEMA', `${c}.${s}`);
     if (missing) throw new ApiError(403, 'PERMISSION_DENIED', `User does not have ${missing[0]} on ${TYPE_LABEL[missing[1]]} '${missing[2]}'.`);
     return false;
   }
@@ -526,7 +515,7 @@ export class Engine {
     this.restVisible('SCHEMA', sfull, principal);
     const out = [];
     for (const f of Object.keys(this.store.state.tables).filter((n) => n.startsWith(sfull + '.')).sort()) {
-      const access = this.tableAccess(principal, f);
+      const access = tableAccess(this.store, principal, f);
       if (access === 'full') out.push(this.tableInfo(f));
       else if (access === 'browse' && includeBrowse) out.push({ ...this.tableInfo(f), browse_only: true });
     }
@@ -559,7 +548,7 @@ export class Engine {
   }
 
   restOwner(principal, type, full) {
-    if (this.store.missingPrivilege(principal, 'MANAGE', type, full)) {
+    if (missingPrivilege(this.store, principal, 'MANAGE', type, full)) {
       throw new ApiError(403, 'PERMISSION_DENIED', `User does not have MANAGE on ${TYPE_LABEL[type]} '${full}'.`);
     }
   }
@@ -573,7 +562,7 @@ export class Engine {
     if (!this.store.schema(sfull)) throw new ApiError(404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${sfull}' does not exist.`);
     const full = `${sfull}.${name.toLowerCase()}`;
     if (this.store.volume(full)) throw new ApiError(409, 'RESOURCE_ALREADY_EXISTS', `Volume '${full}' already exists.`);
-    if (this.store.missingPrivilege(principal, 'CREATE VOLUME', 'SCHEMA', sfull)) throw new ApiError(403, 'PERMISSION_DENIED', `User does not have CREATE VOLUME on Schema '${sfull}'.`);
+    if (missingPrivilege(this.store, principal, 'CREATE VOLUME', 'SCHEMA', sfull)) throw new ApiError(403, 'PERMISSION_DENIED', `User does not have CREATE VOLUME on Schema '${sfull}'.`);
     const sqlComment = comment ? ` COMMENT ${quoteString(comment)}` : '';
     await this.execute(`CREATE VOLUME ${quoteName(splitName(full))}${sqlComment}`, { principal });
     return this.volumeInfo(full);
@@ -587,7 +576,7 @@ export class Engine {
   listVolumes(catalog, schema, principal) {
     const sfull = `${String(catalog).toLowerCase()}.${String(schema).toLowerCase()}`;
     if (!this.store.schema(sfull)) throw new ApiError(404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${sfull}' does not exist.`);
-    return Object.keys(this.store.state.volumes).filter((f) => f.startsWith(sfull + '.') && this.store.canSee(principal, 'VOLUME', f)).sort().map((f) => this.volumeInfo(f));
+    return Object.keys(this.store.state.volumes).filter((f) => f.startsWith(sfull + '.') && canSee(this.store, principal, 'VOLUME', f)).sort().map((f) => this.volumeInfo(f));
   }
 
   async deleteVolume(fullName, principal) {
@@ -619,7 +608,7 @@ export class Engine {
     const type = securableType.toUpperCase();
     const full = String(fullName).toLowerCase();
     if (!this.store.object(type, full)) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `${TYPE_LABEL[type] ?? type} '${full}' does not exist.`);
-    if (principal && !this.store.mayInspect(principal, type, full)) {
+    if (principal && !mayInspect(this.store, principal, type, full)) {
       throw new ApiError(403, 'PERMISSION_DENIED', `User does not have any privilege on ${TYPE_LABEL[type]} '${full}'.`);
     }
     const assignments = this.store.grantsOn(type, full)

@@ -3,9 +3,9 @@
 // speaks HTTP and shapes the JSON as the Databricks REST API does.
 
 import { ApiError } from './sql/errors.mjs';
+import { WAREHOUSE_LEVELS, warehouseAllows } from './grants.mjs';
 
 const SECURABLES = new Set(['CATALOG', 'SCHEMA', 'TABLE', 'VOLUME']);
-const WAREHOUSE_LEVELS = ['CAN_VIEW', 'CAN_MONITOR', 'CAN_USE', 'CAN_MANAGE', 'IS_OWNER'];
 
 const notFound = (code, what) => new ApiError(404, code, `${what} does not exist.`);
 const badParam = (msg) => new ApiError(400, 'INVALID_PARAMETER_VALUE', msg);
@@ -129,9 +129,7 @@ export function routes(ws) {
   const getWarehouseFor = (ctx, minimum) => {
     const w = ws.getWarehouse(name(ctx));
     if (!w) throw notFound('RESOURCE_DOES_NOT_EXIST', `Warehouse ${name(ctx)}`);
-    const levels = ws.warehousePermissions(ctx.principal, w.id);
-    const rank = Math.max(-1, ...levels.map((l) => WAREHOUSE_LEVELS.indexOf(l)));
-    if (rank < WAREHOUSE_LEVELS.indexOf(minimum)) {
+    if (!warehouseAllows(ws.warehousePermissions(ctx.principal, w.id), minimum)) {
       throw new ApiError(403, 'PERMISSION_DENIED', `User ${ctx.principal.name} does not have ${minimum} permission on warehouse ${w.id}.`);
     }
     return w;
@@ -258,7 +256,7 @@ export function routes(ws) {
 
     // --- SQL warehouses ---
     { method: 'GET', path: /^\/api\/2\.0\/sql\/warehouses$/, handler: async (ctx) => {
-      const visible = [...ws.warehouses.values()].filter((w) => ws.warehousePermissions(ctx.principal, w.id).length > 0);
+      const visible = [...ws.warehouses.values()].filter((w) => warehouseAllows(ws.warehousePermissions(ctx.principal, w.id), 'CAN_VIEW'));
       ctx.send(200, { warehouses: visible.map((w) => warehouseInfo(ws, w)) });
     } },
     { method: 'GET', path: /^\/api\/2\.0\/sql\/warehouses\/([^/]+)$/, handler: async (ctx) => {
