@@ -9,7 +9,7 @@ import { DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
 import { SqlError, ApiError, syntaxError, unsupported, quoteName } from './sql/errors.mjs';
 import { tokenize } from './sql/tokenizer.mjs';
 import { Translator, lit, qid } from './sql/translate.mjs';
-import { parseTypeText, duckToDatabricks, columnInfo, ucTypeName, ucTypeJson } from './sql/types.mjs';
+import { parseTypeText, duckToDatabricks, columnInfo } from './sql/types.mjs';
 import { Cursor } from './sql/cursor.mjs';
 import { rewriteDivision, DIVISION_MACROS, SUBSCRIPT_MACROS, CAST_MACROS } from './sql/ansi.mjs';
 import { Store, splitName } from './store.mjs';
@@ -19,6 +19,7 @@ import { runDml } from './sql/dml.mjs';
 import { runDdl } from './sql/ddl.mjs';
 import { BUILTIN_MACROS } from './sql/builtins.mjs';
 import { infoSchemaSql, isInfoSchemaName, SYSTEM_CATALOG } from './infoschema.mjs';
+import { catalogInfo, schemaInfo, tableInfo, volumeInfo } from './uc.mjs';
 
 export { SqlError, ApiError };
 
@@ -445,32 +446,23 @@ export class Engine {
   }
 
   listCatalogs(principal) {
-    return Object.values(this.store.state.catalogs).filter((c) => canSee(this.store, principal, 'CATALOG', c.name)).map((c) => this.catalogInfo(c));
+    return Object.values(this.store.state.catalogs).filter((c) => canSee(this.store, principal, 'CATALOG', c.name)).map((c) => catalogInfo(this, c));
   }
 
   getCatalog(name, principal) {
     const c = this.restVisible('CATALOG', String(name).toLowerCase(), principal);
-    return c ? this.catalogInfo(c) : null;
-  }
-
-  catalogInfo(c) {
-    return { name: c.name, owner: c.owner, comment: c.comment ?? undefined, metastore_id: this.store.state.metastore_id, created_at: c.created_at, created_by: c.created_by, updated_at: c.updated_at, updated_by: c.updated_by, catalog_type: 'MANAGED_CATALOG', full_name: c.name, id: c.id, securable_type: 'CATALOG', isolation_mode: 'OPEN' };
+    return c ? catalogInfo(this, c) : null;
   }
 
   listSchemas(catalog, principal) {
     const cat = String(catalog).toLowerCase();
     if (!this.restVisible('CATALOG', cat, principal)) throw new ApiError(404, 'CATALOG_DOES_NOT_EXIST', `Catalog '${cat}' does not exist.`);
-    return Object.entries(this.store.state.schemas).filter(([full, s]) => s.catalog_name === cat && canSee(this.store, principal, 'SCHEMA', full)).map(([full]) => this.schemaInfo(full));
+    return Object.entries(this.store.state.schemas).filter(([full, s]) => s.catalog_name === cat && canSee(this.store, principal, 'SCHEMA', full)).map(([full]) => schemaInfo(this, full));
   }
 
   getSchema(fullName, principal) {
     const full = String(fullName).toLowerCase();
-    return this.restVisible('SCHEMA', full, principal) ? this.schemaInfo(full) : null;
-  }
-
-  schemaInfo(full) {
-    const s = this.store.schema(full);
-    return { name: s.name, catalog_name: s.catalog_name, full_name: full, owner: s.owner, comment: s.comment ?? undefined, metastore_id: this.store.state.metastore_id, schema_id: s.id, created_at: s.created_at, created_by: s.created_by, updated_at: s.updated_at, updated_by: s.updated_by, securable_type: 'SCHEMA' };
+    return this.restVisible('SCHEMA', full, principal) ? schemaInfo(this, full) : null;
   }
 
   /** TableInfo, or null when absent; 403 PERMISSION_DENIED when the caller may not see it. */
@@ -478,8 +470,8 @@ export class Engine {
     const full = String(fullName).toLowerCase();
     if (!this.store.table(full)) return null;
     const access = tableAccess(this.store, principal, full);
-    if (access === 'full') return this.tableInfo(full);
-    if (access === 'browse' && includeBrowse) return { ...this.tableInfo(full), browse_only: true };
+    if (access === 'full') return tableInfo(this, full);
+    if (access === 'browse' && includeBrowse) return { ...tableInfo(this, full), browse_only: true };
     throw this.tableDenied(principal, full);
   }
 
@@ -516,27 +508,10 @@ export class Engine {
     const out = [];
     for (const f of Object.keys(this.store.state.tables).filter((n) => n.startsWith(sfull + '.')).sort()) {
       const access = tableAccess(this.store, principal, f);
-      if (access === 'full') out.push(this.tableInfo(f));
-      else if (access === 'browse' && includeBrowse) out.push({ ...this.tableInfo(f), browse_only: true });
+      if (access === 'full') out.push(tableInfo(this, f));
+      else if (access === 'browse' && includeBrowse) out.push({ ...tableInfo(this, f), browse_only: true });
     }
     return out;
-  }
-
-  tableInfo(full) {
-    const t = this.store.table(full);
-    const [c, s, n] = splitName(full);
-    return {
-      name: n, catalog_name: c, schema_name: s, full_name: full, table_type: 'MANAGED', data_source_format: 'DELTA',
-      columns: t.columns.map((col, i) => ({
-        name: col.name, position: i, type_name: ucTypeName(col.type_text), type_text: col.type_text.toLowerCase(),
-        type_json: ucTypeJson(col.name, col.type_text, col.nullable), ...decimalInfo(col.type_text), nullable: col.nullable,
-        ...(col.comment ? { comment: col.comment } : {}),
-      })),
-      properties: { ...t.properties }, owner: t.owner, comment: t.comment ?? undefined, table_id: t.table_id,
-      created_at: t.created_at, created_by: t.created_by, updated_at: t.updated_at, updated_by: t.updated_by,
-      storage_location: `file://${path.join(this.dataDir, 'tables', t.table_id)}`, metastore_id: this.store.state.metastore_id,
-      securable_type: 'TABLE',
-    };
   }
 
   /** Drops a table through REST (owner, MANAGE or admin). */
@@ -565,18 +540,18 @@ export class Engine {
     if (missingPrivilege(this.store, principal, 'CREATE VOLUME', 'SCHEMA', sfull)) throw new ApiError(403, 'PERMISSION_DENIED', `User does not have CREATE VOLUME on Schema '${sfull}'.`);
     const sqlComment = comment ? ` COMMENT ${quoteString(comment)}` : '';
     await this.execute(`CREATE VOLUME ${quoteName(splitName(full))}${sqlComment}`, { principal });
-    return this.volumeInfo(full);
+    return volumeInfo(this, full);
   }
 
   getVolume(fullName, principal) {
     const full = String(fullName).toLowerCase();
-    return this.restVisible('VOLUME', full, principal) ? this.volumeInfo(full) : null;
+    return this.restVisible('VOLUME', full, principal) ? volumeInfo(this, full) : null;
   }
 
   listVolumes(catalog, schema, principal) {
     const sfull = `${String(catalog).toLowerCase()}.${String(schema).toLowerCase()}`;
     if (!this.store.schema(sfull)) throw new ApiError(404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${sfull}' does not exist.`);
-    return Object.keys(this.store.state.volumes).filter((f) => f.startsWith(sfull + '.') && canSee(this.store, principal, 'VOLUME', f)).sort().map((f) => this.volumeInfo(f));
+    return Object.keys(this.store.state.volumes).filter((f) => f.startsWith(sfull + '.') && canSee(this.store, principal, 'VOLUME', f)).sort().map((f) => volumeInfo(this, f));
   }
 
   async deleteVolume(fullName, principal) {
@@ -586,12 +561,10 @@ export class Engine {
     await this.execute(`DROP VOLUME ${quoteName(splitName(full))}`, { principal: { ...principal, admin: true } });
   }
 
-  volumeInfo(full) {
-    const v = this.store.volume(full);
-    const [c, s, n] = splitName(full);
-    return { catalog_name: c, schema_name: s, name: n, full_name: full, volume_type: 'MANAGED', volume_id: v.volume_id, storage_location: `file://${this.volumeDir(c, s, n)}`, owner: v.owner, comment: v.comment ?? undefined, created_at: v.created_at, created_by: v.created_by, updated_at: v.updated_at, updated_by: v.updated_by, metastore_id: this.store.state.metastore_id, securable_type: 'VOLUME' };
-  }
+  /** Directory said to hold a table's data files (its storage_location); the rows live in DuckDB. */
+  tableDir(t) { return path.join(this.dataDir, 'tables', t.table_id); }
 
+  /** Directory holding the files of volume c.s.v (whether or not it exists). */
   volumeDir(c, s, v) { return path.join(this.dataDir, 'volumes', c, s, v); }
 
   /** Directory holding the files of volume c.s.v, or null if the volume does not exist. */
@@ -660,11 +633,6 @@ export function cdfEnabled(t) { return String(t.properties['delta.enableChangeDa
 export function tsLit(ms) { return `TIMESTAMPTZ ${lit(new Date(ms).toISOString())}`; }
 
 function isoTs(ms) { return new Date(ms).toISOString().replace('T', ' ').replace('Z', ''); }
-
-function decimalInfo(text) {
-  const m = /^DECIMAL\((\d+),(\d+)\)$/.exec(text);
-  return m ? { type_precision: Number(m[1]), type_scale: Number(m[2]) } : { type_precision: 0, type_scale: 0 };
-}
 
 function quoteString(s) { return "'" + String(s).replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'"; }
 

@@ -87,7 +87,7 @@ const ROWS = {
     return visibleTables(engine, principal, catalog).map((full) => {
       const t = engine.store.table(full);
       const [c, s, n] = splitName(full);
-      return [c, s, n, 'MANAGED', 'YES', 'PRESERVE', t.owner, t.comment ?? null, ...audit(t), 'DELTA', engine.tableInfo(full).storage_location, null];
+      return [c, s, n, 'MANAGED', 'YES', 'PRESERVE', t.owner, t.comment ?? null, ...audit(t), 'DELTA', `file://${engine.tableDir(t)}`, null];
     });
   },
   columns(engine, principal, catalog) {
@@ -105,7 +105,7 @@ const ROWS = {
       .map((full) => {
         const v = store.volume(full);
         const [c, s, n] = splitName(full);
-        return [c, s, n, 'MANAGED', v.owner, v.comment ?? null, ...audit(v), engine.volumeInfo(full).storage_location];
+        return [c, s, n, 'MANAGED', v.owner, v.comment ?? null, ...audit(v), `file://${engine.volumeDir(c, s, n)}`];
       });
   },
 };

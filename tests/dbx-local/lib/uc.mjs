@@ -1,8 +1,11 @@
 // Unity Catalog REST (catalogs, schemas, tables, volumes, grants), SQL warehouses and
-// their permissions, and SCIM Me. Catalog state lives in the Engine; this module only
-// speaks HTTP and shapes the JSON as the Databricks REST API does.
+// their permissions, and SCIM Me. Catalog state lives in the Engine and the permission rules
+// in grants.mjs; this module speaks HTTP and shapes the JSON objects (CatalogInfo, SchemaInfo,
+// TableInfo, VolumeInfo) as the Databricks REST API does.
 
 import { ApiError } from './sql/errors.mjs';
+import { ucTypeName, ucTypeJson } from './sql/types.mjs';
+import { splitName } from './store.mjs';
 import { WAREHOUSE_LEVELS, warehouseAllows } from './grants.mjs';
 
 const SECURABLES = new Set(['CATALOG', 'SCHEMA', 'TABLE', 'VOLUME']);
@@ -48,6 +51,54 @@ function securableChain(type, fullName) {
   if (type === 'TABLE' || type === 'VOLUME') chain.push({ type, name: fullName });
   return chain;
 }
+
+// ---------------------------------------------------------------- Unity Catalog objects
+// Each takes the Engine and an existing object's metadata (or full name) and returns the JSON
+// the REST API answers with; the caller has checked existence and visibility.
+
+/** CatalogInfo of catalog metadata c. */
+export function catalogInfo(engine, c) {
+  return { name: c.name, owner: c.owner, comment: c.comment ?? undefined, metastore_id: engine.store.state.metastore_id, created_at: c.created_at, created_by: c.created_by, updated_at: c.updated_at, updated_by: c.updated_by, catalog_type: 'MANAGED_CATALOG', full_name: c.name, id: c.id, securable_type: 'CATALOG', isolation_mode: 'OPEN' };
+}
+
+/** SchemaInfo of schema `catalog.schema`. */
+export function schemaInfo(engine, full) {
+  const s = engine.store.schema(full);
+  return { name: s.name, catalog_name: s.catalog_name, full_name: full, owner: s.owner, comment: s.comment ?? undefined, metastore_id: engine.store.state.metastore_id, schema_id: s.id, created_at: s.created_at, created_by: s.created_by, updated_at: s.updated_at, updated_by: s.updated_by, securable_type: 'SCHEMA' };
+}
+
+// type_precision / type_scale of a column: those of a DECIMAL, else 0.
+function decimalInfo(text) {
+  const m = /^DECIMAL\((\d+),(\d+)\)$/.exec(text);
+  return m ? { type_precision: Number(m[1]), type_scale: Number(m[2]) } : { type_precision: 0, type_scale: 0 };
+}
+
+/** TableInfo (with columns and properties) of table `catalog.schema.table`. */
+export function tableInfo(engine, full) {
+  const t = engine.store.table(full);
+  const [c, s, n] = splitName(full);
+  return {
+    name: n, catalog_name: c, schema_name: s, full_name: full, table_type: 'MANAGED', data_source_format: 'DELTA',
+    columns: t.columns.map((col, i) => ({
+      name: col.name, position: i, type_name: ucTypeName(col.type_text), type_text: col.type_text.toLowerCase(),
+      type_json: ucTypeJson(col.name, col.type_text, col.nullable), ...decimalInfo(col.type_text), nullable: col.nullable,
+      ...(col.comment ? { comment: col.comment } : {}),
+    })),
+    properties: { ...t.properties }, owner: t.owner, comment: t.comment ?? undefined, table_id: t.table_id,
+    created_at: t.created_at, created_by: t.created_by, updated_at: t.updated_at, updated_by: t.updated_by,
+    storage_location: `file://${engine.tableDir(t)}`, metastore_id: engine.store.state.metastore_id,
+    securable_type: 'TABLE',
+  };
+}
+
+/** VolumeInfo of volume `catalog.schema.volume`. */
+export function volumeInfo(engine, full) {
+  const v = engine.store.volume(full);
+  const [c, s, n] = splitName(full);
+  return { catalog_name: c, schema_name: s, name: n, full_name: full, volume_type: 'MANAGED', volume_id: v.volume_id, storage_location: `file://${engine.volumeDir(c, s, n)}`, owner: v.owner, comment: v.comment ?? undefined, created_at: v.created_at, created_by: v.created_by, updated_at: v.updated_at, updated_by: v.updated_by, metastore_id: engine.store.state.metastore_id, securable_type: 'VOLUME' };
+}
+
+// ---------------------------------------------------------------- SQL warehouses and identity
 
 function warehouseInfo(ws, w) {
   const host = new URL(ws.baseUrl).host;
