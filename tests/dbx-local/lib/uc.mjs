@@ -172,50 +172,56 @@ function scimMe(ws, principal) {
   return me;
 }
 
-// Routes for UC REST, warehouses and SCIM Me.
-export function routes(ws) {
-  const engine = () => ws.engine;
-  const name = (ctx, i = 0) => decodeURIComponent(ctx.params[i]);
+// ---------------------------------------------------------------- routes
 
-  const getWarehouseFor = (ctx, minimum) => {
-    const w = ws.getWarehouse(name(ctx));
-    if (!w) throw notFound('RESOURCE_DOES_NOT_EXIST', `Warehouse ${name(ctx)}`);
-    if (!warehouseAllows(ws.warehousePermissions(ctx.principal, w.id), minimum)) {
-      throw new ApiError(403, 'PERMISSION_DENIED', `User ${ctx.principal.name} does not have ${minimum} permission on warehouse ${w.id}.`);
-    }
-    return w;
-  };
+// A path parameter of the matched route, URL-decoded.
+const pathName = (ctx, i = 0) => decodeURIComponent(ctx.params[i]);
 
+// The warehouse named by the path, after checking the caller holds a level that allows minimum.
+function warehouseFor(ws, ctx, minimum) {
+  const w = ws.getWarehouse(pathName(ctx));
+  if (!w) throw notFound('RESOURCE_DOES_NOT_EXIST', `Warehouse ${pathName(ctx)}`);
+  if (!warehouseAllows(ws.warehousePermissions(ctx.principal, w.id), minimum)) {
+    throw new ApiError(403, 'PERMISSION_DENIED', `User ${ctx.principal.name} does not have ${minimum} permission on warehouse ${w.id}.`);
+  }
+  return w;
+}
+
+// Catalogs and schemas: list and get.
+function catalogRoutes(ws) {
   return [
-    // --- catalogs and schemas ---
     { method: 'GET', path: /^\/api\/2\.1\/unity-catalog\/catalogs$/, handler: async (ctx) => {
-      const all = await engine().listCatalogs(ctx.principal);
+      const all = await ws.engine.listCatalogs(ctx.principal);
       ctx.send(200, paginate(all, ctx.url.searchParams, 'catalogs'));
     } },
     { method: 'GET', path: /^\/api\/2\.1\/unity-catalog\/catalogs\/([^/]+)$/, handler: async (ctx) => {
-      const c = await engine().getCatalog(name(ctx), ctx.principal);
-      if (!c) throw notFound('CATALOG_DOES_NOT_EXIST', `Catalog '${name(ctx)}'`);
+      const c = await ws.engine.getCatalog(pathName(ctx), ctx.principal);
+      if (!c) throw notFound('CATALOG_DOES_NOT_EXIST', `Catalog '${pathName(ctx)}'`);
       ctx.send(200, c);
     } },
     { method: 'GET', path: /^\/api\/2\.1\/unity-catalog\/schemas$/, handler: async (ctx) => {
       const catalog = required(ctx.url.searchParams.get('catalog_name'), 'catalog_name');
-      if (!(await engine().getCatalog(catalog, ctx.principal))) throw notFound('CATALOG_DOES_NOT_EXIST', `Catalog '${catalog}'`);
-      const all = await engine().listSchemas(catalog, ctx.principal);
+      if (!(await ws.engine.getCatalog(catalog, ctx.principal))) throw notFound('CATALOG_DOES_NOT_EXIST', `Catalog '${catalog}'`);
+      const all = await ws.engine.listSchemas(catalog, ctx.principal);
       ctx.send(200, paginate(all, ctx.url.searchParams, 'schemas'));
     } },
     { method: 'GET', path: /^\/api\/2\.1\/unity-catalog\/schemas\/([^/]+)$/, handler: async (ctx) => {
-      const s = await engine().getSchema(name(ctx), ctx.principal);
-      if (!s) throw notFound('SCHEMA_DOES_NOT_EXIST', `Schema '${name(ctx)}'`);
+      const s = await ws.engine.getSchema(pathName(ctx), ctx.principal);
+      if (!s) throw notFound('SCHEMA_DOES_NOT_EXIST', `Schema '${pathName(ctx)}'`);
       ctx.send(200, s);
     } },
+  ];
+}
 
-    // --- tables ---
+// Tables: list (paged, with omissions), get, exists, delete.
+function tableRoutes(ws) {
+  return [
     { method: 'GET', path: /^\/api\/2\.1\/unity-catalog\/tables$/, handler: async (ctx) => {
       const sp = ctx.url.searchParams;
       const catalog = required(sp.get('catalog_name'), 'catalog_name');
       const schema = required(sp.get('schema_name'), 'schema_name');
-      if (!(await engine().getSchema(`${catalog}.${schema}`, ctx.principal))) throw notFound('SCHEMA_DOES_NOT_EXIST', `Schema '${catalog}.${schema}'`);
-      let tables = await engine().listTables(catalog, schema, ctx.principal, { includeBrowse: flag(sp, 'include_browse') });
+      if (!(await ws.engine.getSchema(`${catalog}.${schema}`, ctx.principal))) throw notFound('SCHEMA_DOES_NOT_EXIST', `Schema '${catalog}.${schema}'`);
+      let tables = await ws.engine.listTables(catalog, schema, ctx.principal, { includeBrowse: flag(sp, 'include_browse') });
       if (flag(sp, 'omit_columns') || flag(sp, 'omit_properties')) {
         tables = tables.map((t) => {
           const copy = { ...t };
@@ -227,25 +233,29 @@ export function routes(ws) {
       ctx.send(200, paginate(tables, sp, 'tables', { defaultSize: 1000, maxSize: 50 * 1000 }));
     } },
     { method: 'GET', path: /^\/api\/2\.1\/unity-catalog\/tables\/([^/]+)\/exists$/, handler: async (ctx) => {
-      ctx.send(200, { table_exists: await engine().tableExists(name(ctx), ctx.principal) });
+      ctx.send(200, { table_exists: await ws.engine.tableExists(pathName(ctx), ctx.principal) });
     } },
     { method: 'GET', path: /^\/api\/2\.1\/unity-catalog\/tables\/([^/]+)$/, handler: async (ctx) => {
       // include_delta_metadata and include_manifest_capabilities change nothing here.
-      const t = await engine().getTable(name(ctx), ctx.principal, { includeBrowse: flag(ctx.url.searchParams, 'include_browse') });
-      if (!t) throw notFound('TABLE_DOES_NOT_EXIST', `Table '${name(ctx)}'`);
+      const t = await ws.engine.getTable(pathName(ctx), ctx.principal, { includeBrowse: flag(ctx.url.searchParams, 'include_browse') });
+      if (!t) throw notFound('TABLE_DOES_NOT_EXIST', `Table '${pathName(ctx)}'`);
       ctx.send(200, t);
     } },
     { method: 'DELETE', path: /^\/api\/2\.1\/unity-catalog\/tables\/([^/]+)$/, handler: async (ctx) => {
-      await engine().deleteTable(name(ctx), ctx.principal);
+      await ws.engine.deleteTable(pathName(ctx), ctx.principal);
       ctx.send(200, {});
     } },
+  ];
+}
 
-    // --- volumes ---
+// Volumes: create (managed only), list, get, delete.
+function volumeRoutes(ws) {
+  return [
     { method: 'POST', path: /^\/api\/2\.1\/unity-catalog\/volumes$/, handler: async (ctx) => {
       const b = ctx.json();
       for (const f of ['catalog_name', 'schema_name', 'name', 'volume_type']) required(b[f], f);
       if (!['MANAGED', 'EXTERNAL'].includes(b.volume_type)) throw badParam(`Invalid volume_type ${b.volume_type}.`);
-      const v = await engine().createVolume(
+      const v = await ws.engine.createVolume(
         { catalog_name: b.catalog_name, schema_name: b.schema_name, name: b.name, volume_type: b.volume_type, comment: b.comment, storage_location: b.storage_location },
         ctx.principal,
       );
@@ -255,32 +265,36 @@ export function routes(ws) {
       const sp = ctx.url.searchParams;
       const catalog = required(sp.get('catalog_name'), 'catalog_name');
       const schema = required(sp.get('schema_name'), 'schema_name');
-      if (!(await engine().getSchema(`${catalog}.${schema}`, ctx.principal))) throw notFound('SCHEMA_DOES_NOT_EXIST', `Schema '${catalog}.${schema}'`);
-      const all = await engine().listVolumes(catalog, schema, ctx.principal);
+      if (!(await ws.engine.getSchema(`${catalog}.${schema}`, ctx.principal))) throw notFound('SCHEMA_DOES_NOT_EXIST', `Schema '${catalog}.${schema}'`);
+      const all = await ws.engine.listVolumes(catalog, schema, ctx.principal);
       ctx.send(200, paginate(all, sp, 'volumes', { defaultSize: 10000, maxSize: 10000 }));
     } },
     { method: 'GET', path: /^\/api\/2\.1\/unity-catalog\/volumes\/([^/]+)$/, handler: async (ctx) => {
-      const v = await engine().getVolume(name(ctx), ctx.principal);
-      if (!v) throw notFound('RESOURCE_DOES_NOT_EXIST', `Volume '${name(ctx)}'`);
+      const v = await ws.engine.getVolume(pathName(ctx), ctx.principal);
+      if (!v) throw notFound('RESOURCE_DOES_NOT_EXIST', `Volume '${pathName(ctx)}'`);
       ctx.send(200, v);
     } },
     { method: 'DELETE', path: /^\/api\/2\.1\/unity-catalog\/volumes\/([^/]+)$/, handler: async (ctx) => {
-      if (!(await engine().getVolume(name(ctx), ctx.principal))) throw notFound('RESOURCE_DOES_NOT_EXIST', `Volume '${name(ctx)}'`);
-      await engine().deleteVolume(name(ctx), ctx.principal);
+      if (!(await ws.engine.getVolume(pathName(ctx), ctx.principal))) throw notFound('RESOURCE_DOES_NOT_EXIST', `Volume '${pathName(ctx)}'`);
+      await ws.engine.deleteVolume(pathName(ctx), ctx.principal);
       ctx.send(200, {});
     } },
+  ];
+}
 
-    // --- grants ---
+// Unity Catalog grants: read and change direct grants, read effective ones.
+function grantRoutes(ws) {
+  return [
     { method: 'GET', path: /^\/api\/2\.1\/unity-catalog\/permissions\/([^/]+)\/([^/]+)$/, handler: async (ctx) => {
       const type = securableType(ctx.params[0]);
-      const r = await engine().getPermissions(type, name(ctx, 1), ctx.url.searchParams.get('principal') ?? undefined, ctx.principal);
+      const r = await ws.engine.getPermissions(type, pathName(ctx, 1), ctx.url.searchParams.get('principal') ?? undefined, ctx.principal);
       ctx.send(200, r);
     } },
     { method: 'PATCH', path: /^\/api\/2\.1\/unity-catalog\/permissions\/([^/]+)\/([^/]+)$/, handler: async (ctx) => {
       const type = securableType(ctx.params[0]);
       const { changes } = ctx.json();
       if (!Array.isArray(changes)) throw badParam('changes must be an array.');
-      const r = await engine().updatePermissions(type, name(ctx, 1), changes, ctx.principal);
+      const r = await ws.engine.updatePermissions(type, pathName(ctx, 1), changes, ctx.principal);
       ctx.send(200, r);
     } },
     { method: 'GET', path: /^\/api\/2\.1\/unity-catalog\/effective-permissions\/([^/]+)\/([^/]+)$/, handler: async (ctx) => {
@@ -289,60 +303,73 @@ export function routes(ws) {
       const filter = ctx.url.searchParams.get('principal') ?? undefined;
       const byPrincipal = new Map();
       // Visibility is decided on the securable asked for; its parents' grants are part of the answer.
-      const target = { type, name: name(ctx, 1) };
-      for (const s of securableChain(type, name(ctx, 1))) {
+      const target = { type, name: pathName(ctx, 1) };
+      for (const s of securableChain(type, pathName(ctx, 1))) {
         const asker = s.type === target.type && s.name === target.name ? ctx.principal : undefined;
-        const { privilege_assignments: assignments = [] } = await engine().getPermissions(s.type, s.name, filter, asker);
+        const { privilege_assignments: assignments = [] } = await ws.engine.getPermissions(s.type, s.name, filter, asker);
         for (const a of assignments) {
           if (!byPrincipal.has(a.principal)) byPrincipal.set(a.principal, []);
           for (const p of a.privileges) {
             const entry = { privilege: p };
-            if (s.type !== type || s.name !== name(ctx, 1)) Object.assign(entry, { inherited_from_type: s.type, inherited_from_name: s.name });
+            if (s.type !== type || s.name !== pathName(ctx, 1)) Object.assign(entry, { inherited_from_type: s.type, inherited_from_name: s.name });
             byPrincipal.get(a.principal).push(entry);
           }
         }
       }
       ctx.send(200, { privilege_assignments: [...byPrincipal].map(([principal, privileges]) => ({ principal, privileges })) });
     } },
+  ];
+}
 
-    // --- SQL warehouses ---
+// SQL warehouses: list, get, start, stop, and their permissions (rules in grants.mjs).
+function warehouseRoutes(ws) {
+  return [
     { method: 'GET', path: /^\/api\/2\.0\/sql\/warehouses$/, handler: async (ctx) => {
       const visible = [...ws.warehouses.values()].filter((w) => warehouseAllows(ws.warehousePermissions(ctx.principal, w.id), 'CAN_VIEW'));
       ctx.send(200, { warehouses: visible.map((w) => warehouseInfo(ws, w)) });
     } },
     { method: 'GET', path: /^\/api\/2\.0\/sql\/warehouses\/([^/]+)$/, handler: async (ctx) => {
-      ctx.send(200, warehouseInfo(ws, getWarehouseFor(ctx, 'CAN_VIEW')));
+      ctx.send(200, warehouseInfo(ws, warehouseFor(ws, ctx, 'CAN_VIEW')));
     } },
     { method: 'POST', path: /^\/api\/2\.0\/sql\/warehouses\/([^/]+)\/start$/, handler: async (ctx) => {
-      const w = getWarehouseFor(ctx, 'CAN_USE');
+      const w = warehouseFor(ws, ctx, 'CAN_USE');
       ws.startWarehouse(w.id); // asynchronous, as on Databricks: poll GET for RUNNING
       ctx.send(200, {});
     } },
     { method: 'POST', path: /^\/api\/2\.0\/sql\/warehouses\/([^/]+)\/stop$/, handler: async (ctx) => {
-      ws.stopWarehouse(getWarehouseFor(ctx, 'CAN_MANAGE').id);
+      ws.stopWarehouse(warehouseFor(ws, ctx, 'CAN_MANAGE').id);
       ctx.send(200, {});
     } },
     { method: 'GET', path: /^\/api\/2\.0\/permissions\/warehouses\/([^/]+)$/, handler: async (ctx) => {
-      ctx.send(200, warehouseAcl(ws, getWarehouseFor(ctx, 'CAN_MANAGE')));
+      ctx.send(200, warehouseAcl(ws, warehouseFor(ws, ctx, 'CAN_MANAGE')));
     } },
     { method: 'PATCH', path: /^\/api\/2\.0\/permissions\/warehouses\/([^/]+)$/, handler: async (ctx) => {
-      const w = getWarehouseFor(ctx, 'CAN_MANAGE');
+      const w = warehouseFor(ws, ctx, 'CAN_MANAGE');
       updateWarehouseAcl(ws, w, ctx.json(), false);
       ctx.send(200, warehouseAcl(ws, w));
     } },
     { method: 'PUT', path: /^\/api\/2\.0\/permissions\/warehouses\/([^/]+)$/, handler: async (ctx) => {
-      const w = getWarehouseFor(ctx, 'CAN_MANAGE');
+      const w = warehouseFor(ws, ctx, 'CAN_MANAGE');
       updateWarehouseAcl(ws, w, ctx.json(), true);
       ctx.send(200, warehouseAcl(ws, w));
     } },
     { method: 'GET', path: /^\/api\/2\.0\/permissions\/warehouses\/([^/]+)\/permissionLevels$/, handler: async (ctx) => {
-      getWarehouseFor(ctx, 'CAN_VIEW');
+      warehouseFor(ws, ctx, 'CAN_VIEW');
       ctx.send(200, { permission_levels: WAREHOUSE_LEVELS.filter((l) => l !== 'IS_OWNER').map((l) => ({ permission_level: l, description: `Can ${l.slice(4).toLowerCase()}` })) });
     } },
+  ];
+}
 
-    // --- identity ---
+// Identity: SCIM Me.
+function identityRoutes(ws) {
+  return [
     { method: 'GET', path: /^\/api\/2\.0\/preview\/scim\/v2\/Me$/, handler: async (ctx) => {
       ctx.send(200, scimMe(ws, ctx.principal), { 'X-Databricks-Org-Id': ws.workspaceId });
     } },
   ];
+}
+
+// Routes for UC REST, warehouses and SCIM Me.
+export function routes(ws) {
+  return [...catalogRoutes(ws), ...tableRoutes(ws), ...volumeRoutes(ws), ...grantRoutes(ws), ...warehouseRoutes(ws), ...identityRoutes(ws)];
 }
