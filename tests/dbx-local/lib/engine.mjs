@@ -2,7 +2,8 @@
 // One DuckDB connection; statements run one at a time through a promise queue, each inside a DuckDB
 // transaction paired with a snapshot of the metadata Store, so a failed statement leaves nothing
 // behind. Databricks catalog.schema.table maps to DuckDB schema "catalog.schema", table "table";
-// each table's change feed lives in "__dbx_cdf"."<table_id>".
+// each table's change feed lives in "__dbx_cdf"."<table_id>". The privilege rules it enforces are
+// in grants.mjs, the REST JSON of catalog objects in uc.mjs, the text of result values in results.mjs.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
