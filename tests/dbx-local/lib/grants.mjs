@@ -33,6 +33,18 @@ export function securableChain(type, full) {
   return out;
 }
 
+/**
+ * The securables whose grants the effective permissions of `fullName` include, outermost first,
+ * itself included, as {type, name}: its catalog, its schema, and a table or volume itself.
+ */
+export function inheritedFrom(type, fullName) {
+  const parts = fullName.split('.');
+  const chain = [{ type: 'CATALOG', name: parts[0] }];
+  if (parts.length > 1) chain.push({ type: 'SCHEMA', name: parts.slice(0, 2).join('.') });
+  if (type === 'TABLE' || type === 'VOLUME') chain.push({ type, name: fullName });
+  return chain;
+}
+
 /** True when the principal owns the object or one of its parents. */
 export function isOwner(store, principal, type, full) {
   return securableChain(type, full).some(([t, n]) => store.object(t, n)?.owner === principal.name);
@@ -67,6 +79,15 @@ export function missingPrivilege(store, principal, priv, type, full) {
 export function mayInspect(store, principal, type, full) {
   if (principal.admin || isOwner(store, principal, type, full)) return true;
   return securableChain(type, full).some(([t, n]) => store.grantsOn(t, n).some((g) => g.principal === principal.name && g.privileges.length > 0));
+}
+
+/**
+ * Whether schema or volume lists show the object, as the Unity Catalog list APIs do: to admins
+ * and owners (of the object or a parent) and to holders (directly or inherited) of one of privs.
+ */
+export function mayUse(store, principal, type, full, privs) {
+  if (!principal || principal.admin || isOwner(store, principal, type, full)) return true;
+  return privs.some((p) => holds(store, principal, p, type, full));
 }
 
 /** True when the principal holds any privilege on the object or a child, or owns it (visibility). */

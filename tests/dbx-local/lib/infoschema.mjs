@@ -8,7 +8,7 @@
 import { SqlError } from './sql/errors.mjs';
 import { lit, qid } from './sql/translate.mjs';
 import { splitName } from './store.mjs';
-import { canSee, holds, isOwner, tableAccess } from './grants.mjs';
+import { canSee, mayUse, tableAccess } from './grants.mjs';
 
 export const INFO_SCHEMA = 'information_schema';
 export const SYSTEM_CATALOG = 'system';
@@ -109,13 +109,6 @@ const ROWS = {
       });
   },
 };
-
-// Schemas and volumes are listed as the Unity Catalog list APIs do: to admins and owners (of the
-// object or a parent) and to holders (directly or inherited) of one of privs on the object.
-function mayUse(store, principal, type, full, privs) {
-  if (!principal || principal.admin || isOwner(store, principal, type, full)) return true;
-  return privs.some((p) => holds(store, principal, p, type, full));
-}
 
 // Tables whose metadata the principal may see: it may read them, or holds BROWSE (which exists to
 // show metadata without access to the data).

@@ -6,7 +6,7 @@
 import { ApiError } from './sql/errors.mjs';
 import { ucTypeName, ucTypeJson } from './sql/types.mjs';
 import { splitName } from './store.mjs';
-import { WAREHOUSE_LEVELS, warehouseAllows } from './grants.mjs';
+import { WAREHOUSE_LEVELS, warehouseAllows, inheritedFrom } from './grants.mjs';
 
 const SECURABLES = new Set(['CATALOG', 'SCHEMA', 'TABLE', 'VOLUME']);
 
@@ -41,15 +41,6 @@ function securableType(segment) {
   const t = decodeURIComponent(segment).toUpperCase();
   if (!SECURABLES.has(t)) throw badParam(`Unsupported securable type ${segment}.`);
   return t;
-}
-
-// The securables a grant on `fullName` inherits from, outermost first, including itself.
-function securableChain(type, fullName) {
-  const parts = fullName.split('.');
-  const chain = [{ type: 'CATALOG', name: parts[0] }];
-  if (parts.length > 1) chain.push({ type: 'SCHEMA', name: parts.slice(0, 2).join('.') });
-  if (type === 'TABLE' || type === 'VOLUME') chain.push({ type, name: fullName });
-  return chain;
 }
 
 // ---------------------------------------------------------------- Unity Catalog objects
@@ -304,7 +295,7 @@ function grantRoutes(ws) {
       const byPrincipal = new Map();
       // Visibility is decided on the securable asked for; its parents' grants are part of the answer.
       const target = { type, name: pathName(ctx, 1) };
-      for (const s of securableChain(type, pathName(ctx, 1))) {
+      for (const s of inheritedFrom(type, pathName(ctx, 1))) {
         const asker = s.type === target.type && s.name === target.name ? ctx.principal : undefined;
         const { privilege_assignments: assignments = [] } = await ws.engine.getPermissions(s.type, s.name, filter, asker);
         for (const a of assignments) {
