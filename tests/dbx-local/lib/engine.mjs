@@ -2,27 +2,30 @@
 // One DuckDB connection; statements run one at a time through a promise queue, each inside a DuckDB
 // transaction paired with a snapshot of the metadata Store, so a failed statement leaves nothing
 // behind. Databricks catalog.schema.table maps to DuckDB schema "catalog.schema", table "table";
-// each table's change feed lives in "__dbx_cdf"."<table_id>".
+// each table's change feed lives in "__dbx_cdf"."<table_id>". The privilege rules it enforces are
+// in grants.mjs, the REST JSON of catalog objects in uc.mjs, the text of result values in results.mjs.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { DuckDBInstance, DuckDBTypeId } from '@duckdb/node-api';
+import { DuckDBInstance } from '@duckdb/node-api';
 import { SqlError, ApiError, syntaxError, unsupported, quoteName } from './sql/errors.mjs';
 import { tokenize } from './sql/tokenizer.mjs';
 import { Translator, lit, qid } from './sql/translate.mjs';
-import { parseTypeText, duckToDatabricks, columnInfo, ucTypeName, ucTypeJson } from './sql/types.mjs';
+import { parseTypeText, duckToDatabricks, columnInfo } from './sql/types.mjs';
 import { Cursor } from './sql/cursor.mjs';
 import { rewriteDivision, DIVISION_MACROS, SUBSCRIPT_MACROS, CAST_MACROS } from './sql/ansi.mjs';
-import { Store, splitName, VALID_PRIVILEGES } from './store.mjs';
+import { Store, splitName } from './store.mjs';
+import { VALID_PRIVILEGES, TYPE_LABEL, missingPrivilege, holds, canSee, mayInspect, tableAccess } from './grants.mjs';
 import { sparkColumnNames } from './sql/names.mjs';
 import { runDml } from './sql/dml.mjs';
 import { runDdl } from './sql/ddl.mjs';
 import { BUILTIN_MACROS } from './sql/builtins.mjs';
 import { infoSchemaSql, isInfoSchemaName, SYSTEM_CATALOG } from './infoschema.mjs';
+import { TEXT_MACROS, textSql, normaliser, intervalType } from './results.mjs';
+import { catalogInfo, schemaInfo, tableInfo, volumeInfo } from './uc.mjs';
 
 export { SqlError, ApiError };
 
 const CDF_SCHEMA = '__dbx_cdf';
-const TYPE_LABEL = { CATALOG: 'Catalog', SCHEMA: 'Schema', TABLE: 'Table', VOLUME: 'Volume' };
 
 /** Opens (or creates) the engine state in dataDir; config is the workspace JSON config. */
 export async function openEngine({ dataDir, config = {} }) {
@@ -324,7 +327,7 @@ export class Engine {
 
   /** Throws [INSUFFICIENT_PERMISSIONS] unless principal holds priv (with USE on parents). */
   requirePrivilege(principal, priv, type, full) {
-    const miss = this.store.missingPrivilege(principal, priv, type, full);
+    const miss = missingPrivilege(this.store, principal, priv, type, full);
     if (miss) {
       const [p, t, n] = miss;
       throw new SqlError('INSUFFICIENT_PERMISSIONS', '42501', `Insufficient privileges:\nUser does not have ${p} on ${TYPE_LABEL[t]} '${n}'.`);
@@ -432,70 +435,50 @@ export class Engine {
   checkPrivilege(principal, privilege, securableType, fullName) {
     const type = securableType.toUpperCase();
     if (!this.store.object(type, String(fullName).toLowerCase())) return false;
-    return this.store.missingPrivilege(principal, privilege.toUpperCase().replace(/_/g, ' '), type, String(fullName).toLowerCase()) === null;
+    return missingPrivilege(this.store, principal, privilege.toUpperCase().replace(/_/g, ' '), type, String(fullName).toLowerCase()) === null;
   }
 
   restVisible(type, full, principal) {
     const obj = this.store.object(type, full);
     if (!obj) return null;
-    if (!this.store.canSee(principal, type, full)) {
+    if (!canSee(this.store, principal, type, full)) {
       throw new ApiError(403, 'PERMISSION_DENIED', `User does not have USE ${type === 'CATALOG' ? 'CATALOG' : 'SCHEMA'} or any privilege on ${TYPE_LABEL[type]} '${full}'.`);
     }
     return obj;
   }
 
   listCatalogs(principal) {
-    return Object.values(this.store.state.catalogs).filter((c) => this.store.canSee(principal, 'CATALOG', c.name)).map((c) => this.catalogInfo(c));
+    return Object.values(this.store.state.catalogs).filter((c) => canSee(this.store, principal, 'CATALOG', c.name)).map((c) => catalogInfo(this, c));
   }
 
   getCatalog(name, principal) {
     const c = this.restVisible('CATALOG', String(name).toLowerCase(), principal);
-    return c ? this.catalogInfo(c) : null;
-  }
-
-  catalogInfo(c) {
-    return { name: c.name, owner: c.owner, comment: c.comment ?? undefined, metastore_id: this.store.state.metastore_id, created_at: c.created_at, created_by: c.created_by, updated_at: c.updated_at, updated_by: c.updated_by, catalog_type: 'MANAGED_CATALOG', full_name: c.name, id: c.id, securable_type: 'CATALOG', isolation_mode: 'OPEN' };
+    return c ? catalogInfo(this, c) : null;
   }
 
   listSchemas(catalog, principal) {
     const cat = String(catalog).toLowerCase();
     if (!this.restVisible('CATALOG', cat, principal)) throw new ApiError(404, 'CATALOG_DOES_NOT_EXIST', `Catalog '${cat}' does not exist.`);
-    return Object.entries(this.store.state.schemas).filter(([full, s]) => s.catalog_name === cat && this.store.canSee(principal, 'SCHEMA', full)).map(([full]) => this.schemaInfo(full));
+    return Object.entries(this.store.state.schemas).filter(([full, s]) => s.catalog_name === cat && canSee(this.store, principal, 'SCHEMA', full)).map(([full]) => schemaInfo(this, full));
   }
 
   getSchema(fullName, principal) {
     const full = String(fullName).toLowerCase();
-    return this.restVisible('SCHEMA', full, principal) ? this.schemaInfo(full) : null;
-  }
-
-  schemaInfo(full) {
-    const s = this.store.schema(full);
-    return { name: s.name, catalog_name: s.catalog_name, full_name: full, owner: s.owner, comment: s.comment ?? undefined, metastore_id: this.store.state.metastore_id, schema_id: s.id, created_at: s.created_at, created_by: s.created_by, updated_at: s.updated_at, updated_by: s.updated_by, securable_type: 'SCHEMA' };
-  }
-
-  /**
-   * Unity Catalog table metadata rule (tables API docs): admins, owners of the catalog, owners of
-   * the schema with USE CATALOG, or USE CATALOG + USE SCHEMA with table ownership or SELECT get
-   * the full TableInfo. BROWSE (held on the table or a parent) shows it only when the caller asks
-   * with include_browse, marked browse_only. Returns 'full', 'browse' or null.
-   */
-  tableAccess(principal, full) {
-    if (this.store.missingPrivilege(principal, 'SELECT', 'TABLE', full) === null) return 'full';
-    return this.store.holds(principal, 'BROWSE', 'TABLE', full) ? 'browse' : null;
+    return this.restVisible('SCHEMA', full, principal) ? schemaInfo(this, full) : null;
   }
 
   /** TableInfo, or null when absent; 403 PERMISSION_DENIED when the caller may not see it. */
   getTable(fullName, principal, { includeBrowse = false } = {}) {
     const full = String(fullName).toLowerCase();
     if (!this.store.table(full)) return null;
-    const access = this.tableAccess(principal, full);
-    if (access === 'full') return this.tableInfo(full);
-    if (access === 'browse' && includeBrowse) return { ...this.tableInfo(full), browse_only: true };
+    const access = tableAccess(this.store, principal, full);
+    if (access === 'full') return tableInfo(this, full);
+    if (access === 'browse' && includeBrowse) return { ...tableInfo(this, full), browse_only: true };
     throw this.tableDenied(principal, full);
   }
 
   tableDenied(principal, full) {
-    const [pv, t, n] = this.store.missingPrivilege(principal, 'SELECT', 'TABLE', full);
+    const [pv, t, n] = missingPrivilege(this.store, principal, 'SELECT', 'TABLE', full);
     return new ApiError(403, 'PERMISSION_DENIED', `User does not have ${pv} on ${TYPE_LABEL[t]} '${n}'.`);
   }
 
@@ -508,13 +491,13 @@ export class Engine {
     const [c, s] = splitName(full);
     const exists = Boolean(this.store.table(full));
     if (!principal || principal.admin) return exists;
-    if (this.store.holds(principal, 'BROWSE', 'SCHEMA', `${c}.${s}`)) return exists;
+    if (holds(this.store, principal, 'BROWSE', 'SCHEMA', `${c}.${s}`)) return exists;
     if (exists) {
-      if (this.store.missingPrivilege(principal, 'SELECT', 'TABLE', full) === null) return true;
+      if (missingPrivilege(this.store, principal, 'SELECT', 'TABLE', full) === null) return true;
       throw this.tableDenied(principal, full);
     }
     if (!this.store.schema(`${c}.${s}`)) return false;
-    const missing = this.store.missingPrivilege(principal, 'USE SCHEMA', 'SCHEMA', `${c}.${s}`);
+    const missing = missingPrivilege(this.store, principal, 'USE SCHEMA', 'SCHEMA', `${c}.${s}`);
     if (missing) throw new ApiError(403, 'PERMISSION_DENIED', `User does not have ${missing[0]} on ${TYPE_LABEL[missing[1]]} '${missing[2]}'.`);
     return false;
   }
@@ -526,28 +509,11 @@ export class Engine {
     this.restVisible('SCHEMA', sfull, principal);
     const out = [];
     for (const f of Object.keys(this.store.state.tables).filter((n) => n.startsWith(sfull + '.')).sort()) {
-      const access = this.tableAccess(principal, f);
-      if (access === 'full') out.push(this.tableInfo(f));
-      else if (access === 'browse' && includeBrowse) out.push({ ...this.tableInfo(f), browse_only: true });
+      const access = tableAccess(this.store, principal, f);
+      if (access === 'full') out.push(tableInfo(this, f));
+      else if (access === 'browse' && includeBrowse) out.push({ ...tableInfo(this, f), browse_only: true });
     }
     return out;
-  }
-
-  tableInfo(full) {
-    const t = this.store.table(full);
-    const [c, s, n] = splitName(full);
-    return {
-      name: n, catalog_name: c, schema_name: s, full_name: full, table_type: 'MANAGED', data_source_format: 'DELTA',
-      columns: t.columns.map((col, i) => ({
-        name: col.name, position: i, type_name: ucTypeName(col.type_text), type_text: col.type_text.toLowerCase(),
-        type_json: ucTypeJson(col.name, col.type_text, col.nullable), ...decimalInfo(col.type_text), nullable: col.nullable,
-        ...(col.comment ? { comment: col.comment } : {}),
-      })),
-      properties: { ...t.properties }, owner: t.owner, comment: t.comment ?? undefined, table_id: t.table_id,
-      created_at: t.created_at, created_by: t.created_by, updated_at: t.updated_at, updated_by: t.updated_by,
-      storage_location: `file://${path.join(this.dataDir, 'tables', t.table_id)}`, metastore_id: this.store.state.metastore_id,
-      securable_type: 'TABLE',
-    };
   }
 
   /** Drops a table through REST (owner, MANAGE or admin). */
@@ -559,7 +525,7 @@ export class Engine {
   }
 
   restOwner(principal, type, full) {
-    if (this.store.missingPrivilege(principal, 'MANAGE', type, full)) {
+    if (missingPrivilege(this.store, principal, 'MANAGE', type, full)) {
       throw new ApiError(403, 'PERMISSION_DENIED', `User does not have MANAGE on ${TYPE_LABEL[type]} '${full}'.`);
     }
   }
@@ -573,21 +539,21 @@ export class Engine {
     if (!this.store.schema(sfull)) throw new ApiError(404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${sfull}' does not exist.`);
     const full = `${sfull}.${name.toLowerCase()}`;
     if (this.store.volume(full)) throw new ApiError(409, 'RESOURCE_ALREADY_EXISTS', `Volume '${full}' already exists.`);
-    if (this.store.missingPrivilege(principal, 'CREATE VOLUME', 'SCHEMA', sfull)) throw new ApiError(403, 'PERMISSION_DENIED', `User does not have CREATE VOLUME on Schema '${sfull}'.`);
+    if (missingPrivilege(this.store, principal, 'CREATE VOLUME', 'SCHEMA', sfull)) throw new ApiError(403, 'PERMISSION_DENIED', `User does not have CREATE VOLUME on Schema '${sfull}'.`);
     const sqlComment = comment ? ` COMMENT ${quoteString(comment)}` : '';
     await this.execute(`CREATE VOLUME ${quoteName(splitName(full))}${sqlComment}`, { principal });
-    return this.volumeInfo(full);
+    return volumeInfo(this, full);
   }
 
   getVolume(fullName, principal) {
     const full = String(fullName).toLowerCase();
-    return this.restVisible('VOLUME', full, principal) ? this.volumeInfo(full) : null;
+    return this.restVisible('VOLUME', full, principal) ? volumeInfo(this, full) : null;
   }
 
   listVolumes(catalog, schema, principal) {
     const sfull = `${String(catalog).toLowerCase()}.${String(schema).toLowerCase()}`;
     if (!this.store.schema(sfull)) throw new ApiError(404, 'SCHEMA_DOES_NOT_EXIST', `Schema '${sfull}' does not exist.`);
-    return Object.keys(this.store.state.volumes).filter((f) => f.startsWith(sfull + '.') && this.store.canSee(principal, 'VOLUME', f)).sort().map((f) => this.volumeInfo(f));
+    return Object.keys(this.store.state.volumes).filter((f) => f.startsWith(sfull + '.') && canSee(this.store, principal, 'VOLUME', f)).sort().map((f) => volumeInfo(this, f));
   }
 
   async deleteVolume(fullName, principal) {
@@ -597,12 +563,10 @@ export class Engine {
     await this.execute(`DROP VOLUME ${quoteName(splitName(full))}`, { principal: { ...principal, admin: true } });
   }
 
-  volumeInfo(full) {
-    const v = this.store.volume(full);
-    const [c, s, n] = splitName(full);
-    return { catalog_name: c, schema_name: s, name: n, full_name: full, volume_type: 'MANAGED', volume_id: v.volume_id, storage_location: `file://${this.volumeDir(c, s, n)}`, owner: v.owner, comment: v.comment ?? undefined, created_at: v.created_at, created_by: v.created_by, updated_at: v.updated_at, updated_by: v.updated_by, metastore_id: this.store.state.metastore_id, securable_type: 'VOLUME' };
-  }
+  /** Directory said to hold a table's data files (its storage_location); the rows live in DuckDB. */
+  tableDir(t) { return path.join(this.dataDir, 'tables', t.table_id); }
 
+  /** Directory holding the files of volume c.s.v (whether or not it exists). */
   volumeDir(c, s, v) { return path.join(this.dataDir, 'volumes', c, s, v); }
 
   /** Directory holding the files of volume c.s.v, or null if the volume does not exist. */
@@ -619,7 +583,7 @@ export class Engine {
     const type = securableType.toUpperCase();
     const full = String(fullName).toLowerCase();
     if (!this.store.object(type, full)) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `${TYPE_LABEL[type] ?? type} '${full}' does not exist.`);
-    if (principal && !this.store.mayInspect(principal, type, full)) {
+    if (principal && !mayInspect(this.store, principal, type, full)) {
       throw new ApiError(403, 'PERMISSION_DENIED', `User does not have any privilege on ${TYPE_LABEL[type]} '${full}'.`);
     }
     const assignments = this.store.grantsOn(type, full)
@@ -671,11 +635,6 @@ export function cdfEnabled(t) { return String(t.properties['delta.enableChangeDa
 export function tsLit(ms) { return `TIMESTAMPTZ ${lit(new Date(ms).toISOString())}`; }
 
 function isoTs(ms) { return new Date(ms).toISOString().replace('T', ' ').replace('Z', ''); }
-
-function decimalInfo(text) {
-  const m = /^DECIMAL\((\d+),(\d+)\)$/.exec(text);
-  return m ? { type_precision: Number(m[1]), type_scale: Number(m[2]) } : { type_precision: 0, type_scale: 0 };
-}
 
 function quoteString(s) { return "'" + String(s).replace(/\\/g, '\\\\').replace(/'/g, "\\'") + "'"; }
 
@@ -730,137 +689,4 @@ export function mapError(e) {
   }
   if (/^Binder Error: (No function matches|Could not choose a best candidate function)/.test(msg)) return new SqlError('DATATYPE_MISMATCH.UNEXPECTED_INPUT_TYPE', '42K09', msg.replace(/^Binder Error: /, '').split('\n')[0]);
   return new SqlError('INTERNAL_ERROR', 'XX000', `dbx-local: ${msg.split('\n')[0]}`);
-}
-
-// ---------------------------------------------------------------- value normalisation
-
-/*
- * SQL text forms, identical to valueText(normalise(v)) of results.mjs (test/results-text.test.mjs
- * checks them value by value): Java-style DOUBLE text from DuckDB's shortest round-trip
- * digits, and the CSV field quoting of results.mjs.
- */
-const TEXT_MACROS = [
-  `CREATE OR REPLACE TEMP MACRO dbx_float_sci(sign, digits, e) AS
-     sign || digits[1] || '.' || CASE WHEN length(digits) > 1 THEN digits[2:] ELSE '0' END || 'E' || CAST(e AS VARCHAR)`,
-  `CREATE OR REPLACE TEMP MACRO dbx_float_exp(sign, a) AS CASE
-     WHEN contains(a, 'e') THEN sign || split_part(a, 'e', 1) || CASE WHEN contains(split_part(a, 'e', 1), '.') THEN '' ELSE '.0' END
-       || 'E' || CAST(CAST(split_part(a, 'e', 2) AS INTEGER) AS VARCHAR)
-     WHEN split_part(a, '.', 1) <> '0' THEN dbx_float_sci(sign, rtrim(split_part(a, '.', 1) || split_part(a, '.', 2), '0'), length(split_part(a, '.', 1)) - 1)
-     ELSE dbx_float_sci(sign, rtrim(ltrim(split_part(a, '.', 2), '0'), '0'), length(ltrim(split_part(a, '.', 2), '0')) - length(split_part(a, '.', 2)) - 1)
-   END`,
-  `CREATE OR REPLACE TEMP MACRO dbx_float_text(s) AS CASE
-     WHEN s IS NULL THEN NULL
-     WHEN s IN ('nan', '-nan') THEN 'NaN' WHEN s = 'inf' THEN 'Infinity' WHEN s = '-inf' THEN '-Infinity'
-     WHEN CAST(s AS DOUBLE) = 0 OR (abs(CAST(s AS DOUBLE)) >= CAST('0.001' AS DOUBLE) AND abs(CAST(s AS DOUBLE)) < CAST('10000000' AS DOUBLE)) THEN s
-     ELSE dbx_float_exp(CASE WHEN s[1] = '-' THEN '-' ELSE '' END, ltrim(s, '-'))
-   END`,
-  `CREATE OR REPLACE TEMP MACRO dbx_csv_field(t) AS CASE
-     WHEN t IS NULL THEN 'null'
-     WHEN t = '' OR contains(t, '"') OR contains(t, ',') OR contains(t, chr(13)) OR contains(t, chr(10)) THEN '"' || replace(t, '"', '""') || '"'
-     ELSE t
-   END`,
-];
-
-/**
- * DuckDB SQL giving the JSON_ARRAY/CSV text of column expression x of DuckDB type t, exactly as
- * valueText(normalise(value)) renders it; null for types whose text is made in JS only (intervals,
- * binary, nested types, HUGEINT's range check, ...).
- */
-export function textSql(x, t) {
-  switch (t.typeId) {
-    case DuckDBTypeId.BOOLEAN: case DuckDBTypeId.TINYINT: case DuckDBTypeId.SMALLINT: case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.BIGINT: case DuckDBTypeId.UTINYINT: case DuckDBTypeId.USMALLINT: case DuckDBTypeId.UINTEGER:
-    case DuckDBTypeId.DECIMAL: case DuckDBTypeId.DATE:
-      return `CAST(${x} AS VARCHAR)`;
-    case DuckDBTypeId.VARCHAR: return `CAST(${x} AS VARCHAR)`; // also JSON (VARIANT), as its text
-    // Not FLOAT: DuckDB prints e.g. 3985863.75 where the shortest float32 text is 3985863.8.
-    case DuckDBTypeId.DOUBLE: return `dbx_float_text(CAST(${x} AS VARCHAR))`;
-    case DuckDBTypeId.TIMESTAMP_TZ: return `regexp_replace(regexp_replace(CAST(${x} AS VARCHAR), ' ', 'T'), '\\+00(:00)?$', '') || 'Z'`;
-    case DuckDBTypeId.TIMESTAMP: return `regexp_replace(regexp_replace(CAST(${x} AS VARCHAR), ' ', 'T'), '\\+00(:00)?$', '')`;
-    default: return null;
-  }
-}
-
-/** Converts a DuckDB value to the normalised JS value for a Databricks type (see interface). */
-export function normalise(v, typeText) { return normaliser(typeText)(v); }
-
-/**
- * The qualified Databricks type of a DuckDB INTERVAL result column, from its values: DuckDB has
- * one INTERVAL type, Databricks a year-month and a day-time family. A column holding any month
- * count is YEAR TO MONTH; otherwise (including all NULL or zero) DAY TO SECOND, as intervalText
- * prints it. Narrower forms (e.g. DAY TO HOUR) cannot be told apart from the values.
- */
-function intervalType(values) {
-  return values.some((v) => v && Number(v.months ?? 0) !== 0) ? 'INTERVAL YEAR TO MONTH' : 'INTERVAL DAY TO SECOND';
-}
-
-/** The value converter of normalise for one Databricks type, chosen once per result column. */
-export function normaliser(typeText) {
-  const nullable = (f) => (v) => (v === null || v === undefined ? null : f(v));
-  if (/^INTERVAL YEAR/i.test(typeText)) return nullable((v) => intervalText(v, true));
-  switch (typeText.split(/[<(\s]/)[0]) {
-    case 'BOOLEAN': return nullable(Boolean);
-    case 'TINYINT': case 'SMALLINT': case 'INT': case 'FLOAT': case 'DOUBLE': return nullable(Number);
-    case 'BIGINT': return nullable((v) => {
-      const b = BigInt(v);
-      if (BigInt.asIntN(64, b) !== b) throw new SqlError('ARITHMETIC_OVERFLOW', '22003', 'long overflow. Use \'try_add\' to tolerate overflow and return NULL instead. If necessary set "ansi_mode" to "false" to bypass this error.');
-      return b;
-    });
-    case 'STRING': return nullable((v) => (typeof v === 'string' ? v : String(v)));
-    case 'INTERVAL': return nullable((v) => intervalText(v, false));
-    case 'TIMESTAMP': return nullable((v) => tsText(String(v), true));
-    case 'TIMESTAMP_NTZ': return nullable((v) => tsText(String(v), false));
-    case 'BINARY': return nullable((v) => new Uint8Array(v.bytes));
-    case 'ARRAY': case 'MAP': case 'STRUCT': return nullable(jsonText);
-    default: return nullable(String); // DECIMAL, VARIANT, DATE, VOID and anything else: text
-  }
-}
-
-/**
- * Databricks text for an interval: year-month as `Y-M` (e.g. `1-2`, `-0-3`), day-time as
- * `D HH:MM:SS.NNNNNNNNN` (e.g. `1 02:03:04.500000000`), as in the docs' examples
- * (make_ym_interval, make_dt_interval) and the Databricks JDBC driver. DuckDB has one INTERVAL
- * type (months, days, micros), so the kind comes from the value: months only is year-month, a
- * zero interval is day-time unless the column is year-month (yearMonth), and a mix (impossible
- * in Databricks) keeps DuckDB's text.
- */
-function intervalText(v, yearMonth) {
-  const months = Number(v.months ?? 0);
-  const micros = BigInt(v.days ?? 0) * 86_400_000_000n + BigInt(v.micros ?? 0);
-  if (months !== 0 && micros !== 0n) return String(v);
-  if (months !== 0 || yearMonth) {
-    const abs = Math.abs(months);
-    return `${months < 0 ? '-' : ''}${Math.floor(abs / 12)}-${abs % 12}`;
-  }
-  const abs = micros < 0n ? -micros : micros;
-  const pad = (n) => String(n).padStart(2, '0');
-  const day = abs / 86_400_000_000n;
-  const rest = abs % 86_400_000_000n;
-  const secs = rest / 1_000_000n;
-  const frac = String(rest % 1_000_000n).padStart(6, '0') + '000';
-  return `${micros < 0n ? '-' : ''}${day} ${pad(secs / 3600n)}:${pad((secs / 60n) % 60n)}:${pad(secs % 60n)}.${frac}`;
-}
-
-// DuckDB renders '2024-01-01 10:00:00.5+00'; Databricks-style output is ISO with T (and Z for instants).
-function tsText(s, utc) {
-  const base = s.replace(' ', 'T').replace(/\+00(:00)?$/, '');
-  return utc ? base + 'Z' : base;
-}
-
-// JSON text for nested values: numbers stay numbers (exact decimal text), maps become objects.
-function jsonText(v) {
-  if (v === null || v === undefined) return 'null';
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : JSON.stringify(String(v));
-  if (typeof v === 'boolean') return String(v);
-  if (typeof v === 'string') return JSON.stringify(v);
-  const name = v.constructor?.name ?? '';
-  if (name === 'DuckDBListValue' || name === 'DuckDBArrayValue') return `[${v.items.map(jsonText).join(',')}]`;
-  if (name === 'DuckDBMapValue') return `{${v.entries.map((e) => `${JSON.stringify(String(e.key))}:${jsonText(e.value)}`).join(',')}}`;
-  if (name === 'DuckDBStructValue') return `{${Object.entries(v.entries).map(([k, x]) => `${JSON.stringify(k)}:${jsonText(x)}`).join(',')}}`;
-  if (name === 'DuckDBDecimalValue') return v.toString();
-  if (name === 'DuckDBTimestampTZValue') return JSON.stringify(tsText(v.toString(), true));
-  if (name === 'DuckDBTimestampValue') return JSON.stringify(tsText(v.toString(), false));
-  if (name === 'DuckDBBlobValue') return JSON.stringify(Buffer.from(v.bytes).toString('base64'));
-  return JSON.stringify(String(v));
 }

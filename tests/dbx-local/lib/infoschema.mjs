@@ -8,6 +8,7 @@
 import { SqlError } from './sql/errors.mjs';
 import { lit, qid } from './sql/translate.mjs';
 import { splitName } from './store.mjs';
+import { canSee, mayUse, tableAccess } from './grants.mjs';
 
 export const INFO_SCHEMA = 'information_schema';
 export const SYSTEM_CATALOG = 'system';
@@ -73,7 +74,7 @@ const ROWS = {
   catalogs(engine, principal, catalog) {
     const { store } = engine;
     return Object.values(store.state.catalogs)
-      .filter((c) => inCatalog(catalog)(c.name) && store.canSee(principal, 'CATALOG', c.name))
+      .filter((c) => inCatalog(catalog)(c.name) && canSee(store, principal, 'CATALOG', c.name))
       .sort((a, b) => a.name.localeCompare(b.name))
       .map((c) => [c.name, c.owner, c.comment ?? null, ...audit(c)]);
   },
@@ -86,7 +87,7 @@ const ROWS = {
     return visibleTables(engine, principal, catalog).map((full) => {
       const t = engine.store.table(full);
       const [c, s, n] = splitName(full);
-      return [c, s, n, 'MANAGED', 'YES', 'PRESERVE', t.owner, t.comment ?? null, ...audit(t), 'DELTA', engine.tableInfo(full).storage_location, null];
+      return [c, s, n, 'MANAGED', 'YES', 'PRESERVE', t.owner, t.comment ?? null, ...audit(t), 'DELTA', `file://${engine.tableDir(t)}`, null];
     });
   },
   columns(engine, principal, catalog) {
@@ -104,22 +105,15 @@ const ROWS = {
       .map((full) => {
         const v = store.volume(full);
         const [c, s, n] = splitName(full);
-        return [c, s, n, 'MANAGED', v.owner, v.comment ?? null, ...audit(v), engine.volumeInfo(full).storage_location];
+        return [c, s, n, 'MANAGED', v.owner, v.comment ?? null, ...audit(v), `file://${engine.volumeDir(c, s, n)}`];
       });
   },
 };
 
-// Schemas and volumes are listed as the Unity Catalog list APIs do: to admins and owners (of the
-// object or a parent) and to holders (directly or inherited) of one of privs on the object.
-function mayUse(store, principal, type, full, privs) {
-  if (!principal || principal.admin || store.isOwner(principal, type, full)) return true;
-  return privs.some((p) => store.holds(principal, p, type, full));
-}
-
 // Tables whose metadata the principal may see: it may read them, or holds BROWSE (which exists to
 // show metadata without access to the data).
 function visibleTables(engine, principal, catalog) {
-  return Object.keys(engine.store.state.tables).filter(inCatalog(catalog)).sort().filter((full) => engine.tableAccess(principal, full) !== null);
+  return Object.keys(engine.store.state.tables).filter(inCatalog(catalog)).sort().filter((full) => tableAccess(engine.store, principal, full) !== null);
 }
 
 // DATA_TYPE: the type's simple name (DECIMAL, ARRAY, STRUCT, INTERVAL ...).

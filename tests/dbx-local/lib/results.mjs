@@ -1,5 +1,9 @@
 /*
- * Result encoding for the Statement Execution API emulation.
+ * Result values and encoding for the Statement Execution API emulation.
+ *
+ * DuckDB values become normalised JS values for their Databricks type
+ * (normaliser); textSql and TEXT_MACROS give the same text forms in DuckDB SQL,
+ * for the Engine's fast path that reads whole rows as text.
  *
  * A finished statement's rows (normalised JS values from the Engine) become a
  * ResultSet: the row/byte limits and the INLINE cap are applied once, the rows
@@ -20,8 +24,143 @@ import {
   Binary, Bool, DateDay, Decimal, Field, Float32, Float64, Int8, Int16, Int32, Int64,
   RecordBatch, Schema, Struct, Table, TimeUnit, Timestamp, Utf8, makeData, tableToIPC,
 } from 'apache-arrow';
+import { DuckDBTypeId } from '@duckdb/node-api';
+import { SqlError } from './sql/errors.mjs';
 
 const PRESIGNED_PREFIX = '/dbx-local-presigned/';
+
+/* ------------------------------------------------------------------ DuckDB values */
+
+/*
+ * SQL text forms, identical to valueText(normalise(v)) (test/results-text.test.mjs checks them
+ * value by value): Java-style DOUBLE text from DuckDB's shortest round-trip digits, and the CSV
+ * field quoting of csvField. The Engine creates these macros in its DuckDB session.
+ */
+export const TEXT_MACROS = [
+  `CREATE OR REPLACE TEMP MACRO dbx_float_sci(sign, digits, e) AS
+     sign || digits[1] || '.' || CASE WHEN length(digits) > 1 THEN digits[2:] ELSE '0' END || 'E' || CAST(e AS VARCHAR)`,
+  `CREATE OR REPLACE TEMP MACRO dbx_float_exp(sign, a) AS CASE
+     WHEN contains(a, 'e') THEN sign || split_part(a, 'e', 1) || CASE WHEN contains(split_part(a, 'e', 1), '.') THEN '' ELSE '.0' END
+       || 'E' || CAST(CAST(split_part(a, 'e', 2) AS INTEGER) AS VARCHAR)
+     WHEN split_part(a, '.', 1) <> '0' THEN dbx_float_sci(sign, rtrim(split_part(a, '.', 1) || split_part(a, '.', 2), '0'), length(split_part(a, '.', 1)) - 1)
+     ELSE dbx_float_sci(sign, rtrim(ltrim(split_part(a, '.', 2), '0'), '0'), length(ltrim(split_part(a, '.', 2), '0')) - length(split_part(a, '.', 2)) - 1)
+   END`,
+  `CREATE OR REPLACE TEMP MACRO dbx_float_text(s) AS CASE
+     WHEN s IS NULL THEN NULL
+     WHEN s IN ('nan', '-nan') THEN 'NaN' WHEN s = 'inf' THEN 'Infinity' WHEN s = '-inf' THEN '-Infinity'
+     WHEN CAST(s AS DOUBLE) = 0 OR (abs(CAST(s AS DOUBLE)) >= CAST('0.001' AS DOUBLE) AND abs(CAST(s AS DOUBLE)) < CAST('10000000' AS DOUBLE)) THEN s
+     ELSE dbx_float_exp(CASE WHEN s[1] = '-' THEN '-' ELSE '' END, ltrim(s, '-'))
+   END`,
+  `CREATE OR REPLACE TEMP MACRO dbx_csv_field(t) AS CASE
+     WHEN t IS NULL THEN 'null'
+     WHEN t = '' OR contains(t, '"') OR contains(t, ',') OR contains(t, chr(13)) OR contains(t, chr(10)) THEN '"' || replace(t, '"', '""') || '"'
+     ELSE t
+   END`,
+];
+
+/**
+ * DuckDB SQL giving the JSON_ARRAY/CSV text of column expression x of DuckDB type t, exactly as
+ * valueText(normalise(value)) renders it; null for types whose text is made in JS only (intervals,
+ * binary, nested types, HUGEINT's range check, ...).
+ */
+export function textSql(x, t) {
+  switch (t.typeId) {
+    case DuckDBTypeId.BOOLEAN: case DuckDBTypeId.TINYINT: case DuckDBTypeId.SMALLINT: case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.BIGINT: case DuckDBTypeId.UTINYINT: case DuckDBTypeId.USMALLINT: case DuckDBTypeId.UINTEGER:
+    case DuckDBTypeId.DECIMAL: case DuckDBTypeId.DATE:
+      return `CAST(${x} AS VARCHAR)`;
+    case DuckDBTypeId.VARCHAR: return `CAST(${x} AS VARCHAR)`; // also JSON (VARIANT), as its text
+    // Not FLOAT: DuckDB prints e.g. 3985863.75 where the shortest float32 text is 3985863.8.
+    case DuckDBTypeId.DOUBLE: return `dbx_float_text(CAST(${x} AS VARCHAR))`;
+    case DuckDBTypeId.TIMESTAMP_TZ: return `regexp_replace(regexp_replace(CAST(${x} AS VARCHAR), ' ', 'T'), '\\+00(:00)?$', '') || 'Z'`;
+    case DuckDBTypeId.TIMESTAMP: return `regexp_replace(regexp_replace(CAST(${x} AS VARCHAR), ' ', 'T'), '\\+00(:00)?$', '')`;
+    default: return null;
+  }
+}
+
+/** Converts a DuckDB value to the normalised JS value for a Databricks type (see interface). */
+export function normalise(v, typeText) { return normaliser(typeText)(v); }
+
+/**
+ * The qualified Databricks type of a DuckDB INTERVAL result column, from its values: DuckDB has
+ * one INTERVAL type, Databricks a year-month and a day-time family. A column holding any month
+ * count is YEAR TO MONTH; otherwise (including all NULL or zero) DAY TO SECOND, as intervalText
+ * prints it. Narrower forms (e.g. DAY TO HOUR) cannot be told apart from the values.
+ */
+export function intervalType(values) {
+  return values.some((v) => v && Number(v.months ?? 0) !== 0) ? 'INTERVAL YEAR TO MONTH' : 'INTERVAL DAY TO SECOND';
+}
+
+/** The value converter of normalise for one Databricks type, chosen once per result column. */
+export function normaliser(typeText) {
+  const nullable = (f) => (v) => (v === null || v === undefined ? null : f(v));
+  if (/^INTERVAL YEAR/i.test(typeText)) return nullable((v) => intervalText(v, true));
+  switch (typeText.split(/[<(\s]/)[0]) {
+    case 'BOOLEAN': return nullable(Boolean);
+    case 'TINYINT': case 'SMALLINT': case 'INT': case 'FLOAT': case 'DOUBLE': return nullable(Number);
+    case 'BIGINT': return nullable((v) => {
+      const b = BigInt(v);
+      if (BigInt.asIntN(64, b) !== b) throw new SqlError('ARITHMETIC_OVERFLOW', '22003', 'long overflow. Use \'try_add\' to tolerate overflow and return NULL instead. If necessary set "ansi_mode" to "false" to bypass this error.');
+      return b;
+    });
+    case 'STRING': return nullable((v) => (typeof v === 'string' ? v : String(v)));
+    case 'INTERVAL': return nullable((v) => intervalText(v, false));
+    case 'TIMESTAMP': return nullable((v) => tsText(String(v), true));
+    case 'TIMESTAMP_NTZ': return nullable((v) => tsText(String(v), false));
+    case 'BINARY': return nullable((v) => new Uint8Array(v.bytes));
+    case 'ARRAY': case 'MAP': case 'STRUCT': return nullable(jsonText);
+    default: return nullable(String); // DECIMAL, VARIANT, DATE, VOID and anything else: text
+  }
+}
+
+/**
+ * Databricks text for an interval: year-month as `Y-M` (e.g. `1-2`, `-0-3`), day-time as
+ * `D HH:MM:SS.NNNNNNNNN` (e.g. `1 02:03:04.500000000`), as in the docs' examples
+ * (make_ym_interval, make_dt_interval) and the Databricks JDBC driver. DuckDB has one INTERVAL
+ * type (months, days, micros), so the kind comes from the value: months only is year-month, a
+ * zero interval is day-time unless the column is year-month (yearMonth), and a mix (impossible
+ * in Databricks) keeps DuckDB's text.
+ */
+function intervalText(v, yearMonth) {
+  const months = Number(v.months ?? 0);
+  const micros = BigInt(v.days ?? 0) * 86_400_000_000n + BigInt(v.micros ?? 0);
+  if (months !== 0 && micros !== 0n) return String(v);
+  if (months !== 0 || yearMonth) {
+    const abs = Math.abs(months);
+    return `${months < 0 ? '-' : ''}${Math.floor(abs / 12)}-${abs % 12}`;
+  }
+  const abs = micros < 0n ? -micros : micros;
+  const pad = (n) => String(n).padStart(2, '0');
+  const day = abs / 86_400_000_000n;
+  const rest = abs % 86_400_000_000n;
+  const secs = rest / 1_000_000n;
+  const frac = String(rest % 1_000_000n).padStart(6, '0') + '000';
+  return `${micros < 0n ? '-' : ''}${day} ${pad(secs / 3600n)}:${pad((secs / 60n) % 60n)}:${pad(secs % 60n)}.${frac}`;
+}
+
+// DuckDB renders '2024-01-01 10:00:00.5+00'; Databricks-style output is ISO with T (and Z for instants).
+function tsText(s, utc) {
+  const base = s.replace(' ', 'T').replace(/\+00(:00)?$/, '');
+  return utc ? base + 'Z' : base;
+}
+
+// JSON text for nested values: numbers stay numbers (exact decimal text), maps become objects.
+function jsonText(v) {
+  if (v === null || v === undefined) return 'null';
+  if (typeof v === 'bigint') return v.toString();
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : JSON.stringify(String(v));
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'string') return JSON.stringify(v);
+  const name = v.constructor?.name ?? '';
+  if (name === 'DuckDBListValue' || name === 'DuckDBArrayValue') return `[${v.items.map(jsonText).join(',')}]`;
+  if (name === 'DuckDBMapValue') return `{${v.entries.map((e) => `${JSON.stringify(String(e.key))}:${jsonText(e.value)}`).join(',')}}`;
+  if (name === 'DuckDBStructValue') return `{${Object.entries(v.entries).map(([k, x]) => `${JSON.stringify(k)}:${jsonText(x)}`).join(',')}}`;
+  if (name === 'DuckDBDecimalValue') return v.toString();
+  if (name === 'DuckDBTimestampTZValue') return JSON.stringify(tsText(v.toString(), true));
+  if (name === 'DuckDBTimestampValue') return JSON.stringify(tsText(v.toString(), false));
+  if (name === 'DuckDBBlobValue') return JSON.stringify(Buffer.from(v.bytes).toString('base64'));
+  return JSON.stringify(String(v));
+}
 
 /* ------------------------------------------------------------------ text forms */
 

@@ -1,25 +1,12 @@
 // Catalog metadata of dbx-local: catalogs, schemas, tables (Databricks column types, properties,
 // version history, files loaded by COPY INTO), volumes, grants and ownership. Row data lives in
 // DuckDB; this is the rest, kept as one JSON document written atomically (temp file + rename) after
-// every committed statement. Privilege checks follow Unity Catalog: grants inherit downwards, USE
-// CATALOG / USE SCHEMA are needed on the parents, owners (of the object or a parent) and admins pass.
+// every committed statement. The privilege rules that read these grants and owners are in grants.mjs.
 import { readFile, writeFile, rename } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 
 const FILE = 'metadata.json';
-
-// Privileges that may be granted per securable type (SQL spelling).
-export const VALID_PRIVILEGES = {
-  CATALOG: ['ALL PRIVILEGES', 'USE CATALOG', 'USE SCHEMA', 'CREATE SCHEMA', 'CREATE TABLE', 'CREATE VOLUME', 'CREATE FUNCTION',
-    'CREATE MATERIALIZED VIEW', 'CREATE MODEL', 'SELECT', 'MODIFY', 'READ VOLUME', 'WRITE VOLUME', 'BROWSE', 'EXECUTE', 'MANAGE',
-    'APPLY TAG', 'REFRESH'],
-  SCHEMA: ['ALL PRIVILEGES', 'USE SCHEMA', 'CREATE TABLE', 'CREATE VOLUME', 'CREATE FUNCTION', 'CREATE MATERIALIZED VIEW',
-    'CREATE MODEL', 'SELECT', 'MODIFY', 'READ VOLUME', 'WRITE VOLUME', 'BROWSE', 'EXECUTE', 'MANAGE', 'APPLY TAG', 'REFRESH',
-    'EXTERNAL USE SCHEMA'],
-  TABLE: ['ALL PRIVILEGES', 'SELECT', 'MODIFY', 'MANAGE', 'APPLY TAG', 'BROWSE', 'REFRESH'],
-  VOLUME: ['ALL PRIVILEGES', 'READ VOLUME', 'WRITE VOLUME', 'MANAGE', 'APPLY TAG', 'BROWSE'],
-};
 
 /** Splits 'a.b.c' into parts (names never contain dots in dbx-local). */
 export function splitName(fullName) { return String(fullName).split('.'); }
@@ -100,57 +87,5 @@ export class Store {
   /** Drops every grant on a securable and its children (when the object is deleted). */
   dropGrants(full) {
     this.state.grants = this.state.grants.filter((g) => g.full_name !== full && !g.full_name.startsWith(full + '.'));
-  }
-
-  // [type, fullName] of the object and its parents, innermost first.
-  chain(type, full) {
-    const p = splitName(full);
-    const out = [[type, full]];
-    if (type === 'TABLE' || type === 'VOLUME') out.push(['SCHEMA', `${p[0]}.${p[1]}`], ['CATALOG', p[0]]);
-    if (type === 'SCHEMA') out.push(['CATALOG', p[0]]);
-    return out;
-  }
-
-  isOwner(principal, type, full) {
-    return this.chain(type, full).some(([t, n]) => this.object(t, n)?.owner === principal.name);
-  }
-
-  // Whether principal holds priv on the object directly or through a parent's grant.
-  holds(principal, priv, type, full) {
-    return this.chain(type, full).some(([t, n]) => this.grantsOn(t, n).some((g) => g.principal === principal.name
-      && (g.privileges.includes(priv) || g.privileges.includes('ALL PRIVILEGES'))));
-  }
-
-  /**
-   * Unity Catalog check: admins and owners pass; otherwise priv must be held (inherited) and USE
-   * CATALOG / USE SCHEMA on the parents. Returns the first missing [privilege, type, name] or null.
-   */
-  missingPrivilege(principal, priv, type, full) {
-    if (!principal || principal.admin) return null;
-    const p = splitName(full);
-    const needs = [];
-    if (type !== 'CATALOG' || priv !== 'USE CATALOG') needs.push(['USE CATALOG', 'CATALOG', p[0]]);
-    if (type === 'TABLE' || type === 'VOLUME' || (type === 'SCHEMA' && priv !== 'USE SCHEMA')) needs.push(['USE SCHEMA', 'SCHEMA', `${p[0]}.${p[1]}`]);
-    needs.push([priv, type, full]);
-    for (const [pv, t, n] of needs) {
-      if (this.isOwner(principal, t, n)) continue;
-      if (pv === 'MANAGE' || pv === 'OWNERSHIP') { if (this.holds(principal, 'MANAGE', t, n)) continue; return [pv, t, n]; }
-      if (!this.holds(principal, pv, t, n)) return [pv, t, n];
-    }
-    return null;
-  }
-
-  /** True when the principal owns the object (or a parent), is an admin, or holds any privilege on it or a parent. */
-  mayInspect(principal, type, full) {
-    if (principal.admin || this.isOwner(principal, type, full)) return true;
-    return this.chain(type, full).some(([t, n]) => this.grantsOn(t, n).some((g) => g.principal === principal.name && g.privileges.length > 0));
-  }
-
-  /** True when the principal holds any privilege on the object or a child, or owns it (visibility). */
-  canSee(principal, type, full) {
-    if (!principal || principal.admin || this.isOwner(principal, type, full)) return true;
-    const inside = (n) => n === full || n.startsWith(full + '.');
-    const parents = this.chain(type, full).map(([, n]) => n);
-    return this.state.grants.some((g) => g.principal === principal.name && (inside(g.full_name) || parents.includes(g.full_name)));
   }
 }

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { openEngine } from './engine.mjs';
+import { warehouseLevels, warehouseAllows } from './grants.mjs';
 
 export const DEFAULT_WAREHOUSE_ID = '0000000000000001';
 export const DEFAULT_ADMIN_TOKEN = 'dapi-local-admin';
@@ -188,13 +189,12 @@ export class Workspace {
 
   // Permission levels a principal holds directly on a warehouse (admins: CAN_MANAGE implied).
   warehousePermissions(principal, id) {
-    const levels = this.warehouseAcl.filter((e) => e.warehouse_id === String(id) && e.principal === principal.name).map((e) => e.permission_level);
-    return principal.admin ? [...new Set(['CAN_MANAGE', ...levels])] : levels;
+    return warehouseLevels(this.warehouseAcl, principal, id);
   }
 
-  // True when the principal may run statements on the warehouse (CAN_USE or better).
+  // True when the principal may run statements on the warehouse (see grants.mjs: CAN_USE, CAN_MANAGE, IS_OWNER).
   canUseWarehouse(principal, id) {
-    return this.warehousePermissions(principal, id).some((l) => ['CAN_USE', 'CAN_MONITOR', 'CAN_MANAGE', 'IS_OWNER'].includes(l));
+    return warehouseAllows(this.warehousePermissions(principal, id), 'CAN_USE');
   }
 
   // Stops the engine (see Engine.close); opts.graceMs bounds the wait for a running statement.

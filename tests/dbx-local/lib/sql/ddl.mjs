@@ -7,7 +7,8 @@ import { SqlError, syntaxError, unsupported, quoteName } from './errors.mjs';
 import { isIdent } from './tokenizer.mjs';
 import { parseType, columnInfo, duckTextToDatabricks } from './types.mjs';
 import { qid } from './translate.mjs';
-import { splitName, VALID_PRIVILEGES } from '../store.mjs';
+import { splitName } from '../store.mjs';
+import { VALID_PRIVILEGES, missingPrivilege, canSee, securableChain } from '../grants.mjs';
 import { duckTable, cdfTable, catalogNotFound } from '../engine.mjs';
 
 const EMPTY = () => ({ columns: [], rows: [] });
@@ -234,7 +235,7 @@ async function dropSchema(engine, c, ctx) {
   const [cat, sch] = parts.length === 1 ? [ctx.catalog, parts[0]] : parts;
   const full = `${cat}.${sch}`;
   if (!engine.store.schema(full)) { if (ie) return EMPTY(); engine.requireSchema(full); }
-  if (engine.store.missingPrivilege(ctx.principal, 'MANAGE', 'SCHEMA', full)) engine.requirePrivilege(ctx.principal, 'MANAGE', 'SCHEMA', full);
+  if (missingPrivilege(engine.store, ctx.principal, 'MANAGE', 'SCHEMA', full)) engine.requirePrivilege(ctx.principal, 'MANAGE', 'SCHEMA', full);
   const children = [...Object.keys(engine.store.state.tables), ...Object.keys(engine.store.state.volumes)].filter((n) => n.startsWith(full + '.'));
   if (children.length && !cascade) throw new SqlError('SCHEMA_NOT_EMPTY', '2BP01', `Cannot drop a schema \`${cat}\`.\`${sch}\` because it contains objects.\nUse DROP SCHEMA ... CASCADE to drop the schema and all its objects.`);
   for (const n of children) {
@@ -404,7 +405,7 @@ async function show(engine, c, ctx) {
     c.end();
     engine.requireSchema(`${cat}.${sch}`);
     engine.requirePrivilege(ctx.principal, 'USE SCHEMA', 'SCHEMA', `${cat}.${sch}`);
-    const rows = Object.keys(st.tables).filter((f) => f.startsWith(`${cat}.${sch}.`) && engine.store.canSee(ctx.principal, 'TABLE', f)).sort()
+    const rows = Object.keys(st.tables).filter((f) => f.startsWith(`${cat}.${sch}.`) && canSee(engine.store, ctx.principal, 'TABLE', f)).sort()
       .map((f) => [sch, splitName(f)[2], false]);
     return { columns: [columnInfo('database', 'STRING'), columnInfo('tableName', 'STRING'), columnInfo('isTemporary', 'BOOLEAN')], rows };
   }
@@ -413,12 +414,12 @@ async function show(engine, c, ctx) {
     if (c.accept('IN') || c.accept('FROM')) cat = c.ident().toLowerCase();
     c.end();
     if (!engine.store.catalog(cat)) throw catalogNotFound(cat);
-    const rows = Object.values(st.schemas).filter((s) => s.catalog_name === cat && engine.store.canSee(ctx.principal, 'SCHEMA', `${cat}.${s.name}`)).map((s) => [s.name]).sort();
+    const rows = Object.values(st.schemas).filter((s) => s.catalog_name === cat && canSee(engine.store, ctx.principal, 'SCHEMA', `${cat}.${s.name}`)).map((s) => [s.name]).sort();
     return { columns: [columnInfo('databaseName', 'STRING')], rows };
   }
   if (c.accept('CATALOGS')) {
     c.end();
-    return { columns: [columnInfo('catalog', 'STRING')], rows: Object.keys(st.catalogs).filter((n) => engine.store.canSee(ctx.principal, 'CATALOG', n)).sort().map((n) => [n]) };
+    return { columns: [columnInfo('catalog', 'STRING')], rows: Object.keys(st.catalogs).filter((n) => canSee(engine.store, ctx.principal, 'CATALOG', n)).sort().map((n) => [n]) };
   }
   if (c.accept('GRANTS') || c.accept('GRANT')) {
     let who = null;
@@ -426,7 +427,7 @@ async function show(engine, c, ctx) {
     c.expect('ON');
     const [type, full] = securable(engine, c, ctx);
     c.end();
-    const chain = engine.store.chain(type, full);
+    const chain = securableChain(type, full);
     const rows = [];
     for (const [ty, n] of chain) {
       for (const g of engine.store.grantsOn(ty, n)) {
