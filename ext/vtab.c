@@ -105,6 +105,21 @@ static char *arg_value(const char *z, size_t n) {
   return zOut;
 }
 
+/* Whether z is an option name: a letter or '_', then letters, digits and
+** '_'. Only such a key may be echoed in an error: anything else may be
+** part of a secret written without its key. */
+static int arg_is_name(const char *z) {
+  if (!((*z >= 'a' && *z <= 'z') || (*z >= 'A' && *z <= 'Z') || *z == '_'))
+    return 0;
+  for (z++; *z; z++) {
+    if (!((*z >= 'a' && *z <= 'z') || (*z >= 'A' && *z <= 'Z') ||
+          (*z >= '0' && *z <= '9') || *z == '_')) {
+      return 0;
+    }
+  }
+  return 1;
+}
+
 /* Frees parsed arguments; values are wiped (they may name secrets). */
 static void args_free(VtabArgs *a) {
   int i;
@@ -135,20 +150,27 @@ static int args_parse(int argc, const char *const *argv, VtabArgs *a,
   }
   for (i = 3; i < argc && rc == SQLITE_OK; i++) {
     const char *zEq = strchr(argv[i], '=');
-    char *zKey, *zVal, *p;
-    if (zEq == NULL) {
-      rc = dbx_error_set(pErr, SQLITE_ERROR,
-                         "argument '%s' is not key=value: write for example "
-                         "databricks(table='main.default.orders')",
-                         argv[i]);
-      break;
+    char *zKey = NULL, *zVal = NULL, *p;
+    if (zEq) {
+      zKey = arg_value(argv[i], (size_t)(zEq - argv[i]));
+      zVal = arg_value(zEq + 1, strlen(zEq + 1));
+      if (zKey == NULL || zVal == NULL) {
+        sqlite3_free(zKey);
+        dbx_free_secret(zVal);
+        rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+        break;
+      }
     }
-    zKey = arg_value(argv[i], (size_t)(zEq - argv[i]));
-    zVal = arg_value(zEq + 1, strlen(zEq + 1));
-    if (zKey == NULL || zVal == NULL) {
+    if (zEq == NULL || !arg_is_name(zKey)) {
+      /* The text may be a secret (a token without its key), so the
+      ** message says which argument, never what it holds. */
       sqlite3_free(zKey);
       dbx_free_secret(zVal);
-      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "argument %d is not key=value: write it as "
+                         "name='value', for example "
+                         "databricks(table='main.default.orders')",
+                         i - 2);
       break;
     }
     for (p = zKey; *p; p++) {
