@@ -626,7 +626,7 @@ static int vtabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
   return SQLITE_READONLY;
 }
 
-static sqlite3_module dbxModule = {
+const sqlite3_module dbx_vtab_module = {
     .iVersion = 3,
     .xCreate = vtabCreate,
     .xConnect = vtabConnect,
@@ -657,9 +657,9 @@ static DbxVtab *vtab_find(DbxSession *pSession, const char *zName) {
 ** dbx_refresh(table): reads the remote columns of a databricks table again
 ** and stores them; they are declared the next time the database is opened
 ** (a table's columns are fixed while it is connected). Returns a JSON
-** report: {"table", "columns", "changed", "note"}.
+** report: {"table", "changed", "note"}.
 */
-static void refreshFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+void dbx_vtab_refresh(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   DbxSession *pSession = sqlite3_user_data(ctx);
   const char *zName = (const char *)sqlite3_value_text(argv[0]);
   DbxVtab *p;
@@ -710,19 +710,4 @@ static void refreshFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                                : "the stored columns are up to date"),
       -1, sqlite3_free);
   sqlite3_result_subtype(ctx, 'J');
-}
-
-/* Registers the `databricks` module and dbx_refresh(); the session goes
-** with them. */
-int dbx_vtab_register(sqlite3 *db) {
-  DbxSession *pSession;
-  int rc;
-  if (dbx_session_attach(db, &pSession) != SQLITE_OK) return SQLITE_NOMEM;
-  rc = sqlite3_create_module_v2(db, "databricks", &dbxModule, pSession,
-                                dbx_session_release);
-  if (rc) return rc;
-  if (dbx_session_attach(db, &pSession) != SQLITE_OK) return SQLITE_NOMEM;
-  return sqlite3_create_function_v2(
-      db, "dbx_refresh", 1, SQLITE_UTF8 | SQLITE_DIRECTONLY, pSession,
-      refreshFunc, NULL, NULL, dbx_session_release);
 }
