@@ -1,9 +1,11 @@
 /*
 ** args.c: how the SQL functions read their arguments (args.h): NUL checks
-** of text and JSON arguments, and options_json split into settings and
-** statement options. dbx_exec() and dbx_query() (functions.c) and the
-** discovery functions (discover.c) share it, so each rule and each of its
-** messages is written once.
+** of text and JSON arguments, options_json split into settings and
+** statement options, and the (sql, params_json, options_json) of a call
+** made ready to run. dbx_exec() (fn_exec.c), dbx_query() (fn_query.c),
+** the discovery functions (discover.c) and the databricks module's
+** options (vtab_args.c) share it, so each rule and each of its messages is
+** written once.
 **
 ** This is the SQL surface: it reads sqlite3_values, never a context.
 */
@@ -195,4 +197,43 @@ void dbx_args_options_free(DbxArgsOptions *o) {
   sqlite3_free(o->aStmt);
   dbx_json_free_secret(o->pJson); /* may hold a refused literal secret */
   memset(o, 0, sizeof(*o));
+}
+
+/* ---------------------------------------------------------------------
+** dbx_exec() and dbx_query(): sql, params_json, options_json
+*/
+
+const char *const dbx_args_call_what[3] = {"the SQL text", "params_json",
+                                           "options_json"};
+
+void dbx_args_call_free(DbxArgsCall *a) {
+  sqlite3_free(a->aParam);
+  dbx_args_options_free(&a->opts);
+  dbx_config_free(a->pConfig);
+  memset(a, 0, sizeof(*a));
+}
+
+int dbx_args_call_prepare(DbxSession *pSession, const char *zParams,
+                          const char *zOptions, DbxArgsCall *a,
+                          DbxError *pErr) {
+  int rc;
+  memset(a, 0, sizeof(*a));
+  dbx_stmt_options_init(&a->stmt);
+  rc = dbx_stmt_params_parse(zParams, &a->aParam, &a->nParam, pErr);
+  if (rc) return rc;
+  rc = dbx_args_options_parse(
+      zOptions && zOptions[0] ? zOptions : NULL,
+      "{\"warehouse\": \"<id>\", \"statement_timeout\": 30}", DBX_ARGS_STMT,
+      NULL, NULL, &a->opts, pErr);
+  if (rc) return rc;
+  rc = dbx_session_connect(pSession, a->opts.aOpt, a->opts.nOpt, &a->pConfig,
+                           &a->pClient, pErr);
+  if (rc) return rc;
+  dbx_session_stmt_options(pSession, a->pConfig, &a->stmt);
+  return dbx_args_options_apply(&a->opts, &a->stmt, pErr);
+}
+
+const char *dbx_args_text(int argc, sqlite3_value **argv, int i) {
+  if (i >= argc || sqlite3_value_type(argv[i]) == SQLITE_NULL) return NULL;
+  return (const char *)sqlite3_value_text(argv[i]);
 }

@@ -2,7 +2,8 @@
 ** args.h: the arguments of the SQL functions (args.c).
 **
 ** dbx_exec(), dbx_query() and the discovery functions (dbx_catalogs() ...)
-** read their arguments by the same rules, kept here:
+** read their arguments by the same rules, kept here (the databricks
+** module's statement options and settings go through DbxArgsOptions too):
 **   - a text argument may not hold a NUL byte: SQL text or a name would
 **     end there, so what runs would not be what was written;
 **   - a JSON argument may not hold the escape \u0000 inside a string: cJSON
@@ -113,5 +114,44 @@ int dbx_args_options_apply(const DbxArgsOptions *o, DbxStmtOptions *pStmt,
 
 /* Frees what *o owns, wiping the JSON (a refused secret may be in it). */
 void dbx_args_options_free(DbxArgsOptions *o);
+
+/* ---------------------------------------------------------------------
+** The arguments (sql [, params_json [, options_json]]) of dbx_exec() and
+** dbx_query(), ready to run.
+*/
+
+/* What one call needs: its parsed arguments and the connection's client. */
+typedef struct DbxArgsCall {
+  DbxParam *aParam;    /* owned (sqlite3_free), one allocation */
+  int nParam;          /* entries in aParam */
+  DbxArgsOptions opts; /* owned; options_json, split */
+  DbxStmtOptions stmt; /* statement options */
+  DbxConfig *pConfig;  /* owned; resolved */
+  DbxClient *pClient;  /* borrowed from the session */
+} DbxArgsCall;
+
+/* The three arguments as errors name them: "the SQL text", "params_json",
+** "options_json". */
+extern const char *const dbx_args_call_what[3];
+
+/* Which of them are JSON (bit k for argument k), whose \u0000 escapes are
+** refused (dbx_args_check). */
+#define DBX_ARGS_CALL_JSON 0x06
+
+/*
+** Parses params_json and options_json (either may be NULL; an empty
+** options_json is none) into *a, resolves the configuration and finds the
+** client. Statement options of the call are checked first and applied
+** after the connection's dbx_config() defaults, so they override them.
+** Returns SQLITE_OK or an error in pErr; dbx_args_call_free() after either.
+*/
+int dbx_args_call_prepare(DbxSession *pSession, const char *zParams,
+                          const char *zOptions, DbxArgsCall *a, DbxError *pErr);
+
+/* Frees what dbx_args_call_prepare() made; the options JSON is wiped. */
+void dbx_args_call_free(DbxArgsCall *a);
+
+/* The text of argv[i], or NULL when i >= argc or it is SQL NULL. */
+const char *dbx_args_text(int argc, sqlite3_value **argv, int i);
 
 #endif /* DBX_ARGS_H */

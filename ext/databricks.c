@@ -2,8 +2,10 @@
 ** databricks.c: the extension's entry point.
 **
 ** `.load ./build/databricks` calls sqlite3_databricks_init(), which walks
-** the registration table below and stops at the first failure. Each SQL
-** surface file contributes one registrar; this file also serves
+** the registration tables below, one row per SQL function (name, arity,
+** flags, implementation) and one per module, and stops at the first
+** failure with an error naming what failed. The SQL surface files provide
+** the implementations (dbx_int.h); this file also serves
 **
 **   SELECT dbx_version();
 **
@@ -19,7 +21,7 @@
 #include <sqlite3ext.h>
 SQLITE_EXTENSION_INIT1
 
-#include "dbx_int.h"
+#include "session.h"
 
 const char *dbx_version_text(void) {
   static char zText[256];
@@ -84,43 +86,115 @@ static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_result_text(ctx, dbx_version_text(), -1, SQLITE_STATIC);
 }
 
-/* Registers the functions defined in this file. */
-static int registerCore(sqlite3 *db) {
-  return sqlite3_create_function(db, "dbx_version", 0,
-                                 SQLITE_UTF8 | SQLITE_DETERMINISTIC |
-                                     SQLITE_INNOCUOUS,
-                                 NULL, versionFunc, NULL, NULL);
+/* ---------------------------------------------------------------------
+** Registration
+*/
+
+/* A function that uses the network, or may point it elsewhere: no view,
+** trigger or other schema object of a database file may call it. */
+#define DBX_FN_NETWORK (SQLITE_UTF8 | SQLITE_DIRECTONLY)
+/* A pure function: same answer for the same arguments, safe anywhere. */
+#define DBX_FN_PURE (SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS)
+
+/*
+** The SQL functions. nArg is what SQLite checks; -1 leaves the count to
+** the function, whose own usage line then answers a wrong one. With
+** bSession the connection's DbxSession is the user data (one reference
+** per row, released by SQLite with the function).
+*/
+static const struct {
+  const char *zName; /* SQL name */
+  int nArg;          /* argument count, or -1 for any */
+  int flags;         /* SQLITE_UTF8 | DBX_FN_* */
+  int bSession;      /* user data: the connection's DbxSession */
+  void (*xFunc)(sqlite3_context *, int, sqlite3_value **);
+} aFunc[] = {
+    {"dbx_version", 0, DBX_FN_PURE, 0, versionFunc},
+    {"dbx_exec", -1, DBX_FN_NETWORK, 1, dbx_fn_exec},
+    {"dbx_config", -1, DBX_FN_NETWORK, 1, dbx_fn_config},
+    {"dbx_refresh", 1, DBX_FN_NETWORK, 1, dbx_vtab_refresh},
+};
+
+/*
+** The modules. xAux makes the client data of one registration and says
+** how it goes; NULL means the connection's DbxSession (one reference,
+** released by dbx_session_release). Each module says itself whether it
+** is DIRECTONLY (sqlite3_vtab_config).
+*/
+static const struct {
+  const char *zName;             /* SQL name */
+  const sqlite3_module *pModule; /* its methods */
+  int (*xAux)(sqlite3 *, const char *, void **, void (**)(void *));
+} aModule[] = {
+    {"databricks", &dbx_vtab_module, NULL},
+    {"dbx_query", &dbx_query_module, NULL},
+    {"dbx_statements", &dbx_statements_module, NULL},
+    {"dbx_catalogs", &dbx_discover_module, dbx_discover_aux},
+    {"dbx_schemas", &dbx_discover_module, dbx_discover_aux},
+    {"dbx_tables", &dbx_discover_module, dbx_discover_aux},
+    {"dbx_volumes", &dbx_discover_module, dbx_discover_aux},
+};
+
+/* Registers function i of aFunc. Returns an SQLite result code. */
+static int register_function(sqlite3 *db, size_t i) {
+  DbxSession *pSession = NULL;
+  if (aFunc[i].bSession && dbx_session_attach(db, &pSession) != SQLITE_OK) {
+    return SQLITE_NOMEM;
+  }
+  /* SQLite calls the destructor also when the registration fails. */
+  return sqlite3_create_function_v2(
+      db, aFunc[i].zName, aFunc[i].nArg, aFunc[i].flags, pSession,
+      aFunc[i].xFunc, NULL, NULL, pSession ? dbx_session_release : NULL);
 }
 
-/* One entry per SQL surface file, in the order they are registered. */
-static const struct {
-  const char *zWhat;           /* for the error message */
-  int (*xRegister)(sqlite3 *); /* returns an SQLite result code */
-} aRegistrar[] = {
-    {"dbx_version", registerCore},
-    {"dbx_exec, dbx_config, dbx_query, dbx_statements", dbx_functions_register},
-    {"the databricks module", dbx_vtab_register},
-    {"dbx_catalogs, dbx_schemas, dbx_tables, dbx_volumes",
-     dbx_discover_register},
-};
+/* Registers module i of aModule. Returns an SQLite result code. */
+static int register_module(sqlite3 *db, size_t i) {
+  void *pAux = NULL;
+  void (*xDestroy)(void *) = dbx_session_release;
+  int rc;
+  if (aModule[i].xAux) {
+    rc = aModule[i].xAux(db, aModule[i].zName, &pAux, &xDestroy);
+  } else {
+    DbxSession *pSession = NULL;
+    rc = dbx_session_attach(db, &pSession) == SQLITE_OK ? SQLITE_OK
+                                                        : SQLITE_NOMEM;
+    pAux = pSession;
+  }
+  if (rc) return rc;
+  return sqlite3_create_module_v2(db, aModule[i].zName, aModule[i].pModule,
+                                  pAux, xDestroy);
+}
+
+/* Records the failure of registering zName in *pzErrMsg (when given). */
+static int register_failed(sqlite3 *db, const char *zName, int rc,
+                           char **pzErrMsg) {
+  if (pzErrMsg) {
+    *pzErrMsg = sqlite3_mprintf("databricks: cannot register %s: %s", zName,
+                                rc == SQLITE_NOMEM ? sqlite3_errstr(rc)
+                                                   : sqlite3_errmsg(db));
+  }
+  return rc;
+}
 
 __attribute__((visibility("default"))) int
 sqlite3_databricks_init(sqlite3 *db, char **pzErrMsg,
                         const sqlite3_api_routines *pApi) {
   size_t i;
-  int rc = SQLITE_OK;
+  int rc;
   SQLITE_EXTENSION_INIT2(pApi);
   if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
     if (pzErrMsg)
       *pzErrMsg = sqlite3_mprintf("databricks: libcurl failed to start");
     return SQLITE_ERROR;
   }
-  for (i = 0; i < DBX_ARRAY_SIZE(aRegistrar) && rc == SQLITE_OK; i++) {
-    rc = aRegistrar[i].xRegister(db);
-    if (rc != SQLITE_OK && pzErrMsg) {
-      *pzErrMsg = sqlite3_mprintf("databricks: cannot register %s: %s",
-                                  aRegistrar[i].zWhat, sqlite3_errmsg(db));
-    }
+  /* The first failure stops the walk; what was registered stays. */
+  for (i = 0; i < DBX_ARRAY_SIZE(aFunc); i++) {
+    rc = register_function(db, i);
+    if (rc) return register_failed(db, aFunc[i].zName, rc, pzErrMsg);
   }
-  return rc;
+  for (i = 0; i < DBX_ARRAY_SIZE(aModule); i++) {
+    rc = register_module(db, i);
+    if (rc) return register_failed(db, aModule[i].zName, rc, pzErrMsg);
+  }
+  return SQLITE_OK;
 }

@@ -1,16 +1,35 @@
 /*
-** sqlite-databricks: the internal header.
+** dbx_int.h: the internal header every file of ext/ includes first.
 **
-** One section per file of ext/, in layer order from the bottom (util,
-** transport) to the top (SQL surface). A file may use the sections of the
-** files below it, never those above it. Only the SQL surface files
-** (databricks.c, vtab.c, functions.c, discover.c, args.c) touch sqlite3
-** contexts, vtabs or statements; the layers below use SQLite only for its
-** allocator.
+** It holds what the whole extension shares: util.c (DbxError, the first
+** error wins and is scrubbed of secrets; DbxBuf; secret wiping) and the
+** part of databricks.c that the SQL surface files share (the interrupt
+** probe, errors handed to SQLite, the functions and modules that
+** databricks.c registers). Every other file has a header of its own;
+** this is the map, in layer order from the bottom (a file may use the
+** headers of the layers below it, never above):
 **
-** Conventions: functions are dbx_<file>_<verb>(); an
-** internal function returns an SQLite result code and puts the details in a
-** caller-owned DbxError, where the first error wins; objects come from
+**   transport  http.h      libcurl, retries, TLS policy, redaction (http.c)
+**              config.h    settings and their sources (config.c)
+**              auth.h      credential providers, token cache (auth.c)
+**   workspace  client.h    one handle per workspace (client.c)
+**   api        statements.h  Statement Execution API (statements.c)
+**              catalog.h   Unity Catalog REST (catalog.c)
+**   formats    result.h    results -> cells (result.c)
+**   engine     pushdown.h  a scan's remote plan (pushdown.c)
+**   surface    session.h   per-connection state (session.c)
+**              args.h      how SQL functions read arguments (args.c)
+**              vtab.h      the databricks module (vtab.c, vtab_args.c,
+**                          vtab_scan.c)
+**              this file   databricks.c, fn_exec.c, fn_query.c,
+**                          fn_statements.c, discover.c
+**
+** Only the SQL surface files touch sqlite3 contexts, vtabs or statements;
+** the layers below use SQLite only for its allocator.
+**
+** Conventions: functions are dbx_<file>_<verb>(); an internal function
+** returns an SQLite result code and puts the details in a caller-owned
+** DbxError, where the first error wins; objects come from
 ** dbx_<x>_new(..., &pOut) and go with dbx_<x>_free(p), which accepts NULL.
 */
 #ifndef DBX_INT_H
@@ -156,9 +175,8 @@ void dbx_json_free_secret(struct cJSON *pJson);
 
 /*
 ** databricks.c: the entry point, dbx_version(), and what every SQL surface
-** file (databricks.c, vtab.c, functions.c, discover.c, args.c) shares. Only
-*these
-** files touch sqlite3 contexts, vtabs and statements.
+** file shares. Only these files touch sqlite3 contexts, vtabs and
+** statements.
 */
 
 /* The one-line version report of dbx_version(); static storage. */
@@ -182,9 +200,27 @@ int dbx_probe_interrupted(void *pProbe);
 int dbx_error_to_vtab(sqlite3_vtab *pVtab, const DbxError *pErr);
 void dbx_error_to_context(sqlite3_context *ctx, const DbxError *pErr);
 
-/* The registrars of sqlite3_databricks_init(), in the order it calls them. */
-int dbx_functions_register(sqlite3 *db); /* functions.c: dbx_exec, ... */
-int dbx_vtab_register(sqlite3 *db);      /* vtab.c: the databricks module */
-int dbx_discover_register(sqlite3 *db);  /* discover.c: dbx_catalogs, ... */
+/*
+** What sqlite3_databricks_init() registers, one row each in its tables.
+** The functions and modules take the connection's DbxSession (session.h)
+** as their user data, except the discovery modules (dbx_discover_aux).
+*/
+void dbx_fn_exec(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_vtab_refresh(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
+extern const sqlite3_module dbx_query_module;      /* fn_query.c */
+extern const sqlite3_module dbx_statements_module; /* fn_statements.c */
+extern const sqlite3_module dbx_discover_module;   /* discover.c: four */
+
+/*
+** The client data of the discovery module registered as zName
+** (dbx_catalogs, dbx_schemas, dbx_tables, dbx_volumes): which list it
+** serves and one reference to the connection's session, freed by
+** *pxDestroy. Returns SQLITE_OK, SQLITE_NOMEM, or SQLITE_MISUSE for a name
+** it does not serve.
+*/
+int dbx_discover_aux(sqlite3 *db, const char *zName, void **ppAux,
+                     void (**pxDestroy)(void *));
 
 #endif /* DBX_INT_H */

@@ -601,7 +601,7 @@ static int discoverRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
 }
 
 /* Eponymous only (no xCreate): the functions exist in every schema. */
-static sqlite3_module discoverModule = {
+const sqlite3_module dbx_discover_module = {
     .iVersion = 0,
     .xConnect = discoverConnect,
     .xBestIndex = discoverBestIndex,
@@ -615,20 +615,23 @@ static sqlite3_module discoverModule = {
     .xRowid = discoverRowid,
 };
 
-int dbx_discover_register(sqlite3 *db) {
+int dbx_discover_aux(sqlite3 *db, const char *zName, void **ppAux,
+                     void (**pxDestroy)(void *)) {
+  DiscoverAux *pAux;
   size_t i;
-  int rc = SQLITE_OK;
-  for (i = 0; rc == SQLITE_OK && i < DBX_ARRAY_SIZE(aDef); i++) {
-    DiscoverAux *pAux = sqlite3_malloc64(sizeof(*pAux));
-    if (pAux == NULL) return SQLITE_NOMEM;
-    pAux->pDef = &aDef[i];
-    if (dbx_session_attach(db, &pAux->pSession)) {
-      sqlite3_free(pAux);
-      return SQLITE_NOMEM;
-    }
-    /* SQLite calls the destructor also when the registration fails. */
-    rc = sqlite3_create_module_v2(db, aDef[i].zName, &discoverModule, pAux,
-                                  discoverAuxFree);
+  *ppAux = NULL;
+  *pxDestroy = discoverAuxFree;
+  for (i = 0; i < DBX_ARRAY_SIZE(aDef); i++) {
+    if (strcmp(aDef[i].zName, zName) == 0) break;
   }
-  return rc;
+  if (i == DBX_ARRAY_SIZE(aDef)) return SQLITE_MISUSE;
+  pAux = sqlite3_malloc64(sizeof(*pAux));
+  if (pAux == NULL) return SQLITE_NOMEM;
+  pAux->pDef = &aDef[i];
+  if (dbx_session_attach(db, &pAux->pSession)) {
+    sqlite3_free(pAux);
+    return SQLITE_NOMEM;
+  }
+  *ppAux = pAux;
+  return SQLITE_OK;
 }

@@ -27,6 +27,28 @@ test('registers exactly the documented functions and modules', async () => {
   assert.deepEqual(added(before.mods, after.mods), [...MODULES].sort());
 });
 
+// SQLite's function flags, as pragma_function_list reports them.
+const DETERMINISTIC = 0x800;
+const DIRECTONLY = 0x80000;
+const INNOCUOUS = 0x200000;
+
+test('each function is registered with its arity and flags', async () => {
+  const r = await runShell(`SELECT name, narg, flags FROM pragma_function_list
+  WHERE name IN (${FUNCTIONS.map((f) => `'${f}'`).join(', ')}) ORDER BY 1, 2;`);
+  assert.equal(r.code, 0, r.stderr);
+  const [rows] = parseResultSets(r.stdout);
+  // dbx_exec and dbx_config take any number of arguments so that a wrong
+  // count gets their own usage line; functions that use the network are
+  // DIRECTONLY (no view or trigger can call them); a pure one may be used
+  // anywhere.
+  assert.deepEqual(rows, [
+    { name: 'dbx_config', narg: -1, flags: DIRECTONLY },
+    { name: 'dbx_exec', narg: -1, flags: DIRECTONLY },
+    { name: 'dbx_refresh', narg: 1, flags: DIRECTONLY },
+    { name: 'dbx_version', narg: 0, flags: DETERMINISTIC | INNOCUOUS },
+  ]);
+});
+
 test('dbx_version names the extension and the libraries it runs with', async () => {
   const r = await runShell('SELECT dbx_version() AS v, sqlite_version() AS s;');
   assert.equal(r.code, 0, r.stderr);

@@ -113,6 +113,17 @@ test('options: unknown ones are listed, secrets refused, table or query required
   assert.match(err, /bad table name 'a.b.c.d'/);
   err = await ws.fail("CREATE VIRTUAL TABLE x USING databricks(table='main.default.orders', TABLE='x');");
   assert.match(err, /given twice/);
+  // an argument without '=' is named by its position, never echoed: it may be a token
+  err = await ws.fail("CREATE VIRTUAL TABLE x USING databricks('dapi0123456789abcdef0123456789abcdef');");
+  assert.match(err, /databricks: argument 1 is not key=value: write it as name='value', for example databricks\(table='main\.default\.orders'\)$/);
+  assert.doesNotMatch(err, /dapi/);
+  err = await ws.fail("CREATE VIRTUAL TABLE x USING databricks(table='main.default.orders', dapi0123456789abcdef0123456789abcdef);");
+  assert.match(err, /argument 2 is not key=value/);
+  assert.doesNotMatch(err, /dapi/);
+  // an option name that is not a name is no safer to echo (a base64 secret may end in '=')
+  err = await ws.fail("CREATE VIRTUAL TABLE x USING databricks(table='main.default.orders', 'c2VjcmV0LXRva2Vu==');");
+  assert.match(err, /argument 2 is not key=value/);
+  assert.doesNotMatch(err, /c2VjcmV0/);
   // a token by reference is fine, and so is a warehouse given as an HTTP path
   const rows = await ws.query(`CREATE VIRTUAL TABLE x USING databricks(table='main.default.orders', token='env:MY_TOKEN',
   warehouse='/sql/1.0/warehouses/0000000000000001', wait_timeout='5s');

@@ -1,0 +1,127 @@
+/*
+** vtab.h: what the files of the `databricks` virtual table module share.
+**
+**   CREATE VIRTUAL TABLE orders USING databricks(table='main.sales.orders');
+**   SELECT * FROM orders WHERE status IN ('open','held') ORDER BY id;
+**
+** The module is split by what each part serves, as FTS5 is:
+**   vtab.c       the module table, xCreate/xConnect/xDisconnect/xDestroy/
+**                xRename/xShadowName, the stored-columns shadow table
+**                "<name>_columns", writes refused, and dbx_refresh();
+**   vtab_args.c  the CREATE VIRTUAL TABLE arguments, parsed into a
+**                DbxVtabArgs by a table of known arguments;
+**   vtab_scan.c  reading: xBestIndex (the remote plan), xOpen, xFilter,
+**                xNext, xEof, xColumn, xRowid, and the cursor.
+** The write path adds vtab_txn.c here: xUpdate staging rows and
+** xBegin/xSync/xCommit/xRollback/xSavepoint/xRelease/xRollbackTo handing
+** the staged batch to the commit engine. Its state goes into DbxVtab.
+**
+** Only these files see DbxVtab; the rest of the extension knows the module
+** by dbx_vtab_module (dbx_int.h).
+*/
+#ifndef DBX_VTAB_H
+#define DBX_VTAB_H
+
+#include "args.h"
+#include "pushdown.h"
+#include "session.h"
+
+/* ---------------------------------------------------------------------
+** vtab_args.c: the arguments of CREATE VIRTUAL TABLE.
+*/
+
+/* What an argument is for, which says where it goes. */
+typedef enum DbxVtabArgKind {
+  DBX_VTAB_ARG_SOURCE = 1, /* what the table reads: table=, query= */
+  DBX_VTAB_ARG_STMT,       /* a statement option (statements.h) */
+  DBX_VTAB_ARG_SETTING     /* a config setting (config.h) */
+} DbxVtabArgKind;
+
+/* The parsed arguments of CREATE VIRTUAL TABLE. */
+typedef struct DbxVtabArgs {
+  int nArg;               /* entries in azKey, azVal and aeKind */
+  char **azKey;           /* owned; lower-case keys */
+  char **azVal;           /* owned; dequoted values, wiped when freed */
+  DbxVtabArgKind *aeKind; /* owned; what each argument is for */
+  const char *zTable;     /* borrowed from azVal: table=, or NULL */
+  const char *zQuery;     /* borrowed from azVal: query=, or NULL */
+  DbxArgsOptions opts;    /* owned; settings (aOpt) and statement options
+                          ** (aStmt, checked), borrowing azKey/azVal */
+} DbxVtabArgs;
+
+/*
+** Parses the key=value arguments argv[3..argc) of xCreate/xConnect into
+** *a: each key is looked up in the table of known arguments, settings are
+** checked against config.h (unknown keys and literal secrets are refused
+** there) and statement options against statements.h, so a mistake shows at
+** CREATE time with the list of known options. No argument's text appears
+** in an error unless it is a name. Returns SQLITE_OK or an error in pErr;
+** dbx_vtab_args_free() after either.
+*/
+int dbx_vtab_args_parse(int argc, const char *const *argv, DbxVtabArgs *a,
+                        DbxError *pErr);
+
+/* Frees what *a owns, wiping the values (they may name secrets). */
+void dbx_vtab_args_free(DbxVtabArgs *a);
+
+/* ---------------------------------------------------------------------
+** vtab.c: one `databricks` virtual table.
+*/
+
+/* One `databricks` virtual table. */
+typedef struct DbxVtab {
+  sqlite3_vtab base;     /* must come first */
+  sqlite3 *db;           /* the connection (interrupt probe) */
+  DbxSession *pSession;  /* borrowed: the module's client data */
+  char *zDb;             /* owned; schema holding the table ("main") */
+  char *zVtabName;       /* owned; the table's name in SQLite */
+  DbxVtabArgs args;      /* owned; the CREATE VIRTUAL TABLE arguments */
+  DbxConfig *pConfig;    /* owned; resolved settings, NULL until first use */
+  DbxClient *pClient;    /* borrowed from the session; NULL until first use */
+  char *zCatalog;        /* owned; table=: resolved catalog */
+  char *zSchema;         /* owned; table=: resolved schema */
+  char *zName;           /* owned; table=: the table's own name */
+  DbxError broken;       /* why the stored columns are missing, or clear */
+  int bListed;           /* in the session's list of connected tables */
+  struct DbxVtab *pNext; /* next connected table of the session */
+  char *zDisplay;        /* owned; what errors call the table */
+  DbxRemote remote;      /* what pushdown.c reads; strings below */
+  char *zTable;          /* owned; quoted three-part name, or NULL */
+  char *zQuery;          /* owned; query= text, or NULL */
+  char **azCol;          /* owned; remote column names */
+  DbxColClass *aClass;   /* owned; class of each column */
+} DbxVtab;
+
+/*
+** Resolves the settings of the table and finds its client, the first time
+** the table needs the network (xCreate, or the first scan after xConnect).
+** Returns SQLITE_OK (at once when already done) or an error in pErr, after
+** which the next call tries again from the start.
+*/
+int dbx_vtab_ready(DbxVtab *p, DbxError *pErr);
+
+/*
+** Fills *pOpt for a statement of the table: the session's settings, then
+** the table's statement options, then pProbe (may be NULL) as the
+** interrupt probe. Returns SQLITE_OK or an error in pErr.
+*/
+int dbx_vtab_stmt_options(DbxVtab *p, DbxStmtOptions *pOpt,
+                          sqlite3_stmt *pProbe, DbxError *pErr);
+
+/* ---------------------------------------------------------------------
+** vtab_scan.c: reading. The sqlite3_module methods of a scan; errors go to
+** the vtab's zErrMsg as one line (xColumn: to the context).
+*/
+
+int dbx_vtab_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo);
+int dbx_vtab_open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor);
+int dbx_vtab_close(sqlite3_vtab_cursor *pCursor);
+int dbx_vtab_filter(sqlite3_vtab_cursor *pCursor, int idxNum,
+                    const char *idxStr, int argc, sqlite3_value **argv);
+int dbx_vtab_next(sqlite3_vtab_cursor *pCursor);
+int dbx_vtab_eof(sqlite3_vtab_cursor *pCursor);
+int dbx_vtab_column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
+                    int iCol);
+int dbx_vtab_rowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid);
+
+#endif /* DBX_VTAB_H */
