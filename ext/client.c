@@ -134,6 +134,18 @@ const char *dbx_client_host(const DbxClient *p) {
   return p->zHost;
 }
 
+int64_t dbx_client_now_ms(DbxClient *p) {
+  return dbx_http_now_ms(p->pHttp);
+}
+
+void dbx_client_sleep_ms(DbxClient *p, int64_t ms) {
+  dbx_http_sleep_ms(p->pHttp, ms);
+}
+
+unsigned dbx_client_rand(DbxClient *p) {
+  return dbx_http_rand(p->pHttp);
+}
+
 /* "METHOD /path" without the query string, for messages. */
 static void call_name(const char *zMethod, const char *zPath, char *zOut,
                       size_t nOut) {

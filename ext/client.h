@@ -117,6 +117,18 @@ int dbx_client_download_max(DbxClient *p, const char *zUrl,
 */
 void dbx_client_keep_body(DbxClient *p, DbxBuf *pKeep);
 
+/*
+** The client's clock, sleep and jitter: the HTTP handle's (http.h), so
+** polling and backoff above this layer run on the same fake clock as the
+** retries in unit tests. dbx_client_now_ms is monotonic milliseconds;
+** dbx_client_sleep_ms does not poll the interrupt callback (callers that
+** wait long sleep in slices and poll themselves); dbx_client_rand is not
+** fit for secrets.
+*/
+int64_t dbx_client_now_ms(DbxClient *p);
+void dbx_client_sleep_ms(DbxClient *p, int64_t ms);
+unsigned dbx_client_rand(DbxClient *p);
+
 /* The workspace base URL without a trailing slash (borrowed), e.g.
 ** https://x.cloud.databricks.com */
 const char *dbx_client_host(const DbxClient *p);

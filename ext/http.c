@@ -561,8 +561,12 @@ int64_t dbx_http_now_ms(DbxHttp *p) {
   return p->tr.xNowMs(p->tr.pCtx);
 }
 
+void dbx_http_sleep_ms(DbxHttp *p, int64_t ms) {
+  p->tr.xSleepMs(p->tr.pCtx, ms);
+}
+
 /* xorshift64 for backoff jitter: no need for a secure generator. */
-static unsigned http_rand(DbxHttp *p) {
+unsigned dbx_http_rand(DbxHttp *p) {
   uint64_t x = p->uRand;
   x ^= x << 13;
   x ^= x >> 7;
@@ -888,7 +892,7 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
           (pResp->status == 429 || pResp->status == 503)) {
         zAfter = pResp->zRetryAfter[0] ? pResp->zRetryAfter : "1";
       }
-      delay = dbx_http_backoff_ms(&p->set, nAttempt, zAfter, http_rand(p));
+      delay = dbx_http_backoff_ms(&p->set, nAttempt, zAfter, dbx_http_rand(p));
     }
     if (p->tr.xNowMs(p->tr.pCtx) + delay - tStart >
         (pResp->eNet == DBX_NET_CONNECT && budget > HTTP_CONNECT_BUDGET_MS

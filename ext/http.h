@@ -137,6 +137,12 @@ void dbx_http_set_interrupt(DbxHttp *p, int (*xInterrupt)(void *), void *pArg);
 /* Milliseconds of the handle's clock (the fake one in tests). */
 int64_t dbx_http_now_ms(DbxHttp *p);
 
+/* Sleeps ms on the handle's clock (the fake one advances instantly). */
+void dbx_http_sleep_ms(DbxHttp *p, int64_t ms);
+
+/* The next value of the handle's jitter generator (xorshift, not secure). */
+unsigned dbx_http_rand(DbxHttp *p);
+
 /*
 ** Checks the TLS policy for zUrl: https anywhere, plain http only to a
 ** loopback host (127.0.0.0/8, ::1, localhost). Returns SQLITE_OK or an
