@@ -91,6 +91,20 @@ int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
                         long *pStatus, DbxError *pErr);
 
 /*
+** dbx_client_call_raw() with both bodies streamed (a staged file uploaded
+** to a volume, a large file downloaded): pBody (may be NULL) is read
+** through its callbacks and rewound before each attempt; a 2xx reply body
+** goes to pSink (may be NULL: discarded) in the pieces it arrives in. An
+** error reply is read into memory, parsed and retried as for any call and
+** never reaches pSink. See DbxHttpBody and DbxHttpSink in http.h for what
+** fails the call. The client's orphan callback must not be set.
+*/
+int dbx_client_call_stream(DbxClient *p, const char *zMethod, const char *zPath,
+                           const char *const *azHeader, int nHeader,
+                           const DbxHttpBody *pBody, const DbxHttpSink *pSink,
+                           long *pStatus, DbxError *pErr);
+
+/*
 ** Downloads an external link (a presigned cloud-storage URL): no
 ** Authorization header, the link's own headers (azHeader, "Name: value")
 ** sent as given, retried like API calls. The body is appended to pOut. An

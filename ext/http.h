@@ -27,6 +27,36 @@
 typedef char *(*DbxHttpOrphanFn)(const char *zUrl, long status,
                                  const char *zBody, size_t nBody);
 
+/*
+** A request body read piece by piece instead of held in memory (a staged
+** file on its way to a volume). xRead fills up to nBuf bytes of pBuf and
+** sets *pnRead; *pnRead 0 means the end. xRewind goes back to the first
+** byte: it is called before every attempt, so a retried request sends the
+** same bytes again. Both return SQLITE_OK or an error code, which fails
+** the call (not retried). nLength is the exact number of bytes: the request
+** announces it as Content-Length, and a body that ends sooner fails.
+*/
+typedef struct DbxHttpBody {
+  int (*xRead)(void *pArg, void *pBuf, size_t nBuf, size_t *pnRead);
+  int (*xRewind)(void *pArg);
+  int64_t nLength; /* bytes in the body, >= 0 */
+  void *pArg;      /* handed to xRead and xRewind */
+} DbxHttpBody;
+
+/*
+** Where a successful (2xx) reply body goes instead of memory, in the pieces
+** it arrives in (a large download). xWrite returns SQLITE_OK to go on, or
+** an error code that stops the transfer and fails the call with that code.
+** An error reply (not 2xx) is still read into DbxHttpResponse.body, so it
+** can be parsed and retried, and never reaches the sink. Once a byte went
+** to the sink, a failed transfer is not sent again (the sink would see the
+** reply twice).
+*/
+typedef struct DbxHttpSink {
+  int (*xWrite)(void *pArg, const void *pData, size_t nData);
+  void *pArg; /* handed to xWrite */
+} DbxHttpSink;
+
 /* One request as handed to the transport. */
 typedef struct DbxHttpRequest {
   const char *zMethod;         /* "GET", "POST", "PUT", "DELETE", "HEAD" */
@@ -35,6 +65,10 @@ typedef struct DbxHttpRequest {
   int nHeader;                 /* entries in azHeader */
   const void *pBody;           /* request body or NULL, borrowed */
   size_t nBody;                /* bytes in pBody */
+  const DbxHttpBody *pStream;  /* streamed body instead of pBody, or NULL;
+                               ** borrowed. A transport reads it only
+                               ** through xRead (never xRewind: the retry
+                               ** loop rewinds) */
   int bFreshConnection;        /* open a new connection for this request, so
                                ** the transport never re-sends it on a reused
                                ** connection that died (DBX_RETRY_ONCE) */
@@ -61,19 +95,34 @@ typedef enum DbxNetError {
 
 /* What came back. The transport fills it; the caller frees body. */
 typedef struct DbxHttpResponse {
-  DbxNetError eNet;     /* DBX_NET_OK when status is valid */
-  long status;          /* HTTP status, or 0 */
-  char zRetryAfter[32]; /* the Retry-After header value, or "" */
-  char zNetMsg[160];    /* transport failure text (no URL), or "" */
-  DbxBuf body;          /* response body; owned by the response */
-  size_t nKeep;         /* leading body bytes kept across retries (a
-                        ** caller's buffer appended to); the reply
-                        ** starts at body.z + nKeep */
-  size_t nMaxBody;      /* set by the caller: the most reply bytes (after
-                        ** nKeep) accepted, 0 for no cap; more fails the
-                        ** call with SQLITE_TOOBIG */
-  int bTooBig;          /* the transport stopped reading at nMaxBody */
+  DbxNetError eNet;         /* DBX_NET_OK when status is valid */
+  long status;              /* HTTP status, or 0 */
+  char zRetryAfter[32];     /* the Retry-After header value, or "" */
+  char zNetMsg[160];        /* transport failure text (no URL), or "" */
+  DbxBuf body;              /* response body; owned by the response */
+  size_t nKeep;             /* leading body bytes kept across retries (a
+                            ** caller's buffer appended to); the reply
+                            ** starts at body.z + nKeep */
+  size_t nMaxBody;          /* set by the caller: the most reply bytes (after
+                            ** nKeep) accepted, 0 for no cap; more fails the
+                            ** call with SQLITE_TOOBIG */
+  int bTooBig;              /* the transport stopped reading at nMaxBody */
+  const DbxHttpSink *pSink; /* set by the caller: receives a 2xx body
+                            ** instead of body, or NULL; borrowed */
+  int64_t nSunk;            /* bytes handed to pSink (all attempts) */
+  int rcSink;               /* the code pSink stopped the transfer with */
 } DbxHttpResponse;
+
+/*
+** How a transport hands over reply bytes, in any number of pieces, once
+** pResp->status holds the status of the reply: to pResp->pSink when it is
+** set and the status is 2xx, else appended to pResp->body within
+** nMaxBody. Returns SQLITE_OK, or non-zero when the transport must stop
+** reading: the cap was reached (bTooBig), memory ran out (body.rc) or the
+** sink refused (rcSink).
+*/
+int dbx_http_response_write(DbxHttpResponse *pResp, const void *pData,
+                            size_t nData);
 
 /*
 ** The swappable network and clock. xPerform sends one request (no retry)
@@ -160,6 +209,9 @@ int dbx_http_check_url(const char *zUrl, DbxError *pErr);
 ** /api/2.0/sql/statements"); it must not contain secrets. A reply longer
 ** than pResp->nMaxBody (when set) is cut off there and fails with
 ** SQLITE_TOOBIG, pErr saying how many bytes were the most expected.
+** pReq->pStream and pResp->pSink stream the two bodies (see DbxHttpBody
+** and DbxHttpSink); neither may be combined with pReq->xOrphan, since an
+** abandoned transfer outlives the caller's callbacks (SQLITE_MISUSE).
 */
 int dbx_http_send(DbxHttp *p, const DbxHttpRequest *pReq, DbxRetryKind eRetry,
                   const char *zWhat, DbxHttpResponse *pResp, DbxError *pErr);

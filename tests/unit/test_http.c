@@ -1,6 +1,7 @@
 /*
 ** Unit tests of http.c: TLS/loopback policy, retry policy and backoff on a
-** fake clock, error-body parsing and redaction.
+** fake clock, error-body parsing and redaction, streamed request bodies
+** and reply sinks.
 */
 #include "unit.h"
 
@@ -382,6 +383,301 @@ static void redacts_urls(void **state) {
                       "http://127.0.0.1:5/x");
 }
 
+/* ---------------------------------------------------------------------
+** Streamed bodies.
+*/
+
+/* A request body read from memory through the streaming callbacks. */
+typedef struct Src {
+  const char *z;   /* the bytes */
+  size_t n;        /* how many */
+  size_t iOff;     /* next byte to read */
+  int nRewind;     /* xRewind calls */
+  int nRead;       /* xRead calls */
+  int iFailRead;   /* xRead call number (1-based) that fails, or 0 */
+  int bFailRewind; /* xRewind fails */
+} Src;
+
+static int src_read(void *pArg, void *pBuf, size_t nBuf, size_t *pnRead) {
+  Src *s = pArg;
+  size_t n = s->n - s->iOff < nBuf ? s->n - s->iOff : nBuf;
+  if (++s->nRead == s->iFailRead) return SQLITE_IOERR_READ;
+  memcpy(pBuf, s->z + s->iOff, n);
+  s->iOff += n;
+  *pnRead = n;
+  return SQLITE_OK;
+}
+
+static int src_rewind(void *pArg) {
+  Src *s = pArg;
+  s->nRewind++;
+  if (s->bFailRewind) return SQLITE_IOERR_SEEK;
+  s->iOff = 0;
+  return SQLITE_OK;
+}
+
+/* A reply sink that keeps what it gets, and can refuse the nth piece. */
+typedef struct Sink {
+  DbxBuf got;  /* the bytes received */
+  int nWrite;  /* xWrite calls */
+  int iRefuse; /* xWrite call number (1-based) refused, or 0 */
+} Sink;
+
+static int sink_write(void *pArg, const void *pData, size_t nData) {
+  Sink *k = pArg;
+  if (++k->nWrite == k->iRefuse) return SQLITE_FULL;
+  dbx_buf_append(&k->got, pData, nData);
+  return k->got.rc;
+}
+
+/* A 40-byte body with a NUL in it. */
+static const char zPayload[] = "PAR1\0row one;row two;row three;tail-end!";
+#define PAYLOAD_N (sizeof(zPayload) - 1)
+
+/* Sends PUT with the streamed body of s (nLength bytes announced) and the
+** sink k (may be NULL). */
+static int send_stream(Net *n, Src *s, int64_t nLength, Sink *k) {
+  DbxHttpRequest req;
+  DbxHttpBody body;
+  DbxHttpSink sink;
+  const char *azH[] = {"Authorization: Bearer dapi-SECRET"};
+  memset(&req, 0, sizeof(req));
+  req.zMethod = "PUT";
+  req.zUrl = "https://x.cloud.databricks.com/api/2.0/fs/files/Volumes/a/b/c/f";
+  req.azHeader = azH;
+  req.nHeader = 1;
+  if (s) {
+    body.xRead = src_read;
+    body.xRewind = src_rewind;
+    body.nLength = nLength;
+    body.pArg = s;
+    req.pStream = &body;
+  }
+  dbx_buf_free(&n->r.body);
+  memset(&n->r, 0, sizeof(n->r));
+  if (k) {
+    sink.xWrite = sink_write;
+    sink.pArg = k;
+    n->r.pSink = &sink;
+  }
+  dbx_error_clear(&n->e);
+  return dbx_http_send(n->p, &req, DBX_RETRY_API,
+                       "PUT /api/2.0/fs/files/Volumes/a/b/c/f", &n->r, &n->e);
+}
+
+/* The body goes out in several reads; a 503 sends it again from its first
+** byte, after a rewind. */
+static void streamed_body_is_rewound_on_retry(void **state) {
+  Net *n = *state;
+  Src s = {zPayload, PAYLOAD_N, 0, 0, 0, 0, 0};
+  int i;
+  fake_reply(&n->f, 503, "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\"}", "0");
+  fake_reply(&n->f, 204, NULL, NULL);
+  assert_int_equal(send_stream(n, &s, PAYLOAD_N, NULL), SQLITE_OK);
+  assert_int_equal(n->r.status, 204);
+  assert_int_equal(n->f.nSent, 2);
+  assert_int_equal(s.nRewind, 2); /* before each attempt */
+  for (i = 0; i < 2; i++) {
+    assert_string_equal(n->f.aSent[i].zMethod, "PUT");
+    assert_int_equal(n->f.aSent[i].nBody, PAYLOAD_N);
+    assert_memory_equal(n->f.aSent[i].zBody, zPayload, PAYLOAD_N);
+    /* 40 bytes asked 7 at a time: 6 reads and the one that ends it */
+    assert_int_equal(n->f.aSent[i].nRead, 7);
+  }
+  /* the source never read past the announced length */
+  assert_int_equal(s.iOff, PAYLOAD_N);
+
+  /* an empty body: no read of the source at all, still sent */
+  s.nRead = s.nRewind = 0;
+  n->f.nReply = n->f.nSent = 0;
+  fake_reply(&n->f, 204, NULL, NULL);
+  assert_int_equal(send_stream(n, &s, 0, NULL), SQLITE_OK);
+  assert_int_equal(n->f.nSent, 1);
+  assert_int_equal(n->f.aSent[0].nBody, 0);
+  assert_int_equal(s.nRead, 0);
+}
+
+/* A read that fails ends the call with its code, naming the call; it is
+** not retried. A body shorter than announced and a failed rewind too. */
+static void streamed_body_failures(void **state) {
+  Net *n = *state;
+  Src s = {zPayload, PAYLOAD_N, 0, 0, 0, 2, 0};
+  fake_reply(&n->f, 200, "{}", NULL);
+  assert_int_equal(send_stream(n, &s, PAYLOAD_N, NULL), SQLITE_IOERR_READ);
+  assert_int_equal(n->f.nSent, 1);
+  assert_int_equal(n->f.nSleep, 0);
+  assert_string_equal(n->e.zMsg,
+                      "PUT /api/2.0/fs/files/Volumes/a/b/c/f: reading the "
+                      "request body failed after 7 of 40 bytes (disk I/O "
+                      "error)");
+
+  /* the source ends at 40 bytes of the 41 announced */
+  memset(&s, 0, sizeof(s));
+  s.z = zPayload;
+  s.n = PAYLOAD_N;
+  n->f.nReply = n->f.nSent = 0;
+  fake_reply(&n->f, 200, "{}", NULL);
+  assert_int_equal(send_stream(n, &s, PAYLOAD_N + 1, NULL), SQLITE_IOERR);
+  assert_int_equal(n->f.nSent, 1);
+  assert_non_null(strstr(n->e.zMsg, "PUT /api/2.0/fs/files/Volumes/a/b/c/f: "
+                                    "the request body ended after 40 of the "
+                                    "41 bytes announced"));
+
+  /* a rewind that fails: nothing is sent */
+  memset(&s, 0, sizeof(s));
+  s.z = zPayload;
+  s.n = PAYLOAD_N;
+  s.bFailRewind = 1;
+  n->f.nReply = n->f.nSent = 0;
+  fake_reply(&n->f, 200, "{}", NULL);
+  assert_int_equal(send_stream(n, &s, PAYLOAD_N, NULL), SQLITE_IOERR_SEEK);
+  assert_int_equal(n->f.nSent, 0);
+  assert_non_null(strstr(n->e.zMsg, "could not be rewound"));
+  /* no header value or query in any of them */
+  assert_null(strstr(n->e.zMsg, "SECRET"));
+}
+
+/* A large 2xx body reaches the sink in pieces and never memory; the error
+** body of a 503 before it stays in memory and out of the sink. */
+static void sink_receives_a_large_body_in_pieces(void **state) {
+  Net *n = *state;
+  static char zBig[25001];
+  Sink k;
+  size_t i;
+  for (i = 0; i < sizeof(zBig) - 1; i++)
+    zBig[i] = (char)('a' + (i * 7 + i / 13) % 26);
+  zBig[sizeof(zBig) - 1] = 0;
+  memset(&k, 0, sizeof(k));
+  fake_reply(&n->f, 503, "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\"}", "0");
+  fake_reply(&n->f, 200, zBig, NULL);
+  assert_int_equal(send_stream(n, NULL, 0, &k), SQLITE_OK);
+  assert_int_equal(n->f.nSent, 2);
+  assert_int_equal(k.nWrite, 25); /* 1000-byte pieces */
+  assert_int_equal(k.got.n, sizeof(zBig) - 1);
+  assert_memory_equal(k.got.z, zBig, sizeof(zBig) - 1);
+  assert_int_equal(n->r.nSunk, (int64_t)sizeof(zBig) - 1);
+  assert_int_equal(n->r.body.n, 0);
+  dbx_buf_free(&k.got);
+
+  /* a memory cap bounds what is kept, not what is streamed */
+  memset(&k, 0, sizeof(k));
+  n->f.nReply = n->f.nSent = 0;
+  fake_reply(&n->f, 200, zBig, NULL);
+  dbx_error_clear(&n->e);
+  {
+    DbxHttpRequest req;
+    DbxHttpSink sink = {sink_write, &k};
+    memset(&req, 0, sizeof(req));
+    req.zMethod = "GET";
+    req.zUrl = "https://x.cloud.databricks.com/api/2.0/fs/files/x";
+    dbx_buf_free(&n->r.body);
+    memset(&n->r, 0, sizeof(n->r));
+    n->r.pSink = &sink;
+    n->r.nMaxBody = 100;
+    assert_int_equal(
+        dbx_http_send(n->p, &req, DBX_RETRY_API, "GET x", &n->r, &n->e),
+        SQLITE_OK);
+  }
+  assert_int_equal(k.got.n, sizeof(zBig) - 1);
+  dbx_buf_free(&k.got);
+}
+
+/* A sink that refuses stops the call with its code; nothing is sent again.
+** A connection that drops after bytes reached the sink is not retried. */
+static void sink_refusal_and_drop_end_the_call(void **state) {
+  Net *n = *state;
+  static char zBig[5001];
+  Sink k;
+  memset(zBig, 'x', sizeof(zBig) - 1);
+  memset(&k, 0, sizeof(k));
+  k.iRefuse = 3;
+  fake_reply(&n->f, 200, zBig, NULL);
+  assert_int_equal(send_stream(n, NULL, 0, &k), SQLITE_FULL);
+  assert_int_equal(n->f.nSent, 1);
+  assert_int_equal(k.nWrite, 3);
+  assert_int_equal(k.got.n, 2000);
+  assert_string_equal(n->e.zMsg,
+                      "PUT /api/2.0/fs/files/Volumes/a/b/c/f: the receiver of "
+                      "the reply stopped it after 2000 bytes (database or "
+                      "disk is full)");
+  dbx_buf_free(&k.got);
+
+  memset(&k, 0, sizeof(k));
+  n->f.nReply = n->f.nSent = 0;
+  fake_reply_dropped(&n->f, 200, zBig);
+  fake_reply(&n->f, 200, zBig, NULL);
+  assert_int_equal(send_stream(n, NULL, 0, &k), SQLITE_IOERR);
+  assert_int_equal(n->f.nSent, 1);
+  assert_int_equal(k.got.n, 5000);
+  assert_non_null(strstr(n->e.zMsg, "connection dropped from "
+                                    "https://x.cloud.databricks.com after "
+                                    "5000 bytes of the reply were handed on"));
+  dbx_buf_free(&k.got);
+
+  /* the same drop before any byte reached the sink is retried */
+  memset(&k, 0, sizeof(k));
+  n->f.nReply = n->f.nSent = 0;
+  fake_reply_dropped(&n->f, 503, "{}");
+  fake_reply(&n->f, 200, "ok", NULL);
+  assert_int_equal(send_stream(n, NULL, 0, &k), SQLITE_OK);
+  assert_int_equal(n->f.nSent, 2);
+  assert_int_equal(k.got.n, 2);
+  dbx_buf_free(&k.got);
+}
+
+static char *no_follow_up(const char *zUrl, long status, const char *zBody,
+                          size_t nBody) {
+  (void)zUrl;
+  (void)status;
+  (void)zBody;
+  (void)nBody;
+  return NULL;
+}
+
+/* Streaming cannot go with a request an interrupt may leave running, nor
+** with a method that sends no body; nothing is sent. */
+static void streaming_misuse_is_refused(void **state) {
+  Net *n = *state;
+  Src s = {zPayload, PAYLOAD_N, 0, 0, 0, 0, 0};
+  DbxHttpBody body = {src_read, src_rewind, PAYLOAD_N, &s};
+  Sink k;
+  DbxHttpSink sink = {sink_write, &k};
+  DbxHttpRequest req;
+  memset(&k, 0, sizeof(k));
+  memset(&req, 0, sizeof(req));
+  req.zMethod = "POST";
+  req.zUrl = "https://x.cloud.databricks.com/api/2.0/sql/statements";
+  req.pStream = &body;
+  req.xOrphan = no_follow_up;
+  fake_reply(&n->f, 200, "{}", NULL);
+  assert_int_equal(
+      dbx_http_send(n->p, &req, DBX_RETRY_ONCE, "POST x", &n->r, &n->e),
+      SQLITE_MISUSE);
+  assert_non_null(strstr(n->e.zMsg, "POST x: a streamed body cannot go"));
+  req.pStream = NULL;
+  n->r.pSink = &sink;
+  dbx_error_clear(&n->e);
+  assert_int_equal(
+      dbx_http_send(n->p, &req, DBX_RETRY_ONCE, "POST x", &n->r, &n->e),
+      SQLITE_MISUSE);
+  n->r.pSink = NULL;
+  req.xOrphan = NULL;
+  req.zMethod = "GET";
+  req.pStream = &body;
+  dbx_error_clear(&n->e);
+  assert_int_equal(
+      dbx_http_send(n->p, &req, DBX_RETRY_API, "GET x", &n->r, &n->e),
+      SQLITE_MISUSE);
+  body.nLength = -1;
+  req.zMethod = "PUT";
+  dbx_error_clear(&n->e);
+  assert_int_equal(
+      dbx_http_send(n->p, &req, DBX_RETRY_API, "PUT x", &n->r, &n->e),
+      SQLITE_MISUSE);
+  assert_int_equal(n->f.nSent, 0);
+  assert_int_equal(s.nRead + s.nRewind, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(loopback_policy),
@@ -405,6 +701,16 @@ int main(void) {
       cmocka_unit_test(refuses_plain_http_before_sending),
       cmocka_unit_test(error_bodies),
       cmocka_unit_test(redacts_urls),
+      cmocka_unit_test_setup_teardown(streamed_body_is_rewound_on_retry,
+                                      net_setup, net_teardown),
+      cmocka_unit_test_setup_teardown(streamed_body_failures, net_setup,
+                                      net_teardown),
+      cmocka_unit_test_setup_teardown(sink_receives_a_large_body_in_pieces,
+                                      net_setup, net_teardown),
+      cmocka_unit_test_setup_teardown(sink_refusal_and_drop_end_the_call,
+                                      net_setup, net_teardown),
+      cmocka_unit_test_setup_teardown(streaming_misuse_is_refused, net_setup,
+                                      net_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
