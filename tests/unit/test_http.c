@@ -3,6 +3,13 @@
 ** fake clock, error-body parsing and redaction, streamed request bodies
 ** and reply sinks.
 */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
 #include "unit.h"
 
 #include "fake_transport.h"
@@ -678,6 +685,247 @@ static void streaming_misuse_is_refused(void **state) {
   assert_int_equal(s.nRead + s.nRewind, 0);
 }
 
+/* ---------------------------------------------------------------------
+** The same streams through libcurl, against a small HTTP server on a
+** thread of this process (127.0.0.1, one request per connection).
+*/
+
+#define LOCAL_MAX 4
+
+/* One scripted reply of the local server, and what it received. */
+typedef struct LocalTurn {
+  const char *zHead;  /* status line and headers, without the blank line */
+  const char *zBody;  /* reply body (nBody bytes) */
+  size_t nBody;       /* its length */
+  char zRequest[512]; /* request line and headers received (start) */
+  DbxBuf body;        /* request body received */
+} LocalTurn;
+
+typedef struct Local {
+  int fd;                     /* listening socket */
+  int port;                   /* its port */
+  LocalTurn aTurn[LOCAL_MAX]; /* replies, in order */
+  int nTurn;                  /* how many */
+  int nServed;                /* connections served */
+  pthread_t tid;              /* the server thread */
+} Local;
+
+/* Reads one request: headers, then Content-Length bytes (none without
+** one), or up to EOF when the client gives up first. */
+static void local_read_request(int fd, LocalTurn *t) {
+  char a[65536];
+  DbxBuf in = {0};
+  size_t nHead = 0;
+  long long nWant = -1;
+  ssize_t k;
+  for (;;) {
+    if (nHead == 0 && in.z) {
+      char *zEnd = strstr(in.z, "\r\n\r\n");
+      if (zEnd) {
+        const char *zLen = strcasestr(in.z, "\r\nContent-Length:");
+        nHead = (size_t)(zEnd - in.z) + 4;
+        nWant = zLen && zLen < zEnd ? atoll(zLen + 17) : 0;
+        snprintf(t->zRequest, sizeof(t->zRequest), "%.*s", (int)nHead, in.z);
+      }
+    }
+    if (nHead && nWant >= 0 && (long long)(in.n - nHead) >= nWant) break;
+    k = recv(fd, a, sizeof(a), 0);
+    if (k <= 0) break;
+    dbx_buf_append(&in, a, (size_t)k);
+  }
+  if (nHead && in.n > nHead)
+    dbx_buf_append(&t->body, in.z + nHead, in.n - nHead);
+  dbx_buf_free(&in);
+}
+
+static void *local_main(void *pArg) {
+  Local *l = pArg;
+  int i;
+  for (i = 0; i < l->nTurn; i++) {
+    LocalTurn *t = &l->aTurn[i];
+    char zHead[512];
+    size_t nOff = 0;
+    int c = accept(l->fd, NULL, NULL);
+    if (c < 0) break;
+    local_read_request(c, t);
+    snprintf(zHead, sizeof(zHead),
+             "%s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", t->zHead,
+             t->nBody);
+    if (send(c, zHead, strlen(zHead), MSG_NOSIGNAL) > 0) {
+      while (nOff < t->nBody) {
+        ssize_t k = send(c, t->zBody + nOff, t->nBody - nOff, MSG_NOSIGNAL);
+        if (k <= 0) break;
+        nOff += (size_t)k;
+      }
+    }
+    close(c);
+    l->nServed++;
+  }
+  return NULL;
+}
+
+/* Starts the server for the turns already scripted in l. */
+static void local_start(Local *l) {
+  struct sockaddr_in sa;
+  socklen_t n = sizeof(sa);
+  struct timeval tv = {20, 0}; /* a test that never connects ends anyway */
+  l->fd = socket(AF_INET, SOCK_STREAM, 0);
+  assert_true(l->fd >= 0);
+  memset(&sa, 0, sizeof(sa));
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(l->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+  assert_int_equal(listen(l->fd, 4), 0);
+  setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  assert_int_equal(getsockname(l->fd, (struct sockaddr *)&sa, &n), 0);
+  l->port = ntohs(sa.sin_port);
+  assert_int_equal(pthread_create(&l->tid, NULL, local_main, l), 0);
+}
+
+/* Waits for the server to serve every turn and closes it. */
+static void local_stop(Local *l) {
+  pthread_join(l->tid, NULL);
+  close(l->fd);
+}
+
+/* Frees what the server received. */
+static void local_free(Local *l) {
+  int i;
+  for (i = 0; i < l->nTurn; i++)
+    dbx_buf_free(&l->aTurn[i].body);
+}
+
+static void local_turn(Local *l, const char *zHead, const char *zBody,
+                       size_t nBody) {
+  LocalTurn *t = &l->aTurn[l->nTurn++];
+  memset(t, 0, sizeof(*t));
+  t->zHead = zHead;
+  t->zBody = zBody;
+  t->nBody = nBody;
+}
+
+/* A streamed upload of 300000 bytes is rewound and sent again after a 503,
+** in full both times, and its reply goes to a sink; through libcurl. */
+static void curl_streams_both_ways(void **state) {
+  static char zUp[300000], zDown[1000000];
+  Local l;
+  DbxHttp *p = NULL;
+  DbxHttpRequest req;
+  DbxHttpResponse r;
+  DbxError e;
+  Src s;
+  DbxHttpBody body = {src_read, src_rewind, sizeof(zUp), &s};
+  Sink k;
+  DbxHttpSink sink = {sink_write, &k};
+  char zUrl[100];
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof(zUp); i++)
+    zUp[i] = (char)(i * 31 + i / 251);
+  for (i = 0; i < sizeof(zDown); i++)
+    zDown[i] = (char)(i * 17 + i / 509);
+  memset(&l, 0, sizeof(l));
+  memset(&s, 0, sizeof(s));
+  memset(&k, 0, sizeof(k));
+  s.z = zUp;
+  s.n = sizeof(zUp);
+  local_turn(&l, "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0", "{}", 2);
+  local_turn(&l, "HTTP/1.1 200 OK", zDown, sizeof(zDown));
+  local_start(&l);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_http_new(NULL, NULL, &p, &e), SQLITE_OK);
+  snprintf(zUrl, sizeof(zUrl), "http://127.0.0.1:%d/api/2.0/fs/files/x",
+           l.port);
+  memset(&req, 0, sizeof(req));
+  req.zMethod = "PUT";
+  req.zUrl = zUrl;
+  req.pStream = &body;
+  memset(&r, 0, sizeof(r));
+  r.pSink = &sink;
+  r.nMaxBody = 1000; /* bounds an error reply, not the sink */
+  assert_int_equal(dbx_http_send(p, &req, DBX_RETRY_API, "PUT x", &r, &e),
+                   SQLITE_OK);
+  local_stop(&l);
+  assert_int_equal(r.status, 200);
+  assert_int_equal(l.nServed, 2);
+  for (i = 0; i < 2; i++) {
+    assert_non_null(strstr(l.aTurn[i].zRequest, "PUT /api/2.0/fs/files/x "));
+    assert_non_null(
+        strstr(l.aTurn[i].zRequest, "\r\nContent-Length: 300000\r\n"));
+    assert_int_equal(l.aTurn[i].body.n, sizeof(zUp));
+    assert_memory_equal(l.aTurn[i].body.z, zUp, sizeof(zUp));
+  }
+  assert_true(s.nRewind >= 2);
+  assert_true(s.nRead > 2);
+  assert_int_equal(k.got.n, sizeof(zDown));
+  assert_memory_equal(k.got.z, zDown, sizeof(zDown));
+  assert_true(k.nWrite > 1);
+  assert_int_equal(r.body.n, 0);
+  dbx_buf_free(&k.got);
+  dbx_buf_free(&r.body);
+  dbx_http_free(p);
+  local_free(&l);
+}
+
+/* Through libcurl too: a failing read and a refusing sink end the call
+** with their own code and message, each after one request. */
+static void curl_stream_failures(void **state) {
+  static char zUp[100000], zDown[200000];
+  Local l;
+  DbxHttp *p = NULL;
+  DbxHttpRequest req;
+  DbxHttpResponse r;
+  DbxError e;
+  Src s;
+  DbxHttpBody body = {src_read, src_rewind, sizeof(zUp), &s};
+  Sink k;
+  DbxHttpSink sink = {sink_write, &k};
+  char zUrl[100];
+  (void)state;
+  memset(zUp, 'u', sizeof(zUp));
+  memset(zDown, 'd', sizeof(zDown));
+  memset(&l, 0, sizeof(l));
+  memset(&s, 0, sizeof(s));
+  memset(&k, 0, sizeof(k));
+  s.z = zUp;
+  s.n = sizeof(zUp);
+  s.iFailRead = 2;
+  k.iRefuse = 2;
+  local_turn(&l, "HTTP/1.1 200 OK", "{}", 2);
+  local_turn(&l, "HTTP/1.1 200 OK", zDown, sizeof(zDown));
+  local_start(&l);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_http_new(NULL, NULL, &p, &e), SQLITE_OK);
+  snprintf(zUrl, sizeof(zUrl), "http://127.0.0.1:%d/api/2.0/fs/files/y",
+           l.port);
+  memset(&req, 0, sizeof(req));
+  req.zMethod = "PUT";
+  req.zUrl = zUrl;
+  req.pStream = &body;
+  memset(&r, 0, sizeof(r));
+  assert_int_equal(dbx_http_send(p, &req, DBX_RETRY_API, "PUT y", &r, &e),
+                   SQLITE_IOERR_READ);
+  assert_non_null(strstr(e.zMsg, "PUT y: reading the request body failed"));
+  dbx_buf_free(&r.body);
+
+  req.zMethod = "GET";
+  req.pStream = NULL;
+  memset(&r, 0, sizeof(r));
+  r.pSink = &sink;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_http_send(p, &req, DBX_RETRY_API, "GET y", &r, &e),
+                   SQLITE_FULL);
+  assert_non_null(
+      strstr(e.zMsg, "GET y: the receiver of the reply stopped it after"));
+  assert_int_equal(k.nWrite, 2);
+  dbx_buf_free(&r.body);
+  dbx_buf_free(&k.got);
+  dbx_http_free(p);
+  local_stop(&l);
+  assert_int_equal(l.nServed, 2);
+  local_free(&l);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(loopback_policy),
@@ -711,6 +959,8 @@ int main(void) {
                                       net_setup, net_teardown),
       cmocka_unit_test_setup_teardown(streaming_misuse_is_refused, net_setup,
                                       net_teardown),
+      cmocka_unit_test(curl_streams_both_ways),
+      cmocka_unit_test(curl_stream_failures),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
