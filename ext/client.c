@@ -6,8 +6,11 @@
 ** dbx_client_call() with a path and a JSON body and get parsed JSON back;
 ** this file adds the Authorization, User-Agent and workspace-id headers,
 ** turns non-2xx replies into DbxError, and retries once with a fresh token
-** after a 401. dbx_client_download() fetches external links (presigned
-** URLs) without credentials and never names their query or headers.
+** after a 401. dbx_client_call_stream() does the same with a streamed
+** request body and a reply sink (files too large to hold).
+** dbx_client_download() fetches external links (presigned URLs) without
+** credentials and never names their query or headers. Serves every SQL
+** function and the virtual table that reach a workspace.
 */
 #include <stdio.h>
 #include <string.h>

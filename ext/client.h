@@ -5,7 +5,10 @@
 ** credential provider (auth.c) and an HTTP handle (http.c) whose connections
 ** are reused across calls. Every API file (statements.c, files.c,
 ** catalog.c) goes through it, so none of them knows about auth, retries or
-** TLS. A client is used by one thread at a time.
+** TLS. A client is used by one thread at a time. Its clock, sleep and
+** jitter are the HTTP handle's, so the API files wait on the same (in unit
+** tests, fake) clock as the retries. Serves every SQL function and the
+** virtual table that reach a workspace.
 */
 #ifndef DBX_CLIENT_H
 #define DBX_CLIENT_H

@@ -9,8 +9,15 @@
 ** transient messages the SDKs retry, backoff min(n,10) s plus jitter, inside
 ** an overall budget, while polling the interrupt callback.
 **
+** A streamed request body is rewound before every attempt and held to its
+** announced length; a streamed reply goes to the caller's sink only when
+** it is a 2xx, so error replies are still parsed and retried, and a reply
+** is never handed to a sink twice.
+**
 ** Nothing here puts a header value, a query string or a request body into
-** an error: callers name the call with zWhat and URLs are redacted.
+** an error: callers name the call with zWhat and URLs are redacted. Serves
+** every SQL function and the virtual table that reach a workspace, through
+** client.c.
 */
 #include <arpa/inet.h>
 #include <dlfcn.h>

@@ -9,8 +9,15 @@
 ** request sent and answers with a canned reply, and a fake clock and sleep
 ** so retry and backoff run instantly.
 **
+** Bodies travel in memory (a JSON request, a reply of bounded size) or
+** streamed through callbacks (DbxHttpBody, DbxHttpSink), so a staged file
+** is uploaded and a large file downloaded without holding it whole.
+**
 ** Redaction: no URL query string, header value or body of a request ever
 ** reaches a DbxError from here; URLs appear as scheme://host/path at most.
+**
+** Serves every SQL function and the virtual table that reach a workspace,
+** always through the workspace client (client.h).
 */
 #ifndef DBX_HTTP_H
 #define DBX_HTTP_H
@@ -66,9 +73,11 @@ typedef struct DbxHttpRequest {
   const void *pBody;           /* request body or NULL, borrowed */
   size_t nBody;                /* bytes in pBody */
   const DbxHttpBody *pStream;  /* streamed body instead of pBody, or NULL;
-                               ** borrowed. A transport reads it only
-                               ** through xRead (never xRewind: the retry
-                               ** loop rewinds) */
+                               ** borrowed. The retry loop rewinds it
+                               ** before each attempt; a transport reads it
+                               ** through xRead and rewinds it only to send
+                               ** it again within one attempt (libcurl on a
+                               ** reused connection found dead) */
   int bFreshConnection;        /* open a new connection for this request, so
                                ** the transport never re-sends it on a reused
                                ** connection that died (DBX_RETRY_ONCE) */

@@ -7,7 +7,8 @@
 ** RUNNING, cancel remotely on interrupt or statement timeout and poll to a
 ** terminal state, then stream the result chunk by chunk. Only the current
 ** chunk is held in memory. All HTTP goes through client.h, so nothing here
-** knows about auth, retries or TLS.
+** knows about auth, retries or TLS; the waits and their jitter use the
+** client's clock too, so unit tests run them on a fake one.
 **
 ** Nothing the server sends is trusted: statement ids, chunk links, external
 ** links and their headers are checked before they reach a URL or a header,
