@@ -851,7 +851,9 @@ static int stream_read(void *pArg, void *pBuf, size_t nBuf, size_t *pnRead) {
   if (nLeft <= 0 || nBuf == 0) return SQLITE_OK;
   if ((uint64_t)nBuf > (uint64_t)nLeft) nBuf = (size_t)nLeft;
   rc = st->pUser->xRead(st->pUser->pArg, pBuf, nBuf, pnRead);
-  if (rc == SQLITE_OK && (*pnRead == 0 || *pnRead > nBuf)) {
+  if (rc == SQLITE_OK && *pnRead > nBuf) {
+    rc = SQLITE_MISUSE; /* it claims more than the buffer holds */
+  } else if (rc == SQLITE_OK && *pnRead == 0) {
     st->bShort = 1;
     rc = SQLITE_IOERR_SHORT_READ;
   }

@@ -403,6 +403,7 @@ typedef struct Src {
   int nRead;       /* xRead calls */
   int iFailRead;   /* xRead call number (1-based) that fails, or 0 */
   int bFailRewind; /* xRewind fails */
+  int bOverClaim;  /* xRead says it read one byte more than asked */
 } Src;
 
 static int src_read(void *pArg, void *pBuf, size_t nBuf, size_t *pnRead) {
@@ -411,7 +412,7 @@ static int src_read(void *pArg, void *pBuf, size_t nBuf, size_t *pnRead) {
   if (++s->nRead == s->iFailRead) return SQLITE_IOERR_READ;
   memcpy(pBuf, s->z + s->iOff, n);
   s->iOff += n;
-  *pnRead = n;
+  *pnRead = s->bOverClaim ? nBuf + 1 : n;
   return SQLITE_OK;
 }
 
@@ -476,7 +477,7 @@ static int send_stream(Net *n, Src *s, int64_t nLength, Sink *k) {
 ** byte, after a rewind. */
 static void streamed_body_is_rewound_on_retry(void **state) {
   Net *n = *state;
-  Src s = {zPayload, PAYLOAD_N, 0, 0, 0, 0, 0};
+  Src s = {.z = zPayload, .n = PAYLOAD_N};
   int i;
   fake_reply(&n->f, 503, "{\"error_code\":\"TEMPORARILY_UNAVAILABLE\"}", "0");
   fake_reply(&n->f, 204, NULL, NULL);
@@ -508,7 +509,7 @@ static void streamed_body_is_rewound_on_retry(void **state) {
 ** not retried. A body shorter than announced and a failed rewind too. */
 static void streamed_body_failures(void **state) {
   Net *n = *state;
-  Src s = {zPayload, PAYLOAD_N, 0, 0, 0, 2, 0};
+  Src s = {.z = zPayload, .n = PAYLOAD_N, .iFailRead = 2};
   fake_reply(&n->f, 200, "{}", NULL);
   assert_int_equal(send_stream(n, &s, PAYLOAD_N, NULL), SQLITE_IOERR_READ);
   assert_int_equal(n->f.nSent, 1);
@@ -529,6 +530,18 @@ static void streamed_body_failures(void **state) {
   assert_non_null(strstr(n->e.zMsg, "PUT /api/2.0/fs/files/Volumes/a/b/c/f: "
                                     "the request body ended after 40 of the "
                                     "41 bytes announced"));
+
+  /* a source that claims more bytes than it was asked for */
+  memset(&s, 0, sizeof(s));
+  s.z = zPayload;
+  s.n = PAYLOAD_N;
+  s.bOverClaim = 1;
+  n->f.nReply = n->f.nSent = 0;
+  fake_reply(&n->f, 200, "{}", NULL);
+  assert_int_equal(send_stream(n, &s, PAYLOAD_N, NULL), SQLITE_MISUSE);
+  assert_int_equal(n->f.nSent, 1);
+  assert_non_null(strstr(n->e.zMsg, "reading the request body failed after "
+                                    "0 of 40 bytes"));
 
   /* a rewind that fails: nothing is sent */
   memset(&s, 0, sizeof(s));
@@ -645,7 +658,7 @@ static char *no_follow_up(const char *zUrl, long status, const char *zBody,
 ** with a method that sends no body; nothing is sent. */
 static void streaming_misuse_is_refused(void **state) {
   Net *n = *state;
-  Src s = {zPayload, PAYLOAD_N, 0, 0, 0, 0, 0};
+  Src s = {.z = zPayload, .n = PAYLOAD_N};
   DbxHttpBody body = {src_read, src_rewind, PAYLOAD_N, &s};
   Sink k;
   DbxHttpSink sink = {sink_write, &k};
