@@ -1077,6 +1077,47 @@ static void polling_backoff_runs_on_the_client_clock(void **state) {
   assert_true(real_ms() - tReal < 5000);
 }
 
+/* The statement_timeout and the wait for the cancel to take hold also run
+** on the client's clock: 1 s of polls (100, 200, 400 ms, then the timeout
+** inside the 800 ms wait), the cancel, then polls 50 ms doubling to 1.6 s
+** until 15 s have passed without the statement ending. */
+static void statement_timeout_and_cancel_wait_on_the_client_clock(
+    void **state) {
+  static const char zRunning[] =
+      "{\"statement_id\":\"s8\",\"status\":{\"state\":\"RUNNING\"}}";
+  Step aStep[19];
+  DbxStmtOptions o;
+  DbxStmt *p = NULL;
+  DbxError e;
+  int i, n = 0;
+  int64_t tReal = real_ms();
+  (void)state;
+  aStep[n++] = (Step){"POST", STMT, 0, zRunning, NULL};
+  for (i = 0; i < 3; i++)
+    aStep[n++] = (Step){"GET", STMT "/s8", 0, zRunning, NULL};
+  aStep[n++] = (Step){"POST", STMT "/s8/cancel", 0, "{}", NULL};
+  /* cancel polls end at 50+100+200+400+800+9*1600 = 15950 ms > 15 s */
+  for (i = 0; i < 14; i++)
+    aStep[n++] = (Step){"GET", STMT "/s8", 0, zRunning, NULL};
+  script(aStep, n);
+  options(&o);
+  o.nPollFirstMs = 100;
+  o.rTimeoutSeconds = 1;
+  uFakeRand = 0;
+  fakeNowMs = 20000;
+  nFakeSleep = 0;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_stmt_execute(&fake, "SELECT slow()", NULL, 0, &o, &p,
+                                    &e),
+                   SQLITE_ERROR);
+  assert_null(p);
+  assert_int_equal(fake.iStep, 19);
+  assert_string_equal(e.zCode, "STATEMENT_TIMEOUT");
+  assert_string_equal(e.zStatement, "s8");
+  assert_int_equal(fakeNowMs, 20000 + 1000 + 15950);
+  assert_true(real_ms() - tReal < 5000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(polls_then_follows_inline_chunks),
@@ -1094,6 +1135,7 @@ int main(void) {
       cmocka_unit_test(downloads_are_capped_by_byte_count),
       cmocka_unit_test(embedded_nul_is_kept),
       cmocka_unit_test(polling_backoff_runs_on_the_client_clock),
+      cmocka_unit_test(statement_timeout_and_cancel_wait_on_the_client_clock),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
