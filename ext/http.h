@@ -136,9 +136,13 @@ int dbx_http_response_write(DbxHttpResponse *pResp, const void *pData,
 /*
 ** The swappable network and clock. xPerform sends one request (no retry)
 ** and fills *pResp; it returns SQLITE_OK when it did what it could (even a
-** network failure is reported through pResp->eNet) or SQLITE_NOMEM.
-** xNowMs is a monotonic clock in milliseconds; xSleepMs sleeps. A NULL
-** member means the libcurl / real-clock default.
+** network failure is reported through pResp->eNet) or SQLITE_NOMEM. It
+** reads a streamed request body through pReq->pStream->xRead, and hands
+** the reply over with dbx_http_response_write() once pResp->status is set
+** (required when pResp->pSink is set; appending to pResp->body is the
+** same otherwise), stopping when that refuses. xNowMs is a monotonic
+** clock in milliseconds; xSleepMs sleeps. A NULL member means the libcurl
+** / real-clock default.
 */
 typedef struct DbxHttpTransport {
   int (*xPerform)(void *pCtx, const DbxHttpRequest *pReq,
