@@ -6,8 +6,11 @@
 ** dbx_client_call() with a path and a JSON body and get parsed JSON back;
 ** this file adds the Authorization, User-Agent and workspace-id headers,
 ** turns non-2xx replies into DbxError, and retries once with a fresh token
-** after a 401. dbx_client_download() fetches external links (presigned
-** URLs) without credentials and never names their query or headers.
+** after a 401. dbx_client_call_stream() does the same with a streamed
+** request body and a reply sink (files too large to hold).
+** dbx_client_download() fetches external links (presigned URLs) without
+** credentials and never names their query or headers. Serves every SQL
+** function and the virtual table that reach a workspace.
 */
 #include <stdio.h>
 #include <string.h>
@@ -134,6 +137,18 @@ const char *dbx_client_host(const DbxClient *p) {
   return p->zHost;
 }
 
+int64_t dbx_client_now_ms(DbxClient *p) {
+  return dbx_http_now_ms(p->pHttp);
+}
+
+void dbx_client_sleep_ms(DbxClient *p, int64_t ms) {
+  dbx_http_sleep_ms(p->pHttp, ms);
+}
+
+unsigned dbx_client_rand(DbxClient *p) {
+  return dbx_http_rand(p->pHttp);
+}
+
 /* "METHOD /path" without the query string, for messages. */
 static void call_name(const char *zMethod, const char *zPath, char *zOut,
                       size_t nOut) {
@@ -158,15 +173,24 @@ static int is_token_rejected(const DbxHttpResponse *pResp) {
          strcasestr(e.zMsg, "token expired");
 }
 
+/* What a call sends and where its reply goes, besides the headers. */
+typedef struct ClientIo {
+  const void *pBody;          /* in-memory request body, or NULL */
+  size_t nBody;               /* bytes in pBody */
+  const DbxHttpBody *pStream; /* streamed request body, or NULL */
+  const DbxHttpSink *pSink;   /* receives a 2xx reply body, or NULL */
+  size_t nMax;                /* cap on the reply bytes kept in memory */
+} ClientIo;
+
 /*
 ** One authenticated call with the 401 retry. The reply body is appended to
-** pOut; *pStatus gets the final status. Non-2xx replies become errors.
+** pOut (unless pIo->pSink takes it); *pStatus gets the final status.
+** Non-2xx replies become errors.
 */
 static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
                        const char *const *azExtra, int nExtra,
-                       const void *pBody, size_t nBody, DbxRetryKind eRetry,
-                       size_t nMax, DbxBuf *pOut, long *pStatus,
-                       DbxError *pErr) {
+                       const ClientIo *pIo, DbxRetryKind eRetry, DbxBuf *pOut,
+                       long *pStatus, DbxError *pErr) {
   const char **azHeader;
   char *zUrl, *zAuth = NULL, zWhat[200];
   int rc = SQLITE_OK, nHeader, i, bRetried = 0;
@@ -188,7 +212,8 @@ static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
   memset(&resp, 0, sizeof(resp));
   resp.body = *pOut; /* append to the caller's buffer, no copy */
   resp.nKeep = pOut->n;
-  resp.nMaxBody = nMax;
+  resp.nMaxBody = pIo->nMax;
+  resp.pSink = pIo->pSink;
   memset(pOut, 0, sizeof(*pOut));
 
   for (;;) {
@@ -204,8 +229,9 @@ static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
     req.zUrl = zUrl;
     req.azHeader = azHeader;
     req.nHeader = nHeader;
-    req.pBody = pBody;
-    req.nBody = nBody;
+    req.pBody = pIo->pBody;
+    req.nBody = pIo->nBody;
+    req.pStream = pIo->pStream;
     req.xOrphan = p->xOrphan;
     rc = dbx_http_send(p->pHttp, &req, eRetry, zWhat, &resp, pErr);
     dbx_free_secret(zAuth);
@@ -260,6 +286,7 @@ static int client_call_json(DbxClient *p, const char *zMethod,
   DbxBuf out = {0};
   long status = 0;
   int rc;
+  ClientIo io;
 
   if (ppOut) *ppOut = NULL;
   if (pBody) {
@@ -267,9 +294,12 @@ static int client_call_json(DbxClient *p, const char *zMethod,
     if (zBody == NULL)
       return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
+  memset(&io, 0, sizeof(io));
+  io.pBody = zBody;
+  io.nBody = zBody ? strlen(zBody) : 0;
+  io.nMax = DBX_CLIENT_MAX_BODY;
   rc = client_send(p, zMethod, zPath, pBody ? azJson : azJson + 1,
-                   pBody ? 2 : 1, zBody, zBody ? strlen(zBody) : 0, eRetry,
-                   DBX_CLIENT_MAX_BODY, &out, &status, pErr);
+                   pBody ? 2 : 1, &io, eRetry, &out, &status, pErr);
   if (zBody) cJSON_free(zBody);
   if (rc == SQLITE_OK && ppOut && out.n > 0) {
     *ppOut = cJSON_ParseWithLength(out.z, out.n);
@@ -311,8 +341,33 @@ int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
                         long *pStatus, DbxError *pErr) {
   DbxBuf tmp = {0};
   long status = 0;
-  int rc = client_send(p, zMethod, zPath, azHeader, nHeader, pBody, nBody,
-                       DBX_RETRY_API, 0, pOut ? pOut : &tmp, &status, pErr);
+  int rc;
+  ClientIo io;
+  memset(&io, 0, sizeof(io));
+  io.pBody = pBody;
+  io.nBody = nBody;
+  rc = client_send(p, zMethod, zPath, azHeader, nHeader, &io, DBX_RETRY_API,
+                   pOut ? pOut : &tmp, &status, pErr);
+  dbx_buf_free(&tmp);
+  if (pStatus) *pStatus = rc == SQLITE_OK ? status : 0;
+  return rc;
+}
+
+int dbx_client_call_stream(DbxClient *p, const char *zMethod, const char *zPath,
+                           const char *const *azHeader, int nHeader,
+                           const DbxHttpBody *pBody, const DbxHttpSink *pSink,
+                           long *pStatus, DbxError *pErr) {
+  DbxBuf tmp = {0};
+  long status = 0;
+  int rc;
+  ClientIo io;
+  memset(&io, 0, sizeof(io));
+  io.pStream = pBody;
+  io.pSink = pSink;
+  /* what stays in memory: an error reply, or a reply nobody asked for */
+  io.nMax = DBX_CLIENT_MAX_BODY;
+  rc = client_send(p, zMethod, zPath, azHeader, nHeader, &io, DBX_RETRY_API,
+                   &tmp, &status, pErr);
   dbx_buf_free(&tmp);
   if (pStatus) *pStatus = rc == SQLITE_OK ? status : 0;
   return rc;

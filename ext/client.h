@@ -5,7 +5,10 @@
 ** credential provider (auth.c) and an HTTP handle (http.c) whose connections
 ** are reused across calls. Every API file (statements.c, files.c,
 ** catalog.c) goes through it, so none of them knows about auth, retries or
-** TLS. A client is used by one thread at a time.
+** TLS. A client is used by one thread at a time. Its clock, sleep and
+** jitter are the HTTP handle's, so the API files wait on the same (in unit
+** tests, fake) clock as the retries. Serves every SQL function and the
+** virtual table that reach a workspace.
 */
 #ifndef DBX_CLIENT_H
 #define DBX_CLIENT_H
@@ -91,6 +94,20 @@ int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
                         long *pStatus, DbxError *pErr);
 
 /*
+** dbx_client_call_raw() with both bodies streamed (a staged file uploaded
+** to a volume, a large file downloaded): pBody (may be NULL) is read
+** through its callbacks and rewound before each attempt; a 2xx reply body
+** goes to pSink (may be NULL: discarded) in the pieces it arrives in. An
+** error reply is read into memory, parsed and retried as for any call and
+** never reaches pSink. See DbxHttpBody and DbxHttpSink in http.h for what
+** fails the call. The client's orphan callback must not be set.
+*/
+int dbx_client_call_stream(DbxClient *p, const char *zMethod, const char *zPath,
+                           const char *const *azHeader, int nHeader,
+                           const DbxHttpBody *pBody, const DbxHttpSink *pSink,
+                           long *pStatus, DbxError *pErr);
+
+/*
 ** Downloads an external link (a presigned cloud-storage URL): no
 ** Authorization header, the link's own headers (azHeader, "Name: value")
 ** sent as given, retried like API calls. The body is appended to pOut. An
@@ -116,6 +133,18 @@ int dbx_client_download_max(DbxClient *p, const char *zUrl,
 ** caller owns *pKeep and frees it with dbx_buf_free(); NULL stops it.
 */
 void dbx_client_keep_body(DbxClient *p, DbxBuf *pKeep);
+
+/*
+** The client's clock, sleep and jitter: the HTTP handle's (http.h), so
+** polling and backoff above this layer run on the same fake clock as the
+** retries in unit tests. dbx_client_now_ms is monotonic milliseconds;
+** dbx_client_sleep_ms does not poll the interrupt callback (callers that
+** wait long sleep in slices and poll themselves); dbx_client_rand is not
+** fit for secrets.
+*/
+int64_t dbx_client_now_ms(DbxClient *p);
+void dbx_client_sleep_ms(DbxClient *p, int64_t ms);
+unsigned dbx_client_rand(DbxClient *p);
 
 /* The workspace base URL without a trailing slash (borrowed), e.g.
 ** https://x.cloud.databricks.com */

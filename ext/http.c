@@ -9,8 +9,15 @@
 ** transient messages the SDKs retry, backoff min(n,10) s plus jitter, inside
 ** an overall budget, while polling the interrupt callback.
 **
+** A streamed request body is rewound before every attempt and held to its
+** announced length; a streamed reply goes to the caller's sink only when
+** it is a 2xx, so error replies are still parsed and retried, and a reply
+** is never handed to a sink twice.
+**
 ** Nothing here puts a header value, a query string or a request body into
-** an error: callers name the call with zWhat and URLs are redacted.
+** an error: callers name the call with zWhat and URLs are redacted. Serves
+** every SQL function and the virtual table that reach a workspace, through
+** client.c.
 */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -42,10 +49,12 @@ struct DbxHttp {
   uint64_t uRand;            /* xorshift state for the jitter */
 };
 
-/* The progress state of one transfer (see curl_on_progress). */
+/* The state of one transfer (see curl_on_progress, curl_on_body). */
 typedef struct HttpXfer {
   DbxHttp *p;                  /* whose interrupt to poll; NULL in a
                                ** background transfer (another thread) */
+  CURL *c;                     /* the easy handle doing it */
+  DbxHttpResponse *pResp;      /* where the reply goes */
   long inactivityMs;           /* the stall limit */
   int64_t tLastByteMs;         /* when the transfer last moved */
   curl_off_t nLastDl, nLastUl; /* byte counts seen at tLastByteMs */
@@ -84,17 +93,59 @@ static void real_sleep_ms(void *pCtx, int64_t ms) {
   nanosleep(&ts, NULL);
 }
 
-/* CURLOPT_WRITEFUNCTION: appends to the body; 0 (abort) when out of memory
-** or past the caller's cap, so a never-ending reply costs at most the cap. */
-static size_t curl_on_body(char *pData, size_t sz, size_t n, void *pArg) {
-  DbxHttpResponse *pResp = (DbxHttpResponse *)pArg;
-  if (pResp->nMaxBody &&
-      sz * n > pResp->nMaxBody - (pResp->body.n - pResp->nKeep)) {
-    pResp->bTooBig = 1;
-    return 0;
+/* See http.h. The cap bounds what memory a never-ending reply costs. */
+int dbx_http_response_write(DbxHttpResponse *pResp, const void *pData,
+                            size_t nData) {
+  if (pResp->pSink && pResp->status >= 200 && pResp->status <= 299) {
+    int rc = nData ? pResp->pSink->xWrite(pResp->pSink->pArg, pData, nData)
+                   : SQLITE_OK;
+    if (rc != SQLITE_OK) {
+      pResp->rcSink = rc;
+      return rc;
+    }
+    pResp->nSunk += (int64_t)nData;
+    return SQLITE_OK;
   }
-  dbx_buf_append(&pResp->body, pData, sz * n);
-  return pResp->body.rc == SQLITE_OK ? sz * n : 0;
+  if (pResp->nMaxBody &&
+      nData > pResp->nMaxBody - (pResp->body.n - pResp->nKeep)) {
+    pResp->bTooBig = 1;
+    return SQLITE_TOOBIG;
+  }
+  dbx_buf_append(&pResp->body, pData, nData);
+  return pResp->body.rc;
+}
+
+/* CURLOPT_WRITEFUNCTION: hands the bytes on; 0 (abort) when the body is
+** refused. A sink needs the status first: it is known once the headers
+** are in, which is before the first body byte. */
+static size_t curl_on_body(char *pData, size_t sz, size_t n, void *pArg) {
+  HttpXfer *x = (HttpXfer *)pArg;
+  if (x->pResp->pSink && x->pResp->status == 0) {
+    curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &x->pResp->status);
+  }
+  return dbx_http_response_write(x->pResp, pData, sz * n) == SQLITE_OK ? sz * n
+                                                                       : 0;
+}
+
+/* CURLOPT_READFUNCTION of a streamed body: a failure aborts the transfer
+** (the retry loop has recorded why). */
+static size_t curl_on_read(char *pBuf, size_t sz, size_t n, void *pArg) {
+  const DbxHttpBody *pBody = (const DbxHttpBody *)pArg;
+  size_t nRead = 0;
+  if (pBody->xRead(pBody->pArg, pBuf, sz * n, &nRead) != SQLITE_OK) {
+    return CURL_READFUNC_ABORT;
+  }
+  return nRead;
+}
+
+/* CURLOPT_SEEKFUNCTION: libcurl rewinds a body to re-send it on a new
+** connection when a reused one turned out dead; only the start is
+** reachable. */
+static int curl_on_seek(void *pArg, curl_off_t offset, int origin) {
+  const DbxHttpBody *pBody = (const DbxHttpBody *)pArg;
+  if (offset != 0 || origin != SEEK_SET) return CURL_SEEKFUNC_CANTSEEK;
+  return pBody->xRewind(pBody->pArg) == SQLITE_OK ? CURL_SEEKFUNC_OK
+                                                  : CURL_SEEKFUNC_FAIL;
 }
 
 /* Keeps the Retry-After header; every other header is ignored. */
@@ -178,6 +229,8 @@ static DbxNetError curl_classify(CURLcode cc) {
 static void curl_setup(DbxHttp *p, const DbxHttpRequest *pReq,
                        DbxHttpResponse *pResp, HttpXfer *pXfer) {
   CURL *c = p->pCurl;
+  pXfer->c = c;
+  pXfer->pResp = pResp;
   pXfer->inactivityMs = p->set.inactivityTimeoutMs;
   pXfer->tLastByteMs = real_now_ms(NULL);
   pXfer->nLastDl = pXfer->nLastUl = 0;
@@ -197,8 +250,8 @@ static void curl_setup(DbxHttp *p, const DbxHttpRequest *pReq,
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, p->set.connectTimeoutMs);
   curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, curl_on_body);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, pResp);
-  if (pResp->nMaxBody) {
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, pXfer);
+  if (pResp->nMaxBody && pResp->pSink == NULL) {
     /* a Content-Length above the cap fails before the body is read */
     curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)pResp->nMaxBody);
   }
@@ -212,6 +265,16 @@ static void curl_setup(DbxHttp *p, const DbxHttpRequest *pReq,
     curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   } else if (strcmp(pReq->zMethod, "HEAD") == 0) {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else if (pReq->pStream) {
+    /* an upload of known length, whatever the method */
+    curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, pReq->zMethod);
+    curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+                     (curl_off_t)pReq->pStream->nLength);
+    curl_easy_setopt(c, CURLOPT_READFUNCTION, curl_on_read);
+    curl_easy_setopt(c, CURLOPT_READDATA, (void *)pReq->pStream);
+    curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, curl_on_seek);
+    curl_easy_setopt(c, CURLOPT_SEEKDATA, (void *)pReq->pStream);
   } else {
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, pReq->zMethod);
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)pReq->nBody);
@@ -453,6 +516,11 @@ static int http_perform_job(DbxHttp *p, const DbxHttpRequest *pReq,
   HttpJob *j = sqlite3_malloc64(sizeof(*j));
   const char *zCa = p->set.zCaBundle;
   int bAbandon = 0;
+  if (pReq->pStream || pResp->pSink) {
+    /* the callbacks could outlive their caller: dbx_http_send refuses it */
+    sqlite3_free(j);
+    return SQLITE_MISUSE;
+  }
   if (j == NULL) return SQLITE_NOMEM;
   memset(j, 0, sizeof(*j));
   pthread_mutex_init(&j->mu, NULL);
@@ -561,8 +629,12 @@ int64_t dbx_http_now_ms(DbxHttp *p) {
   return p->tr.xNowMs(p->tr.pCtx);
 }
 
+void dbx_http_sleep_ms(DbxHttp *p, int64_t ms) {
+  p->tr.xSleepMs(p->tr.pCtx, ms);
+}
+
 /* xorshift64 for backoff jitter: no need for a secure generator. */
-static unsigned http_rand(DbxHttp *p) {
+unsigned dbx_http_rand(DbxHttp *p) {
   uint64_t x = p->uRand;
   x ^= x << 13;
   x ^= x >> 7;
@@ -754,6 +826,114 @@ static const char *net_text(DbxNetError e) {
   }
 }
 
+/*
+** A streamed request body as the transport sees it: the caller's, held to
+** its announced length and with its first failure kept, so the loop can
+** tell a body that could not be read from a network failure whatever the
+** transport.
+*/
+typedef struct HttpStream {
+  const DbxHttpBody *pUser; /* the caller's body */
+  DbxHttpBody wrap;         /* handed to the transport */
+  int64_t nDone;            /* bytes read since the last rewind */
+  int rc;                   /* first failure, or SQLITE_OK */
+  int bShort;               /* rc: the body ended before nLength */
+  int bRewind;              /* rc: xRewind failed */
+} HttpStream;
+
+/* DbxHttpBody.xRead of the wrapper: never more than nLength in all. */
+static int stream_read(void *pArg, void *pBuf, size_t nBuf, size_t *pnRead) {
+  HttpStream *st = (HttpStream *)pArg;
+  int64_t nLeft = st->pUser->nLength - st->nDone;
+  int rc;
+  *pnRead = 0;
+  if (st->rc != SQLITE_OK) return st->rc;
+  if (nLeft <= 0 || nBuf == 0) return SQLITE_OK;
+  if ((uint64_t)nBuf > (uint64_t)nLeft) nBuf = (size_t)nLeft;
+  rc = st->pUser->xRead(st->pUser->pArg, pBuf, nBuf, pnRead);
+  if (rc == SQLITE_OK && *pnRead > nBuf) {
+    rc = SQLITE_MISUSE; /* it claims more than the buffer holds */
+  } else if (rc == SQLITE_OK && *pnRead == 0) {
+    st->bShort = 1;
+    rc = SQLITE_IOERR_SHORT_READ;
+  }
+  if (rc != SQLITE_OK) {
+    *pnRead = 0;
+    st->rc = rc;
+    return rc;
+  }
+  st->nDone += (int64_t)*pnRead;
+  return SQLITE_OK;
+}
+
+/* DbxHttpBody.xRewind of the wrapper. */
+static int stream_rewind(void *pArg) {
+  HttpStream *st = (HttpStream *)pArg;
+  int rc;
+  if (st->rc != SQLITE_OK) return st->rc;
+  rc = st->pUser->xRewind(st->pUser->pArg);
+  if (rc != SQLITE_OK) {
+    st->rc = rc;
+    st->bRewind = 1;
+    return rc;
+  }
+  st->nDone = 0;
+  return SQLITE_OK;
+}
+
+/* The error of a streamed body that failed (st->rc set). */
+static int stream_error(const HttpStream *st, const char *zWhat,
+                        DbxError *pErr) {
+  if (st->bRewind) {
+    return dbx_error_set(pErr, st->rc,
+                         "%s: the request body could not be rewound to "
+                         "send it (%s)",
+                         zWhat, sqlite3_errstr(st->rc));
+  }
+  if (st->bShort) {
+    return dbx_error_set(pErr, SQLITE_IOERR,
+                         "%s: the request body ended after %lld of the %lld "
+                         "bytes announced; check that the file did not "
+                         "change while it was sent",
+                         zWhat, (long long)st->nDone,
+                         (long long)st->pUser->nLength);
+  }
+  return dbx_error_set(pErr, st->rc,
+                       "%s: reading the request body failed after %lld of "
+                       "%lld bytes (%s)",
+                       zWhat, (long long)st->nDone,
+                       (long long)st->pUser->nLength, sqlite3_errstr(st->rc));
+}
+
+/* Checks the streaming parts of a call. Returns SQLITE_OK or SQLITE_MISUSE
+** with pErr set. */
+static int stream_check(const DbxHttpRequest *pReq,
+                        const DbxHttpResponse *pResp, const char *zWhat,
+                        DbxError *pErr) {
+  const DbxHttpBody *pB = pReq->pStream;
+  if (pB == NULL && pResp->pSink == NULL) return SQLITE_OK;
+  if (pReq->xOrphan) {
+    return dbx_error_set(pErr, SQLITE_MISUSE,
+                         "%s: a streamed body cannot go with a request that "
+                         "an interrupt may leave running",
+                         zWhat);
+  }
+  if (pResp->pSink && pResp->pSink->xWrite == NULL) {
+    return dbx_error_set(pErr, SQLITE_MISUSE,
+                         "%s: the reply sink has no xWrite", zWhat);
+  }
+  if (pB && (pB->xRead == NULL || pB->xRewind == NULL || pB->nLength < 0 ||
+             pReq->pBody != NULL || strcmp(pReq->zMethod, "GET") == 0 ||
+             strcmp(pReq->zMethod, "HEAD") == 0)) {
+    return dbx_error_set(pErr, SQLITE_MISUSE,
+                         "%s: a streamed request body needs xRead, xRewind, "
+                         "a length, no in-memory body and a method that "
+                         "sends one",
+                         zWhat);
+  }
+  return SQLITE_OK;
+}
+
 static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
                           DbxRetryKind eRetry, const char *zWhat,
                           DbxHttpResponse *pResp, DbxError *pErr);
@@ -766,6 +946,7 @@ int dbx_http_send(DbxHttp *p, const DbxHttpRequest *pReq, DbxRetryKind eRetry,
   char zUa[200];
 
   rc = dbx_http_check_url(pReq->zUrl, pErr);
+  if (rc == SQLITE_OK) rc = stream_check(pReq, pResp, zWhat, pErr);
   if (rc != SQLITE_OK) return rc;
   /* the User-Agent travels as a header line, visible to fake transports */
   azAll = sqlite3_malloc64(sizeof(char *) * (size_t)(pReq->nHeader + 1));
@@ -827,6 +1008,13 @@ static int http_net_error(DbxHttp *p, const DbxHttpRequest *pReq,
   default:
     break;
   }
+  if (pResp->nSunk > 0) {
+    return dbx_error_set(pErr, SQLITE_IOERR,
+                         "%s: %s from %s after %lld bytes of the reply were "
+                         "handed on (%s), so it was not sent again",
+                         zWhat, net_text(pResp->eNet), zSafe,
+                         (long long)pResp->nSunk, pResp->zNetMsg);
+  }
   if (eRetry == DBX_RETRY_ONCE && bSent) {
     dbx_error_set(pErr, SQLITE_IOERR,
                   "%s: %s after the request was sent to %s (%s), so it was "
@@ -866,7 +1054,19 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
                           DbxHttpResponse *pResp, DbxError *pErr) {
   int64_t tStart, budget, delay;
   int nAttempt, rc;
+  HttpStream st;
+  DbxHttpRequest req = *pReq;
 
+  memset(&st, 0, sizeof(st));
+  if (pReq->pStream) {
+    st.pUser = pReq->pStream;
+    st.wrap.xRead = stream_read;
+    st.wrap.xRewind = stream_rewind;
+    st.wrap.nLength = pReq->pStream->nLength;
+    st.wrap.pArg = &st;
+    req.pStream = &st.wrap;
+  }
+  pReq = &req;
   budget = p->set.retryBudgetMs;
   if (eRetry == DBX_RETRY_TOKEN && budget > 60000) budget = 60000;
   tStart = p->tr.xNowMs(p->tr.pCtx);
@@ -875,12 +1075,31 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
       return dbx_error_set(pErr, SQLITE_INTERRUPT, "%s: interrupted", zWhat);
     }
     response_reset(pResp);
+    /* every attempt, the first too, sends the body from its first byte */
+    if (req.pStream && stream_rewind(&st) != SQLITE_OK) {
+      return stream_error(&st, zWhat, pErr);
+    }
     rc = p->tr.xPerform(p->tr.pCtx, pReq, pResp);
+    if (rc == SQLITE_MISUSE) {
+      return dbx_error_set(pErr, rc,
+                           "%s: the transport cannot send this "
+                           "request",
+                           zWhat);
+    }
     if (rc != SQLITE_OK) return dbx_error_set(pErr, rc, "out of memory");
+    if (st.rc != SQLITE_OK) return stream_error(&st, zWhat, pErr);
+    if (pResp->rcSink != SQLITE_OK) {
+      return dbx_error_set(pErr, pResp->rcSink,
+                           "%s: the receiver of the reply stopped it after "
+                           "%lld bytes (%s)",
+                           zWhat, (long long)pResp->nSunk,
+                           sqlite3_errstr(pResp->rcSink));
+    }
     if (pResp->eNet == DBX_NET_ABORTED) {
       return dbx_error_set(pErr, SQLITE_INTERRUPT, "%s: interrupted", zWhat);
     }
-    if (!dbx_http_is_retryable(eRetry, pResp)) break;
+    /* a sink cannot take the reply twice */
+    if (pResp->nSunk > 0 || !dbx_http_is_retryable(eRetry, pResp)) break;
     {
       /* 429/503 without a usable Retry-After wait 1 s */
       const char *zAfter = NULL;
@@ -888,7 +1107,7 @@ static int http_send_loop(DbxHttp *p, const DbxHttpRequest *pReq,
           (pResp->status == 429 || pResp->status == 503)) {
         zAfter = pResp->zRetryAfter[0] ? pResp->zRetryAfter : "1";
       }
-      delay = dbx_http_backoff_ms(&p->set, nAttempt, zAfter, http_rand(p));
+      delay = dbx_http_backoff_ms(&p->set, nAttempt, zAfter, dbx_http_rand(p));
     }
     if (p->tr.xNowMs(p->tr.pCtx) + delay - tStart >
         (pResp->eNet == DBX_NET_CONNECT && budget > HTTP_CONNECT_BUDGET_MS

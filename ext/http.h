@@ -9,8 +9,15 @@
 ** request sent and answers with a canned reply, and a fake clock and sleep
 ** so retry and backoff run instantly.
 **
+** Bodies travel in memory (a JSON request, a reply of bounded size) or
+** streamed through callbacks (DbxHttpBody, DbxHttpSink), so a staged file
+** is uploaded and a large file downloaded without holding it whole.
+**
 ** Redaction: no URL query string, header value or body of a request ever
 ** reaches a DbxError from here; URLs appear as scheme://host/path at most.
+**
+** Serves every SQL function and the virtual table that reach a workspace,
+** always through the workspace client (client.h).
 */
 #ifndef DBX_HTTP_H
 #define DBX_HTTP_H
@@ -27,6 +34,36 @@
 typedef char *(*DbxHttpOrphanFn)(const char *zUrl, long status,
                                  const char *zBody, size_t nBody);
 
+/*
+** A request body read piece by piece instead of held in memory (a staged
+** file on its way to a volume). xRead fills up to nBuf bytes of pBuf and
+** sets *pnRead; *pnRead 0 means the end. xRewind goes back to the first
+** byte: it is called before every attempt, so a retried request sends the
+** same bytes again. Both return SQLITE_OK or an error code, which fails
+** the call (not retried). nLength is the exact number of bytes: the request
+** announces it as Content-Length, and a body that ends sooner fails.
+*/
+typedef struct DbxHttpBody {
+  int (*xRead)(void *pArg, void *pBuf, size_t nBuf, size_t *pnRead);
+  int (*xRewind)(void *pArg);
+  int64_t nLength; /* bytes in the body, >= 0 */
+  void *pArg;      /* handed to xRead and xRewind */
+} DbxHttpBody;
+
+/*
+** Where a successful (2xx) reply body goes instead of memory, in the pieces
+** it arrives in (a large download). xWrite returns SQLITE_OK to go on, or
+** an error code that stops the transfer and fails the call with that code.
+** An error reply (not 2xx) is still read into DbxHttpResponse.body, so it
+** can be parsed and retried, and never reaches the sink. Once a byte went
+** to the sink, a failed transfer is not sent again (the sink would see the
+** reply twice).
+*/
+typedef struct DbxHttpSink {
+  int (*xWrite)(void *pArg, const void *pData, size_t nData);
+  void *pArg; /* handed to xWrite */
+} DbxHttpSink;
+
 /* One request as handed to the transport. */
 typedef struct DbxHttpRequest {
   const char *zMethod;         /* "GET", "POST", "PUT", "DELETE", "HEAD" */
@@ -35,6 +72,12 @@ typedef struct DbxHttpRequest {
   int nHeader;                 /* entries in azHeader */
   const void *pBody;           /* request body or NULL, borrowed */
   size_t nBody;                /* bytes in pBody */
+  const DbxHttpBody *pStream;  /* streamed body instead of pBody, or NULL;
+                               ** borrowed. The retry loop rewinds it
+                               ** before each attempt; a transport reads it
+                               ** through xRead and rewinds it only to send
+                               ** it again within one attempt (libcurl on a
+                               ** reused connection found dead) */
   int bFreshConnection;        /* open a new connection for this request, so
                                ** the transport never re-sends it on a reused
                                ** connection that died (DBX_RETRY_ONCE) */
@@ -61,26 +104,45 @@ typedef enum DbxNetError {
 
 /* What came back. The transport fills it; the caller frees body. */
 typedef struct DbxHttpResponse {
-  DbxNetError eNet;     /* DBX_NET_OK when status is valid */
-  long status;          /* HTTP status, or 0 */
-  char zRetryAfter[32]; /* the Retry-After header value, or "" */
-  char zNetMsg[160];    /* transport failure text (no URL), or "" */
-  DbxBuf body;          /* response body; owned by the response */
-  size_t nKeep;         /* leading body bytes kept across retries (a
-                        ** caller's buffer appended to); the reply
-                        ** starts at body.z + nKeep */
-  size_t nMaxBody;      /* set by the caller: the most reply bytes (after
-                        ** nKeep) accepted, 0 for no cap; more fails the
-                        ** call with SQLITE_TOOBIG */
-  int bTooBig;          /* the transport stopped reading at nMaxBody */
+  DbxNetError eNet;         /* DBX_NET_OK when status is valid */
+  long status;              /* HTTP status, or 0 */
+  char zRetryAfter[32];     /* the Retry-After header value, or "" */
+  char zNetMsg[160];        /* transport failure text (no URL), or "" */
+  DbxBuf body;              /* response body; owned by the response */
+  size_t nKeep;             /* leading body bytes kept across retries (a
+                            ** caller's buffer appended to); the reply
+                            ** starts at body.z + nKeep */
+  size_t nMaxBody;          /* set by the caller: the most reply bytes (after
+                            ** nKeep) accepted, 0 for no cap; more fails the
+                            ** call with SQLITE_TOOBIG */
+  int bTooBig;              /* the transport stopped reading at nMaxBody */
+  const DbxHttpSink *pSink; /* set by the caller: receives a 2xx body
+                            ** instead of body, or NULL; borrowed */
+  int64_t nSunk;            /* bytes handed to pSink (all attempts) */
+  int rcSink;               /* the code pSink stopped the transfer with */
 } DbxHttpResponse;
+
+/*
+** How a transport hands over reply bytes, in any number of pieces, once
+** pResp->status holds the status of the reply: to pResp->pSink when it is
+** set and the status is 2xx, else appended to pResp->body within
+** nMaxBody. Returns SQLITE_OK, or non-zero when the transport must stop
+** reading: the cap was reached (bTooBig), memory ran out (body.rc) or the
+** sink refused (rcSink).
+*/
+int dbx_http_response_write(DbxHttpResponse *pResp, const void *pData,
+                            size_t nData);
 
 /*
 ** The swappable network and clock. xPerform sends one request (no retry)
 ** and fills *pResp; it returns SQLITE_OK when it did what it could (even a
-** network failure is reported through pResp->eNet) or SQLITE_NOMEM.
-** xNowMs is a monotonic clock in milliseconds; xSleepMs sleeps. A NULL
-** member means the libcurl / real-clock default.
+** network failure is reported through pResp->eNet) or SQLITE_NOMEM. It
+** reads a streamed request body through pReq->pStream->xRead, and hands
+** the reply over with dbx_http_response_write() once pResp->status is set
+** (required when pResp->pSink is set; appending to pResp->body is the
+** same otherwise), stopping when that refuses. xNowMs is a monotonic
+** clock in milliseconds; xSleepMs sleeps. A NULL member means the libcurl
+** / real-clock default.
 */
 typedef struct DbxHttpTransport {
   int (*xPerform)(void *pCtx, const DbxHttpRequest *pReq,
@@ -137,6 +199,12 @@ void dbx_http_set_interrupt(DbxHttp *p, int (*xInterrupt)(void *), void *pArg);
 /* Milliseconds of the handle's clock (the fake one in tests). */
 int64_t dbx_http_now_ms(DbxHttp *p);
 
+/* Sleeps ms on the handle's clock (the fake one advances instantly). */
+void dbx_http_sleep_ms(DbxHttp *p, int64_t ms);
+
+/* The next value of the handle's jitter generator (xorshift, not secure). */
+unsigned dbx_http_rand(DbxHttp *p);
+
 /*
 ** Checks the TLS policy for zUrl: https anywhere, plain http only to a
 ** loopback host (127.0.0.0/8, ::1, localhost). Returns SQLITE_OK or an
@@ -154,6 +222,9 @@ int dbx_http_check_url(const char *zUrl, DbxError *pErr);
 ** /api/2.0/sql/statements"); it must not contain secrets. A reply longer
 ** than pResp->nMaxBody (when set) is cut off there and fails with
 ** SQLITE_TOOBIG, pErr saying how many bytes were the most expected.
+** pReq->pStream and pResp->pSink stream the two bodies (see DbxHttpBody
+** and DbxHttpSink); neither may be combined with pReq->xOrphan, since an
+** abandoned transfer outlives the caller's callbacks (SQLITE_MISUSE).
 */
 int dbx_http_send(DbxHttp *p, const DbxHttpRequest *pReq, DbxRetryKind eRetry,
                   const char *zWhat, DbxHttpResponse *pResp, DbxError *pErr);

@@ -7,7 +7,8 @@
 ** RUNNING, cancel remotely on interrupt or statement timeout and poll to a
 ** terminal state, then stream the result chunk by chunk. Only the current
 ** chunk is held in memory. All HTTP goes through client.h, so nothing here
-** knows about auth, retries or TLS.
+** knows about auth, retries or TLS; the waits and their jitter use the
+** client's clock too, so unit tests run them on a fake one.
 **
 ** Nothing the server sends is trusted: statement ids, chunk links, external
 ** links and their headers are checked before they reach a URL or a header,
@@ -84,11 +85,9 @@ struct DbxStmt {
                           ** submit may be sent again */
 };
 
-/* Monotonic clock in milliseconds. */
-static int64_t now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+/* Monotonic milliseconds on the client's clock (a fake one in unit tests). */
+static int64_t now_ms(const DbxStmt *p) {
+  return dbx_client_now_ms(p->pClient);
 }
 
 void dbx_stmt_options_init(DbxStmtOptions *pOpt) {
@@ -280,7 +279,7 @@ static int stmt_interrupt(void *pArg) {
     p->bInterrupted = 1;
     return 1;
   }
-  if (p->bWaiting && p->tDeadline && now_ms() >= p->tDeadline) {
+  if (p->bWaiting && p->tDeadline && now_ms(p) >= p->tDeadline) {
     p->bTimedOut = 1;
     return 1;
   }
@@ -289,16 +288,12 @@ static int stmt_interrupt(void *pArg) {
 
 /* Sleeps ms in small slices. Returns 1 when the interrupt hook fired. */
 static int stmt_sleep(DbxStmt *p, int64_t ms) {
-  int64_t tEnd = now_ms() + ms;
+  int64_t tEnd = now_ms(p) + ms;
   for (;;) {
-    int64_t left = tEnd - now_ms();
-    struct timespec ts;
+    int64_t left = tEnd - now_ms(p);
     if (stmt_interrupt(p)) return 1;
     if (left <= 0) return 0;
-    if (left > 25) left = 25;
-    ts.tv_sec = 0;
-    ts.tv_nsec = (long)left * 1000000L;
-    nanosleep(&ts, NULL);
+    dbx_client_sleep_ms(p->pClient, left > 25 ? 25 : left);
   }
 }
 
@@ -318,7 +313,7 @@ static void stmt_info(const DbxStmt *p, DbxStmtInfo *pInfo) {
   pInfo->nRows = p->iRow;
   pInfo->nBytes = p->nBytes ? p->nBytes : p->nManifestBytes;
   pInfo->nChunks = p->nChunks;
-  pInfo->nMs = (p->tEnd ? p->tEnd : now_ms()) - p->tStart;
+  pInfo->nMs = (p->tEnd ? p->tEnd : now_ms(p)) - p->tStart;
 }
 
 /* Tells the progress hook, if it is on, how far the statement is. */
@@ -334,7 +329,7 @@ static void stmt_log(DbxStmt *p) {
   char *zErr = NULL;
   if (p->bLogged) return;
   p->bLogged = 1;
-  if (p->tEnd == 0) p->tEnd = now_ms();
+  if (p->tEnd == 0) p->tEnd = now_ms(p);
   stmt_progress(p, 1);
   if (p->opt.xLog == NULL) return;
   if (p->err.rc != SQLITE_OK) zErr = dbx_error_text(&p->err);
@@ -1126,7 +1121,7 @@ static int is_running(const char *zState) {
 */
 static int stmt_cancel(DbxStmt *p, cJSON **ppResp, DbxError *pErr) {
   char zPath[200];
-  int64_t tGiveUp = now_ms() + STMT_CANCEL_WAIT_MS;
+  int64_t tGiveUp = now_ms(p) + STMT_CANCEL_WAIT_MS;
   int bTimedOut = p->bTimedOut;
   int64_t nDelay = 50;
   DbxError e;
@@ -1143,9 +1138,8 @@ static int stmt_cancel(DbxStmt *p, cJSON **ppResp, DbxError *pErr) {
       cJSON_Delete(pOut);
     }
     snprintf(zPath, sizeof(zPath), "/api/2.0/sql/statements/%s", p->zId);
-    while (is_running(p->zState) && now_ms() < tGiveUp) {
-      struct timespec ts = {0, (long)nDelay * 1000000L};
-      nanosleep(&ts, NULL);
+    while (is_running(p->zState) && now_ms(p) < tGiveUp) {
+      dbx_client_sleep_ms(p->pClient, nDelay);
       if (nDelay < 1000) nDelay *= 2;
       dbx_error_clear(&e);
       pOut = NULL;
@@ -1317,7 +1311,9 @@ static int stmt_poll(DbxStmt *p, cJSON **ppResp, DbxError *pErr) {
     int64_t nDelay =
         (int64_t)p->opt.nPollFirstMs * (nPoll < 7 ? (1 << nPoll) : 128);
     if (nDelay > STMT_POLL_MAX_MS) nDelay = STMT_POLL_MAX_MS;
-    nDelay += rand() % (nDelay / 4 + 1); /* jitter spreads many pollers */
+    /* jitter spreads many pollers */
+    nDelay +=
+        (int64_t)(dbx_client_rand(p->pClient) % (unsigned)(nDelay / 4 + 1));
     nPoll++;
     /* An interrupt or the statement_timeout, in the sleep or the poll,
     ** cancels the remote statement. */
@@ -1516,7 +1512,7 @@ static int stmt_new(DbxClient *pClient, const char *zSql,
   p->iChunk = -1;
   p->iNextChunk = -1;
   p->iNextOffset = -1;
-  p->tStart = now_ms();
+  p->tStart = now_ms(p);
   if (p->opt.rTimeoutSeconds > 0) {
     /* capped at a year: a larger double would not fit the cast */
     double r = p->opt.rTimeoutSeconds < 31536000.0 ? p->opt.rTimeoutSeconds
@@ -1562,7 +1558,7 @@ static void stmt_log_too_big(DbxStmt *p) {
   info.zSql = p->zSql;
   info.zParams = p->zParams;
   info.zState = "FAILED";
-  info.nMs = now_ms() - p->tStart;
+  info.nMs = now_ms(p) - p->tStart;
   info.zError = "INLINE result too large; re-run with EXTERNAL_LINKS";
   if (p->opt.xLog) p->opt.xLog(p->opt.pLogArg, &info);
 }
@@ -1599,7 +1595,7 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
     /* INLINE was too large: log that attempt, re-run with EXTERNAL_LINKS. */
     stmt_log_too_big(p);
     dbx_error_clear(&p->err);
-    p->tStart = now_ms();
+    p->tStart = now_ms(p);
     rc = stmt_run(p, p->zSql, aParam, nParam, DBX_DISP_EXTERNAL_LINKS, &pResp,
                   &bTooBig, &p->err);
   }
@@ -1614,7 +1610,7 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
       snprintf(p->err.zStatement, sizeof(p->err.zStatement), "%s", p->zId);
     }
     if (pErr && pErr->rc == SQLITE_OK) *pErr = p->err;
-    p->tEnd = now_ms();
+    p->tEnd = now_ms(p);
     dbx_stmt_free(p);
     return rc;
   }
@@ -1625,7 +1621,7 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
 /* Records an error that ends the statement (sticky). */
 static int stmt_end(DbxStmt *p, int rc, DbxError *pErr) {
   p->rcDone = rc;
-  if (p->tEnd == 0) p->tEnd = now_ms();
+  if (p->tEnd == 0) p->tEnd = now_ms(p);
   if (rc != SQLITE_DONE && p->err.zStatement[0] == 0 && p->zId) {
     snprintf(p->err.zStatement, sizeof(p->err.zStatement), "%s", p->zId);
   }

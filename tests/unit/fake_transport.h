@@ -1,7 +1,10 @@
 /*
 ** A fake network for the transport unit tests (hiredis style): it records
 ** every request sent and answers with canned replies in order, on a fake
-** clock that sleeping advances. Header-only; include after unit.h.
+** clock that sleeping advances. A streamed request body is read through
+** its callback in small pieces, and a reply body is handed over in pieces
+** (dbx_http_response_write), as libcurl does. Header-only; include after
+** unit.h.
 */
 #ifndef DBX_FAKE_TRANSPORT_H
 #define DBX_FAKE_TRANSPORT_H
@@ -9,19 +12,25 @@
 #include "http.h"
 
 #define FAKE_MAX 16
+#define FAKE_READ_PIECE 7      /* bytes asked of a streamed body at a time */
+#define FAKE_WRITE_PIECE 1000  /* bytes of a reply handed over at a time */
 
 typedef struct FakeReply {
   long status;             /* HTTP status (0 with eNet set) */
   const char *zBody;       /* response body or NULL */
   const char *zRetryAfter; /* Retry-After value or NULL */
   DbxNetError eNet;        /* DBX_NET_OK or a failure */
+  int bDropAfterBody;      /* with status: the body arrives, then the
+                           ** connection drops */
 } FakeReply;
 
 typedef struct FakeSent {
   char zMethod[8];   /* method */
   char zUrl[512];    /* full URL */
   char zHeaders[2048]; /* header lines joined with '\n' */
-  char zBody[4096];  /* body as text */
+  char zBody[4096];  /* body as text (a streamed one: what was read) */
+  long long nBody;   /* bytes of a streamed body read */
+  int nRead;         /* xRead calls made for it */
 } FakeSent;
 
 typedef struct Fake {
@@ -59,11 +68,43 @@ static inline int fake_perform(void *pCtx, const DbxHttpRequest *pReq,
   }
   r = f->nSent < f->nReply ? &f->aReply[f->nSent] : &f->aReply[f->nReply - 1];
   f->nSent++;
+  if (pReq->pStream) {
+    char aPiece[FAKE_READ_PIECE];
+    size_t nRead;
+    for (;;) {
+      nRead = 0;
+      s->nRead++;
+      if (pReq->pStream->xRead(pReq->pStream->pArg, aPiece, sizeof(aPiece),
+                               &nRead) != SQLITE_OK) {
+        /* as libcurl: the read callback aborted the transfer */
+        pResp->eNet = DBX_NET_ABORTED;
+        snprintf(pResp->zNetMsg, sizeof(pResp->zNetMsg), "read aborted");
+        return SQLITE_OK;
+      }
+      if (nRead == 0) break;
+      if (s->nBody + (long long)nRead < (long long)sizeof(s->zBody)) {
+        memcpy(s->zBody + s->nBody, aPiece, nRead);
+      }
+      s->nBody += (long long)nRead;
+    }
+  }
   pResp->eNet = r->eNet;
-  pResp->status = r->eNet == DBX_NET_OK ? r->status : 0;
+  pResp->status = r->eNet == DBX_NET_OK || r->bDropAfterBody ? r->status : 0;
   if (r->eNet != DBX_NET_OK) snprintf(pResp->zNetMsg, sizeof(pResp->zNetMsg), "fake failure");
   if (r->zRetryAfter) snprintf(pResp->zRetryAfter, sizeof(pResp->zRetryAfter), "%s", r->zRetryAfter);
-  if (r->zBody) dbx_buf_append(&pResp->body, r->zBody, strlen(r->zBody));
+  if (r->zBody) {
+    size_t iAt, nAll = strlen(r->zBody);
+    /* an empty body is one empty piece, so the buffer exists */
+    if (nAll == 0) dbx_http_response_write(pResp, "", 0);
+    for (iAt = 0; iAt < nAll; iAt += FAKE_WRITE_PIECE) {
+      size_t nPiece = nAll - iAt < FAKE_WRITE_PIECE ? nAll - iAt : FAKE_WRITE_PIECE;
+      if (dbx_http_response_write(pResp, r->zBody + iAt, nPiece) != SQLITE_OK) {
+        break; /* refused: as libcurl, stop reading */
+      }
+    }
+    if (pResp->body.rc != SQLITE_OK) return SQLITE_NOMEM;
+  }
+  if (r->bDropAfterBody) pResp->status = 0;
   return SQLITE_OK;
 }
 
@@ -96,6 +137,17 @@ static inline void fake_reply(Fake *f, long status, const char *zBody,
   r->zBody = zBody;
   r->zRetryAfter = zRetryAfter;
   r->eNet = DBX_NET_OK;
+  r->bDropAfterBody = 0;
+}
+
+/* A reply whose body arrives, after which the connection drops. */
+static inline void fake_reply_dropped(Fake *f, long status, const char *zBody) {
+  FakeReply *r = &f->aReply[f->nReply++];
+  memset(r, 0, sizeof(*r));
+  r->status = status;
+  r->zBody = zBody;
+  r->eNet = DBX_NET_DROPPED;
+  r->bDropAfterBody = 1;
 }
 
 static inline void fake_net_error(Fake *f, DbxNetError e) {

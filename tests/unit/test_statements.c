@@ -6,6 +6,7 @@
 ** next step of a script and answered with that step's canned reply.
 */
 #include <stdlib.h>
+#include <time.h>
 
 #include "unit.h"
 #include "statements.h"
@@ -127,6 +128,30 @@ void dbx_client_set_interrupt(DbxClient *p, DbxInterruptFn x, void *pArg) {
 const DbxConfig *dbx_client_config(const DbxClient *p) {
   (void)p;
   return NULL;
+}
+
+/* The client's clock: a fake one that only sleeping moves, so polling and
+** backoff run instantly and every delay asked for is on record. */
+static int64_t fakeNowMs = 1000000;
+static int64_t aFakeSleep[256]; /* each sleep, ms */
+static int nFakeSleep;          /* sleeps made (may exceed the array) */
+static unsigned uFakeRand;      /* what dbx_client_rand returns */
+
+int64_t dbx_client_now_ms(DbxClient *p) {
+  (void)p;
+  return fakeNowMs;
+}
+
+void dbx_client_sleep_ms(DbxClient *p, int64_t ms) {
+  (void)p;
+  if (nFakeSleep < (int)DBX_ARRAY_SIZE(aFakeSleep)) aFakeSleep[nFakeSleep] = ms;
+  nFakeSleep++;
+  fakeNowMs += ms;
+}
+
+unsigned dbx_client_rand(DbxClient *p) {
+  (void)p;
+  return uFakeRand;
 }
 
 /* The xLog hook: keeps the last report (its strings are only valid during the
@@ -982,6 +1007,117 @@ static void embedded_nul_is_kept(void **state) {
   assert_memory_equal(z, "a\0b\0", 4);
 }
 
+/* The progress hook: the elapsed time of each poll, on the fake clock. */
+static int64_t aPollMs[32];
+static int nPollMs;
+static void progress_hook(void *pArg, const DbxStmtInfo *pInfo, int bDone) {
+  (void)pArg;
+  if (!bDone && nPollMs < (int)DBX_ARRAY_SIZE(aPollMs))
+    aPollMs[nPollMs++] = pInfo->nMs;
+}
+
+static int64_t real_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Ten polls wait 100 ms doubling up to the 10 s cap, plus the jitter the
+** client's generator gives, all on the client's clock: no real sleep. */
+static void polling_backoff_runs_on_the_client_clock(void **state) {
+  static const int64_t aWant[] = {113,  213,  413,   813,   1613,
+                                  3213, 6413, 10013, 10013, 10013};
+  static const char zRunning[] =
+      "{\"statement_id\":\"s9\",\"status\":{\"state\":\"RUNNING\"}}";
+  Step aStep[12];
+  DbxStmtOptions o;
+  DbxStmt *p = NULL;
+  DbxError e;
+  char z[64];
+  int64_t tReal = real_ms(), nSumMs = 0;
+  int i;
+  (void)state;
+  aStep[0] = (Step){"POST", STMT, 0, zRunning, NULL};
+  for (i = 1; i < 10; i++)
+    aStep[i] = (Step){"GET", STMT "/s9", 0, zRunning, NULL};
+  aStep[10] = (Step){
+      "GET", STMT "/s9", 0,
+      "{\"statement_id\":\"s9\",\"status\":{\"state\":\"SUCCEEDED\"},"
+      "\"manifest\":{\"schema\":{\"columns\":[{\"name\":\"id\",\"position\":0,"
+      "\"type_name\":\"LONG\"}]},\"total_row_count\":1,"
+      "\"total_chunk_count\":1},"
+      "\"result\":{\"chunk_index\":0,\"data_array\":[[\"7\"]]}}",
+      NULL};
+  script(aStep, 11);
+  options(&o);
+  o.nPollFirstMs = 100;
+  o.bProgress = 1;
+  o.xProgress = progress_hook;
+  nPollMs = 0;
+  uFakeRand = 13; /* below every jitter range (delay/4 + 1 >= 26) */
+  fakeNowMs = 5000;
+  nFakeSleep = 0;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 7", NULL, 0, &o, &p, &e),
+                   SQLITE_OK);
+  assert_int_equal(fake.iStep, 11);
+  assert_int_equal(nPollMs, 10);
+  for (i = 0; i < 10; i++) {
+    nSumMs += aWant[i];
+    assert_int_equal(aPollMs[i], nSumMs);
+  }
+  assert_int_equal(fakeNowMs, 5000 + nSumMs);
+  /* the sleeps are slices of at most 25 ms: the interrupt is polled often */
+  for (i = 0; i < nFakeSleep && i < (int)DBX_ARRAY_SIZE(aFakeSleep); i++)
+    assert_true(aFakeSleep[i] > 0 && aFakeSleep[i] <= 25);
+  assert_int_equal(read_ids(p, z, sizeof(z), &e), SQLITE_DONE);
+  assert_string_equal(z, "7");
+  dbx_stmt_free(p);
+  /* 42.8 s of backoff went by on the fake clock, none on the real one */
+  assert_true(real_ms() - tReal < 5000);
+}
+
+/* The statement_timeout and the wait for the cancel to take hold also run
+** on the client's clock: 1 s of polls (100, 200, 400 ms, then the timeout
+** inside the 800 ms wait), the cancel, then polls 50 ms doubling to 1.6 s
+** until 15 s have passed without the statement ending. */
+static void statement_timeout_and_cancel_wait_on_the_client_clock(
+    void **state) {
+  static const char zRunning[] =
+      "{\"statement_id\":\"s8\",\"status\":{\"state\":\"RUNNING\"}}";
+  Step aStep[19];
+  DbxStmtOptions o;
+  DbxStmt *p = NULL;
+  DbxError e;
+  int i, n = 0;
+  int64_t tReal = real_ms();
+  (void)state;
+  aStep[n++] = (Step){"POST", STMT, 0, zRunning, NULL};
+  for (i = 0; i < 3; i++)
+    aStep[n++] = (Step){"GET", STMT "/s8", 0, zRunning, NULL};
+  aStep[n++] = (Step){"POST", STMT "/s8/cancel", 0, "{}", NULL};
+  /* cancel polls end at 50+100+200+400+800+9*1600 = 15950 ms > 15 s */
+  for (i = 0; i < 14; i++)
+    aStep[n++] = (Step){"GET", STMT "/s8", 0, zRunning, NULL};
+  script(aStep, n);
+  options(&o);
+  o.nPollFirstMs = 100;
+  o.rTimeoutSeconds = 1;
+  uFakeRand = 0;
+  fakeNowMs = 20000;
+  nFakeSleep = 0;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_stmt_execute(&fake, "SELECT slow()", NULL, 0, &o, &p,
+                                    &e),
+                   SQLITE_ERROR);
+  assert_null(p);
+  assert_int_equal(fake.iStep, 19);
+  assert_string_equal(e.zCode, "STATEMENT_TIMEOUT");
+  assert_string_equal(e.zStatement, "s8");
+  assert_int_equal(fakeNowMs, 20000 + 1000 + 15950);
+  assert_true(real_ms() - tReal < 5000);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(polls_then_follows_inline_chunks),
@@ -998,6 +1134,8 @@ int main(void) {
       cmocka_unit_test(external_links_are_checked_before_download),
       cmocka_unit_test(downloads_are_capped_by_byte_count),
       cmocka_unit_test(embedded_nul_is_kept),
+      cmocka_unit_test(polling_backoff_runs_on_the_client_clock),
+      cmocka_unit_test(statement_timeout_and_cancel_wait_on_the_client_clock),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
