@@ -67,7 +67,7 @@ $(BUILD)/core/%.o: ext/%.c $(HDRS) | $(BUILD)/core
 $(BUILD)/libdbx_core.a: $(CORE_OBJS)
 	@rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/unit/%: tests/unit/%.c tests/unit/unit.h $(BUILD)/libdbx_core.a $(HDRS) | $(BUILD)/unit
+$(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libdbx_core.a $(HDRS) | $(BUILD)/unit
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -Iext -o $@ $< $(BUILD)/libdbx_core.a \
 	  $(LDSAN) $(DEP_LIBS) -lsqlite3 -lcmocka -lm -lpthread

@@ -384,13 +384,11 @@ int dbx_client_download_max(DbxClient *p, const char *zUrl,
                             size_t nMax, DbxBuf *pOut, DbxError *pErr) {
   DbxHttpRequest req;
   DbxHttpResponse resp;
-  char zSafe[256], *zSlash;
+  char zSafe[256];
   int rc;
 
   /* name the link by its host only: path and query may be signed */
-  dbx_http_redact_url(zUrl, zSafe, sizeof(zSafe));
-  zSlash = strstr(zSafe, "://");
-  if (zSlash && (zSlash = strchr(zSlash + 3, '/')) != NULL) *zSlash = 0;
+  dbx_http_redact_host(zUrl, zSafe, sizeof(zSafe));
   {
     char zWhat[300];
     snprintf(zWhat, sizeof(zWhat), "download of external link from %s", zSafe);

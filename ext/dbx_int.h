@@ -162,6 +162,11 @@ void dbx_buf_append_json(DbxBuf *p, const char *z, size_t n);
 */
 void dbx_buf_append_url(DbxBuf *p, const char *z, int bForm);
 
+/* Milliseconds of the monotonic clock (CLOCK_MONOTONIC): for measuring
+** and pacing, never for dates. Unit tests fake time through the HTTP
+** transport table instead (http.h). */
+int64_t dbx_now_ms(void);
+
 /* sqlite3_mprintf duplicate of z (NULL stays NULL). */
 char *dbx_strdup(const char *z);
 /* Wipes and frees a secret string from SQLite's heap (NULL is fine). */

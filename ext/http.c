@@ -76,11 +76,10 @@ void dbx_http_settings_default(DbxHttpSettings *pSet) {
 ** The real clock and the libcurl transport.
 */
 
+/* The default xNowMs. */
 static int64_t real_now_ms(void *pCtx) {
-  struct timespec ts;
   DBX_UNUSED(pCtx);
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  return dbx_now_ms();
 }
 
 /* The default xSleepMs. */
@@ -705,6 +704,14 @@ int dbx_http_check_url(const char *zUrl, DbxError *pErr) {
                        zHost);
 }
 
+char *dbx_http_redact_host(const char *zUrl, char *zOut, size_t nOut) {
+  char *zSlash;
+  dbx_http_redact_url(zUrl, zOut, nOut);
+  zSlash = strstr(zOut, "://");
+  if (zSlash && (zSlash = strchr(zSlash + 3, '/')) != NULL) *zSlash = 0;
+  return zOut;
+}
+
 char *dbx_http_redact_url(const char *zUrl, char *zOut, size_t nOut) {
   const char *zStart, *zAt, *zHostEnd;
   size_t nScheme, nRest;
@@ -984,15 +991,13 @@ static int http_net_error(DbxHttp *p, const DbxHttpRequest *pReq,
                           DbxRetryKind eRetry, const char *zWhat,
                           const DbxHttpResponse *pResp, int nAttempt,
                           int64_t tStart, DbxError *pErr) {
-  char zSafe[256], *zSlash;
+  char zSafe[256];
   long long nSec = (long long)((p->tr.xNowMs(p->tr.pCtx) - tStart) / 1000);
   int bSent = pResp->eNet == DBX_NET_TIMEOUT ||
               pResp->eNet == DBX_NET_DROPPED || pResp->eNet == DBX_NET_OTHER;
 
-  dbx_http_redact_url(pReq->zUrl, zSafe, sizeof(zSafe));
   /* host only: the path of a presigned link is no business of a log */
-  zSlash = strstr(zSafe, "://");
-  if (zSlash && (zSlash = strchr(zSlash + 3, '/')) != NULL) *zSlash = 0;
+  dbx_http_redact_host(pReq->zUrl, zSafe, sizeof(zSafe));
   switch (pResp->eNet) {
   case DBX_NET_RESOLVE:
     return dbx_error_set(pErr, SQLITE_IOERR,

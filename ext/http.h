@@ -273,4 +273,10 @@ const char *dbx_http_reason(long status);
 */
 char *dbx_http_redact_url(const char *zUrl, char *zOut, size_t nOut);
 
+/*
+** Writes only scheme://host[:port] of zUrl into zOut: how a presigned link
+** is named, whose path may be signed too. Returns zOut.
+*/
+char *dbx_http_redact_host(const char *zUrl, char *zOut, size_t nOut);
+
 #endif /* DBX_HTTP_H */

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -523,16 +522,9 @@ int dbx_session_connect_stored(DbxSession *p, const DbxOption *aOpt, int nOpt,
   return dbx_session_connect(p, aOpt, nOpt, ppConfig, ppClient, pErr);
 }
 
-/* Monotonic milliseconds, for pacing the progress line. */
-static int64_t session_now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void dbx_session_progress(void *pArg, const DbxStmtInfo *pInfo, int bDone) {
   DbxSession *p = pArg;
-  int64_t now = session_now_ms();
+  int64_t now = dbx_now_ms();
   double rSec = (double)pInfo->nMs / 1000.0;
   if (bDone) {
     if (p->bProgressShown) fputs("\r\033[K", stderr);

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
@@ -573,6 +574,12 @@ void dbx_buf_append_url(DbxBuf *p, const char *z, int bForm) {
       dbx_buf_append(p, zEsc, 3);
     }
   }
+}
+
+int64_t dbx_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 char *dbx_strdup(const char *z) {

@@ -388,6 +388,14 @@ static void redacts_urls(void **state) {
       "https://bucket.s3.amazonaws.com/a/b");
   assert_string_equal(dbx_http_redact_url("http://127.0.0.1:5/x", z, sizeof(z)),
                       "http://127.0.0.1:5/x");
+  /* a link is named by its host alone: its path may be signed too */
+  assert_string_equal(
+      dbx_http_redact_host(
+          "https://user:pw@acct.blob.core.windows.net/c/f.json?sig=1", z,
+          sizeof(z)),
+      "https://acct.blob.core.windows.net");
+  assert_string_equal(dbx_http_redact_host("http://127.0.0.1:5", z, sizeof(z)),
+                      "http://127.0.0.1:5");
 }
 
 /* ---------------------------------------------------------------------
