@@ -178,89 +178,6 @@ int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
   return SQLITE_NOTFOUND;
 }
 
-/* ---------------------------------------------------------------------
-** Which statements may be submitted twice.
-*/
-
-/* Skips blanks and comments from z[i]; returns the next index. */
-static size_t sql_skip_space(const char *z, size_t n, size_t i) {
-  while (i < n) {
-    if (isspace((unsigned char)z[i])) {
-      i++;
-    } else if (z[i] == '-' && i + 1 < n && z[i + 1] == '-') {
-      while (i < n && z[i] != '\n')
-        i++;
-    } else if (z[i] == '/' && i + 1 < n && z[i + 1] == '*') {
-      i += 2;
-      while (i + 1 < n && !(z[i] == '*' && z[i + 1] == '/'))
-        i++;
-      i = i + 2 < n ? i + 2 : n;
-    } else {
-      break;
-    }
-  }
-  return i;
-}
-
-/* Whether the word z[0..n) is one of azWord (case-insensitive). */
-static int sql_word_in(const char *z, size_t n, const char *const *azWord,
-                       size_t nWord) {
-  size_t i;
-  for (i = 0; i < nWord; i++) {
-    if (strlen(azWord[i]) == n && strncasecmp(z, azWord[i], n) == 0) return 1;
-  }
-  return 0;
-}
-
-int dbx_stmt_is_read_only(const char *zSql, size_t nSql) {
-  static const char *const azRead[] = {"SELECT", "VALUES",  "SHOW", "DESCRIBE",
-                                       "DESC",   "EXPLAIN", "LIST", "WITH",
-                                       "FROM",   "TABLE"};
-  static const char *const azWrite[] = {
-      "INSERT",  "UPDATE", "DELETE",   "MERGE",   "CREATE",    "DROP",
-      "ALTER",   "COPY",   "TRUNCATE", "REPLACE", "OVERWRITE", "OPTIMIZE",
-      "VACUUM",  "GRANT",  "REVOKE",   "CALL",    "EXECUTE",   "REFRESH",
-      "RESTORE", "MSCK",   "REPAIR",   "CACHE",   "UNCACHE",   "SET",
-      "RESET",   "USE",    "ANALYZE",  "COMMENT", "PUT",       "REMOVE",
-      "GET",     "LOAD",   "CLONE",    "UNDROP",  "DECLARE"};
-  size_t i = 0, nWords = 0;
-  while (i < nSql) {
-    size_t j;
-    i = sql_skip_space(zSql, nSql, i);
-    if (i >= nSql) break;
-    if (zSql[i] == '\'' || zSql[i] == '"' || zSql[i] == '`') {
-      char q = zSql[i++];
-      while (i < nSql && zSql[i] != q) {
-        if (zSql[i] == '\\' && q != '`') i++; /* Databricks escapes */
-        i++;
-      }
-      i++;
-      continue;
-    }
-    if (!isalpha((unsigned char)zSql[i]) && zSql[i] != '_') {
-      if (zSql[i] == ';') { /* only a trailing one: no second statement */
-        if (sql_skip_space(zSql, nSql, i + 1) < nSql) return 0;
-        break;
-      }
-      if (nWords == 0 && zSql[i] != '(') return 0;
-      i++;
-      continue;
-    }
-    for (j = i; j < nSql && (isalnum((unsigned char)zSql[j]) || zSql[j] == '_');
-         j++) {
-    }
-    if (nWords++ == 0 &&
-        !sql_word_in(zSql + i, j - i, azRead, DBX_ARRAY_SIZE(azRead))) {
-      return 0;
-    }
-    if (sql_word_in(zSql + i, j - i, azWrite, DBX_ARRAY_SIZE(azWrite))) {
-      return 0;
-    }
-    i = j;
-  }
-  return nWords > 0;
-}
-
 int dbx_stmt_is_option(const char *zKey) {
   static const char *const azKey[] = {
       "disposition", "statement_timeout", "timeout", "wait_timeout",
@@ -1053,18 +970,12 @@ static int stmt_failed(DbxStmt *p, const cJSON *pStatus, DbxError *pErr) {
 static cJSON *stmt_request(const DbxStmt *p, const char *zSql,
                            const DbxParam *aParam, int nParam,
                            DbxDisposition eDisp, int nWait) {
-  const DbxConfig *pConfig = dbx_client_config(p->pClient);
   const char *zWarehouse = p->opt.zWarehouseId;
   const char *zCatalog = p->opt.zCatalog;
   const char *zSchema = p->opt.zSchema;
   cJSON *pReq = cJSON_CreateObject();
   char zWait[16];
   int i;
-  if (zWarehouse == NULL && pConfig)
-    zWarehouse = dbx_config_get(pConfig, "warehouse_id");
-  if (zCatalog == NULL && pConfig)
-    zCatalog = dbx_config_get(pConfig, "catalog");
-  if (zSchema == NULL && pConfig) zSchema = dbx_config_get(pConfig, "schema");
   snprintf(zWait, sizeof(zWait), "%ds", nWait);
   if (pReq == NULL) return NULL;
   cJSON_AddStringToObject(pReq, "statement", zSql);
@@ -1522,7 +1433,7 @@ static int stmt_new(DbxClient *pClient, const char *zSql,
   p->zSql = dbx_strdup(zSql ? zSql : "");
   p->zParams = params_text(aParam, nParam);
   p->bRepeatable =
-      p->opt.bIdempotent || (zSql && dbx_stmt_is_read_only(zSql, strlen(zSql)));
+      p->opt.bIdempotent || (zSql && dbx_sql_is_read_only(zSql, strlen(zSql)));
   if (p->zSql == NULL || p->zParams == NULL) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     p->opt.xLog = NULL; /* nothing ran: nothing to log */
@@ -1533,20 +1444,19 @@ static int stmt_new(DbxClient *pClient, const char *zSql,
   return SQLITE_OK;
 }
 
-/* Checks that a warehouse is chosen, by option or configuration. Returns
-** SQLITE_OK, or an error code with p->err saying what to set. */
+/* Checks that the options name a warehouse (the session fills them from
+** the configuration). Returns SQLITE_OK, or an error code with p->err
+** saying which setting to give, in the words of the client's configuration
+** when it has one. */
 static int stmt_need_warehouse(DbxStmt *p) {
   const DbxConfig *pConfig;
-  const char *zW;
   int rc;
   if (p->opt.zWarehouseId && p->opt.zWarehouseId[0]) return SQLITE_OK;
   pConfig = dbx_client_config(p->pClient);
-  zW = pConfig ? dbx_config_get(pConfig, "warehouse_id") : NULL;
-  if (zW && zW[0]) return SQLITE_OK;
-  if (pConfig)
-    rc = dbx_config_require(pConfig, "warehouse_id", &p->err);
-  else
+  rc = pConfig ? dbx_config_require(pConfig, "warehouse_id", &p->err) : 0;
+  if (rc == SQLITE_OK) { /* none, or one of another call on this client */
     rc = dbx_error_set(&p->err, SQLITE_ERROR, "no SQL warehouse configured");
+  }
   return rc ? rc : SQLITE_ERROR;
 }
 

@@ -157,6 +157,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *a, size_t n) {
   g.n = n;
   g.nowMs = 1000000;
   dbx_stmt_options_init(&o);
+  o.zWarehouseId = "wh1";
   o.nPollFirstMs = 1;
   o.xLog = log_hook;
   read_options(&o);

@@ -29,6 +29,7 @@ struct DbxClient {
   char zHeaders[256];    /* headers of the last download, joined */
   size_t nMax;           /* the cap of the last download */
   DbxBuf *pKeep;         /* where raw replies go (dbx_client_keep_body) */
+  const DbxConfig *pConfig; /* what dbx_client_config returns, or NULL */
 };
 
 static DbxClient fake;
@@ -126,8 +127,7 @@ void dbx_client_set_interrupt(DbxClient *p, DbxInterruptFn x, void *pArg) {
 }
 
 const DbxConfig *dbx_client_config(const DbxClient *p) {
-  (void)p;
-  return NULL;
+  return p->pConfig;
 }
 
 /* The client's clock: a fake one that only sleeping moves, so polling and
@@ -289,6 +289,50 @@ static void external_links_are_refreshed(void **state) {
   assert_string_equal(fake.zHeaders, "h: v;");
   assert_int_equal(fake.iStep, 6);
   dbx_stmt_free(p);
+}
+
+/* Warehouse, catalog and schema come from the options alone: a client is
+** shared by calls whose configurations name different ones, so its own
+** configuration is never a default. */
+static void options_alone_choose_warehouse_catalog_schema(void **state) {
+  static const Step aStep[] = {
+      {"POST", STMT, 0,
+       "{\"statement_id\":\"s1\",\"status\":{\"state\":\"SUCCEEDED\"},"
+       "\"manifest\":{\"schema\":{\"columns\":[]},\"total_row_count\":0}}",
+       "\"warehouse_id\":\"wh1\",\"wait_timeout\""},
+  };
+  DbxConfig *pConfig = NULL;
+  DbxStmtOptions o;
+  DbxStmt *p = NULL;
+  DbxError e;
+  (void)state;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_config_new(&pConfig), SQLITE_OK);
+  assert_int_equal(
+      dbx_config_set(pConfig, "warehouse_id", "other", DBX_SRC_OPTION, &e),
+      SQLITE_OK);
+  assert_int_equal(
+      dbx_config_set(pConfig, "catalog", "cat9", DBX_SRC_OPTION, &e),
+      SQLITE_OK);
+  assert_int_equal(
+      dbx_config_set(pConfig, "schema", "sch9", DBX_SRC_OPTION, &e), SQLITE_OK);
+  script(aStep, 1);
+  fake.pConfig = pConfig;
+  options(&o);
+  o.zWarehouseId = NULL;
+  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e),
+                   SQLITE_ERROR);
+  assert_null(p);
+  assert_string_equal(e.zMsg, "no SQL warehouse configured");
+  assert_int_equal(fake.iStep, 0); /* nothing was sent */
+  dbx_error_clear(&e);
+  options(&o);
+  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e),
+                   SQLITE_OK);
+  assert_int_equal(fake.iStep, 1);
+  dbx_stmt_free(p);
+  fake.pConfig = NULL;
+  dbx_config_free(pConfig);
 }
 
 static void failed_statement_reports_class_and_id(void **state) {
@@ -1122,6 +1166,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(polls_then_follows_inline_chunks),
       cmocka_unit_test(external_links_are_refreshed),
+      cmocka_unit_test(options_alone_choose_warehouse_catalog_schema),
       cmocka_unit_test(failed_statement_reports_class_and_id),
       cmocka_unit_test(interrupt_cancels_remotely),
       cmocka_unit_test(inline_too_large_reruns_external),
