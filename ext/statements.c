@@ -13,8 +13,9 @@
 ** Nothing the server sends is trusted: statement ids, chunk links, external
 ** links and their headers are checked before they reach a URL or a header,
 ** numbers before they are converted, and each chunk against its manifest.
-** Rows are scanned from the raw text of a reply (result.h's DbxRowScan),
-** INLINE and downloaded alike, so a value keeps every byte it was sent.
+** Rows are read from the raw text of a reply by result.h's reader
+** (DbxResultReader), INLINE and downloaded alike, so a value keeps every
+** byte it was sent; the counts it reports are checked here.
 */
 #include <ctype.h>
 #include <math.h>
@@ -44,45 +45,41 @@
 #define STMT_LINK_MAX_BYTES ((size_t)256 * 1024 * 1024)
 
 struct DbxStmt {
-  DbxClient *pClient;     /* borrowed; outlives the statement */
-  DbxStmtOptions opt;     /* copy; its strings are not used after execute */
-  char *zId;              /* owned; statement_id (checked: stmt_id_ok) */
-  char *zSql;             /* owned; SQL text for the log */
-  char *zParams;          /* owned; ":a BIGINT, :b STRING" for the log */
-  char zState[16];        /* last known state */
-  DbxColumn *aCol;        /* owned; result schema */
-  int nCol;               /* entries in aCol */
-  int64_t nTotalRows;     /* manifest.total_row_count or -1 */
-  int64_t nTotalChunks;   /* manifest.total_chunk_count or -1 */
-  cJSON *pManChunks;      /* owned; manifest.chunks (ChunkInfo) or NULL */
-  DbxBuf raw;             /* owned; raw text of the last API reply */
-  DbxBuf body;            /* owned; the current chunk's text */
-  DbxRowScan scan;        /* over the rows in body, when bScan */
-  int bScan;              /* a chunk is current */
-  const char **azVal;     /* nCol values of the current row */
-  size_t *anVal;          /* their lengths */
-  int bRow;               /* a row is current */
-  DbxBuf *aScratch;       /* nCol buffers for converted cell bytes */
-  int64_t iChunk;         /* index of the current chunk, -1 before the 1st */
-  int64_t nChunkRows;     /* rows read from the current chunk */
-  int64_t nChunkWant;     /* rows it holds by its metadata, or -1 */
-  int64_t iNextChunk;     /* next chunk index, -1 when none */
-  int64_t iNextOffset;    /* row_offset its link names, or -1 */
-  int64_t iRow;           /* rows handed out so far */
-  int64_t nBytes;         /* result bytes received */
-  int64_t nManifestBytes; /* manifest.total_byte_count, for INLINE results */
-  int nChunks;            /* chunks fetched */
-  int64_t tStart;         /* monotonic ms at submit */
-  int64_t tEnd;           /* monotonic ms when finished, 0 while open */
-  int64_t tDeadline;      /* monotonic ms of the statement timeout, or 0 */
-  int bWaiting;           /* executing: the deadline applies */
-  int bInterrupted;       /* the caller's interrupt fired */
-  int bTimedOut;          /* the statement timeout passed */
-  int rcDone;             /* sticky end: SQLITE_DONE or an error code */
-  DbxError err;           /* the error behind rcDone */
-  int bLogged;            /* xLog was called */
-  int bRepeatable;        /* read-only or declared idempotent: a lost
-                          ** submit may be sent again */
+  DbxClient *pClient;       /* borrowed; outlives the statement */
+  DbxStmtOptions opt;       /* copy; its strings are not used after execute */
+  char *zId;                /* owned; statement_id (checked: stmt_id_ok) */
+  char *zSql;               /* owned; SQL text for the log */
+  char *zParams;            /* owned; ":a BIGINT, :b STRING" for the log */
+  char zState[16];          /* last known state */
+  DbxResultReader *pReader; /* owned; schema, rows and cells of the result */
+  int nCol;                 /* columns of the result schema */
+  int64_t nTotalRows;       /* manifest.total_row_count or -1 */
+  int64_t nTotalChunks;     /* manifest.total_chunk_count or -1 */
+  cJSON *pManChunks;        /* owned; manifest.chunks (ChunkInfo) or NULL */
+  DbxBuf raw;               /* owned; raw text of the last API reply */
+  DbxBuf body;              /* owned; the current chunk's text */
+  int bScan;                /* a chunk is current (fed to pReader) */
+  int bRow;                 /* a row is current */
+  int64_t iChunk;           /* index of the current chunk, -1 before the 1st */
+  int64_t nChunkRows;       /* rows read from the current chunk */
+  int64_t nChunkWant;       /* rows it holds by its metadata, or -1 */
+  int64_t iNextChunk;       /* next chunk index, -1 when none */
+  int64_t iNextOffset;      /* row_offset its link names, or -1 */
+  int64_t iRow;             /* rows handed out so far */
+  int64_t nBytes;           /* result bytes received */
+  int64_t nManifestBytes;   /* manifest.total_byte_count, for INLINE results */
+  int nChunks;              /* chunks fetched */
+  int64_t tStart;           /* monotonic ms at submit */
+  int64_t tEnd;             /* monotonic ms when finished, 0 while open */
+  int64_t tDeadline;        /* monotonic ms of the statement timeout, or 0 */
+  int bWaiting;             /* executing: the deadline applies */
+  int bInterrupted;         /* the caller's interrupt fired */
+  int bTimedOut;            /* the statement timeout passed */
+  int rcDone;               /* sticky end: SQLITE_DONE or an error code */
+  DbxError err;             /* the error behind rcDone */
+  int bLogged;              /* xLog was called */
+  int bRepeatable;          /* read-only or declared idempotent: a lost
+                            ** submit may be sent again */
 };
 
 /* Monotonic milliseconds on the client's clock (a fake one in unit tests). */
@@ -264,19 +261,13 @@ static void stmt_drop_chunk(DbxStmt *p) {
 }
 
 void dbx_stmt_free(DbxStmt *p) {
-  int i;
   if (p == NULL) return;
   stmt_log(p);
   dbx_client_set_interrupt(p->pClient, NULL, NULL);
   stmt_drop_chunk(p);
   dbx_buf_free(&p->raw);
   cJSON_Delete(p->pManChunks);
-  for (i = 0; p->aScratch && i < p->nCol; i++)
-    dbx_buf_free(&p->aScratch[i]);
-  sqlite3_free(p->aScratch);
-  sqlite3_free((void *)p->azVal);
-  sqlite3_free(p->anVal);
-  dbx_result_columns_free(p->aCol, p->nCol);
+  dbx_result_reader_free(p->pReader);
   sqlite3_free(p->zId);
   sqlite3_free(p->zSql);
   sqlite3_free(p->zParams);
@@ -776,7 +767,7 @@ static int stmt_take_body(DbxStmt *p, DbxBuf *pBody, DbxError *pErr) {
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
   p->body = *pBody;
-  dbx_rowscan_init(&p->scan, p->body.z, p->body.n);
+  dbx_result_reader_feed(p->pReader, p->body.z, p->body.n);
   p->bScan = 1;
   return SQLITE_OK;
 }
@@ -792,7 +783,7 @@ static int link_refused(const DbxError *pE) {
 ** Downloads external link pLink of chunk iChunk (described by *pMeta),
 ** asking the chunk endpoint for a fresh link when it expired or is refused
 ** (each fresh ResultData checked like the first). On success, p->body holds
-** the file and p->scan reads its rows.
+** the file and p->pReader reads its rows.
 */
 static int stmt_download(DbxStmt *p, const cJSON *pLink, ChunkMeta *pMeta,
                          int64_t iChunk, DbxError *pErr) {
@@ -875,7 +866,7 @@ static int stmt_inline(DbxStmt *p, const cJSON *pData, size_t iRaw, size_t nRaw,
     cJSON_free(z);
   }
   if (p->body.rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  dbx_rowscan_init(&p->scan, p->body.z + iStart, nLen);
+  dbx_result_reader_feed(p->pReader, p->body.z + iStart, nLen);
   p->bScan = 1;
   return SQLITE_OK;
 }
@@ -1363,20 +1354,12 @@ static int stmt_start(DbxStmt *p, cJSON *pResp, DbxError *pErr) {
   cJSON *pMan = cJSON_GetObjectItemCaseSensitive(pResp, "manifest");
   cJSON *pResult;
   size_t iRaw = 0, nRaw = 0;
-  int rc, i;
-  rc = dbx_result_columns(cJSON_GetObjectItemCaseSensitive(pMan, "schema"),
-                          &p->aCol, &p->nCol, pErr);
-  if (rc == SQLITE_OK) rc = stmt_manifest(p, pMan, pErr);
-  if (rc == SQLITE_OK && p->nCol > 0) {
-    p->azVal = sqlite3_malloc64(sizeof(char *) * (size_t)p->nCol);
-    p->anVal = sqlite3_malloc64(sizeof(size_t) * (size_t)p->nCol);
-    p->aScratch = sqlite3_malloc64(sizeof(DbxBuf) * (size_t)p->nCol);
-    if (p->azVal == NULL || p->anVal == NULL || p->aScratch == NULL) {
-      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    } else {
-      for (i = 0; i < p->nCol; i++)
-        memset(&p->aScratch[i], 0, sizeof(DbxBuf));
-    }
+  int rc;
+  rc = dbx_result_reader_new(cJSON_GetObjectItemCaseSensitive(pMan, "schema"),
+                             &p->pReader, pErr);
+  if (rc == SQLITE_OK) {
+    p->nCol = dbx_result_reader_column_count(p->pReader);
+    rc = stmt_manifest(p, pMan, pErr);
   }
   if (rc) {
     cJSON_Delete(pResp);
@@ -1600,7 +1583,7 @@ int dbx_stmt_next(DbxStmt *p, DbxError *pErr) {
     if (p->bScan) {
       DbxError e;
       dbx_error_clear(&e);
-      rc = dbx_rowscan_next(&p->scan, p->nCol, p->azVal, p->anVal, &nVal, &e);
+      rc = dbx_result_reader_next(p->pReader, &nVal, &e);
       if (rc == SQLITE_ROW) {
         rc = stmt_check_row(p, nVal);
         if (rc) return stmt_end(p, rc, pErr);
@@ -1632,8 +1615,7 @@ int dbx_stmt_cell(DbxStmt *p, int iCol, DbxCell *pCell, DbxError *pErr) {
     pCell->eType = DBX_CELL_NULL;
     return dbx_error_set(pErr, SQLITE_RANGE, "no such result column %d", iCol);
   }
-  return dbx_result_decode_text(&p->aCol[iCol], p->azVal[iCol], p->anVal[iCol],
-                                &p->aScratch[iCol], pCell, pErr);
+  return dbx_result_reader_cell(p->pReader, iCol, pCell, pErr);
 }
 
 int dbx_stmt_column_count(const DbxStmt *p) {
@@ -1641,19 +1623,24 @@ int dbx_stmt_column_count(const DbxStmt *p) {
 }
 
 const DbxColumn *dbx_stmt_column(const DbxStmt *p, int iCol) {
-  return iCol >= 0 && iCol < p->nCol ? &p->aCol[iCol] : NULL;
+  return iCol >= 0 && iCol < p->nCol
+             ? dbx_result_reader_column(p->pReader, iCol)
+             : NULL;
 }
 
 const char *dbx_stmt_column_name(const DbxStmt *p, int iCol) {
-  return iCol >= 0 && iCol < p->nCol ? p->aCol[iCol].zName : NULL;
+  const DbxColumn *pCol = dbx_stmt_column(p, iCol);
+  return pCol ? pCol->zName : NULL;
 }
 
 const char *dbx_stmt_column_type_text(const DbxStmt *p, int iCol) {
-  return iCol >= 0 && iCol < p->nCol ? p->aCol[iCol].zTypeText : NULL;
+  const DbxColumn *pCol = dbx_stmt_column(p, iCol);
+  return pCol ? pCol->zTypeText : NULL;
 }
 
 const char *dbx_stmt_column_type_name(const DbxStmt *p, int iCol) {
-  return iCol >= 0 && iCol < p->nCol ? p->aCol[iCol].zTypeName : NULL;
+  const DbxColumn *pCol = dbx_stmt_column(p, iCol);
+  return pCol ? pCol->zTypeName : NULL;
 }
 
 const char *dbx_stmt_id(const DbxStmt *p) {
