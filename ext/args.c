@@ -1,14 +1,17 @@
 /*
 ** args.c: how the SQL functions read their arguments (args.h): NUL checks
 ** of text and JSON arguments, options_json split into settings and
-** statement options, and the (sql, params_json, options_json) of a call
-** made ready to run. dbx_exec() (fn_exec.c), dbx_query() (fn_query.c),
+** statement options, params_json turned into typed parameters, the
+** (sql, params_json, options_json) of a call made ready to run, and the
+** JSON summary dbx_exec() returns for a finished statement. dbx_exec() (fn_exec.c), dbx_query() (fn_query.c),
 ** the discovery functions (discover.c) and the databricks module's
 ** options (vtab_args.c) share it, so each rule and each of its messages is
 ** written once.
 **
 ** This is the SQL surface: it reads sqlite3_values, never a context.
 */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -219,7 +222,7 @@ int dbx_args_call_prepare(DbxSession *pSession, const char *zParams,
   int rc;
   memset(a, 0, sizeof(*a));
   dbx_stmt_options_init(&a->stmt);
-  rc = dbx_stmt_params_parse(zParams, &a->aParam, &a->nParam, pErr);
+  rc = dbx_args_params_parse(zParams, &a->aParam, &a->nParam, pErr);
   if (rc) return rc;
   rc = dbx_args_options_parse(
       zOptions && zOptions[0] ? zOptions : NULL,
@@ -231,6 +234,180 @@ int dbx_args_call_prepare(DbxSession *pSession, const char *zParams,
   if (rc) return rc;
   dbx_session_stmt_options(pSession, a->pConfig, &a->stmt);
   return dbx_args_options_apply(&a->opts, &a->stmt, pErr);
+}
+
+/* See args.h. */
+char *dbx_args_exec_summary(DbxStmt *p, DbxError *pErr) {
+  DbxBuf b = {0};
+  int i, nCol = dbx_stmt_column_count(p), rc = SQLITE_ROW;
+  if (dbx_stmt_rownum(p) == 0 && nCol > 0) rc = dbx_stmt_next(p, pErr);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return NULL;
+  dbx_buf_append(&b, "{\"statement_id\":", 16);
+  dbx_buf_append_json(&b, dbx_stmt_id(p), strlen(dbx_stmt_id(p)));
+  dbx_buf_appendf(&b, ",\"state\":\"%s\"", dbx_stmt_state(p));
+  if (rc == SQLITE_ROW) {
+    /* DML answers with one row of counters: num_affected_rows, ... */
+    for (i = 0; i < nCol; i++) {
+      const char *zName = dbx_stmt_column_name(p, i);
+      DbxCell c;
+      if (strncmp(zName, "num_", 4) != 0) continue;
+      if (dbx_stmt_cell(p, i, &c, pErr) != SQLITE_OK) {
+        dbx_buf_free(&b);
+        return NULL;
+      }
+      dbx_buf_append(&b, ",", 1);
+      dbx_buf_append_json(&b, zName, strlen(zName));
+      if (c.eType == DBX_CELL_INTEGER)
+        dbx_buf_appendf(&b, ":%lld", (long long)c.iVal);
+      else if (c.eType == DBX_CELL_TEXT) {
+        dbx_buf_append(&b, ":", 1);
+        dbx_buf_append_json(&b, c.z, c.n);
+      } else {
+        dbx_buf_append(&b, ":null", 5);
+      }
+    }
+  }
+  if (dbx_stmt_total_rows(p) >= 0) {
+    dbx_buf_appendf(&b, ",\"total_row_count\":%lld",
+                    (long long)dbx_stmt_total_rows(p));
+  }
+  dbx_buf_append(&b, "}", 1);
+  if (b.rc) {
+    dbx_buf_free(&b);
+    dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    return NULL;
+  }
+  return dbx_buf_take(&b);
+}
+
+/* ---------------------------------------------------------------------
+** params_json
+*/
+
+/* The string member zName of pObj, or NULL when absent or not a string. */
+static const char *args_json_str(const cJSON *pObj, const char *zName) {
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(pObj, zName);
+  return cJSON_IsString(p) ? p->valuestring : NULL;
+}
+
+/* Reads one params entry: the value, name and type (NULL when absent) of
+** {"name": value} member pItem, or of array element pItem when bArray. */
+static void param_fields(const cJSON *pItem, int bArray, const cJSON **ppV,
+                         const char **pzName, const char **pzType) {
+  *ppV = bArray ? cJSON_GetObjectItemCaseSensitive(pItem, "value") : pItem;
+  *pzName = bArray ? args_json_str(pItem, "name") : pItem->string;
+  *pzType = bArray ? args_json_str(pItem, "type") : NULL;
+}
+
+/* Checks every entry of pRoot and adds to *pnByte the pool bytes its texts
+** need (40 for a formatted number). Returns SQLITE_OK, or SQLITE_ERROR with
+** pErr set for an entry without a name or with a non-scalar value. */
+static int params_size(const cJSON *pRoot, int bArray, size_t *pnByte,
+                       DbxError *pErr) {
+  const cJSON *pItem, *pV;
+  const char *zName, *zType;
+  int i = 0;
+  cJSON_ArrayForEach(pItem, pRoot) {
+    param_fields(pItem, bArray, &pV, &zName, &zType);
+    if (zName == NULL || zName[0] == 0) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "params entry %d has no name; write "
+                           "[{\"name\":\"x\",\"value\":1}]",
+                           i + 1);
+    }
+    if (cJSON_IsObject(pV) || cJSON_IsArray(pV)) {
+      dbx_error_set(pErr, SQLITE_ERROR,
+                    "parameter %s is an object or array; Databricks "
+                    "parameters are scalars: pass JSON text as a string",
+                    zName);
+      return SQLITE_ERROR;
+    }
+    *pnByte += strlen(zName) + 1 + (zType ? strlen(zType) + 1 : 0) + 40 +
+               (cJSON_IsString(pV) ? strlen(pV->valuestring) + 1 : 0);
+    i++;
+  }
+  return SQLITE_OK;
+}
+
+/* Copies z (with its terminator) to *pzPool, advances it, returns the copy. */
+static char *pool_copy(char **pzPool, const char *z) {
+  size_t k = strlen(z) + 1;
+  char *zCopy = *pzPool;
+  memcpy(zCopy, z, k);
+  *pzPool += k;
+  return zCopy;
+}
+
+/* Fills *pParam from entry pItem (checked by params_size()), its texts in
+** the pool at *pzPool, which advances. A number or boolean without a
+** "type" gets BIGINT, DOUBLE or BOOLEAN. */
+static void param_fill(const cJSON *pItem, int bArray, DbxParam *pParam,
+                       char **pzPool) {
+  const cJSON *pV;
+  const char *zName, *zType;
+  param_fields(pItem, bArray, &pV, &zName, &zType);
+  pParam->zName = pool_copy(pzPool, zName);
+  if (cJSON_IsString(pV)) {
+    pParam->zValue = pool_copy(pzPool, pV->valuestring);
+  } else if (cJSON_IsNumber(pV)) {
+    double r = pV->valuedouble;
+    size_t k;
+    if (r == floor(r) && fabs(r) < 9.2e18) {
+      k = (size_t)snprintf(*pzPool, 40, "%lld", (long long)r) + 1;
+      if (zType == NULL) zType = "BIGINT";
+    } else {
+      k = (size_t)snprintf(*pzPool, 40, "%.17g", r) + 1;
+      if (zType == NULL) zType = "DOUBLE";
+    }
+    pParam->zValue = *pzPool;
+    *pzPool += k;
+  } else if (cJSON_IsBool(pV)) {
+    pParam->zValue = cJSON_IsTrue(pV) ? "true" : "false";
+    if (zType == NULL) zType = "BOOLEAN";
+  }
+  if (zType) pParam->zType = pool_copy(pzPool, zType);
+}
+
+int dbx_args_params_parse(const char *zJson, DbxParam **paParam, int *pnParam,
+                          DbxError *pErr) {
+  cJSON *pRoot, *pItem;
+  DbxParam *aParam;
+  size_t nByte;
+  char *zPool;
+  int n, i = 0, bArray;
+
+  *paParam = NULL;
+  *pnParam = 0;
+  if (zJson == NULL || zJson[0] == 0) return SQLITE_OK;
+  pRoot = cJSON_Parse(zJson);
+  if (pRoot == NULL || !(cJSON_IsObject(pRoot) || cJSON_IsArray(pRoot))) {
+    cJSON_Delete(pRoot);
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "params must be a JSON object {\"name\": value} or an "
+                         "array [{\"name\":..,\"value\":..,\"type\":..}]");
+  }
+  bArray = cJSON_IsArray(pRoot);
+  n = cJSON_GetArraySize(pRoot);
+  /* One allocation: the array, then each name, value and type text. */
+  nByte = sizeof(DbxParam) * (size_t)(n + 1);
+  if (params_size(pRoot, bArray, &nByte, pErr) != SQLITE_OK) {
+    cJSON_Delete(pRoot);
+    return SQLITE_ERROR;
+  }
+  aParam = sqlite3_malloc64(nByte);
+  if (aParam == NULL) {
+    cJSON_Delete(pRoot);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  memset(aParam, 0, sizeof(DbxParam) * (size_t)(n + 1));
+  zPool = (char *)&aParam[n + 1];
+  cJSON_ArrayForEach(pItem, pRoot) {
+    param_fill(pItem, bArray, &aParam[i++], &zPool);
+  }
+  cJSON_Delete(pRoot);
+  *paParam = aParam;
+  *pnParam = n;
+  return SQLITE_OK;
 }
 
 const char *dbx_args_text(int argc, sqlite3_value **argv, int i) {

@@ -11,7 +11,11 @@
 **   - options_json is an object of strings, numbers, booleans and nulls,
 **     each member a setting for dbx_session_connect() or, for a caller
 **     that runs statements, a statement option (statements.h), checked at
-**     once and applied after the connection's defaults.
+**     once and applied after the connection's defaults;
+**   - params_json is an object {"name": value} or an array of
+**     {"name", "value", "type"}, each value a scalar.
+** The JSON that dbx_exec() returns for a finished statement is made here
+** too.
 **
 **   DbxArgsOptions o;
 **   rc = dbx_args_options_parse(zJson, "{\"host\": \"...\"}", DBX_ARGS_STMT,
@@ -150,6 +154,27 @@ int dbx_args_call_prepare(DbxSession *pSession, const char *zParams,
 
 /* Frees what dbx_args_call_prepare() made; the options JSON is wiped. */
 void dbx_args_call_free(DbxArgsCall *a);
+
+/*
+** Parses a params_json argument into parameters:
+**   {"name": value, ...}  or  [{"name": n, "value": v, "type": t}, ...]
+** A JSON string is STRING, an integral number BIGINT, another number
+** DOUBLE, true/false BOOLEAN, null SQL NULL (type from "type" if given, in
+** the array form). Objects and arrays as values are refused. *paParam and
+** its strings are one allocation: free with sqlite3_free(*paParam). zJson
+** NULL or "" gives no parameters.
+*/
+int dbx_args_params_parse(const char *zJson, DbxParam **paParam, int *pnParam,
+                          DbxError *pErr);
+
+/*
+** The result summary for dbx_exec(): a JSON object with statement_id,
+** state, the columns of a one-row DML result such as num_affected_rows and
+** num_inserted_rows (as numbers), and total_row_count. Reads the first row
+** if none was read. Returns a string from sqlite3_malloc, or NULL with pErr
+** set.
+*/
+char *dbx_args_exec_summary(DbxStmt *p, DbxError *pErr);
 
 /* The text of argv[i], or NULL when i >= argc or it is SQL NULL. */
 const char *dbx_args_text(int argc, sqlite3_value **argv, int i);

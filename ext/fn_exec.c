@@ -198,7 +198,7 @@ void dbx_fn_exec(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                           &err);
   }
   if (rc == SQLITE_OK) {
-    zOut = dbx_stmt_summary_json(pStmt, &err);
+    zOut = dbx_args_exec_summary(pStmt, &err);
     if (zOut == NULL) rc = err.rc ? err.rc : SQLITE_NOMEM;
   }
   if (rc == SQLITE_OK) {

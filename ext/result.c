@@ -894,3 +894,97 @@ int dbx_result_json_member(const char *z, size_t n, const char *zKey,
   }
   return 0;
 }
+
+/* ---------------------------------------------------------------------
+** The reader of result chunks
+*/
+
+struct DbxResultReader {
+  DbxColumn *aCol;    /* owned; the result schema */
+  int nCol;           /* entries in aCol */
+  const char **azVal; /* owned; nCol values of the current row */
+  size_t *anVal;      /* owned; their lengths */
+  DbxBuf *aScratch;   /* owned; nCol buffers for converted cell bytes */
+  DbxRowScan scan;    /* over the rows of the current chunk, when bScan */
+  int bScan;          /* a chunk is current */
+  int bRow;           /* a row is current */
+};
+
+/* See result.h. */
+int dbx_result_reader_new(const cJSON *pSchema, DbxResultReader **ppOut,
+                          DbxError *pErr) {
+  DbxResultReader *p;
+  int rc;
+  *ppOut = NULL;
+  p = sqlite3_malloc64(sizeof(*p));
+  if (p == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  memset(p, 0, sizeof(*p));
+  rc = dbx_result_columns(pSchema, &p->aCol, &p->nCol, pErr);
+  if (rc == SQLITE_OK && p->nCol > 0) {
+    p->azVal = sqlite3_malloc64(sizeof(char *) * (size_t)p->nCol);
+    p->anVal = sqlite3_malloc64(sizeof(size_t) * (size_t)p->nCol);
+    p->aScratch = sqlite3_malloc64(sizeof(DbxBuf) * (size_t)p->nCol);
+    if (p->azVal == NULL || p->anVal == NULL || p->aScratch == NULL) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    } else {
+      memset(p->aScratch, 0, sizeof(DbxBuf) * (size_t)p->nCol);
+    }
+  }
+  if (rc) {
+    dbx_result_reader_free(p);
+    return rc;
+  }
+  *ppOut = p;
+  return SQLITE_OK;
+}
+
+void dbx_result_reader_free(DbxResultReader *p) {
+  int i;
+  if (p == NULL) return;
+  for (i = 0; p->aScratch && i < p->nCol; i++)
+    dbx_buf_free(&p->aScratch[i]);
+  sqlite3_free(p->aScratch);
+  sqlite3_free((void *)p->azVal);
+  sqlite3_free(p->anVal);
+  dbx_result_columns_free(p->aCol, p->nCol);
+  sqlite3_free(p);
+}
+
+void dbx_result_reader_feed(DbxResultReader *p, char *z, size_t n) {
+  dbx_rowscan_init(&p->scan, z, n);
+  p->bScan = 1;
+  p->bRow = 0;
+}
+
+int dbx_result_reader_next(DbxResultReader *p, int *pnVal, DbxError *pErr) {
+  int rc;
+  p->bRow = 0;
+  *pnVal = 0;
+  if (!p->bScan) return SQLITE_DONE;
+  rc = dbx_rowscan_next(&p->scan, p->nCol, p->azVal, p->anVal, pnVal, pErr);
+  if (rc == SQLITE_ROW) {
+    p->bRow = 1;
+  } else {
+    p->bScan = 0;
+  }
+  return rc;
+}
+
+int dbx_result_reader_cell(DbxResultReader *p, int iCol, DbxCell *pCell,
+                           DbxError *pErr) {
+  if (!p->bRow || iCol < 0 || iCol >= p->nCol) {
+    memset(pCell, 0, sizeof(*pCell));
+    pCell->eType = DBX_CELL_NULL;
+    return dbx_error_set(pErr, SQLITE_RANGE, "no such result column %d", iCol);
+  }
+  return dbx_result_decode_text(&p->aCol[iCol], p->azVal[iCol], p->anVal[iCol],
+                                &p->aScratch[iCol], pCell, pErr);
+}
+
+int dbx_result_reader_column_count(const DbxResultReader *p) {
+  return p->nCol;
+}
+
+const DbxColumn *dbx_result_reader_column(const DbxResultReader *p, int iCol) {
+  return iCol >= 0 && iCol < p->nCol ? &p->aCol[iCol] : NULL;
+}

@@ -159,4 +159,55 @@ int dbx_result_json_member(const char *z, size_t n, const char *zKey,
 int dbx_result_json_int(const cJSON *pItem, int64_t iMin, int64_t iMax,
                         int64_t *piOut);
 
+/* ---------------------------------------------------------------------
+** A reader of result chunks: the result schema, the rows of the chunk it
+** was last fed, and the cells of the current row. What moves the bytes
+** (statements.c) feeds it chunk by chunk and checks the counts it reports
+** against what was promised; the reader only parses and decodes.
+**
+**   dbx_result_reader_new(pSchema, &pReader, &err);
+**   dbx_result_reader_feed(pReader, zChunk, nChunk);
+**   while ((rc = dbx_result_reader_next(pReader, &nVal, &err)) == SQLITE_ROW)
+**     dbx_result_reader_cell(pReader, i, &cell, &err);
+*/
+typedef struct DbxResultReader DbxResultReader;
+
+/*
+** Makes a reader for the columns of manifest.schema pSchema (read as
+** dbx_result_columns does; NULL: zero columns). Returns SQLITE_OK with
+** *ppOut (free with dbx_result_reader_free), or an error with pErr set and
+** *ppOut NULL.
+*/
+int dbx_result_reader_new(const cJSON *pSchema, DbxResultReader **ppOut,
+                          DbxError *pErr);
+void dbx_result_reader_free(DbxResultReader *p);
+
+/*
+** Makes the JSON_ARRAY rows at z (n bytes, `[[v, ...], ...]`) the current
+** chunk. They are read in place: z is rewritten and must stay until the
+** next feed. No row is current until dbx_result_reader_next().
+*/
+void dbx_result_reader_feed(DbxResultReader *p, char *z, size_t n);
+
+/*
+** Reads the next row of the current chunk: SQLITE_ROW with *pnVal the
+** number of values the row really holds (which may differ from the column
+** count: the caller decides), SQLITE_DONE at the end of the chunk (or
+** without one), or SQLITE_ERROR with pErr set when the chunk is not a JSON
+** array of rows.
+*/
+int dbx_result_reader_next(DbxResultReader *p, int *pnVal, DbxError *pErr);
+
+/*
+** Decodes column iCol of the current row (see dbx_result_decode_text). The
+** cell's text or blob is borrowed, valid until the next row is read.
+** SQLITE_RANGE (cell NULL) without a current row or such a column.
+*/
+int dbx_result_reader_cell(DbxResultReader *p, int iCol, DbxCell *pCell,
+                           DbxError *pErr);
+
+/* The result schema (borrowed; zero columns for most DDL). */
+int dbx_result_reader_column_count(const DbxResultReader *p);
+const DbxColumn *dbx_result_reader_column(const DbxResultReader *p, int iCol);
+
 #endif /* DBX_RESULT_H */

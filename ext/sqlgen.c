@@ -7,7 +7,8 @@
 ** column declarations of that virtual table. The write and change-feed
 ** statements (CREATE TABLE, ALTER TABLE ADD COLUMNS, COPY INTO, MERGE,
 ** table_changes) are to be built here as well, so that quoting and type
-** names have one home.
+** names have one home. It also says which SQL text only reads, so that a
+** submit lost in transit may be sent again (statements.c).
 **
 ** Pure: no sqlite3 values and no network; the SQLite allocator only.
 */
@@ -240,4 +241,88 @@ bad:
                        "bad table name '%s': write catalog.schema.table, with "
                        "`backticks` around a part that contains a dot",
                        zName ? zName : "");
+}
+
+/* ---------------------------------------------------------------------
+** Which statements may be submitted twice.
+*/
+
+/* Skips blanks and comments from z[i]; returns the next index. */
+static size_t sql_skip_space(const char *z, size_t n, size_t i) {
+  while (i < n) {
+    if (isspace((unsigned char)z[i])) {
+      i++;
+    } else if (z[i] == '-' && i + 1 < n && z[i + 1] == '-') {
+      while (i < n && z[i] != '\n')
+        i++;
+    } else if (z[i] == '/' && i + 1 < n && z[i + 1] == '*') {
+      i += 2;
+      while (i + 1 < n && !(z[i] == '*' && z[i + 1] == '/'))
+        i++;
+      i = i + 2 < n ? i + 2 : n;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
+
+/* Whether the word z[0..n) is one of azWord (case-insensitive). */
+static int sql_word_in(const char *z, size_t n, const char *const *azWord,
+                       size_t nWord) {
+  size_t i;
+  for (i = 0; i < nWord; i++) {
+    if (strlen(azWord[i]) == n && strncasecmp(z, azWord[i], n) == 0) return 1;
+  }
+  return 0;
+}
+
+/* See sqlgen.h. */
+int dbx_sql_is_read_only(const char *zSql, size_t nSql) {
+  static const char *const azRead[] = {"SELECT", "VALUES",  "SHOW", "DESCRIBE",
+                                       "DESC",   "EXPLAIN", "LIST", "WITH",
+                                       "FROM",   "TABLE"};
+  static const char *const azWrite[] = {
+      "INSERT",  "UPDATE", "DELETE",   "MERGE",   "CREATE",    "DROP",
+      "ALTER",   "COPY",   "TRUNCATE", "REPLACE", "OVERWRITE", "OPTIMIZE",
+      "VACUUM",  "GRANT",  "REVOKE",   "CALL",    "EXECUTE",   "REFRESH",
+      "RESTORE", "MSCK",   "REPAIR",   "CACHE",   "UNCACHE",   "SET",
+      "RESET",   "USE",    "ANALYZE",  "COMMENT", "PUT",       "REMOVE",
+      "GET",     "LOAD",   "CLONE",    "UNDROP",  "DECLARE"};
+  size_t i = 0, nWords = 0;
+  while (i < nSql) {
+    size_t j;
+    i = sql_skip_space(zSql, nSql, i);
+    if (i >= nSql) break;
+    if (zSql[i] == '\'' || zSql[i] == '"' || zSql[i] == '`') {
+      char q = zSql[i++];
+      while (i < nSql && zSql[i] != q) {
+        if (zSql[i] == '\\' && q != '`') i++; /* Databricks escapes */
+        i++;
+      }
+      i++;
+      continue;
+    }
+    if (!isalpha((unsigned char)zSql[i]) && zSql[i] != '_') {
+      if (zSql[i] == ';') { /* only a trailing one: no second statement */
+        if (sql_skip_space(zSql, nSql, i + 1) < nSql) return 0;
+        break;
+      }
+      if (nWords == 0 && zSql[i] != '(') return 0;
+      i++;
+      continue;
+    }
+    for (j = i; j < nSql && (isalnum((unsigned char)zSql[j]) || zSql[j] == '_');
+         j++) {
+    }
+    if (nWords++ == 0 &&
+        !sql_word_in(zSql + i, j - i, azRead, DBX_ARRAY_SIZE(azRead))) {
+      return 0;
+    }
+    if (sql_word_in(zSql + i, j - i, azWrite, DBX_ARRAY_SIZE(azWrite))) {
+      return 0;
+    }
+    i = j;
+  }
+  return nWords > 0;
 }

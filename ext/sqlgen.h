@@ -6,7 +6,8 @@
 ** dotted catalog.schema.table name is read, and what each Databricks type
 ** means on the SQLite side: how result.c decodes its values, how
 ** pushdown.c compares them, which declared type a virtual table column
-** gets, and which type a SQLite value gets when a table is written. The
+** gets, which type a SQLite value gets when a table is written, and
+** whether SQL text only reads (so its submit may be repeated). The
 ** statement builders of the write and change-feed paths (CREATE TABLE,
 ** ALTER TABLE ADD COLUMNS, COPY INTO, MERGE, table_changes) belong here
 ** too. Pure: no network and no sqlite3 values; the SQLite allocator only.
@@ -129,5 +130,15 @@ void dbx_sql_ident(DbxBuf *pBuf, const char *z);
 int dbx_sql_name_split(const char *zName, char *azPart[3], int *pnPart,
                        DbxError *pErr);
 void dbx_sql_name_free(char *azPart[3]);
+
+/*
+** True when zSql (nSql bytes) only reads: its first keyword is SELECT,
+** VALUES, SHOW, DESCRIBE/DESC, EXPLAIN or LIST (or WITH), and no word of
+** it outside quotes and comments is one that writes (INSERT, UPDATE,
+** MERGE, CREATE, COPY, ...). Such a statement may be submitted again when
+** a submit was lost in transit; any other is sent once (see
+** dbx_client_post_once) unless DbxStmtOptions.bIdempotent says otherwise.
+*/
+int dbx_sql_is_read_only(const char *zSql, size_t nSql);
 
 #endif /* DBX_SQLGEN_H */

@@ -13,8 +13,9 @@
 ** Nothing the server sends is trusted: statement ids, chunk links, external
 ** links and their headers are checked before they reach a URL or a header,
 ** numbers before they are converted, and each chunk against its manifest.
-** Rows are scanned from the raw text of a reply (result.h's DbxRowScan),
-** INLINE and downloaded alike, so a value keeps every byte it was sent.
+** Rows are read from the raw text of a reply by result.h's reader
+** (DbxResultReader), INLINE and downloaded alike, so a value keeps every
+** byte it was sent; the counts it reports are checked here.
 */
 #include <ctype.h>
 #include <math.h>
@@ -44,45 +45,41 @@
 #define STMT_LINK_MAX_BYTES ((size_t)256 * 1024 * 1024)
 
 struct DbxStmt {
-  DbxClient *pClient;     /* borrowed; outlives the statement */
-  DbxStmtOptions opt;     /* copy; its strings are not used after execute */
-  char *zId;              /* owned; statement_id (checked: stmt_id_ok) */
-  char *zSql;             /* owned; SQL text for the log */
-  char *zParams;          /* owned; ":a BIGINT, :b STRING" for the log */
-  char zState[16];        /* last known state */
-  DbxColumn *aCol;        /* owned; result schema */
-  int nCol;               /* entries in aCol */
-  int64_t nTotalRows;     /* manifest.total_row_count or -1 */
-  int64_t nTotalChunks;   /* manifest.total_chunk_count or -1 */
-  cJSON *pManChunks;      /* owned; manifest.chunks (ChunkInfo) or NULL */
-  DbxBuf raw;             /* owned; raw text of the last API reply */
-  DbxBuf body;            /* owned; the current chunk's text */
-  DbxRowScan scan;        /* over the rows in body, when bScan */
-  int bScan;              /* a chunk is current */
-  const char **azVal;     /* nCol values of the current row */
-  size_t *anVal;          /* their lengths */
-  int bRow;               /* a row is current */
-  DbxBuf *aScratch;       /* nCol buffers for converted cell bytes */
-  int64_t iChunk;         /* index of the current chunk, -1 before the 1st */
-  int64_t nChunkRows;     /* rows read from the current chunk */
-  int64_t nChunkWant;     /* rows it holds by its metadata, or -1 */
-  int64_t iNextChunk;     /* next chunk index, -1 when none */
-  int64_t iNextOffset;    /* row_offset its link names, or -1 */
-  int64_t iRow;           /* rows handed out so far */
-  int64_t nBytes;         /* result bytes received */
-  int64_t nManifestBytes; /* manifest.total_byte_count, for INLINE results */
-  int nChunks;            /* chunks fetched */
-  int64_t tStart;         /* monotonic ms at submit */
-  int64_t tEnd;           /* monotonic ms when finished, 0 while open */
-  int64_t tDeadline;      /* monotonic ms of the statement timeout, or 0 */
-  int bWaiting;           /* executing: the deadline applies */
-  int bInterrupted;       /* the caller's interrupt fired */
-  int bTimedOut;          /* the statement timeout passed */
-  int rcDone;             /* sticky end: SQLITE_DONE or an error code */
-  DbxError err;           /* the error behind rcDone */
-  int bLogged;            /* xLog was called */
-  int bRepeatable;        /* read-only or declared idempotent: a lost
-                          ** submit may be sent again */
+  DbxClient *pClient;       /* borrowed; outlives the statement */
+  DbxStmtOptions opt;       /* copy; its strings are not used after execute */
+  char *zId;                /* owned; statement_id (checked: stmt_id_ok) */
+  char *zSql;               /* owned; SQL text for the log */
+  char *zParams;            /* owned; ":a BIGINT, :b STRING" for the log */
+  char zState[16];          /* last known state */
+  DbxResultReader *pReader; /* owned; schema, rows and cells of the result */
+  int nCol;                 /* columns of the result schema */
+  int64_t nTotalRows;       /* manifest.total_row_count or -1 */
+  int64_t nTotalChunks;     /* manifest.total_chunk_count or -1 */
+  cJSON *pManChunks;        /* owned; manifest.chunks (ChunkInfo) or NULL */
+  DbxBuf raw;               /* owned; raw text of the last API reply */
+  DbxBuf body;              /* owned; the current chunk's text */
+  int bScan;                /* a chunk is current (fed to pReader) */
+  int bRow;                 /* a row is current */
+  int64_t iChunk;           /* index of the current chunk, -1 before the 1st */
+  int64_t nChunkRows;       /* rows read from the current chunk */
+  int64_t nChunkWant;       /* rows it holds by its metadata, or -1 */
+  int64_t iNextChunk;       /* next chunk index, -1 when none */
+  int64_t iNextOffset;      /* row_offset its link names, or -1 */
+  int64_t iRow;             /* rows handed out so far */
+  int64_t nBytes;           /* result bytes received */
+  int64_t nManifestBytes;   /* manifest.total_byte_count, for INLINE results */
+  int nChunks;              /* chunks fetched */
+  int64_t tStart;           /* monotonic ms at submit */
+  int64_t tEnd;             /* monotonic ms when finished, 0 while open */
+  int64_t tDeadline;        /* monotonic ms of the statement timeout, or 0 */
+  int bWaiting;             /* executing: the deadline applies */
+  int bInterrupted;         /* the caller's interrupt fired */
+  int bTimedOut;            /* the statement timeout passed */
+  int rcDone;               /* sticky end: SQLITE_DONE or an error code */
+  DbxError err;             /* the error behind rcDone */
+  int bLogged;              /* xLog was called */
+  int bRepeatable;          /* read-only or declared idempotent: a lost
+                            ** submit may be sent again */
 };
 
 /* Monotonic milliseconds on the client's clock (a fake one in unit tests). */
@@ -178,89 +175,6 @@ int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
   return SQLITE_NOTFOUND;
 }
 
-/* ---------------------------------------------------------------------
-** Which statements may be submitted twice.
-*/
-
-/* Skips blanks and comments from z[i]; returns the next index. */
-static size_t sql_skip_space(const char *z, size_t n, size_t i) {
-  while (i < n) {
-    if (isspace((unsigned char)z[i])) {
-      i++;
-    } else if (z[i] == '-' && i + 1 < n && z[i + 1] == '-') {
-      while (i < n && z[i] != '\n')
-        i++;
-    } else if (z[i] == '/' && i + 1 < n && z[i + 1] == '*') {
-      i += 2;
-      while (i + 1 < n && !(z[i] == '*' && z[i + 1] == '/'))
-        i++;
-      i = i + 2 < n ? i + 2 : n;
-    } else {
-      break;
-    }
-  }
-  return i;
-}
-
-/* Whether the word z[0..n) is one of azWord (case-insensitive). */
-static int sql_word_in(const char *z, size_t n, const char *const *azWord,
-                       size_t nWord) {
-  size_t i;
-  for (i = 0; i < nWord; i++) {
-    if (strlen(azWord[i]) == n && strncasecmp(z, azWord[i], n) == 0) return 1;
-  }
-  return 0;
-}
-
-int dbx_stmt_is_read_only(const char *zSql, size_t nSql) {
-  static const char *const azRead[] = {"SELECT", "VALUES",  "SHOW", "DESCRIBE",
-                                       "DESC",   "EXPLAIN", "LIST", "WITH",
-                                       "FROM",   "TABLE"};
-  static const char *const azWrite[] = {
-      "INSERT",  "UPDATE", "DELETE",   "MERGE",   "CREATE",    "DROP",
-      "ALTER",   "COPY",   "TRUNCATE", "REPLACE", "OVERWRITE", "OPTIMIZE",
-      "VACUUM",  "GRANT",  "REVOKE",   "CALL",    "EXECUTE",   "REFRESH",
-      "RESTORE", "MSCK",   "REPAIR",   "CACHE",   "UNCACHE",   "SET",
-      "RESET",   "USE",    "ANALYZE",  "COMMENT", "PUT",       "REMOVE",
-      "GET",     "LOAD",   "CLONE",    "UNDROP",  "DECLARE"};
-  size_t i = 0, nWords = 0;
-  while (i < nSql) {
-    size_t j;
-    i = sql_skip_space(zSql, nSql, i);
-    if (i >= nSql) break;
-    if (zSql[i] == '\'' || zSql[i] == '"' || zSql[i] == '`') {
-      char q = zSql[i++];
-      while (i < nSql && zSql[i] != q) {
-        if (zSql[i] == '\\' && q != '`') i++; /* Databricks escapes */
-        i++;
-      }
-      i++;
-      continue;
-    }
-    if (!isalpha((unsigned char)zSql[i]) && zSql[i] != '_') {
-      if (zSql[i] == ';') { /* only a trailing one: no second statement */
-        if (sql_skip_space(zSql, nSql, i + 1) < nSql) return 0;
-        break;
-      }
-      if (nWords == 0 && zSql[i] != '(') return 0;
-      i++;
-      continue;
-    }
-    for (j = i; j < nSql && (isalnum((unsigned char)zSql[j]) || zSql[j] == '_');
-         j++) {
-    }
-    if (nWords++ == 0 &&
-        !sql_word_in(zSql + i, j - i, azRead, DBX_ARRAY_SIZE(azRead))) {
-      return 0;
-    }
-    if (sql_word_in(zSql + i, j - i, azWrite, DBX_ARRAY_SIZE(azWrite))) {
-      return 0;
-    }
-    i = j;
-  }
-  return nWords > 0;
-}
-
 int dbx_stmt_is_option(const char *zKey) {
   static const char *const azKey[] = {
       "disposition", "statement_timeout", "timeout", "wait_timeout",
@@ -347,19 +261,13 @@ static void stmt_drop_chunk(DbxStmt *p) {
 }
 
 void dbx_stmt_free(DbxStmt *p) {
-  int i;
   if (p == NULL) return;
   stmt_log(p);
   dbx_client_set_interrupt(p->pClient, NULL, NULL);
   stmt_drop_chunk(p);
   dbx_buf_free(&p->raw);
   cJSON_Delete(p->pManChunks);
-  for (i = 0; p->aScratch && i < p->nCol; i++)
-    dbx_buf_free(&p->aScratch[i]);
-  sqlite3_free(p->aScratch);
-  sqlite3_free((void *)p->azVal);
-  sqlite3_free(p->anVal);
-  dbx_result_columns_free(p->aCol, p->nCol);
+  dbx_result_reader_free(p->pReader);
   sqlite3_free(p->zId);
   sqlite3_free(p->zSql);
   sqlite3_free(p->zParams);
@@ -859,7 +767,7 @@ static int stmt_take_body(DbxStmt *p, DbxBuf *pBody, DbxError *pErr) {
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
   p->body = *pBody;
-  dbx_rowscan_init(&p->scan, p->body.z, p->body.n);
+  dbx_result_reader_feed(p->pReader, p->body.z, p->body.n);
   p->bScan = 1;
   return SQLITE_OK;
 }
@@ -875,7 +783,7 @@ static int link_refused(const DbxError *pE) {
 ** Downloads external link pLink of chunk iChunk (described by *pMeta),
 ** asking the chunk endpoint for a fresh link when it expired or is refused
 ** (each fresh ResultData checked like the first). On success, p->body holds
-** the file and p->scan reads its rows.
+** the file and p->pReader reads its rows.
 */
 static int stmt_download(DbxStmt *p, const cJSON *pLink, ChunkMeta *pMeta,
                          int64_t iChunk, DbxError *pErr) {
@@ -958,7 +866,7 @@ static int stmt_inline(DbxStmt *p, const cJSON *pData, size_t iRaw, size_t nRaw,
     cJSON_free(z);
   }
   if (p->body.rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  dbx_rowscan_init(&p->scan, p->body.z + iStart, nLen);
+  dbx_result_reader_feed(p->pReader, p->body.z + iStart, nLen);
   p->bScan = 1;
   return SQLITE_OK;
 }
@@ -1053,18 +961,12 @@ static int stmt_failed(DbxStmt *p, const cJSON *pStatus, DbxError *pErr) {
 static cJSON *stmt_request(const DbxStmt *p, const char *zSql,
                            const DbxParam *aParam, int nParam,
                            DbxDisposition eDisp, int nWait) {
-  const DbxConfig *pConfig = dbx_client_config(p->pClient);
   const char *zWarehouse = p->opt.zWarehouseId;
   const char *zCatalog = p->opt.zCatalog;
   const char *zSchema = p->opt.zSchema;
   cJSON *pReq = cJSON_CreateObject();
   char zWait[16];
   int i;
-  if (zWarehouse == NULL && pConfig)
-    zWarehouse = dbx_config_get(pConfig, "warehouse_id");
-  if (zCatalog == NULL && pConfig)
-    zCatalog = dbx_config_get(pConfig, "catalog");
-  if (zSchema == NULL && pConfig) zSchema = dbx_config_get(pConfig, "schema");
   snprintf(zWait, sizeof(zWait), "%ds", nWait);
   if (pReq == NULL) return NULL;
   cJSON_AddStringToObject(pReq, "statement", zSql);
@@ -1452,20 +1354,12 @@ static int stmt_start(DbxStmt *p, cJSON *pResp, DbxError *pErr) {
   cJSON *pMan = cJSON_GetObjectItemCaseSensitive(pResp, "manifest");
   cJSON *pResult;
   size_t iRaw = 0, nRaw = 0;
-  int rc, i;
-  rc = dbx_result_columns(cJSON_GetObjectItemCaseSensitive(pMan, "schema"),
-                          &p->aCol, &p->nCol, pErr);
-  if (rc == SQLITE_OK) rc = stmt_manifest(p, pMan, pErr);
-  if (rc == SQLITE_OK && p->nCol > 0) {
-    p->azVal = sqlite3_malloc64(sizeof(char *) * (size_t)p->nCol);
-    p->anVal = sqlite3_malloc64(sizeof(size_t) * (size_t)p->nCol);
-    p->aScratch = sqlite3_malloc64(sizeof(DbxBuf) * (size_t)p->nCol);
-    if (p->azVal == NULL || p->anVal == NULL || p->aScratch == NULL) {
-      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    } else {
-      for (i = 0; i < p->nCol; i++)
-        memset(&p->aScratch[i], 0, sizeof(DbxBuf));
-    }
+  int rc;
+  rc = dbx_result_reader_new(cJSON_GetObjectItemCaseSensitive(pMan, "schema"),
+                             &p->pReader, pErr);
+  if (rc == SQLITE_OK) {
+    p->nCol = dbx_result_reader_column_count(p->pReader);
+    rc = stmt_manifest(p, pMan, pErr);
   }
   if (rc) {
     cJSON_Delete(pResp);
@@ -1522,7 +1416,7 @@ static int stmt_new(DbxClient *pClient, const char *zSql,
   p->zSql = dbx_strdup(zSql ? zSql : "");
   p->zParams = params_text(aParam, nParam);
   p->bRepeatable =
-      p->opt.bIdempotent || (zSql && dbx_stmt_is_read_only(zSql, strlen(zSql)));
+      p->opt.bIdempotent || (zSql && dbx_sql_is_read_only(zSql, strlen(zSql)));
   if (p->zSql == NULL || p->zParams == NULL) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     p->opt.xLog = NULL; /* nothing ran: nothing to log */
@@ -1533,20 +1427,19 @@ static int stmt_new(DbxClient *pClient, const char *zSql,
   return SQLITE_OK;
 }
 
-/* Checks that a warehouse is chosen, by option or configuration. Returns
-** SQLITE_OK, or an error code with p->err saying what to set. */
+/* Checks that the options name a warehouse (the session fills them from
+** the configuration). Returns SQLITE_OK, or an error code with p->err
+** saying which setting to give, in the words of the client's configuration
+** when it has one. */
 static int stmt_need_warehouse(DbxStmt *p) {
   const DbxConfig *pConfig;
-  const char *zW;
   int rc;
   if (p->opt.zWarehouseId && p->opt.zWarehouseId[0]) return SQLITE_OK;
   pConfig = dbx_client_config(p->pClient);
-  zW = pConfig ? dbx_config_get(pConfig, "warehouse_id") : NULL;
-  if (zW && zW[0]) return SQLITE_OK;
-  if (pConfig)
-    rc = dbx_config_require(pConfig, "warehouse_id", &p->err);
-  else
+  rc = pConfig ? dbx_config_require(pConfig, "warehouse_id", &p->err) : 0;
+  if (rc == SQLITE_OK) { /* none, or one of another call on this client */
     rc = dbx_error_set(&p->err, SQLITE_ERROR, "no SQL warehouse configured");
+  }
   return rc ? rc : SQLITE_ERROR;
 }
 
@@ -1690,7 +1583,7 @@ int dbx_stmt_next(DbxStmt *p, DbxError *pErr) {
     if (p->bScan) {
       DbxError e;
       dbx_error_clear(&e);
-      rc = dbx_rowscan_next(&p->scan, p->nCol, p->azVal, p->anVal, &nVal, &e);
+      rc = dbx_result_reader_next(p->pReader, &nVal, &e);
       if (rc == SQLITE_ROW) {
         rc = stmt_check_row(p, nVal);
         if (rc) return stmt_end(p, rc, pErr);
@@ -1722,8 +1615,7 @@ int dbx_stmt_cell(DbxStmt *p, int iCol, DbxCell *pCell, DbxError *pErr) {
     pCell->eType = DBX_CELL_NULL;
     return dbx_error_set(pErr, SQLITE_RANGE, "no such result column %d", iCol);
   }
-  return dbx_result_decode_text(&p->aCol[iCol], p->azVal[iCol], p->anVal[iCol],
-                                &p->aScratch[iCol], pCell, pErr);
+  return dbx_result_reader_cell(p->pReader, iCol, pCell, pErr);
 }
 
 int dbx_stmt_column_count(const DbxStmt *p) {
@@ -1731,19 +1623,24 @@ int dbx_stmt_column_count(const DbxStmt *p) {
 }
 
 const DbxColumn *dbx_stmt_column(const DbxStmt *p, int iCol) {
-  return iCol >= 0 && iCol < p->nCol ? &p->aCol[iCol] : NULL;
+  return iCol >= 0 && iCol < p->nCol
+             ? dbx_result_reader_column(p->pReader, iCol)
+             : NULL;
 }
 
 const char *dbx_stmt_column_name(const DbxStmt *p, int iCol) {
-  return iCol >= 0 && iCol < p->nCol ? p->aCol[iCol].zName : NULL;
+  const DbxColumn *pCol = dbx_stmt_column(p, iCol);
+  return pCol ? pCol->zName : NULL;
 }
 
 const char *dbx_stmt_column_type_text(const DbxStmt *p, int iCol) {
-  return iCol >= 0 && iCol < p->nCol ? p->aCol[iCol].zTypeText : NULL;
+  const DbxColumn *pCol = dbx_stmt_column(p, iCol);
+  return pCol ? pCol->zTypeText : NULL;
 }
 
 const char *dbx_stmt_column_type_name(const DbxStmt *p, int iCol) {
-  return iCol >= 0 && iCol < p->nCol ? p->aCol[iCol].zTypeName : NULL;
+  const DbxColumn *pCol = dbx_stmt_column(p, iCol);
+  return pCol ? pCol->zTypeName : NULL;
 }
 
 const char *dbx_stmt_id(const DbxStmt *p) {
@@ -1758,164 +1655,6 @@ int64_t dbx_stmt_total_rows(const DbxStmt *p) {
   return p->nTotalRows;
 }
 
-char *dbx_stmt_summary_json(DbxStmt *p, DbxError *pErr) {
-  DbxBuf b = {0};
-  int i, rc = SQLITE_ROW;
-  if (p->iRow == 0 && p->nCol > 0) rc = dbx_stmt_next(p, pErr);
-  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return NULL;
-  dbx_buf_append(&b, "{\"statement_id\":", 16);
-  dbx_buf_append_json(&b, dbx_stmt_id(p), strlen(dbx_stmt_id(p)));
-  dbx_buf_appendf(&b, ",\"state\":\"%s\"", p->zState);
-  if (rc == SQLITE_ROW) {
-    /* DML answers with one row of counters: num_affected_rows, ... */
-    for (i = 0; i < p->nCol; i++) {
-      DbxCell c;
-      if (strncmp(p->aCol[i].zName, "num_", 4) != 0) continue;
-      if (dbx_stmt_cell(p, i, &c, pErr) != SQLITE_OK) {
-        dbx_buf_free(&b);
-        return NULL;
-      }
-      dbx_buf_append(&b, ",", 1);
-      dbx_buf_append_json(&b, p->aCol[i].zName, strlen(p->aCol[i].zName));
-      if (c.eType == DBX_CELL_INTEGER)
-        dbx_buf_appendf(&b, ":%lld", (long long)c.iVal);
-      else if (c.eType == DBX_CELL_TEXT) {
-        dbx_buf_append(&b, ":", 1);
-        dbx_buf_append_json(&b, c.z, c.n);
-      } else {
-        dbx_buf_append(&b, ":null", 5);
-      }
-    }
-  }
-  if (p->nTotalRows >= 0) {
-    dbx_buf_appendf(&b, ",\"total_row_count\":%lld", (long long)p->nTotalRows);
-  }
-  dbx_buf_append(&b, "}", 1);
-  if (b.rc) {
-    dbx_buf_free(&b);
-    dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    return NULL;
-  }
-  return dbx_buf_take(&b);
-}
-
-/* Reads one params entry: the value, name and type (NULL when absent) of
-** {"name": value} member pItem, or of array element pItem when bArray. */
-static void param_fields(const cJSON *pItem, int bArray, const cJSON **ppV,
-                         const char **pzName, const char **pzType) {
-  *ppV = bArray ? cJSON_GetObjectItemCaseSensitive(pItem, "value") : pItem;
-  *pzName = bArray ? json_str(pItem, "name") : pItem->string;
-  *pzType = bArray ? json_str(pItem, "type") : NULL;
-}
-
-/* Checks every entry of pRoot and adds to *pnByte the pool bytes its texts
-** need (40 for a formatted number). Returns SQLITE_OK, or SQLITE_ERROR with
-** pErr set for an entry without a name or with a non-scalar value. */
-static int params_size(const cJSON *pRoot, int bArray, size_t *pnByte,
-                       DbxError *pErr) {
-  const cJSON *pItem, *pV;
-  const char *zName, *zType;
-  int i = 0;
-  cJSON_ArrayForEach(pItem, pRoot) {
-    param_fields(pItem, bArray, &pV, &zName, &zType);
-    if (zName == NULL || zName[0] == 0) {
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "params entry %d has no name; write "
-                           "[{\"name\":\"x\",\"value\":1}]",
-                           i + 1);
-    }
-    if (cJSON_IsObject(pV) || cJSON_IsArray(pV)) {
-      dbx_error_set(pErr, SQLITE_ERROR,
-                    "parameter %s is an object or array; Databricks "
-                    "parameters are scalars: pass JSON text as a string",
-                    zName);
-      return SQLITE_ERROR;
-    }
-    *pnByte += strlen(zName) + 1 + (zType ? strlen(zType) + 1 : 0) + 40 +
-               (cJSON_IsString(pV) ? strlen(pV->valuestring) + 1 : 0);
-    i++;
-  }
-  return SQLITE_OK;
-}
-
-/* Copies z (with its terminator) to *pzPool, advances it, returns the copy. */
-static char *pool_copy(char **pzPool, const char *z) {
-  size_t k = strlen(z) + 1;
-  char *zCopy = *pzPool;
-  memcpy(zCopy, z, k);
-  *pzPool += k;
-  return zCopy;
-}
-
-/* Fills *pParam from entry pItem (checked by params_size()), its texts in
-** the pool at *pzPool, which advances. A number or boolean without a
-** "type" gets BIGINT, DOUBLE or BOOLEAN. */
-static void param_fill(const cJSON *pItem, int bArray, DbxParam *pParam,
-                       char **pzPool) {
-  const cJSON *pV;
-  const char *zName, *zType;
-  param_fields(pItem, bArray, &pV, &zName, &zType);
-  pParam->zName = pool_copy(pzPool, zName);
-  if (cJSON_IsString(pV)) {
-    pParam->zValue = pool_copy(pzPool, pV->valuestring);
-  } else if (cJSON_IsNumber(pV)) {
-    double r = pV->valuedouble;
-    size_t k;
-    if (r == floor(r) && fabs(r) < 9.2e18) {
-      k = (size_t)snprintf(*pzPool, 40, "%lld", (long long)r) + 1;
-      if (zType == NULL) zType = "BIGINT";
-    } else {
-      k = (size_t)snprintf(*pzPool, 40, "%.17g", r) + 1;
-      if (zType == NULL) zType = "DOUBLE";
-    }
-    pParam->zValue = *pzPool;
-    *pzPool += k;
-  } else if (cJSON_IsBool(pV)) {
-    pParam->zValue = cJSON_IsTrue(pV) ? "true" : "false";
-    if (zType == NULL) zType = "BOOLEAN";
-  }
-  if (zType) pParam->zType = pool_copy(pzPool, zType);
-}
-
-/* See statements.h. */
-int dbx_stmt_params_parse(const char *zJson, DbxParam **paParam, int *pnParam,
-                          DbxError *pErr) {
-  cJSON *pRoot, *pItem;
-  DbxParam *aParam;
-  size_t nByte;
-  char *zPool;
-  int n, i = 0, bArray;
-
-  *paParam = NULL;
-  *pnParam = 0;
-  if (zJson == NULL || zJson[0] == 0) return SQLITE_OK;
-  pRoot = cJSON_Parse(zJson);
-  if (pRoot == NULL || !(cJSON_IsObject(pRoot) || cJSON_IsArray(pRoot))) {
-    cJSON_Delete(pRoot);
-    return dbx_error_set(pErr, SQLITE_ERROR,
-                         "params must be a JSON object {\"name\": value} or an "
-                         "array [{\"name\":..,\"value\":..,\"type\":..}]");
-  }
-  bArray = cJSON_IsArray(pRoot);
-  n = cJSON_GetArraySize(pRoot);
-  /* One allocation: the array, then each name, value and type text. */
-  nByte = sizeof(DbxParam) * (size_t)(n + 1);
-  if (params_size(pRoot, bArray, &nByte, pErr) != SQLITE_OK) {
-    cJSON_Delete(pRoot);
-    return SQLITE_ERROR;
-  }
-  aParam = sqlite3_malloc64(nByte);
-  if (aParam == NULL) {
-    cJSON_Delete(pRoot);
-    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  }
-  memset(aParam, 0, sizeof(DbxParam) * (size_t)(n + 1));
-  zPool = (char *)&aParam[n + 1];
-  cJSON_ArrayForEach(pItem, pRoot) {
-    param_fill(pItem, bArray, &aParam[i++], &zPool);
-  }
-  cJSON_Delete(pRoot);
-  *paParam = aParam;
-  *pnParam = n;
-  return SQLITE_OK;
+const char *dbx_stmt_state(const DbxStmt *p) {
+  return p->zState;
 }

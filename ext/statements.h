@@ -56,9 +56,10 @@ typedef struct DbxStmtInfo {
 
 /* Options of one statement; dbx_stmt_options_init() sets the defaults. */
 typedef struct DbxStmtOptions {
-  const char *zWarehouseId; /* NULL: warehouse_id of the client's config */
-  const char *zCatalog;     /* NULL: catalog of the client's config, if any */
-  const char *zSchema;      /* NULL: schema of the client's config, if any */
+  const char *zWarehouseId;    /* required; dbx_session_stmt_options() sets it,
+                               ** with catalog and schema, from the config */
+  const char *zCatalog;        /* NULL or "": the warehouse's default */
+  const char *zSchema;         /* NULL or "": the warehouse's default */
   DbxDisposition eDisposition; /* default DBX_DISP_AUTO */
   int nWaitSeconds;          /* wait_timeout: 0 (async) or 5..50; default 10 */
   double rTimeoutSeconds;    /* cancel after this long; 0: no limit */
@@ -99,16 +100,6 @@ int dbx_stmt_option(DbxStmtOptions *pOpt, const char *zKey, const char *zValue,
 
 /* True when zKey names a statement option (dbx_stmt_option knows it). */
 int dbx_stmt_is_option(const char *zKey);
-
-/*
-** True when zSql (nSql bytes) only reads: its first keyword is SELECT,
-** VALUES, SHOW, DESCRIBE/DESC, EXPLAIN or LIST (or WITH), and no word of
-** it outside quotes and comments is one that writes (INSERT, UPDATE,
-** MERGE, CREATE, COPY, ...). Such a statement may be submitted again when
-** a submit was lost in transit; any other is sent once (see
-** dbx_client_post_once) unless DbxStmtOptions.bIdempotent says otherwise.
-*/
-int dbx_stmt_is_read_only(const char *zSql, size_t nSql);
 
 /*
 ** Runs zSql on the warehouse and waits until it is done. On SUCCEEDED,
@@ -161,31 +152,13 @@ int64_t dbx_stmt_rownum(const DbxStmt *p);
 /* manifest.total_row_count, or -1 when Databricks did not say. */
 int64_t dbx_stmt_total_rows(const DbxStmt *p);
 
-/*
-** The result summary for dbx_exec(): a JSON object with statement_id,
-** state, the columns of a one-row DML result such as num_affected_rows and
-** num_inserted_rows (as numbers), and total_row_count. Reads the first row
-** if none was read. Returns a string from sqlite3_malloc, or NULL with pErr
-** set.
-*/
-char *dbx_stmt_summary_json(DbxStmt *p, DbxError *pErr);
+/* The last state Databricks reported ("SUCCEEDED" once executed). */
+const char *dbx_stmt_state(const DbxStmt *p);
 
 /*
 ** Frees the statement (NULL is fine). A statement whose rows were not all
 ** read needs no remote call: results expire by themselves. Calls xLog.
 */
 void dbx_stmt_free(DbxStmt *p);
-
-/*
-** Parses a params_json argument into parameters:
-**   {"name": value, ...}  or  [{"name": n, "value": v, "type": t}, ...]
-** A JSON string is STRING, an integral number BIGINT, another number
-** DOUBLE, true/false BOOLEAN, null SQL NULL (type from "type" if given, in
-** the array form). Objects and arrays as values are refused. *paParam and
-** its strings are one allocation: free with sqlite3_free(*paParam). zJson
-** NULL or "" gives no parameters.
-*/
-int dbx_stmt_params_parse(const char *zJson, DbxParam **paParam, int *pnParam,
-                          DbxError *pErr);
 
 #endif /* DBX_STATEMENTS_H */

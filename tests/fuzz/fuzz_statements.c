@@ -16,6 +16,7 @@
 ** Once the parts run out every request gets a 400. The clock is fake, so
 ** polling and retries cost no time. No error may carry the PAT.
 */
+#include "args.h"
 #include "client.h"
 #include "fuzz.h"
 #include "http.h"
@@ -157,6 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *a, size_t n) {
   g.n = n;
   g.nowMs = 1000000;
   dbx_stmt_options_init(&o);
+  o.zWarehouseId = "wh1";
   o.nPollFirstMs = 1;
   o.xLog = log_hook;
   read_options(&o);
@@ -171,7 +173,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *a, size_t n) {
     return 0;
   }
   if (n % 2) {
-    char *zSummary = dbx_stmt_summary_json(pStmt, &e);
+    char *zSummary = dbx_args_exec_summary(pStmt, &e);
     if (zSummary == NULL) check_error(e.zMsg);
     sqlite3_free(zSummary);
     dbx_error_clear(&e);

@@ -2,13 +2,15 @@
 ** Unit tests of args.c: NUL bytes and \u0000 escapes in arguments are
 ** refused with a message naming the argument, arguments land where idxNum
 ** says, and options_json becomes option texts split into settings and
-** statement options, in the order given.
+** statement options, in the order given; params_json becomes typed
+** parameters, and a finished statement becomes the dbx_exec() summary.
 */
 #include <cjson/cJSON.h>
 
 #include "unit.h"
 
 #include "args.h"
+#include "fake_transport.h"
 
 /* One value made by SQLite from the expression zExpr (sqlite3_value_free). */
 static sqlite3_value *value_of(const char *zExpr) {
@@ -345,6 +347,102 @@ static void options_from_key_value_pairs(void **state) {
   dbx_args_options_free(&o);
 }
 
+/* Parameter i of a is named zName, holds zValue and has type zType (NULL:
+** none given, sent as STRING). */
+static void param_is(const DbxParam *a, int i, const char *zName,
+                     const char *zValue, const char *zType) {
+  assert_string_equal(a[i].zName, zName);
+  if (zValue)
+    assert_string_equal(a[i].zValue, zValue);
+  else
+    assert_null(a[i].zValue);
+  if (zType)
+    assert_string_equal(a[i].zType, zType);
+  else
+    assert_null(a[i].zType);
+}
+
+static void params_json_becomes_typed_parameters(void **state) {
+  DbxParam *a;
+  DbxError e;
+  int n;
+  (void)state;
+  dbx_error_clear(&e);
+  assert_int_equal(
+      dbx_args_params_parse(
+          "{\"a\":41,\"b\":\"x\",\"c\":null,\"d\":true,\"e\":0.5}", &a, &n, &e),
+      SQLITE_OK);
+  assert_int_equal(n, 5);
+  param_is(a, 0, "a", "41", "BIGINT");
+  param_is(a, 1, "b", "x", NULL);
+  param_is(a, 2, "c", NULL, NULL);
+  param_is(a, 3, "d", "true", "BOOLEAN");
+  param_is(a, 4, "e", "0.5", "DOUBLE");
+  sqlite3_free(a);
+  assert_int_equal(
+      dbx_args_params_parse(
+          "[{\"name\":\"x\",\"value\":\"2024-01-01\",\"type\":\"DATE\"}]", &a,
+          &n, &e),
+      SQLITE_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(a[0].zType, "DATE");
+  assert_string_equal(a[0].zValue, "2024-01-01");
+  sqlite3_free(a);
+  assert_int_equal(dbx_args_params_parse("{\"x\":[1]}", &a, &n, &e),
+                   SQLITE_ERROR);
+}
+
+/* The summary of a DML statement: its counters as numbers. */
+static void exec_summary_reports_the_counters(void **state) {
+  char zDir[64], zCmd[100];
+  Fake f;
+  DbxHttpTransport tr;
+  DbxConfig *pConfig;
+  DbxClient *pClient;
+  DbxStmtOptions o;
+  DbxStmt *p = NULL;
+  DbxError e;
+  char *z;
+  (void)state;
+  snprintf(zDir, sizeof(zDir), "/tmp/dbx-unit-args-XXXXXX");
+  unit_isolate(zDir);
+  setenv("DATABRICKS_TOKEN", "dapi-SECRET", 1);
+  tr = fake_transport(&f);
+  dbx_client_test_transport(&tr);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_config_new(&pConfig), SQLITE_OK);
+  assert_int_equal(dbx_config_set(pConfig, "host", "https://h.example.com",
+                                  DBX_SRC_OPTION, &e),
+                   SQLITE_OK);
+  assert_int_equal(dbx_config_resolve(pConfig, &e), SQLITE_OK);
+  assert_int_equal(dbx_client_open(pConfig, &pClient, &e), SQLITE_OK);
+  dbx_config_free(pConfig);
+  fake_reply(&f, 200,
+             "{\"statement_id\":\"s7\",\"status\":{\"state\":\"SUCCEEDED\"},"
+             "\"manifest\":{\"schema\":{\"columns\":[{\"name\":\"num_"
+             "affected_rows\",\"type_name\":\"LONG\"},"
+             "{\"name\":\"num_inserted_rows\",\"type_name\":\"LONG\","
+             "\"position\":1}]},\"total_row_count\":1},"
+             "\"result\":{\"data_array\":[[\"3\",\"3\"]]}}",
+             NULL);
+  dbx_stmt_options_init(&o);
+  o.zWarehouseId = "wh1";
+  assert_int_equal(dbx_stmt_execute(pClient, "INSERT 1", NULL, 0, &o, &p, &e),
+                   SQLITE_OK);
+  z = dbx_args_exec_summary(p, &e);
+  assert_string_equal(z, "{\"statement_id\":\"s7\",\"state\":\"SUCCEEDED\","
+                         "\"num_affected_rows\":3,"
+                         "\"num_inserted_rows\":3,\"total_row_count\":1}");
+  sqlite3_free(z);
+  dbx_stmt_free(p);
+  assert_int_equal(f.nSent, 1);
+  dbx_client_free(pClient);
+  dbx_client_test_transport(NULL);
+  unsetenv("DATABRICKS_TOKEN");
+  snprintf(zCmd, sizeof(zCmd), "rm -rf '%s'", zDir);
+  assert_int_equal(system(zCmd), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(nul_bytes_are_refused),
@@ -354,6 +452,8 @@ int main(void) {
       cmocka_unit_test(statement_options_are_kept_apart),
       cmocka_unit_test(a_caller_takes_its_own_members_first),
       cmocka_unit_test(options_from_key_value_pairs),
+      cmocka_unit_test(params_json_becomes_typed_parameters),
+      cmocka_unit_test(exec_summary_reports_the_counters),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

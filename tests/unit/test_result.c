@@ -469,6 +469,81 @@ static void json_member_spans_raw_text(void **state) {
   }
 }
 
+/* The reader: the rows of each chunk fed to it, their width as sent, and
+** the cells of the current row only. */
+static void reader_reads_the_chunks_it_is_fed(void **state) {
+  cJSON *pSchema = cJSON_Parse(
+      "{\"columns\":[{\"name\":\"s\",\"position\":1,\"type_name\":\"STRING\"},"
+      "{\"name\":\"i\",\"position\":0,\"type_name\":\"LONG\"}]}");
+  char zA[] = "[[\"7\",\"a\\u0000b\"],[\"8\"]]";
+  char zB[] = "[[\"9\",null,\"x\"]]";
+  char zBad[] = "{\"not\":\"rows\"}";
+  DbxResultReader *p = NULL;
+  DbxCell c;
+  DbxError e;
+  int nVal = -1;
+  (void)state;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_result_reader_new(pSchema, &p, &e), SQLITE_OK);
+  cJSON_Delete(pSchema);
+  assert_int_equal(dbx_result_reader_column_count(p), 2);
+  assert_string_equal(dbx_result_reader_column(p, 0)->zName, "i");
+  assert_null(dbx_result_reader_column(p, 2));
+  assert_null(dbx_result_reader_column(p, -1));
+  /* nothing fed yet: no rows, no cells */
+  assert_int_equal(dbx_result_reader_next(p, &nVal, &e), SQLITE_DONE);
+  assert_int_equal(dbx_result_reader_cell(p, 0, &c, &e), SQLITE_RANGE);
+  assert_int_equal(c.eType, DBX_CELL_NULL);
+
+  dbx_result_reader_feed(p, zA, strlen(zA));
+  assert_int_equal(dbx_result_reader_next(p, &nVal, &e), SQLITE_ROW);
+  assert_int_equal(nVal, 2);
+  assert_int_equal(dbx_result_reader_cell(p, 0, &c, &e), SQLITE_OK);
+  assert_int_equal(c.eType, DBX_CELL_INTEGER);
+  assert_int_equal(c.iVal, 7);
+  assert_int_equal(dbx_result_reader_cell(p, 1, &c, &e), SQLITE_OK);
+  assert_int_equal(c.eType, DBX_CELL_TEXT);
+  assert_int_equal(c.n, 3);
+  assert_memory_equal(c.z, "a\0b", 3);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_result_reader_cell(p, 2, &c, &e), SQLITE_RANGE);
+  assert_string_equal(e.zMsg, "no such result column 2");
+  assert_int_equal(dbx_result_reader_next(p, &nVal, &e), SQLITE_ROW);
+  assert_int_equal(nVal, 1); /* narrower than the schema: the caller decides */
+  assert_int_equal(dbx_result_reader_cell(p, 1, &c, &e), SQLITE_OK);
+  assert_int_equal(c.eType, DBX_CELL_NULL);
+  assert_int_equal(dbx_result_reader_next(p, &nVal, &e), SQLITE_DONE);
+  assert_int_equal(dbx_result_reader_cell(p, 0, &c, &e), SQLITE_RANGE);
+  assert_int_equal(dbx_result_reader_next(p, &nVal, &e), SQLITE_DONE);
+
+  dbx_result_reader_feed(p, zB, strlen(zB));
+  assert_int_equal(dbx_result_reader_next(p, &nVal, &e), SQLITE_ROW);
+  assert_int_equal(nVal, 3); /* wider: reported as sent */
+  assert_int_equal(dbx_result_reader_cell(p, 0, &c, &e), SQLITE_OK);
+  assert_int_equal(c.iVal, 9);
+  assert_int_equal(dbx_result_reader_cell(p, 1, &c, &e), SQLITE_OK);
+  assert_int_equal(c.eType, DBX_CELL_NULL);
+  assert_int_equal(dbx_result_reader_next(p, &nVal, &e), SQLITE_DONE);
+
+  dbx_result_reader_feed(p, zBad, strlen(zBad));
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_result_reader_next(p, &nVal, &e), SQLITE_ERROR);
+  assert_int_not_equal(e.zMsg[0], 0);
+  assert_int_equal(dbx_result_reader_cell(p, 0, &c, &e), SQLITE_RANGE);
+  dbx_result_reader_free(p);
+  dbx_result_reader_free(NULL);
+
+  /* no schema (DDL): zero columns; a malformed one is refused */
+  assert_int_equal(dbx_result_reader_new(NULL, &p, &e), SQLITE_OK);
+  assert_int_equal(dbx_result_reader_column_count(p), 0);
+  dbx_result_reader_free(p);
+  pSchema = cJSON_Parse("{\"columns\": 3}");
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_result_reader_new(pSchema, &p, &e), SQLITE_ERROR);
+  assert_null(p);
+  cJSON_Delete(pSchema);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(columns_are_ordered_and_kinded),
@@ -486,6 +561,7 @@ int main(void) {
       cmocka_unit_test(schema_numbers_are_checked),
       cmocka_unit_test(rowscan_counts_values_and_keeps_nul),
       cmocka_unit_test(json_member_spans_raw_text),
+      cmocka_unit_test(reader_reads_the_chunks_it_is_fed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);
 }

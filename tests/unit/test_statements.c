@@ -29,6 +29,7 @@ struct DbxClient {
   char zHeaders[256];    /* headers of the last download, joined */
   size_t nMax;           /* the cap of the last download */
   DbxBuf *pKeep;         /* where raw replies go (dbx_client_keep_body) */
+  const DbxConfig *pConfig; /* what dbx_client_config returns, or NULL */
 };
 
 static DbxClient fake;
@@ -126,8 +127,7 @@ void dbx_client_set_interrupt(DbxClient *p, DbxInterruptFn x, void *pArg) {
 }
 
 const DbxConfig *dbx_client_config(const DbxClient *p) {
-  (void)p;
-  return NULL;
+  return p->pConfig;
 }
 
 /* The client's clock: a fake one that only sleeping moves, so polling and
@@ -291,6 +291,50 @@ static void external_links_are_refreshed(void **state) {
   dbx_stmt_free(p);
 }
 
+/* Warehouse, catalog and schema come from the options alone: a client is
+** shared by calls whose configurations name different ones, so its own
+** configuration is never a default. */
+static void options_alone_choose_warehouse_catalog_schema(void **state) {
+  static const Step aStep[] = {
+      {"POST", STMT, 0,
+       "{\"statement_id\":\"s1\",\"status\":{\"state\":\"SUCCEEDED\"},"
+       "\"manifest\":{\"schema\":{\"columns\":[]},\"total_row_count\":0}}",
+       "\"warehouse_id\":\"wh1\",\"wait_timeout\""},
+  };
+  DbxConfig *pConfig = NULL;
+  DbxStmtOptions o;
+  DbxStmt *p = NULL;
+  DbxError e;
+  (void)state;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_config_new(&pConfig), SQLITE_OK);
+  assert_int_equal(
+      dbx_config_set(pConfig, "warehouse_id", "other", DBX_SRC_OPTION, &e),
+      SQLITE_OK);
+  assert_int_equal(
+      dbx_config_set(pConfig, "catalog", "cat9", DBX_SRC_OPTION, &e),
+      SQLITE_OK);
+  assert_int_equal(
+      dbx_config_set(pConfig, "schema", "sch9", DBX_SRC_OPTION, &e), SQLITE_OK);
+  script(aStep, 1);
+  fake.pConfig = pConfig;
+  options(&o);
+  o.zWarehouseId = NULL;
+  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e),
+                   SQLITE_ERROR);
+  assert_null(p);
+  assert_string_equal(e.zMsg, "no SQL warehouse configured");
+  assert_int_equal(fake.iStep, 0); /* nothing was sent */
+  dbx_error_clear(&e);
+  options(&o);
+  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e),
+                   SQLITE_OK);
+  assert_int_equal(fake.iStep, 1);
+  dbx_stmt_free(p);
+  fake.pConfig = NULL;
+  dbx_config_free(pConfig);
+}
+
 static void failed_statement_reports_class_and_id(void **state) {
   static const Step aStep[] = {
       {"POST", STMT, 0,
@@ -385,7 +429,9 @@ static void inline_too_large_reruns_external(void **state) {
   assert_int_equal(nLogged, 2);
 }
 
-static void params_and_summary(void **state) {
+/* Parameters go out typed, a missing type as STRING and NULL as null
+** (params_json is parsed into this array by args.c). */
+static void params_are_sent_typed(void **state) {
   static const Step aStep[] = {
       {"POST", STMT, 0,
        "{\"statement_id\":\"s7\",\"status\":{\"state\":\"SUCCEEDED\"},"
@@ -401,40 +447,27 @@ static void params_and_summary(void **state) {
        "\"BOOLEAN\"},"
        "{\"name\":\"e\",\"value\":\"0.5\",\"type\":\"DOUBLE\"}]"},
   };
+  static const DbxParam a[] = {{"a", "41", "BIGINT"},
+                               {"b", "x", NULL},
+                               {"c", NULL, NULL},
+                               {"d", "true", "BOOLEAN"},
+                               {"e", "0.5", "DOUBLE"}};
   DbxStmtOptions o;
   DbxStmt *p = NULL;
-  DbxParam *a;
   DbxError e;
-  char *z;
-  int n;
+  DbxCell c;
   (void)state;
   dbx_error_clear(&e);
-  assert_int_equal(
-      dbx_stmt_params_parse(
-          "{\"a\":41,\"b\":\"x\",\"c\":null,\"d\":true,\"e\":0.5}", &a, &n, &e),
-      SQLITE_OK);
-  assert_int_equal(n, 5);
   script(aStep, 1);
   options(&o);
-  assert_int_equal(dbx_stmt_execute(&fake, "INSERT :a", a, n, &o, &p, &e),
+  assert_int_equal(dbx_stmt_execute(&fake, "INSERT :a", a, 5, &o, &p, &e),
                    SQLITE_OK);
-  sqlite3_free(a);
-  z = dbx_stmt_summary_json(p, &e);
-  assert_string_equal(z, "{\"statement_id\":\"s7\",\"state\":\"SUCCEEDED\","
-                         "\"num_affected_rows\":3,"
-                         "\"num_inserted_rows\":3,\"total_row_count\":1}");
-  sqlite3_free(z);
+  assert_int_equal(fake.iStep, 1);
+  assert_int_equal(dbx_stmt_next(p, &e), SQLITE_ROW);
+  assert_int_equal(dbx_stmt_cell(p, 1, &c, &e), SQLITE_OK);
+  assert_int_equal(c.eType, DBX_CELL_INTEGER);
+  assert_int_equal(c.iVal, 3);
   dbx_stmt_free(p);
-  assert_int_equal(
-      dbx_stmt_params_parse(
-          "[{\"name\":\"x\",\"value\":\"2024-01-01\",\"type\":\"DATE\"}]", &a,
-          &n, &e),
-      SQLITE_OK);
-  assert_string_equal(a[0].zType, "DATE");
-  assert_string_equal(a[0].zValue, "2024-01-01");
-  sqlite3_free(a);
-  assert_int_equal(dbx_stmt_params_parse("{\"x\":[1]}", &a, &n, &e),
-                   SQLITE_ERROR);
 }
 
 /*
@@ -1122,10 +1155,11 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(polls_then_follows_inline_chunks),
       cmocka_unit_test(external_links_are_refreshed),
+      cmocka_unit_test(options_alone_choose_warehouse_catalog_schema),
       cmocka_unit_test(failed_statement_reports_class_and_id),
       cmocka_unit_test(interrupt_cancels_remotely),
       cmocka_unit_test(inline_too_large_reruns_external),
-      cmocka_unit_test(params_and_summary),
+      cmocka_unit_test(params_are_sent_typed),
       cmocka_unit_test(memory_is_bounded_by_about_one_chunk),
       cmocka_unit_test(statement_ids_are_checked_before_use),
       cmocka_unit_test(chunk_links_name_this_statement_and_the_next_chunk),
