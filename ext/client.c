@@ -335,42 +335,45 @@ void dbx_client_keep_body(DbxClient *p, DbxBuf *pKeep) {
   p->pKeep = pKeep;
 }
 
+/* The raw and streaming calls: io's bodies under DBX_RETRY_API, the reply
+** appended to pOut (or dropped when NULL), *pStatus the 2xx status or 0. */
+static int client_send_io(DbxClient *p, const char *zMethod, const char *zPath,
+                          const char *const *azHeader, int nHeader,
+                          const ClientIo *pIo, DbxBuf *pOut, long *pStatus,
+                          DbxError *pErr) {
+  DbxBuf tmp = {0};
+  long status = 0;
+  int rc = client_send(p, zMethod, zPath, azHeader, nHeader, pIo, DBX_RETRY_API,
+                       pOut ? pOut : &tmp, &status, pErr);
+  dbx_buf_free(&tmp);
+  if (pStatus) *pStatus = rc == SQLITE_OK ? status : 0;
+  return rc;
+}
+
 int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
                         const char *const *azHeader, int nHeader,
                         const void *pBody, size_t nBody, DbxBuf *pOut,
                         long *pStatus, DbxError *pErr) {
-  DbxBuf tmp = {0};
-  long status = 0;
-  int rc;
   ClientIo io;
   memset(&io, 0, sizeof(io));
   io.pBody = pBody;
   io.nBody = nBody;
-  rc = client_send(p, zMethod, zPath, azHeader, nHeader, &io, DBX_RETRY_API,
-                   pOut ? pOut : &tmp, &status, pErr);
-  dbx_buf_free(&tmp);
-  if (pStatus) *pStatus = rc == SQLITE_OK ? status : 0;
-  return rc;
+  return client_send_io(p, zMethod, zPath, azHeader, nHeader, &io, pOut,
+                        pStatus, pErr);
 }
 
 int dbx_client_call_stream(DbxClient *p, const char *zMethod, const char *zPath,
                            const char *const *azHeader, int nHeader,
                            const DbxHttpBody *pBody, const DbxHttpSink *pSink,
                            long *pStatus, DbxError *pErr) {
-  DbxBuf tmp = {0};
-  long status = 0;
-  int rc;
   ClientIo io;
   memset(&io, 0, sizeof(io));
   io.pStream = pBody;
   io.pSink = pSink;
   /* what stays in memory: an error reply, or a reply nobody asked for */
   io.nMax = DBX_CLIENT_MAX_BODY;
-  rc = client_send(p, zMethod, zPath, azHeader, nHeader, &io, DBX_RETRY_API,
-                   &tmp, &status, pErr);
-  dbx_buf_free(&tmp);
-  if (pStatus) *pStatus = rc == SQLITE_OK ? status : 0;
-  return rc;
+  return client_send_io(p, zMethod, zPath, azHeader, nHeader, &io, NULL,
+                        pStatus, pErr);
 }
 
 int dbx_client_download(DbxClient *p, const char *zUrl,
