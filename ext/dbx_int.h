@@ -2,10 +2,11 @@
 ** dbx_int.h: the internal header every file of ext/ includes first.
 **
 ** It holds what the whole extension shares: util.c (DbxError, the first
-** error wins and is scrubbed of secrets; DbxBuf; secret wiping) and the
-** part of databricks.c that the SQL surface files share (the interrupt
-** probe, errors handed to SQLite, the functions and modules that
-** databricks.c registers). Every other file has a header of its own;
+** error wins and is scrubbed of secrets; DbxBuf; secret wiping; escapers;
+** reading JSON a server sent) and the part of databricks.c that the SQL
+** surface files share (the interrupt probe, errors handed to SQLite, the
+** functions and modules that databricks.c registers). Every other file has a
+*header of its own;
 ** this is the map, in layer order from the bottom (a file may use the
 ** headers of the layers below it, never above):
 **
@@ -50,8 +51,8 @@ SQLITE_EXTENSION_INIT3
 #define DBX_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
-** util.c: errors, growable buffers, and the escapers more than one layer
-** uses.
+** util.c: errors, growable buffers, the escapers more than one layer
+** uses, and reading JSON a server sent.
 */
 
 /* The error of one operation: what failed, and what Databricks said. */
@@ -177,6 +178,28 @@ void dbx_free_secret(char *z);
 */
 struct cJSON;
 void dbx_json_free_secret(struct cJSON *pJson);
+
+/*
+** Finds member zKey of the JSON object that the n bytes at z hold, without
+** decoding anything: returns 1 with *piStart and *pnLen the byte span of its
+** value, or 0 when z is not an object or has no such member (the key must
+** be spelled without escapes). The first of duplicate members wins, as in
+** cJSON. Lets a caller scan the rows of an API response in place, where a
+** cJSON string would stop at an escaped NUL.
+*/
+int dbx_json_member(const char *z, size_t n, const char *zKey, size_t *piStart,
+                    size_t *pnLen);
+
+/*
+** Reads an integer sent by the server: a JSON number or a numeric string
+** (accepted leniently) that is whole and within iMin..iMax, into
+** *piOut. Returns SQLITE_OK, SQLITE_NOTFOUND when pItem is NULL or JSON
+** null (*piOut untouched), or SQLITE_RANGE for anything else (a fraction,
+** 1e74, a word, an object). No double is converted before it is known to
+** fit.
+*/
+int dbx_json_int(const struct cJSON *pItem, int64_t iMin, int64_t iMax,
+                 int64_t *piOut);
 
 /*
 ** databricks.c: the entry point, dbx_version(), and what every SQL surface

@@ -93,45 +93,13 @@ static const char *json_text(const cJSON *p, char *zNum, size_t nNum) {
   return NULL;
 }
 
-/* See result.h. The double is range-checked before any conversion: a
-** cast of an out-of-range double to an integer is undefined behaviour. */
-int dbx_result_json_int(const cJSON *pItem, int64_t iMin, int64_t iMax,
-                        int64_t *piOut) {
-  int64_t v;
-  if (pItem == NULL || cJSON_IsNull(pItem)) return SQLITE_NOTFOUND;
-  if (cJSON_IsNumber(pItem)) {
-    double r = pItem->valuedouble;
-    /* -2^63 <= r < 2^63, exactly representable bounds */
-    if (!isfinite(r) || r != floor(r) || r < -9223372036854775808.0 ||
-        r >= 9223372036854775808.0) {
-      return SQLITE_RANGE;
-    }
-    v = (int64_t)r;
-  } else if (cJSON_IsString(pItem)) {
-    /* Lenient: a numeric string, but all of it. */
-    const char *z = pItem->valuestring;
-    char *zEnd = NULL;
-    long long ll;
-    if (!(z[0] == '-' || (z[0] >= '0' && z[0] <= '9'))) return SQLITE_RANGE;
-    errno = 0;
-    ll = strtoll(z, &zEnd, 10);
-    if (errno != 0 || zEnd == z || *zEnd != 0) return SQLITE_RANGE;
-    v = (int64_t)ll;
-  } else {
-    return SQLITE_RANGE;
-  }
-  if (v < iMin || v > iMax) return SQLITE_RANGE;
-  *piOut = v;
-  return SQLITE_OK;
-}
-
 /* Reads integer member zName of column entry pItem into *pnOut (left alone
 ** when absent). Returns SQLITE_OK, or SQLITE_ERROR with pErr set when it is
 ** not an integer in iMin..iMax. */
 static int column_int(const cJSON *pItem, const char *zName, int iCol,
                       int64_t iMin, int64_t iMax, int *pnOut, DbxError *pErr) {
   int64_t v;
-  int rc = dbx_result_json_int(cJSON_GetObjectItemCaseSensitive(pItem, zName),
+  int rc = dbx_json_int(cJSON_GetObjectItemCaseSensitive(pItem, zName),
                                iMin, iMax, &v);
   if (rc == SQLITE_NOTFOUND) return SQLITE_OK;
   if (rc != SQLITE_OK) {
@@ -811,88 +779,6 @@ bad:
   p->i = p->n; /* later calls fail too */
   p->bOpen = 1;
   return SQLITE_ERROR;
-}
-
-/* ---------------------------------------------------------------------
-** Locating a member in raw JSON text
-*/
-
-/* Skips JSON white space from z[i]; returns the index of the next byte. */
-static size_t skip_space(const char *z, size_t n, size_t i) {
-  while (i < n && (z[i] == ' ' || z[i] == '\n' || z[i] == '\r' || z[i] == '\t'))
-    i++;
-  return i;
-}
-
-/* Returns the index just after the string whose opening quote is z[i], or 0
-** when it does not end within n bytes. */
-static size_t skip_string(const char *z, size_t n, size_t i) {
-  for (i++; i < n; i++) {
-    if (z[i] == '\\') {
-      i++;
-    } else if (z[i] == '"') {
-      return i + 1;
-    }
-  }
-  return 0;
-}
-
-/* Returns the index just after the JSON value starting at z[i], or 0 when
-** it is malformed or runs past n. Containers are matched by bracket depth,
-** strings by their quotes; the inside of scalars is not checked. */
-static size_t skip_value(const char *z, size_t n, size_t i) {
-  size_t depth = 0;
-  if (i >= n) return 0;
-  if (z[i] == '"') return skip_string(z, n, i);
-  if (z[i] != '[' && z[i] != '{') {
-    size_t s = i;
-    while (i < n && z[i] != ',' && z[i] != ']' && z[i] != '}' && z[i] != ' ' &&
-           z[i] != '\n' && z[i] != '\r' && z[i] != '\t' && z[i] != '"' &&
-           z[i] != ':')
-      i++;
-    return i > s ? i : 0;
-  }
-  for (; i < n; i++) {
-    char c = z[i];
-    if (c == '"') {
-      i = skip_string(z, n, i);
-      if (i == 0) return 0;
-      i--; /* the loop steps over the closing quote */
-    } else if (c == '[' || c == '{') {
-      depth++;
-    } else if (c == ']' || c == '}') {
-      if (--depth == 0) return i + 1;
-    }
-  }
-  return 0;
-}
-
-/* See result.h. */
-int dbx_result_json_member(const char *z, size_t n, const char *zKey,
-                           size_t *piStart, size_t *pnLen) {
-  size_t nKey = strlen(zKey), i = skip_space(z, n, 0);
-  if (i >= n || z[i] != '{') return 0;
-  i = skip_space(z, n, i + 1);
-  if (i < n && z[i] == '}') return 0;
-  while (i < n && z[i] == '"') {
-    size_t k = i + 1, e = skip_string(z, n, i), v;
-    if (e == 0) return 0;
-    i = skip_space(z, n, e);
-    if (i >= n || z[i] != ':') return 0;
-    v = skip_space(z, n, i + 1);
-    i = skip_value(z, n, v);
-    if (i == 0) return 0;
-    /* the raw key text: an escaped spelling of zKey does not match */
-    if (e - 1 - k == nKey && memcmp(z + k, zKey, nKey) == 0) {
-      *piStart = v;
-      *pnLen = i - v;
-      return 1;
-    }
-    i = skip_space(z, n, i);
-    if (i >= n || z[i] != ',') return 0;
-    i = skip_space(z, n, i + 1);
-  }
-  return 0;
 }
 
 /* ---------------------------------------------------------------------

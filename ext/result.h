@@ -137,28 +137,6 @@ void dbx_rowscan_init(DbxRowScan *p, char *z, size_t n);
 int dbx_rowscan_next(DbxRowScan *p, int nCol, const char **azVal, size_t *anVal,
                      int *pnVal, DbxError *pErr);
 
-/*
-** Finds member zKey of the JSON object that the n bytes at z hold, without
-** decoding anything: returns 1 with *piStart and *pnLen the byte span of its
-** value, or 0 when z is not an object or has no such member (the key must
-** be spelled without escapes). The first of duplicate members wins, as in
-** cJSON. Lets a caller scan the rows of an API response in place, where a
-** cJSON string would stop at an escaped NUL.
-*/
-int dbx_result_json_member(const char *z, size_t n, const char *zKey,
-                           size_t *piStart, size_t *pnLen);
-
-/*
-** Reads an integer sent by the server: a JSON number or a numeric string
-** (accepted leniently) that is whole and within iMin..iMax, into
-** *piOut. Returns SQLITE_OK, SQLITE_NOTFOUND when pItem is NULL or JSON
-** null (*piOut untouched), or SQLITE_RANGE for anything else (a fraction,
-** 1e74, a word, an object). No double is converted before it is known to
-** fit.
-*/
-int dbx_result_json_int(const cJSON *pItem, int64_t iMin, int64_t iMax,
-                        int64_t *piOut);
-
 /* ---------------------------------------------------------------------
 ** A reader of result chunks: the result schema, the rows of the chunk it
 ** was last fed, and the cells of the current row. What moves the bytes

@@ -340,8 +340,8 @@ static int stmt_bad(DbxStmt *p, DbxError *pErr, int64_t iChunk,
 static int meta_int(DbxStmt *p, const cJSON *pObj, const char *zName,
                     int64_t iMax, int64_t iChunk, int64_t *piOut,
                     DbxError *pErr) {
-  int rc = dbx_result_json_int(cJSON_GetObjectItemCaseSensitive(pObj, zName), 0,
-                               iMax, piOut);
+  int rc = dbx_json_int(cJSON_GetObjectItemCaseSensitive(pObj, zName), 0, iMax,
+                        piOut);
   if (rc == SQLITE_NOTFOUND) {
     *piOut = -1;
     return SQLITE_OK;
@@ -585,15 +585,15 @@ static const cJSON *manifest_chunk(const DbxStmt *p, int64_t iChunk) {
   if (p->pManChunks == NULL) return NULL;
   if (iChunk < INT32_MAX) {
     pC = cJSON_GetArrayItem(p->pManChunks, (int)iChunk);
-    if (dbx_result_json_int(cJSON_GetObjectItemCaseSensitive(pC, "chunk_index"),
-                            0, INT32_MAX, &v) == SQLITE_OK &&
+    if (dbx_json_int(cJSON_GetObjectItemCaseSensitive(pC, "chunk_index"), 0,
+                     INT32_MAX, &v) == SQLITE_OK &&
         v == iChunk) {
       return pC;
     }
   }
   cJSON_ArrayForEach(pC, p->pManChunks) {
-    if (dbx_result_json_int(cJSON_GetObjectItemCaseSensitive(pC, "chunk_index"),
-                            0, INT32_MAX, &v) == SQLITE_OK &&
+    if (dbx_json_int(cJSON_GetObjectItemCaseSensitive(pC, "chunk_index"), 0,
+                     INT32_MAX, &v) == SQLITE_OK &&
         v == iChunk) {
       return pC;
     }
@@ -853,8 +853,8 @@ static int stmt_inline(DbxStmt *p, const cJSON *pData, size_t iRaw, size_t nRaw,
   if (!cJSON_IsArray(pRows)) {
     dbx_buf_append(&p->body, "[]", 2);
     nLen = 2;
-  } else if (nRaw > 0 && dbx_result_json_member(p->raw.z + iRaw, nRaw,
-                                                "data_array", &iStart, &nLen)) {
+  } else if (nRaw > 0 && dbx_json_member(p->raw.z + iRaw, nRaw, "data_array",
+                                         &iStart, &nLen)) {
     p->body = p->raw; /* handed over: the rows are scanned in place */
     memset(&p->raw, 0, sizeof(p->raw));
     iStart += iRaw;
@@ -1338,11 +1338,11 @@ static int stmt_manifest(DbxStmt *p, cJSON *pMan, DbxError *pErr) {
 static void stmt_raw_result(DbxStmt *p, size_t *piRaw, size_t *pnRaw) {
   size_t i, n, nId = strlen(p->zId);
   if (p->raw.z == NULL ||
-      !dbx_result_json_member(p->raw.z, p->raw.n, "statement_id", &i, &n) ||
+      !dbx_json_member(p->raw.z, p->raw.n, "statement_id", &i, &n) ||
       n != nId + 2 || memcmp(p->raw.z + i + 1, p->zId, nId) != 0) {
     return;
   }
-  if (dbx_result_json_member(p->raw.z, p->raw.n, "result", &i, &n)) {
+  if (dbx_json_member(p->raw.z, p->raw.n, "result", &i, &n)) {
     *piRaw = i;
     *pnRaw = n;
   }

@@ -316,50 +316,6 @@ static void rowscan_rejects_what_is_not_rows(void **state) {
   }
 }
 
-/* Numbers from the server: whole, in range, checked before any cast. */
-static void server_integers_are_range_checked(void **state) {
-  static const struct {
-    const char *zJson; /* the value as sent, or NULL for a missing one */
-    int64_t iMin, iMax;
-    int rc;
-    int64_t iWant;
-  } aCase[] = {
-      {"7", 0, 10, SQLITE_OK, 7},
-      {"0", 0, 10, SQLITE_OK, 0},
-      {"10", 0, 10, SQLITE_OK, 10},
-      {"11", 0, 10, SQLITE_RANGE, 0},
-      {"-1", 0, 10, SQLITE_RANGE, 0},
-      {"1.5", 0, 10, SQLITE_RANGE, 0},
-      {"1e74", 0, INT64_MAX, SQLITE_RANGE, 0},
-      {"-1e74", INT64_MIN, INT64_MAX, SQLITE_RANGE, 0},
-      {"1e400", 0, INT64_MAX, SQLITE_RANGE, 0},
-      {"9007199254740992", 0, (int64_t)1 << 53, SQLITE_OK, (int64_t)1 << 53},
-      {"9223372036854775807", INT64_MIN, INT64_MAX, SQLITE_RANGE, 0}, /* 2^63 as a double */
-      {"-9223372036854775808", INT64_MIN, INT64_MAX, SQLITE_OK, INT64_MIN},
-      {"\"42\"", 0, 100, SQLITE_OK, 42},
-      {"\"9223372036854775807\"", INT64_MIN, INT64_MAX, SQLITE_OK, INT64_MAX},
-      {"\"9223372036854775808\"", INT64_MIN, INT64_MAX, SQLITE_RANGE, 0},
-      {"\"4x\"", 0, 100, SQLITE_RANGE, 0},
-      {"\" 4\"", 0, 100, SQLITE_RANGE, 0},
-      {"\"\"", 0, 100, SQLITE_RANGE, 0},
-      {"true", 0, 100, SQLITE_RANGE, 0},
-      {"[1]", 0, 100, SQLITE_RANGE, 0},
-      {"null", 0, 100, SQLITE_NOTFOUND, -5},
-      {NULL, 0, 100, SQLITE_NOTFOUND, -5},
-  };
-  size_t i;
-  (void)state;
-  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) {
-    cJSON *p = aCase[i].zJson ? cJSON_Parse(aCase[i].zJson) : NULL;
-    int64_t v = -5;
-    if (aCase[i].zJson) assert_non_null(p);
-    print_message("%s\n", aCase[i].zJson ? aCase[i].zJson : "(missing)");
-    assert_int_equal(dbx_result_json_int(p, aCase[i].iMin, aCase[i].iMax, &v), aCase[i].rc);
-    if (aCase[i].rc != SQLITE_RANGE) assert_true(v == aCase[i].iWant);
-    cJSON_Delete(p);
-  }
-}
-
 /* A schema with a bad number is an error, not a cast out of range. */
 static void schema_numbers_are_checked(void **state) {
   static const struct {
@@ -432,41 +388,6 @@ static void rowscan_counts_values_and_keeps_nul(void **state) {
   assert_int_equal(nVal, 1);
   assert_null(azVal[0]);
   assert_int_equal(dbx_rowscan_next(&scan, 1, azVal, anVal, &nVal, &e), SQLITE_DONE);
-}
-
-/* Members are found in raw text without decoding, top level only. */
-static void json_member_spans_raw_text(void **state) {
-  static const struct {
-    const char *zJson, *zKey;
-    const char *zWant; /* the value's text, or NULL: not found */
-  } aCase[] = {
-      {"{\"a\":\"x\\\"data_array\\\":[1]\",\"data_array\":[[\"q\\u0000\"]],\"b\":{}}", "data_array",
-       "[[\"q\\u0000\"]]"},
-      {" { \"r\" : { \"data_array\" : 1 } , \"data_array\" : null } ", "data_array", "null"},
-      {"{\"r\":{\"data_array\":[1]}}", "data_array", NULL},
-      {"{\"data\\u005farray\":[1]}", "data_array", NULL},
-      {"{\"n\":-1.5e3,\"k\":true,\"data_array\":[]}", "data_array", "[]"},
-      {"{\"data_array\":[[\"a\"]", "data_array", NULL},
-      {"[{\"data_array\":[]}]", "data_array", NULL},
-      {"{\"data_array\":[1],\"data_array\":[2]}", "data_array", "[1]"},
-      {"{}", "data_array", NULL},
-      {"", "data_array", NULL},
-      {"{\"a\" 1}", "a", NULL},
-  };
-  size_t i, iStart, nLen;
-  (void)state;
-  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) {
-    const char *z = aCase[i].zJson;
-    int bFound = dbx_result_json_member(z, strlen(z), aCase[i].zKey, &iStart, &nLen);
-    print_message("%s\n", z);
-    if (aCase[i].zWant == NULL) {
-      assert_int_equal(bFound, 0);
-    } else {
-      assert_int_equal(bFound, 1);
-      assert_int_equal(nLen, strlen(aCase[i].zWant));
-      assert_memory_equal(z + iStart, aCase[i].zWant, nLen);
-    }
-  }
 }
 
 /* The reader: the rows of each chunk fed to it, their width as sent, and
@@ -557,10 +478,8 @@ int main(void) {
       cmocka_unit_test(malformed_schema_is_an_error),
       cmocka_unit_test(rowscan_reads_values_in_place),
       cmocka_unit_test(rowscan_rejects_what_is_not_rows),
-      cmocka_unit_test(server_integers_are_range_checked),
       cmocka_unit_test(schema_numbers_are_checked),
       cmocka_unit_test(rowscan_counts_values_and_keeps_nul),
-      cmocka_unit_test(json_member_spans_raw_text),
       cmocka_unit_test(reader_reads_the_chunks_it_is_fed),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -2,7 +2,8 @@
 ** Unit tests of util.c: the first error wins, buffers stay usable, JSON
 ** that held a secret is wiped before cJSON frees it, no credential
 ** survives into an error message, also when the message was cut short,
-** and the shared JSON and URL escapers.
+** the shared JSON and URL escapers, and the readers of JSON a server
+** sent (integers range-checked, members found in raw text).
 */
 #include <malloc.h>
 
@@ -384,6 +385,85 @@ static void url_encoding_of_segments_and_forms(void **state) {
   dbx_buf_free(&b);
 }
 
+/* Numbers from the server: whole, in range, checked before any cast. */
+static void server_integers_are_range_checked(void **state) {
+  static const struct {
+    const char *zJson; /* the value as sent, or NULL for a missing one */
+    int64_t iMin, iMax;
+    int rc;
+    int64_t iWant;
+  } aCase[] = {
+      {"7", 0, 10, SQLITE_OK, 7},
+      {"0", 0, 10, SQLITE_OK, 0},
+      {"10", 0, 10, SQLITE_OK, 10},
+      {"11", 0, 10, SQLITE_RANGE, 0},
+      {"-1", 0, 10, SQLITE_RANGE, 0},
+      {"1.5", 0, 10, SQLITE_RANGE, 0},
+      {"1e74", 0, INT64_MAX, SQLITE_RANGE, 0},
+      {"-1e74", INT64_MIN, INT64_MAX, SQLITE_RANGE, 0},
+      {"1e400", 0, INT64_MAX, SQLITE_RANGE, 0},
+      {"9007199254740992", 0, (int64_t)1 << 53, SQLITE_OK, (int64_t)1 << 53},
+      {"9223372036854775807", INT64_MIN, INT64_MAX, SQLITE_RANGE, 0}, /* 2^63 as a double */
+      {"-9223372036854775808", INT64_MIN, INT64_MAX, SQLITE_OK, INT64_MIN},
+      {"\"42\"", 0, 100, SQLITE_OK, 42},
+      {"\"9223372036854775807\"", INT64_MIN, INT64_MAX, SQLITE_OK, INT64_MAX},
+      {"\"9223372036854775808\"", INT64_MIN, INT64_MAX, SQLITE_RANGE, 0},
+      {"\"4x\"", 0, 100, SQLITE_RANGE, 0},
+      {"\" 4\"", 0, 100, SQLITE_RANGE, 0},
+      {"\"\"", 0, 100, SQLITE_RANGE, 0},
+      {"true", 0, 100, SQLITE_RANGE, 0},
+      {"[1]", 0, 100, SQLITE_RANGE, 0},
+      {"null", 0, 100, SQLITE_NOTFOUND, -5},
+      {NULL, 0, 100, SQLITE_NOTFOUND, -5},
+  };
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) {
+    cJSON *p = aCase[i].zJson ? cJSON_Parse(aCase[i].zJson) : NULL;
+    int64_t v = -5;
+    if (aCase[i].zJson) assert_non_null(p);
+    print_message("%s\n", aCase[i].zJson ? aCase[i].zJson : "(missing)");
+    assert_int_equal(dbx_json_int(p, aCase[i].iMin, aCase[i].iMax, &v), aCase[i].rc);
+    if (aCase[i].rc != SQLITE_RANGE) assert_true(v == aCase[i].iWant);
+    cJSON_Delete(p);
+  }
+}
+
+/* Members are found in raw text without decoding, top level only. */
+static void json_member_spans_raw_text(void **state) {
+  static const struct {
+    const char *zJson, *zKey;
+    const char *zWant; /* the value's text, or NULL: not found */
+  } aCase[] = {
+      {"{\"a\":\"x\\\"data_array\\\":[1]\",\"data_array\":[[\"q\\u0000\"]],\"b\":{}}", "data_array",
+       "[[\"q\\u0000\"]]"},
+      {" { \"r\" : { \"data_array\" : 1 } , \"data_array\" : null } ", "data_array", "null"},
+      {"{\"r\":{\"data_array\":[1]}}", "data_array", NULL},
+      {"{\"data\\u005farray\":[1]}", "data_array", NULL},
+      {"{\"n\":-1.5e3,\"k\":true,\"data_array\":[]}", "data_array", "[]"},
+      {"{\"data_array\":[[\"a\"]", "data_array", NULL},
+      {"[{\"data_array\":[]}]", "data_array", NULL},
+      {"{\"data_array\":[1],\"data_array\":[2]}", "data_array", "[1]"},
+      {"{}", "data_array", NULL},
+      {"", "data_array", NULL},
+      {"{\"a\" 1}", "a", NULL},
+  };
+  size_t i, iStart, nLen;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) {
+    const char *z = aCase[i].zJson;
+    int bFound = dbx_json_member(z, strlen(z), aCase[i].zKey, &iStart, &nLen);
+    print_message("%s\n", z);
+    if (aCase[i].zWant == NULL) {
+      assert_int_equal(bFound, 0);
+    } else {
+      assert_int_equal(bFound, 1);
+      assert_int_equal(nLen, strlen(aCase[i].zWant));
+      assert_memory_equal(z + iStart, aCase[i].zWant, nLen);
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(first_error_wins),
@@ -405,6 +485,8 @@ int main(void) {
       cmocka_unit_test(registered_secrets_are_scrubbed_until_freed),
       cmocka_unit_test(json_strings_escape_what_json_requires),
       cmocka_unit_test(url_encoding_of_segments_and_forms),
+      cmocka_unit_test(server_integers_are_range_checked),
+      cmocka_unit_test(json_member_spans_raw_text),
   };
   return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
