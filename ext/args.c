@@ -3,7 +3,8 @@
 ** of text and JSON arguments, options_json split into settings and
 ** statement options, params_json turned into typed parameters, the
 ** (sql, params_json, options_json) of a call made ready to run, and the
-** JSON summary dbx_exec() returns for a finished statement. dbx_exec() (fn_exec.c), dbx_query() (fn_query.c),
+** JSON summary dbx_exec() returns for a finished statement. dbx_exec()
+*(fn_exec.c), dbx_query() (fn_query.c),
 ** the discovery functions (discover.c) and the databricks module's
 ** options (vtab_args.c) share it, so each rule and each of its messages is
 ** written once.
@@ -237,10 +238,11 @@ int dbx_args_call_prepare(DbxSession *pSession, const char *zParams,
 }
 
 /* See args.h. */
-char *dbx_args_exec_summary(DbxStmt *p, DbxError *pErr) {
+char *dbx_args_exec_summary(DbxRows *pRows, DbxError *pErr) {
+  DbxStmt *p = dbx_rows_stmt(pRows);
   DbxBuf b = {0};
-  int i, nCol = dbx_stmt_column_count(p), rc = SQLITE_ROW;
-  if (dbx_stmt_rownum(p) == 0 && nCol > 0) rc = dbx_stmt_next(p, pErr);
+  int i, nCol = dbx_rows_column_count(pRows), rc = SQLITE_ROW;
+  if (dbx_stmt_rownum(p) == 0 && nCol > 0) rc = dbx_rows_next(pRows, pErr);
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return NULL;
   dbx_buf_append(&b, "{\"statement_id\":", 16);
   dbx_buf_append_json(&b, dbx_stmt_id(p), strlen(dbx_stmt_id(p)));
@@ -248,10 +250,10 @@ char *dbx_args_exec_summary(DbxStmt *p, DbxError *pErr) {
   if (rc == SQLITE_ROW) {
     /* DML answers with one row of counters: num_affected_rows, ... */
     for (i = 0; i < nCol; i++) {
-      const char *zName = dbx_stmt_column_name(p, i);
+      const char *zName = dbx_rows_column(pRows, i)->zName;
       DbxCell c;
       if (strncmp(zName, "num_", 4) != 0) continue;
-      if (dbx_stmt_cell(p, i, &c, pErr) != SQLITE_OK) {
+      if (dbx_rows_cell(pRows, i, &c, pErr) != SQLITE_OK) {
         dbx_buf_free(&b);
         return NULL;
       }

@@ -28,6 +28,7 @@
 #ifndef DBX_ARGS_H
 #define DBX_ARGS_H
 
+#include "rows.h"
 #include "session.h"
 
 struct cJSON;
@@ -174,7 +175,7 @@ int dbx_args_params_parse(const char *zJson, DbxParam **paParam, int *pnParam,
 ** if none was read. Returns a string from sqlite3_malloc, or NULL with pErr
 ** set.
 */
-char *dbx_args_exec_summary(DbxStmt *p, DbxError *pErr);
+char *dbx_args_exec_summary(DbxRows *pRows, DbxError *pErr);
 
 /* The text of argv[i], or NULL when i >= argc or it is SQL NULL. */
 const char *dbx_args_text(int argc, sqlite3_value **argv, int i);

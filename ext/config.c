@@ -23,7 +23,6 @@
 #include <unistd.h>
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 
 #include "config.h"
 
@@ -1426,26 +1425,6 @@ char *dbx_config_json(const DbxConfig *p) {
   return dbx_buf_take(&b);
 }
 
-/* Hex SHA-256 of the NUL-separated strings, first 16 bytes. */
-static void digest_hex(const char *const *az, int n, char *zOut) {
-  unsigned char aMd[EVP_MAX_MD_SIZE];
-  unsigned int nMd = 0;
-  EVP_MD_CTX *pCtx = EVP_MD_CTX_new();
-  int i;
-  zOut[0] = 0;
-  if (pCtx == NULL) return;
-  EVP_DigestInit_ex(pCtx, EVP_sha256(), NULL);
-  for (i = 0; i < n; i++) {
-    const char *z = az[i] ? az[i] : "";
-    EVP_DigestUpdate(pCtx, z, strlen(z) + 1);
-  }
-  EVP_DigestFinal_ex(pCtx, aMd, &nMd);
-  EVP_MD_CTX_free(pCtx);
-  for (i = 0; i < 16 && i < (int)nMd; i++)
-    sprintf(zOut + 2 * i, "%02x", aMd[i]);
-  OPENSSL_cleanse(aMd, sizeof(aMd));
-}
-
 /* The identity, with the HTTP settings when bHttp (see config.h). */
 static char *config_identity(const DbxConfig *p, int bHttp) {
   const char *az[20];
@@ -1474,7 +1453,7 @@ static char *config_identity(const DbxConfig *p, int bHttp) {
     az[n++] = dbx_config_get(p, "ca_bundle");
     az[n++] = dbx_config_get(p, "workspace_id");
   }
-  digest_hex(az, n, zHex);
+  dbx_digest_hex(az, n, zHex);
   return sqlite3_mprintf("%s|%s|%s|%s", az[0] ? az[0] : "", az[1] ? az[1] : "",
                          az[2] ? az[2] : "", zHex);
 }

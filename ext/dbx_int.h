@@ -16,7 +16,8 @@
 **   workspace  client.h    one handle per workspace (client.c)
 **   api        statements.h  Statement Execution API (statements.c)
 **              catalog.h   Unity Catalog REST (catalog.c)
-**   formats    result.h    results -> cells (result.c)
+**   formats    rows.h      a statement's result as rows (rows.c)
+**              result.h    the result reader: rows -> cells (result.c)
 **   engine     pushdown.h  a scan's remote plan (pushdown.c)
 **   surface    session.h   per-connection state (session.c)
 **              args.h      how SQL functions read arguments (args.c)
@@ -167,6 +168,15 @@ void dbx_buf_append_url(DbxBuf *p, const char *z, int bForm);
 ** and pacing, never for dates. Unit tests fake time through the HTTP
 ** transport table instead (http.h). */
 int64_t dbx_now_ms(void);
+
+/*
+** The first 16 bytes of the SHA-256 of the n strings az (NULL as ""),
+** each taken with its terminating NUL so that no two lists collide, as 32
+** lower-case hex digits and a NUL in zOut (33 bytes; "" if OpenSSL fails).
+** For names that must be the same for the same inputs: cache keys,
+** staged file names.
+*/
+void dbx_digest_hex(const char *const *az, int n, char *zOut);
 
 /* sqlite3_mprintf duplicate of z (NULL stays NULL). */
 char *dbx_strdup(const char *z);

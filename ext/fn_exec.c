@@ -167,7 +167,7 @@ void dbx_fn_exec(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   DbxSession *pSession = sqlite3_user_data(ctx);
   const char *zSql = dbx_args_text(argc, argv, 0);
   sqlite3_stmt *pProbe;
-  DbxStmt *pStmt = NULL;
+  DbxRows *pRows = NULL;
   DbxError err;
   DbxArgsCall a;
   char *zOut = NULL;
@@ -194,11 +194,11 @@ void dbx_fn_exec(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   a.stmt.xInterrupt = dbx_probe_interrupted;
   a.stmt.pInterruptArg = pProbe;
   if (rc == SQLITE_OK) {
-    rc = dbx_stmt_execute(a.pClient, zSql, a.aParam, a.nParam, &a.stmt, &pStmt,
+    rc = dbx_rows_execute(a.pClient, zSql, a.aParam, a.nParam, &a.stmt, &pRows,
                           &err);
   }
   if (rc == SQLITE_OK) {
-    zOut = dbx_args_exec_summary(pStmt, &err);
+    zOut = dbx_args_exec_summary(pRows, &err);
     if (zOut == NULL) rc = err.rc ? err.rc : SQLITE_NOMEM;
   }
   if (rc == SQLITE_OK) {
@@ -209,7 +209,7 @@ void dbx_fn_exec(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     sqlite3_free(zCatalog);
     sqlite3_free(zSchema);
   }
-  dbx_stmt_free(pStmt);
+  dbx_rows_free(pRows);
   sqlite3_finalize(pProbe);
   dbx_args_call_free(&a);
   if (rc) {

@@ -36,7 +36,7 @@ typedef struct QueryVtab {
 
 typedef struct QueryCursor {
   sqlite3_vtab_cursor base; /* must be first */
-  DbxStmt *pStmt;           /* owned; NULL at EOF before any query */
+  DbxRows *pRows;           /* owned; NULL at EOF before any query */
   sqlite3_stmt *pProbe;     /* owned; interrupt probe */
   DbxArgsCall args;         /* owned; the call's options */
   char *azArg[3];           /* owned; sql, params, options as given */
@@ -117,8 +117,8 @@ static int queryOpen(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCur) {
 /* Drops the cursor's query, keeping the cursor. */
 static void queryReset(QueryCursor *p) {
   int i;
-  dbx_stmt_free(p->pStmt);
-  p->pStmt = NULL;
+  dbx_rows_free(p->pRows);
+  p->pRows = NULL;
   sqlite3_finalize(p->pProbe);
   p->pProbe = NULL;
   dbx_args_call_free(&p->args);
@@ -147,7 +147,7 @@ static int queryStep(QueryCursor *p) {
   int rc;
   dbx_error_clear(&err);
   p->bRowBuilt = 0;
-  rc = dbx_stmt_next(p->pStmt, &err);
+  rc = dbx_rows_next(p->pRows, &err);
   if (rc == SQLITE_ROW) return SQLITE_OK;
   p->bEof = 1;
   if (rc == SQLITE_DONE) return SQLITE_OK;
@@ -182,12 +182,12 @@ static int queryFilter(sqlite3_vtab_cursor *pCur, int idxNum,
   p->pProbe = dbx_probe_open(pTab->db);
   p->args.stmt.xInterrupt = dbx_probe_interrupted;
   p->args.stmt.pInterruptArg = p->pProbe;
-  rc = dbx_stmt_execute(p->args.pClient, p->azArg[0], p->args.aParam,
-                        p->args.nParam, &p->args.stmt, &p->pStmt, &err);
+  rc = dbx_rows_execute(p->args.pClient, p->azArg[0], p->args.aParam,
+                        p->args.nParam, &p->args.stmt, &p->pRows, &err);
   if (rc) return dbx_error_to_vtab(pCur->pVtab, &err);
-  if (dbx_stmt_column_count(p->pStmt) > 0) {
+  if (dbx_rows_column_count(p->pRows) > 0) {
     p->aCell = sqlite3_malloc64(sizeof(DbxCell) *
-                                (size_t)dbx_stmt_column_count(p->pStmt));
+                                (size_t)dbx_rows_column_count(p->pRows));
     if (p->aCell == NULL) return SQLITE_NOMEM;
   }
   p->bEof = 0;
@@ -206,15 +206,15 @@ static int queryEof(sqlite3_vtab_cursor *pCur) {
 
 /* Builds the JSON object of the current row into p->row. */
 static int queryBuildRow(QueryCursor *p, DbxError *pErr) {
-  int i, nCol = dbx_stmt_column_count(p->pStmt), rc;
+  int i, nCol = dbx_rows_column_count(p->pRows), rc;
   DbxColumn *aCol;
   if (p->bRowBuilt) return SQLITE_OK;
   dbx_buf_reset(&p->row);
   for (i = 0; i < nCol; i++) {
-    rc = dbx_stmt_cell(p->pStmt, i, &p->aCell[i], pErr);
+    rc = dbx_rows_cell(p->pRows, i, &p->aCell[i], pErr);
     if (rc) return rc;
   }
-  aCol = (DbxColumn *)dbx_stmt_column(p->pStmt, 0);
+  aCol = (DbxColumn *)dbx_rows_column(p->pRows, 0);
   dbx_result_row_json(aCol, p->aCell, nCol, &p->row);
   if (p->row.rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   p->bRowBuilt = 1;
@@ -235,7 +235,7 @@ static int queryColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
     sqlite3_result_subtype(ctx, 'J');
     break;
   case QUERY_COL_ROWNUM:
-    sqlite3_result_int64(ctx, dbx_stmt_rownum(p->pStmt));
+    sqlite3_result_int64(ctx, dbx_stmt_rownum(dbx_rows_stmt(p->pRows)));
     break;
   default:
     if (p->azArg[iCol - QUERY_COL_SQL]) {
@@ -249,7 +249,7 @@ static int queryColumn(sqlite3_vtab_cursor *pCur, sqlite3_context *ctx,
 
 /* xRowid: the 1-based row number. */
 static int queryRowid(sqlite3_vtab_cursor *pCur, sqlite3_int64 *pRowid) {
-  *pRowid = dbx_stmt_rownum(((QueryCursor *)pCur)->pStmt);
+  *pRowid = dbx_stmt_rownum(dbx_rows_stmt(((QueryCursor *)pCur)->pRows));
   return SQLITE_OK;
 }
 

@@ -99,8 +99,8 @@ static const char *json_text(const cJSON *p, char *zNum, size_t nNum) {
 static int column_int(const cJSON *pItem, const char *zName, int iCol,
                       int64_t iMin, int64_t iMax, int *pnOut, DbxError *pErr) {
   int64_t v;
-  int rc = dbx_json_int(cJSON_GetObjectItemCaseSensitive(pItem, zName),
-                               iMin, iMax, &v);
+  int rc = dbx_json_int(cJSON_GetObjectItemCaseSensitive(pItem, zName), iMin,
+                        iMax, &v);
   if (rc == SQLITE_NOTFOUND) return SQLITE_OK;
   if (rc != SQLITE_OK) {
     return dbx_error_set(pErr, SQLITE_ERROR,

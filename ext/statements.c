@@ -13,9 +13,11 @@
 ** Nothing the server sends is trusted: statement ids, chunk links, external
 ** links and their headers are checked before they reach a URL or a header,
 ** numbers before they are converted, and each chunk against its manifest.
-** Rows are read from the raw text of a reply by result.h's reader
-** (DbxResultReader), INLINE and downloaded alike, so a value keeps every
-** byte it was sent; the counts it reports are checked here.
+** The rows of a chunk are handed out as the bytes they came in (the span
+** of an INLINE reply that holds them, or a downloaded file), so a value
+** keeps every byte it was sent: reading them is the caller's (rows.c,
+** with result.c's reader), which reports each row back so that its width
+** and the row counts are checked here.
 */
 #include <ctype.h>
 #include <math.h>
@@ -45,41 +47,40 @@
 #define STMT_LINK_MAX_BYTES ((size_t)256 * 1024 * 1024)
 
 struct DbxStmt {
-  DbxClient *pClient;       /* borrowed; outlives the statement */
-  DbxStmtOptions opt;       /* copy; its strings are not used after execute */
-  char *zId;                /* owned; statement_id (checked: stmt_id_ok) */
-  char *zSql;               /* owned; SQL text for the log */
-  char *zParams;            /* owned; ":a BIGINT, :b STRING" for the log */
-  char zState[16];          /* last known state */
-  DbxResultReader *pReader; /* owned; schema, rows and cells of the result */
-  int nCol;                 /* columns of the result schema */
-  int64_t nTotalRows;       /* manifest.total_row_count or -1 */
-  int64_t nTotalChunks;     /* manifest.total_chunk_count or -1 */
-  cJSON *pManChunks;        /* owned; manifest.chunks (ChunkInfo) or NULL */
-  DbxBuf raw;               /* owned; raw text of the last API reply */
-  DbxBuf body;              /* owned; the current chunk's text */
-  int bScan;                /* a chunk is current (fed to pReader) */
-  int bRow;                 /* a row is current */
-  int64_t iChunk;           /* index of the current chunk, -1 before the 1st */
-  int64_t nChunkRows;       /* rows read from the current chunk */
-  int64_t nChunkWant;       /* rows it holds by its metadata, or -1 */
-  int64_t iNextChunk;       /* next chunk index, -1 when none */
-  int64_t iNextOffset;      /* row_offset its link names, or -1 */
-  int64_t iRow;             /* rows handed out so far */
-  int64_t nBytes;           /* result bytes received */
-  int64_t nManifestBytes;   /* manifest.total_byte_count, for INLINE results */
-  int nChunks;              /* chunks fetched */
-  int64_t tStart;           /* monotonic ms at submit */
-  int64_t tEnd;             /* monotonic ms when finished, 0 while open */
-  int64_t tDeadline;        /* monotonic ms of the statement timeout, or 0 */
-  int bWaiting;             /* executing: the deadline applies */
-  int bInterrupted;         /* the caller's interrupt fired */
-  int bTimedOut;            /* the statement timeout passed */
-  int rcDone;               /* sticky end: SQLITE_DONE or an error code */
-  DbxError err;             /* the error behind rcDone */
-  int bLogged;              /* xLog was called */
-  int bRepeatable;          /* read-only or declared idempotent: a lost
-                            ** submit may be sent again */
+  DbxClient *pClient;     /* borrowed; outlives the statement */
+  DbxStmtOptions opt;     /* copy; its strings are not used after execute */
+  char *zId;              /* owned; statement_id (checked: stmt_id_ok) */
+  char *zSql;             /* owned; SQL text for the log */
+  char *zParams;          /* owned; ":a BIGINT, :b STRING" for the log */
+  char zState[16];        /* last known state */
+  cJSON *pSchema;         /* owned; manifest.schema, or NULL */
+  int nCol;               /* columns it lists */
+  int64_t nTotalRows;     /* manifest.total_row_count or -1 */
+  int64_t nTotalChunks;   /* manifest.total_chunk_count or -1 */
+  cJSON *pManChunks;      /* owned; manifest.chunks (ChunkInfo) or NULL */
+  DbxBuf raw;             /* owned; raw text of the last API reply */
+  DbxBuf body;            /* owned; holds the current chunk's rows */
+  size_t iRows, nRows;    /* where in body: `[[v, ...], ...]` */
+  int bScan;              /* a chunk is current */
+  int bFresh;             /* ... and not yet handed out */
+  int64_t iChunk;         /* index of the current chunk, -1 before the 1st */
+  int64_t nChunkRows;     /* rows read from the current chunk */
+  int64_t nChunkWant;     /* rows it holds by its metadata, or -1 */
+  int64_t iNextChunk;     /* next chunk index, -1 when none */
+  int64_t iNextOffset;    /* row_offset its link names, or -1 */
+  int64_t iRow;           /* rows handed out so far */
+  int64_t nBytes;         /* result bytes received */
+  int64_t nManifestBytes; /* manifest.total_byte_count, for INLINE results */
+  int nChunks;            /* chunks fetched */
+  int64_t tStart;         /* monotonic ms at submit */
+  int64_t tEnd;           /* monotonic ms when finished, 0 while open */
+  int64_t tDeadline;      /* monotonic ms of the statement timeout, or 0 */
+  int bWaiting;           /* executing: the deadline applies */
+  int bInterrupted;       /* the caller's interrupt fired */
+  int bTimedOut;          /* the statement timeout passed */
+  int rcDone;             /* sticky end: SQLITE_DONE or an error code */
+  DbxError err;           /* the error behind rcDone */
+  int bLogged;            /* xLog was called */
 };
 
 /* Monotonic milliseconds on the client's clock (a fake one in unit tests). */
@@ -257,7 +258,7 @@ static void stmt_log(DbxStmt *p) {
 static void stmt_drop_chunk(DbxStmt *p) {
   dbx_buf_free(&p->body);
   p->bScan = 0;
-  p->bRow = 0;
+  p->bFresh = 0;
 }
 
 void dbx_stmt_free(DbxStmt *p) {
@@ -267,7 +268,7 @@ void dbx_stmt_free(DbxStmt *p) {
   stmt_drop_chunk(p);
   dbx_buf_free(&p->raw);
   cJSON_Delete(p->pManChunks);
-  dbx_result_reader_free(p->pReader);
+  cJSON_Delete(p->pSchema);
   sqlite3_free(p->zId);
   sqlite3_free(p->zSql);
   sqlite3_free(p->zParams);
@@ -767,8 +768,9 @@ static int stmt_take_body(DbxStmt *p, DbxBuf *pBody, DbxError *pErr) {
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
   p->body = *pBody;
-  dbx_result_reader_feed(p->pReader, p->body.z, p->body.n);
-  p->bScan = 1;
+  p->iRows = 0;
+  p->nRows = p->body.n;
+  p->bScan = p->bFresh = 1;
   return SQLITE_OK;
 }
 
@@ -783,7 +785,7 @@ static int link_refused(const DbxError *pE) {
 ** Downloads external link pLink of chunk iChunk (described by *pMeta),
 ** asking the chunk endpoint for a fresh link when it expired or is refused
 ** (each fresh ResultData checked like the first). On success, p->body holds
-** the file and p->pReader reads its rows.
+** the file, the rows of the current chunk.
 */
 static int stmt_download(DbxStmt *p, const cJSON *pLink, ChunkMeta *pMeta,
                          int64_t iChunk, DbxError *pErr) {
@@ -866,8 +868,9 @@ static int stmt_inline(DbxStmt *p, const cJSON *pData, size_t iRaw, size_t nRaw,
     cJSON_free(z);
   }
   if (p->body.rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  dbx_result_reader_feed(p->pReader, p->body.z + iStart, nLen);
-  p->bScan = 1;
+  p->iRows = iStart;
+  p->nRows = nLen;
+  p->bScan = p->bFresh = 1;
   return SQLITE_OK;
 }
 
@@ -1144,7 +1147,7 @@ static int stmt_submit(DbxStmt *p, const char *zSql, const DbxParam *aParam,
   if (pReq == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   dbx_client_set_interrupt(p->pClient, stmt_interrupt, p);
   dbx_client_set_orphan(p->pClient, stmt_orphan_cancel);
-  if (p->bRepeatable) {
+  if (p->opt.bIdempotent) {
     rc = dbx_client_call(p->pClient, "POST", "/api/2.0/sql/statements", pReq,
                          &pResp, pErr);
   } else {
@@ -1304,8 +1307,7 @@ static int stmt_manifest(DbxStmt *p, cJSON *pMan, DbxError *pErr) {
   if (zFormat && strcmp(zFormat, "JSON_ARRAY") != 0) {
     return stmt_bad(p, pErr, -1, "the format is not the JSON_ARRAY asked for");
   }
-  rc = meta_int(p, cJSON_GetObjectItemCaseSensitive(pMan, "schema"),
-                "column_count", INT32_MAX, -1, &v, pErr);
+  rc = meta_int(p, p->pSchema, "column_count", INT32_MAX, -1, &v, pErr);
   if (rc == SQLITE_OK && v >= 0 && v != p->nCol) {
     return stmt_bad(p, pErr, -1, "column_count is %lld for %d columns",
                     (long long)v, p->nCol);
@@ -1353,14 +1355,15 @@ static void stmt_raw_result(DbxStmt *p, size_t *piRaw, size_t *pnRaw) {
 static int stmt_start(DbxStmt *p, cJSON *pResp, DbxError *pErr) {
   cJSON *pMan = cJSON_GetObjectItemCaseSensitive(pResp, "manifest");
   cJSON *pResult;
+  const cJSON *pCols;
   size_t iRaw = 0, nRaw = 0;
   int rc;
-  rc = dbx_result_reader_new(cJSON_GetObjectItemCaseSensitive(pMan, "schema"),
-                             &p->pReader, pErr);
-  if (rc == SQLITE_OK) {
-    p->nCol = dbx_result_reader_column_count(p->pReader);
-    rc = stmt_manifest(p, pMan, pErr);
+  if (cJSON_IsObject(pMan)) {
+    p->pSchema = cJSON_DetachItemFromObjectCaseSensitive(pMan, "schema");
   }
+  pCols = cJSON_GetObjectItemCaseSensitive(p->pSchema, "columns");
+  p->nCol = cJSON_IsArray(pCols) ? cJSON_GetArraySize(pCols) : 0;
+  rc = stmt_manifest(p, pMan, pErr);
   if (rc) {
     cJSON_Delete(pResp);
     return rc;
@@ -1415,8 +1418,6 @@ static int stmt_new(DbxClient *pClient, const char *zSql,
   }
   p->zSql = dbx_strdup(zSql ? zSql : "");
   p->zParams = params_text(aParam, nParam);
-  p->bRepeatable =
-      p->opt.bIdempotent || (zSql && dbx_sql_is_read_only(zSql, strlen(zSql)));
   if (p->zSql == NULL || p->zParams == NULL) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     p->opt.xLog = NULL; /* nothing ran: nothing to log */
@@ -1478,7 +1479,7 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
   dbx_client_keep_body(p->pClient, &p->raw);
   rc = stmt_run(p, p->zSql, aParam, nParam, p->opt.eDisposition, &pResp,
                 &bTooBig, &p->err);
-  if (rc == SQLITE_TOOBIG && bTooBig && !p->bRepeatable) {
+  if (rc == SQLITE_TOOBIG && bTooBig && !p->opt.bIdempotent) {
     dbx_error_clear(&p->err);
     rc = dbx_error_set(&p->err, SQLITE_ERROR,
                        "the result is too large for an inline result and "
@@ -1571,30 +1572,15 @@ static int stmt_check_end(DbxStmt *p, int bLast) {
   return SQLITE_OK;
 }
 
-int dbx_stmt_next(DbxStmt *p, DbxError *pErr) {
-  int rc = SQLITE_OK, nVal = 0;
+int dbx_stmt_chunk(DbxStmt *p, DbxStmtChunk *pChunk, DbxError *pErr) {
+  int rc;
+  memset(pChunk, 0, sizeof(*pChunk));
   if (p->rcDone) {
     if (p->rcDone != SQLITE_DONE && pErr && pErr->rc == SQLITE_OK)
       *pErr = p->err;
     return p->rcDone;
   }
-  p->bRow = 0;
-  for (;;) {
-    if (p->bScan) {
-      DbxError e;
-      dbx_error_clear(&e);
-      rc = dbx_result_reader_next(p->pReader, &nVal, &e);
-      if (rc == SQLITE_ROW) {
-        rc = stmt_check_row(p, nVal);
-        if (rc) return stmt_end(p, rc, pErr);
-        break;
-      }
-      if (rc != SQLITE_DONE) {
-        dbx_error_set(&p->err, rc, "result chunk %lld: %s",
-                      (long long)p->iChunk, e.zMsg);
-        return stmt_end(p, rc, pErr);
-      }
-    }
+  if (!p->bFresh) {
     rc = stmt_check_end(p, p->iNextChunk < 0);
     if (rc) return stmt_end(p, rc, pErr);
     if (p->iNextChunk < 0) return stmt_end(p, SQLITE_DONE, pErr);
@@ -1604,43 +1590,43 @@ int dbx_stmt_next(DbxStmt *p, DbxError *pErr) {
     if (rc) return stmt_end(p, rc, pErr);
     stmt_progress(p, 0);
   }
-  p->bRow = 1;
-  p->iRow++;
+  p->bFresh = 0;
+  pChunk->z = p->body.z + p->iRows;
+  pChunk->n = p->nRows;
+  pChunk->zFormat = "JSON_ARRAY";
+  pChunk->iChunk = p->iChunk;
   return SQLITE_ROW;
 }
 
-int dbx_stmt_cell(DbxStmt *p, int iCol, DbxCell *pCell, DbxError *pErr) {
-  if (!p->bRow || iCol < 0 || iCol >= p->nCol) {
-    memset(pCell, 0, sizeof(*pCell));
-    pCell->eType = DBX_CELL_NULL;
-    return dbx_error_set(pErr, SQLITE_RANGE, "no such result column %d", iCol);
+int dbx_stmt_row(DbxStmt *p, int nVal, DbxError *pErr) {
+  int rc;
+  if (p->rcDone) {
+    if (p->rcDone != SQLITE_DONE && pErr && pErr->rc == SQLITE_OK)
+      *pErr = p->err;
+    return p->rcDone == SQLITE_DONE ? SQLITE_MISUSE : p->rcDone;
   }
-  return dbx_result_reader_cell(p->pReader, iCol, pCell, pErr);
+  rc = stmt_check_row(p, nVal);
+  if (rc) return stmt_end(p, rc, pErr);
+  p->iRow++;
+  return SQLITE_OK;
+}
+
+int dbx_stmt_fail(DbxStmt *p, const DbxError *pWhy, DbxError *pErr) {
+  if (p->rcDone == SQLITE_OK) {
+    p->err = *pWhy;
+    if (p->err.rc == SQLITE_OK) p->err.rc = SQLITE_ERROR;
+    stmt_end(p, p->err.rc, NULL);
+  }
+  if (p->rcDone != SQLITE_DONE && pErr && pErr->rc == SQLITE_OK) *pErr = p->err;
+  return p->rcDone;
 }
 
 int dbx_stmt_column_count(const DbxStmt *p) {
   return p->nCol;
 }
 
-const DbxColumn *dbx_stmt_column(const DbxStmt *p, int iCol) {
-  return iCol >= 0 && iCol < p->nCol
-             ? dbx_result_reader_column(p->pReader, iCol)
-             : NULL;
-}
-
-const char *dbx_stmt_column_name(const DbxStmt *p, int iCol) {
-  const DbxColumn *pCol = dbx_stmt_column(p, iCol);
-  return pCol ? pCol->zName : NULL;
-}
-
-const char *dbx_stmt_column_type_text(const DbxStmt *p, int iCol) {
-  const DbxColumn *pCol = dbx_stmt_column(p, iCol);
-  return pCol ? pCol->zTypeText : NULL;
-}
-
-const char *dbx_stmt_column_type_name(const DbxStmt *p, int iCol) {
-  const DbxColumn *pCol = dbx_stmt_column(p, iCol);
-  return pCol ? pCol->zTypeName : NULL;
+const cJSON *dbx_stmt_schema(const DbxStmt *p) {
+  return p->pSchema;
 }
 
 const char *dbx_stmt_id(const DbxStmt *p) {

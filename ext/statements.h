@@ -4,28 +4,33 @@
 ** One DbxStmt is one remote statement: dbx_stmt_execute() submits it
 ** (wait_timeout, on_wait_timeout=CONTINUE), polls with backoff while it is
 ** PENDING or RUNNING, cancels it remotely when the interrupt callback fires
-** or the statement timeout passes, and returns once it SUCCEEDED. Rows then
-** stream chunk by chunk with dbx_stmt_next(): INLINE data_array, or
-** EXTERNAL_LINKS downloaded without Authorization (fresh link through the
-** chunk endpoint when one expired). At most one chunk is held at a time.
-** Every chunk is checked against what the statement's manifest promised
-** (chunk order, row counts, row width, byte counts): a mismatch is an
-** error naming the statement and the chunk, never a short or padded result.
+** or the statement timeout passes, and returns once it SUCCEEDED. The result
+** then comes chunk by chunk from dbx_stmt_chunk(), as bytes: the rows of an
+** INLINE data_array, or an EXTERNAL_LINKS file downloaded without
+** Authorization (fresh link through the chunk endpoint when one expired).
+** At most one chunk is held at a time. This client never decodes a value:
+** the caller reads the rows (rows.h does, with result.h's reader) and
+** reports each one with dbx_stmt_row(), so that every chunk is checked
+** against what the manifest promised (chunk order, row counts, row width,
+** byte counts): a mismatch is an error naming the statement and the chunk,
+** never a short or padded result.
 **
 **   DbxStmtOptions o;
 **   dbx_stmt_options_init(&o);             then set what you need
 **   rc = dbx_stmt_execute(pClient, zSql, aParam, nParam, &o, &pStmt, &err);
-**   while ((rc = dbx_stmt_next(pStmt, &err)) == SQLITE_ROW) {
-**     dbx_stmt_cell(pStmt, i, &cell, &err);  ... valid until the next row
+**   schema: dbx_stmt_schema(pStmt)
+**   while ((rc = dbx_stmt_chunk(pStmt, &chunk, &err)) == SQLITE_ROW) {
+**     for each row of chunk.z: dbx_stmt_row(pStmt, nValues, &err)
 **   }
 **   dbx_stmt_free(pStmt);                  reports to o.xLog, frees
 */
 #ifndef DBX_STATEMENTS_H
 #define DBX_STATEMENTS_H
 
+#include <cjson/cJSON.h>
+
 #include "client.h"
 #include "dbx_int.h"
-#include "result.h"
 
 /* One named parameter (:name in the SQL text). */
 typedef struct DbxParam {
@@ -64,9 +69,11 @@ typedef struct DbxStmtOptions {
   int nWaitSeconds;          /* wait_timeout: 0 (async) or 5..50; default 10 */
   double rTimeoutSeconds;    /* cancel after this long; 0: no limit */
   int64_t nRowLimit;         /* row_limit, 0: none */
-  int bIdempotent;           /* the caller declares running it twice
-                             ** harmless (COPY INTO a fixed file): a submit
-                             ** lost in transit may be sent again */
+  int bIdempotent;           /* running it twice is harmless: it only
+                             ** reads (dbx_rows_execute sets this for
+                             ** read-only text) or the caller says so
+                             ** (COPY INTO a fixed file); a submit lost in
+                             ** transit may then be sent again */
   int nPollFirstMs;          /* first poll delay (default 100), grows to 10 s */
   DbxInterruptFn xInterrupt; /* non-zero return cancels the statement */
   void *pInterruptArg;       /* passed to xInterrupt */
@@ -119,29 +126,48 @@ int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
                      const DbxStmtOptions *pOpt, DbxStmt **ppOut,
                      DbxError *pErr);
 
-/*
-** Advances to the next row, fetching the next chunk when the current one is
-** used up. Returns SQLITE_ROW, SQLITE_DONE, or an error code with pErr set
-** (the statement is then finished: later calls return the same code). A
-** row or chunk that does not match the manifest is such an error; the
-** totals are checked when the last row has been read.
-*/
-int dbx_stmt_next(DbxStmt *p, DbxError *pErr);
+/* One chunk of a result, as it came. */
+typedef struct DbxStmtChunk {
+  char *z;             /* its rows; owned by the statement, which the reader
+                       ** may rewrite in place; valid until the next
+                       ** dbx_stmt_chunk() or dbx_stmt_free() */
+  size_t n;            /* bytes at z */
+  const char *zFormat; /* how the rows are written: "JSON_ARRAY", that is
+                       ** `[[v, ...], ...]` (static storage) */
+  int64_t iChunk;      /* chunk_index */
+} DbxStmtChunk;
 
 /*
-** Decodes column iCol of the current row (see result.h). The cell's text or
-** blob is borrowed and valid until the next dbx_stmt_next(). Returns
-** SQLITE_OK, SQLITE_RANGE without a current row or column, or the decoding
-** error.
+** Hands out the next chunk of the result: SQLITE_ROW with *pChunk set,
+** SQLITE_DONE after the last one, or an error code with pErr set (the
+** statement is then finished: later calls return the same code). Before
+** moving on, checks that the chunk before held the rows it promised (as
+** reported with dbx_stmt_row), and at the end that the whole result did.
 */
-int dbx_stmt_cell(DbxStmt *p, int iCol, DbxCell *pCell, DbxError *pErr);
+int dbx_stmt_chunk(DbxStmt *p, DbxStmtChunk *pChunk, DbxError *pErr);
 
-/* The result schema (borrowed; zero columns for most DDL). */
+/*
+** Reports a row just read from the current chunk, holding nVal values.
+** Returns SQLITE_OK when it may be handed out, or SQLITE_ERROR with pErr
+** set when its width or the row counts do not match the manifest (the
+** statement is then finished, as for dbx_stmt_chunk).
+*/
+int dbx_stmt_row(DbxStmt *p, int nVal, DbxError *pErr);
+
+/*
+** Finishes the statement with the caller's error *pWhy (a chunk or a
+** schema it could not read), so that its log and later calls report it.
+** Returns the error code, with pErr (when not NULL) set to the error.
+*/
+int dbx_stmt_fail(DbxStmt *p, const DbxError *pWhy, DbxError *pErr);
+
+/*
+** The result schema as sent, manifest.schema ({"column_count":N,
+** "columns":[...]}; borrowed; NULL when there was none), and the number of
+** columns it lists (0 for most DDL). Only the count is checked here.
+*/
+const cJSON *dbx_stmt_schema(const DbxStmt *p);
 int dbx_stmt_column_count(const DbxStmt *p);
-const DbxColumn *dbx_stmt_column(const DbxStmt *p, int iCol);
-const char *dbx_stmt_column_name(const DbxStmt *p, int iCol);
-const char *dbx_stmt_column_type_text(const DbxStmt *p, int iCol);
-const char *dbx_stmt_column_type_name(const DbxStmt *p, int iCol);
 
 /* The remote statement id (borrowed). */
 const char *dbx_stmt_id(const DbxStmt *p);

@@ -21,6 +21,7 @@
 
 #include <cjson/cJSON.h>
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "dbx_int.h"
 
@@ -612,6 +613,26 @@ void dbx_json_free_secret(cJSON *pJson) {
     OPENSSL_cleanse(pJson->valuestring, strlen(pJson->valuestring));
   }
   cJSON_Delete(pJson);
+}
+
+/* See dbx_int.h. */
+void dbx_digest_hex(const char *const *az, int n, char *zOut) {
+  unsigned char aMd[EVP_MAX_MD_SIZE];
+  unsigned int nMd = 0;
+  EVP_MD_CTX *pCtx = EVP_MD_CTX_new();
+  int i;
+  zOut[0] = 0;
+  if (pCtx == NULL) return;
+  EVP_DigestInit_ex(pCtx, EVP_sha256(), NULL);
+  for (i = 0; i < n; i++) {
+    const char *z = az[i] ? az[i] : "";
+    EVP_DigestUpdate(pCtx, z, strlen(z) + 1);
+  }
+  EVP_DigestFinal_ex(pCtx, aMd, &nMd);
+  EVP_MD_CTX_free(pCtx);
+  for (i = 0; i < 16 && i < (int)nMd; i++)
+    sprintf(zOut + 2 * i, "%02x", aMd[i]);
+  OPENSSL_cleanse(aMd, sizeof(aMd));
 }
 
 /* ---------------------------------------------------------------------

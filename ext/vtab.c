@@ -139,9 +139,9 @@ int dbx_vtab_ready(DbxVtab *p, DbxError *pErr) {
 
 /*
 ** query=: runs the query under LIMIT 0 (its schema without its rows) and
-** returns the statement in *ppStmt for the columns.
+** returns its rows in *ppRows for the columns.
 */
-static int vtab_run_schema_query(DbxVtab *p, DbxStmt **ppStmt, DbxError *pErr) {
+static int vtab_run_schema_query(DbxVtab *p, DbxRows **ppRows, DbxError *pErr) {
   DbxRemote r;
   DbxPlan plan;
   DbxScanSql s;
@@ -160,10 +160,10 @@ static int vtab_run_schema_query(DbxVtab *p, DbxStmt **ppStmt, DbxError *pErr) {
   rc = dbx_vtab_stmt_options(p, &o, NULL, pErr);
   if (rc == SQLITE_OK) {
     o.eDisposition = DBX_DISP_INLINE;
-    rc = dbx_stmt_execute(p->pClient, zSql, NULL, 0, &o, ppStmt, pErr);
+    rc = dbx_rows_execute(p->pClient, zSql, NULL, 0, &o, ppRows, pErr);
   }
   sqlite3_free(zSql);
-  if (rc == SQLITE_OK && dbx_stmt_column_count(*ppStmt) == 0) {
+  if (rc == SQLITE_OK && dbx_rows_column_count(*ppRows) == 0) {
     rc = dbx_error_set(pErr, SQLITE_ERROR,
                        "query= returns no columns: give a SELECT");
   }
@@ -332,17 +332,17 @@ static int vtab_store_columns(DbxVtab *p, const VtabColumn *aCol, int nCol,
 static int vtab_fetch_columns(DbxVtab *p, int bCreate, int *pbChanged,
                               DbxError *pErr) {
   DbxTableInfo *pInfo = NULL;
-  DbxStmt *pStmt = NULL;
+  DbxRows *pRows = NULL;
   VtabColumn *aCol = NULL;
   int i, nCol = 0, rc;
   if (p->args.zTable) {
     rc = dbx_catalog_table_get(p->pClient, p->zCatalog, p->zSchema, p->zName,
                                &pInfo, pErr);
   } else {
-    rc = vtab_run_schema_query(p, &pStmt, pErr);
+    rc = vtab_run_schema_query(p, &pRows, pErr);
   }
   if (rc) goto done;
-  nCol = pInfo ? pInfo->nCol : dbx_stmt_column_count(pStmt);
+  nCol = pInfo ? pInfo->nCol : dbx_rows_column_count(pRows);
   aCol = sqlite3_malloc64(sizeof(VtabColumn) * (sqlite3_uint64)(nCol + 1));
   if (aCol == NULL) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
@@ -355,9 +355,10 @@ static int vtab_fetch_columns(DbxVtab *p, int bCreate, int *pbChanged,
       zT = pInfo->aCol[i].zTypeText;
       zTn = pInfo->aCol[i].zTypeName;
     } else {
-      zN = dbx_stmt_column_name(pStmt, i);
-      zT = dbx_stmt_column_type_text(pStmt, i);
-      zTn = dbx_stmt_column_type_name(pStmt, i);
+      const DbxColumn *pCol = dbx_rows_column(pRows, i);
+      zN = pCol->zName;
+      zT = pCol->zTypeText;
+      zTn = pCol->zTypeName;
     }
     aCol[i].zName = zN ? zN : "";
     aCol[i].zTypeText = zT ? zT : "";
@@ -384,7 +385,7 @@ static int vtab_fetch_columns(DbxVtab *p, int bCreate, int *pbChanged,
 done:
   sqlite3_free(aCol);
   dbx_catalog_table_free(pInfo);
-  dbx_stmt_free(pStmt);
+  dbx_rows_free(pRows);
   return rc;
 }
 

@@ -8,9 +8,8 @@
 ** xBestIndex hands the constraints, ORDER BY and LIMIT/OFFSET to
 ** pushdown.c, which says what can run remotely without changing SQLite's
 ** answer; the plan travels to xFilter as idxStr, where the actual values
-** become typed statement parameters. The cursor streams rows from the
-** statement handle (statements.h), one chunk at a time, and never holds
-** the whole result.
+** become typed statement parameters. The cursor streams the statement's
+** rows (rows.h), one chunk at a time, and never holds the whole result.
 */
 #include <string.h>
 
@@ -19,7 +18,7 @@
 /* A scan in progress. */
 typedef struct DbxCursor {
   sqlite3_vtab_cursor base; /* must come first */
-  DbxStmt *pStmt;           /* owned; the remote statement, or NULL */
+  DbxRows *pRows;           /* owned; the remote statement's rows, or NULL */
   int bEof;                 /* no current row */
   int *aiOut;               /* owned; vtab column -> result column or -1 */
   sqlite3_stmt *pProbe;     /* owned; interrupt probe */
@@ -317,7 +316,7 @@ int dbx_vtab_open(sqlite3_vtab *pVtab, sqlite3_vtab_cursor **ppCursor) {
 /* xClose: unread rows need no remote call (results expire). */
 int dbx_vtab_close(sqlite3_vtab_cursor *pCursor) {
   DbxCursor *pCur = (DbxCursor *)pCursor;
-  dbx_stmt_free(pCur->pStmt);
+  dbx_rows_free(pCur->pRows);
   sqlite3_finalize(pCur->pProbe);
   sqlite3_free(pCur->aiOut);
   sqlite3_free(pCur);
@@ -470,8 +469,8 @@ int dbx_vtab_filter(sqlite3_vtab_cursor *pCursor, int idxNum,
   dbx_error_clear(&e);
   memset(&s, 0, sizeof(s));
   memset(&f, 0, sizeof(f));
-  dbx_stmt_free(pCur->pStmt);
-  pCur->pStmt = NULL;
+  dbx_rows_free(pCur->pRows);
+  pCur->pRows = NULL;
   pCur->bEof = 1;
 
   if (p->broken.rc) return dbx_error_to_vtab(&p->base, &p->broken);
@@ -512,14 +511,14 @@ int dbx_vtab_filter(sqlite3_vtab_cursor *pCursor, int idxNum,
     }
   }
   if (rc == SQLITE_OK) {
-    rc = dbx_stmt_execute(p->pClient, s.zSql, aParam, s.nParam, &o,
-                          &pCur->pStmt, &e);
+    rc = dbx_rows_execute(p->pClient, s.zSql, aParam, s.nParam, &o,
+                          &pCur->pRows, &e);
   }
   sqlite3_free(aParam);
   dbx_pushdown_scan_clear(&s);
   filter_args_free(&f);
   if (rc == SQLITE_OK) {
-    rc = dbx_stmt_next(pCur->pStmt, &e);
+    rc = dbx_rows_next(pCur->pRows, &e);
     if (rc == SQLITE_ROW) {
       pCur->bEof = 0;
       rc = SQLITE_OK;
@@ -537,7 +536,7 @@ int dbx_vtab_next(sqlite3_vtab_cursor *pCursor) {
   DbxError e;
   int rc;
   dbx_error_clear(&e);
-  rc = dbx_stmt_next(pCur->pStmt, &e);
+  rc = dbx_rows_next(pCur->pRows, &e);
   if (rc == SQLITE_ROW) return SQLITE_OK;
   pCur->bEof = 1;
   if (rc == SQLITE_DONE) return SQLITE_OK;
@@ -557,9 +556,9 @@ int dbx_vtab_column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
   DbxCell cell;
   DbxError e;
   int iOut = iCol >= 0 ? pCur->aiOut[iCol] : -1;
-  if (iOut < 0 || pCur->pStmt == NULL) return SQLITE_OK; /* NULL */
+  if (iOut < 0 || pCur->pRows == NULL) return SQLITE_OK; /* NULL */
   dbx_error_clear(&e);
-  if (dbx_stmt_cell(pCur->pStmt, iOut, &cell, &e) != SQLITE_OK) {
+  if (dbx_rows_cell(pCur->pRows, iOut, &cell, &e) != SQLITE_OK) {
     dbx_error_to_context(ctx, &e);
     return SQLITE_OK;
   }
@@ -585,6 +584,6 @@ int dbx_vtab_column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
 /* xRowid: the 1-based row number within this scan. */
 int dbx_vtab_rowid(sqlite3_vtab_cursor *pCursor, sqlite3_int64 *pRowid) {
   DbxCursor *pCur = (DbxCursor *)pCursor;
-  *pRowid = pCur->pStmt ? dbx_stmt_rownum(pCur->pStmt) : 0;
+  *pRowid = pCur->pRows ? dbx_stmt_rownum(dbx_rows_stmt(pCur->pRows)) : 0;
   return SQLITE_OK;
 }

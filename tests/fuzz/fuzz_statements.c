@@ -1,7 +1,8 @@
 /*
-** Fuzz target: the Statement Execution API client (statements.c) reading
-** what a workspace answers: submit and poll responses, manifests, INLINE
-** chunks, EXTERNAL_LINKS and the chunk files behind them, error bodies.
+** Fuzz target: the Statement Execution API client (statements.c), read
+** through rows.c as the SQL surface reads it, given what a workspace
+** answers: submit and poll responses, manifests, INLINE chunks,
+** EXTERNAL_LINKS and the chunk files behind them, error bodies.
 ** The real client, auth and HTTP layers run over a transport table that
 ** answers each request with the next part of the input:
 **
@@ -20,7 +21,7 @@
 #include "client.h"
 #include "fuzz.h"
 #include "http.h"
-#include "statements.h"
+#include "rows.h"
 
 #define FUZZ_TOKEN     "dapi0fuzz1token2value3"
 #define FUZZ_MAX_CALLS 64
@@ -148,7 +149,7 @@ static void read_options(DbxStmtOptions *pOpt) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *a, size_t n) {
   DbxStmtOptions o;
-  DbxStmt *pStmt = NULL;
+  DbxRows *pRows = NULL;
   DbxParam aParam[1] = {{"p", "1", "BIGINT"}};
   DbxError e;
   int rc, nRow = 0;
@@ -165,25 +166,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *a, size_t n) {
   if (o.nWaitSeconds > 50) o.nWaitSeconds = 50;
 
   dbx_error_clear(&e);
-  rc = dbx_stmt_execute(pClient, "SELECT * FROM t WHERE id > :p", aParam, 1, &o,
-                        &pStmt, &e);
+  rc = dbx_rows_execute(pClient, "SELECT * FROM t WHERE id > :p", aParam, 1, &o,
+                        &pRows, &e);
   if (rc != SQLITE_OK) {
-    FUZZ_CHECK(pStmt == NULL && e.rc != SQLITE_OK);
+    FUZZ_CHECK(pRows == NULL && e.rc != SQLITE_OK);
     check_error(e.zMsg);
     return 0;
   }
   if (n % 2) {
-    char *zSummary = dbx_args_exec_summary(pStmt, &e);
+    char *zSummary = dbx_args_exec_summary(pRows, &e);
     if (zSummary == NULL) check_error(e.zMsg);
     sqlite3_free(zSummary);
     dbx_error_clear(&e);
   }
-  while ((rc = dbx_stmt_next(pStmt, &e)) == SQLITE_ROW && nRow++ < 100000) {
-    int i, nCol = dbx_stmt_column_count(pStmt);
-    FUZZ_CHECK(dbx_stmt_rownum(pStmt) >= 1);
+  while ((rc = dbx_rows_next(pRows, &e)) == SQLITE_ROW && nRow++ < 100000) {
+    int i, nCol = dbx_rows_column_count(pRows);
+    FUZZ_CHECK(dbx_stmt_rownum(dbx_rows_stmt(pRows)) >= 1);
     for (i = 0; i < nCol; i++) {
       DbxCell c;
-      if (dbx_stmt_cell(pStmt, i, &c, &e) != SQLITE_OK) {
+      if (dbx_rows_cell(pRows, i, &c, &e) != SQLITE_OK) {
         check_error(e.zMsg);
         dbx_error_clear(&e);
         continue;
@@ -193,6 +194,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *a, size_t n) {
     }
   }
   if (rc != SQLITE_DONE && rc != SQLITE_ROW) check_error(e.zMsg);
-  dbx_stmt_free(pStmt);
+  dbx_rows_free(pRows);
   return 0;
 }

@@ -400,7 +400,7 @@ static void exec_summary_reports_the_counters(void **state) {
   DbxConfig *pConfig;
   DbxClient *pClient;
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   char *z;
   (void)state;
@@ -427,14 +427,14 @@ static void exec_summary_reports_the_counters(void **state) {
              NULL);
   dbx_stmt_options_init(&o);
   o.zWarehouseId = "wh1";
-  assert_int_equal(dbx_stmt_execute(pClient, "INSERT 1", NULL, 0, &o, &p, &e),
+  assert_int_equal(dbx_rows_execute(pClient, "INSERT 1", NULL, 0, &o, &p, &e),
                    SQLITE_OK);
   z = dbx_args_exec_summary(p, &e);
   assert_string_equal(z, "{\"statement_id\":\"s7\",\"state\":\"SUCCEEDED\","
                          "\"num_affected_rows\":3,"
                          "\"num_inserted_rows\":3,\"total_row_count\":1}");
   sqlite3_free(z);
-  dbx_stmt_free(p);
+  dbx_rows_free(p);
   assert_int_equal(f.nSent, 1);
   dbx_client_free(pClient);
   dbx_client_test_transport(NULL);

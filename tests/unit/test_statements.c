@@ -1,5 +1,6 @@
 /*
-** Unit tests of statements.c against a scripted fake workspace client.
+** Unit tests of statements.c, read through rows.c as the SQL surface reads
+** it, against a scripted fake workspace client.
 **
 ** This binary defines the client.h functions statements.c uses, so the
 ** linker takes them instead of client.c: every call is checked against the
@@ -9,7 +10,7 @@
 #include <time.h>
 
 #include "unit.h"
-#include "statements.h"
+#include "rows.h"
 
 /* One expected call and its reply. */
 typedef struct Step {
@@ -183,12 +184,12 @@ static void options(DbxStmtOptions *o) {
 #define STMT "/api/2.0/sql/statements"
 
 /* Reads every row's id, joined by commas. */
-static int read_ids(DbxStmt *p, char *zOut, size_t nOut, DbxError *pErr) {
+static int read_ids(DbxRows *p, char *zOut, size_t nOut, DbxError *pErr) {
   int rc;
   DbxCell c;
   zOut[0] = 0;
-  while ((rc = dbx_stmt_next(p, pErr)) == SQLITE_ROW) {
-    assert_int_equal(dbx_stmt_cell(p, 0, &c, pErr), SQLITE_OK);
+  while ((rc = dbx_rows_next(p, pErr)) == SQLITE_ROW) {
+    assert_int_equal(dbx_rows_cell(p, 0, &c, pErr), SQLITE_OK);
     assert_int_equal(c.eType, DBX_CELL_INTEGER);
     snprintf(zOut + strlen(zOut), nOut - strlen(zOut), "%s%lld",
              zOut[0] ? "," : "", (long long)c.iVal);
@@ -222,7 +223,7 @@ static void polls_then_follows_inline_chunks(void **state) {
        "{\"chunk_index\":2,\"data_array\":[[\"5\"]]}", NULL},
   };
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   char zIds[64];
   (void)state;
@@ -230,15 +231,15 @@ static void polls_then_follows_inline_chunks(void **state) {
   options(&o);
   dbx_error_clear(&e);
   assert_int_equal(
-      dbx_stmt_execute(&fake, "SELECT id FROM t", NULL, 0, &o, &p, &e),
+      dbx_rows_execute(&fake, "SELECT id FROM t", NULL, 0, &o, &p, &e),
       SQLITE_OK);
-  assert_string_equal(dbx_stmt_id(p), "s1");
-  assert_int_equal(dbx_stmt_total_rows(p), 5);
+  assert_string_equal(dbx_stmt_id(dbx_rows_stmt(p)), "s1");
+  assert_int_equal(dbx_stmt_total_rows(dbx_rows_stmt(p)), 5);
   assert_int_equal(read_ids(p, zIds, sizeof(zIds), &e), SQLITE_DONE);
   assert_string_equal(zIds, "1,2,3,4,5");
-  assert_int_equal(dbx_stmt_next(p, &e), SQLITE_DONE); /* stays done */
+  assert_int_equal(dbx_rows_next(p, &e), SQLITE_DONE); /* stays done */
   assert_int_equal(fake.iStep, 5);
-  dbx_stmt_free(p);
+  dbx_rows_free(p);
   assert_int_equal(nLogged, 1);
   assert_string_equal(zLastState, "SUCCEEDED");
   assert_int_equal(lastInfo.nRows, 5);
@@ -273,7 +274,7 @@ static void external_links_are_refreshed(void **state) {
       {"DOWNLOAD", "https://s3/x1?sig=new", 0, "[[\"3\"]]", NULL},
   };
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   char zIds[64];
   (void)state;
@@ -281,14 +282,14 @@ static void external_links_are_refreshed(void **state) {
   options(&o);
   o.eDisposition = DBX_DISP_EXTERNAL_LINKS;
   dbx_error_clear(&e);
-  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e),
+  assert_int_equal(dbx_rows_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e),
                    SQLITE_OK);
   assert_string_equal(fake.zHeaders, "x-amz-key: k1;");
   assert_int_equal(read_ids(p, zIds, sizeof(zIds), &e), SQLITE_DONE);
   assert_string_equal(zIds, "1,2,3");
   assert_string_equal(fake.zHeaders, "h: v;");
   assert_int_equal(fake.iStep, 6);
-  dbx_stmt_free(p);
+  dbx_rows_free(p);
 }
 
 /* Warehouse, catalog and schema come from the options alone: a client is
@@ -303,7 +304,7 @@ static void options_alone_choose_warehouse_catalog_schema(void **state) {
   };
   DbxConfig *pConfig = NULL;
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   (void)state;
   dbx_error_clear(&e);
@@ -320,17 +321,17 @@ static void options_alone_choose_warehouse_catalog_schema(void **state) {
   fake.pConfig = pConfig;
   options(&o);
   o.zWarehouseId = NULL;
-  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e),
+  assert_int_equal(dbx_rows_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e),
                    SQLITE_ERROR);
   assert_null(p);
   assert_string_equal(e.zMsg, "no SQL warehouse configured");
   assert_int_equal(fake.iStep, 0); /* nothing was sent */
   dbx_error_clear(&e);
   options(&o);
-  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e),
+  assert_int_equal(dbx_rows_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e),
                    SQLITE_OK);
   assert_int_equal(fake.iStep, 1);
-  dbx_stmt_free(p);
+  dbx_rows_free(p);
   fake.pConfig = NULL;
   dbx_config_free(pConfig);
 }
@@ -346,7 +347,7 @@ static void failed_statement_reports_class_and_id(void **state) {
        NULL},
   };
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   char *z;
   (void)state;
@@ -354,7 +355,7 @@ static void failed_statement_reports_class_and_id(void **state) {
   options(&o);
   dbx_error_clear(&e);
   assert_int_equal(
-      dbx_stmt_execute(&fake, "SELECT * FROM x", NULL, 0, &o, &p, &e),
+      dbx_rows_execute(&fake, "SELECT * FROM x", NULL, 0, &o, &p, &e),
       SQLITE_ERROR);
   assert_null(p);
   z = dbx_error_text(&e);
@@ -381,7 +382,7 @@ static void interrupt_cancels_remotely(void **state) {
        "{\"statement_id\":\"s4\",\"status\":{\"state\":\"CANCELED\"}}", NULL},
   };
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   int n = 0;
   (void)state;
@@ -391,7 +392,7 @@ static void interrupt_cancels_remotely(void **state) {
   o.pInterruptArg = &n;
   dbx_error_clear(&e);
   assert_int_equal(
-      dbx_stmt_execute(&fake, "SELECT slow()", NULL, 0, &o, &p, &e),
+      dbx_rows_execute(&fake, "SELECT slow()", NULL, 0, &o, &p, &e),
       SQLITE_INTERRUPT);
   assert_int_equal(fake.iStep, 3);
   assert_string_equal(e.zStatement, "s4");
@@ -413,19 +414,19 @@ static void inline_too_large_reruns_external(void **state) {
        "\"disposition\":\"EXTERNAL_LINKS\""},
   };
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   (void)state;
   script(aStep, 2);
   options(&o);
   dbx_error_clear(&e);
-  assert_int_equal(dbx_stmt_execute(&fake, "SELECT big", NULL, 0, &o, &p, &e),
+  assert_int_equal(dbx_rows_execute(&fake, "SELECT big", NULL, 0, &o, &p, &e),
                    SQLITE_OK);
   assert_int_equal(nLogged, 1); /* the failed INLINE attempt */
   assert_string_equal(zLastState, "FAILED");
-  assert_string_equal(dbx_stmt_id(p), "s6");
-  assert_int_equal(dbx_stmt_next(p, &e), SQLITE_DONE);
-  dbx_stmt_free(p);
+  assert_string_equal(dbx_stmt_id(dbx_rows_stmt(p)), "s6");
+  assert_int_equal(dbx_rows_next(p, &e), SQLITE_DONE);
+  dbx_rows_free(p);
   assert_int_equal(nLogged, 2);
 }
 
@@ -453,21 +454,21 @@ static void params_are_sent_typed(void **state) {
                                {"d", "true", "BOOLEAN"},
                                {"e", "0.5", "DOUBLE"}};
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   DbxCell c;
   (void)state;
   dbx_error_clear(&e);
   script(aStep, 1);
   options(&o);
-  assert_int_equal(dbx_stmt_execute(&fake, "INSERT :a", a, 5, &o, &p, &e),
+  assert_int_equal(dbx_rows_execute(&fake, "INSERT :a", a, 5, &o, &p, &e),
                    SQLITE_OK);
   assert_int_equal(fake.iStep, 1);
-  assert_int_equal(dbx_stmt_next(p, &e), SQLITE_ROW);
-  assert_int_equal(dbx_stmt_cell(p, 1, &c, &e), SQLITE_OK);
+  assert_int_equal(dbx_rows_next(p, &e), SQLITE_ROW);
+  assert_int_equal(dbx_rows_cell(p, 1, &c, &e), SQLITE_OK);
   assert_int_equal(c.eType, DBX_CELL_INTEGER);
   assert_int_equal(c.iVal, 3);
-  dbx_stmt_free(p);
+  dbx_rows_free(p);
 }
 
 /*
@@ -520,7 +521,7 @@ static size_t read_big(Step *aStep, int nStep, DbxDisposition eDisp,
                        sqlite3_int64 *pnHeap) {
   sqlite3_int64 nBase;
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   DbxCell c;
   int64_t iWant = 1;
@@ -533,10 +534,10 @@ static size_t read_big(Step *aStep, int nStep, DbxDisposition eDisp,
   cJSON_InitHooks(&(cJSON_Hooks){count_malloc, count_free});
   nBase = sqlite3_memory_used();
   sqlite3_memory_highwater(1);
-  assert_int_equal(dbx_stmt_execute(&fake, "SELECT big", NULL, 0, &o, &p, &e),
+  assert_int_equal(dbx_rows_execute(&fake, "SELECT big", NULL, 0, &o, &p, &e),
                    SQLITE_OK);
-  while ((rc = dbx_stmt_next(p, &e)) == SQLITE_ROW) {
-    assert_int_equal(dbx_stmt_cell(p, 0, &c, &e), SQLITE_OK);
+  while ((rc = dbx_rows_next(p, &e)) == SQLITE_ROW) {
+    assert_int_equal(dbx_rows_cell(p, 0, &c, &e), SQLITE_OK);
     assert_true(c.iVal == iWant);
     iWant++;
   }
@@ -544,7 +545,7 @@ static size_t read_big(Step *aStep, int nStep, DbxDisposition eDisp,
   assert_true(iWant == BIG_CHUNKS * BIG_ROWS + 1);
   assert_int_equal(fake.iStep, nStep);
   *pnHeap = sqlite3_memory_highwater(0) - nBase;
-  dbx_stmt_free(p);
+  dbx_rows_free(p);
   assert_int_equal(nLive, 0); /* every chunk was released */
   cJSON_InitHooks(NULL);
   return nPeak;
@@ -659,7 +660,7 @@ typedef struct Hostile {
 /* Runs one case: execute, read every row, compare the outcome. */
 static void run_hostile(const Hostile *h, DbxDisposition eDisp) {
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   int nStep = 0, rc;
   char *zText;
@@ -669,14 +670,14 @@ static void run_hostile(const Hostile *h, DbxDisposition eDisp) {
   options(&o);
   o.eDisposition = eDisp;
   dbx_error_clear(&e);
-  rc = dbx_stmt_execute(&fake, "SELECT x", NULL, 0, &o, &p, &e);
+  rc = dbx_rows_execute(&fake, "SELECT x", NULL, 0, &o, &p, &e);
   assert_int_equal(rc, h->rcExec);
   if (rc == SQLITE_OK) {
-    while ((rc = dbx_stmt_next(p, &e)) == SQLITE_ROW) {
+    while ((rc = dbx_rows_next(p, &e)) == SQLITE_ROW) {
     }
     assert_int_equal(rc, h->rcEnd);
-    assert_int_equal(dbx_stmt_next(p, &e), h->rcEnd); /* sticky */
-    dbx_stmt_free(p);
+    assert_int_equal(dbx_rows_next(p, &e), h->rcEnd); /* sticky */
+    dbx_rows_free(p);
   } else {
     assert_null(p);
   }
@@ -970,45 +971,45 @@ static void downloads_are_capped_by_byte_count(void **state) {
       {"DOWNLOAD", "https://s3/x", 0, "[[\"1\"]]", NULL},
   };
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   char zIds[16];
   (void)state;
   script(aSized, 2);
   options(&o);
   dbx_error_clear(&e);
-  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e), SQLITE_OK);
+  assert_int_equal(dbx_rows_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e), SQLITE_OK);
   assert_int_equal(fake.nMax, 7); /* the manifest's byte_count for chunk 0 */
   assert_int_equal(read_ids(p, zIds, sizeof(zIds), &e), SQLITE_DONE);
   assert_string_equal(zIds, "1");
-  dbx_stmt_free(p);
+  dbx_rows_free(p);
   script(aUnsized, 2);
-  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e), SQLITE_OK);
+  assert_int_equal(dbx_rows_execute(&fake, "SELECT 1", NULL, 0, &o, &p, &e), SQLITE_OK);
   assert_int_equal(fake.nMax, (size_t)256 * 1024 * 1024);
-  dbx_stmt_free(p);
+  dbx_rows_free(p);
 }
 
 /* Reads the one STRING cell of a one-row result into *pn bytes at zOut. */
 static void read_string(const Step *aStep, int nStep, DbxDisposition eDisp, char *zOut,
                         size_t *pn) {
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   DbxCell c;
   script(aStep, nStep);
   options(&o);
   o.eDisposition = eDisp;
   dbx_error_clear(&e);
-  assert_int_equal(dbx_stmt_execute(&fake, "SELECT s", NULL, 0, &o, &p, &e), SQLITE_OK);
-  assert_int_equal(dbx_stmt_next(p, &e), SQLITE_ROW);
-  assert_int_equal(dbx_stmt_cell(p, 0, &c, &e), SQLITE_OK);
+  assert_int_equal(dbx_rows_execute(&fake, "SELECT s", NULL, 0, &o, &p, &e), SQLITE_OK);
+  assert_int_equal(dbx_rows_next(p, &e), SQLITE_ROW);
+  assert_int_equal(dbx_rows_cell(p, 0, &c, &e), SQLITE_OK);
   assert_int_equal(c.eType, DBX_CELL_TEXT);
   assert_true(c.n < 64);
   memcpy(zOut, c.z, c.n);
   *pn = c.n;
-  assert_int_equal(dbx_stmt_next(p, &e), SQLITE_DONE);
+  assert_int_equal(dbx_rows_next(p, &e), SQLITE_DONE);
   assert_int_equal(fake.iStep, nStep);
-  dbx_stmt_free(p);
+  dbx_rows_free(p);
 }
 
 static void embedded_nul_is_kept(void **state) {
@@ -1064,7 +1065,7 @@ static void polling_backoff_runs_on_the_client_clock(void **state) {
       "{\"statement_id\":\"s9\",\"status\":{\"state\":\"RUNNING\"}}";
   Step aStep[12];
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   char z[64];
   int64_t tReal = real_ms(), nSumMs = 0;
@@ -1091,7 +1092,7 @@ static void polling_backoff_runs_on_the_client_clock(void **state) {
   fakeNowMs = 5000;
   nFakeSleep = 0;
   dbx_error_clear(&e);
-  assert_int_equal(dbx_stmt_execute(&fake, "SELECT 7", NULL, 0, &o, &p, &e),
+  assert_int_equal(dbx_rows_execute(&fake, "SELECT 7", NULL, 0, &o, &p, &e),
                    SQLITE_OK);
   assert_int_equal(fake.iStep, 11);
   assert_int_equal(nPollMs, 10);
@@ -1105,7 +1106,7 @@ static void polling_backoff_runs_on_the_client_clock(void **state) {
     assert_true(aFakeSleep[i] > 0 && aFakeSleep[i] <= 25);
   assert_int_equal(read_ids(p, z, sizeof(z), &e), SQLITE_DONE);
   assert_string_equal(z, "7");
-  dbx_stmt_free(p);
+  dbx_rows_free(p);
   /* 42.8 s of backoff went by on the fake clock, none on the real one */
   assert_true(real_ms() - tReal < 5000);
 }
@@ -1120,7 +1121,7 @@ static void statement_timeout_and_cancel_wait_on_the_client_clock(
       "{\"statement_id\":\"s8\",\"status\":{\"state\":\"RUNNING\"}}";
   Step aStep[19];
   DbxStmtOptions o;
-  DbxStmt *p = NULL;
+  DbxRows *p = NULL;
   DbxError e;
   int i, n = 0;
   int64_t tReal = real_ms();
@@ -1140,7 +1141,7 @@ static void statement_timeout_and_cancel_wait_on_the_client_clock(
   fakeNowMs = 20000;
   nFakeSleep = 0;
   dbx_error_clear(&e);
-  assert_int_equal(dbx_stmt_execute(&fake, "SELECT slow()", NULL, 0, &o, &p,
+  assert_int_equal(dbx_rows_execute(&fake, "SELECT slow()", NULL, 0, &o, &p,
                                     &e),
                    SQLITE_ERROR);
   assert_null(p);

@@ -3,7 +3,8 @@
 ** that held a secret is wiped before cJSON frees it, no credential
 ** survives into an error message, also when the message was cut short,
 ** the shared JSON and URL escapers, and the readers of JSON a server
-** sent (integers range-checked, members found in raw text).
+** sent (integers range-checked, members found in raw text), and the
+** digest of a list of strings.
 */
 #include <malloc.h>
 
@@ -464,6 +465,23 @@ static void json_member_spans_raw_text(void **state) {
   }
 }
 
+/* Digests of string lists: known SHA-256 prefixes, each string ended by
+** its NUL (so "a","bc" differs from "ab","c"), NULL read as "". */
+static void digests_of_string_lists(void **state) {
+  const char *azAbc[] = {"abc"}, *azSplit[] = {"a", "bc"};
+  const char *azNull[] = {NULL, "x"};
+  char z[33];
+  (void)state;
+  dbx_digest_hex(azAbc, 1, z);
+  assert_string_equal(z, "dc1114cd074914bd872cc1f9a23ec910");
+  dbx_digest_hex(azSplit, 2, z);
+  assert_string_equal(z, "aa795aa4bbb6117911ef062e271bcb05");
+  dbx_digest_hex(NULL, 0, z);
+  assert_string_equal(z, "e3b0c44298fc1c149afbf4c8996fb924");
+  dbx_digest_hex(azNull, 2, z);
+  assert_string_equal(z, "0561374e75d21135ef4df8565a9e09c9");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(first_error_wins),
@@ -487,6 +505,7 @@ int main(void) {
       cmocka_unit_test(url_encoding_of_segments_and_forms),
       cmocka_unit_test(server_integers_are_range_checked),
       cmocka_unit_test(json_member_spans_raw_text),
+      cmocka_unit_test(digests_of_string_lists),
   };
   return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
