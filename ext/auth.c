@@ -33,6 +33,9 @@
 
 #define MIN_LEFT_MS  40000        /* never use a token with less left */
 #define MAX_EARLY_MS (20 * 60000) /* refresh at most 20 min early */
+/* The largest token reply read: tokens are a few kilobytes; more is a
+** server to stop reading from, not a reason to grow the process. */
+#define MAX_TOKEN_REPLY ((size_t)1024 * 1024)
 
 /* One cached OAuth token, shared by identity. */
 typedef struct TokenEntry {
@@ -792,6 +795,7 @@ static int fetch_token(DbxAuth *p, DbxHttp *pHttp, TokenEntry *e,
   req.nHeader = nHeader;
   req.pBody = body.z;
   req.nBody = body.n;
+  resp.nMaxBody = MAX_TOKEN_REPLY;
   rc = dbx_http_send(pHttp, &req, DBX_RETRY_TOKEN, zWhat, &resp, pErr);
   if (rc) goto done;
   if (resp.status < 200 || resp.status > 299) {

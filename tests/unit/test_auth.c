@@ -705,6 +705,30 @@ static void key_and_token_files_are_bounded(void **state) {
   sqlite3_free(zBig);
 }
 
+/* A token endpoint that sends more than a token reply can hold is cut
+** off at the cap, not read into memory whole. */
+static void token_reply_is_capped(void **state) {
+  DbxClient *c;
+  DbxError e;
+  const char *az[] = {"host", "https://h.example.com", NULL};
+  size_t nPad = 2 * 1024 * 1024, nTok = strlen(TOKEN_REPLY("tok-big", 3600));
+  char *zBig = malloc(nTok + nPad + 1);
+  (void)state;
+  assert_non_null(zBig);
+  memcpy(zBig, TOKEN_REPLY("tok-big", 3600), nTok);
+  memset(zBig + nTok, ' ', nPad); /* valid JSON, just far too long */
+  zBig[nTok + nPad] = 0;
+  setenv("DATABRICKS_CLIENT_ID", "sp-big-reply", 1);
+  setenv("DATABRICKS_CLIENT_SECRET", "dose-big", 1);
+  c = open_client(az);
+  fake_reply(&f, 200, zBig, NULL);
+  assert_int_equal(call(c, &e), SQLITE_TOOBIG);
+  assert_int_equal(f.nSent, 1);
+  assert_non_null(strstr(e.zMsg, "token request: the server sent more than"));
+  dbx_client_free(c);
+  free(zBig);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(pat_sends_bearer_and_user_agent, setup,
@@ -713,6 +737,7 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(m2m_request_cache_and_refresh, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(token_reply_is_capped, setup, teardown),
       cmocka_unit_test_setup_teardown(
           clients_with_other_http_settings_share_the_token, setup, teardown),
       cmocka_unit_test_setup_teardown(refresh_window_is_half_ttl_capped, setup,
