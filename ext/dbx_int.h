@@ -178,6 +178,14 @@ int64_t dbx_now_ms(void);
 */
 void dbx_digest_hex(const char *const *az, int n, char *zOut);
 
+/*
+** Whether work may run on threads of the extension's own: not when the
+** SQLite it runs in was built single-threaded (SQLITE_THREADSAFE=0), whose
+** allocator must not be called from two threads at once. Callers then do
+** the same work on the calling thread.
+*/
+int dbx_threads_ok(void);
+
 /* sqlite3_mprintf duplicate of z (NULL stays NULL). */
 char *dbx_strdup(const char *z);
 /* Wipes and frees a secret string from SQLite's heap (NULL is fine). */

@@ -540,7 +540,8 @@ static int http_perform_job(DbxHttp *p, const DbxHttpRequest *pReq,
     return SQLITE_NOMEM;
   }
   curl_easy_setopt(j->c, CURLOPT_HTTPHEADER, j->pList);
-  j->bThread = pthread_create(&j->tid, NULL, job_main, j) == 0;
+  j->bThread =
+      dbx_threads_ok() && pthread_create(&j->tid, NULL, job_main, j) == 0;
   if (!j->bThread) {
     /* no thread: the transfer runs here, and cannot be abandoned */
     j->x.p = p;

@@ -615,6 +615,10 @@ void dbx_json_free_secret(cJSON *pJson) {
   cJSON_Delete(pJson);
 }
 
+int dbx_threads_ok(void) {
+  return sqlite3_threadsafe() != 0;
+}
+
 /* See dbx_int.h. */
 void dbx_digest_hex(const char *const *az, int n, char *zOut) {
   unsigned char aMd[EVP_MAX_MD_SIZE];
