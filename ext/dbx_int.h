@@ -158,7 +158,9 @@ void dbx_buf_append_json(DbxBuf *p, const char *z, size_t n);
 ** (upper-case hex). bForm == 0: one URL path segment or query value, where
 ** '.' is encoded too, so a dot inside a name never reads as the separator
 ** of a full name. bForm != 0: an application/x-www-form-urlencoded value,
-** '.' kept and a space as '+'.
+** '.' kept and a space as '+'. bForm == 2: a Files API path segment,
+** '.' kept (a file name's dot means nothing to the path) and a space as
+** %20.
 */
 void dbx_buf_append_url(DbxBuf *p, const char *z, int bForm);
 

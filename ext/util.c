@@ -567,7 +567,7 @@ void dbx_buf_append_url(DbxBuf *p, const char *z, int bForm) {
         (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '~' ||
         (bForm && c == '.')) {
       dbx_buf_append(p, z, 1);
-    } else if (bForm && c == ' ') {
+    } else if (bForm == 1 && c == ' ') {
       dbx_buf_append(p, "+", 1);
     } else {
       char zEsc[3] = {'%', zHex[c >> 4], zHex[c & 15]};
