@@ -208,6 +208,12 @@ int dbx_error_to_vtab(sqlite3_vtab *pVtab, const DbxError *pErr);
 void dbx_error_to_context(sqlite3_context *ctx, const DbxError *pErr);
 
 /*
+** Writes ms (milliseconds since 1970, UTC) as 'YYYY-MM-DD HH:MM:SS[.fff]'
+** into zOut, as the read path writes TIMESTAMP values (discover.c).
+*/
+void dbx_time_format_ms(int64_t ms, char zOut[32]);
+
+/*
 ** What sqlite3_databricks_init() registers, one row each in its tables.
 ** The functions and modules take the connection's DbxSession (session.h)
 ** as their user data, except the discovery modules (dbx_discover_aux).
@@ -219,6 +225,11 @@ extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */
 extern const sqlite3_module dbx_discover_module;   /* discover.c: four */
+void dbx_fn_volume_put(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_volume_get(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_volume_rm(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_volume_mkdir(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+extern const sqlite3_module dbx_volume_ls_module; /* fn_volume.c */
 
 /*
 ** The client data of the discovery module registered as zName
