@@ -238,6 +238,11 @@ static int files_error(DbxClient *pClient, const char *zWhat, const char *zPath,
                       "directory has its name): pass overwrite true to "
                       "replace a file",
                       zWhat, zPath, name.z);
+  } else if (e->httpStatus == 416) {
+    dbx_error_set_api(pErr, SQLITE_ERROR, 416, e->zCode,
+                      "%s %.200s: HTTP 416: the range starts at or past the "
+                      "end of the file: ask for an offset below its size",
+                      zWhat, zPath);
   } else if (e->httpStatus == 409 && strstr(zWhat, "directory")) {
     dbx_error_set_api(pErr, SQLITE_ERROR, 409, e->zCode,
                       "%s %.200s: the directory is not empty: pass "
