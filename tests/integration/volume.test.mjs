@@ -12,23 +12,31 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, mkdir, readFile, rm, stat, writeFile, open, readdir } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-import { workspace } from './harness.mjs';
+import { workspace, EXT } from './harness.mjs';
 
+const HOST_SRC = fileURLToPath(new URL('./interrupt_host.c', import.meta.url));
+
+const SP = '6f1c2a9e-1b7d-4c3e-9a55-0d2f4e6a8b10';
+const SP_SECRET = 'dose-volume-secret-1234';
 const CONFIG = {
   users: [
     { user_name: 'admin@dbx.local', admin: true, tokens: ['dapi-local-admin'] },
     { user_name: 'reader@dbx.local', tokens: ['dapi-reader'] },
     { user_name: 'nobody@dbx.local', tokens: ['dapi-nobody'] },
   ],
+  service_principals: [{ application_id: SP, id: 2001, display_name: 'uploader', secrets: [SP_SECRET] }],
   grants: [
+    { principal: SP, securable_type: 'CATALOG', full_name: 'main', privileges: ['USE CATALOG', 'USE SCHEMA', 'READ VOLUME', 'WRITE VOLUME'] },
     { principal: 'reader@dbx.local', securable_type: 'CATALOG', full_name: 'main', privileges: ['USE CATALOG', 'USE SCHEMA', 'READ VOLUME'] },
     { principal: 'nobody@dbx.local', securable_type: 'CATALOG', full_name: 'main', privileges: ['USE CATALOG', 'USE SCHEMA'] },
   ],
 };
-const TOKENS = ['dapi-local-admin', 'dapi-reader', 'dapi-nobody'];
+const TOKENS = ['dapi-local-admin', 'dapi-reader', 'dapi-nobody', SP_SECRET];
 const VOL = '/Volumes/main/default/files';
 const BIG_MB = 200;
 const MAX_RSS_KB = 64 * 1024;
@@ -184,6 +192,51 @@ test('a directory uploads its files in parallel; each arrives whole', async () =
   }
   await assert.rejects(stat(remoteDisk(`${VOL}/par/sub`)));
   await clearFaults();
+});
+
+test('parallel uploads under OAuth fetch one token, shared by every worker', async () => {
+  const dir = path.join(tmp, 'oauth');
+  await mkdir(dir);
+  for (let i = 0; i < 6; i++) await writeFile(path.join(dir, `o${i}.txt`), `file ${i}`);
+  await clearRequests();
+  const env = { DATABRICKS_TOKEN: '', DATABRICKS_CLIENT_ID: SP, DATABRICKS_CLIENT_SECRET: SP_SECRET };
+  const rows = await ws.query(put(dir, `${VOL}/oauth`, { parallel: 4 }), { env });
+  assert.equal(JSON.parse(rows[0].r).files, 6);
+  const log = await requests();
+  assert.equal(log.filter((q) => q.path === '/oidc/v1/token').length, 1, 'one token request');
+  const puts = log.filter((q) => q.method === 'PUT' && q.path.includes('/files/oauth/'));
+  assert.equal(puts.length, 6);
+  assert.ok(puts.every((q) => q.status === 204 && /auth\/oauth-m2m$/.test(q.user_agent)));
+  for (let i = 0; i < 6; i++) assert.equal(await readFile(remoteDisk(`${VOL}/oauth/o${i}.txt`), 'utf8'), `file ${i}`);
+});
+
+test('an interrupt stops every upload in flight and returns at once', async () => {
+  const dir = path.join(tmp, 'intr');
+  await mkdir(dir);
+  for (let i = 0; i < 4; i++) await writeFile(path.join(dir, `i${i}.bin`), Buffer.alloc(1000, i));
+  const hostDir = await mkdtemp(path.join(os.tmpdir(), 'dbx-host-'));
+  try {
+    const host = path.join(hostDir, 'host');
+    const cc = spawnSync(process.env.CC || 'cc', ['-o', host, HOST_SRC, '-lsqlite3', '-lpthread'], { encoding: 'utf8' });
+    assert.equal(cc.status, 0, cc.stderr);
+    // every PUT is held back 8 s: the interrupt comes while all four wait
+    await addFault({ method: 'PUT', path: '/files/intr/', delay_ms: 8000, count: 4 });
+    const env = { ...process.env, ...ws.env, HOME: ws.home };
+    if (process.env.DBX_SQLITE_PRELOAD) env.LD_PRELOAD = process.env.DBX_SQLITE_PRELOAD;
+    const proc = spawn(host, [EXT, put(dir, `${VOL}/intr/`, { parallel: 4 }), '1000', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '', stderr = '';
+    proc.stdout.on('data', (d) => { stdout += d; });
+    proc.stderr.on('data', (d) => { stderr += d; });
+    const code = await new Promise((resolve) => proc.on('close', resolve));
+    assert.equal(code, 0, stderr);
+    const out = JSON.parse(stdout.trim());
+    assert.equal(out.rc, 9 /* SQLITE_INTERRUPT */, stdout);
+    assert.match(out.error, /interrupted/);
+    assert.ok(out.after_interrupt_ms >= 0 && out.after_interrupt_ms < 3000, `control came back after ${out.after_interrupt_ms} ms`);
+  } finally {
+    await clearFaults();
+    await rm(hostDir, { recursive: true, force: true });
+  }
 });
 
 test('every fault on PUT ends in a complete file, or a clean error and no file', async () => {
