@@ -264,22 +264,10 @@ struct DbxCatalogList {
   const cJSON *pNext;        /* next entry of pPage to hand out, or NULL */
   char *zToken;              /* owned; next_page_token to send, or NULL */
   int nPage;                 /* pages requested so far */
-  uint64_t *aSeen;           /* owned; hashes of the tokens sent */
-  int nSeen;                 /* entries in aSeen */
-  int nSeenAlloc;            /* slots allocated in aSeen */
+  DbxTokenSet seen;          /* owned; the tokens sent */
   DbxError done;             /* sticky: the error that ended the walk */
   int bDone;                 /* the walk is over (done.rc says how) */
 };
-
-/* FNV-1a: a page token's fingerprint, to notice one that comes back. */
-static uint64_t token_hash(const char *z) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *z; z++) {
-    h ^= (unsigned char)*z;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 /* Appends z as a backtick-quoted name, as Databricks SQL spells one. */
 static void append_quoted(DbxBuf *pBuf, const char *z) {
@@ -298,7 +286,7 @@ void dbx_catalog_list_free(DbxCatalogList *p) {
   sqlite3_free(p->zSchema);
   sqlite3_free(p->zScope);
   sqlite3_free(p->zToken);
-  sqlite3_free(p->aSeen);
+  dbx_token_set_free(&p->seen);
   sqlite3_free(p);
 }
 
@@ -638,27 +626,16 @@ static int list_fetch(DbxCatalogList *p, DbxError *pErr) {
     return list_bad(p, pErr, "a next_page_token that is not a string");
   }
   if (cJSON_IsString(pTok) && pTok->valuestring[0]) {
-    uint64_t h = token_hash(pTok->valuestring);
-    int i;
-    for (i = 0; i < p->nSeen; i++) {
-      if (p->aSeen[i] == h) {
-        return list_bad(p, pErr,
-                        "a next_page_token it had already sent, so "
-                        "the pages would never end; stopped");
-      }
+    int rcSeen = dbx_token_set_add(&p->seen, pTok->valuestring);
+    if (rcSeen == SQLITE_CONSTRAINT) {
+      return list_bad(p, pErr,
+                      "a next_page_token it had already sent, so "
+                      "the pages would never end; stopped");
     }
-    if (p->nSeen == p->nSeenAlloc) {
-      int nNew = p->nSeenAlloc ? 2 * p->nSeenAlloc : 16;
-      uint64_t *aNew =
-          sqlite3_realloc64(p->aSeen, sizeof(uint64_t) * (sqlite3_uint64)nNew);
-      if (aNew == NULL) {
-        dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
-        return list_finish(p, &e, pErr);
-      }
-      p->aSeen = aNew;
-      p->nSeenAlloc = nNew;
+    if (rcSeen) {
+      dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
+      return list_finish(p, &e, pErr);
     }
-    p->aSeen[p->nSeen++] = h;
     p->zToken = dbx_strdup(pTok->valuestring);
     if (p->zToken == NULL) {
       dbx_error_set(&e, SQLITE_NOMEM, "out of memory");

@@ -164,6 +164,21 @@ void dbx_buf_append_json(DbxBuf *p, const char *z, size_t n);
 */
 void dbx_buf_append_url(DbxBuf *p, const char *z, int bForm);
 
+/*
+** The page tokens a paged listing was given, so that one that comes back
+** (a listing that would never end) is noticed. Zero it to start;
+** dbx_token_set_free() empties it.
+*/
+typedef struct DbxTokenSet {
+  uint64_t *aHash; /* owned; fingerprints of the tokens added */
+  int n;           /* entries in aHash */
+  int nAlloc;      /* slots allocated */
+} DbxTokenSet;
+/* Adds zToken: SQLITE_OK, SQLITE_CONSTRAINT when it was added before, or
+** SQLITE_NOMEM. */
+int dbx_token_set_add(DbxTokenSet *p, const char *zToken);
+void dbx_token_set_free(DbxTokenSet *p);
+
 /* Milliseconds of the monotonic clock (CLOCK_MONOTONIC): for measuring
 ** and pacing, never for dates. Unit tests fake time through the HTTP
 ** transport table instead (http.h). */

@@ -712,8 +712,7 @@ struct DbxFilesList {
   const cJSON *pNext; /* next entry of pPage, or NULL */
   char *zToken;       /* owned; next_page_token to send, or NULL */
   int bStarted;       /* the first page was asked for */
-  uint64_t *aSeen;    /* owned; hashes of the tokens sent */
-  int nSeen;          /* entries in aSeen */
+  DbxTokenSet seen;   /* owned; the tokens sent */
   DbxError done;      /* sticky: what ended the walk */
   int bDone;          /* the walk is over */
 };
@@ -756,7 +755,7 @@ void dbx_files_list_free(DbxFilesList *p) {
   sqlite3_free(p->zDir);
   sqlite3_free(p->zBase);
   sqlite3_free(p->zToken);
-  sqlite3_free(p->aSeen);
+  dbx_token_set_free(&p->seen);
   sqlite3_free(p);
 }
 
@@ -769,16 +768,6 @@ static int list_bad(DbxFilesList *p, const char *zWhy, DbxError *pErr) {
   p->bDone = 1;
   if (pErr && pErr->rc == SQLITE_OK) *pErr = p->done;
   return p->done.rc;
-}
-
-/* FNV-1a: a page token's fingerprint, to notice one that comes back. */
-static uint64_t token_hash(const char *z) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *z; z++) {
-    h ^= (unsigned char)*z;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
 }
 
 /* Asks for the next page into p->pPage. Returns SQLITE_OK or an error. */
@@ -841,23 +830,14 @@ static int list_fetch(DbxFilesList *p, DbxError *pErr) {
     return list_bad(p, "a next_page_token that is not a string", pErr);
   }
   if (cJSON_IsString(pToken) && pToken->valuestring[0]) {
-    uint64_t h = token_hash(pToken->valuestring);
-    int i;
-    uint64_t *aNew;
-    for (i = 0; i < p->nSeen; i++) {
-      if (p->aSeen[i] == h) {
-        return list_bad(p, "a page token it had sent before (a loop)", pErr);
-      }
+    int rcSeen = dbx_token_set_add(&p->seen, pToken->valuestring);
+    if (rcSeen == SQLITE_CONSTRAINT) {
+      return list_bad(p, "a page token it had sent before (a loop)", pErr);
     }
-    aNew =
-        sqlite3_realloc64(p->aSeen, sizeof(uint64_t) * (size_t)(p->nSeen + 1));
     p->zToken = dbx_strdup(pToken->valuestring);
-    if (aNew == NULL || p->zToken == NULL) {
-      if (aNew) p->aSeen = aNew;
+    if (rcSeen || p->zToken == NULL) {
       return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
-    p->aSeen = aNew;
-    p->aSeen[p->nSeen++] = h;
   }
   return SQLITE_OK;
 }

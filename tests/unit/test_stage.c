@@ -7,28 +7,15 @@
 ** EXISTS run only when asked, as an idempotent statement, and a refused
 ** CREATE VOLUME turned into the GRANT to run.
 **
-** This binary defines the client.h and statements.h functions that
-** catalog.c and stage.c use, so the linker takes them instead.
+** This binary defines the client.h (fake_client.h) and statements.h
+** functions that catalog.c and stage.c use, so the linker takes them
+** instead.
 */
 #include "unit.h"
 
+#include "fake_client.h"
 #include "stage.h"
 
-/* One expected GET and its reply. */
-typedef struct Step {
-  const char *zPath;  /* expected path */
-  long status;        /* 0: success; else the failing HTTP status */
-  const char *zCode;  /* error_code of a failure */
-  const char *zReply; /* JSON text of a successful reply */
-} Step;
-
-struct DbxClient {
-  const Step *aStep; /* the script */
-  int nStep;         /* steps in it */
-  int iStep;         /* next step */
-};
-
-static DbxClient fake;
 static char zSqlRun[512];     /* the last statement run */
 static int nStmtRun;          /* statements run */
 static int bIdempotentSeen;   /* the last one was declared idempotent */
@@ -36,39 +23,13 @@ static int rcStmt;            /* what the next statement returns */
 static const char *zStmtMsg;  /* its error message */
 static const char *zStmtCode; /* and error class */
 
-static void script(const Step *aStep, int nStep) {
-  memset(&fake, 0, sizeof(fake));
-  fake.aStep = aStep;
-  fake.nStep = nStep;
+/* Scripts the GETs and resets the statement runner. */
+static void stage_script(const Step *aStep, int nStep) {
+  script(aStep, nStep);
   zSqlRun[0] = 0;
   nStmtRun = bIdempotentSeen = 0;
   rcStmt = SQLITE_OK;
-  zStmtMsg = NULL;
-}
-
-int dbx_client_call(DbxClient *p, const char *zMethod, const char *zPath,
-                    const cJSON *pBody, cJSON **ppOut, DbxError *pErr) {
-  const Step *s;
-  *ppOut = NULL;
-  assert_null(pBody);
-  assert_string_equal(zMethod, "GET");
-  if (p->iStep >= p->nStep) fail_msg("unexpected call GET %s", zPath);
-  s = &p->aStep[p->iStep++];
-  assert_string_equal(zPath, s->zPath);
-  if (s->status) {
-    return dbx_error_set_api(
-        pErr, s->status == 403 ? SQLITE_AUTH : SQLITE_ERROR, s->status,
-        s->zCode, "GET %s: HTTP %ld: refused", "/api/...", s->status);
-  }
-  *ppOut = cJSON_Parse(s->zReply);
-  assert_non_null(*ppOut);
-  return SQLITE_OK;
-}
-
-void dbx_client_set_interrupt(DbxClient *p, DbxInterruptFn x, void *pArg) {
-  (void)p;
-  (void)x;
-  (void)pArg;
+  zStmtMsg = zStmtCode = NULL;
 }
 
 int dbx_stmt_execute(DbxClient *pClient, const char *zSql,
@@ -103,7 +64,7 @@ static void volume_get_reads_the_info(void **state) {
   DbxVolumeInfo *p = NULL;
   DbxError e;
   (void)state;
-  script(aStep, 1);
+  stage_script(aStep, 1);
   dbx_error_clear(&e);
   assert_int_equal(
       dbx_catalog_volume_get(&fake, "main", "raw", "landing", &p, &e),
@@ -122,7 +83,7 @@ static void volume_get_encodes_names(void **state) {
   DbxVolumeInfo *p = NULL;
   DbxError e;
   (void)state;
-  script(aStep, 1);
+  stage_script(aStep, 1);
   dbx_error_clear(&e);
   assert_int_equal(dbx_catalog_volume_get(&fake, "a.b", "s x", "v/1", &p, &e),
                    SQLITE_OK);
@@ -141,7 +102,7 @@ static void volume_get_refuses_another_volume(void **state) {
   DbxError e;
   int i;
   (void)state;
-  script(aStep, 3);
+  stage_script(aStep, 3);
   for (i = 0; i < 3; i++) {
     dbx_error_clear(&e);
     assert_int_equal(
@@ -159,7 +120,7 @@ static void volume_get_failures_say_what_to_do(void **state) {
   DbxVolumeInfo *p = NULL;
   DbxError e;
   (void)state;
-  script(aStep, 2);
+  stage_script(aStep, 2);
   dbx_error_clear(&e);
   assert_int_equal(
       dbx_catalog_volume_get(&fake, "main", "raw", "landing", &p, &e),
@@ -181,7 +142,7 @@ static void ensure_finds_an_existing_volume(void **state) {
   DbxError e;
   int bCreated = -1;
   (void)state;
-  script(aStep, 1);
+  stage_script(aStep, 1);
   memset(&o, 0, sizeof(o)); /* stage.c only hands them on */
   dbx_error_clear(&e);
   assert_int_equal(dbx_stage_volume_ensure(&fake, &o, "main", "raw", "landing",
@@ -198,7 +159,7 @@ static void ensure_creates_only_when_asked(void **state) {
   DbxError e;
   int bCreated = -1;
   (void)state;
-  script(aStep, 2);
+  stage_script(aStep, 2);
   memset(&o, 0, sizeof(o)); /* stage.c only hands them on */
   dbx_error_clear(&e);
   assert_int_equal(dbx_stage_volume_ensure(&fake, &o, "main", "raw", "landing",
@@ -224,7 +185,7 @@ static void ensure_names_the_grant_it_lacks(void **state) {
   DbxStmtOptions o;
   DbxError e;
   (void)state;
-  script(aStep, 1);
+  stage_script(aStep, 1);
   rcStmt = SQLITE_ERROR;
   zStmtCode = "PERMISSION_DENIED";
   zStmtMsg = "[PERMISSION_DENIED] User does not have CREATE VOLUME on Schema "
@@ -246,7 +207,7 @@ static void ensure_passes_other_failures_on(void **state) {
   DbxStmtOptions o;
   DbxError e;
   (void)state;
-  script(aStep, 2);
+  stage_script(aStep, 2);
   memset(&o, 0, sizeof(o)); /* stage.c only hands them on */
   dbx_error_clear(&e);
   assert_int_equal(
