@@ -473,7 +473,7 @@ int dbx_files_upload_many(DbxClient *pClient, DbxFilesJob *aJob, int nJob,
       ts.tv_nsec -= 1000000000L;
     }
     pthread_cond_timedwait(&pool.cond, &pool.mu, &ts);
-    if (xInterrupt && !pool.bStop && xInterrupt(pArg)) {
+    if (xInterrupt && !pool_stopped(&pool) && xInterrupt(pArg)) {
       if (pool.err.rc == SQLITE_OK) {
         dbx_error_set(&pool.err, SQLITE_INTERRUPT, "uploads interrupted");
       }
