@@ -142,6 +142,98 @@ int dbx_catalog_table_get(DbxClient *pClient, const char *zCatalog,
 }
 
 /* ---------------------------------------------------------------------
+** Volumes
+*/
+
+void dbx_catalog_volume_free(DbxVolumeInfo *p) {
+  if (p == NULL) return;
+  sqlite3_free(p->zFullName);
+  sqlite3_free(p->zType);
+  sqlite3_free(p->zStorage);
+  sqlite3_free(p->zOwner);
+  sqlite3_free(p);
+}
+
+static void append_quoted(DbxBuf *pBuf, const char *z);
+
+/* True when the string member zKey of pObj is z, ignoring ASCII case (UC
+** names are case-insensitive). */
+static int json_is_name(const cJSON *pObj, const char *zKey, const char *z) {
+  const cJSON *p = cJSON_GetObjectItemCaseSensitive(pObj, zKey);
+  return cJSON_IsString(p) && sqlite3_stricmp(p->valuestring, z) == 0;
+}
+
+int dbx_catalog_volume_get(DbxClient *pClient, const char *zCatalog,
+                           const char *zSchema, const char *zVolume,
+                           DbxVolumeInfo **ppOut, DbxError *pErr) {
+  DbxBuf path = {0}, name = {0};
+  DbxError e;
+  cJSON *pBody = NULL;
+  DbxVolumeInfo *p;
+  int rc;
+  *ppOut = NULL;
+  dbx_buf_appendf(&path, "/api/2.1/unity-catalog/volumes/");
+  dbx_buf_append_url(&path, zCatalog, 0);
+  dbx_buf_append(&path, ".", 1);
+  dbx_buf_append_url(&path, zSchema, 0);
+  dbx_buf_append(&path, ".", 1);
+  dbx_buf_append_url(&path, zVolume, 0);
+  append_quoted(&name, zCatalog);
+  dbx_buf_append(&name, ".", 1);
+  append_quoted(&name, zSchema);
+  dbx_buf_append(&name, ".", 1);
+  append_quoted(&name, zVolume);
+  if (path.rc || name.rc) {
+    dbx_buf_free(&path);
+    dbx_buf_free(&name);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  dbx_error_clear(&e);
+  rc = dbx_client_call(pClient, "GET", path.z, NULL, &pBody, &e);
+  dbx_buf_free(&path);
+  if (rc == SQLITE_OK) {
+    if (!json_is_name(pBody, "catalog_name", zCatalog) ||
+        !json_is_name(pBody, "schema_name", zSchema) ||
+        !json_is_name(pBody, "name", zVolume)) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "Unity Catalog answered for another volume than %s: "
+                         "refused",
+                         name.z);
+    } else if ((p = sqlite3_malloc64(sizeof(*p))) == NULL) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    } else {
+      p->zFullName = dbx_strdup(json_str(pBody, "full_name"));
+      p->zType = dbx_strdup(json_str(pBody, "volume_type"));
+      p->zStorage = dbx_strdup(json_str(pBody, "storage_location"));
+      p->zOwner = dbx_strdup(json_str(pBody, "owner"));
+      if (!p->zFullName || !p->zType || !p->zStorage || !p->zOwner) {
+        dbx_catalog_volume_free(p);
+        rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+      } else {
+        *ppOut = p;
+      }
+    }
+  } else if (e.httpStatus == 404) {
+    dbx_error_set_api(pErr, rc, 404, e.zCode,
+                      "volume %s does not exist: create it with CREATE VOLUME "
+                      "IF NOT EXISTS %s, or check the catalog and schema "
+                      "names and that you have USE CATALOG and USE SCHEMA",
+                      name.z, name.z);
+  } else if (e.httpStatus == 403) {
+    dbx_error_set_api(pErr, rc, 403, e.zCode,
+                      "no permission to see volume %s: ask its owner for USE "
+                      "CATALOG and USE SCHEMA on its catalog and schema, and "
+                      "READ VOLUME on it (%s)",
+                      name.z, e.zMsg);
+  } else if (pErr && pErr->rc == SQLITE_OK) {
+    *pErr = e;
+  }
+  cJSON_Delete(pBody);
+  dbx_buf_free(&name);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
 ** Listing catalogs, schemas, tables and volumes, page by page.
 */
 
@@ -172,22 +264,10 @@ struct DbxCatalogList {
   const cJSON *pNext;        /* next entry of pPage to hand out, or NULL */
   char *zToken;              /* owned; next_page_token to send, or NULL */
   int nPage;                 /* pages requested so far */
-  uint64_t *aSeen;           /* owned; hashes of the tokens sent */
-  int nSeen;                 /* entries in aSeen */
-  int nSeenAlloc;            /* slots allocated in aSeen */
+  DbxTokenSet seen;          /* owned; the tokens sent */
   DbxError done;             /* sticky: the error that ended the walk */
   int bDone;                 /* the walk is over (done.rc says how) */
 };
-
-/* FNV-1a: a page token's fingerprint, to notice one that comes back. */
-static uint64_t token_hash(const char *z) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (; *z; z++) {
-    h ^= (unsigned char)*z;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 /* Appends z as a backtick-quoted name, as Databricks SQL spells one. */
 static void append_quoted(DbxBuf *pBuf, const char *z) {
@@ -206,7 +286,7 @@ void dbx_catalog_list_free(DbxCatalogList *p) {
   sqlite3_free(p->zSchema);
   sqlite3_free(p->zScope);
   sqlite3_free(p->zToken);
-  sqlite3_free(p->aSeen);
+  dbx_token_set_free(&p->seen);
   sqlite3_free(p);
 }
 
@@ -546,27 +626,16 @@ static int list_fetch(DbxCatalogList *p, DbxError *pErr) {
     return list_bad(p, pErr, "a next_page_token that is not a string");
   }
   if (cJSON_IsString(pTok) && pTok->valuestring[0]) {
-    uint64_t h = token_hash(pTok->valuestring);
-    int i;
-    for (i = 0; i < p->nSeen; i++) {
-      if (p->aSeen[i] == h) {
-        return list_bad(p, pErr,
-                        "a next_page_token it had already sent, so "
-                        "the pages would never end; stopped");
-      }
+    int rcSeen = dbx_token_set_add(&p->seen, pTok->valuestring);
+    if (rcSeen == SQLITE_CONSTRAINT) {
+      return list_bad(p, pErr,
+                      "a next_page_token it had already sent, so "
+                      "the pages would never end; stopped");
     }
-    if (p->nSeen == p->nSeenAlloc) {
-      int nNew = p->nSeenAlloc ? 2 * p->nSeenAlloc : 16;
-      uint64_t *aNew =
-          sqlite3_realloc64(p->aSeen, sizeof(uint64_t) * (sqlite3_uint64)nNew);
-      if (aNew == NULL) {
-        dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
-        return list_finish(p, &e, pErr);
-      }
-      p->aSeen = aNew;
-      p->nSeenAlloc = nNew;
+    if (rcSeen) {
+      dbx_error_set(&e, SQLITE_NOMEM, "out of memory");
+      return list_finish(p, &e, pErr);
     }
-    p->aSeen[p->nSeen++] = h;
     p->zToken = dbx_strdup(pTok->valuestring);
     if (p->zToken == NULL) {
       dbx_error_set(&e, SQLITE_NOMEM, "out of memory");

@@ -53,6 +53,27 @@ void dbx_catalog_table_free(DbxTableInfo *p);
 int dbx_catalog_table_parse(const cJSON *pBody, DbxTableInfo **ppOut,
                             DbxError *pErr);
 
+/* A Unity Catalog volume. */
+typedef struct DbxVolumeInfo {
+  char *zFullName; /* owned; catalog.schema.volume as UC spells it */
+  char *zType;     /* owned; MANAGED, EXTERNAL, or "" when not sent */
+  char *zStorage;  /* owned; storage_location, or "" */
+  char *zOwner;    /* owned; owner, or "" */
+} DbxVolumeInfo;
+
+/*
+** Looks up volume zCatalog.zSchema.zVolume (unquoted names) with GET
+** /api/2.1/unity-catalog/volumes/{full name}. Returns SQLITE_OK and *ppOut
+** (free with dbx_catalog_volume_free), or an error in pErr: a missing
+** volume keeps httpStatus 404 and says how to create it, a missing
+** privilege names what to grant; a reply whose name is not the one asked
+** for is refused.
+*/
+int dbx_catalog_volume_get(DbxClient *pClient, const char *zCatalog,
+                           const char *zSchema, const char *zVolume,
+                           DbxVolumeInfo **ppOut, DbxError *pErr);
+void dbx_catalog_volume_free(DbxVolumeInfo *p);
+
 /*
 ** Listing. A DbxCatalogList walks the pages of one list call: it asks for
 ** max_results entries a page (0: the server's choice), follows

@@ -180,6 +180,8 @@ typedef struct ClientIo {
   const DbxHttpBody *pStream; /* streamed request body, or NULL */
   const DbxHttpSink *pSink;   /* receives a 2xx reply body, or NULL */
   size_t nMax;                /* cap on the reply bytes kept in memory */
+  DbxHttpMeta *pMeta;         /* receives the file headers of a 2xx reply,
+                              ** or NULL */
 } ClientIo;
 
 /*
@@ -246,6 +248,9 @@ static int client_send(DbxClient *p, const char *zMethod, const char *zPath,
   }
   if (rc == SQLITE_OK) {
     *pStatus = resp.status;
+    if (pIo->pMeta && resp.status >= 200 && resp.status <= 299) {
+      *pIo->pMeta = resp.meta;
+    }
     if (resp.status < 200 || resp.status > 299) {
       rc = dbx_http_error_from_response(
           resp.status, resp.body.z ? resp.body.z + resp.nKeep : NULL,
@@ -366,12 +371,22 @@ int dbx_client_call_stream(DbxClient *p, const char *zMethod, const char *zPath,
                            const char *const *azHeader, int nHeader,
                            const DbxHttpBody *pBody, const DbxHttpSink *pSink,
                            long *pStatus, DbxError *pErr) {
+  return dbx_client_call_file(p, zMethod, zPath, azHeader, nHeader, pBody,
+                              pSink, NULL, pStatus, pErr);
+}
+
+int dbx_client_call_file(DbxClient *p, const char *zMethod, const char *zPath,
+                         const char *const *azHeader, int nHeader,
+                         const DbxHttpBody *pBody, const DbxHttpSink *pSink,
+                         DbxHttpMeta *pMeta, long *pStatus, DbxError *pErr) {
   ClientIo io;
   memset(&io, 0, sizeof(io));
   io.pStream = pBody;
   io.pSink = pSink;
+  io.pMeta = pMeta;
   /* what stays in memory: an error reply, or a reply nobody asked for */
   io.nMax = DBX_CLIENT_MAX_BODY;
+  if (pMeta) memset(pMeta, 0, sizeof(*pMeta));
   return client_send_io(p, zMethod, zPath, azHeader, nHeader, &io, NULL,
                         pStatus, pErr);
 }

@@ -108,6 +108,16 @@ int dbx_client_call_stream(DbxClient *p, const char *zMethod, const char *zPath,
                            long *pStatus, DbxError *pErr);
 
 /*
+** dbx_client_call_stream() that also fills *pMeta (may be NULL) with the
+** Content-Length and Last-Modified headers of the reply (all "" unless it
+** was 2xx and sent them): a file's HEAD, or its GET.
+*/
+int dbx_client_call_file(DbxClient *p, const char *zMethod, const char *zPath,
+                         const char *const *azHeader, int nHeader,
+                         const DbxHttpBody *pBody, const DbxHttpSink *pSink,
+                         DbxHttpMeta *pMeta, long *pStatus, DbxError *pErr);
+
+/*
 ** Downloads an external link (a presigned cloud-storage URL): no
 ** Authorization header, the link's own headers (azHeader, "Name: value")
 ** sent as given, retried like API calls. The body is appended to pOut. An

@@ -113,6 +113,10 @@ static const struct {
     {"dbx_exec", -1, DBX_FN_NETWORK, 1, dbx_fn_exec},
     {"dbx_config", -1, DBX_FN_NETWORK, 1, dbx_fn_config},
     {"dbx_refresh", 1, DBX_FN_NETWORK, 1, dbx_vtab_refresh},
+    {"dbx_volume_put", -1, DBX_FN_NETWORK, 1, dbx_fn_volume_put},
+    {"dbx_volume_get", -1, DBX_FN_NETWORK, 1, dbx_fn_volume_get},
+    {"dbx_volume_rm", -1, DBX_FN_NETWORK, 1, dbx_fn_volume_rm},
+    {"dbx_volume_mkdir", -1, DBX_FN_NETWORK, 1, dbx_fn_volume_mkdir},
 };
 
 /*
@@ -133,6 +137,7 @@ static const struct {
     {"dbx_schemas", &dbx_discover_module, dbx_discover_aux},
     {"dbx_tables", &dbx_discover_module, dbx_discover_aux},
     {"dbx_volumes", &dbx_discover_module, dbx_discover_aux},
+    {"dbx_volume_ls", &dbx_volume_ls_module, NULL},
 };
 
 /* Registers function i of aFunc. Returns an SQLite result code. */

@@ -160,9 +160,26 @@ void dbx_buf_append_json(DbxBuf *p, const char *z, size_t n);
 ** (upper-case hex). bForm == 0: one URL path segment or query value, where
 ** '.' is encoded too, so a dot inside a name never reads as the separator
 ** of a full name. bForm != 0: an application/x-www-form-urlencoded value,
-** '.' kept and a space as '+'.
+** '.' kept and a space as '+'. bForm == 2: a Files API path segment,
+** '.' kept (a file name's dot means nothing to the path) and a space as
+** %20.
 */
 void dbx_buf_append_url(DbxBuf *p, const char *z, int bForm);
+
+/*
+** The page tokens a paged listing was given, so that one that comes back
+** (a listing that would never end) is noticed. Zero it to start;
+** dbx_token_set_free() empties it.
+*/
+typedef struct DbxTokenSet {
+  uint64_t *aHash; /* owned; fingerprints of the tokens added */
+  int n;           /* entries in aHash */
+  int nAlloc;      /* slots allocated */
+} DbxTokenSet;
+/* Adds zToken: SQLITE_OK, SQLITE_CONSTRAINT when it was added before, or
+** SQLITE_NOMEM. */
+int dbx_token_set_add(DbxTokenSet *p, const char *zToken);
+void dbx_token_set_free(DbxTokenSet *p);
 
 /* Milliseconds of the monotonic clock (CLOCK_MONOTONIC): for measuring
 ** and pacing, never for dates. Unit tests fake time through the HTTP
@@ -247,6 +264,12 @@ int dbx_error_to_vtab(sqlite3_vtab *pVtab, const DbxError *pErr);
 void dbx_error_to_context(sqlite3_context *ctx, const DbxError *pErr);
 
 /*
+** Writes ms (milliseconds since 1970, UTC) as 'YYYY-MM-DD HH:MM:SS[.fff]'
+** into zOut, as the read path writes TIMESTAMP values (discover.c).
+*/
+void dbx_time_format_ms(int64_t ms, char zOut[32]);
+
+/*
 ** What sqlite3_databricks_init() registers, one row each in its tables.
 ** The functions and modules take the connection's DbxSession (session.h)
 ** as their user data, except the discovery modules (dbx_discover_aux).
@@ -258,6 +281,11 @@ extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */
 extern const sqlite3_module dbx_discover_module;   /* discover.c: four */
+void dbx_fn_volume_put(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_volume_get(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_volume_rm(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_volume_mkdir(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+extern const sqlite3_module dbx_volume_ls_module; /* fn_volume.c */
 
 /*
 ** The client data of the discovery module registered as zName

@@ -200,7 +200,7 @@ static int opts_member(void *pArg, const cJSON *pItem, int *pbTaken,
 ** fraction, as the read path writes TIMESTAMP values. The date is the
 ** proleptic Gregorian calendar (days-from-civil, inverted).
 */
-static void format_time(int64_t ms, char zOut[32]) {
+void dbx_time_format_ms(int64_t ms, char zOut[32]) {
   int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
   int64_t frac = ms - s * 1000;
   int64_t days = s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
@@ -542,7 +542,7 @@ static void result_text(sqlite3_context *ctx, const char *z) {
 static void result_time(sqlite3_context *ctx, int bSet, int64_t ms) {
   char zTime[32];
   if (!bSet) return;
-  format_time(ms, zTime);
+  dbx_time_format_ms(ms, zTime);
   sqlite3_result_text(ctx, zTime, -1, SQLITE_TRANSIENT);
 }
 

@@ -147,22 +147,33 @@ static int curl_on_seek(void *pArg, curl_off_t offset, int origin) {
                                                   : CURL_SEEKFUNC_FAIL;
 }
 
-/* Keeps the Retry-After header; every other header is ignored. */
+/* Copies the value of header line pData (nLine bytes) into zOut when its
+** name is zName (lower case, with the colon); a value that does not fit is
+** cut there, or with bWhole leaves zOut "". */
+static void header_keep(const char *pData, size_t nLine, const char *zName,
+                        char *zOut, size_t nOut, int bWhole) {
+  size_t nName = strlen(zName), i = nName, j = 0;
+  if (nLine <= nName || strncasecmp(pData, zName, nName) != 0) return;
+  while (i < nLine && (pData[i] == ' ' || pData[i] == '\t'))
+    i++;
+  while (i < nLine && pData[i] != '\r' && pData[i] != '\n' && j + 1 < nOut) {
+    zOut[j++] = pData[i++];
+  }
+  if (bWhole && i < nLine && pData[i] != '\r' && pData[i] != '\n') j = 0;
+  zOut[j] = 0;
+}
+
+/* Keeps Retry-After, Content-Length and Last-Modified; every other header
+** is ignored. */
 static size_t curl_on_header(char *pData, size_t sz, size_t n, void *pArg) {
   DbxHttpResponse *pResp = (DbxHttpResponse *)pArg;
   size_t nLine = sz * n;
-  static const char zName[] = "retry-after:";
-  if (nLine > sizeof(zName) - 1 &&
-      strncasecmp(pData, zName, sizeof(zName) - 1) == 0) {
-    size_t i = sizeof(zName) - 1, j = 0;
-    while (i < nLine && (pData[i] == ' ' || pData[i] == '\t'))
-      i++;
-    while (i < nLine && pData[i] != '\r' && pData[i] != '\n' &&
-           j + 1 < sizeof(pResp->zRetryAfter)) {
-      pResp->zRetryAfter[j++] = pData[i++];
-    }
-    pResp->zRetryAfter[j] = 0;
-  }
+  header_keep(pData, nLine, "retry-after:", pResp->zRetryAfter,
+              sizeof(pResp->zRetryAfter), 0);
+  header_keep(pData, nLine, "content-length:", pResp->meta.zLength,
+              sizeof(pResp->meta.zLength), 1);
+  header_keep(pData, nLine, "last-modified:", pResp->meta.zModified,
+              sizeof(pResp->meta.zModified), 1);
   return nLine;
 }
 
@@ -568,6 +579,7 @@ static int http_perform_job(DbxHttp *p, const DbxHttpRequest *pReq,
   dbx_buf_append(&pResp->body, j->resp.body.z ? j->resp.body.z : "",
                  j->resp.body.n);
   memcpy(pResp->zRetryAfter, j->resp.zRetryAfter, sizeof(pResp->zRetryAfter));
+  pResp->meta = j->resp.meta;
   pResp->bTooBig = j->resp.bTooBig;
   curl_outcome(j->c, &j->x, j->cc, pResp);
   job_free(j, 0);
@@ -798,6 +810,7 @@ static void response_reset(DbxHttpResponse *pResp) {
   pResp->eNet = DBX_NET_OK;
   pResp->status = 0;
   pResp->zRetryAfter[0] = 0;
+  memset(&pResp->meta, 0, sizeof(pResp->meta));
   pResp->zNetMsg[0] = 0;
   if (pResp->body.z && pResp->nKeep <= pResp->body.n) {
     pResp->body.n = pResp->nKeep;

@@ -102,11 +102,19 @@ typedef enum DbxNetError {
   DBX_NET_OTHER    /* anything else: not retried */
 } DbxNetError;
 
+/* The reply headers that describe a file (Files API HEAD and GET), as
+** sent, or "" when absent or too long to be valid. */
+typedef struct DbxHttpMeta {
+  char zLength[24];   /* Content-Length */
+  char zModified[48]; /* Last-Modified (an RFC 7231 date) */
+} DbxHttpMeta;
+
 /* What came back. The transport fills it; the caller frees body. */
 typedef struct DbxHttpResponse {
   DbxNetError eNet;         /* DBX_NET_OK when status is valid */
   long status;              /* HTTP status, or 0 */
   char zRetryAfter[32];     /* the Retry-After header value, or "" */
+  DbxHttpMeta meta;         /* Content-Length and Last-Modified */
   char zNetMsg[160];        /* transport failure text (no URL), or "" */
   DbxBuf body;              /* response body; owned by the response */
   size_t nKeep;             /* leading body bytes kept across retries (a

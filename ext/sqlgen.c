@@ -180,6 +180,22 @@ void dbx_sql_ident(DbxBuf *pBuf, const char *z) {
   dbx_buf_append(pBuf, "`", 1);
 }
 
+char *dbx_sql_create_volume(const char *zCatalog, const char *zSchema,
+                            const char *zVolume) {
+  DbxBuf b = {0};
+  dbx_buf_appendf(&b, "CREATE VOLUME IF NOT EXISTS ");
+  dbx_sql_ident(&b, zCatalog);
+  dbx_buf_append(&b, ".", 1);
+  dbx_sql_ident(&b, zSchema);
+  dbx_buf_append(&b, ".", 1);
+  dbx_sql_ident(&b, zVolume);
+  if (b.rc) {
+    dbx_buf_free(&b);
+    return NULL;
+  }
+  return dbx_buf_take(&b);
+}
+
 void dbx_sql_name_free(char *azPart[3]) {
   int i;
   for (i = 0; i < 3; i++) {

@@ -121,6 +121,14 @@ char *dbx_sql_decltype(const char *zTypeText, const char *zTypeName);
 void dbx_sql_ident(DbxBuf *pBuf, const char *z);
 
 /*
+** CREATE VOLUME IF NOT EXISTS `c`.`s`.`v`, each part quoted by
+** dbx_sql_ident. Returns a string from sqlite3_malloc, or NULL when out of
+** memory.
+*/
+char *dbx_sql_create_volume(const char *zCatalog, const char *zSchema,
+                            const char *zVolume);
+
+/*
 ** Splits a dotted name (`a.b`.c, plain or backticked parts) into at most
 ** three unquoted parts, each from sqlite3_malloc (free with
 ** dbx_sql_name_free). Returns SQLITE_OK with *pnPart set, or

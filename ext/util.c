@@ -573,13 +573,41 @@ void dbx_buf_append_url(DbxBuf *p, const char *z, int bForm) {
         (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '~' ||
         (bForm && c == '.')) {
       dbx_buf_append(p, z, 1);
-    } else if (bForm && c == ' ') {
+    } else if (bForm == 1 && c == ' ') {
       dbx_buf_append(p, "+", 1);
     } else {
       char zEsc[3] = {'%', zHex[c >> 4], zHex[c & 15]};
       dbx_buf_append(p, zEsc, 3);
     }
   }
+}
+
+int dbx_token_set_add(DbxTokenSet *p, const char *zToken) {
+  uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+  const char *z;
+  int i;
+  for (z = zToken; *z; z++) {
+    h ^= (unsigned char)*z;
+    h *= 0x100000001b3ULL;
+  }
+  for (i = 0; i < p->n; i++) {
+    if (p->aHash[i] == h) return SQLITE_CONSTRAINT;
+  }
+  if (p->n == p->nAlloc) {
+    int nNew = p->nAlloc ? 2 * p->nAlloc : 16;
+    uint64_t *aNew =
+        sqlite3_realloc64(p->aHash, sizeof(uint64_t) * (sqlite3_uint64)nNew);
+    if (aNew == NULL) return SQLITE_NOMEM;
+    p->aHash = aNew;
+    p->nAlloc = nNew;
+  }
+  p->aHash[p->n++] = h;
+  return SQLITE_OK;
+}
+
+void dbx_token_set_free(DbxTokenSet *p) {
+  sqlite3_free(p->aHash);
+  memset(p, 0, sizeof(*p));
 }
 
 int64_t dbx_now_ms(void) {

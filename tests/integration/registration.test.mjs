@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 
 import { runShell, parseResultSets } from './harness.mjs';
 
-const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh'];
-const MODULES = ['databricks', 'dbx_query', 'dbx_statements', 'dbx_catalogs', 'dbx_schemas', 'dbx_tables', 'dbx_volumes'];
+const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh', 'dbx_volume_put', 'dbx_volume_get', 'dbx_volume_rm', 'dbx_volume_mkdir'];
+const MODULES = ['databricks', 'dbx_query', 'dbx_statements', 'dbx_catalogs', 'dbx_schemas', 'dbx_tables', 'dbx_volumes', 'dbx_volume_ls'];
 
 const LIST = `SELECT DISTINCT name FROM pragma_function_list ORDER BY 1;
 SELECT name FROM pragma_module_list ORDER BY 1;`;
@@ -46,6 +46,10 @@ test('each function is registered with its arity and flags', async () => {
     { name: 'dbx_exec', narg: -1, flags: DIRECTONLY },
     { name: 'dbx_refresh', narg: 1, flags: DIRECTONLY },
     { name: 'dbx_version', narg: 0, flags: DETERMINISTIC | INNOCUOUS },
+    { name: 'dbx_volume_get', narg: -1, flags: DIRECTONLY },
+    { name: 'dbx_volume_mkdir', narg: -1, flags: DIRECTONLY },
+    { name: 'dbx_volume_put', narg: -1, flags: DIRECTONLY },
+    { name: 'dbx_volume_rm', narg: -1, flags: DIRECTONLY },
   ]);
 });
 

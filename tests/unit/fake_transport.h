@@ -22,6 +22,8 @@ typedef struct FakeReply {
   DbxNetError eNet;        /* DBX_NET_OK or a failure */
   int bDropAfterBody;      /* with status: the body arrives, then the
                            ** connection drops */
+  const char *zLength;     /* Content-Length header value or NULL */
+  const char *zModified;   /* Last-Modified header value or NULL */
 } FakeReply;
 
 typedef struct FakeSent {
@@ -92,6 +94,8 @@ static inline int fake_perform(void *pCtx, const DbxHttpRequest *pReq,
   pResp->status = r->eNet == DBX_NET_OK || r->bDropAfterBody ? r->status : 0;
   if (r->eNet != DBX_NET_OK) snprintf(pResp->zNetMsg, sizeof(pResp->zNetMsg), "fake failure");
   if (r->zRetryAfter) snprintf(pResp->zRetryAfter, sizeof(pResp->zRetryAfter), "%s", r->zRetryAfter);
+  if (r->zLength) snprintf(pResp->meta.zLength, sizeof(pResp->meta.zLength), "%s", r->zLength);
+  if (r->zModified) snprintf(pResp->meta.zModified, sizeof(pResp->meta.zModified), "%s", r->zModified);
   if (r->zBody) {
     size_t iAt, nAll = strlen(r->zBody);
     /* an empty body is one empty piece, so the buffer exists */
@@ -138,6 +142,17 @@ static inline void fake_reply(Fake *f, long status, const char *zBody,
   r->zRetryAfter = zRetryAfter;
   r->eNet = DBX_NET_OK;
   r->bDropAfterBody = 0;
+}
+
+/* A reply with the Content-Length and Last-Modified headers of a file. */
+static inline void fake_reply_meta(Fake *f, long status, const char *zLength,
+                                   const char *zModified) {
+  FakeReply *r = &f->aReply[f->nReply++];
+  memset(r, 0, sizeof(*r));
+  r->status = status;
+  r->zBody = "";
+  r->zLength = zLength;
+  r->zModified = zModified;
 }
 
 /* A reply whose body arrives, after which the connection drops. */

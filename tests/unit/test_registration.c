@@ -61,7 +61,9 @@ static void failure_names_the_function(void **state) {
   } aCase[] = {{"dbx_version", 0},
                {"dbx_config", -1},
                {"dbx_exec", -1},
-               {"dbx_refresh", 1}};
+               {"dbx_refresh", 1},
+               {"dbx_volume_put", -1},
+               {"dbx_volume_mkdir", -1}};
   size_t i;
   (void)state;
   for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) {

@@ -252,8 +252,21 @@ static void writes_and_doubt_are_not(void **state) {
   assert_false(ro("1 + 1"));
 }
 
+static void create_volume_quotes_each_part(void **state) {
+  char *z;
+  (void)state;
+  z = dbx_sql_create_volume("main", "raw", "landing");
+  assert_string_equal(z, "CREATE VOLUME IF NOT EXISTS `main`.`raw`.`landing`");
+  sqlite3_free(z);
+  /* dots, backticks, spaces and quotes stay inside their part */
+  z = dbx_sql_create_volume("a.b", "x`y", "it's v\\");
+  assert_string_equal(z, "CREATE VOLUME IF NOT EXISTS `a.b`.`x``y`.`it's v\\`");
+  sqlite3_free(z);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(create_volume_quotes_each_part),
       cmocka_unit_test(type_words_are_found_whole),
       cmocka_unit_test(type_heads_skip_blanks_and_stop_at_parameters),
       cmocka_unit_test(decimal_precision_15_is_the_last_real),

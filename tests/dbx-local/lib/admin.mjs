@@ -14,8 +14,11 @@
 //            "drop": true               (the real answer is cut: headers and half the body are
 //                                        sent, then the socket is destroyed),
 //            "kind": "expired_token"    (403 "Invalid access token.", as for an expired OAuth token)
-//                  | "expired_link" }   (403 XML AccessDenied "Request has expired", as cloud
+//                  | "expired_link"     (403 XML AccessDenied "Request has expired", as cloud
 //                                        storage answers an expired presigned URL)
+//                  | "drop_request",    (the request body is read up to after_bytes, then the
+//                                        socket is destroyed unanswered: an upload cut off)
+//            "after_bytes": 65536 }     (for drop_request; default half the Content-Length)
 //          -> 200 {"id": n}. Faults are checked in insertion order, before authentication.
 // GET    /admin/faults       -> {"faults": [...]} pending faults with remaining counts
 // DELETE /admin/faults       remove every fault

@@ -4,7 +4,7 @@
 
 import { sendError, sendInvalidToken } from './http.mjs';
 
-const KINDS = new Set(['expired_token', 'expired_link']);
+const KINDS = new Set(['expired_token', 'expired_link', 'drop_request']);
 
 export class FaultRegistry {
   constructor() {
@@ -22,6 +22,9 @@ export class FaultRegistry {
     if (spec.status !== undefined && !(Number.isInteger(spec.status) && spec.status >= 100 && spec.status <= 599)) {
       throw new Error('status must be an HTTP status code');
     }
+    if (spec.after_bytes !== undefined && !(Number.isInteger(spec.after_bytes) && spec.after_bytes >= 0)) {
+      throw new Error('after_bytes must be a whole number of bytes');
+    }
     if (spec.status === undefined && !spec.drop && !spec.kind && !spec.delay_ms && !spec.hold_ms) {
       throw new Error('a fault needs status, drop, kind, delay_ms or hold_ms');
     }
@@ -38,6 +41,7 @@ export class FaultRegistry {
       hold_ms: Number(spec.hold_ms ?? 0),
       drop: !!spec.drop,
       kind: spec.kind,
+      after_bytes: spec.after_bytes,
     };
     this.faults.push(fault);
     return fault;
@@ -71,6 +75,10 @@ export class FaultRegistry {
       sendInvalidToken(res);
       return true;
     }
+    if (f.kind === 'drop_request') {
+      await dropRequest(req, f.after_bytes);
+      return true;
+    }
     if (f.kind === 'expired_link') {
       // What cloud object storage answers for a presigned URL past its expiry.
       const xml = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message>'
@@ -89,6 +97,27 @@ export class FaultRegistry {
     if (f.drop) truncateResponse(res);
     return false;
   }
+}
+
+// Reads afterBytes of the request body (default: half its Content-Length), then destroys
+// the socket without an answer: an upload cut off mid-body, which the handler never sees.
+function dropRequest(req, afterBytes) {
+  const limit = afterBytes ?? Math.floor(Number(req.headers['content-length'] ?? 0) / 2);
+  return new Promise((resolve) => {
+    let seen = 0;
+    const cut = () => {
+      req.socket?.destroy();
+      resolve();
+    };
+    if (limit <= 0) return cut();
+    req.on('data', (d) => {
+      seen += d.length;
+      if (seen >= limit) cut();
+    });
+    req.on('end', cut);
+    req.on('error', resolve);
+    req.on('close', resolve);
+  });
 }
 
 function defaultCode(status) {

@@ -1,8 +1,9 @@
 // Fault injection through /admin/faults: each fault kind, method/path matching, counts,
-// clearing, validation; plus the other admin endpoints (settings, warehouse state).
+// clearing, validation (drop_request: an upload cut off mid-body); plus the other admin endpoints (settings, warehouse state).
 
 import { test, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { startServer, api } from './helpers.mjs';
 
 const ME = '/api/2.0/preview/scim/v2/Me';
@@ -58,6 +59,33 @@ test('drop fault cuts the connection mid-body', async () => {
   assert.ok(declared > 0);
   await assert.rejects(res.arrayBuffer(), 'the body never completes');
   assert.equal((await me()).status, 200, 'the next request is served normally');
+});
+
+test('drop_request fault cuts an upload mid-body: no answer, no file, not even a partial one', async () => {
+  const v = await api(srv.url, srv.token, 'POST', '/api/2.1/unity-catalog/volumes', { catalog_name: 'main', schema_name: 'default', name: 'faulty', volume_type: 'MANAGED' });
+  assert.equal(v.status, 200, JSON.stringify(v.body));
+  const FILE = '/api/2.0/fs/files/Volumes/main/default/faulty/big.bin';
+  await addFault({ method: 'PUT', path: 'faulty/big\\.bin$', kind: 'drop_request', after_bytes: 65536 });
+  const body = Buffer.alloc(1 << 20, 7);
+  const u = new URL(srv.url);
+  const outcome = await new Promise((resolve) => {
+    const req = http.request({ host: u.hostname, port: u.port, method: 'PUT', path: FILE, headers: { Authorization: `Bearer ${srv.token}`, 'Content-Length': body.length } }, (res) => resolve({ status: res.statusCode }));
+    req.on('error', (e) => resolve({ error: e.code ?? e.message }));
+    req.end(body);
+  });
+  assert.ok(outcome.error, `the upload fails without an answer, got ${JSON.stringify(outcome)}`);
+  assert.equal((await api(srv.url, srv.token, 'HEAD', FILE)).status, 404, 'nothing under the name');
+  const list = await api(srv.url, srv.token, 'GET', '/api/2.0/fs/directories/Volumes/main/default/faulty');
+  assert.deepEqual(list.body.contents ?? [], [], 'no partial file left in the listing');
+  assert.deepEqual((await api(srv.url, null, 'GET', '/admin/faults')).body.faults, [], 'the fault is used up');
+  assert.equal((await api(srv.url, srv.token, 'PUT', FILE, body)).status, 204, 'the next upload is served');
+  assert.equal((await api(srv.url, srv.token, 'GET', FILE)).raw.length, body.length);
+});
+
+test('drop_request validates after_bytes', async () => {
+  const r = await api(srv.url, null, 'POST', '/admin/faults', { path: 'x', kind: 'drop_request', after_bytes: -1 });
+  assert.equal(r.status, 400);
+  assert.match(r.body.message, /after_bytes/);
 });
 
 test('expired_token fault answers 403 Invalid access token, as for an expired OAuth token', async () => {
