@@ -355,18 +355,6 @@ static int client_send_io(DbxClient *p, const char *zMethod, const char *zPath,
   return rc;
 }
 
-int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
-                        const char *const *azHeader, int nHeader,
-                        const void *pBody, size_t nBody, DbxBuf *pOut,
-                        long *pStatus, DbxError *pErr) {
-  ClientIo io;
-  memset(&io, 0, sizeof(io));
-  io.pBody = pBody;
-  io.nBody = nBody;
-  return client_send_io(p, zMethod, zPath, azHeader, nHeader, &io, pOut,
-                        pStatus, pErr);
-}
-
 int dbx_client_call_stream(DbxClient *p, const char *zMethod, const char *zPath,
                            const char *const *azHeader, int nHeader,
                            const DbxHttpBody *pBody, const DbxHttpSink *pSink,

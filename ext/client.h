@@ -83,19 +83,10 @@ int dbx_client_post_once(DbxClient *p, const char *zPath, const cJSON *pBody,
                          cJSON **ppOut, DbxError *pErr);
 
 /*
-** Raw body variant for the Files API: sends nBody bytes of pBody (may be
-** NULL) with the given extra headers ("Name: value"), and appends the
-** response body to pOut (may be NULL). *pStatus receives the HTTP status of
-** a successful (2xx) call.
-*/
-int dbx_client_call_raw(DbxClient *p, const char *zMethod, const char *zPath,
-                        const char *const *azHeader, int nHeader,
-                        const void *pBody, size_t nBody, DbxBuf *pOut,
-                        long *pStatus, DbxError *pErr);
-
-/*
-** dbx_client_call_raw() with both bodies streamed (a staged file uploaded
-** to a volume, a large file downloaded): pBody (may be NULL) is read
+** Calls a workspace REST API with raw bodies, both streamed (a staged file
+** uploaded to a volume, a large file downloaded), and the given extra
+** headers ("Name: value"); *pStatus receives the 2xx status of a call that
+** succeeded. pBody (may be NULL) is read
 ** through its callbacks and rewound before each attempt; a 2xx reply body
 ** goes to pSink (may be NULL: discarded) in the pieces it arrives in. An
 ** error reply is read into memory, parsed and retried as for any call and

@@ -204,8 +204,8 @@ static int files_error(DbxClient *pClient, const char *zWhat, const char *zPath,
     if (root.rc == SQLITE_OK &&
         request_path(DIRS_API, root.z, DBX_FILES_DIR, NULL, &probe, &eProbe) ==
             SQLITE_OK) {
-      bVolume = dbx_client_call_raw(pClient, "HEAD", probe.z, NULL, 0, NULL, 0,
-                                    NULL, &status, &eProbe) == SQLITE_OK ||
+      bVolume = dbx_client_call_stream(pClient, "HEAD", probe.z, NULL, 0, NULL,
+                                       NULL, &status, &eProbe) == SQLITE_OK ||
                 eProbe.httpStatus != 404;
     }
     dbx_buf_free(&root);
@@ -843,17 +843,10 @@ static int list_fetch(DbxFilesList *p, DbxError *pErr) {
   return SQLITE_OK;
 }
 
-/* A JSON number that is a whole number within +-2^53, into *pn. */
+/* A JSON number (not a numeric string) that is whole, 0..2^53, into *pn. */
 static int json_whole(const cJSON *pItem, int64_t *pn) {
-  double d;
-  if (!cJSON_IsNumber(pItem)) return 0;
-  d = pItem->valuedouble;
-  if (!(d >= -9007199254740992.0 && d <= 9007199254740992.0) ||
-      d != (double)(int64_t)d) {
-    return 0;
-  }
-  *pn = (int64_t)d;
-  return 1;
+  return cJSON_IsNumber(pItem) &&
+         dbx_json_int(pItem, 0, (int64_t)1 << 53, pn) == SQLITE_OK;
 }
 
 /* Checks one listed entry and fills *pEntry from it. Returns SQLITE_OK or
@@ -896,13 +889,12 @@ static int list_entry(DbxFilesList *p, cJSON *pItem, DbxFileEntry *pEntry,
       strcmp(pPath->valuestring + nDir + 1, zName) != 0) {
     return list_bad(p, "an entry outside the listed directory", pErr);
   }
-  if (pSize && !cJSON_IsNull(pSize) &&
-      (!json_whole(pSize, &pEntry->nSize) || pEntry->nSize < 0)) {
+  if (pSize && !cJSON_IsNull(pSize) && !json_whole(pSize, &pEntry->nSize)) {
     return list_bad(p, "a file_size that is not a whole number from 0", pErr);
   }
   if (pEntry->bDirectory) pEntry->nSize = -1;
   if (pTime && !cJSON_IsNull(pTime) &&
-      (!json_whole(pTime, &pEntry->iModifiedMs) || pEntry->iModifiedMs < 0)) {
+      !json_whole(pTime, &pEntry->iModifiedMs)) {
     return list_bad(p, "a last_modified that is not a time in ms", pErr);
   }
   pEntry->zPath = pPath->valuestring;
