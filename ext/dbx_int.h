@@ -241,7 +241,8 @@ void dbx_error_to_context(sqlite3_context *ctx, const DbxError *pErr);
 /*
 ** What sqlite3_databricks_init() registers, one row each in its tables.
 ** The functions and modules take the connection's DbxSession (session.h)
-** as their user data, except the discovery modules (dbx_discover_aux).
+** as their user data, except the discovery modules (dbx_discover_aux)
+** and dbx_models (none).
 */
 void dbx_fn_exec(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv);
@@ -250,6 +251,7 @@ extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */
 extern const sqlite3_module dbx_discover_module;   /* discover.c: four */
+extern const sqlite3_module dbx_models_module;     /* fn_models.c */
 
 /*
 ** The client data of the discovery module registered as zName
@@ -260,5 +262,9 @@ extern const sqlite3_module dbx_discover_module;   /* discover.c: four */
 */
 int dbx_discover_aux(sqlite3 *db, const char *zName, void **ppAux,
                      void (**pxDestroy)(void *));
+
+/* The client data of dbx_models: none (it needs no session). */
+int dbx_models_aux(sqlite3 *db, const char *zName, void **ppAux,
+                   void (**pxDestroy)(void *));
 
 #endif /* DBX_INT_H */

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { runShell, parseResultSets } from './harness.mjs';
 
 const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh'];
-const MODULES = ['databricks', 'dbx_query', 'dbx_statements', 'dbx_catalogs', 'dbx_schemas', 'dbx_tables', 'dbx_volumes'];
+const MODULES = ['databricks', 'dbx_query', 'dbx_statements', 'dbx_catalogs', 'dbx_schemas', 'dbx_tables', 'dbx_volumes', 'dbx_models'];
 
 const LIST = `SELECT DISTINCT name FROM pragma_function_list ORDER BY 1;
 SELECT name FROM pragma_module_list ORDER BY 1;`;
