@@ -798,19 +798,18 @@ static void sql_qualified(DbxBuf *pBuf, const char *zAlias, const char *zName) {
   dbx_sql_ident(pBuf, zName);
 }
 
-/* Checks that each of the n names in az is present and not the op column. */
-static int sql_names_ok(const char *const *az, int n, const char *zWhat,
-                        DbxError *pErr) {
-  int i;
+/* Checks that each of the n names in az is one of the nCol columns. */
+static int sql_names_ok(const char *const *az, int n, const DbxSqlCol *aCol,
+                        int nCol, const char *zWhat, DbxError *pErr) {
+  int i, j;
   for (i = 0; i < n; i++) {
-    if (az[i] == NULL || az[i][0] == 0) {
-      return dbx_error_set(pErr, SQLITE_ERROR, "%s %d has no name", zWhat,
-                           i + 1);
+    for (j = 0; j < nCol; j++) {
+      if (az[i] && sqlite3_stricmp(az[i], aCol[j].zName) == 0) break;
     }
-    if (sqlite3_stricmp(az[i], DBX_SQL_OP_COLUMN) == 0) {
+    if (j == nCol) {
       return dbx_error_set(pErr, SQLITE_ERROR,
-                           "%s %s is reserved for merge stages", zWhat,
-                           DBX_SQL_OP_COLUMN);
+                           "%s '%s' is not a column of the batch", zWhat,
+                           az[i] ? az[i] : "");
     }
   }
   return SQLITE_OK;
@@ -818,15 +817,20 @@ static int sql_names_ok(const char *const *az, int n, const char *zWhat,
 
 /*
 ** The MERGE of a stage into its target. The choices:
-** - WITH SCHEMA EVOLUTION and the * actions: a column the stage has and
-**   the target lacks is added, as PostHog's flow does; EXCEPT keeps the op
-**   column out of the target (it would be added otherwise).
+** - WITH SCHEMA EVOLUTION, as PostHog's flow runs it: the caller adds
+**   missing columns first (ALTER TABLE ADD COLUMNS), so this only lets a
+**   runtime that evolves on named columns do the same.
+** - Named columns, not UPDATE SET * / INSERT *: with schema evolution a *
+**   action would add the stage's op column to the target, and the
+**   EXCEPT (...) form that could leave it out is missing from older
+**   runtimes. A named list also leaves target columns the batch does not
+**   carry as they are (UPDATE) or NULL (INSERT).
 ** - ON uses <=>, NULL-safe equality: a key that is NULL matches the row
 **   with the same NULL key, so re-applying a batch updates that row
 **   instead of inserting a second one.
 ** - The delete clause comes first: clauses are tried in order, so a
 **   staged delete never updates. A delete removes the row whatever its
-**   version (the caller stages deletes it means).
+**   version (the caller stages the deletes it means).
 ** - Versions: a matched row is updated when ANY incoming version column
 **   is greater than the target's (persons have two versions, one per
 **   kind of change, and either may move alone). NULL compares as lower
@@ -837,8 +841,9 @@ static int sql_names_ok(const char *const *az, int n, const char *zWhat,
 **   row does nothing). The op column holds 'upsert' or 'delete'.
 */
 int dbx_sql_merge(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
-                  const char *const *azKey, int nKey,
-                  const char *const *azVersion, int nVersion, DbxError *pErr) {
+                  const DbxSqlCol *aCol, int nCol, const char *const *azKey,
+                  int nKey, const char *const *azVersion, int nVersion,
+                  DbxError *pErr) {
   size_t n0 = pBuf->n;
   int rc, i;
   if (nKey < 1 || azKey == NULL) {
@@ -849,8 +854,21 @@ int dbx_sql_merge(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
   if (nVersion < 0 || (nVersion > 0 && azVersion == NULL)) {
     return dbx_error_set(pErr, SQLITE_ERROR, "bad version column list");
   }
-  if (sql_names_ok(azKey, nKey, "merge key", pErr) ||
-      sql_names_ok(azVersion, nVersion, "version column", pErr)) {
+  if (nCol < 1 || aCol == NULL) {
+    return dbx_error_set(pErr, SQLITE_ERROR, "merge needs 1 column or more");
+  }
+  for (i = 0; i < nCol; i++) {
+    if (aCol[i].zName == NULL || aCol[i].zName[0] == 0) {
+      return dbx_error_set(pErr, SQLITE_ERROR, "column %d has no name", i + 1);
+    }
+    if (sqlite3_stricmp(aCol[i].zName, DBX_SQL_OP_COLUMN) == 0) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "column %s is reserved for merge stages",
+                           DBX_SQL_OP_COLUMN);
+    }
+  }
+  if (sql_names_ok(azKey, nKey, aCol, nCol, "merge key", pErr) ||
+      sql_names_ok(azVersion, nVersion, aCol, nCol, "version column", pErr)) {
     return SQLITE_ERROR;
   }
   dbx_buf_appendf(pBuf, "MERGE WITH SCHEMA EVOLUTION INTO ");
@@ -882,10 +900,25 @@ int dbx_sql_merge(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
       dbx_buf_appendf(pBuf, " IS NOT NULL)");
     }
     if (nVersion > 0) dbx_buf_append(pBuf, ")", 1);
-    dbx_buf_appendf(
-        pBuf, " THEN UPDATE SET * EXCEPT (`" DBX_SQL_OP_COLUMN
-              "`) WHEN NOT MATCHED AND s.`" DBX_SQL_OP_COLUMN
-              "` <> 'delete' THEN INSERT * EXCEPT (`" DBX_SQL_OP_COLUMN "`)");
+    dbx_buf_appendf(pBuf, " THEN UPDATE SET ");
+    for (i = 0; i < nCol; i++) {
+      if (i) dbx_buf_append(pBuf, ", ", 2);
+      dbx_sql_ident(pBuf, aCol[i].zName);
+      dbx_buf_appendf(pBuf, " = ");
+      sql_qualified(pBuf, "s", aCol[i].zName);
+    }
+    dbx_buf_appendf(pBuf, " WHEN NOT MATCHED AND s.`" DBX_SQL_OP_COLUMN
+                          "` <> 'delete' THEN INSERT (");
+    for (i = 0; i < nCol; i++) {
+      if (i) dbx_buf_append(pBuf, ", ", 2);
+      dbx_sql_ident(pBuf, aCol[i].zName);
+    }
+    dbx_buf_appendf(pBuf, ") VALUES (");
+    for (i = 0; i < nCol; i++) {
+      if (i) dbx_buf_append(pBuf, ", ", 2);
+      sql_qualified(pBuf, "s", aCol[i].zName);
+    }
+    dbx_buf_append(pBuf, ")", 1);
   }
   return sql_done(pBuf, n0, rc, pErr);
 }

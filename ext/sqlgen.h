@@ -258,17 +258,19 @@ int dbx_sql_drop_stage(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
                        DbxError *pErr);
 
 /*
-** MERGE WITH SCHEMA EVOLUTION INTO t USING <stage> AS s ON (keys) WHEN
-** MATCHED AND s._dbx_op = 'delete' THEN DELETE WHEN MATCHED AND
-** (versions) THEN UPDATE SET * EXCEPT (`_dbx_op`) WHEN NOT MATCHED AND
-** s._dbx_op <> 'delete' THEN INSERT * EXCEPT (`_dbx_op`). The stage must
+** MERGE WITH SCHEMA EVOLUTION INTO t AS t USING <stage> AS s ON (each key
+** t.k <=> s.k) WHEN MATCHED AND s._dbx_op = 'delete' THEN DELETE WHEN
+** MATCHED AND (versions) THEN UPDATE SET `a` = s.`a`, ... WHEN NOT MATCHED
+** AND s._dbx_op <> 'delete' THEN INSERT (`a`, ...) VALUES (s.`a`, ...).
+** aCol: the stage's data columns (not the op column), which the target
+** must have; azKey: 1 or more merge key columns; azVersion: 0 or more
+** version columns (0: a matched upsert always updates). The stage must
 ** hold at most one row per key (the caller keeps the highest version).
-** azKey: 1 or more merge key columns; azVersion: 0 or more version
-** columns (0: a matched upsert always updates). See sqlgen.c for each
-** choice.
+** See sqlgen.c for each choice.
 */
 int dbx_sql_merge(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
-                  const char *const *azKey, int nKey,
-                  const char *const *azVersion, int nVersion, DbxError *pErr);
+                  const DbxSqlCol *aCol, int nCol, const char *const *azKey,
+                  int nKey, const char *const *azVersion, int nVersion,
+                  DbxError *pErr);
 
 #endif /* DBX_SQLGEN_H */

@@ -87,8 +87,8 @@ static int build(const cJSON *pCase, DbxBuf *pBuf, DbxError *pErr) {
           strings(cJSON_GetObjectItemCaseSensitive(pCase, "keys"), &nKey);
       const char **azVersion = strings(
           cJSON_GetObjectItemCaseSensitive(pCase, "versions"), &nVersion);
-      rc = dbx_sql_merge(pBuf, zTable, str(pCase, "suffix"), azKey, nKey,
-                         azVersion, nVersion, pErr);
+      rc = dbx_sql_merge(pBuf, zTable, str(pCase, "suffix"), aCol, nCol, azKey,
+                         nKey, azVersion, nVersion, pErr);
       free(azKey);
       free(azVersion);
     } else {

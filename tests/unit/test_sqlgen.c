@@ -553,16 +553,26 @@ static void stage_statements(void **state) {
 }
 
 static void merge_statements(void **state) {
+  static const DbxSqlCol aPerson[] = {{"team_id", "BIGINT"},
+                                      {"distinct_id", "STRING"},
+                                      {"person_version", "BIGINT"},
+                                      {"person_distinct_id_version", "BIGINT"},
+                                      {"properties", "VARIANT"}};
   static const char *const azKey[] = {"team_id", "distinct_id"};
   static const char *const azVer[] = {"person_version",
                                       "person_distinct_id_version"};
-  static const char *const azHostile[] = {"k`; --"};
-  static const char *const azOp[] = {"_dbx_op"};
-  static const char *const azEmpty[] = {""};
+  static const DbxSqlCol aHostile[] = {{"k`; --", "STRING"}, {"v'\\\n", "INT"}};
+  static const char *const azHostile[] = {"K`; --"};
+  static const DbxSqlCol aOp[] = {{"k", "INT"}, {"_Dbx_Op", "STRING"}};
+  static const DbxSqlCol aNoName[] = {{"k", "INT"}, {"", "STRING"}};
+  static const char *const azK[] = {"k"};
+  static const char *const azMissing[] = {"nope"};
+  static const char *const azNull[] = {NULL};
   DbxBuf b = {0};
   (void)state;
   BUILT(&b,
-        dbx_sql_merge(&b, "main.crm.persons", "c7", azKey, 2, azVer, 2, &e_),
+        dbx_sql_merge(&b, "main.crm.persons", "c7", aPerson, 5, azKey, 2, azVer,
+                      2, &e_),
         "MERGE WITH SCHEMA EVOLUTION INTO `main`.`crm`.`persons` AS t USING "
         "`main`.`crm`.`persons__dbx_stage_c7` AS s ON t.`team_id` <=> "
         "s.`team_id` AND t.`distinct_id` <=> s.`distinct_id` WHEN MATCHED AND "
@@ -571,25 +581,45 @@ static void merge_statements(void **state) {
         "NULL AND s.`person_version` IS NOT NULL) OR "
         "s.`person_distinct_id_version` > t.`person_distinct_id_version` OR "
         "(t.`person_distinct_id_version` IS NULL AND "
-        "s.`person_distinct_id_version` IS NOT NULL)) THEN UPDATE SET * "
-        "EXCEPT (`_dbx_op`) WHEN NOT MATCHED AND s.`_dbx_op` <> 'delete' THEN "
-        "INSERT * EXCEPT (`_dbx_op`)");
-  /* no version columns: a matched upsert always updates */
-  BUILT(&b, dbx_sql_merge(&b, "t", "z", azHostile, 1, NULL, 0, &e_),
+        "s.`person_distinct_id_version` IS NOT NULL)) THEN UPDATE SET "
+        "`team_id` = s.`team_id`, `distinct_id` = s.`distinct_id`, "
+        "`person_version` = s.`person_version`, `person_distinct_id_version` "
+        "= s.`person_distinct_id_version`, `properties` = s.`properties` WHEN "
+        "NOT MATCHED AND s.`_dbx_op` <> 'delete' THEN INSERT (`team_id`, "
+        "`distinct_id`, `person_version`, `person_distinct_id_version`, "
+        "`properties`) VALUES (s.`team_id`, s.`distinct_id`, "
+        "s.`person_version`, s.`person_distinct_id_version`, s.`properties`)");
+  /* no version columns: a matched upsert always updates; a key is found
+  ** whatever its case, and written as given */
+  BUILT(&b,
+        dbx_sql_merge(&b, "t", "z", aHostile, 2, azHostile, 1, NULL, 0, &e_),
         "MERGE WITH SCHEMA EVOLUTION INTO `t` AS t USING `t__dbx_stage_z` AS "
-        "s ON t.`k``; --` <=> s.`k``; --` WHEN MATCHED AND s.`_dbx_op` = "
-        "'delete' THEN DELETE WHEN MATCHED THEN UPDATE SET * EXCEPT "
-        "(`_dbx_op`) WHEN NOT MATCHED AND s.`_dbx_op` <> 'delete' THEN INSERT "
-        "* EXCEPT (`_dbx_op`)");
-  REFUSED(&b, dbx_sql_merge(&b, "t", "z", azKey, 0, NULL, 0, &e_),
+        "s ON t.`K``; --` <=> s.`K``; --` WHEN MATCHED AND s.`_dbx_op` = "
+        "'delete' THEN DELETE WHEN MATCHED THEN UPDATE SET `k``; --` = "
+        "s.`k``; --`, `v'\\\n` = s.`v'\\\n` WHEN NOT MATCHED AND s.`_dbx_op` "
+        "<> 'delete' THEN INSERT (`k``; --`, `v'\\\n`) VALUES (s.`k``; --`, "
+        "s.`v'\\\n`)");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aPerson, 5, azKey, 0, NULL, 0, &e_),
           "set merge_keys");
-  REFUSED(&b, dbx_sql_merge(&b, "t", "z", azOp, 1, NULL, 0, &e_), "reserved");
-  REFUSED(&b, dbx_sql_merge(&b, "t", "z", azKey, 1, azOp, 1, &e_), "reserved");
-  REFUSED(&b, dbx_sql_merge(&b, "t", "z", azEmpty, 1, NULL, 0, &e_),
-          "has no name");
-  REFUSED(&b, dbx_sql_merge(&b, "t", "z z", azKey, 1, NULL, 0, &e_),
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aOp, 2, azK, 1, NULL, 0, &e_),
+          "_dbx_op is reserved");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aNoName, 2, azK, 1, NULL, 0, &e_),
+          "column 2 has no name");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aPerson, 0, azKey, 1, NULL, 0, &e_),
+          "1 column or more");
+  REFUSED(&b,
+          dbx_sql_merge(&b, "t", "z", aPerson, 5, azMissing, 1, NULL, 0, &e_),
+          "merge key 'nope' is not a column of the batch");
+  REFUSED(&b,
+          dbx_sql_merge(&b, "t", "z", aPerson, 5, azKey, 1, azMissing, 1, &e_),
+          "version column 'nope' is not a column");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aPerson, 5, azNull, 1, NULL, 0, &e_),
+          "merge key '' is not a column");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aPerson, 5, azKey, 1, NULL, -1, &e_),
+          "bad version column list");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z z", aPerson, 5, azKey, 1, NULL, 0, &e_),
           "bad stage suffix");
-  REFUSED(&b, dbx_sql_merge(&b, "", "z", azKey, 1, NULL, 0, &e_),
+  REFUSED(&b, dbx_sql_merge(&b, "", "z", aPerson, 5, azKey, 1, NULL, 0, &e_),
           "bad table name");
   dbx_buf_free(&b);
 }
