@@ -624,6 +624,25 @@ static int file_path_ok(const char *z) {
   }
 }
 
+/* Whether zDir is /Volumes/<at least catalog, schema, volume>[/...][/]
+** with no empty, "." or ".." part. */
+static int dir_path_ok(const char *zDir) {
+  char *z;
+  size_t n;
+  int bOk, nPart = 0;
+  const char *p;
+  if (zDir == NULL || strncmp(zDir, "/Volumes/", 9) != 0) return 0;
+  n = strlen(zDir);
+  z = sqlite3_mprintf("%.*s", (int)(zDir[n - 1] == '/' ? n - 2 : n - 1),
+                      zDir + 1);
+  if (z == NULL) return 0;
+  bOk = file_path_ok(z);
+  for (p = z; *p; p++)
+    nPart += *p == '/';
+  sqlite3_free(z);
+  return bOk && nPart >= 3; /* Volumes/c/s/v */
+}
+
 int dbx_sql_copy_into(DbxBuf *pBuf, const char *zTable, const DbxSqlCol *aCol,
                       int nCol, const char *zDir, const char *const *azFile,
                       int nFile, int bMergeSchema, DbxError *pErr) {
@@ -635,8 +654,7 @@ int dbx_sql_copy_into(DbxBuf *pBuf, const char *zTable, const DbxSqlCol *aCol,
                          "batch into several loads",
                          DBX_SQL_COPY_MAX_FILES, nFile);
   }
-  if (zDir == NULL || strncmp(zDir, "/Volumes/", 9) != 0 ||
-      strstr(zDir, "/../") || strstr(zDir, "/./") || strstr(zDir, "//")) {
+  if (!dir_path_ok(zDir)) {
     return dbx_error_set(pErr, SQLITE_ERROR,
                          "staging directory '%s' is not a /Volumes/catalog/"
                          "schema/volume/... path",
