@@ -500,9 +500,21 @@ static void copy_into_statements(void **state) {
           "not 0");
   REFUSED(&b, dbx_sql_copy_into(&b, "t", aEv, 1, "/tmp/x", az2, 1, 0, &e_),
           "is not a /Volumes/");
-  REFUSED(&b,
-          dbx_sql_copy_into(&b, "t", aEv, 1, "/Volumes/c/../x", az2, 1, 0, &e_),
-          "is not a /Volumes/");
+  {
+    static const char *const azBadDir[] = {
+        "/Volumes/c/../x",  "/Volumes/c/s/v/..",
+        "/Volumes/c/s/v/.", "/Volumes/c/s//v",
+        "/Volumes/c/s",     "/Volumes/",
+        "Volumes/c/s/v",    "",
+        "/Volumes/c/s/v//"};
+    for (i = 0; i < (int)DBX_ARRAY_SIZE(azBadDir); i++) {
+      REFUSED(&b,
+              dbx_sql_copy_into(&b, "t", aEv, 1, azBadDir[i], az2, 1, 0, &e_),
+              "is not a /Volumes/");
+    }
+    REFUSED(&b, dbx_sql_copy_into(&b, "t", aEv, 1, NULL, az2, 1, 0, &e_),
+            "is not a /Volumes/");
+  }
   for (i = 0; i < (int)DBX_ARRAY_SIZE(azBad); i++) {
     REFUSED(&b,
             dbx_sql_copy_into(&b, "t", aEv, 1, "/Volumes/c/s/v", &azBad[i], 1,
