@@ -120,13 +120,14 @@ export function parseColumns(c) {
  * properties and data.
  */
 // Unity Catalog object names (schemas, tables, volumes): at most 255 characters, none of
-// '.', ' ', '/', ASCII control characters or DEL. A name breaking the rule is refused, never
-// cut at the dot as a three-part name would read it.
+// '.', '/', ASCII control characters or DEL. A name breaking the rule is refused, never cut
+// at the dot as a three-part name would read it. Unity Catalog refuses spaces too; dbx-local
+// accepts them (README, deviations).
 function checkObjectName(name, kind) {
   // eslint-disable-next-line no-control-regex
-  if (name.length <= 255 && !/[. /\x00-\x1f\x7f]/.test(name)) return;
+  if (name.length <= 255 && !/[./\x00-\x1f\x7f]/.test(name)) return;
   throw new SqlError('INVALID_SCHEMA_OR_RELATION_NAME', '42602',
-    `\`${name.replaceAll('`', '``')}\` is not a valid name for ${kind}. Names are at most 255 characters and may not contain '.', ' ', '/' or control characters.`);
+    `\`${name.replaceAll('`', '``')}\` is not a valid name for ${kind}. Names are at most 255 characters and may not contain '.', '/' or control characters.`);
 }
 
 async function createTable(engine, c, ctx, mode) {
