@@ -359,29 +359,18 @@ int dbx_sql_string(DbxBuf *pBuf, const char *z, size_t n, DbxError *pErr) {
   }
   dbx_buf_append(pBuf, "'", 1);
   for (i = 0; i < n; i++) {
-    switch (z[i]) {
-    case '\\':
-      dbx_buf_append(pBuf, "\\\\", 2);
-      break;
-    case '\'':
-      dbx_buf_append(pBuf, "\\'", 2);
-      break;
-    case '\n':
-      dbx_buf_append(pBuf, "\\n", 2);
-      break;
-    case '\r':
-      dbx_buf_append(pBuf, "\\r", 2);
-      break;
-    case '\t':
-      dbx_buf_append(pBuf, "\\t", 2);
-      break;
-    default:
+    /* each byte of zFrom goes as a backslash and the byte below it */
+    static const char zFrom[] = "\\'\n\r\t", zTo[] = "\\'nrt";
+    const char *p = strchr(zFrom, z[i]); /* z[i] is never NUL here */
+    if (p) {
+      char a[2] = {'\\', zTo[p - zFrom]};
+      dbx_buf_append(pBuf, a, 2);
+    } else {
       dbx_buf_append(pBuf, &z[i], 1);
-      break;
     }
   }
   dbx_buf_append(pBuf, "'", 1);
-  return pBuf->rc;
+  return pBuf->rc ? dbx_error_set(pErr, pBuf->rc, "out of memory") : SQLITE_OK;
 }
 
 /* Whether c may stand in a type's parameter group outside backticks. */
@@ -541,14 +530,14 @@ int dbx_sql_cols_parse(const char *zText, DbxSqlCol **paCol, int *pnCol,
 
 int dbx_sql_table(DbxBuf *pBuf, const char *zTable, DbxError *pErr) {
   char *azPart[3];
-  int nPart, i;
-  if (dbx_sql_name_split(zTable, azPart, &nPart, pErr)) return SQLITE_ERROR;
+  int nPart, i, rc = dbx_sql_name_split(zTable, azPart, &nPart, pErr);
+  if (rc) return rc;
   for (i = 0; i < nPart; i++) {
     if (i) dbx_buf_append(pBuf, ".", 1);
     dbx_sql_ident(pBuf, azPart[i]);
   }
   dbx_sql_name_free(azPart);
-  return pBuf->rc;
+  return pBuf->rc ? dbx_error_set(pErr, pBuf->rc, "out of memory") : SQLITE_OK;
 }
 
 /* Appends "(`a` TYPE, `b` TYPE)" after checking every column. */
@@ -750,7 +739,8 @@ int dbx_sql_stage_table(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
                          "or '_'",
                          zSuffix ? zSuffix : "", SQL_SUFFIX_MAX);
   }
-  if (dbx_sql_name_split(zTable, azPart, &nPart, pErr)) return SQLITE_ERROR;
+  rc = dbx_sql_name_split(zTable, azPart, &nPart, pErr);
+  if (rc) return rc;
   if (strlen(azPart[nPart - 1]) + 12 + nSuffix > SQL_NAME_MAX) {
     rc = dbx_error_set(pErr, SQLITE_ERROR,
                        "table name '%s' is too long for a stage table name: "
