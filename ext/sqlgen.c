@@ -764,19 +764,32 @@ int dbx_sql_stage_table(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
   return sql_done(pBuf, n0, rc, pErr);
 }
 
-int dbx_sql_create_stage(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
-                         const DbxSqlCol *aCol, int nCol, DbxError *pErr) {
-  size_t n0 = pBuf->n;
-  int rc, i;
-  for (i = 0; i < nCol && aCol; i++) {
-    if (aCol[i].zName &&
-        sqlite3_stricmp(aCol[i].zName, DBX_SQL_OP_COLUMN) == 0) {
+/* Checks the data columns of a merge batch: 1 or more, each named, none
+** the op column. */
+static int sql_batch_cols(const DbxSqlCol *aCol, int nCol, DbxError *pErr) {
+  int i;
+  if (nCol < 1 || aCol == NULL) {
+    return dbx_error_set(pErr, SQLITE_ERROR, "a batch needs 1 column or more");
+  }
+  for (i = 0; i < nCol; i++) {
+    if (aCol[i].zName == NULL || aCol[i].zName[0] == 0) {
+      return dbx_error_set(pErr, SQLITE_ERROR, "column %d has no name", i + 1);
+    }
+    if (sqlite3_stricmp(aCol[i].zName, DBX_SQL_OP_COLUMN) == 0) {
       return dbx_error_set(pErr, SQLITE_ERROR,
                            "column name %s is reserved for merge stages: "
                            "rename the column",
                            DBX_SQL_OP_COLUMN);
     }
   }
+  return SQLITE_OK;
+}
+
+int dbx_sql_create_stage(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
+                         const DbxSqlCol *aCol, int nCol, DbxError *pErr) {
+  size_t n0 = pBuf->n;
+  int rc;
+  if (sql_batch_cols(aCol, nCol, pErr)) return SQLITE_ERROR;
   dbx_buf_appendf(pBuf, "CREATE TABLE IF NOT EXISTS ");
   rc = dbx_sql_stage_table(pBuf, zTable, zSuffix, pErr);
   if (rc == SQLITE_OK) {
@@ -862,19 +875,7 @@ int dbx_sql_merge(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
   if (nVersion < 0 || (nVersion > 0 && azVersion == NULL)) {
     return dbx_error_set(pErr, SQLITE_ERROR, "bad version column list");
   }
-  if (nCol < 1 || aCol == NULL) {
-    return dbx_error_set(pErr, SQLITE_ERROR, "merge needs 1 column or more");
-  }
-  for (i = 0; i < nCol; i++) {
-    if (aCol[i].zName == NULL || aCol[i].zName[0] == 0) {
-      return dbx_error_set(pErr, SQLITE_ERROR, "column %d has no name", i + 1);
-    }
-    if (sqlite3_stricmp(aCol[i].zName, DBX_SQL_OP_COLUMN) == 0) {
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "column %s is reserved for merge stages",
-                           DBX_SQL_OP_COLUMN);
-    }
-  }
+  if (sql_batch_cols(aCol, nCol, pErr)) return SQLITE_ERROR;
   if (sql_names_ok(azKey, nKey, aCol, nCol, "merge key", pErr) ||
       sql_names_ok(azVersion, nVersion, aCol, nCol, "version column", pErr)) {
     return SQLITE_ERROR;
