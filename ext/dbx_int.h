@@ -18,13 +18,14 @@
 **              catalog.h   Unity Catalog REST (catalog.c)
 **   formats    rows.h      a statement's result as rows (rows.c)
 **              result.h    the result reader: rows -> cells (result.c)
+**              models.h    the models of sql/models/ (models.c)
 **   engine     pushdown.h  a scan's remote plan (pushdown.c)
 **   surface    session.h   per-connection state (session.c)
 **              args.h      how SQL functions read arguments (args.c)
 **              vtab.h      the databricks module (vtab.c, vtab_args.c,
 **                          vtab_scan.c)
 **              this file   databricks.c, fn_exec.c, fn_query.c,
-**                          fn_statements.c, discover.c
+**                          fn_statements.c, fn_models.c, discover.c
 **
 ** Only the SQL surface files touch sqlite3 contexts, vtabs or statements;
 ** the layers below use SQLite only for its allocator.

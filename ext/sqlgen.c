@@ -4,11 +4,12 @@
 ** Serves every statement the extension writes: the remote SELECT of a
 ** `databricks` virtual table scan (through pushdown.c), the table name a
 ** CREATE VIRTUAL TABLE ... USING databricks(table=...) names, and the
-** column declarations of that virtual table. The write and change-feed
-** statements (CREATE TABLE, ALTER TABLE ADD COLUMNS, COPY INTO, MERGE,
-** table_changes) are to be built here as well, so that quoting and type
-** names have one home. It also says which SQL text only reads, so that a
-** submit lost in transit may be sent again (statements.c).
+** column declarations of that virtual table; and the statements of the
+** write path: CREATE TABLE, ALTER TABLE ADD COLUMNS, COPY INTO, the merge
+** stage table and MERGE (the change feed's table_changes is to come), so
+** that quoting, literals and type names have one home. It also says which
+** SQL text only reads, so that a submit lost in transit may be sent again
+** (statements.c).
 **
 ** Pure: no sqlite3 values and no network; the SQLite allocator only.
 */

@@ -7,10 +7,11 @@
 ** means on the SQLite side: how result.c decodes its values, how
 ** pushdown.c compares them, which declared type a virtual table column
 ** gets, which type a SQLite value gets when a table is written, and
-** whether SQL text only reads (so its submit may be repeated). The
-** statement builders of the write and change-feed paths (CREATE TABLE,
-** ALTER TABLE ADD COLUMNS, COPY INTO, MERGE, table_changes) belong here
-** too. Pure: no network and no sqlite3 values; the SQLite allocator only.
+** whether SQL text only reads (so its submit may be repeated); and the
+** statement builders of the write path (CREATE TABLE, ALTER TABLE ADD
+** COLUMNS, COPY INTO, the merge stage, MERGE), as those of the change
+** feed (table_changes) will be. Pure: no network and no sqlite3 values;
+** the SQLite allocator only.
 */
 #ifndef DBX_SQLGEN_H
 #define DBX_SQLGEN_H
