@@ -5,6 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -40,7 +41,10 @@ const POSTHOG_PERSONS = [
 ];
 
 let ws;
-before(async () => { ws = await workspace(); });
+before(async () => {
+  assert.ok(existsSync(SQLTEXT), `${SQLTEXT} is missing: build it with make unit`);
+  ws = await workspace();
+});
 after(async () => { await ws?.stop(); });
 
 test('dbx_models lists the three models with their keys, versions and ingestion column', async () => {

@@ -8,6 +8,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import os from 'node:os';
@@ -23,6 +24,7 @@ const { DuckDBInstance } = await import(pathToFileURL(requireLocal.resolve('@duc
 
 let ws, tmp;
 before(async () => {
+  assert.ok(existsSync(SQLTEXT), `${SQLTEXT} is missing: build it with make unit`);
   ws = await workspace();
   tmp = await mkdtemp(path.join(os.tmpdir(), 'dbx-sqltext-'));
   await ws.sql('CREATE VOLUME main.default.stage');
