@@ -380,14 +380,36 @@ static int type_char_ok(char c) {
          c == '\n' || c == '\r' || c == ',' || c == ':';
 }
 
+/* Whether c is a blank or the end of the text. */
+static int col_blank_or_end(char c) {
+  return c == 0 || c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 int dbx_sql_type_check(const char *zType, DbxError *pErr) {
   char aOpen[32]; /* closing bracket expected at each depth */
-  int nDepth = 0, bGroup = 0;
+  int nDepth = 0, bGroup = 0, bCollate = 0;
+  const DbxSqlType *pHead;
   const char *p;
-  if (zType == NULL || dbx_sql_type_head(zType, &p) == NULL) goto bad;
+  if (zType == NULL || (pHead = dbx_sql_type_head(zType, &p)) == NULL) {
+    goto bad;
+  }
   for (; *p; p++) {
     if (nDepth == 0) {
       if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') continue;
+      /* a text type may end with COLLATE <name> (STRING COLLATE UTF8_LCASE,
+      ** as Unity Catalog reports such a column) */
+      if (!bCollate && pHead->eKind == DBX_KIND_TEXT &&
+          strncasecmp(p, "COLLATE", 7) == 0 && col_blank_or_end(p[7])) {
+        const char *zName;
+        for (p += 7; *p == ' '; p++) {
+        }
+        for (zName = p; isalnum((unsigned char)*p) || *p == '_'; p++) {
+        }
+        if (p == zName) goto bad;
+        bCollate = bGroup = 1;
+        p--;
+        continue;
+      }
       if (bGroup || (*p != '(' && *p != '<')) goto bad;
       bGroup = 1; /* one group, right after the head */
     }

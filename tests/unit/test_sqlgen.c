@@ -319,6 +319,8 @@ static void type_texts_are_checked(void **state) {
       "VARIANT",
       "TIMESTAMP_NTZ",
       "  TIMESTAMP  ",
+      "STRING COLLATE UTF8_LCASE",
+      "string collate UNICODE_CI_AI ",
   };
   static const char *const azBad[] = {
       "",
@@ -337,6 +339,12 @@ static void type_texts_are_checked(void **state) {
       "STRING\"",
       "`BIGINT`",
       "INT(1)(2)",
+      "BIGINT COLLATE UTF8_LCASE",
+      "STRING COLLATE",
+      "STRING COLLATE a b",
+      "STRING COLLATE UTF8_LCASE COLLATE UNICODE",
+      "STRING COLLATE 'x'",
+      "STRING COLLATE; DROP",
       "ARRAY<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<INT>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>"
       ">",
   };
