@@ -180,9 +180,10 @@ int dbx_sql_string(DbxBuf *pBuf, const char *z, size_t n, DbxError *pErr);
 ** Checks a type text before it is spliced into a statement: a head word
 ** of the type table (dbx_sql_type_head), then at most one parameter group,
 ** (...) or <...>, properly nested, that holds only words, digits, blanks,
-** ',' and ':' and `backticked` field names; nothing after it. So
-** "DECIMAL(10,2)", "ARRAY<STRUCT<a: INT, `b c`: STRING>>" pass and
-** "STRING; DROP", "INT -- x", "STRING NOT NULL" and "FOO" do not. Returns
+** ',' and ':' and `backticked` field names; then, for a text type only,
+** COLLATE and a collation name; nothing after. So "DECIMAL(10,2)",
+** "ARRAY<STRUCT<a: INT, `b c`: STRING>>", "STRING COLLATE UTF8_LCASE" pass
+** and "STRING; DROP", "INT -- x", "STRING NOT NULL" and "FOO" do not. Returns
 ** SQLITE_OK, or SQLITE_ERROR with pErr naming the type.
 */
 int dbx_sql_type_check(const char *zType, DbxError *pErr);
