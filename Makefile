@@ -37,8 +37,11 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(WARN) \
 
 SRCS      := $(wildcard ext/*.c)
 HDRS      := $(wildcard ext/*.h) include/databricks.h
-EXT_OBJS  := $(SRCS:ext/%.c=$(BUILD)/ext/%.o)
-CORE_OBJS := $(SRCS:ext/%.c=$(BUILD)/core/%.o)
+# The models of sql/models/, embedded as C strings by the rule below.
+MODELS    := $(sort $(wildcard sql/models/*.sql))
+MODELS_C  := $(BUILD)/gen/models_data.c
+EXT_OBJS  := $(SRCS:ext/%.c=$(BUILD)/ext/%.o) $(BUILD)/ext/models_data.o
+CORE_OBJS := $(SRCS:ext/%.c=$(BUILD)/core/%.o) $(BUILD)/core/models_data.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%)
 NODE_STAMP := tests/dbx-local/node_modules/.installed
@@ -60,6 +63,34 @@ $(BUILD)/ext/%.o: ext/%.c $(HDRS) | $(BUILD)/ext
 	@echo "  CC      $<"
 	@$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# Each sql/models/NAME.sql becomes {"NAME", "<its text>"} in dbx_model_text
+# (models.h): backslash, quote and '?' (trigraphs) escaped, one C string
+# piece per line. NAME must be lower-case letters, digits and '_'.
+$(MODELS_C): $(MODELS) Makefile | $(BUILD)/gen
+	@echo "  GEN     $@"
+	@{ echo '/* Generated from sql/models/ by the Makefile: do not edit. */'; \
+	  echo '#include "models.h"'; \
+	  echo 'const DbxModelText dbx_model_text[] = {'; \
+	  for f in $(MODELS); do \
+	    n=$$(basename "$$f" .sql); \
+	    case "$$n" in ''|*[!a-z0-9_]*) echo "bad model name: $$f" >&2; exit 1;; esac; \
+	    echo "    {\"$$n\","; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' \
+	        -e 's/^/     "/' -e 's/$$/\\n"/' "$$f"; \
+	    echo '    },'; \
+	  done; \
+	  echo '    {0, 0}};'; \
+	  echo 'const int dbx_model_text_count ='; \
+	  echo '    (int)(sizeof(dbx_model_text) / sizeof(dbx_model_text[0])) - 1;'; \
+	} > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/ext/models_data.o: $(MODELS_C) $(HDRS) | $(BUILD)/ext
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -Iext -c -o $@ $<
+
+$(BUILD)/core/models_data.o: $(MODELS_C) $(HDRS) | $(BUILD)/core
+	@$(CC) $(ALL_CFLAGS) -Iext -DSQLITE_CORE -c -o $@ $<
+
 # Unit tests link the same sources built with SQLITE_CORE, against libsqlite3.
 $(BUILD)/core/%.o: ext/%.c $(HDRS) | $(BUILD)/core
 	@$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -c -o $@ $<
@@ -72,10 +103,11 @@ $(BUILD)/unit/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(BUILD)/libdbx_core.
 	@$(CC) $(ALL_CFLAGS) -DSQLITE_CORE -Iext -o $@ $< $(BUILD)/libdbx_core.a \
 	  $(LDSAN) $(DEP_LIBS) -lsqlite3 -lcmocka -lm -lpthread
 
-$(BUILD)/ext $(BUILD)/core $(BUILD)/unit:
+$(BUILD)/ext $(BUILD)/core $(BUILD)/unit $(BUILD)/gen:
 	@mkdir -p $@
 
-unit: $(UNIT_BINS)
+# build/unit/sqltext prints the write statements for the integration tests.
+unit: $(UNIT_BINS) $(BUILD)/unit/sqltext
 
 # Fuzz targets: clang's libFuzzer over the same sources built with
 # SQLITE_CORE, with ASan and UBSan; tests/fuzz/run.sh runs them.
@@ -88,9 +120,12 @@ FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE -DSQLITE_CORE -g -O1 -Wall -Wextra \
                 $(FUZZ_SAN) $(DEP_CFLAGS) -Iinclude -Iext
 FUZZ_SRCS    := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS    := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
-FUZZ_OBJS    := $(SRCS:ext/%.c=$(FUZZ_DIR)/core/%.o)
+FUZZ_OBJS    := $(SRCS:ext/%.c=$(FUZZ_DIR)/core/%.o) $(FUZZ_DIR)/core/models_data.o
 
 $(FUZZ_DIR)/core/%.o: ext/%.c $(HDRS) | $(FUZZ_DIR)/core
+	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/core/models_data.o: $(MODELS_C) $(HDRS) | $(FUZZ_DIR)/core
 	@$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FUZZ_DIR)/libdbx_fuzz.a: $(FUZZ_OBJS)

@@ -138,6 +138,7 @@ static const struct {
     {"dbx_tables", &dbx_discover_module, dbx_discover_aux},
     {"dbx_volumes", &dbx_discover_module, dbx_discover_aux},
     {"dbx_volume_ls", &dbx_volume_ls_module, NULL},
+    {"dbx_models", &dbx_models_module, dbx_models_aux},
 };
 
 /* Registers function i of aFunc. Returns an SQLite result code. */

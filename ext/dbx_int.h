@@ -18,13 +18,14 @@
 **              catalog.h   Unity Catalog REST (catalog.c)
 **   formats    rows.h      a statement's result as rows (rows.c)
 **              result.h    the result reader: rows -> cells (result.c)
+**              models.h    the models of sql/models/ (models.c)
 **   engine     pushdown.h  a scan's remote plan (pushdown.c)
 **   surface    session.h   per-connection state (session.c)
 **              args.h      how SQL functions read arguments (args.c)
 **              vtab.h      the databricks module (vtab.c, vtab_args.c,
 **                          vtab_scan.c)
 **              this file   databricks.c, fn_exec.c, fn_query.c,
-**                          fn_statements.c, discover.c
+**                          fn_statements.c, fn_models.c, discover.c
 **
 ** Only the SQL surface files touch sqlite3 contexts, vtabs or statements;
 ** the layers below use SQLite only for its allocator.
@@ -272,7 +273,8 @@ void dbx_time_format_ms(int64_t ms, char zOut[32]);
 /*
 ** What sqlite3_databricks_init() registers, one row each in its tables.
 ** The functions and modules take the connection's DbxSession (session.h)
-** as their user data, except the discovery modules (dbx_discover_aux).
+** as their user data, except the discovery modules (dbx_discover_aux)
+** and dbx_models (none).
 */
 void dbx_fn_exec(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv);
@@ -286,6 +288,7 @@ void dbx_fn_volume_get(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_volume_rm(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_volume_mkdir(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 extern const sqlite3_module dbx_volume_ls_module; /* fn_volume.c */
+extern const sqlite3_module dbx_models_module;     /* fn_models.c */
 
 /*
 ** The client data of the discovery module registered as zName
@@ -296,5 +299,9 @@ extern const sqlite3_module dbx_volume_ls_module; /* fn_volume.c */
 */
 int dbx_discover_aux(sqlite3 *db, const char *zName, void **ppAux,
                      void (**pxDestroy)(void *));
+
+/* The client data of dbx_models: none (it needs no session). */
+int dbx_models_aux(sqlite3 *db, const char *zName, void **ppAux,
+                   void (**pxDestroy)(void *));
 
 #endif /* DBX_INT_H */

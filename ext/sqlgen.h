@@ -7,10 +7,11 @@
 ** means on the SQLite side: how result.c decodes its values, how
 ** pushdown.c compares them, which declared type a virtual table column
 ** gets, which type a SQLite value gets when a table is written, and
-** whether SQL text only reads (so its submit may be repeated). The
-** statement builders of the write and change-feed paths (CREATE TABLE,
-** ALTER TABLE ADD COLUMNS, COPY INTO, MERGE, table_changes) belong here
-** too. Pure: no network and no sqlite3 values; the SQLite allocator only.
+** whether SQL text only reads (so its submit may be repeated); and the
+** statement builders of the write path (CREATE TABLE, ALTER TABLE ADD
+** COLUMNS, COPY INTO, the merge stage, MERGE), as those of the change
+** feed (table_changes) will be. Pure: no network and no sqlite3 values;
+** the SQLite allocator only.
 */
 #ifndef DBX_SQLGEN_H
 #define DBX_SQLGEN_H
@@ -148,5 +149,138 @@ void dbx_sql_name_free(char *azPart[3]);
 ** dbx_client_post_once) unless DbxStmtOptions.bIdempotent says otherwise.
 */
 int dbx_sql_is_read_only(const char *zSql, size_t nSql);
+
+/* ---------------------------------------------------------------------
+** Statement builders of the write path
+**
+** Each appends one complete statement (no trailing ';') to pBuf and
+** returns SQLITE_OK, or leaves pBuf as it was and returns SQLITE_ERROR
+** with a one-line message in pErr (a refused input) or SQLITE_NOMEM.
+** Names are unquoted text: dotted table names as dbx_sql_name_split reads
+** them, column names as they are (any bytes but NUL). Every name is
+** backticked and every string is a literal from dbx_sql_string, so no
+** input can end a statement, add one, or comment the rest out.
+*/
+
+/* One column of a table: its name and its Databricks type text. */
+typedef struct DbxSqlCol {
+  const char *zName; /* unquoted name, 1 byte or more */
+  const char *zType; /* type text that dbx_sql_type_check accepts */
+} DbxSqlCol;
+
+/* The most files one COPY INTO may name (FILES = (...)). */
+#define DBX_SQL_COPY_MAX_FILES 1000
+
+/* The column of a merge stage table that says what a row does. */
+#define DBX_SQL_OP_COLUMN "_dbx_op"
+
+/*
+** Appends the n bytes at z as a Databricks string literal. Backslash
+** escapes are active in Databricks literals and '' is not a quote (two
+** adjacent literals), so '\' becomes \\, a quote \', and newline, carriage
+** return and tab \n \r \t (a statement stays on one line); other bytes go
+** as they are. A NUL byte is refused: Databricks would read \0 as one and
+** C text cannot hold it.
+*/
+int dbx_sql_string(DbxBuf *pBuf, const char *z, size_t n, DbxError *pErr);
+
+/*
+** Checks a type text before it is spliced into a statement: a head word
+** of the type table (dbx_sql_type_head), then at most one parameter group,
+** (...) or <...>, properly nested, that holds only words, digits, blanks,
+** ',' and ':' and `backticked` field names; then, for a text type only,
+** COLLATE and a collation name; nothing after. So "DECIMAL(10,2)",
+** "ARRAY<STRUCT<a: INT, `b c`: STRING>>", "STRING COLLATE UTF8_LCASE" pass
+** and "STRING; DROP", "INT -- x", "STRING NOT NULL" and "FOO" do not. Returns
+** SQLITE_OK, or SQLITE_ERROR with pErr naming the type.
+*/
+int dbx_sql_type_check(const char *zType, DbxError *pErr);
+
+/*
+** Reads a column list, "name TYPE, `other name` TYPE, ..." (blanks and
+** newlines anywhere between items; a comma inside (...) or <...> belongs to
+** the type). Each type is checked with dbx_sql_type_check and names must
+** differ ignoring ASCII case, as Databricks compares them. On SQLITE_OK
+** *paCol is one sqlite3_malloc block holding the array and its strings
+** (free it with sqlite3_free) and *pnCol is 1 or more; on error both are
+** zeroed and pErr is set.
+*/
+int dbx_sql_cols_parse(const char *zText, DbxSqlCol **paCol, int *pnCol,
+                       DbxError *pErr);
+
+/*
+** Appends the dotted name zTable (1 to 3 parts) with each part
+** backticked: `c`.`s`.`t`.
+*/
+int dbx_sql_table(DbxBuf *pBuf, const char *zTable, DbxError *pErr);
+
+/*
+** CREATE TABLE IF NOT EXISTS t (`a` TYPE, ...) USING DELTA, followed by
+** TBLPROPERTIES (delta.enableChangeDataFeed = true) when bCdf. USING
+** DELTA is always written: COPY INTO, MERGE and the change feed need a
+** Delta table. nCol >= 1.
+*/
+int dbx_sql_create_table(DbxBuf *pBuf, const char *zTable,
+                         const DbxSqlCol *aCol, int nCol, int bCdf,
+                         DbxError *pErr);
+
+/*
+** ALTER TABLE t ADD COLUMNS (`a` TYPE, ...): the columns must be missing
+** remotely (there is no IF NOT EXISTS). nCol >= 1.
+*/
+int dbx_sql_add_columns(DbxBuf *pBuf, const char *zTable, const DbxSqlCol *aCol,
+                        int nCol, DbxError *pErr);
+
+/*
+** COPY INTO t FROM (SELECT <list> FROM 'zDir') FILEFORMAT = PARQUET
+** FILES = ('f1', ...) [COPY_OPTIONS ('mergeSchema' = 'true')].
+** aCol are the target's types for the Parquet columns of the same names:
+** a VARIANT column is read with parse_json(`c`) AS `c` (the Parquet
+** column holds JSON text), every other one with CAST(`c` AS TYPE) AS `c`.
+** zDir is a /Volumes/... directory (a '/' is added when missing); azFile
+** are paths relative to it, 1 to DBX_SQL_COPY_MAX_FILES of them, none
+** empty, absolute or with a '..' part. 'force' is never written: a file
+** already loaded into t is skipped, which is what makes a retry safe.
+*/
+int dbx_sql_copy_into(DbxBuf *pBuf, const char *zTable, const DbxSqlCol *aCol,
+                      int nCol, const char *zDir, const char *const *azFile,
+                      int nFile, int bMergeSchema, DbxError *pErr);
+
+/*
+** The name of the merge stage table of zTable: the same catalog and
+** schema, table name "<table>__dbx_stage_<zSuffix>", appended quoted.
+** zSuffix (the caller's unique id of one commit) is 1 to 64 bytes of
+** A-Z a-z 0-9 _; the table name may not pass 255 bytes.
+*/
+int dbx_sql_stage_table(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
+                        DbxError *pErr);
+
+/*
+** CREATE TABLE IF NOT EXISTS <stage> (`a` TYPE, ..., `_dbx_op` STRING)
+** USING DELTA. IF NOT EXISTS: a retried commit with the same suffix finds
+** its stage again, and COPY INTO skips the files already in it.
+*/
+int dbx_sql_create_stage(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
+                         const DbxSqlCol *aCol, int nCol, DbxError *pErr);
+
+/* DROP TABLE IF EXISTS <stage>. */
+int dbx_sql_drop_stage(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
+                       DbxError *pErr);
+
+/*
+** MERGE WITH SCHEMA EVOLUTION INTO t AS t USING <stage> AS s ON (each key
+** t.k <=> s.k) WHEN MATCHED AND s._dbx_op = 'delete' THEN DELETE WHEN
+** MATCHED AND (versions) THEN UPDATE SET `a` = s.`a`, ... WHEN NOT MATCHED
+** AND s._dbx_op <> 'delete' THEN INSERT (`a`, ...) VALUES (s.`a`, ...).
+** aCol: the stage's data columns (not the op column), which the target
+** must have; azKey: 1 or more merge key columns; azVersion: 0 or more
+** version columns (0: a matched upsert always updates). The stage must
+** hold at most one row per key (the caller keeps the highest version).
+** See sqlgen.c for each choice.
+*/
+int dbx_sql_merge(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
+                  const DbxSqlCol *aCol, int nCol, const char *const *azKey,
+                  int nKey, const char *const *azVersion, int nVersion,
+                  DbxError *pErr);
 
 #endif /* DBX_SQLGEN_H */

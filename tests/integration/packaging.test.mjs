@@ -33,7 +33,7 @@ test('make install copies the extension and the header; .load takes the installe
 
 test("the README's static-linking recipe builds an app that has the functions", async () => {
   const readme = await readFile(path.join(ROOT, 'README.md'), 'utf8');
-  const m = readme.match(/```sh\n(cc -DSQLITE_CORE[^`]*?)\n```/);
+  const m = readme.match(/```sh\n((?:make [^\n]*\n)?cc -DSQLITE_CORE[^`]*?)\n```/);
   assert.ok(m, 'the README shows the recipe');
   const dir = await mkdtemp(path.join(os.tmpdir(), 'dbx-static-'));
   try {

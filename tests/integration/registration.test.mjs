@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { runShell, parseResultSets } from './harness.mjs';
 
 const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh', 'dbx_volume_put', 'dbx_volume_get', 'dbx_volume_rm', 'dbx_volume_mkdir'];
-const MODULES = ['databricks', 'dbx_query', 'dbx_statements', 'dbx_catalogs', 'dbx_schemas', 'dbx_tables', 'dbx_volumes', 'dbx_volume_ls'];
+const MODULES = ['databricks', 'dbx_query', 'dbx_statements', 'dbx_catalogs', 'dbx_schemas', 'dbx_tables', 'dbx_volumes', 'dbx_volume_ls', 'dbx_models'];
 
 const LIST = `SELECT DISTINCT name FROM pragma_function_list ORDER BY 1;
 SELECT name FROM pragma_module_list ORDER BY 1;`;

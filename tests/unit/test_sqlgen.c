@@ -264,6 +264,398 @@ static void create_volume_quotes_each_part(void **state) {
   sqlite3_free(z);
 }
 
+/* ---------------------------------------------------------------------
+** Statement builders
+*/
+
+/* Runs a builder's output check: rc, then the exact text in b. */
+#define BUILT(b, expr, zWant)                                                  \
+  do {                                                                         \
+    DbxError e_ = {0};                                                         \
+    DbxBuf *pb_ = (b);                                                         \
+    dbx_buf_reset(pb_);                                                        \
+    int rc_ = (expr);                                                          \
+    if (rc_) fprintf(stderr, "%s\n", e_.zMsg);                                 \
+    assert_int_equal(rc_, SQLITE_OK);                                          \
+    assert_string_equal(pb_->z ? pb_->z : "", (zWant));                        \
+    dbx_error_clear(&e_);                                                      \
+  } while (0)
+
+/* A refused input: the error says zPart, and b keeps what it held. */
+#define REFUSED(b, expr, zPart)                                                \
+  do {                                                                         \
+    DbxError e_ = {0};                                                         \
+    DbxBuf *pb_ = (b);                                                         \
+    dbx_buf_reset(pb_);                                                        \
+    dbx_buf_appendf(pb_, "keep");                                              \
+    assert_int_equal((expr), SQLITE_ERROR);                                    \
+    assert_true(e_.zMsg[0] != 0);                                              \
+    assert_non_null(strstr(e_.zMsg, (zPart)));                                 \
+    assert_null(strchr(e_.zMsg, '\n'));                                        \
+    assert_string_equal(pb_->z, "keep");                                       \
+    dbx_error_clear(&e_);                                                      \
+  } while (0)
+
+static void string_literals_escape_for_databricks(void **state) {
+  DbxBuf b = {0};
+  (void)state;
+  BUILT(&b, dbx_sql_string(&b, "", 0, &e_), "''");
+  BUILT(&b, dbx_sql_string(&b, "abc", 3, &e_), "'abc'");
+  /* '' would be two adjacent literals: a quote is \' */
+  BUILT(&b, dbx_sql_string(&b, "O'Brien", 7, &e_), "'O\\'Brien'");
+  BUILT(&b, dbx_sql_string(&b, "a\\b", 3, &e_), "'a\\\\b'");
+  /* a trailing backslash cannot eat the closing quote */
+  BUILT(&b, dbx_sql_string(&b, "x\\", 2, &e_), "'x\\\\'");
+  BUILT(&b, dbx_sql_string(&b, "\\'; DROP TABLE t; --", 20, &e_),
+        "'\\\\\\'; DROP TABLE t; --'");
+  BUILT(&b, dbx_sql_string(&b, "l1\nl2\r\tz", 8, &e_), "'l1\\nl2\\r\\tz'");
+  /* \u, \%, \_ and unicode stay literal text */
+  BUILT(&b, dbx_sql_string(&b, "\\u0041 %_ \xc3\xa9", 12, &e_),
+        "'\\\\u0041 %_ \xc3\xa9'");
+  /* only the n bytes asked for */
+  BUILT(&b, dbx_sql_string(&b, "abcdef", 2, &e_), "'ab'");
+  REFUSED(&b, dbx_sql_string(&b, "a\0b", 3, &e_), "NUL byte");
+  dbx_buf_free(&b);
+}
+
+static void type_texts_are_checked(void **state) {
+  static const char *const azOk[] = {
+      "BIGINT",
+      "string",
+      "DECIMAL(10,2)",
+      "decimal( 38 , 0 )",
+      "ARRAY<INT>",
+      "MAP<STRING, BIGINT>",
+      "STRUCT<a: INT, `b c`: STRING>",
+      "STRUCT<`x``y`: ARRAY<MAP<STRING,DOUBLE>>>",
+      "VARIANT",
+      "TIMESTAMP_NTZ",
+      "  TIMESTAMP  ",
+      "STRING COLLATE UTF8_LCASE",
+      "string collate UNICODE_CI_AI ",
+  };
+  static const char *const azBad[] = {
+      "",
+      "FOO",
+      "STRING; DROP TABLE t",
+      "INT -- x",
+      "INT /* x */",
+      "STRING NOT NULL",
+      "STRING COMMENT 'x'",
+      "DECIMAL(10,2",
+      "DECIMAL(10,2))",
+      "ARRAY<INT)",
+      "ARRAY<INT>>",
+      "ARRAY<INT> <INT>",
+      "STRUCT<`a: INT>",
+      "STRING\"",
+      "`BIGINT`",
+      "INT(1)(2)",
+      "BIGINT COLLATE UTF8_LCASE",
+      "STRING COLLATE",
+      "STRING COLLATE a b",
+      "STRING COLLATE UTF8_LCASE COLLATE UNICODE",
+      "STRING COLLATE 'x'",
+      "STRING COLLATE; DROP",
+      "ARRAY<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<INT>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>>"
+      ">",
+  };
+  DbxError e = {0};
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(azOk); i++) {
+    if (dbx_sql_type_check(azOk[i], &e)) fail_msg("refused %s", azOk[i]);
+  }
+  for (i = 0; i < DBX_ARRAY_SIZE(azBad); i++) {
+    if (dbx_sql_type_check(azBad[i], &e) != SQLITE_ERROR) {
+      fail_msg("accepted %s", azBad[i]);
+    }
+    assert_non_null(strstr(e.zMsg, "unsupported column type"));
+    dbx_error_clear(&e);
+  }
+  assert_int_equal(dbx_sql_type_check(NULL, &e), SQLITE_ERROR);
+  dbx_error_clear(&e);
+}
+
+static void column_lists_parse(void **state) {
+  DbxSqlCol *a = NULL;
+  DbxError e = {0};
+  int n = 0;
+  (void)state;
+  assert_int_equal(dbx_sql_cols_parse("id BIGINT,\n  `we``ird, name` "
+                                      "DECIMAL(10, 2) ,m MAP<STRING, INT>\n",
+                                      &a, &n, &e),
+                   SQLITE_OK);
+  assert_int_equal(n, 3);
+  assert_string_equal(a[0].zName, "id");
+  assert_string_equal(a[0].zType, "BIGINT");
+  assert_string_equal(a[1].zName, "we`ird, name");
+  assert_string_equal(a[1].zType, "DECIMAL(10, 2)");
+  assert_string_equal(a[2].zName, "m");
+  assert_string_equal(a[2].zType, "MAP<STRING, INT>");
+  sqlite3_free(a);
+  assert_int_equal(dbx_sql_cols_parse("x STRUCT<`a,b`: INT>", &a, &n, &e),
+                   SQLITE_OK);
+  assert_int_equal(n, 1);
+  assert_string_equal(a[0].zType, "STRUCT<`a,b`: INT>");
+  sqlite3_free(a);
+  /* refusals leave nothing behind */
+  static const struct {
+    const char *zText, *zMsg;
+  } aBad[] = {
+      {"", "empty column list"},
+      {"  \n ", "empty column list"},
+      {"a BIGINT,", "bad column list"},
+      {"a BIGINT,, b INT", "bad column list"},
+      {"BIGINT", "bad column list"},
+      {"`` BIGINT", "bad column list"},
+      {"`a BIGINT", "bad column list"},
+      {"a-b BIGINT", "bad column list"},
+      {"a FOO", "unsupported column type 'FOO'"},
+      {"a INT; DROP TABLE t", "unsupported column type"},
+      {"a INT, A STRING", "column 'A' is listed twice"},
+  };
+  for (size_t i = 0; i < DBX_ARRAY_SIZE(aBad); i++) {
+    a = (DbxSqlCol *)1;
+    n = 7;
+    assert_int_equal(dbx_sql_cols_parse(aBad[i].zText, &a, &n, &e),
+                     SQLITE_ERROR);
+    assert_null(a);
+    assert_int_equal(n, 0);
+    if (strstr(e.zMsg, aBad[i].zMsg) == NULL) {
+      fail_msg("%s: %s", aBad[i].zText, e.zMsg);
+    }
+    dbx_error_clear(&e);
+  }
+}
+
+static const DbxSqlCol aEv[] = {
+    {"id", "BIGINT"}, {"props", "VARIANT"}, {"amount", "DECIMAL(10,2)"}};
+
+static void create_and_alter_statements(void **state) {
+  static const DbxSqlCol aHostile[] = {
+      {"a`b", "STRING"},
+      {"x'); DROP TABLE t; --", "INT"},
+      {"new\nline /* c */", "ARRAY<STRUCT<`k`: STRING>>"},
+      {"\xc3\xa9t\xc3\xa9", "DATE"}};
+  static const DbxSqlCol aBadType[] = {{"a", "INT) USING PARQUET --"}};
+  static const DbxSqlCol aNoName[] = {{"", "INT"}};
+  DbxBuf b = {0};
+  (void)state;
+  BUILT(&b, dbx_sql_create_table(&b, "main.sales.ev", aEv, 3, 0, &e_),
+        "CREATE TABLE IF NOT EXISTS `main`.`sales`.`ev` (`id` BIGINT, "
+        "`props` VARIANT, `amount` DECIMAL(10,2)) USING DELTA");
+  BUILT(&b, dbx_sql_create_table(&b, "main.sales.ev", aEv, 1, 1, &e_),
+        "CREATE TABLE IF NOT EXISTS `main`.`sales`.`ev` (`id` BIGINT) USING "
+        "DELTA TBLPROPERTIES (delta.enableChangeDataFeed = true)");
+  BUILT(&b,
+        dbx_sql_create_table(&b, "`we.ird`.`s``q`.`t; DROP`", aHostile, 4, 0,
+                             &e_),
+        "CREATE TABLE IF NOT EXISTS `we.ird`.`s``q`.`t; DROP` (`a``b` STRING, "
+        "`x'); DROP TABLE t; --` INT, `new\nline /* c */` "
+        "ARRAY<STRUCT<`k`: STRING>>, `\xc3\xa9t\xc3\xa9` DATE) USING DELTA");
+  BUILT(&b, dbx_sql_add_columns(&b, "c.s.t", aEv + 1, 2, &e_),
+        "ALTER TABLE `c`.`s`.`t` ADD COLUMNS (`props` VARIANT, `amount` "
+        "DECIMAL(10,2))");
+  REFUSED(&b, dbx_sql_create_table(&b, "c.s.t", aEv, 0, 0, &e_), "1 column");
+  REFUSED(&b, dbx_sql_create_table(&b, "c.s.t", aBadType, 1, 0, &e_),
+          "unsupported column type");
+  REFUSED(&b, dbx_sql_create_table(&b, "c.s.t", aNoName, 1, 0, &e_),
+          "has no name");
+  REFUSED(&b, dbx_sql_create_table(&b, "c..t", aEv, 1, 0, &e_),
+          "bad table name");
+  REFUSED(&b, dbx_sql_add_columns(&b, "a.b.c.d", aEv, 1, &e_),
+          "bad table name");
+  REFUSED(&b, dbx_sql_add_columns(&b, "c.s.t", NULL, 0, &e_), "1 column");
+  dbx_buf_free(&b);
+}
+
+static void copy_into_statements(void **state) {
+  static const char *const az2[] = {"part-0.parquet", "sub/it's.parquet"};
+  static const char *const azBad[] = {"../x.parquet", "/abs.parquet", "",
+                                      "a//b", "a/./b"};
+  static const DbxSqlCol aHostile[] = {{"v`); DROP", "VARIANT"},
+                                       {"n'\\", "STRING"}};
+  const char **azMany;
+  DbxBuf b = {0};
+  int i;
+  (void)state;
+  BUILT(&b,
+        dbx_sql_copy_into(&b, "main.sales.ev", aEv, 3,
+                          "/Volumes/main/sales/_dbx_staging/c1", az2, 1, 0,
+                          &e_),
+        "COPY INTO `main`.`sales`.`ev` FROM (SELECT CAST(`id` AS BIGINT) AS "
+        "`id`, parse_json(`props`) AS `props`, CAST(`amount` AS "
+        "DECIMAL(10,2)) AS `amount` FROM "
+        "'/Volumes/main/sales/_dbx_staging/c1/') FILEFORMAT = PARQUET FILES "
+        "= ('part-0.parquet')");
+  BUILT(&b,
+        dbx_sql_copy_into(&b, "t", aHostile, 2, "/Volumes/c/s/v/it's\\dir/",
+                          az2, 2, 1, &e_),
+        "COPY INTO `t` FROM (SELECT parse_json(`v``); DROP`) AS `v``); "
+        "DROP`, CAST(`n'\\` AS STRING) AS `n'\\` FROM "
+        "'/Volumes/c/s/v/it\\'s\\\\dir/') FILEFORMAT = PARQUET FILES = "
+        "('part-0.parquet', 'sub/it\\'s.parquet') COPY_OPTIONS "
+        "('mergeSchema' = 'true')");
+  /* 1000 files are taken, 1001 are not */
+  azMany = sqlite3_malloc64(sizeof(char *) * 1001);
+  assert_non_null(azMany);
+  for (i = 0; i < 1001; i++)
+    azMany[i] = "f.parquet";
+  {
+    DbxError e = {0};
+    dbx_buf_reset(&b);
+    assert_int_equal(dbx_sql_copy_into(&b, "t", aEv, 1, "/Volumes/c/s/v",
+                                       azMany, 1000, 0, &e),
+                     SQLITE_OK);
+    assert_non_null(strstr(b.z, "'f.parquet')"));
+  }
+  REFUSED(&b,
+          dbx_sql_copy_into(&b, "t", aEv, 1, "/Volumes/c/s/v", azMany, 1001, 0,
+                            &e_),
+          "1 to 1000 files, not 1001");
+  sqlite3_free(azMany);
+  REFUSED(&b,
+          dbx_sql_copy_into(&b, "t", aEv, 1, "/Volumes/c/s/v", az2, 0, 0, &e_),
+          "not 0");
+  REFUSED(&b, dbx_sql_copy_into(&b, "t", aEv, 1, "/tmp/x", az2, 1, 0, &e_),
+          "is not a /Volumes/");
+  {
+    static const char *const azBadDir[] = {
+        "/Volumes/c/../x",  "/Volumes/c/s/v/..",
+        "/Volumes/c/s/v/.", "/Volumes/c/s//v",
+        "/Volumes/c/s",     "/Volumes/",
+        "Volumes/c/s/v",    "",
+        "/Volumes/c/s/v//"};
+    for (i = 0; i < (int)DBX_ARRAY_SIZE(azBadDir); i++) {
+      REFUSED(&b,
+              dbx_sql_copy_into(&b, "t", aEv, 1, azBadDir[i], az2, 1, 0, &e_),
+              "is not a /Volumes/");
+    }
+    REFUSED(&b, dbx_sql_copy_into(&b, "t", aEv, 1, NULL, az2, 1, 0, &e_),
+            "is not a /Volumes/");
+  }
+  for (i = 0; i < (int)DBX_ARRAY_SIZE(azBad); i++) {
+    REFUSED(&b,
+            dbx_sql_copy_into(&b, "t", aEv, 1, "/Volumes/c/s/v", &azBad[i], 1,
+                              0, &e_),
+            "is not a path inside");
+  }
+  REFUSED(&b,
+          dbx_sql_copy_into(&b, "t", aEv, 0, "/Volumes/c/s/v", az2, 1, 0, &e_),
+          "1 column");
+  dbx_buf_free(&b);
+}
+
+static void stage_statements(void **state) {
+  static const DbxSqlCol aOp[] = {{"id", "BIGINT"}, {"_DBX_OP", "STRING"}};
+  char zLong[300];
+  DbxBuf b = {0};
+  (void)state;
+  BUILT(&b, dbx_sql_stage_table(&b, "main.crm.persons", "c42_ab", &e_),
+        "`main`.`crm`.`persons__dbx_stage_c42_ab`");
+  BUILT(&b, dbx_sql_stage_table(&b, "`a``b`.`c.d`", "1", &e_),
+        "`a``b`.`c.d__dbx_stage_1`");
+  BUILT(&b, dbx_sql_create_stage(&b, "c.s.t", "x1", aEv, 2, &e_),
+        "CREATE TABLE IF NOT EXISTS `c`.`s`.`t__dbx_stage_x1` (`id` BIGINT, "
+        "`props` VARIANT, `_dbx_op` STRING) USING DELTA");
+  BUILT(&b, dbx_sql_drop_stage(&b, "c.s.t", "x1", &e_),
+        "DROP TABLE IF EXISTS `c`.`s`.`t__dbx_stage_x1`");
+  REFUSED(&b, dbx_sql_stage_table(&b, "c.s.t", "a-b", &e_), "bad stage suffix");
+  REFUSED(&b, dbx_sql_stage_table(&b, "c.s.t", "", &e_), "bad stage suffix");
+  REFUSED(&b, dbx_sql_drop_stage(&b, "c.s.t", "x`; DROP", &e_),
+          "bad stage suffix");
+  REFUSED(&b, dbx_sql_drop_stage(&b, "c.s.t", NULL, &e_), "bad stage suffix");
+  memset(zLong, 'x', sizeof(zLong) - 1);
+  zLong[sizeof(zLong) - 1] = 0;
+  REFUSED(
+      &b,
+      dbx_sql_drop_stage(&b,
+                         "c.s.xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+                         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+                         "abc", &e_),
+      "too long");
+  REFUSED(&b, dbx_sql_stage_table(&b, "c.s.t", zLong, &e_), "bad stage suffix");
+  REFUSED(&b, dbx_sql_create_stage(&b, "c.s.t", "x1", aOp, 2, &e_),
+          "reserved for merge stages");
+  dbx_buf_free(&b);
+}
+
+static void merge_statements(void **state) {
+  static const DbxSqlCol aPerson[] = {{"team_id", "BIGINT"},
+                                      {"distinct_id", "STRING"},
+                                      {"person_version", "BIGINT"},
+                                      {"person_distinct_id_version", "BIGINT"},
+                                      {"properties", "VARIANT"}};
+  static const char *const azKey[] = {"team_id", "distinct_id"};
+  static const char *const azVer[] = {"person_version",
+                                      "person_distinct_id_version"};
+  static const DbxSqlCol aHostile[] = {{"k`; --", "STRING"}, {"v'\\\n", "INT"}};
+  static const char *const azHostile[] = {"K`; --"};
+  static const DbxSqlCol aOp[] = {{"k", "INT"}, {"_Dbx_Op", "STRING"}};
+  static const DbxSqlCol aNoName[] = {{"k", "INT"}, {"", "STRING"}};
+  static const char *const azK[] = {"k"};
+  static const char *const azMissing[] = {"nope"};
+  static const char *const azNull[] = {NULL};
+  DbxBuf b = {0};
+  (void)state;
+  BUILT(&b,
+        dbx_sql_merge(&b, "main.crm.persons", "c7", aPerson, 5, azKey, 2, azVer,
+                      2, &e_),
+        "MERGE WITH SCHEMA EVOLUTION INTO `main`.`crm`.`persons` AS t USING "
+        "`main`.`crm`.`persons__dbx_stage_c7` AS s ON t.`team_id` <=> "
+        "s.`team_id` AND t.`distinct_id` <=> s.`distinct_id` WHEN MATCHED AND "
+        "s.`_dbx_op` = 'delete' THEN DELETE WHEN MATCHED AND "
+        "(s.`person_version` > t.`person_version` OR (t.`person_version` IS "
+        "NULL AND s.`person_version` IS NOT NULL) OR "
+        "s.`person_distinct_id_version` > t.`person_distinct_id_version` OR "
+        "(t.`person_distinct_id_version` IS NULL AND "
+        "s.`person_distinct_id_version` IS NOT NULL)) THEN UPDATE SET "
+        "`team_id` = s.`team_id`, `distinct_id` = s.`distinct_id`, "
+        "`person_version` = s.`person_version`, `person_distinct_id_version` "
+        "= s.`person_distinct_id_version`, `properties` = s.`properties` WHEN "
+        "NOT MATCHED AND s.`_dbx_op` <> 'delete' THEN INSERT (`team_id`, "
+        "`distinct_id`, `person_version`, `person_distinct_id_version`, "
+        "`properties`) VALUES (s.`team_id`, s.`distinct_id`, "
+        "s.`person_version`, s.`person_distinct_id_version`, s.`properties`)");
+  /* no version columns: a matched upsert always updates; a key is found
+  ** whatever its case, and written as given */
+  BUILT(&b,
+        dbx_sql_merge(&b, "t", "z", aHostile, 2, azHostile, 1, NULL, 0, &e_),
+        "MERGE WITH SCHEMA EVOLUTION INTO `t` AS t USING `t__dbx_stage_z` AS "
+        "s ON t.`K``; --` <=> s.`K``; --` WHEN MATCHED AND s.`_dbx_op` = "
+        "'delete' THEN DELETE WHEN MATCHED THEN UPDATE SET `k``; --` = "
+        "s.`k``; --`, `v'\\\n` = s.`v'\\\n` WHEN NOT MATCHED AND s.`_dbx_op` "
+        "<> 'delete' THEN INSERT (`k``; --`, `v'\\\n`) VALUES (s.`k``; --`, "
+        "s.`v'\\\n`)");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aPerson, 5, azKey, 0, NULL, 0, &e_),
+          "set merge_keys");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aOp, 2, azK, 1, NULL, 0, &e_),
+          "_dbx_op is reserved");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aNoName, 2, azK, 1, NULL, 0, &e_),
+          "column 2 has no name");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aPerson, 0, azKey, 1, NULL, 0, &e_),
+          "1 column or more");
+  REFUSED(&b,
+          dbx_sql_merge(&b, "t", "z", aPerson, 5, azMissing, 1, NULL, 0, &e_),
+          "merge key 'nope' is not a column of the batch");
+  REFUSED(&b,
+          dbx_sql_merge(&b, "t", "z", aPerson, 5, azKey, 1, azMissing, 1, &e_),
+          "version column 'nope' is not a column");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aPerson, 5, azNull, 1, NULL, 0, &e_),
+          "merge key '' is not a column");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z", aPerson, 5, azKey, 1, NULL, -1, &e_),
+          "bad version column list");
+  REFUSED(&b, dbx_sql_merge(&b, "t", "z z", aPerson, 5, azKey, 1, NULL, 0, &e_),
+          "bad stage suffix");
+  REFUSED(&b, dbx_sql_merge(&b, "", "z", aPerson, 5, azKey, 1, NULL, 0, &e_),
+          "bad table name");
+  dbx_buf_free(&b);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(create_volume_quotes_each_part),
@@ -276,6 +668,13 @@ int main(void) {
       cmocka_unit_test(names_split_and_quote),
       cmocka_unit_test(reads_are_read_only),
       cmocka_unit_test(writes_and_doubt_are_not),
+      cmocka_unit_test(string_literals_escape_for_databricks),
+      cmocka_unit_test(type_texts_are_checked),
+      cmocka_unit_test(column_lists_parse),
+      cmocka_unit_test(create_and_alter_statements),
+      cmocka_unit_test(copy_into_statements),
+      cmocka_unit_test(stage_statements),
+      cmocka_unit_test(merge_statements),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -94,3 +94,23 @@ test('keyword-only words are names when qualified or in backticks, keywords when
   const lit = await x('SELECT null IS NULL, true, false, CASE WHEN true THEN 1 END, NOT false FROM main.default.kw_only');
   assert.deepEqual(lit.rows, [[true, true, false, 1, true]]);
 });
+
+test('schema, table and volume names follow the Unity Catalog rule: no dot, slash or control character', async () => {
+  const err = async (sql) => { try { await x(sql); } catch (e) { return e.errorClass; } assert.fail(`accepted: ${sql}`); };
+  // a dot inside backticks is refused, never cut at the dot into another name
+  assert.equal(await err('CREATE TABLE main.default.`a.b` (id INT)'), 'INVALID_SCHEMA_OR_RELATION_NAME');
+  assert.equal(await err('CREATE TABLE main.default.`a/b` (id INT)'), 'INVALID_SCHEMA_OR_RELATION_NAME');
+  assert.equal(await err('CREATE TABLE main.default.`a\nb` (id INT)'), 'INVALID_SCHEMA_OR_RELATION_NAME');
+  assert.equal(await err(`CREATE TABLE main.default.\`${'x'.repeat(256)}\` (id INT)`), 'INVALID_SCHEMA_OR_RELATION_NAME');
+  assert.equal(await err('CREATE SCHEMA main.`s.t`'), 'INVALID_SCHEMA_OR_RELATION_NAME');
+  assert.equal(await err('CREATE VOLUME main.default.`v/w`'), 'INVALID_SCHEMA_OR_RELATION_NAME');
+  const tables = (await x("SELECT table_name FROM main.information_schema.tables WHERE table_schema = 'default'")).rows.map((r) => r[0]);
+  assert.ok(!tables.includes('a'), 'a part of a refused name was created');
+  // anything else is a name: backticks, quotes, semicolons, comment markers, unicode (and, unlike
+  // Unity Catalog, a space)
+  const odd = "t`';--*é🙂";
+  await x(`CREATE TABLE main.default.\`${odd.replaceAll('`', '``')}\` (id INT)`);
+  const after = (await x("SELECT table_name FROM main.information_schema.tables WHERE table_schema = 'default'")).rows.map((r) => r[0]);
+  assert.ok(after.includes(odd));
+  assert.equal((await x(`CREATE TABLE main.default.\`${'y'.repeat(255)}\` (id INT)`)).rows.length, 0);
+});

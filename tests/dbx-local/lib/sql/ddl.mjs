@@ -119,9 +119,22 @@ export function parseColumns(c) {
  * owner, grants, history): it commits a new version named as Delta names it, with the new schema,
  * properties and data.
  */
+// Unity Catalog object names (schemas, tables, volumes): at most 255 characters, none of
+// '.', '/', ASCII control characters or DEL. A name breaking the rule is refused, never cut
+// at the dot as a three-part name would read it. Unity Catalog refuses spaces too; dbx-local
+// accepts them (README, deviations).
+function checkObjectName(name, kind) {
+  // eslint-disable-next-line no-control-regex
+  if (name.length <= 255 && !/[./\x00-\x1f\x7f]/.test(name)) return;
+  throw new SqlError('INVALID_SCHEMA_OR_RELATION_NAME', '42602',
+    `\`${name.replaceAll('`', '``')}\` is not a valid name for ${kind}. Names are at most 255 characters and may not contain '.', '/' or control characters.`);
+}
+
 async function createTable(engine, c, ctx, mode) {
   const ine = mode === 'CREATE' && ifNotExists(c);
-  const full = engine.resolveName(c.nameTokens().map((t) => t.value), ctx);
+  const nameParts = c.nameTokens().map((t) => t.value);
+  checkObjectName(nameParts[nameParts.length - 1], 'tables');
+  const full = engine.resolveName(nameParts, ctx);
   const [cat, sch, name] = splitName(full);
   let cols = null;
   if (c.isOp('(')) cols = parseColumns(c);
@@ -205,6 +218,7 @@ async function createTable(engine, c, ctx, mode) {
 async function createSchema(engine, c, ctx) {
   const ine = ifNotExists(c);
   const parts = c.nameTokens().map((t) => t.value.toLowerCase());
+  checkObjectName(parts[parts.length - 1], 'schemas');
   const [cat, sch] = parts.length === 1 ? [ctx.catalog, parts[0]] : parts;
   let comment = null;
   while (!c.atEnd()) {
@@ -257,6 +271,7 @@ async function createVolume(engine, c, ctx) {
     else if (c.isWord('LOCATION')) throw unsupported('external volumes (LOCATION)');
     else throw syntaxError(c.peek().text);
   }
+  checkObjectName(parts[parts.length - 1], 'volumes');
   const full = engine.resolveName(parts, ctx);
   const [cat, sch, vol] = splitName(full);
   engine.requireSchema(`${cat}.${sch}`);
