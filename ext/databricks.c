@@ -113,6 +113,8 @@ static const struct {
     {"dbx_exec", -1, DBX_FN_NETWORK, 1, dbx_fn_exec},
     {"dbx_config", -1, DBX_FN_NETWORK, 1, dbx_fn_config},
     {"dbx_refresh", 1, DBX_FN_NETWORK, 1, dbx_vtab_refresh},
+    /* DIRECTONLY because it writes files; no network */
+    {"dbx_parquet", -1, DBX_FN_NETWORK, 0, dbx_fn_parquet},
 };
 
 /*

@@ -213,6 +213,7 @@ void dbx_error_to_context(sqlite3_context *ctx, const DbxError *pErr);
 void dbx_fn_exec(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_vtab_refresh(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */
