@@ -44,9 +44,27 @@
 #define PQ_PAGE_DATA          0
 #define PQ_PAGE_DICTIONARY    2
 
+/* Values of a column chunk looked at before its dictionary is dropped
+** when more than half of them are distinct. */
+#define PQ_DICT_PROBE 4096
+
 /* Longest min/max statistic kept for a byte array; longer ones are cut
 ** (and marked inexact). */
 #define PQ_STAT_MAX 64
+
+/*
+** dbx_buf_append for the per-value paths: the copy inline while the
+** buffer has room (NUL termination kept), the call only to grow it.
+*/
+static inline void buf_put(DbxBuf *p, const void *pData, size_t nData) {
+  if (p->n + nData < p->nAlloc) {
+    memcpy(p->z + p->n, pData, nData);
+    p->n += nData;
+    p->z[p->n] = 0;
+  } else {
+    dbx_buf_append(p, pData, nData);
+  }
+}
 
 /* ---------------------------------------------------------------------
 ** Thrift compact protocol encoder
@@ -234,8 +252,14 @@ static uint64_t pq_hash(const unsigned char *z, size_t n) {
   }
   v = 0;
   memcpy(&v, z, n);
-  h = (h ^ v) * 0xc4ceb9fe1a85ec53ull;
-  return h ^ (h >> 29);
+  /* the finalizer of MurmurHash3: every input bit reaches the low bits
+  ** that pick the slot */
+  h ^= v;
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 33);
 }
 
 /* The value bytes of entry k (nWidth 0: a byte array). */
@@ -645,6 +669,32 @@ static int page_emit(DbxParquet *p, DbxBuf *pOut, int eType, int nValue,
   return SQLITE_OK;
 }
 
+/* Rewrites the dictionary indices of the current page of column c as
+** PLAIN values and drops the dictionary for the rest of the row group. */
+static int dict_to_plain(DbxParquet *p, PqColumn *c, DbxError *pErr) {
+  const uint32_t *aIdx = (const uint32_t *)c->vals.z;
+  DbxBuf plain = {0};
+  int i;
+  for (i = 0; i < c->nPageNonNull; i++) {
+    size_t n;
+    const unsigned char *z = dict_entry(&c->dict, aIdx[i], c->nWidth, &n);
+    if (c->nWidth == 0) {
+      uint32_t n32 = (uint32_t)n;
+      dbx_buf_append(&plain, &n32, 4);
+    }
+    dbx_buf_append(&plain, z, n);
+  }
+  if (plain.rc) {
+    dbx_buf_free(&plain);
+    return writer_nomem(p, pErr);
+  }
+  dbx_buf_free(&c->vals);
+  c->vals = plain;
+  dict_reset(&c->dict);
+  c->bDict = 0;
+  return SQLITE_OK;
+}
+
 /* Turns the current page of column c into a data page at the end of its
 ** chunk. Returns SQLITE_OK or an error. */
 static int page_flush(DbxParquet *p, PqColumn *c, DbxError *pErr) {
@@ -660,6 +710,13 @@ static int page_flush(DbxParquet *p, PqColumn *c, DbxError *pErr) {
     if (p->page.rc) return writer_nomem(p, pErr);
     n32 = (uint32_t)(p->page.n - iLen - 4);
     memcpy(p->page.z + iLen, &n32, 4);
+  }
+  if (c->bDict && !c->bUsedDict &&
+      (int64_t)c->dict.nEntry * 2 > (int64_t)c->nPageNonNull) {
+    /* Most values of the first page are distinct: a dictionary would
+    ** only add to the file. PLAIN for the rest of the row group. */
+    rc = dict_to_plain(p, c, pErr);
+    if (rc) return rc;
   }
   if (c->bDict) {
     unsigned char nBit =
@@ -742,7 +799,6 @@ static int col_append(DbxParquet *p, PqColumn *c, const DbxPqCell *pCell,
     } else {
       n = col_fixed(c, pCell, aFix);
     }
-    stat_add(c, pCell);
     if (c->bDict) {
       uint32_t iEntry;
       int bNew, rc;
@@ -757,25 +813,34 @@ static int col_append(DbxParquet *p, PqColumn *c, const DbxPqCell *pCell,
         if (rc) return rc;
         c->bDict = 0;
       } else {
-        dbx_buf_append(&c->vals, &iEntry, 4);
+        buf_put(&c->vals, &iEntry, 4);
+        /* a value seen before cannot move the min or the max */
+        if (bNew) stat_add(c, pCell);
       }
     }
     if (!c->bDict) {
+      stat_add(c, pCell);
       if (c->nWidth == 0) {
         uint32_t n32 = (uint32_t)n;
-        dbx_buf_append(&c->vals, &n32, 4);
+        buf_put(&c->vals, &n32, 4);
       }
-      dbx_buf_append(&c->vals, z, n);
+      buf_put(&c->vals, z, n);
     }
     c->nPageBytes += (int64_t)n + (c->nWidth == 0 ? 4 : 0);
     p->nGroupBytes += (int64_t)n + (c->nWidth == 0 ? 4 : 0);
     c->nPageNonNull++;
     lvl = 1;
+    if (c->bDict && !c->bUsedDict && c->nPageNonNull == PQ_DICT_PROBE &&
+        (int64_t)c->dict.nEntry * 2 > PQ_DICT_PROBE) {
+      /* mostly distinct so far: PLAIN for the rest of the row group */
+      int rc = dict_to_plain(p, c, pErr);
+      if (rc) return rc;
+    }
   } else {
     c->nNull++;
     lvl = 0;
   }
-  if (!c->def.bNotNull) dbx_buf_append(&c->defs, &lvl, 4);
+  if (!c->def.bNotNull) buf_put(&c->defs, &lvl, 4);
   c->nPageValues++;
   if (c->vals.rc || c->defs.rc) {
     return writer_nomem(p, pErr);
