@@ -252,6 +252,8 @@ int dbx_parquet_decimal_bytes(int nPrecision) {
 ** Errors
 */
 
+static int real_text(double r, char *a);
+
 /* Appends the value as a message shows it: text quoted, its first 60
 ** characters, bytes that are not printable UTF-8 as \xHH; a blob as
 ** X'..' hex of its first 30 bytes; numbers as SQLite prints them. */
@@ -262,9 +264,12 @@ static void value_show(DbxBuf *b, const DbxPqValue *v) {
   case SQLITE_INTEGER:
     dbx_buf_appendf(b, "%lld", (long long)v->i);
     return;
-  case SQLITE_FLOAT:
-    dbx_buf_appendf(b, "%.17g", v->r);
+  case SQLITE_FLOAT: {
+    char a[40];
+    real_text(v->r, a);
+    dbx_buf_appendf(b, "%s", a);
     return;
+  }
   case SQLITE_BLOB:
     dbx_buf_append(b, "X'", 2);
     for (i = 0; i < v->n && i < 30; i++)
