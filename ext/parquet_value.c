@@ -200,6 +200,7 @@ int dbx_parquet_schema_parse(const char *zSchema, DbxPqColumn **paCol,
       while (isalnum((unsigned char)*z) || *z == '_' || (*z & 0x80))
         dbx_buf_append(&name, z++, 1);
     }
+    z = type_skip(z);
     for (; *z && (nDepth > 0 || *z != ','); z++) {
       if (*z == '(' || *z == '<') nDepth++;
       if (*z == ')' || *z == '>') nDepth--;
