@@ -376,7 +376,6 @@ typedef struct PqColumn {
   int64_t nChunkRaw; /* uncompressed size of chunk's pages, headers in */
   int64_t nNull;
   int bUsedDict;  /* a page holds dictionary indices */
-  int bUsedPlain; /* a page holds PLAIN values */
   /* statistics of the chunk */
   int bMinMax; /* min and max were seen */
   int64_t iMin, iMax;
@@ -738,10 +737,8 @@ static int page_flush(DbxParquet *p, PqColumn *c, DbxError *pErr) {
       }
     }
     if (i & 7) dbx_buf_append(&p->page, &b, 1);
-    c->bUsedPlain = 1;
   } else {
     if (c->vals.n) dbx_buf_append(&p->page, c->vals.z, c->vals.n);
-    c->bUsedPlain = 1;
   }
   rc = page_emit(p, &c->chunk, PQ_PAGE_DATA, c->nPageValues, eEncoding,
                  &c->nChunkRaw, pErr);
@@ -861,7 +858,7 @@ static void col_reset(DbxParquet *p, PqColumn *c) {
   dbx_buf_reset(&c->chunk);
   c->bDict = p->opt.bDictionary && c->ePhys != PQ_BOOLEAN;
   c->nChunkRaw = c->nNull = 0;
-  c->bUsedDict = c->bUsedPlain = 0;
+  c->bUsedDict = 0;
   c->bMinMax = 0;
   dbx_buf_reset(&c->min);
   dbx_buf_reset(&c->max);

@@ -33,6 +33,7 @@
 #include <string.h>
 
 #include "parquet.h"
+#include "result.h"
 #include "sqlgen.h"
 
 /* ---------------------------------------------------------------------
@@ -494,17 +495,6 @@ static int dec_parse(const char *z, int nPrecision, int nScale, pq_i128 *pv) {
 ** Dates and times
 */
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, int m, int d) {
-  int64_t era, yoe, doy, doe;
-  y -= m <= 2;
-  era = (y >= 0 ? y : y - 399) / 400;
-  yoe = y - era * 400;
-  doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
 /* Reads exactly n digits at *pz into *pv. */
 static int digits(const char **pz, int n, int *pv) {
   int v = 0, i;
@@ -537,7 +527,7 @@ static int parse_date(const char **pz, int64_t *pDays) {
   if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
     return 0;
   }
-  *pDays = days_from_civil(y, m, d);
+  *pDays = dbx_result_days_from_civil(y, m, d);
   *pz = z;
   return 1;
 }
