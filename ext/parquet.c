@@ -375,7 +375,7 @@ typedef struct PqColumn {
   DbxBuf chunk;      /* data pages, each header then body */
   int64_t nChunkRaw; /* uncompressed size of chunk's pages, headers in */
   int64_t nNull;
-  int bUsedDict;  /* a page holds dictionary indices */
+  int bUsedDict; /* a page holds dictionary indices */
   /* statistics of the chunk */
   int bMinMax; /* min and max were seen */
   int64_t iMin, iMax;
@@ -842,7 +842,8 @@ static int col_append(DbxParquet *p, PqColumn *c, const DbxPqCell *pCell,
   if (c->vals.rc || c->defs.rc) {
     return writer_nomem(p, pErr);
   }
-  if (c->nPageBytes >= p->opt.nPageBytes || c->nPageValues >= 1000000) {
+  /* a definition level takes 4 bytes until the page is encoded */
+  if (c->nPageBytes + 4 * (int64_t)c->nPageValues >= p->opt.nPageBytes) {
     return page_flush(p, c, pErr);
   }
   return SQLITE_OK;
