@@ -23,8 +23,12 @@
 ** any text -> STRING, blobs only (or blobs and text) -> BINARY, all NULL
 ** -> STRING. A later value that does not fit the chosen type is an error.
 **
+** Reading the query and writing Parquet overlap in two threads when SQLite
+** is thread-safe (see pqf_pipe_run).
+**
 ** SQLITE_DIRECTONLY: it writes files. No network; no session.
 */
+#include <pthread.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -219,6 +223,178 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
                        sqlite3_errmsg(db));
 }
 
+/* ---------------------------------------------------------------------
+** The pipeline: one thread steps the query and copies rows into a batch
+** while another converts and writes the batch before it, so that reading
+** SQLite and writing Parquet overlap. Two batches, taken in turn; memory
+** is bounded by them. Without a thread, rows go straight to the writer.
+*/
+
+#define PQF_BATCH_ROWS  1024
+#define PQF_BATCH_BYTES (4 << 20)
+
+/* Rows copied out of the statement. A text or blob value holds its
+** offset in bytes in i until the batch is sealed, then z points there. */
+typedef struct PqfBatch {
+  DbxPqValue *aVal; /* owned; PQF_BATCH_ROWS rows of nCol values */
+  DbxBuf bytes;     /* the text and blob bytes of the rows, each NUL-ended */
+  int nRow;
+  int bFull; /* handed to the writer thread */
+} PqfBatch;
+
+typedef struct PqfPipe {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  PqfBatch a[2];
+  int nCol;
+  int bEnd; /* no batch is coming any more */
+  int rc;   /* the writer's error (sticky), in err */
+  DbxError err;
+  DbxParquet *pW; /* borrowed */
+} PqfPipe;
+
+/* The writer thread: appends the rows of each full batch, in turn. */
+static void *pqf_writer(void *pArg) {
+  PqfPipe *p = pArg;
+  int k = 0;
+  for (;;) {
+    PqfBatch *b = &p->a[k];
+    DbxError err;
+    int i, rc = SQLITE_OK;
+    pthread_mutex_lock(&p->mu);
+    while (!b->bFull && !p->bEnd)
+      pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    if (!b->bFull) break; /* the end, and nothing left */
+    dbx_error_clear(&err);
+    for (i = 0; rc == SQLITE_OK && i < b->nRow; i++) {
+      rc = dbx_parquet_append(p->pW, &b->aVal[i * p->nCol], &err);
+    }
+    pthread_mutex_lock(&p->mu);
+    if (rc) {
+      p->rc = rc;
+      p->err = err;
+    }
+    b->bFull = 0;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (rc) break;
+    k ^= 1;
+  }
+  return NULL;
+}
+
+/* Copies the current row of pStmt to the end of batch b. */
+static void pqf_copy_row(sqlite3_stmt *pStmt, int nCol, PqfBatch *b) {
+  DbxPqValue *aVal = &b->aVal[b->nRow * nCol];
+  int i;
+  pqf_row(pStmt, nCol, aVal);
+  for (i = 0; i < nCol; i++) {
+    DbxPqValue *v = &aVal[i];
+    if (v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) {
+      v->i = (int64_t)b->bytes.n;
+      dbx_buf_append(&b->bytes, v->z, (size_t)v->n);
+      dbx_buf_append(&b->bytes, "", 1);
+    }
+  }
+  b->nRow++;
+}
+
+/* Points the text and blob values of batch b into its bytes. */
+static void pqf_seal(PqfBatch *b, int nCol) {
+  int i;
+  for (i = 0; i < b->nRow * nCol; i++) {
+    DbxPqValue *v = &b->aVal[i];
+    if (v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) {
+      v->z = b->bytes.z + v->i;
+    }
+  }
+}
+
+/*
+** Writes every remaining row of pStmt with pW, reading and writing in two
+** threads (in one when no thread can be started). Returns SQLITE_OK or the
+** first error in pErr: the writer's (which names the row) or the query's.
+*/
+static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int nCol,
+                        DbxParquet *pW, DbxError *pErr) {
+  PqfPipe pipe;
+  pthread_t tid;
+  int rcStep = SQLITE_ROW, rc = SQLITE_OK, k = 0, i, bCv;
+  memset(&pipe, 0, sizeof(pipe));
+  pipe.nCol = nCol;
+  pipe.pW = pW;
+  for (i = 0; i < 2; i++) {
+    pipe.a[i].aVal =
+        sqlite3_malloc64(sizeof(DbxPqValue) * PQF_BATCH_ROWS * (uint64_t)nCol);
+  }
+  if (pipe.a[0].aVal == NULL || pipe.a[1].aVal == NULL ||
+      pthread_mutex_init(&pipe.mu, NULL) != 0) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  /* the writer allocates from SQLite's heap, which only a thread-safe
+  ** SQLite lets two threads share */
+  bCv = pthread_cond_init(&pipe.cv, NULL) == 0;
+  if (!sqlite3_threadsafe() || !bCv ||
+      pthread_create(&tid, NULL, pqf_writer, &pipe) != 0) {
+    /* no second thread: one row at a time, here */
+    DbxPqValue *aVal = pipe.a[0].aVal;
+    while ((rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
+      pqf_row(pStmt, nCol, aVal);
+      rc = dbx_parquet_append(pW, aVal, pErr);
+      if (rc) break;
+    }
+    if (rc == SQLITE_OK && rcStep != SQLITE_DONE) rc = rcStep;
+    if (bCv) pthread_cond_destroy(&pipe.cv);
+    pthread_mutex_destroy(&pipe.mu);
+    goto done;
+  }
+  while (rcStep == SQLITE_ROW) {
+    PqfBatch *b = &pipe.a[k];
+    pthread_mutex_lock(&pipe.mu);
+    while (b->bFull && pipe.rc == SQLITE_OK)
+      pthread_cond_wait(&pipe.cv, &pipe.mu);
+    rc = pipe.rc;
+    pthread_mutex_unlock(&pipe.mu);
+    if (rc) break;
+    b->nRow = 0;
+    dbx_buf_reset(&b->bytes);
+    while (b->nRow < PQF_BATCH_ROWS && b->bytes.n < PQF_BATCH_BYTES &&
+           (rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
+      pqf_copy_row(pStmt, nCol, b);
+    }
+    if (b->bytes.rc) {
+      rcStep = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+    pqf_seal(b, nCol);
+    pthread_mutex_lock(&pipe.mu);
+    if (b->nRow && rcStep != SQLITE_NOMEM) b->bFull = 1;
+    pthread_cond_broadcast(&pipe.cv);
+    pthread_mutex_unlock(&pipe.mu);
+    k ^= 1;
+  }
+  pthread_mutex_lock(&pipe.mu);
+  pipe.bEnd = 1;
+  pthread_cond_broadcast(&pipe.cv);
+  pthread_mutex_unlock(&pipe.mu);
+  pthread_join(tid, NULL);
+  pthread_cond_destroy(&pipe.cv);
+  pthread_mutex_destroy(&pipe.mu);
+  if (pipe.rc) {
+    rc = pipe.rc;
+    if (pErr->rc == SQLITE_OK) *pErr = pipe.err;
+  } else if (rcStep != SQLITE_DONE && rcStep != SQLITE_ROW) {
+    rc = rcStep;
+  }
+done:
+  for (i = 0; i < 2; i++) {
+    sqlite3_free(pipe.a[i].aVal);
+    dbx_buf_free(&pipe.a[i].bytes);
+  }
+  return rc;
+}
+
 /* The JSON report. */
 static char *pqf_report(const DbxPqReport *r, double rSeconds) {
   DbxBuf b = {0};
@@ -332,12 +508,7 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
   }
   /* then the rest of the rows, straight from the statement */
   if (rc == SQLITE_OK && (nSaved == PQF_LOOKAHEAD || apSaved == NULL)) {
-    while ((rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
-      pqf_row(pStmt, nCol, aVal);
-      rc = dbx_parquet_append(pW, aVal, pErr);
-      if (rc) break;
-    }
-    if (rc == SQLITE_OK && rcStep != SQLITE_DONE) rc = rcStep;
+    rc = pqf_pipe_run(db, pStmt, nCol, pW, pErr);
   }
   if (rc == SQLITE_OK) {
     rc = dbx_parquet_close(pW, pReport, pErr);

@@ -226,6 +226,11 @@ test('errors name the column, the row and the value, and leave no file', async (
     `${dir}/`, { schema: 'v BIGINT', row_group_rows: 100, file_size_mb: 0.0001 });
   assert.match(err, /row 3000/);
   assert.deepEqual(await readdir(dir), []);
+  // so is a query that fails after some batches were written
+  const err2 = await writeFails('', "SELECT CASE WHEN value = 2500 THEN json('{bad') ELSE value END AS v FROM generate_series(1, 5000)",
+    `${dir}/`, { row_group_rows: 100, file_size_mb: 0.0001 });
+  assert.match(err2, /dbx_parquet: the query failed: malformed JSON/);
+  assert.deepEqual(await readdir(dir), []);
 });
 
 test('bad arguments and options are one-line errors naming what is wrong', async () => {
