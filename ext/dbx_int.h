@@ -38,6 +38,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <sqlite3ext.h>
 #ifndef SQLITE_CORE
@@ -136,6 +137,17 @@ typedef struct DbxBuf {
 } DbxBuf;
 
 void dbx_buf_append(DbxBuf *p, const void *pData, size_t nData);
+/* dbx_buf_append for per-value paths: the copy inline while the buffer has
+** room, the call only when it must grow. */
+static inline void dbx_buf_put(DbxBuf *p, const void *pData, size_t nData) {
+  if (p->n + nData < p->nAlloc) {
+    memcpy(p->z + p->n, pData, nData);
+    p->n += nData;
+    p->z[p->n] = 0;
+  } else {
+    dbx_buf_append(p, pData, nData);
+  }
+}
 void dbx_buf_appendf(DbxBuf *p, const char *zFmt, ...)
     __attribute__((format(printf, 2, 3)));
 void dbx_buf_vappendf(DbxBuf *p, const char *zFmt, va_list ap);

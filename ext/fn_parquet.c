@@ -293,8 +293,8 @@ static void pqf_copy_row(sqlite3_stmt *pStmt, int nCol, PqfBatch *b) {
     DbxPqValue *v = &aVal[i];
     if (v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) {
       v->i = (int64_t)b->bytes.n;
-      dbx_buf_append(&b->bytes, v->z, (size_t)v->n);
-      dbx_buf_append(&b->bytes, "", 1);
+      dbx_buf_put(&b->bytes, v->z, (size_t)v->n);
+      dbx_buf_put(&b->bytes, "", 1);
     }
   }
   b->nRow++;

@@ -52,20 +52,6 @@
 ** (and marked inexact). */
 #define PQ_STAT_MAX 64
 
-/*
-** dbx_buf_append for the per-value paths: the copy inline while the
-** buffer has room (NUL termination kept), the call only to grow it.
-*/
-static inline void buf_put(DbxBuf *p, const void *pData, size_t nData) {
-  if (p->n + nData < p->nAlloc) {
-    memcpy(p->z + p->n, pData, nData);
-    p->n += nData;
-    p->z[p->n] = 0;
-  } else {
-    dbx_buf_append(p, pData, nData);
-  }
-}
-
 /* ---------------------------------------------------------------------
 ** Thrift compact protocol encoder
 */
@@ -239,6 +225,8 @@ typedef struct PqDict {
   DbxBuf plain;   /* the entries, PLAIN encoded: the dictionary page body */
   uint32_t *aOff; /* owned; byte arrays: where entry k starts in plain */
   uint32_t nOff;  /* room in aOff */
+  uint32_t iLast; /* entry number + 1 of the last value found, or 0: a
+                  ** repeat of it needs no hash */
 } PqDict;
 
 static uint64_t pq_hash(const unsigned char *z, size_t n) {
@@ -306,6 +294,14 @@ static int dict_find(PqDict *d, int nWidth, const unsigned char *z, size_t n,
                      int64_t nLimit, uint32_t *piEntry, int *pbNew) {
   uint32_t h;
   *pbNew = 0;
+  if (d->iLast) {
+    size_t nE;
+    const unsigned char *zE = dict_entry(d, d->iLast - 1, nWidth, &nE);
+    if (nE == n && memcmp(zE, z, n) == 0) {
+      *piEntry = d->iLast - 1;
+      return SQLITE_OK;
+    }
+  }
   if ((uint64_t)(d->nEntry + 1) * 2 > d->nSlot && dict_grow(d, nWidth)) {
     return SQLITE_NOMEM;
   }
@@ -315,6 +311,7 @@ static int dict_find(PqDict *d, int nWidth, const unsigned char *z, size_t n,
     const unsigned char *zE = dict_entry(d, d->aSlot[h] - 1, nWidth, &nE);
     if (nE == n && memcmp(zE, z, n) == 0) {
       *piEntry = d->aSlot[h] - 1;
+      d->iLast = d->aSlot[h];
       return SQLITE_OK;
     }
     h = (h + 1) & (d->nSlot - 1);
@@ -336,6 +333,7 @@ static int dict_find(PqDict *d, int nWidth, const unsigned char *z, size_t n,
   if (d->plain.rc) return SQLITE_NOMEM;
   d->aSlot[h] = d->nEntry + 1;
   *piEntry = d->nEntry++;
+  d->iLast = d->nEntry;
   *pbNew = 1;
   return SQLITE_OK;
 }
@@ -344,6 +342,7 @@ static int dict_find(PqDict *d, int nWidth, const unsigned char *z, size_t n,
 static void dict_reset(PqDict *d) {
   if (d->aSlot) memset(d->aSlot, 0, (size_t)d->nSlot * sizeof(uint32_t));
   d->nEntry = 0;
+  d->iLast = 0;
   dbx_buf_reset(&d->plain);
 }
 
@@ -810,7 +809,7 @@ static int col_append(DbxParquet *p, PqColumn *c, const DbxPqCell *pCell,
         if (rc) return rc;
         c->bDict = 0;
       } else {
-        buf_put(&c->vals, &iEntry, 4);
+        dbx_buf_put(&c->vals, &iEntry, 4);
         /* a value seen before cannot move the min or the max */
         if (bNew) stat_add(c, pCell);
       }
@@ -819,9 +818,9 @@ static int col_append(DbxParquet *p, PqColumn *c, const DbxPqCell *pCell,
       stat_add(c, pCell);
       if (c->nWidth == 0) {
         uint32_t n32 = (uint32_t)n;
-        buf_put(&c->vals, &n32, 4);
+        dbx_buf_put(&c->vals, &n32, 4);
       }
-      buf_put(&c->vals, z, n);
+      dbx_buf_put(&c->vals, z, n);
     }
     c->nPageBytes += (int64_t)n + (c->nWidth == 0 ? 4 : 0);
     p->nGroupBytes += (int64_t)n + (c->nWidth == 0 ? 4 : 0);
@@ -837,7 +836,7 @@ static int col_append(DbxParquet *p, PqColumn *c, const DbxPqCell *pCell,
     c->nNull++;
     lvl = 0;
   }
-  if (!c->def.bNotNull) buf_put(&c->defs, &lvl, 4);
+  if (!c->def.bNotNull) dbx_buf_put(&c->defs, &lvl, 4);
   c->nPageValues++;
   if (c->vals.rc || c->defs.rc) {
     return writer_nomem(p, pErr);
