@@ -257,6 +257,7 @@ typedef struct PqfPipe {
 static void *pqf_writer(void *pArg) {
   PqfPipe *p = pArg;
   int k = 0;
+  pthread_setname_np(pthread_self(), "dbx_parquet"); /* for top and perf */
   for (;;) {
     PqfBatch *b = &p->a[k];
     DbxError err;
