@@ -141,7 +141,7 @@ void dbx_buf_append(DbxBuf *p, const void *pData, size_t nData);
 ** room, the call only when it must grow. */
 static inline void dbx_buf_put(DbxBuf *p, const void *pData, size_t nData) {
   if (p->n + nData < p->nAlloc) {
-    memcpy(p->z + p->n, pData, nData);
+    if (nData) memcpy(p->z + p->n, pData, nData); /* pData may be NULL */
     p->n += nData;
     p->z[p->n] = 0;
   } else {
