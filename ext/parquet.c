@@ -229,6 +229,7 @@ typedef struct PqDict {
                   ** repeat of it needs no hash */
 } PqDict;
 
+/* A 64-bit hash of the n bytes at z (8 at a time, then a finalizer). */
 static uint64_t pq_hash(const unsigned char *z, size_t n) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n, v;
   while (n >= 8) {
@@ -346,6 +347,7 @@ static void dict_reset(PqDict *d) {
   dbx_buf_reset(&d->plain);
 }
 
+/* Frees what the dictionary owns and empties it. */
 static void dict_free(PqDict *d) {
   sqlite3_free(d->aSlot);
   sqlite3_free(d->aOff);

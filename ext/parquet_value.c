@@ -613,6 +613,7 @@ static void int_range(DbxPqType e, int64_t *piMin, int64_t *piMax) {
 /* The text of a TEXT or BLOB value as a trimmed C string in a. */
 #define TRIMMED(v, a) text_trim((v)->z, (v)->n, a, (int)sizeof(a))
 
+/* TINYINT, SMALLINT, INT, BIGINT: into pCell->i, range checked. */
 static int conv_int(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
                     DbxPqCell *pCell, DbxError *pErr) {
   int64_t iMin, iMax, i = 0;
@@ -649,6 +650,7 @@ static int conv_int(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
   return SQLITE_OK;
 }
 
+/* FLOAT, DOUBLE: into pCell->r (a FLOAT rounded to float). */
 static int conv_real(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
                      DbxPqCell *pCell, DbxError *pErr) {
   double r;
@@ -682,6 +684,7 @@ static int conv_real(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
   return SQLITE_OK;
 }
 
+/* BOOLEAN: 0 or 1 into pCell->i. */
 static int conv_bool(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
                      DbxPqCell *pCell, DbxError *pErr) {
   char a[16];
@@ -716,6 +719,8 @@ static int conv_bool(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
   return conv_fail(pCol, v, iRow, "needs 0, 1, 'true' or 'false'", pErr);
 }
 
+/* DECIMAL(p,s): the unscaled value into pCell->i (p <= 18) or as
+** big-endian two's complement bytes into pCell->aScratch. */
 static int conv_decimal(const DbxPqColumn *pCol, const DbxPqValue *v,
                         int64_t iRow, DbxPqCell *pCell, DbxError *pErr) {
   char a[512];
@@ -758,6 +763,7 @@ static int conv_decimal(const DbxPqColumn *pCol, const DbxPqValue *v,
   return SQLITE_OK;
 }
 
+/* DATE (days) or TIMESTAMP[_NTZ] (microseconds) into pCell->i. */
 static int conv_time(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
                      DbxPqCell *pCell, DbxError *pErr) {
   char a[80];
@@ -808,6 +814,8 @@ static int conv_time(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
   }
 }
 
+/* STRING, BINARY, JSON: bytes into pCell->z / n (borrowed from v, or
+** number text in pCell->aScratch). */
 static int conv_bytes(const DbxPqColumn *pCol, const DbxPqValue *v,
                       int64_t iRow, DbxPqCell *pCell, DbxError *pErr) {
   switch (v->eType) {
