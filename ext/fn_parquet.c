@@ -23,8 +23,8 @@
 ** any text -> STRING, blobs only (or blobs and text) -> BINARY, all NULL
 ** -> STRING. A later value that does not fit the chosen type is an error.
 **
-** Reading the query and writing Parquet overlap in two threads when SQLite
-** is thread-safe (see pqf_pipe_run).
+** Reading and converting the rows, and encoding and writing them, overlap
+** in two threads when SQLite is thread-safe (see pqf_pipe_run).
 **
 ** SQLITE_DIRECTONLY: it writes files. No network; no session.
 */
@@ -169,26 +169,32 @@ static DbxPqType pqf_from_values(unsigned m) {
   return DBX_PQ_STRING;
 }
 
-/* Fills aVal from the current row of pStmt (borrowed until the next step). */
+/*
+** Fills aVal from the current row of pStmt (borrowed until the next step).
+** The values of sqlite3_column_value() are unprotected, which is safe here:
+** this runs inside a call of a function of the same connection, so its
+** mutex is held. One API call per value instead of three.
+*/
 static void pqf_row(sqlite3_stmt *pStmt, int nCol, DbxPqValue *aVal) {
   int i;
   for (i = 0; i < nCol; i++) {
     DbxPqValue *v = &aVal[i];
-    v->eType = sqlite3_column_type(pStmt, i);
+    sqlite3_value *p = sqlite3_column_value(pStmt, i);
+    v->eType = sqlite3_value_type(p);
     switch (v->eType) {
     case SQLITE_INTEGER:
-      v->i = sqlite3_column_int64(pStmt, i);
+      v->i = sqlite3_value_int64(p);
       break;
     case SQLITE_FLOAT:
-      v->r = sqlite3_column_double(pStmt, i);
+      v->r = sqlite3_value_double(p);
       break;
     case SQLITE_TEXT:
-      v->z = (const char *)sqlite3_column_text(pStmt, i);
-      v->n = sqlite3_column_bytes(pStmt, i);
+      v->z = (const char *)sqlite3_value_text(p);
+      v->n = sqlite3_value_bytes(p);
       break;
     case SQLITE_BLOB:
-      v->z = (const char *)sqlite3_column_blob(pStmt, i);
-      v->n = sqlite3_column_bytes(pStmt, i);
+      v->z = sqlite3_value_blob(p);
+      v->n = sqlite3_value_bytes(p);
       break;
     default:
       break;
@@ -224,20 +230,22 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 }
 
 /* ---------------------------------------------------------------------
-** The pipeline: one thread steps the query and copies rows into a batch
-** while another converts and writes the batch before it, so that reading
-** SQLite and writing Parquet overlap. Two batches, taken in turn; memory
-** is bounded by them. Without a thread, rows go straight to the writer.
+** The pipeline: one thread steps the query and converts its rows into a
+** batch of cells while another encodes, compresses and writes the batch
+** before it, so that reading SQLite and writing Parquet overlap. Two
+** batches, taken in turn; memory is bounded by them. Without a thread,
+** rows go straight to the writer.
 */
 
 #define PQF_BATCH_ROWS  1024
 #define PQF_BATCH_BYTES (4 << 20)
 
-/* Rows copied out of the statement. A text or blob value holds its
-** offset in bytes in i until the batch is sealed, then z points there. */
+/* Rows converted on the reading side. A byte-array cell whose bytes were
+** SQLite's holds z NULL and their offset in bytes in i until the batch is
+** sealed, then z points there; other cells point into themselves. */
 typedef struct PqfBatch {
-  DbxPqValue *aVal; /* owned; PQF_BATCH_ROWS rows of nCol values */
-  DbxBuf bytes;     /* the text and blob bytes of the rows, each NUL-ended */
+  DbxPqCell *aCell; /* owned; PQF_BATCH_ROWS rows of nCol cells */
+  DbxBuf bytes;     /* the bytes of those cells */
   int nRow;
   int bFull; /* handed to the writer thread */
 } PqfBatch;
@@ -269,7 +277,7 @@ static void *pqf_writer(void *pArg) {
     if (!b->bFull) break; /* the end, and nothing left */
     dbx_error_clear(&err);
     for (i = 0; rc == SQLITE_OK && i < b->nRow; i++) {
-      rc = dbx_parquet_append(p->pW, &b->aVal[i * p->nCol], &err);
+      rc = dbx_parquet_append_cells(p->pW, &b->aCell[i * p->nCol], &err);
     }
     pthread_mutex_lock(&p->mu);
     if (rc) {
@@ -285,51 +293,75 @@ static void *pqf_writer(void *pArg) {
   return NULL;
 }
 
-/* Copies the current row of pStmt to the end of batch b. */
-static void pqf_copy_row(sqlite3_stmt *pStmt, int nCol, PqfBatch *b) {
-  DbxPqValue *aVal = &b->aVal[b->nRow * nCol];
-  int i;
-  pqf_row(pStmt, nCol, aVal);
+/* Whether cells of column c are byte arrays (the other cells never point
+** outside themselves). */
+static int pqf_is_bytes(const DbxPqColumn *c) {
+  return c->eType == DBX_PQ_STRING || c->eType == DBX_PQ_BINARY ||
+         c->eType == DBX_PQ_JSON;
+}
+
+/*
+** Converts the current row of pStmt (row iRow, 1-based) into cells at the
+** end of batch b, copying the bytes that are SQLite's. aTmp has room for
+** nCol values. Returns SQLITE_OK or the conversion error in pErr.
+*/
+static int pqf_convert_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol,
+                           int nCol, DbxPqValue *aTmp, int64_t iRow,
+                           PqfBatch *b, DbxError *pErr) {
+  DbxPqCell *aCell = &b->aCell[b->nRow * nCol];
+  int i, rc;
+  pqf_row(pStmt, nCol, aTmp);
   for (i = 0; i < nCol; i++) {
-    DbxPqValue *v = &aVal[i];
-    if (v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) {
-      v->i = (int64_t)b->bytes.n;
-      dbx_buf_put(&b->bytes, v->z, (size_t)v->n);
-      dbx_buf_put(&b->bytes, "", 1);
+    DbxPqCell *c = &aCell[i];
+    rc = dbx_parquet_convert(&aCol[i], &aTmp[i], iRow, c, pErr);
+    if (rc) return rc;
+    if (pqf_is_bytes(&aCol[i]) && !c->bNull && c->n > 0 &&
+        c->z != c->aScratch) {
+      c->i = (int64_t)b->bytes.n;
+      dbx_buf_put(&b->bytes, c->z, (size_t)c->n);
+      c->z = NULL;
     }
   }
   b->nRow++;
+  return SQLITE_OK;
 }
 
-/* Points the text and blob values of batch b into its bytes. */
-static void pqf_seal(PqfBatch *b, int nCol) {
+/* Points the byte-array cells of batch b into its bytes. */
+static void pqf_seal(PqfBatch *b, const DbxPqColumn *aCol, int nCol) {
   int i;
   for (i = 0; i < b->nRow * nCol; i++) {
-    DbxPqValue *v = &b->aVal[i];
-    if (v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) {
-      v->z = b->bytes.z + v->i;
+    DbxPqCell *c = &b->aCell[i];
+    if (pqf_is_bytes(&aCol[i % nCol]) && !c->bNull && c->n > 0 &&
+        c->z == NULL) {
+      c->z = (const unsigned char *)b->bytes.z + c->i;
     }
   }
 }
 
 /*
-** Writes every remaining row of pStmt with pW, reading and writing in two
-** threads (in one when no thread can be started). Returns SQLITE_OK or the
-** first error in pErr: the writer's (which names the row) or the query's.
+** Writes every remaining row of pStmt, whose columns are aCol, with pW:
+** one thread reads and converts while another encodes and writes (one
+** thread does both when no second one can be started). Returns SQLITE_OK
+** or the first error in pErr: the writer's (about earlier rows), else a
+** conversion's, else the query's.
 */
-static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int nCol,
-                        DbxParquet *pW, DbxError *pErr) {
+static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
+                        const DbxPqColumn *aCol, int nCol, DbxParquet *pW,
+                        DbxError *pErr) {
   PqfPipe pipe;
   pthread_t tid;
+  DbxPqValue *aTmp;
+  int64_t iRow = dbx_parquet_rows(pW);
   int rcStep = SQLITE_ROW, rc = SQLITE_OK, k = 0, i, bCv;
   memset(&pipe, 0, sizeof(pipe));
   pipe.nCol = nCol;
   pipe.pW = pW;
   for (i = 0; i < 2; i++) {
-    pipe.a[i].aVal =
-        sqlite3_malloc64(sizeof(DbxPqValue) * PQF_BATCH_ROWS * (uint64_t)nCol);
+    pipe.a[i].aCell =
+        sqlite3_malloc64(sizeof(DbxPqCell) * PQF_BATCH_ROWS * (uint64_t)nCol);
   }
-  if (pipe.a[0].aVal == NULL || pipe.a[1].aVal == NULL ||
+  aTmp = sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nCol);
+  if (pipe.a[0].aCell == NULL || pipe.a[1].aCell == NULL || aTmp == NULL ||
       pthread_mutex_init(&pipe.mu, NULL) != 0) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     goto done;
@@ -340,10 +372,9 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int nCol,
   if (!sqlite3_threadsafe() || !bCv ||
       pthread_create(&tid, NULL, pqf_writer, &pipe) != 0) {
     /* no second thread: one row at a time, here */
-    DbxPqValue *aVal = pipe.a[0].aVal;
     while ((rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
-      pqf_row(pStmt, nCol, aVal);
-      rc = dbx_parquet_append(pW, aVal, pErr);
+      pqf_row(pStmt, nCol, aTmp);
+      rc = dbx_parquet_append(pW, aTmp, pErr);
       if (rc) break;
     }
     if (rc == SQLITE_OK && rcStep != SQLITE_DONE) rc = rcStep;
@@ -351,7 +382,7 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int nCol,
     pthread_mutex_destroy(&pipe.mu);
     goto done;
   }
-  while (rcStep == SQLITE_ROW) {
+  while (rcStep == SQLITE_ROW && rc == SQLITE_OK) {
     PqfBatch *b = &pipe.a[k];
     pthread_mutex_lock(&pipe.mu);
     while (b->bFull && pipe.rc == SQLITE_OK)
@@ -361,18 +392,21 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int nCol,
     if (rc) break;
     b->nRow = 0;
     dbx_buf_reset(&b->bytes);
-    while (b->nRow < PQF_BATCH_ROWS && b->bytes.n < PQF_BATCH_BYTES &&
+    while (rc == SQLITE_OK && b->nRow < PQF_BATCH_ROWS &&
+           b->bytes.n < PQF_BATCH_BYTES &&
            (rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
-      pqf_copy_row(pStmt, nCol, b);
+      rc = pqf_convert_row(pStmt, aCol, nCol, aTmp, ++iRow, b, pErr);
     }
-    if (b->bytes.rc) {
-      rcStep = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    if (rc == SQLITE_OK && b->bytes.rc) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
-    pqf_seal(b, nCol);
-    pthread_mutex_lock(&pipe.mu);
-    if (b->nRow && rcStep != SQLITE_NOMEM) b->bFull = 1;
-    pthread_cond_broadcast(&pipe.cv);
-    pthread_mutex_unlock(&pipe.mu);
+    if (rc == SQLITE_OK && b->nRow) {
+      pqf_seal(b, aCol, nCol);
+      pthread_mutex_lock(&pipe.mu);
+      b->bFull = 1;
+      pthread_cond_broadcast(&pipe.cv);
+      pthread_mutex_unlock(&pipe.mu);
+    }
     k ^= 1;
   }
   pthread_mutex_lock(&pipe.mu);
@@ -384,15 +418,16 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int nCol,
   pthread_mutex_destroy(&pipe.mu);
   if (pipe.rc) {
     rc = pipe.rc;
-    if (pErr->rc == SQLITE_OK) *pErr = pipe.err;
-  } else if (rcStep != SQLITE_DONE && rcStep != SQLITE_ROW) {
+    *pErr = pipe.err; /* it is about rows before any other error */
+  } else if (rc == SQLITE_OK && rcStep != SQLITE_DONE) {
     rc = rcStep;
   }
 done:
   for (i = 0; i < 2; i++) {
-    sqlite3_free(pipe.a[i].aVal);
+    sqlite3_free(pipe.a[i].aCell);
     dbx_buf_free(&pipe.a[i].bytes);
   }
+  sqlite3_free(aTmp);
   return rc;
 }
 
@@ -509,7 +544,7 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
   }
   /* then the rest of the rows, straight from the statement */
   if (rc == SQLITE_OK && (nSaved == PQF_LOOKAHEAD || apSaved == NULL)) {
-    rc = pqf_pipe_run(db, pStmt, nCol, pW, pErr);
+    rc = pqf_pipe_run(db, pStmt, aCol, nCol, pW, pErr);
   }
   if (rc == SQLITE_OK) {
     rc = dbx_parquet_close(pW, pReport, pErr);
