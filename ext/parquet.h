@@ -105,8 +105,11 @@ typedef struct DbxPqValue {
 } DbxPqValue;
 
 /*
-** A value converted for its column: what the file stores. For a byte
-** array z/n may point into the DbxPqValue it came from or into aScratch.
+** A value converted for its column: what the file stores. Only the field
+** of its type is set: i, r, or (byte arrays, DECIMAL over 18 digits) z and
+** n, which point into the DbxPqValue it came from or into aScratch; the
+** others keep whatever they held. A copy of a cell whose z is its own
+** aScratch must point z at the copy's aScratch.
 */
 typedef struct DbxPqCell {
   int bNull;
