@@ -41,6 +41,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <sqlite3ext.h>
 #ifndef SQLITE_CORE
@@ -139,6 +140,17 @@ typedef struct DbxBuf {
 } DbxBuf;
 
 void dbx_buf_append(DbxBuf *p, const void *pData, size_t nData);
+/* dbx_buf_append for per-value paths: the copy inline while the buffer has
+** room, the call only when it must grow. */
+static inline void dbx_buf_put(DbxBuf *p, const void *pData, size_t nData) {
+  if (p->n + nData < p->nAlloc) {
+    if (nData) memcpy(p->z + p->n, pData, nData); /* pData may be NULL */
+    p->n += nData;
+    p->z[p->n] = 0;
+  } else {
+    dbx_buf_append(p, pData, nData);
+  }
+}
 void dbx_buf_appendf(DbxBuf *p, const char *zFmt, ...)
     __attribute__((format(printf, 2, 3)));
 void dbx_buf_vappendf(DbxBuf *p, const char *zFmt, va_list ap);
@@ -279,6 +291,7 @@ void dbx_time_format_ms(int64_t ms, char zOut[32]);
 void dbx_fn_exec(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_vtab_refresh(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */

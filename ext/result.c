@@ -191,8 +191,7 @@ int dbx_result_columns(const cJSON *pSchema, DbxColumn **paCol, int *pnCol,
   return SQLITE_OK;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
-static int64_t days_from_civil(int64_t y, int m, int d) {
+int64_t dbx_result_days_from_civil(int64_t y, int m, int d) {
   int64_t era, yoe, doy, doe;
   y -= m <= 2;
   era = (y >= 0 ? y : y - 399) / 400;
@@ -202,7 +201,7 @@ static int64_t days_from_civil(int64_t y, int m, int d) {
   return era * 146097 + doe - 719468;
 }
 
-/* The inverse of days_from_civil. */
+/* The inverse of dbx_result_days_from_civil. */
 static void civil_from_days(int64_t z, int64_t *py, int *pm, int *pd) {
   int64_t era, doe, yoe, doy, mp;
   z += 719468;
@@ -284,7 +283,7 @@ static int timestamp_normalise(const char *z, size_t n, int bShift,
     return 0;
   }
   if (bShift && offMin != 0) {
-    secs = ((days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + s;
+    secs = ((dbx_result_days_from_civil(y, mo, d) * 24 + h) * 60 + mi) * 60 + s;
     secs -= (int64_t)offMin * 60;
     days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
     secs -= days * 86400;

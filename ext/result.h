@@ -184,6 +184,10 @@ int dbx_result_reader_next(DbxResultReader *p, int *pnVal, DbxError *pErr);
 int dbx_result_reader_cell(DbxResultReader *p, int iCol, DbxCell *pCell,
                            DbxError *pErr);
 
+/* Days since 1970-01-01 of the proleptic Gregorian date y-m-d (m 1..12,
+** d 1..31; Howard Hinnant's algorithm), for result.c and parquet_value.c. */
+int64_t dbx_result_days_from_civil(int64_t y, int m, int d);
+
 /* The result schema (borrowed; zero columns for most DDL). */
 int dbx_result_reader_column_count(const DbxResultReader *p);
 const DbxColumn *dbx_result_reader_column(const DbxResultReader *p, int iCol);

@@ -108,8 +108,7 @@ const char *dbx_sql_type_for_sqlite(int eSqlite) {
   return NULL;
 }
 
-/* SQLite's column affinity rules (datatype3.html, section 3.1). */
-static char sqlite_affinity(const char *z) {
+char dbx_sql_affinity(const char *z) {
   if (strcasestr(z, "INT")) return 'i';
   if (strcasestr(z, "CHAR") || strcasestr(z, "CLOB") || strcasestr(z, "TEXT")) {
     return 't';
@@ -161,7 +160,7 @@ char *dbx_sql_decltype(const char *zTypeText, const char *zTypeName) {
   /* STRING and VARIANT values are text that may look like a number: with
   ** NUMERIC affinity '007' = '7' would hold. TEXT affinity keeps text. */
   pType = dbx_sql_type_head(zType, NULL);
-  if (pType && pType->bKeepText && sqlite_affinity(zType) == 'n') {
+  if (pType && pType->bKeepText && dbx_sql_affinity(zType) == 'n') {
     dbx_buf_appendf(&b, " TEXT");
   }
   if (b.n == 0) dbx_buf_appendf(&b, "TEXT");

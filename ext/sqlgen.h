@@ -102,6 +102,13 @@ int dbx_sql_decimal_real(int nPrecision);
 const char *dbx_sql_type_for_sqlite(int eSqlite);
 
 /*
+** The affinity SQLite gives a column declared with type text z, by its
+** rules (datatype3.html, section 3.1): 'i' INTEGER, 't' TEXT, 'b' BLOB
+** (also for an empty z), 'r' REAL, 'n' NUMERIC.
+*/
+char dbx_sql_affinity(const char *z);
+
+/*
 ** The declared type for sqlite3_declare_vtab: the remote type text, quoted
 ** when it is not a plain SQLite type token (ARRAY<INT>), and followed by
 ** TEXT when SQLite's affinity rules would otherwise turn numeric-looking

@@ -16,20 +16,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { startServer, api } from '../dbx-local/test/helpers.mjs';
+import { EXT, median, opt } from './common.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
 const QUERIES = opt('--queries', 50);
 const RUNS = opt('--runs', 3);
-const EXT = path.resolve(process.env.BUILD ?? 'build', 'databricks');
 const HOST_SRC = fileURLToPath(new URL('../integration/interrupt_host.c', import.meta.url));
 const WAREHOUSE = '0000000000000001';
 const SLOW = '0000000000000002';
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const fmt = (x) => x.toFixed(1);
 
 function run(cmd, cmdArgs, env, input) {

@@ -15,15 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { startServer, api } from '../dbx-local/test/helpers.mjs';
+import { EXT, median, opt } from './common.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, dflt) => {
-  const i = args.indexOf(name);
-  return i >= 0 ? Number(args[i + 1]) : dflt;
-};
 const ROWS = opt('--rows', 1_000_000);
 const RUNS = opt('--runs', 3);
-const EXT = path.resolve(process.env.BUILD ?? 'build', 'databricks');
 const WAREHOUSE = '0000000000000001';
 
 // The Amplitude export schema (seeds/000): synthetic but realistic values.
@@ -71,7 +66,6 @@ function timed(cmd, cmdArgs, env, input) {
   return { wall, rss };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const tmp = await mkdtemp(path.join(os.tmpdir(), 'dbx-bench-'));
 const server = await startServer({ config: { settings: { chunk_rows: 100000 } } });

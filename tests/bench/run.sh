@@ -5,3 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build} node tests/bench/read.mjs "$@"
 BUILD=${BUILD:-build} node tests/bench/latency.mjs
+BUILD=${BUILD:-build} node tests/bench/staging.mjs

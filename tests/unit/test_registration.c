@@ -63,7 +63,8 @@ static void failure_names_the_function(void **state) {
                {"dbx_exec", -1},
                {"dbx_refresh", 1},
                {"dbx_volume_put", -1},
-               {"dbx_volume_mkdir", -1}};
+               {"dbx_volume_mkdir", -1},
+               {"dbx_parquet", -1}};
   size_t i;
   (void)state;
   for (i = 0; i < DBX_ARRAY_SIZE(aCase); i++) {
@@ -71,8 +72,7 @@ static void failure_names_the_function(void **state) {
     int bStandIn = 0;
     int rc = load_while_busy(aCase[i].zName, aCase[i].nArg, &zErr, &bStandIn);
     assert_int_equal(rc, SQLITE_BUSY);
-    zWant = sqlite3_mprintf("databricks: cannot register %s: ",
-                            aCase[i].zName);
+    zWant = sqlite3_mprintf("databricks: cannot register %s: ", aCase[i].zName);
     assert_non_null(zErr);
     assert_memory_equal(zErr, zWant, strlen(zWant));
     assert_true(bStandIn); /* the existing function was left alone */

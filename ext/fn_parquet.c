@@ -1,0 +1,650 @@
+/*
+** fn_parquet.c: dbx_parquet(query, path [, options_json]), the rows of a
+** local query written as Parquet by the writer of parquet.c.
+**
+**   SELECT dbx_parquet('SELECT * FROM events', '/tmp/events.parquet');
+**   SELECT dbx_parquet('SELECT id, payload FROM events', '/tmp/out/',
+**                      '{"schema": "id BIGINT NOT NULL, payload VARIANT",
+**                        "file_size_mb": 64, "compression": "zstd"}');
+**
+** Returns {"rows": N, "files": N, "bytes": N, "seconds": S, "paths": [..]}.
+** The query must be one read-only statement. Options: schema, file_size_mb,
+** row_group_mb, row_group_rows, compression ("zstd" or "none"),
+** zstd_level, dictionary; any other key is an error.
+**
+** Without schema, a column's type comes from its declared type when the
+** query reads a table column: a type the type table knows is used, except
+** that INT / INTEGER widen to BIGINT and FLOAT / REAL to DOUBLE (SQLite
+** stores 64 bits) and DECIMAL / NUMERIC need an explicit (p,s); else
+** SQLite's affinity rules decide (INT -> BIGINT, CHAR/CLOB/TEXT -> STRING,
+** BLOB -> BINARY, REAL/FLOA/DOUB -> DOUBLE). Columns still open (numeric
+** affinity, expressions) take the storage classes of their values in the
+** first 100 rows: integers only -> BIGINT, integers and reals -> DOUBLE,
+** any text -> STRING, blobs only (or blobs and text) -> BINARY, all NULL
+** -> STRING. A later value that does not fit the chosen type is an error.
+**
+** Reading and converting the rows, and encoding and writing them, overlap
+** in two threads when SQLite is thread-safe (see pqf_pipe_run).
+**
+** SQLITE_DIRECTONLY: it writes files. No network; no session.
+*/
+#include <pthread.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "args.h"
+#include "parquet.h"
+#include "sqlgen.h"
+
+/* Rows read ahead to type the columns that their declarations leave open. */
+#define PQF_LOOKAHEAD 100
+
+/* Reads options_json into *pOpt and *pzSchema (borrowed from pJson). */
+static int pqf_options(const cJSON *pJson, DbxPqOptions *pOpt,
+                       const char **pzSchema, DbxError *pErr) {
+  const cJSON *pItem;
+  *pzSchema = NULL;
+  if (pJson == NULL) return SQLITE_OK;
+  if (!cJSON_IsObject(pJson)) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "dbx_parquet: options_json must be an object such "
+                         "as {\"file_size_mb\": 64}");
+  }
+  cJSON_ArrayForEach(pItem, pJson) {
+    const char *zKey = pItem->string;
+    double r = pItem->valuedouble;
+    int bNum = cJSON_IsNumber(pItem);
+    if (strcmp(zKey, "schema") == 0 && cJSON_IsString(pItem)) {
+      *pzSchema = pItem->valuestring;
+    } else if (strcmp(zKey, "file_size_mb") == 0 && bNum && r >= 0 &&
+               r <= 1e6) {
+      pOpt->nFileBytes = (int64_t)(r * 1000 * 1000);
+    } else if (strcmp(zKey, "row_group_mb") == 0 && bNum && r > 0 &&
+               r <= 4096) {
+      pOpt->nRowGroupBytes = (int64_t)(r * 1024 * 1024);
+    } else if (strcmp(zKey, "row_group_rows") == 0 && bNum && r >= 1 &&
+               r <= 1e9) {
+      pOpt->nRowGroupRows = (int64_t)r;
+    } else if (strcmp(zKey, "compression") == 0 && cJSON_IsString(pItem) &&
+               (sqlite3_stricmp(pItem->valuestring, "zstd") == 0 ||
+                sqlite3_stricmp(pItem->valuestring, "none") == 0 ||
+                sqlite3_stricmp(pItem->valuestring, "uncompressed") == 0)) {
+      pOpt->eCodec = sqlite3_stricmp(pItem->valuestring, "zstd") == 0
+                         ? DBX_PQ_ZSTD
+                         : DBX_PQ_UNCOMPRESSED;
+    } else if (strcmp(zKey, "zstd_level") == 0 && bNum && r >= 1 && r <= 22 &&
+               r == (int)r) {
+      pOpt->iZstdLevel = (int)r;
+    } else if (strcmp(zKey, "dictionary") == 0 && cJSON_IsBool(pItem)) {
+      pOpt->bDictionary = cJSON_IsTrue(pItem);
+    } else {
+      static const char *const azKey[] = {
+          "schema",      "file_size_mb", "row_group_mb", "row_group_rows",
+          "compression", "zstd_level",   "dictionary"};
+      size_t i;
+      for (i = 0; i < DBX_ARRAY_SIZE(azKey); i++) {
+        if (strcmp(zKey, azKey[i]) == 0) break;
+      }
+      if (i == DBX_ARRAY_SIZE(azKey)) {
+        return dbx_error_set(pErr, SQLITE_ERROR,
+                             "dbx_parquet: unknown option \"%.60s\" (known: "
+                             "schema, file_size_mb, row_group_mb, "
+                             "row_group_rows, compression, zstd_level, "
+                             "dictionary)",
+                             zKey);
+      }
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "dbx_parquet: bad value for option \"%s\" "
+                           "(schema: \"col TYPE, ...\"; file_size_mb: "
+                           "0..1000000, 0 for one file; row_group_mb: "
+                           "up to 4096; row_group_rows: 1 or more; "
+                           "compression: \"zstd\" or \"none\"; zstd_level: "
+                           "1..22; dictionary: true or false)",
+                           zKey);
+    }
+  }
+  return SQLITE_OK;
+}
+
+/*
+** The type of column i from its declared type, into *pCol. Returns 1 when
+** the declaration decides it, 0 when the values must.
+*/
+static int pqf_decltype(sqlite3_stmt *pStmt, int i, DbxPqColumn *pCol) {
+  const char *zDecl = sqlite3_column_decltype(pStmt, i);
+  const char *zRest;
+  const DbxSqlType *pType;
+  DbxError err;
+  if (zDecl == NULL || zDecl[0] == 0) return 0;
+  dbx_error_clear(&err);
+  pType = dbx_sql_type_head(zDecl, &zRest);
+  if (pType && dbx_parquet_type_parse(zDecl, pCol, &err) == SQLITE_OK) {
+    pCol->bNotNull = 0; /* NOT NULL is not part of a declared type */
+    switch (pCol->eType) {
+    case DBX_PQ_INT:
+      pCol->eType = DBX_PQ_BIGINT;
+      return 1;
+    case DBX_PQ_FLOAT:
+      pCol->eType = DBX_PQ_DOUBLE;
+      return 1;
+    case DBX_PQ_DECIMAL:
+      while (*zRest == ' ')
+        zRest++;
+      return *zRest == '(';
+    default:
+      return 1;
+    }
+  }
+  switch (dbx_sql_affinity(zDecl)) {
+  case 'i':
+    pCol->eType = DBX_PQ_BIGINT;
+    return 1;
+  case 't':
+    pCol->eType = DBX_PQ_STRING;
+    return 1;
+  case 'b':
+    pCol->eType = DBX_PQ_BINARY;
+    return 1;
+  case 'r':
+    pCol->eType = DBX_PQ_DOUBLE;
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* The type for column values of the storage classes in mask m (bit
+** 1 << SQLITE_x for each class seen). */
+static DbxPqType pqf_from_values(unsigned m) {
+  if (m & (1u << SQLITE_TEXT)) {
+    return (m & (1u << SQLITE_BLOB)) &&
+                   !(m & ((1u << SQLITE_INTEGER) | (1u << SQLITE_FLOAT)))
+               ? DBX_PQ_BINARY
+               : DBX_PQ_STRING;
+  }
+  if (m & (1u << SQLITE_BLOB)) return DBX_PQ_BINARY;
+  if (m & (1u << SQLITE_FLOAT)) return DBX_PQ_DOUBLE;
+  if (m & (1u << SQLITE_INTEGER)) return DBX_PQ_BIGINT;
+  return DBX_PQ_STRING;
+}
+
+/*
+** Fills aVal from the current row of pStmt (borrowed until the next step).
+** The values of sqlite3_column_value() are unprotected, which is safe here:
+** this runs inside a call of a function of the same connection, so its
+** mutex is held. One API call per value instead of three.
+*/
+static void pqf_row(sqlite3_stmt *pStmt, int nCol, DbxPqValue *aVal) {
+  int i;
+  for (i = 0; i < nCol; i++) {
+    DbxPqValue *v = &aVal[i];
+    sqlite3_value *p = sqlite3_column_value(pStmt, i);
+    v->eType = sqlite3_value_type(p);
+    switch (v->eType) {
+    case SQLITE_INTEGER:
+      v->i = sqlite3_value_int64(p);
+      break;
+    case SQLITE_FLOAT:
+      v->r = sqlite3_value_double(p);
+      break;
+    case SQLITE_TEXT:
+      v->z = (const char *)sqlite3_value_text(p);
+      v->n = sqlite3_value_bytes(p);
+      break;
+    case SQLITE_BLOB:
+      v->z = sqlite3_value_blob(p);
+      v->n = sqlite3_value_bytes(p);
+      break;
+    default:
+      break;
+    }
+  }
+}
+
+/* The same from protected copies (sqlite3_value_dup). */
+static void pqf_row_saved(sqlite3_value **apVal, int nCol, DbxPqValue *aVal) {
+  int i;
+  for (i = 0; i < nCol; i++) {
+    DbxPqValue *v = &aVal[i];
+    sqlite3_value *p = apVal[i];
+    v->eType = sqlite3_value_type(p);
+    v->i = sqlite3_value_int64(p);
+    v->r = sqlite3_value_double(p);
+    if (v->eType == SQLITE_TEXT) {
+      v->z = (const char *)sqlite3_value_text(p);
+    } else if (v->eType == SQLITE_BLOB) {
+      v->z = sqlite3_value_blob(p);
+    }
+    v->n = sqlite3_value_bytes(p);
+  }
+}
+
+/* Steps pStmt, turning an error into pErr. Returns SQLITE_ROW,
+** SQLITE_DONE or an error code. */
+static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
+  int rc = sqlite3_step(pStmt);
+  if (rc == SQLITE_ROW || rc == SQLITE_DONE) return rc;
+  return dbx_error_set(pErr, rc, "dbx_parquet: the query failed: %s",
+                       sqlite3_errmsg(db));
+}
+
+/* ---------------------------------------------------------------------
+** The pipeline: one thread steps the query and converts its rows into a
+** batch of cells while another encodes, compresses and writes the batch
+** before it, so that reading SQLite and writing Parquet overlap. Two
+** batches, taken in turn; memory is bounded by them. Without a thread,
+** rows go straight to the writer.
+*/
+
+#define PQF_BATCH_ROWS  1024
+#define PQF_BATCH_BYTES (4 << 20)
+
+/* Rows converted on the reading side. A byte-array cell whose bytes were
+** SQLite's holds z NULL and their offset in bytes in i until the batch is
+** sealed, then z points there; other cells point into themselves. */
+typedef struct PqfBatch {
+  DbxPqCell *aCell; /* owned; PQF_BATCH_ROWS rows of nCol cells */
+  DbxBuf bytes;     /* the bytes of those cells */
+  int nRow;
+  int bFull; /* handed to the writer thread */
+} PqfBatch;
+
+typedef struct PqfPipe {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  PqfBatch a[2];
+  int nCol;
+  int bEnd; /* no batch is coming any more */
+  int rc;   /* the writer's error (sticky), in err */
+  DbxError err;
+  DbxParquet *pW; /* borrowed */
+} PqfPipe;
+
+/* The writer thread: appends the rows of each full batch, in turn. */
+static void *pqf_writer(void *pArg) {
+  PqfPipe *p = pArg;
+  int k = 0;
+  pthread_setname_np(pthread_self(), "dbx_parquet"); /* for top and perf */
+  for (;;) {
+    PqfBatch *b = &p->a[k];
+    DbxError err;
+    int i, rc = SQLITE_OK;
+    pthread_mutex_lock(&p->mu);
+    while (!b->bFull && !p->bEnd)
+      pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    if (!b->bFull) break; /* the end, and nothing left */
+    dbx_error_clear(&err);
+    for (i = 0; rc == SQLITE_OK && i < b->nRow; i++) {
+      rc = dbx_parquet_append_cells(p->pW, &b->aCell[i * p->nCol], &err);
+    }
+    pthread_mutex_lock(&p->mu);
+    if (rc) {
+      p->rc = rc;
+      p->err = err;
+    }
+    b->bFull = 0;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (rc) break;
+    k ^= 1;
+  }
+  return NULL;
+}
+
+/* Whether cells of column c are byte arrays (the other cells never point
+** outside themselves). */
+static int pqf_is_bytes(const DbxPqColumn *c) {
+  return c->eType == DBX_PQ_STRING || c->eType == DBX_PQ_BINARY ||
+         c->eType == DBX_PQ_JSON;
+}
+
+/*
+** Converts the current row of pStmt (row iRow, 1-based) into cells at the
+** end of batch b, copying the bytes that are SQLite's. aTmp has room for
+** nCol values. Returns SQLITE_OK or the conversion error in pErr.
+*/
+static int pqf_convert_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol,
+                           int nCol, DbxPqValue *aTmp, int64_t iRow,
+                           PqfBatch *b, DbxError *pErr) {
+  DbxPqCell *aCell = &b->aCell[b->nRow * nCol];
+  int i, rc;
+  pqf_row(pStmt, nCol, aTmp);
+  for (i = 0; i < nCol; i++) {
+    DbxPqCell *c = &aCell[i];
+    rc = dbx_parquet_convert(&aCol[i], &aTmp[i], iRow, c, pErr);
+    if (rc) return rc;
+    if (pqf_is_bytes(&aCol[i]) && !c->bNull && c->n > 0 &&
+        c->z != c->aScratch) {
+      c->i = (int64_t)b->bytes.n;
+      dbx_buf_put(&b->bytes, c->z, (size_t)c->n);
+      c->z = NULL;
+    }
+  }
+  b->nRow++;
+  return SQLITE_OK;
+}
+
+/* Points the byte-array cells of batch b into its bytes. */
+static void pqf_seal(PqfBatch *b, const DbxPqColumn *aCol, int nCol) {
+  int i;
+  for (i = 0; i < b->nRow * nCol; i++) {
+    DbxPqCell *c = &b->aCell[i];
+    if (pqf_is_bytes(&aCol[i % nCol]) && !c->bNull && c->n > 0 &&
+        c->z == NULL) {
+      c->z = (const unsigned char *)b->bytes.z + c->i;
+    }
+  }
+}
+
+/*
+** Writes every remaining row of pStmt, whose columns are aCol, with pW:
+** one thread reads and converts while another encodes and writes (one
+** thread does both when no second one can be started). Returns SQLITE_OK
+** or the first error in pErr: the writer's (about earlier rows), else a
+** conversion's, else the query's.
+*/
+static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
+                        const DbxPqColumn *aCol, int nCol, DbxParquet *pW,
+                        DbxError *pErr) {
+  PqfPipe pipe;
+  pthread_t tid;
+  DbxPqValue *aTmp;
+  int64_t iRow = dbx_parquet_rows(pW);
+  int rcStep = SQLITE_ROW, rc = SQLITE_OK, k = 0, i, bCv;
+  memset(&pipe, 0, sizeof(pipe));
+  pipe.nCol = nCol;
+  pipe.pW = pW;
+  for (i = 0; i < 2; i++) {
+    pipe.a[i].aCell =
+        sqlite3_malloc64(sizeof(DbxPqCell) * PQF_BATCH_ROWS * (uint64_t)nCol);
+  }
+  aTmp = sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nCol);
+  if (pipe.a[0].aCell == NULL || pipe.a[1].aCell == NULL || aTmp == NULL ||
+      pthread_mutex_init(&pipe.mu, NULL) != 0) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  /* the writer allocates from SQLite's heap, which only a thread-safe
+  ** SQLite lets two threads share */
+  bCv = pthread_cond_init(&pipe.cv, NULL) == 0;
+  if (!sqlite3_threadsafe() || !bCv ||
+      pthread_create(&tid, NULL, pqf_writer, &pipe) != 0) {
+    /* no second thread: one row at a time, here */
+    while ((rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
+      pqf_row(pStmt, nCol, aTmp);
+      rc = dbx_parquet_append(pW, aTmp, pErr);
+      if (rc) break;
+    }
+    if (rc == SQLITE_OK && rcStep != SQLITE_DONE) rc = rcStep;
+    if (bCv) pthread_cond_destroy(&pipe.cv);
+    pthread_mutex_destroy(&pipe.mu);
+    goto done;
+  }
+  while (rcStep == SQLITE_ROW && rc == SQLITE_OK) {
+    PqfBatch *b = &pipe.a[k];
+    pthread_mutex_lock(&pipe.mu);
+    while (b->bFull && pipe.rc == SQLITE_OK)
+      pthread_cond_wait(&pipe.cv, &pipe.mu);
+    rc = pipe.rc;
+    pthread_mutex_unlock(&pipe.mu);
+    if (rc) break;
+    b->nRow = 0;
+    dbx_buf_reset(&b->bytes);
+    while (rc == SQLITE_OK && b->nRow < PQF_BATCH_ROWS &&
+           b->bytes.n < PQF_BATCH_BYTES &&
+           (rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
+      rc = pqf_convert_row(pStmt, aCol, nCol, aTmp, ++iRow, b, pErr);
+    }
+    if (rc == SQLITE_OK && b->bytes.rc) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+    if (rc == SQLITE_OK && b->nRow) {
+      pqf_seal(b, aCol, nCol);
+      pthread_mutex_lock(&pipe.mu);
+      b->bFull = 1;
+      pthread_cond_broadcast(&pipe.cv);
+      pthread_mutex_unlock(&pipe.mu);
+    }
+    k ^= 1;
+  }
+  pthread_mutex_lock(&pipe.mu);
+  pipe.bEnd = 1;
+  pthread_cond_broadcast(&pipe.cv);
+  pthread_mutex_unlock(&pipe.mu);
+  pthread_join(tid, NULL);
+  pthread_cond_destroy(&pipe.cv);
+  pthread_mutex_destroy(&pipe.mu);
+  if (pipe.rc) {
+    rc = pipe.rc;
+    *pErr = pipe.err; /* it is about rows before any other error */
+  } else if (rc == SQLITE_OK && rcStep != SQLITE_DONE) {
+    rc = rcStep;
+  }
+done:
+  for (i = 0; i < 2; i++) {
+    sqlite3_free(pipe.a[i].aCell);
+    dbx_buf_free(&pipe.a[i].bytes);
+  }
+  sqlite3_free(aTmp);
+  return rc;
+}
+
+/* The JSON report. */
+static char *pqf_report(const DbxPqReport *r, double rSeconds) {
+  DbxBuf b = {0};
+  int i;
+  dbx_buf_appendf(&b,
+                  "{\"rows\":%lld,\"files\":%d,\"bytes\":%lld,\"seconds\":%.3f,"
+                  "\"paths\":[",
+                  (long long)r->nRow, r->nFile, (long long)r->nByte, rSeconds);
+  for (i = 0; i < r->nFile; i++) {
+    if (i) dbx_buf_append(&b, ",", 1);
+    dbx_buf_append_json(&b, r->azPath[i], strlen(r->azPath[i]));
+  }
+  dbx_buf_append(&b, "]}", 2);
+  if (b.rc) {
+    dbx_buf_free(&b);
+    return NULL;
+  }
+  return dbx_buf_take(&b);
+}
+
+/*
+** Runs the write: columns typed, rows appended, files closed. Fills
+** *pReport. Returns SQLITE_OK or an error in pErr (every file removed).
+*/
+static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
+                     const char *zSchema, const DbxPqOptions *pOpt,
+                     DbxPqReport *pReport, DbxError *pErr) {
+  int nCol = sqlite3_column_count(pStmt), i, nSaved = 0, rc = SQLITE_OK;
+  int rcStep = SQLITE_DONE, k;
+  DbxPqColumn *aCol = NULL;
+  DbxPqValue *aVal = NULL;
+  sqlite3_value **apSaved = NULL;
+  DbxParquet *pW = NULL;
+  unsigned *aMask = NULL;
+  int *abOpen = NULL;
+
+  if (zSchema) {
+    int nSchema;
+    rc = dbx_parquet_schema_parse(zSchema, &aCol, &nSchema, pErr);
+    if (rc == SQLITE_OK && nSchema != nCol) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "dbx_parquet: the schema has %d columns but the "
+                         "query returns %d",
+                         nSchema, nCol);
+      dbx_parquet_schema_free(aCol, nSchema);
+    }
+    if (rc) return rc;
+  } else {
+    aCol = sqlite3_malloc64(sizeof(*aCol) * (uint64_t)nCol);
+    abOpen = sqlite3_malloc64(sizeof(int) * (uint64_t)nCol);
+    aMask = sqlite3_malloc64(sizeof(unsigned) * (uint64_t)nCol);
+    if (aCol == NULL || abOpen == NULL || aMask == NULL) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    } else {
+      memset(aCol, 0, sizeof(*aCol) * (size_t)nCol);
+    }
+    for (i = 0; rc == SQLITE_OK && i < nCol; i++) {
+      const char *zName = sqlite3_column_name(pStmt, i);
+      aCol[i].zName = dbx_strdup(zName ? zName : "");
+      if (aCol[i].zName == NULL) {
+        rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+      }
+      abOpen[i] = !pqf_decltype(pStmt, i, &aCol[i]);
+      aMask[i] = 0;
+    }
+  }
+  aVal = sqlite3_malloc64(sizeof(*aVal) * (uint64_t)nCol);
+  if (rc == SQLITE_OK && aVal == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+
+  /* Read ahead while some column's type is still open. */
+  if (rc == SQLITE_OK && abOpen) {
+    int bOpen = 0;
+    for (i = 0; i < nCol; i++)
+      bOpen |= abOpen[i];
+    if (bOpen) {
+      apSaved = sqlite3_malloc64(sizeof(sqlite3_value *) * PQF_LOOKAHEAD *
+                                 (uint64_t)nCol);
+      if (apSaved == NULL) {
+        rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+      }
+      while (rc == SQLITE_OK && nSaved < PQF_LOOKAHEAD) {
+        rcStep = pqf_step(db, pStmt, pErr);
+        if (rcStep != SQLITE_ROW) {
+          if (rcStep != SQLITE_DONE) rc = rcStep;
+          break;
+        }
+        for (i = 0; i < nCol; i++) {
+          sqlite3_value *pV = sqlite3_value_dup(sqlite3_column_value(pStmt, i));
+          apSaved[nSaved * nCol + i] = pV;
+          if (pV == NULL)
+            rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+          if (pV) aMask[i] |= 1u << sqlite3_value_type(pV);
+        }
+        nSaved++;
+      }
+      for (i = 0; i < nCol; i++) {
+        if (abOpen[i]) aCol[i].eType = pqf_from_values(aMask[i]);
+      }
+    } else {
+      rcStep = SQLITE_ROW; /* nothing read yet */
+    }
+  }
+
+  if (rc == SQLITE_OK)
+    rc = dbx_parquet_open(zPath, aCol, nCol, pOpt, &pW, pErr);
+  for (k = 0; rc == SQLITE_OK && k < nSaved; k++) {
+    pqf_row_saved(&apSaved[k * nCol], nCol, aVal);
+    rc = dbx_parquet_append(pW, aVal, pErr);
+  }
+  /* then the rest of the rows, straight from the statement */
+  if (rc == SQLITE_OK && (nSaved == PQF_LOOKAHEAD || apSaved == NULL)) {
+    rc = pqf_pipe_run(db, pStmt, aCol, nCol, pW, pErr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = dbx_parquet_close(pW, pReport, pErr);
+  } else {
+    dbx_parquet_abort(pW);
+  }
+  for (k = 0; apSaved && k < nSaved * nCol; k++)
+    sqlite3_value_free(apSaved[k]);
+  sqlite3_free(apSaved);
+  sqlite3_free(aVal);
+  sqlite3_free(aMask);
+  sqlite3_free(abOpen);
+  dbx_parquet_schema_free(aCol, nCol);
+  return rc;
+}
+
+/*
+** dbx_parquet(query, path [, options_json]): writes the rows of query to
+** Parquet and returns the JSON report.
+*/
+void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  sqlite3 *db = sqlite3_context_db_handle(ctx);
+  const char *zSql = dbx_args_text(argc, argv, 0);
+  const char *zPath = dbx_args_text(argc, argv, 1);
+  const char *zOpts = dbx_args_text(argc, argv, 2);
+  const char *zSchema = NULL, *zTail = NULL;
+  sqlite3_stmt *pStmt = NULL;
+  cJSON *pJson = NULL;
+  DbxPqOptions opt;
+  DbxPqReport report;
+  DbxError err;
+  int64_t iStart = dbx_now_ms();
+  char *zOut;
+  int rc = SQLITE_OK, i;
+
+  dbx_error_clear(&err);
+  memset(&report, 0, sizeof(report));
+  if (argc < 2 || argc > 3 || zSql == NULL || zPath == NULL) {
+    sqlite3_result_error(ctx,
+                         "databricks: dbx_parquet(query, path [, "
+                         "options_json]) needs the query and the file path",
+                         -1);
+    return;
+  }
+  for (i = 0; rc == SQLITE_OK && i < argc; i++) {
+    static const char *const azWhat[] = {"the query", "the path",
+                                         "options_json"};
+    rc = dbx_args_check(argv[i], azWhat[i], i == 2, &err);
+  }
+  dbx_parquet_options_init(&opt);
+  if (rc == SQLITE_OK && zOpts && zOpts[0]) {
+    pJson = cJSON_Parse(zOpts);
+    if (pJson == NULL) {
+      rc = dbx_error_set(&err, SQLITE_ERROR,
+                         "dbx_parquet: options_json is not valid JSON (write "
+                         "an object such as {\"file_size_mb\": 64})");
+    } else {
+      rc = pqf_options(pJson, &opt, &zSchema, &err);
+    }
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v2(db, zSql, -1, &pStmt, &zTail);
+    if (rc) {
+      dbx_error_set(&err, rc, "dbx_parquet: the query does not prepare: %s",
+                    sqlite3_errmsg(db));
+    } else if (pStmt == NULL || sqlite3_column_count(pStmt) == 0) {
+      rc = dbx_error_set(&err, SQLITE_ERROR,
+                         "dbx_parquet: the query returns no columns (give "
+                         "a SELECT)");
+    } else if (!sqlite3_stmt_readonly(pStmt)) {
+      rc = dbx_error_set(&err, SQLITE_ERROR,
+                         "dbx_parquet: the query must only read (give a "
+                         "SELECT)");
+    } else {
+      while (zTail && (*zTail == ' ' || *zTail == '\n' || *zTail == '\t' ||
+                       *zTail == '\r' || *zTail == ';'))
+        zTail++;
+      if (zTail && *zTail) {
+        rc = dbx_error_set(&err, SQLITE_ERROR,
+                           "dbx_parquet: give one statement (text follows "
+                           "the first: '%.40s')",
+                           zTail);
+      }
+    }
+  }
+  if (rc == SQLITE_OK) {
+    rc = pqf_write(db, pStmt, zPath, zSchema, &opt, &report, &err);
+  }
+  sqlite3_finalize(pStmt);
+  cJSON_Delete(pJson);
+  if (rc) {
+    dbx_error_to_context(ctx, &err);
+    return;
+  }
+  zOut = pqf_report(&report, (double)(dbx_now_ms() - iStart) / 1000.0);
+  dbx_parquet_report_free(&report);
+  if (zOut == NULL) {
+    sqlite3_result_error_nomem(ctx);
+    return;
+  }
+  sqlite3_result_text(ctx, zOut, -1, sqlite3_free);
+  sqlite3_result_subtype(ctx, 'J');
+}
