@@ -5,10 +5,9 @@
 ** error wins and is scrubbed of secrets; DbxBuf; secret wiping; escapers;
 ** reading JSON a server sent) and the part of databricks.c that the SQL
 ** surface files share (the interrupt probe, errors handed to SQLite, the
-** functions and modules that databricks.c registers). Every other file has a
-*header of its own;
-** this is the map, in layer order from the bottom (a file may use the
-** headers of the layers below it, never above):
+** functions and modules that databricks.c registers). Every other file has
+** a header of its own; this is the map, in layer order from the bottom (a
+** file may use the headers of the layers below it, never above):
 **
 **   transport  http.h      libcurl, retries, TLS policy, redaction (http.c)
 **              config.h    settings and their sources (config.c)
@@ -16,16 +15,22 @@
 **   workspace  client.h    one handle per workspace (client.c)
 **   api        statements.h  Statement Execution API (statements.c)
 **              catalog.h   Unity Catalog REST (catalog.c)
+**              files.h     Files API for volumes (files.c)
 **   formats    rows.h      a statement's result as rows (rows.c)
 **              result.h    the result reader: rows -> cells (result.c)
+**              parquet.h   the Parquet writer (parquet.c, parquet_value.c)
+**              sqlgen.h    SQL text and Databricks types (sqlgen.c)
 **              models.h    the models of sql/models/ (models.c)
 **   engine     pushdown.h  a scan's remote plan (pushdown.c)
+**              stage.h     the staging volume of a commit (stage.c)
+**              state.h     local state kept in the caller's transaction
 **   surface    session.h   per-connection state (session.c)
 **              args.h      how SQL functions read arguments (args.c)
 **              vtab.h      the databricks module (vtab.c, vtab_args.c,
 **                          vtab_scan.c)
 **              this file   databricks.c, fn_exec.c, fn_query.c,
-**                          fn_statements.c, fn_models.c, discover.c
+**                          fn_statements.c, fn_volume.c, fn_parquet.c,
+**                          fn_models.c, discover.c
 **
 ** Only the SQL surface files touch sqlite3 contexts, vtabs or statements;
 ** the layers below use SQLite only for its allocator.
