@@ -340,21 +340,6 @@ void dbx_client_keep_body(DbxClient *p, DbxBuf *pKeep) {
   p->pKeep = pKeep;
 }
 
-/* The raw and streaming calls: io's bodies under DBX_RETRY_API, the reply
-** appended to pOut (or dropped when NULL), *pStatus the 2xx status or 0. */
-static int client_send_io(DbxClient *p, const char *zMethod, const char *zPath,
-                          const char *const *azHeader, int nHeader,
-                          const ClientIo *pIo, DbxBuf *pOut, long *pStatus,
-                          DbxError *pErr) {
-  DbxBuf tmp = {0};
-  long status = 0;
-  int rc = client_send(p, zMethod, zPath, azHeader, nHeader, pIo, DBX_RETRY_API,
-                       pOut ? pOut : &tmp, &status, pErr);
-  dbx_buf_free(&tmp);
-  if (pStatus) *pStatus = rc == SQLITE_OK ? status : 0;
-  return rc;
-}
-
 int dbx_client_call_stream(DbxClient *p, const char *zMethod, const char *zPath,
                            const char *const *azHeader, int nHeader,
                            const DbxHttpBody *pBody, const DbxHttpSink *pSink,
@@ -368,15 +353,20 @@ int dbx_client_call_file(DbxClient *p, const char *zMethod, const char *zPath,
                          const DbxHttpBody *pBody, const DbxHttpSink *pSink,
                          DbxHttpMeta *pMeta, long *pStatus, DbxError *pErr) {
   ClientIo io;
+  DbxBuf kept = {0}; /* an error reply, or a reply nobody asked for */
+  long status = 0;
+  int rc;
   memset(&io, 0, sizeof(io));
   io.pStream = pBody;
   io.pSink = pSink;
   io.pMeta = pMeta;
-  /* what stays in memory: an error reply, or a reply nobody asked for */
-  io.nMax = DBX_CLIENT_MAX_BODY;
+  io.nMax = DBX_CLIENT_MAX_BODY; /* what stays in memory */
   if (pMeta) memset(pMeta, 0, sizeof(*pMeta));
-  return client_send_io(p, zMethod, zPath, azHeader, nHeader, &io, NULL,
-                        pStatus, pErr);
+  rc = client_send(p, zMethod, zPath, azHeader, nHeader, &io, DBX_RETRY_API,
+                   &kept, &status, pErr);
+  dbx_buf_free(&kept);
+  if (pStatus) *pStatus = rc == SQLITE_OK ? status : 0;
+  return rc;
 }
 
 int dbx_client_download(DbxClient *p, const char *zUrl,
