@@ -214,6 +214,17 @@ int64_t dbx_now_ms(void);
 void dbx_digest_hex(const char *const *az, int n, char *zOut);
 
 /*
+** The same digest over bytes fed in pieces: dbx_digest_new() (NULL when
+** out of memory; the other two accept NULL), dbx_digest_update() any number
+** of times, dbx_digest_final() writes the 33 bytes of hex into zOut ("" on
+** failure) and frees the digest.
+*/
+typedef struct DbxDigest DbxDigest;
+DbxDigest *dbx_digest_new(void);
+void dbx_digest_update(DbxDigest *p, const void *pData, size_t n);
+void dbx_digest_final(DbxDigest *p, char *zOut);
+
+/*
 ** Whether work may run on threads of the extension's own: not when the
 ** SQLite it runs in was built single-threaded (SQLITE_THREADSAFE=0), whose
 ** allocator must not be called from two threads at once. Callers then do
@@ -253,6 +264,19 @@ int dbx_json_member(const char *z, size_t n, const char *zKey, size_t *piStart,
 */
 int dbx_json_int(const struct cJSON *pItem, int64_t iMin, int64_t iMax,
                  int64_t *piOut);
+
+/*
+** Whether the n bytes at z are exactly one JSON value (RFC 8259: objects,
+** arrays, strings with valid escapes, numbers, true, false, null) with
+** only blanks around it, nested at most 1000 deep. Allocates nothing;
+** UTF-8 is not checked here.
+*/
+int dbx_json_valid(const char *z, size_t n);
+/*
+** The directory for temporary files, as SQLite's unix VFS chooses it:
+** $SQLITE_TMPDIR, then $TMPDIR, else /tmp.
+*/
+const char *dbx_temp_dir(void);
 
 /*
 ** databricks.c: the entry point, dbx_version(), and what every SQL surface

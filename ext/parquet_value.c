@@ -848,6 +848,10 @@ static int conv_bytes(const DbxPqColumn *pCol, const DbxPqValue *v,
         !dbx_parquet_utf8_valid(pCell->z, (size_t)pCell->n)) {
       return conv_fail(pCol, v, iRow, "needs valid UTF-8", pErr);
     }
+    if (pCol->eType == DBX_PQ_JSON &&
+        !dbx_json_valid((const char *)pCell->z, (size_t)pCell->n)) {
+      return conv_fail(pCol, v, iRow, "needs one JSON value", pErr);
+    }
     return SQLITE_OK;
   }
 }

@@ -648,23 +648,41 @@ int dbx_threads_ok(void) {
 }
 
 /* See dbx_int.h. */
-void dbx_digest_hex(const char *const *az, int n, char *zOut) {
+DbxDigest *dbx_digest_new(void) {
+  EVP_MD_CTX *pCtx = EVP_MD_CTX_new();
+  if (pCtx && EVP_DigestInit_ex(pCtx, EVP_sha256(), NULL) != 1) {
+    EVP_MD_CTX_free(pCtx);
+    pCtx = NULL;
+  }
+  return (DbxDigest *)pCtx;
+}
+
+void dbx_digest_update(DbxDigest *p, const void *pData, size_t n) {
+  if (p && n) EVP_DigestUpdate((EVP_MD_CTX *)p, pData, n);
+}
+
+void dbx_digest_final(DbxDigest *p, char *zOut) {
   unsigned char aMd[EVP_MAX_MD_SIZE];
   unsigned int nMd = 0;
-  EVP_MD_CTX *pCtx = EVP_MD_CTX_new();
   int i;
   zOut[0] = 0;
-  if (pCtx == NULL) return;
-  EVP_DigestInit_ex(pCtx, EVP_sha256(), NULL);
-  for (i = 0; i < n; i++) {
-    const char *z = az[i] ? az[i] : "";
-    EVP_DigestUpdate(pCtx, z, strlen(z) + 1);
+  if (p == NULL) return;
+  if (EVP_DigestFinal_ex((EVP_MD_CTX *)p, aMd, &nMd) == 1) {
+    for (i = 0; i < 16 && i < (int)nMd; i++)
+      sprintf(zOut + 2 * i, "%02x", aMd[i]);
   }
-  EVP_DigestFinal_ex(pCtx, aMd, &nMd);
-  EVP_MD_CTX_free(pCtx);
-  for (i = 0; i < 16 && i < (int)nMd; i++)
-    sprintf(zOut + 2 * i, "%02x", aMd[i]);
+  EVP_MD_CTX_free((EVP_MD_CTX *)p);
   OPENSSL_cleanse(aMd, sizeof(aMd));
+}
+
+void dbx_digest_hex(const char *const *az, int n, char *zOut) {
+  DbxDigest *p = dbx_digest_new();
+  int i;
+  for (i = 0; p && i < n; i++) {
+    const char *z = az[i] ? az[i] : "";
+    dbx_digest_update(p, z, strlen(z) + 1);
+  }
+  dbx_digest_final(p, zOut);
 }
 
 /* ---------------------------------------------------------------------
@@ -779,4 +797,161 @@ int dbx_json_member(const char *z, size_t n, const char *zKey, size_t *piStart,
     i = skip_space(z, n, i + 1);
   }
   return 0;
+}
+
+/* ---------------------------------------------------------------------
+** JSON validation
+*/
+
+/* The scanner of dbx_json_valid: z[0..n), at *pi. */
+typedef struct JsonScan {
+  const unsigned char *z;
+  size_t n, i;
+  int nDepth;
+} JsonScan;
+
+static void json_ws(JsonScan *s) {
+  while (s->i < s->n && (s->z[s->i] == ' ' || s->z[s->i] == '\t' ||
+                         s->z[s->i] == '\n' || s->z[s->i] == '\r')) {
+    s->i++;
+  }
+}
+
+static int json_hex(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+         (c >= 'A' && c <= 'F');
+}
+
+/* A string at s->i (which holds '"'). UTF-8 is the caller's check. */
+static int json_string(JsonScan *s) {
+  s->i++;
+  while (s->i < s->n) {
+    unsigned char c = s->z[s->i++];
+    if (c == '"') return 1;
+    if (c < 0x20) return 0;
+    if (c == '\\') {
+      if (s->i >= s->n) return 0;
+      c = s->z[s->i++];
+      if (c == 'u') {
+        int k;
+        for (k = 0; k < 4; k++) {
+          if (s->i >= s->n || !json_hex(s->z[s->i])) return 0;
+          s->i++;
+        }
+      } else if (!strchr("\"\\/bfnrt", c) || c == 0) {
+        return 0;
+      }
+    }
+  }
+  return 0;
+}
+
+static int json_digits(JsonScan *s) {
+  size_t i0 = s->i;
+  while (s->i < s->n && s->z[s->i] >= '0' && s->z[s->i] <= '9')
+    s->i++;
+  return s->i > i0;
+}
+
+/* A number as RFC 8259 writes it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int json_number(JsonScan *s) {
+  if (s->z[s->i] == '-') s->i++;
+  if (s->i < s->n && s->z[s->i] == '0') {
+    s->i++;
+  } else if (!json_digits(s)) {
+    return 0;
+  }
+  if (s->i < s->n && s->z[s->i] == '.') {
+    s->i++;
+    if (!json_digits(s)) return 0;
+  }
+  if (s->i < s->n && (s->z[s->i] == 'e' || s->z[s->i] == 'E')) {
+    s->i++;
+    if (s->i < s->n && (s->z[s->i] == '+' || s->z[s->i] == '-')) s->i++;
+    if (!json_digits(s)) return 0;
+  }
+  return 1;
+}
+
+static int json_word(JsonScan *s, const char *zWord) {
+  size_t n = strlen(zWord);
+  if (s->n - s->i < n || memcmp(s->z + s->i, zWord, n) != 0) return 0;
+  s->i += n;
+  return 1;
+}
+
+/* One value at s->i; objects and arrays recurse up to a fixed depth. */
+static int json_value(JsonScan *s) {
+  json_ws(s);
+  if (s->i >= s->n) return 0;
+  switch (s->z[s->i]) {
+  case '"':
+    return json_string(s);
+  case 't':
+    return json_word(s, "true");
+  case 'f':
+    return json_word(s, "false");
+  case 'n':
+    return json_word(s, "null");
+  case '[':
+  case '{': {
+    unsigned char close = s->z[s->i] == '[' ? ']' : '}';
+    if (++s->nDepth > 1000) return 0;
+    s->i++;
+    json_ws(s);
+    if (s->i < s->n && s->z[s->i] == close) {
+      s->i++;
+      s->nDepth--;
+      return 1;
+    }
+    for (;;) {
+      if (close == '}') {
+        json_ws(s);
+        if (s->i >= s->n || s->z[s->i] != '"' || !json_string(s)) return 0;
+        json_ws(s);
+        if (s->i >= s->n || s->z[s->i] != ':') return 0;
+        s->i++;
+      }
+      if (!json_value(s)) return 0;
+      json_ws(s);
+      if (s->i >= s->n) return 0;
+      if (s->z[s->i] == ',') {
+        s->i++;
+        continue;
+      }
+      if (s->z[s->i] != close) return 0;
+      s->i++;
+      s->nDepth--;
+      return 1;
+    }
+  }
+  default:
+    return json_number(s);
+  }
+}
+
+int dbx_json_valid(const char *z, size_t n) {
+  JsonScan s;
+  s.z = (const unsigned char *)z;
+  s.n = n;
+  s.i = 0;
+  s.nDepth = 0;
+  if (!json_value(&s)) return 0;
+  json_ws(&s);
+  return s.i == n;
+}
+
+/* ---------------------------------------------------------------------
+** Temporary files
+*/
+
+const char *dbx_temp_dir(void) {
+  static const char *azEnv[] = {"SQLITE_TMPDIR", "TMPDIR"};
+  const char *z;
+  size_t i;
+  for (i = 0; i < DBX_ARRAY_SIZE(azEnv); i++) {
+    z = getenv(azEnv[i]);
+    if (z && z[0]) return z;
+  }
+  return "/tmp";
 }

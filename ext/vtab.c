@@ -35,9 +35,13 @@
 static void vtab_free(DbxVtab *p) {
   int i;
   if (p == NULL) return;
-  for (i = 0; i < p->remote.nCol; i++)
+  dbx_vtab_txn_free(p);
+  for (i = 0; i < p->remote.nCol; i++) {
     sqlite3_free(p->azCol[i]);
+    sqlite3_free(p->azType[i]);
+  }
   sqlite3_free(p->azCol);
+  sqlite3_free(p->azType);
   sqlite3_free(p->aClass);
   sqlite3_free(p->zTable);
   sqlite3_free(p->zQuery);
@@ -74,10 +78,12 @@ int dbx_vtab_stmt_options(DbxVtab *p, DbxStmtOptions *pOpt,
 /* Allocates the column arrays for nCol columns; SQLITE_NOMEM on failure. */
 static int vtab_alloc_cols(DbxVtab *p, int nCol) {
   p->azCol = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)(nCol + 1));
+  p->azType = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)(nCol + 1));
   p->aClass =
       sqlite3_malloc64(sizeof(DbxColClass) * (sqlite3_uint64)(nCol + 1));
-  if (p->azCol == NULL || p->aClass == NULL) return SQLITE_NOMEM;
-  memset(p->azCol, 0, sizeof(char *) * (size_t)(nCol + 1));
+  if (p->azCol) memset(p->azCol, 0, sizeof(char *) * (size_t)(nCol + 1));
+  if (p->azType) memset(p->azType, 0, sizeof(char *) * (size_t)(nCol + 1));
+  if (!p->azCol || !p->azType || !p->aClass) return SQLITE_NOMEM;
   return SQLITE_OK;
 }
 
@@ -225,8 +231,9 @@ static int vtab_declare(DbxVtab *p, const VtabColumn *aCol, int nCol,
   for (i = 0; i < nCol; i++) {
     char *zDecl = dbx_sql_decltype(aCol[i].zTypeText, aCol[i].zTypeName);
     p->azCol[i] = dbx_strdup(aCol[i].zName);
+    p->azType[i] = dbx_strdup(aCol[i].zTypeText);
     p->aClass[i] = dbx_pushdown_class(aCol[i].zTypeText, aCol[i].zTypeName);
-    if (p->azCol[i] == NULL || zDecl == NULL) {
+    if (p->azCol[i] == NULL || p->azType[i] == NULL || zDecl == NULL) {
       sqlite3_free(zDecl);
       dbx_buf_free(&decl);
       return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
@@ -334,21 +341,35 @@ static int vtab_fetch_columns(DbxVtab *p, int bCreate, int *pbChanged,
   DbxTableInfo *pInfo = NULL;
   DbxRows *pRows = NULL;
   VtabColumn *aCol = NULL;
-  int i, nCol = 0, rc;
+  DbxSqlCol *aSpec = NULL;
+  int i, j, nCol = 0, nRemote, nSpec = 0, rc;
   if (p->args.zTable) {
+    DbxError e;
+    dbx_error_clear(&e);
+    rc = dbx_vtab_spec_columns(&p->args, &aSpec, &nSpec, NULL, pErr);
+    if (rc) goto done;
     rc = dbx_catalog_table_get(p->pClient, p->zCatalog, p->zSchema, p->zName,
-                               &pInfo, pErr);
+                               &pInfo, &e);
+    /* a table that create= or model= describes may come with the first
+    ** commit; until then it has their columns */
+    if (rc && e.httpStatus == 404 && (p->args.zCreate || p->args.zModel)) {
+      rc = SQLITE_OK;
+    } else if (rc && pErr && pErr->rc == SQLITE_OK) {
+      *pErr = e;
+    }
   } else {
     rc = vtab_run_schema_query(p, &pRows, pErr);
   }
   if (rc) goto done;
-  nCol = pInfo ? pInfo->nCol : dbx_rows_column_count(pRows);
-  aCol = sqlite3_malloc64(sizeof(VtabColumn) * (sqlite3_uint64)(nCol + 1));
+  nRemote = pInfo ? pInfo->nCol : pRows ? dbx_rows_column_count(pRows) : 0;
+  aCol = sqlite3_malloc64(sizeof(VtabColumn) *
+                          (sqlite3_uint64)(nRemote + nSpec + 1));
   if (aCol == NULL) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     goto done;
   }
-  for (i = 0; i < nCol; i++) {
+  nCol = nRemote;
+  for (i = 0; i < nRemote; i++) {
     const char *zN, *zT, *zTn;
     if (pInfo) {
       zN = pInfo->aCol[i].zName;
@@ -363,6 +384,18 @@ static int vtab_fetch_columns(DbxVtab *p, int bCreate, int *pbChanged,
     aCol[i].zName = zN ? zN : "";
     aCol[i].zTypeText = zT ? zT : "";
     aCol[i].zTypeName = zTn ? zTn : "";
+  }
+  /* then the columns a write adds, which the commit adds remotely */
+  for (i = 0; i < nSpec; i++) {
+    for (j = 0; j < nRemote; j++) {
+      if (sqlite3_stricmp(aCol[j].zName, aSpec[i].zName) == 0) break;
+    }
+    if (j == nRemote) {
+      aCol[nCol].zName = aSpec[i].zName;
+      aCol[nCol].zTypeText = aSpec[i].zType;
+      aCol[nCol].zTypeName = "";
+      nCol++;
+    }
   }
   if (bCreate) {
     rc = vtab_declare(p, aCol, nCol, pErr);
@@ -384,6 +417,7 @@ static int vtab_fetch_columns(DbxVtab *p, int bCreate, int *pbChanged,
   if (rc == SQLITE_OK) rc = vtab_store_columns(p, aCol, nCol, bCreate, pErr);
 done:
   sqlite3_free(aCol);
+  sqlite3_free(aSpec);
   dbx_catalog_table_free(pInfo);
   dbx_rows_free(pRows);
   return rc;
@@ -542,6 +576,7 @@ static int vtab_init(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   if (bCreate) {
     rc = dbx_vtab_ready(p, &e);
     if (rc == SQLITE_OK) rc = vtab_fetch_columns(p, 1, NULL, &e);
+    if (rc == SQLITE_OK && p->args.zTable) rc = dbx_vtab_state_create(p, &e);
   } else {
     rc = vtab_load_columns(p, &e);
     if (rc == SQLITE_NOTFOUND) {
@@ -572,18 +607,20 @@ static int vtabDisconnect(sqlite3_vtab *pVtab) {
   return SQLITE_OK;
 }
 
-/* xDestroy: drops the shadow table; nothing is dropped remotely. */
+/* xDestroy: drops the shadow tables; nothing is dropped remotely. */
 static int vtabDestroy(sqlite3_vtab *pVtab) {
   DbxVtab *p = (DbxVtab *)pVtab;
-  char *zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_columns\"",
-                               p->zDb, p->zVtabName);
+  char *zSql = sqlite3_mprintf("DROP TABLE IF EXISTS \"%w\".\"%w_columns\";"
+                               "DROP TABLE IF EXISTS \"%w\".\"%w_state\"",
+                               p->zDb, p->zVtabName, p->zDb, p->zVtabName);
   int rc = zSql ? sqlite3_exec(p->db, zSql, NULL, NULL, NULL) : SQLITE_NOMEM;
   sqlite3_free(zSql);
   if (rc == SQLITE_OK) vtab_free(p);
   return rc;
 }
 
-/* xRename: the shadow table follows the table's new name. */
+/* xRename: the shadow tables follow the table's new name ("_state" only
+** for a table= table, which has one). */
 static int vtabRename(sqlite3_vtab *pVtab, const char *zNew) {
   DbxVtab *p = (DbxVtab *)pVtab;
   char *zName = dbx_strdup(zNew);
@@ -593,6 +630,13 @@ static int vtabRename(sqlite3_vtab *pVtab, const char *zNew) {
   int rc = (zSql && zName) ? sqlite3_exec(p->db, zSql, NULL, NULL, NULL)
                            : SQLITE_NOMEM;
   sqlite3_free(zSql);
+  if (rc == SQLITE_OK && p->args.zTable) {
+    zSql = sqlite3_mprintf(
+        "ALTER TABLE \"%w\".\"%w_state\" RENAME TO \"%w_state\"", p->zDb,
+        p->zVtabName, zNew);
+    rc = zSql ? sqlite3_exec(p->db, zSql, NULL, NULL, NULL) : SQLITE_NOMEM;
+    sqlite3_free(zSql);
+  }
   if (rc == SQLITE_OK) {
     sqlite3_free(p->zVtabName);
     p->zVtabName = zName;
@@ -602,30 +646,18 @@ static int vtabRename(sqlite3_vtab *pVtab, const char *zNew) {
   return rc;
 }
 
-/* xShadowName: "<name>_columns" belongs to the table (SQLite then protects
-** it from writes by ordinary SQL in defensive mode). */
+/* xShadowName: "<name>_columns" and "<name>_state" belong to the table
+** (SQLite then protects them from writes by ordinary SQL in defensive
+** mode). */
 static int vtabShadowName(const char *zSuffix) {
-  return sqlite3_stricmp(zSuffix, "columns") == 0;
+  return sqlite3_stricmp(zSuffix, "columns") == 0 ||
+         sqlite3_stricmp(zSuffix, "state") == 0;
 }
 
 /* ---------------------------------------------------------------------
 ** Writes, the module, dbx_refresh()
 */
 
-/* Writes come with the commit path; until then say what works today. */
-static int vtabUpdate(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
-                      sqlite3_int64 *pRowid) {
-  DbxVtab *p = (DbxVtab *)pVtab;
-  DBX_UNUSED(argc);
-  DBX_UNUSED(argv);
-  DBX_UNUSED(pRowid);
-  sqlite3_free(p->base.zErrMsg);
-  p->base.zErrMsg = sqlite3_mprintf(
-      "databricks: %s is read-only here: change remote data with "
-      "dbx_exec('INSERT/UPDATE/DELETE ...')",
-      p->zDisplay ? p->zDisplay : "this table");
-  return SQLITE_READONLY;
-}
 
 const sqlite3_module dbx_vtab_module = {
     .iVersion = 3,
@@ -643,7 +675,14 @@ const sqlite3_module dbx_vtab_module = {
     .xEof = dbx_vtab_eof,
     .xColumn = dbx_vtab_column,
     .xRowid = dbx_vtab_rowid,
-    .xUpdate = vtabUpdate,
+    .xUpdate = dbx_vtab_update,
+    .xBegin = dbx_vtab_begin,
+    .xSync = dbx_vtab_sync,
+    .xCommit = dbx_vtab_commit,
+    .xRollback = dbx_vtab_rollback,
+    .xSavepoint = dbx_vtab_savepoint,
+    .xRelease = dbx_vtab_release,
+    .xRollbackTo = dbx_vtab_rollback_to,
 };
 
 /* The connected databricks table named zName in this session, or NULL. */
@@ -698,6 +737,7 @@ void dbx_vtab_refresh(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   rc = dbx_vtab_ready(p, &e);
   if (rc == SQLITE_OK) rc = vtab_fetch_columns(p, 0, &bChanged, &e);
+  if (rc == SQLITE_OK && p->args.zTable) rc = dbx_vtab_state_create(p, &e);
   if (rc) {
     dbx_error_to_context(ctx, &e);
     return;

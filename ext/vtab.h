@@ -12,9 +12,9 @@
 **                DbxVtabArgs by a table of known arguments;
 **   vtab_scan.c  reading: xBestIndex (the remote plan), xOpen, xFilter,
 **                xNext, xEof, xColumn, xRowid, and the cursor.
-** The write path adds vtab_txn.c here: xUpdate staging rows and
-** xBegin/xSync/xCommit/xRollback/xSavepoint/xRelease/xRollbackTo handing
-** the staged batch to the commit engine. Its state goes into DbxVtab.
+**   vtab_txn.c   writing: xUpdate staging rows in a spool (spool.h) and
+**                xBegin/xSync/xCommit/xRollback/xSavepoint/xRelease/
+**                xRollbackTo, the commit handing them to commit.h.
 **
 ** Only these files see DbxVtab; the rest of the extension knows the module
 ** by dbx_vtab_module (dbx_int.h).
@@ -25,6 +25,7 @@
 #include "args.h"
 #include "pushdown.h"
 #include "session.h"
+#include "sqlgen.h"
 
 /* ---------------------------------------------------------------------
 ** vtab_args.c: the arguments of CREATE VIRTUAL TABLE.
@@ -34,7 +35,8 @@
 typedef enum DbxVtabArgKind {
   DBX_VTAB_ARG_SOURCE = 1, /* what the table reads: table=, query= */
   DBX_VTAB_ARG_STMT,       /* a statement option (statements.h) */
-  DBX_VTAB_ARG_SETTING     /* a config setting (config.h) */
+  DBX_VTAB_ARG_SETTING,    /* a config setting (config.h) */
+  DBX_VTAB_ARG_WRITE       /* how writes commit: create=, model=, ... */
 } DbxVtabArgKind;
 
 /* The parsed arguments of CREATE VIRTUAL TABLE. */
@@ -45,6 +47,14 @@ typedef struct DbxVtabArgs {
   DbxVtabArgKind *aeKind; /* owned; what each argument is for */
   const char *zTable;     /* borrowed from azVal: table=, or NULL */
   const char *zQuery;     /* borrowed from azVal: query=, or NULL */
+  /* writes (vtab_txn.c); strings borrowed from azVal, NULL when not given */
+  const char *zCreate;        /* create=: the columns of a missing table */
+  const char *zModel;         /* model=: a model's columns instead */
+  const char *zIngestedAt;    /* ingested_at=: column set to commit time */
+  const char *zStagingVolume; /* staging_volume=: catalog.schema.volume */
+  int bCdf;                   /* change_data_feed=true */
+  int bJsonString;            /* json_as='string' (default 'variant') */
+  int nParallel;              /* parallel_uploads=, default 4 */
   DbxArgsOptions opts;    /* owned; settings (aOpt) and statement options
                           ** (aStmt, checked), borrowing azKey/azVal */
 } DbxVtabArgs;
@@ -89,7 +99,9 @@ typedef struct DbxVtab {
   char *zTable;          /* owned; quoted three-part name, or NULL */
   char *zQuery;          /* owned; query= text, or NULL */
   char **azCol;          /* owned; remote column names */
+  char **azType;         /* owned; type_text of each column */
   DbxColClass *aClass;   /* owned; class of each column */
+  struct DbxVtabTxn *pTxn; /* owned; the open write transaction, or NULL */
 } DbxVtab;
 
 /*
@@ -107,6 +119,39 @@ int dbx_vtab_ready(DbxVtab *p, DbxError *pErr);
 */
 int dbx_vtab_stmt_options(DbxVtab *p, DbxStmtOptions *pOpt,
                           sqlite3_stmt *pProbe, DbxError *pErr);
+
+/*
+** The columns a write may add to the remote table: those of create= or
+** model= (VARIANT as STRING under json_as='string') and the ingested_at
+** column (TIMESTAMP; model= may name it) when they do not list it. On
+** SQLITE_OK *paCol is one sqlite3_malloc block holding the array and its
+** strings (NULL when there are none), *pnCol its length and *pzIngested
+** (may be NULL) the ingested_at column's name in it, or NULL. Returns
+** SQLITE_OK or an error in pErr.
+*/
+int dbx_vtab_spec_columns(const DbxVtabArgs *a, DbxSqlCol **paCol, int *pnCol,
+                          const char **pzIngested, DbxError *pErr);
+
+/* ---------------------------------------------------------------------
+** vtab_txn.c: writing. INSERT stages rows in the transaction's spool; the
+** SQLite commit (xSync) loads them into the remote table (commit.h).
+*/
+
+/* The shadow table of a table's commit sequence: "<name>_state". */
+int dbx_vtab_state_create(DbxVtab *p, DbxError *pErr);
+
+/* Frees the open write transaction, if any (xDisconnect and friends). */
+void dbx_vtab_txn_free(DbxVtab *p);
+
+int dbx_vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                    sqlite3_int64 *pRowid);
+int dbx_vtab_begin(sqlite3_vtab *pVtab);
+int dbx_vtab_sync(sqlite3_vtab *pVtab);
+int dbx_vtab_commit(sqlite3_vtab *pVtab);
+int dbx_vtab_rollback(sqlite3_vtab *pVtab);
+int dbx_vtab_savepoint(sqlite3_vtab *pVtab, int iSave);
+int dbx_vtab_release(sqlite3_vtab *pVtab, int iSave);
+int dbx_vtab_rollback_to(sqlite3_vtab *pVtab, int iSave);
 
 /* ---------------------------------------------------------------------
 ** vtab_scan.c: reading. The sqlite3_module methods of a scan; errors go to

@@ -14,8 +14,11 @@
 ** An argument's text is echoed in an error only when it is a name: an
 ** argument without a key may be a token (databricks('dapi...')).
 */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "models.h"
 #include "vtab.h"
 
 /* ---------------------------------------------------------------------
@@ -99,6 +102,87 @@ static int arg_query(ArgParse *p, const char *zKey, const char *zVal,
   return SQLITE_OK;
 }
 
+/* Reads a true/false argument into *pb. */
+static int arg_bool(const char *zKey, const char *zVal, int *pb,
+                    DbxError *pErr) {
+  if (sqlite3_stricmp(zVal, "true") == 0 || strcmp(zVal, "1") == 0) {
+    *pb = 1;
+  } else if (sqlite3_stricmp(zVal, "false") == 0 || strcmp(zVal, "0") == 0) {
+    *pb = 0;
+  } else {
+    return dbx_error_set(pErr, SQLITE_ERROR, "%s must be true or false",
+                         zKey);
+  }
+  return SQLITE_OK;
+}
+
+/* create='col TYPE, ...': checked as the CREATE TABLE will read it. */
+static int arg_create(ArgParse *p, const char *zKey, const char *zVal,
+                      DbxError *pErr) {
+  DbxSqlCol *aCol = NULL;
+  int nCol = 0;
+  int rc = dbx_sql_cols_parse(zVal, &aCol, &nCol, pErr);
+  DBX_UNUSED(zKey);
+  sqlite3_free(aCol);
+  if (rc == SQLITE_OK) p->a->zCreate = zVal;
+  return rc;
+}
+
+/* model='name': one of the models of sql/models/. */
+static int arg_model(ArgParse *p, const char *zKey, const char *zVal,
+                     DbxError *pErr) {
+  DbxModel *pModel = NULL;
+  int rc = dbx_model_find(zVal, &pModel, pErr);
+  DBX_UNUSED(zKey);
+  dbx_model_free(pModel);
+  if (rc == SQLITE_OK) p->a->zModel = zVal;
+  return rc;
+}
+
+/* The other write arguments: names, flags and a count. */
+static int arg_write(ArgParse *p, const char *zKey, const char *zVal,
+                     DbxError *pErr) {
+  DbxVtabArgs *a = p->a;
+  if (strcmp(zKey, "change_data_feed") == 0) {
+    return arg_bool(zKey, zVal, &a->bCdf, pErr);
+  }
+  if (strcmp(zKey, "json_as") == 0) {
+    if (sqlite3_stricmp(zVal, "variant") && sqlite3_stricmp(zVal, "string")) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "json_as must be 'variant' or 'string'");
+    }
+    a->bJsonString = sqlite3_stricmp(zVal, "string") == 0;
+    return SQLITE_OK;
+  }
+  if (strcmp(zKey, "parallel_uploads") == 0) {
+    int n = atoi(zVal);
+    if (n < 1 || n > 64 || strspn(zVal, "0123456789") != strlen(zVal)) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "parallel_uploads must be a number from 1 to 64");
+    }
+    a->nParallel = n;
+    return SQLITE_OK;
+  }
+  if (zVal[0] == 0) {
+    return dbx_error_set(pErr, SQLITE_ERROR, "%s is empty: give a name", zKey);
+  }
+  if (strcmp(zKey, "ingested_at") == 0) {
+    a->zIngestedAt = zVal;
+  } else {
+    char *azPart[3];
+    int nPart = 0;
+    int rc = dbx_sql_name_split(zVal, azPart, &nPart, pErr);
+    if (rc) return rc;
+    dbx_sql_name_free(azPart);
+    if (nPart != 3) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "staging_volume must be catalog.schema.volume");
+    }
+    a->zStagingVolume = zVal;
+  }
+  return SQLITE_OK;
+}
+
 /* A config setting: checked now, so that an unknown value or a literal
 ** secret is refused at CREATE time; resolved at the first use. */
 static int arg_setting(ArgParse *p, const char *zKey, const char *zVal,
@@ -120,6 +204,13 @@ static const struct ArgDef {
 } aArgDef[] = {
     {"table", NULL, DBX_VTAB_ARG_SOURCE, arg_table},
     {"query", NULL, DBX_VTAB_ARG_SOURCE, arg_query},
+    {"create", NULL, DBX_VTAB_ARG_WRITE, arg_create},
+    {"model", NULL, DBX_VTAB_ARG_WRITE, arg_model},
+    {"change_data_feed", NULL, DBX_VTAB_ARG_WRITE, arg_write},
+    {"json_as", NULL, DBX_VTAB_ARG_WRITE, arg_write},
+    {"ingested_at", NULL, DBX_VTAB_ARG_WRITE, arg_write},
+    {"staging_volume", NULL, DBX_VTAB_ARG_WRITE, arg_write},
+    {"parallel_uploads", NULL, DBX_VTAB_ARG_WRITE, arg_write},
     {NULL, dbx_stmt_is_option, DBX_VTAB_ARG_STMT, NULL},
     {NULL, dbx_config_is_key, DBX_VTAB_ARG_SETTING, arg_setting},
 };
@@ -223,6 +314,7 @@ int dbx_vtab_args_parse(int argc, const char *const *argv, DbxVtabArgs *a,
   memset(a, 0, sizeof(*a));
   memset(&parse, 0, sizeof(parse));
   parse.a = a;
+  a->nParallel = 4;
   a->azKey = sqlite3_malloc64(sizeof(char *) * nSlot);
   a->azVal = sqlite3_malloc64(sizeof(char *) * nSlot);
   a->aeKind = sqlite3_malloc64(sizeof(DbxVtabArgKind) * nSlot);
@@ -260,6 +352,17 @@ int dbx_vtab_args_parse(int argc, const char *const *argv, DbxVtabArgs *a,
                        "give exactly one of table='catalog.schema.table' or "
                        "query='SELECT ...'");
   }
+  if (rc == SQLITE_OK && a->zCreate && a->zModel) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "give create= or model=, not both");
+  }
+  if (rc == SQLITE_OK && a->zQuery &&
+      (a->zCreate || a->zModel || a->zIngestedAt || a->zStagingVolume)) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "a query= table is read-only: create=, model=, "
+                       "ingested_at= and staging_volume= need "
+                       "table='catalog.schema.table'");
+  }
   if (rc == SQLITE_OK && a->zQuery && a->zQuery[0] == 0) {
     rc = dbx_error_set(pErr, SQLITE_ERROR, "query= is empty: give a SELECT");
   }
@@ -268,8 +371,82 @@ int dbx_vtab_args_parse(int argc, const char *const *argv, DbxVtabArgs *a,
     rc = dbx_args_options_init(&a->opts, a->nArg, DBX_ARGS_STMT, pErr);
   }
   for (i = 0; rc == SQLITE_OK && i < a->nArg; i++) {
-    if (a->aeKind[i] == DBX_VTAB_ARG_SOURCE) continue;
+    if (a->aeKind[i] == DBX_VTAB_ARG_SOURCE ||
+        a->aeKind[i] == DBX_VTAB_ARG_WRITE) {
+      continue;
+    }
     rc = dbx_args_option_add(&a->opts, a->azKey[i], a->azVal[i], pErr);
   }
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+** The columns of a write
+*/
+
+int dbx_vtab_spec_columns(const DbxVtabArgs *a, DbxSqlCol **paCol, int *pnCol,
+                          const char **pzIngested, DbxError *pErr) {
+  DbxSqlCol *aParsed = NULL, *aOut = NULL;
+  const DbxSqlCol *aSrc = NULL;
+  DbxModel *pModel = NULL;
+  const char *zIngested = a->zIngestedAt;
+  size_t nByte = 0;
+  int i, nSrc = 0, nOut, bAddIngested = 0, rc = SQLITE_OK;
+  char *z;
+  *paCol = NULL;
+  *pnCol = 0;
+  if (pzIngested) *pzIngested = NULL;
+  if (a->zCreate) {
+    rc = dbx_sql_cols_parse(a->zCreate, &aParsed, &nSrc, pErr);
+    aSrc = aParsed;
+  } else if (a->zModel) {
+    rc = dbx_model_find(a->zModel, &pModel, pErr);
+    if (rc == SQLITE_OK) {
+      aSrc = pModel->aCol;
+      nSrc = pModel->nCol;
+      if (zIngested == NULL && pModel->zIngestedAt[0]) {
+        zIngested = pModel->zIngestedAt;
+      }
+    }
+  }
+  if (rc) goto done;
+  if (zIngested) {
+    bAddIngested = 1;
+    for (i = 0; i < nSrc; i++) {
+      if (sqlite3_stricmp(aSrc[i].zName, zIngested) == 0) bAddIngested = 0;
+    }
+  }
+  nOut = nSrc + bAddIngested;
+  if (nOut == 0) goto done;
+  for (i = 0; i < nSrc; i++) {
+    nByte += strlen(aSrc[i].zName) + strlen(aSrc[i].zType) + 2;
+  }
+  if (bAddIngested) nByte += strlen(zIngested) + sizeof("TIMESTAMP") + 1;
+  aOut = sqlite3_malloc64(sizeof(DbxSqlCol) * (sqlite3_uint64)nOut + nByte);
+  if (aOut == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  z = (char *)&aOut[nOut];
+  for (i = 0; i < nOut; i++) {
+    const char *zName = i < nSrc ? aSrc[i].zName : zIngested;
+    const char *zType = i < nSrc ? aSrc[i].zType : "TIMESTAMP";
+    const DbxSqlType *pHead = dbx_sql_type_head(zType, NULL);
+    if (a->bJsonString && pHead && strcmp(pHead->zName, "VARIANT") == 0) {
+      zType = "STRING";
+    }
+    aOut[i].zName = z;
+    z += sprintf(z, "%s", zName) + 1;
+    aOut[i].zType = z;
+    z += sprintf(z, "%s", zType) + 1;
+    if (zIngested && pzIngested && sqlite3_stricmp(zName, zIngested) == 0) {
+      *pzIngested = aOut[i].zName;
+    }
+  }
+  *paCol = aOut;
+  *pnCol = nOut;
+done:
+  sqlite3_free(aParsed);
+  dbx_model_free(pModel);
   return rc;
 }
