@@ -203,7 +203,7 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
   char zTarget[33];
   const char *azName[3];
   int64_t t0 = dbx_now_ms(), t1;
-  int i, rc = SQLITE_OK;
+  int i, bStaged = 0, rc = SQLITE_OK;
 
   memset(pRep, 0, sizeof(*pRep));
   if (s->nCol < 1 || s->nLocal < 1 || !commit_word_ok(s->zKey, 200)) {
@@ -257,6 +257,7 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
       rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
   }
+  bStaged = 1;
   if (rc == SQLITE_OK) {
     rc = dbx_files_upload_many(pClient, aJob, s->nLocal, s->nParallel, 1,
                                pOpt->xInterrupt, pOpt->pInterruptArg,
@@ -307,6 +308,13 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
   pRep->msCleanup = dbx_now_ms() - t1;
 
 done:
+  if (rc && bStaged && !(pErr && pErr->bUncertain)) {
+    /* the files of a known failure are of no further use; those of a load
+    ** whose outcome is unknown stay for the user to check */
+    DbxError e;
+    dbx_error_clear(&e);
+    dbx_files_rmdir(pClient, dir.z, 1, &e);
+  }
   for (i = 0; aJob && i < s->nLocal; i++)
     sqlite3_free((char *)aJob[i].zRemote);
   dbx_catalog_table_free(pInfo);

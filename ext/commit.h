@@ -21,7 +21,7 @@
 **
 ** Any failure before the load leaves the table's rows as they were (a
 ** table created or columns added in step 1 stay: both are harmless to
-** repeat). When the load's outcome cannot be known (its reply was lost
+** repeat), and the files of a load that failed are removed. When the load's outcome cannot be known (its reply was lost
 ** and the retries ran out), the error says so, with the staged path and
 ** the statement id, and pErr->bUncertain is set.
 */
