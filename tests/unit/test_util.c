@@ -482,6 +482,53 @@ static void digests_of_string_lists(void **state) {
   assert_string_equal(z, "0561374e75d21135ef4df8565a9e09c9");
 }
 
+/* The streamed digest is the digest of the bytes, however they are cut. */
+static void streamed_digest_matches_the_list_digest(void **state) {
+  const char *azAbc[] = {"abc"};
+  char zList[33], zStream[33];
+  DbxDigest *p;
+  (void)state;
+  dbx_digest_hex(azAbc, 1, zList);
+  p = dbx_digest_new();
+  dbx_digest_update(p, "a", 1);
+  dbx_digest_update(p, "bc", 3); /* with the NUL, as the list form takes it */
+  dbx_digest_final(p, zStream);
+  assert_string_equal(zStream, zList);
+  dbx_digest_final(NULL, zStream);
+  assert_string_equal(zStream, "");
+}
+
+static void json_values_are_validated(void **state) {
+  static const char *azGood[] = {
+      "0", "-0", "1.5e-3", "-12E+2", "true", "false", "null", "\"\"",
+      "\"a\\u00e9\\n\\\"\"", " {\"a\" : [1, {\"b\": null}], \"c\": {}} ", "[]",
+      "[[[[]]]]", "\"\xc3\xa9\""};
+  static const char *azBad[] = {
+      "", " ", "01", "1.", ".5", "+1", "1e", "-", "tru", "nul", "True",
+      "\"abc", "\"a\\x\"", "\"\\u12G4\"", "[1,]", "[1 2]", "{\"a\"}",
+      "{\"a\":1,}", "{a:1}", "[1]]", "{} {}", "1 2", "'a'", "NaN",
+      "\"tab\there\"", "[", "{\"a\":"};
+  char zDeep[2100];
+  size_t i;
+  (void)state;
+  for (i = 0; i < DBX_ARRAY_SIZE(azGood); i++) {
+    if (!dbx_json_valid(azGood[i], strlen(azGood[i]))) fail_msg("%s", azGood[i]);
+  }
+  for (i = 0; i < DBX_ARRAY_SIZE(azBad); i++) {
+    if (dbx_json_valid(azBad[i], strlen(azBad[i]))) fail_msg("%s", azBad[i]);
+  }
+  /* a NUL byte inside the span is not JSON; the length decides the end */
+  assert_false(dbx_json_valid("[1]\0", 4));
+  assert_true(dbx_json_valid("[1]\0", 3));
+  /* 1000 levels pass, 1001 do not: no input runs the stack out */
+  memset(zDeep, '[', 1000);
+  memset(zDeep + 1000, ']', 1000);
+  assert_true(dbx_json_valid(zDeep, 2000));
+  memset(zDeep, '[', 1001);
+  memset(zDeep + 1001, ']', 1001);
+  assert_false(dbx_json_valid(zDeep, 2002));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(first_error_wins),
@@ -506,6 +553,8 @@ int main(void) {
       cmocka_unit_test(server_integers_are_range_checked),
       cmocka_unit_test(json_member_spans_raw_text),
       cmocka_unit_test(digests_of_string_lists),
+      cmocka_unit_test(streamed_digest_matches_the_list_digest),
+      cmocka_unit_test(json_values_are_validated),
   };
   return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
