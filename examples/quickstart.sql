@@ -32,3 +32,21 @@ SELECT sql, params FROM dbx_statements ORDER BY rowid DESC LIMIT 1;
 CREATE TEMP TABLE plans(id INTEGER PRIMARY KEY, plan TEXT);
 INSERT INTO plans VALUES (1, 'pro'), (2, 'free');
 SELECT e.id, e.kind, p.plan FROM events e JOIN plans p USING (id) ORDER BY e.id;
+
+-- Write rows: INSERT into a databricks table. They are staged locally and
+-- land remotely when the transaction commits: Parquet files in a Unity
+-- Catalog volume, loaded with one COPY INTO, exactly once. create= makes
+-- the remote table at the first commit; ingested_at= holds the commit time.
+CREATE VIRTUAL TABLE signups USING databricks(
+  table='main.default.quickstart_signups',
+  create='id BIGINT, plan STRING, props VARIANT, at TIMESTAMP',
+  ingested_at='ingested_at');
+BEGIN;
+INSERT INTO signups(id, plan, props, at)
+  VALUES (10, 'pro', '{"referrer": "ads", "trial": true}', '2024-03-01 09:30:00');
+INSERT INTO signups(id, plan, at) SELECT id + 100, plan, '2024-03-02 12:00:00' FROM plans;
+COMMIT;
+
+-- The same table reads the committed rows back.
+SELECT id, plan, props, at FROM signups ORDER BY id;
+SELECT substr(sql, 1, 60) AS sql FROM dbx_statements WHERE sql LIKE 'COPY INTO%';
