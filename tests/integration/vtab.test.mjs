@@ -203,9 +203,11 @@ SELECT chunks, rows, sql FROM dbx_statements;`);
   await ws.api('POST', '/admin/settings', { chunk_rows: 10000 });
 });
 
-test('writes are refused with a message that says what to use', async () => {
-  const err = await ws.fail(`${ORDERS}\nINSERT INTO orders(id) VALUES (3);`);
-  assert.match(err, /main\.default\.orders is read-only here.*dbx_exec/);
+test('UPDATE and DELETE are refused with a message that says what to use', async () => {
+  let err = await ws.fail(`${ORDERS}\nUPDATE orders SET id = id + 10;`);
+  assert.match(err, /main\.default\.orders takes INSERT only.*dbx_exec/);
+  err = await ws.fail(`${ORDERS}\nDELETE FROM orders WHERE id = 1;`);
+  assert.match(err, /main\.default\.orders takes INSERT only/);
   const [n] = (await sql('SELECT count(*) AS n FROM main.default.orders')).result.data_array;
   assert.deepEqual(n, ['2']);
 });
