@@ -152,17 +152,24 @@ static int commit_target(DbxClient *pClient, const DbxStmtOptions *pOpt,
           s->zCatalog, s->zSchema, s->zTable,
           s->zHowToCreate ? s->zHowToCreate : "let the commit create it");
     }
-    rc = dbx_sql_create_table(&sql, zName, s->aCol, s->nCol, s->bCdf, pErr);
+    rc = dbx_sql_create_table(&sql, zName, s->aCreate ? s->aCreate : s->aCol,
+                              s->aCreate ? s->nCreate : s->nCol, s->bCdf,
+                              pErr);
     /* IF NOT EXISTS: a repeat changes nothing */
     if (rc == SQLITE_OK) rc = commit_run(pClient, pOpt, sql.z, 1, NULL, NULL, pErr);
     dbx_buf_free(&sql);
     if (rc) return rc;
     pRep->bCreated = 1;
-    for (i = 0; i < s->nCol; i++)
-      azType[i] = s->aCol[i].zType;
-    return SQLITE_OK;
-  }
-  if (rc) {
+    if (s->aCreate == NULL) {
+      for (i = 0; i < s->nCol; i++)
+        azType[i] = s->aCol[i].zType;
+      return SQLITE_OK;
+    }
+    /* a model's table: its types, and the columns it lacks added */
+    rc = dbx_catalog_table_get(pClient, s->zCatalog, s->zSchema, s->zTable,
+                               ppInfo, pErr);
+    if (rc) return rc;
+  } else if (rc) {
     if (pErr && pErr->rc == SQLITE_OK) *pErr = e;
     return rc;
   }
@@ -258,6 +265,14 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
     }
   }
   bStaged = 1;
+  if (rc == SQLITE_OK && s->zPlanLocal) {
+    /* first, so that a repeat finds what it must do again before any file
+    ** of the commit can have been loaded */
+    char *zPlan = sqlite3_mprintf("%s_plan.json", dir.z);
+    rc = zPlan ? dbx_files_upload(pClient, s->zPlanLocal, zPlan, 1, NULL, pErr)
+               : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    sqlite3_free(zPlan);
+  }
   if (rc == SQLITE_OK) {
     rc = dbx_files_upload_many(pClient, aJob, s->nLocal, s->nParallel, 1,
                                pOpt->xInterrupt, pOpt->pInterruptArg,
@@ -298,7 +313,7 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
   if (rc) goto done;
 
   /* 5: the staged files go; the rows are in whatever happens here */
-  {
+  if (!s->bKeep) {
     DbxError e;
     dbx_error_clear(&e);
     if (dbx_files_rmdir(pClient, dir.z, 1, &e) != SQLITE_OK) {

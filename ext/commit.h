@@ -16,8 +16,9 @@
 **   4. runs one COPY INTO ... FILES = (...) without `force`, sent again
 **      after a lost reply: files already loaded are skipped, so a repeat
 **      loads nothing;
-**   5. removes the directory. A failure here does not undo the commit: it
-**      is reported in the report's zCleanup and the files stay behind.
+**   5. removes the directory (unless bKeep). A failure here does not undo
+**      the commit: it is reported in the report's zCleanup and the files
+**      stay behind.
 **
 ** Any failure before the load leaves the table's rows as they were (a
 ** table created or columns added in step 1 stay: both are harmless to
@@ -41,6 +42,10 @@ typedef struct DbxCommitSpec {
                          ** types, which a created table or added column
                          ** takes; nCol >= 1 */
   int nCol;
+  const DbxSqlCol *aCreate; /* the columns a created table gets (a model's),
+                            ** NULL: aCol; columns of aCol it lacks are
+                            ** then added */
+  int nCreate;
   int bCreate;        /* create the table when it is missing */
   int bCdf;           /* ... with delta.enableChangeDataFeed = true */
   const char *zHowToCreate; /* what the error for a missing table suggests
@@ -54,6 +59,10 @@ typedef struct DbxCommitSpec {
   int nParallel;      /* uploads at once, 1..64 */
   const char *const *azLocal; /* the local Parquet files, nLocal >= 1 */
   int nLocal;
+  const char *zPlanLocal; /* NULL, or a local file uploaded first as
+                          ** "_plan.json" in the directory and never loaded:
+                          ** what a repeat of the commit must do again */
+  int bKeep;          /* leave the directory (step 5) to the caller */
 } DbxCommitSpec;
 
 /* What a commit did. */

@@ -117,6 +117,7 @@ static const struct {
     {"dbx_volume_get", -1, DBX_FN_NETWORK, 1, dbx_fn_volume_get},
     {"dbx_volume_rm", -1, DBX_FN_NETWORK, 1, dbx_fn_volume_rm},
     {"dbx_volume_mkdir", -1, DBX_FN_NETWORK, 1, dbx_fn_volume_mkdir},
+    {"dbx_export", -1, DBX_FN_NETWORK, 1, dbx_fn_export},
     /* DIRECTONLY because it writes files; no network */
     {"dbx_parquet", -1, DBX_FN_NETWORK, 0, dbx_fn_parquet},
 };

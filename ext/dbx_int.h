@@ -297,6 +297,23 @@ sqlite3_stmt *dbx_probe_open(sqlite3 *db);
 int dbx_probe_interrupted(void *pProbe);
 
 /*
+** fn_parquet.c, for dbx_export(): writes the rows of pStmt (a prepared
+** read-only statement) to Parquet at zPath as dbx_parquet() does without
+** a schema, except that a column named in aFixed (nFixed, 0 for none;
+** names compared ignoring ASCII case) takes its type from there. *paCol
+** and *pnCol get the columns written (dbx_parquet_schema_free). Returns
+** SQLITE_OK or an error in pErr (no file left behind).
+*/
+struct DbxPqColumn;
+struct DbxPqOptions;
+struct DbxPqReport;
+int dbx_parquet_query(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
+                      const struct DbxPqColumn *aFixed, int nFixed,
+                      const struct DbxPqOptions *pOpt,
+                      struct DbxPqReport *pReport, struct DbxPqColumn **paCol,
+                      int *pnCol, DbxError *pErr);
+
+/*
 ** Hands pErr to SQLite at the boundary, as its one-line text: into
 ** pVtab->zErrMsg (replacing any earlier message; returns pErr->rc, or
 ** SQLITE_ERROR when none was set), or as the result of a function call
@@ -321,6 +338,8 @@ void dbx_fn_exec(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_vtab_refresh(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+/* fn_export.c */
+void dbx_fn_export(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */

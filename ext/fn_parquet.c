@@ -15,7 +15,8 @@
 ** Without schema, a column's type comes from its declared type when the
 ** query reads a table column: a type the type table knows is used, except
 ** that INT / INTEGER widen to BIGINT and FLOAT / REAL to DOUBLE (SQLite
-** stores 64 bits) and DECIMAL / NUMERIC need an explicit (p,s); else
+** stores 64 bits), DECIMAL / NUMERIC need an explicit (p,s), JSON means
+** JSON text (Parquet's JSON, a VARIANT remotely) and DATETIME a TIMESTAMP; else
 ** SQLite's affinity rules decide (INT -> BIGINT, CHAR/CLOB/TEXT -> STRING,
 ** BLOB -> BINARY, REAL/FLOA/DOUB -> DOUBLE). Columns still open (numeric
 ** affinity, expressions) take the storage classes of their values in the
@@ -135,6 +136,18 @@ static int pqf_decltype(sqlite3_stmt *pStmt, int i, DbxPqColumn *pCol) {
     default:
       return 1;
     }
+  }
+  /* two SQLite spellings Databricks lacks: JSON text, and DATETIME as
+  ** datetime() writes it */
+  if (sqlite3_strnicmp(zDecl, "JSON", 4) == 0 &&
+      (zDecl[4] == 0 || zDecl[4] == ' ' || zDecl[4] == '(')) {
+    pCol->eType = DBX_PQ_JSON;
+    return 1;
+  }
+  if (sqlite3_strnicmp(zDecl, "DATETIME", 8) == 0 &&
+      (zDecl[8] == 0 || zDecl[8] == ' ' || zDecl[8] == '(')) {
+    pCol->eType = DBX_PQ_TIMESTAMP;
+    return 1;
   }
   switch (dbx_sql_affinity(zDecl)) {
   case 'i':
@@ -453,11 +466,16 @@ static char *pqf_report(const DbxPqReport *r, double rSeconds) {
 
 /*
 ** Runs the write: columns typed, rows appended, files closed. Fills
-** *pReport. Returns SQLITE_OK or an error in pErr (every file removed).
+** *pReport. Without zSchema a column named in aFixed (nFixed of them)
+** takes its type there, the others as the top of this file says. The
+** columns written go to *paCol and *pnCol when paCol is not NULL. Returns
+** SQLITE_OK or an error in pErr (every file removed).
 */
 static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
-                     const char *zSchema, const DbxPqOptions *pOpt,
-                     DbxPqReport *pReport, DbxError *pErr) {
+                     const char *zSchema, const DbxPqColumn *aFixed,
+                     int nFixed, const DbxPqOptions *pOpt,
+                     DbxPqReport *pReport, DbxPqColumn **paCol, int *pnCol,
+                     DbxError *pErr) {
   int nCol = sqlite3_column_count(pStmt), i, nSaved = 0, rc = SQLITE_OK;
   int rcStep = SQLITE_DONE, k;
   DbxPqColumn *aCol = NULL;
@@ -495,6 +513,15 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
       }
       abOpen[i] = !pqf_decltype(pStmt, i, &aCol[i]);
       aMask[i] = 0;
+      for (k = 0; aCol[i].zName && k < nFixed; k++) {
+        if (sqlite3_stricmp(aFixed[k].zName, aCol[i].zName) == 0) {
+          aCol[i].eType = aFixed[k].eType;
+          aCol[i].nPrecision = aFixed[k].nPrecision;
+          aCol[i].nScale = aFixed[k].nScale;
+          abOpen[i] = 0;
+          break;
+        }
+      }
     }
   }
   aVal = sqlite3_malloc64(sizeof(*aVal) * (uint64_t)nCol);
@@ -557,8 +584,23 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
   sqlite3_free(aVal);
   sqlite3_free(aMask);
   sqlite3_free(abOpen);
-  dbx_parquet_schema_free(aCol, nCol);
+  if (rc == SQLITE_OK && paCol) {
+    *paCol = aCol;
+    *pnCol = nCol;
+  } else {
+    dbx_parquet_schema_free(aCol, nCol);
+  }
   return rc;
+}
+
+int dbx_parquet_query(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
+                      const DbxPqColumn *aFixed, int nFixed,
+                      const DbxPqOptions *pOpt, DbxPqReport *pReport,
+                      DbxPqColumn **paCol, int *pnCol, DbxError *pErr) {
+  *paCol = NULL;
+  *pnCol = 0;
+  return pqf_write(db, pStmt, zPath, NULL, aFixed, nFixed, pOpt, pReport,
+                   paCol, pnCol, pErr);
 }
 
 /*
@@ -631,7 +673,8 @@ void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     }
   }
   if (rc == SQLITE_OK) {
-    rc = pqf_write(db, pStmt, zPath, zSchema, &opt, &report, &err);
+    rc = pqf_write(db, pStmt, zPath, zSchema, NULL, 0, &opt, &report, NULL,
+                   NULL, &err);
   }
   sqlite3_finalize(pStmt);
   cJSON_Delete(pJson);
