@@ -50,3 +50,12 @@ COMMIT;
 -- The same table reads the committed rows back.
 SELECT id, plan, props, at FROM signups ORDER BY id;
 SELECT substr(sql, 1, 60) AS sql FROM dbx_statements WHERE sql LIKE 'COPY INTO%';
+
+-- Export a local table in one batch, exactly once; with a watermark each
+-- call sends only the rows that are new since the last one.
+SELECT json_extract(r, '$.rows') AS rows, json_extract(r, '$.created') AS created,
+       json_extract(r, '$.watermark') AS watermark
+  FROM (SELECT dbx_export('plans', 'main.default.quickstart_plans', '{"watermark": "id"}') AS r);
+INSERT INTO plans VALUES (3, 'team');
+SELECT json_extract(dbx_export('plans', 'main.default.quickstart_plans', '{"watermark": "id"}'), '$.rows') AS new_rows;
+SELECT * FROM dbx_query('SELECT * FROM main.default.quickstart_plans ORDER BY id');
