@@ -19,6 +19,16 @@
 **   dbx_spool_savepoint(p, 2, &err); ... dbx_spool_rollback_to(p, 2, &err);
 **   dbx_spool_write(p, pWriter, iNowUs, zDigest, &err);
 **   dbx_spool_free(p);
+**
+** A keyed spool (dbx_spool_open_keyed) serves a merge: it keeps one
+** operation per key, an upsert or a delete, in a private SQLite database
+** of its own on disk (bounded memory again), whose savepoints follow
+** SQLite's. Per key, a delete replaces what came before it, an upsert
+** after a delete replaces the delete, and of two upserts the one with
+** the greater version columns stays (compared in order, NULL lowest; on a
+** tie the later). dbx_spool_write() then writes one row per key, in the
+** order the keys were last written, with an extra last column, the
+** operation ('upsert' or 'delete'; a delete carries only its key).
 */
 #ifndef DBX_SPOOL_H
 #define DBX_SPOOL_H
@@ -38,6 +48,21 @@ int dbx_spool_open(const DbxPqColumn *aCol, int nCol, int iFill, DbxSpool **pp,
                    DbxError *pErr);
 
 /*
+** Opens an empty keyed spool: as dbx_spool_open, with the key columns
+** aiKey (nKey >= 1) and the version columns aiVersion (nVersion >= 0,
+** integers or NULL), all indexes into aCol.
+*/
+int dbx_spool_open_keyed(const DbxPqColumn *aCol, int nCol, int iFill,
+                         const int *aiKey, int nKey, const int *aiVersion,
+                         int nVersion, DbxSpool **pp, DbxError *pErr);
+
+/*
+** Keyed spool: stages the delete of the row whose key columns hold aKey
+** (nKey values, in the order of aiKey). Returns SQLITE_OK or an error.
+*/
+int dbx_spool_delete(DbxSpool *p, const DbxPqValue *aKey, DbxError *pErr);
+
+/*
 ** Converts the nCol values of one row (dbx_parquet_convert; text for a
 ** JSON column must also be one JSON value) and appends them. A value that
 ** does not fit is SQLITE_ERROR naming the column, the row (counted from 1
@@ -46,7 +71,7 @@ int dbx_spool_open(const DbxPqColumn *aCol, int nCol, int iFill, DbxSpool **pp,
 */
 int dbx_spool_append(DbxSpool *p, const DbxPqValue *aVal, DbxError *pErr);
 
-/* Rows in the spool now. */
+/* Rows in the spool now (keyed: operations kept, one per key). */
 int64_t dbx_spool_rows(const DbxSpool *p);
 
 /* SQLite's xSavepoint(iSave): the state to return to on ROLLBACK TO. */
@@ -60,7 +85,8 @@ void dbx_spool_release(DbxSpool *p, int iSave);
 int dbx_spool_rollback_to(DbxSpool *p, int iSave, DbxError *pErr);
 
 /*
-** Appends every row to the writer pW (whose columns are the spool's), the
+** Appends every row to the writer pW (whose columns are the spool's, and
+** for a keyed spool one more, the operation, a STRING), the
 ** fill column set to iFillUs (microseconds since 1970 UTC), and writes
 ** into zDigest (33 bytes) 32 hex digits of the SHA-256 of the rows as
 ** converted, the fill column left out: equal rows in equal order give the

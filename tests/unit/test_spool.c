@@ -277,12 +277,152 @@ static void values_larger_than_the_window(void **state) {
   free(zData);
 }
 
+/* Keyed: one operation per key, by the rules of spool.h. */
+static const DbxPqColumn aKeyed[] = {{"team", DBX_PQ_BIGINT, 0, 0, 0},
+                                     {"id", DBX_PQ_STRING, 0, 0, 0},
+                                     {"ver", DBX_PQ_BIGINT, 0, 0, 0},
+                                     {"name", DBX_PQ_STRING, 0, 0, 0},
+                                     {"_dbx_op", DBX_PQ_STRING, 0, 0, 0}};
+
+static void keyed_put(DbxSpool *p, int64_t team, const char *zId, int64_t ver,
+                      const char *zName) {
+  DbxPqValue a[4];
+  DbxError e;
+  dbx_error_clear(&e);
+  memset(a, 0, sizeof(a));
+  a[0].eType = SQLITE_INTEGER;
+  a[0].i = team;
+  a[1].eType = SQLITE_TEXT;
+  a[1].z = zId;
+  a[1].n = (int)strlen(zId);
+  a[2].eType = ver < 0 ? SQLITE_NULL : SQLITE_INTEGER;
+  a[2].i = ver;
+  a[3].eType = SQLITE_TEXT;
+  a[3].z = zName;
+  a[3].n = (int)strlen(zName);
+  assert_int_equal(dbx_spool_append(p, a, &e), SQLITE_OK);
+}
+
+static void keyed_del(DbxSpool *p, int64_t team, const char *zId) {
+  DbxPqValue a[2];
+  DbxError e;
+  dbx_error_clear(&e);
+  memset(a, 0, sizeof(a));
+  a[0].eType = SQLITE_INTEGER;
+  a[0].i = team;
+  a[1].eType = SQLITE_TEXT;
+  a[1].z = zId;
+  a[1].n = (int)strlen(zId);
+  assert_int_equal(dbx_spool_delete(p, a, &e), SQLITE_OK);
+}
+
+/* The expected file: rows of (team, id, ver, name, op), ver < 0 NULL. */
+static void keyed_expect(const char *zPath, const int64_t *aTeam,
+                         const char *const *azId, const int64_t *aVer,
+                         const char *const *azName, const char *const *azOp,
+                         int n) {
+  DbxParquet *w;
+  DbxError e;
+  int i;
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_parquet_open(zPath, aKeyed, 5, NULL, &w, &e), SQLITE_OK);
+  for (i = 0; i < n; i++) {
+    DbxPqValue a[5];
+    memset(a, 0, sizeof(a));
+    a[0].eType = SQLITE_INTEGER;
+    a[0].i = aTeam[i];
+    a[1].eType = SQLITE_TEXT;
+    a[1].z = azId[i];
+    a[1].n = (int)strlen(azId[i]);
+    a[2].eType = aVer[i] < 0 ? SQLITE_NULL : SQLITE_INTEGER;
+    a[2].i = aVer[i];
+    a[3].eType = azName[i] ? SQLITE_TEXT : SQLITE_NULL;
+    a[3].z = azName[i];
+    a[3].n = azName[i] ? (int)strlen(azName[i]) : 0;
+    a[4].eType = SQLITE_TEXT;
+    a[4].z = azOp[i];
+    a[4].n = (int)strlen(azOp[i]);
+    assert_int_equal(dbx_parquet_append(w, a, &e), SQLITE_OK);
+  }
+  assert_int_equal(dbx_parquet_close(w, NULL, &e), SQLITE_OK);
+}
+
+static void keyed_spool_keeps_one_operation_per_key(void **state) {
+  static const int aiKey[] = {0, 1}, aiVer[] = {2};
+  char zA[300], zB[300], zDigest[33];
+  DbxSpool *p;
+  DbxParquet *w;
+  DbxError e;
+  (void)state;
+  dbx_error_clear(&e);
+  snprintf(zA, sizeof(zA), "%s/a.parquet", zDir);
+  snprintf(zB, sizeof(zB), "%s/b.parquet", zDir);
+  assert_int_equal(
+      dbx_spool_open_keyed(aKeyed, 4, -1, aiKey, 2, aiVer, 1, &p, &e),
+      SQLITE_OK);
+  keyed_put(p, 1, "a", 1, "a-v1");
+  keyed_put(p, 1, "a", 3, "a-v3");
+  keyed_put(p, 1, "a", 2, "a-v2 loses to v3");
+  keyed_put(p, 2, "a", -1, "same id, other team");
+  keyed_put(p, 1, "b", 5, "b-v5");
+  keyed_del(p, 1, "b");                 /* a later delete wins */
+  keyed_del(p, 1, "c");
+  keyed_put(p, 1, "c", -1, "c after its delete"); /* an upsert after one */
+  keyed_put(p, 2, "a", 0, "0 beats NULL");
+  keyed_put(p, 1, "d", 7, "d-v7");
+  assert_int_equal(dbx_spool_rows(p), 5);
+  /* a savepoint rolled back takes its operations, and new keys, back */
+  assert_int_equal(dbx_spool_savepoint(p, 3, &e), SQLITE_OK);
+  keyed_put(p, 1, "d", 9, "d-v9 rolled back");
+  keyed_put(p, 9, "z", 1, "new key rolled back");
+  keyed_del(p, 1, "a");
+  assert_int_equal(dbx_spool_rows(p), 6);
+  assert_int_equal(dbx_spool_rollback_to(p, 3, &e), SQLITE_OK);
+  assert_int_equal(dbx_spool_rows(p), 5);
+  dbx_spool_release(p, 3);
+  keyed_put(p, 1, "d", 7, "d-v7 again: a tie goes to the later");
+
+  assert_int_equal(dbx_parquet_open(zA, aKeyed, 5, NULL, &w, &e), SQLITE_OK);
+  assert_int_equal(dbx_spool_write(p, w, 0, zDigest, &e), SQLITE_OK);
+  assert_int_equal(dbx_parquet_close(w, NULL, &e), SQLITE_OK);
+  {
+    /* in the order each key was last written */
+    static const int64_t aTeam[] = {1, 1, 1, 2, 1};
+    static const char *const azId[] = {"a", "b", "c", "a", "d"};
+    static const int64_t aVer[] = {3, -1, -1, 0, 7};
+    static const char *const azName[] = {
+        "a-v3", NULL, "c after its delete", "0 beats NULL",
+        "d-v7 again: a tie goes to the later"};
+    static const char *const azOp[] = {"upsert", "delete", "upsert", "upsert",
+                                       "upsert"};
+    keyed_expect(zB, aTeam, azId, aVer, azName, azOp, 5);
+  }
+  assert_same_file(zA, zB);
+  dbx_spool_free(p);
+}
+
+static void keyed_spool_refuses_what_cannot_be_a_version(void **state) {
+  static const int aiKey[] = {1}, aiVer[] = {3};
+  DbxSpool *p = NULL;
+  DbxError e;
+  (void)state;
+  dbx_error_clear(&e);
+  assert_int_equal(
+      dbx_spool_open_keyed(aKeyed, 4, -1, aiKey, 1, aiVer, 1, &p, &e),
+      SQLITE_ERROR);
+  assert_null(p);
+  assert_string_equal(e.zMsg, "version column \"name\" must hold integers "
+                              "(BIGINT, INT, ...)");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(rows_read_back_are_the_rows_written),
       cmocka_unit_test(savepoints_cut_back_past_the_buffer),
       cmocka_unit_test(a_refused_row_leaves_no_trace),
       cmocka_unit_test(values_larger_than_the_window),
+      cmocka_unit_test(keyed_spool_keeps_one_operation_per_key),
+      cmocka_unit_test(keyed_spool_refuses_what_cannot_be_a_version),
   };
   return cmocka_run_group_tests_name("spool", tests, setup, teardown);
 }
