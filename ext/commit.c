@@ -198,6 +198,95 @@ static int commit_load_unknown(const DbxError *e) {
   return e->httpStatus >= 500 && e->httpStatus != 503;
 }
 
+/*
+** Reports a failed load or merge: its outcome unknown (the one-line error
+** names the staged files and the statement, and bUncertain is set), or
+** the server's error as it came.
+*/
+static void commit_load_error(const DbxCommitSpec *s, const char *zWhat,
+                              const char *zDir, int rc, const DbxError *e,
+                              DbxError *pErr) {
+  if (rc == SQLITE_OK) return;
+  if (commit_load_unknown(e)) {
+    dbx_error_set_api(pErr, rc, e->httpStatus, e->zCode,
+                      "the %s %s.%s.%s may or may not have happened (%s): "
+                      "check the table for the files of %s (statement %s); "
+                      "running the same transaction again is safe, it "
+                      "applies them at most once",
+                      zWhat, s->zCatalog, s->zSchema, s->zTable, e->zMsg, zDir,
+                      e->zStatement[0] ? e->zStatement : "id unknown");
+    if (pErr) pErr->bUncertain = 1;
+  } else if (pErr && pErr->rc == SQLITE_OK) {
+    *pErr = *e;
+  }
+}
+
+/*
+** Step 4 of a merge: the files into a stage table named after the commit,
+** one MERGE, the stage dropped whatever happened.
+*/
+static int commit_merge(DbxClient *pClient, const DbxStmtOptions *pOpt,
+                        const DbxCommitSpec *s, const char *zName,
+                        const DbxSqlCol *aLoad, const char *zDir,
+                        const char **azFile, DbxCommitReport *pRep,
+                        DbxError *pErr) {
+  const char *azKey[1] = {s->zKey};
+  DbxSqlCol *aStage = NULL;
+  DbxBuf stage = {0}, sql = {0};
+  DbxError e;
+  char zSuffix[33];
+  int rc, bMade = 0;
+  /* the stage's name: the digest of the commit's, which is too long and
+  ** has '-' in it */
+  dbx_digest_hex(azKey, 1, zSuffix);
+  aStage = sqlite3_malloc64(sizeof(DbxSqlCol) * (sqlite3_uint64)(s->nCol + 1));
+  if (aStage == NULL || !zSuffix[0]) {
+    sqlite3_free(aStage);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  memcpy(aStage, aLoad, sizeof(DbxSqlCol) * (size_t)s->nCol);
+  aStage[s->nCol].zName = DBX_SQL_OP_COLUMN;
+  aStage[s->nCol].zType = "STRING";
+  rc = dbx_sql_stage_table(&stage, zName, zSuffix, pErr);
+  if (rc == SQLITE_OK) {
+    rc = dbx_sql_create_stage(&sql, zName, zSuffix, aLoad, s->nCol, pErr);
+  }
+  /* IF NOT EXISTS: a repeat finds it, and COPY INTO skips its files */
+  if (rc == SQLITE_OK) rc = commit_run(pClient, pOpt, sql.z, 1, NULL, NULL, pErr);
+  if (rc == SQLITE_OK) {
+    bMade = 1;
+    dbx_buf_reset(&sql);
+    rc = dbx_sql_copy_into(&sql, stage.z, aStage, s->nCol + 1, zDir, azFile,
+                           s->nLocal, 0, pErr);
+  }
+  if (rc == SQLITE_OK) rc = commit_run(pClient, pOpt, sql.z, 1, NULL, NULL, pErr);
+  if (rc == SQLITE_OK) {
+    dbx_buf_reset(&sql);
+    rc = dbx_sql_merge(&sql, zName, zSuffix, aLoad, s->nCol, s->azKey, s->nKey,
+                       s->azVersion, s->nVersion, pErr);
+  }
+  if (rc == SQLITE_OK) {
+    /* applying the same stage twice changes nothing: safe to send again */
+    dbx_error_clear(&e);
+    rc = commit_run(pClient, pOpt, sql.z, 1, pRep->zStatement, &pRep->nLoaded,
+                    &e);
+    commit_load_error(s, "merge into", zDir, rc, &e, pErr);
+  }
+  if (bMade) {
+    dbx_buf_reset(&sql);
+    dbx_error_clear(&e);
+    if (dbx_sql_drop_stage(&sql, zName, zSuffix, &e) == SQLITE_OK &&
+        commit_run(pClient, pOpt, sql.z, 1, NULL, NULL, &e) != SQLITE_OK &&
+        rc == SQLITE_OK) {
+      snprintf(pRep->zCleanup, sizeof(pRep->zCleanup), "%.255s", e.zMsg);
+    }
+  }
+  sqlite3_free(aStage);
+  dbx_buf_free(&stage);
+  dbx_buf_free(&sql);
+  return rc;
+}
+
 int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
                       const DbxCommitSpec *s, DbxCommitReport *pRep,
                       DbxError *pErr) {
@@ -283,29 +372,23 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
   if (rc) goto done;
   pRep->nFile = s->nLocal;
 
-  /* 4: one COPY INTO, safe to send again */
+  /* 4: one COPY INTO, safe to send again; or a merge */
   for (i = 0; i < s->nCol; i++) {
     aLoad[i].zName = s->aCol[i].zName;
     aLoad[i].zType = azType[i];
   }
-  rc = dbx_sql_copy_into(&sql, name.z, aLoad, s->nCol, dir.z,
-                         (const char *const *)azFile, s->nLocal, 0, pErr);
-  if (rc == SQLITE_OK) {
-    DbxError e;
-    dbx_error_clear(&e);
-    rc = commit_run(pClient, pOpt, sql.z, 1, pRep->zStatement, &pRep->nLoaded,
-                    &e);
-    if (rc && commit_load_unknown(&e)) {
-      dbx_error_set_api(pErr, rc, e.httpStatus, e.zCode,
-                        "the load into %s.%s.%s may or may not have happened "
-                        "(%s): check the table for the files of %s (statement "
-                        "%s); running the same transaction again is safe, it "
-                        "loads them at most once",
-                        s->zCatalog, s->zSchema, s->zTable, e.zMsg, dir.z,
-                        e.zStatement[0] ? e.zStatement : "id unknown");
-      if (pErr) pErr->bUncertain = 1;
-    } else if (rc && pErr && pErr->rc == SQLITE_OK) {
-      *pErr = e;
+  if (s->nKey > 0) {
+    rc = commit_merge(pClient, pOpt, s, name.z, aLoad, dir.z, azFile, pRep,
+                      pErr);
+  } else {
+    rc = dbx_sql_copy_into(&sql, name.z, aLoad, s->nCol, dir.z,
+                           (const char *const *)azFile, s->nLocal, 0, pErr);
+    if (rc == SQLITE_OK) {
+      DbxError e;
+      dbx_error_clear(&e);
+      rc = commit_run(pClient, pOpt, sql.z, 1, pRep->zStatement,
+                      &pRep->nLoaded, &e);
+      commit_load_error(s, "load into", dir.z, rc, &e, pErr);
     }
   }
   pRep->msLoad = dbx_now_ms() - t1;

@@ -15,7 +15,11 @@
 **      commit.c), overwriting what an earlier try left there;
 **   4. runs one COPY INTO ... FILES = (...) without `force`, sent again
 **      after a lost reply: files already loaded are skipped, so a repeat
-**      loads nothing;
+**      loads nothing. A merge instead copies the files into a stage table
+**      (CREATE TABLE IF NOT EXISTS, named after the commit), applies it
+**      with one MERGE WITH SCHEMA EVOLUTION (sqlgen.h: versions decide,
+**      so applying it twice changes nothing) and drops it, also when the
+**      merge failed;
 **   5. removes the directory (unless bKeep). A failure here does not undo
 **      the commit: it is reported in the report's zCleanup and the files
 **      stay behind.
@@ -63,6 +67,12 @@ typedef struct DbxCommitSpec {
                           ** "_plan.json" in the directory and never loaded:
                           ** what a repeat of the commit must do again */
   int bKeep;          /* leave the directory (step 5) to the caller */
+  /* merge: the files hold upserts and deletes, one row per key, with the
+  ** last column DBX_SQL_OP_COLUMN ('upsert' or 'delete', not in aCol) */
+  const char *const *azKey; /* merge key columns; nKey 0: an append */
+  int nKey;
+  const char *const *azVersion; /* version columns (0 or more) */
+  int nVersion;
 } DbxCommitSpec;
 
 /* What a commit did. */

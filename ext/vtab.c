@@ -36,6 +36,8 @@ static void vtab_free(DbxVtab *p) {
   int i;
   if (p == NULL) return;
   dbx_vtab_txn_free(p);
+  sqlite3_free(p->aiKey);
+  sqlite3_free(p->aiVersion);
   for (i = 0; i < p->remote.nCol; i++) {
     sqlite3_free(p->azCol[i]);
     sqlite3_free(p->azType[i]);
@@ -209,6 +211,62 @@ typedef struct VtabColumn {
 /* SQLite allows at most this many columns in a table (SQLITE_MAX_COLUMN). */
 #define VTAB_MAX_COLUMNS 2000
 
+/* The index of the column named zName (ASCII case ignored), or -1. */
+static int vtab_column_index(DbxVtab *p, const char *zName) {
+  int i;
+  for (i = 0; i < p->remote.nCol; i++) {
+    if (sqlite3_stricmp(p->azCol[i], zName) == 0) return i;
+  }
+  return -1;
+}
+
+/*
+** Ends the declaration in pDecl: ")" for an append table; for a merge
+** table the hidden key column, the primary key on it, and WITHOUT ROWID,
+** after finding the key and version columns (p->aiKey, p->aiVersion).
+*/
+static int vtab_declare_merge(DbxVtab *p, DbxBuf *pDecl, DbxError *pErr) {
+  char **azKey = NULL, **azVersion = NULL;
+  int i, nKey = 0, nVersion = 0, rc;
+  rc = dbx_vtab_merge_names(&p->args, &p->bMerge, &azKey, &nKey, &azVersion,
+                            &nVersion, pErr);
+  if (rc == SQLITE_OK && p->bMerge) {
+    p->aiKey = sqlite3_malloc64(sizeof(int) * (sqlite3_uint64)(nKey + 1));
+    p->aiVersion = sqlite3_malloc64(sizeof(int) * (sqlite3_uint64)(nVersion + 1));
+    if (p->aiKey == NULL || p->aiVersion == NULL) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+    for (i = 0; rc == SQLITE_OK && i < nKey + nVersion; i++) {
+      const char *zName = i < nKey ? azKey[i] : azVersion[i - nKey];
+      int iCol = vtab_column_index(p, zName);
+      if (iCol < 0) {
+        rc = dbx_error_set(pErr, SQLITE_ERROR,
+                           "%s column '%s' is not a column of %s",
+                           i < nKey ? "merge key" : "version", zName,
+                           p->zDisplay);
+      } else if (i < nKey) {
+        p->aiKey[p->nKey++] = iCol;
+      } else {
+        p->aiVersion[p->nVersion++] = iCol;
+      }
+    }
+    if (rc == SQLITE_OK && vtab_column_index(p, DBX_VTAB_KEY_COLUMN) >= 0) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "%s has a column named " DBX_VTAB_KEY_COLUMN
+                         ", which a merge table uses itself",
+                         p->zDisplay);
+    }
+    dbx_buf_appendf(pDecl,
+                    ", \"" DBX_VTAB_KEY_COLUMN "\" HIDDEN, PRIMARY KEY(\""
+                    DBX_VTAB_KEY_COLUMN "\")) WITHOUT ROWID");
+  } else {
+    dbx_buf_appendf(pDecl, ")");
+  }
+  sqlite3_free(azKey);
+  sqlite3_free(azVersion);
+  return rc;
+}
+
 /*
 ** Declares the columns of the table and fills p->azCol, p->aClass and
 ** p->remote (what pushdown.c reads). The names and types may come from a
@@ -241,7 +299,11 @@ static int vtab_declare(DbxVtab *p, const VtabColumn *aCol, int nCol,
     vtab_decl_column(p, i, zDecl, &decl);
     sqlite3_free(zDecl);
   }
-  dbx_buf_appendf(&decl, ")");
+  rc = vtab_declare_merge(p, &decl, pErr);
+  if (rc) {
+    dbx_buf_free(&decl);
+    return rc;
+  }
   if (decl.rc) {
     dbx_buf_free(&decl);
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");

@@ -23,6 +23,7 @@
 #define DBX_VTAB_H
 
 #include "args.h"
+#include "parquet.h"
 #include "pushdown.h"
 #include "session.h"
 #include "sqlgen.h"
@@ -54,6 +55,9 @@ typedef struct DbxVtabArgs {
   const char *zStagingVolume; /* staging_volume=: catalog.schema.volume */
   int bCdf;                   /* change_data_feed=true */
   int bJsonString;            /* json_as='string' (default 'variant') */
+  const char *zMode;          /* mode=: 'append' or 'merge', or NULL */
+  const char *zMergeKeys;     /* merge_keys='k1, k2' */
+  const char *zVersionColumns; /* version_columns='v1, v2' */
   int nParallel;              /* parallel_uploads=, default 4 */
   DbxArgsOptions opts;    /* owned; settings (aOpt) and statement options
                           ** (aStmt, checked), borrowing azKey/azVal */
@@ -102,6 +106,12 @@ typedef struct DbxVtab {
   char **azType;         /* owned; type_text of each column */
   DbxColClass *aClass;   /* owned; class of each column */
   struct DbxVtabTxn *pTxn; /* owned; the open write transaction, or NULL */
+  int bMerge;            /* merge mode: declared WITHOUT ROWID, keyed by the
+                         ** hidden column _dbx_key after the others */
+  int *aiKey;            /* owned; merge key columns */
+  int nKey;
+  int *aiVersion;        /* owned; version columns */
+  int nVersion;
 } DbxVtab;
 
 /*
@@ -132,6 +142,21 @@ int dbx_vtab_stmt_options(DbxVtab *p, DbxStmtOptions *pOpt,
 int dbx_vtab_spec_columns(const DbxVtabArgs *a, DbxSqlCol **paCol, int *pnCol,
                           const char **pzIngested, DbxError *pErr);
 
+/*
+** The merge keys and version columns the arguments give (merge_keys= and
+** version_columns=, or the model's), as lists of names: *pazKey and
+** *pazVersion are each one sqlite3_malloc block (NULL when empty). Sets
+** *pbMerge when the table is in merge mode: keys are known and mode= is
+** not 'append'. Returns SQLITE_OK or an error in pErr (mode='merge'
+** without keys, an empty name).
+*/
+int dbx_vtab_merge_names(const DbxVtabArgs *a, int *pbMerge, char ***pazKey,
+                         int *pnKey, char ***pazVersion, int *pnVersion,
+                         DbxError *pErr);
+
+/* The name of the hidden key column of a merge table. */
+#define DBX_VTAB_KEY_COLUMN "_dbx_key"
+
 /* ---------------------------------------------------------------------
 ** vtab_txn.c: writing. INSERT stages rows in the transaction's spool; the
 ** SQLite commit (xSync) loads them into the remote table (commit.h).
@@ -139,6 +164,15 @@ int dbx_vtab_spec_columns(const DbxVtabArgs *a, DbxSqlCol **paCol, int *pnCol,
 
 /* The shadow table of a table's commit sequence: "<name>_state". */
 int dbx_vtab_state_create(DbxVtab *p, DbxError *pErr);
+
+/*
+** The value of the hidden key column of a merge table: the nKey values of
+** the key columns of a row, appended to pBuf as a blob that
+** dbx_vtab_key_get() reads back (the same values, the same types).
+*/
+void dbx_vtab_key_put(DbxBuf *pBuf, const DbxPqValue *aVal, int nKey);
+int dbx_vtab_key_get(const unsigned char *z, int n, DbxPqValue *aVal,
+                     int nKey);
 
 /* Frees the open write transaction, if any (xDisconnect and friends). */
 void dbx_vtab_txn_free(DbxVtab *p);

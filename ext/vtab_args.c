@@ -163,8 +163,24 @@ static int arg_write(ArgParse *p, const char *zKey, const char *zVal,
     a->nParallel = n;
     return SQLITE_OK;
   }
+  if (strcmp(zKey, "mode") == 0) {
+    if (strcmp(zVal, "append") && strcmp(zVal, "merge")) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "mode must be 'append' or 'merge'");
+    }
+    a->zMode = zVal;
+    return SQLITE_OK;
+  }
   if (zVal[0] == 0) {
     return dbx_error_set(pErr, SQLITE_ERROR, "%s is empty: give a name", zKey);
+  }
+  if (strcmp(zKey, "merge_keys") == 0) {
+    a->zMergeKeys = zVal;
+    return SQLITE_OK;
+  }
+  if (strcmp(zKey, "version_columns") == 0) {
+    a->zVersionColumns = zVal;
+    return SQLITE_OK;
   }
   if (strcmp(zKey, "ingested_at") == 0) {
     a->zIngestedAt = zVal;
@@ -211,6 +227,9 @@ static const struct ArgDef {
     {"ingested_at", NULL, DBX_VTAB_ARG_WRITE, arg_write},
     {"staging_volume", NULL, DBX_VTAB_ARG_WRITE, arg_write},
     {"parallel_uploads", NULL, DBX_VTAB_ARG_WRITE, arg_write},
+    {"mode", NULL, DBX_VTAB_ARG_WRITE, arg_write},
+    {"merge_keys", NULL, DBX_VTAB_ARG_WRITE, arg_write},
+    {"version_columns", NULL, DBX_VTAB_ARG_WRITE, arg_write},
     {NULL, dbx_stmt_is_option, DBX_VTAB_ARG_STMT, NULL},
     {NULL, dbx_config_is_key, DBX_VTAB_ARG_SETTING, arg_setting},
 };
@@ -357,7 +376,8 @@ int dbx_vtab_args_parse(int argc, const char *const *argv, DbxVtabArgs *a,
                        "give create= or model=, not both");
   }
   if (rc == SQLITE_OK && a->zQuery &&
-      (a->zCreate || a->zModel || a->zIngestedAt || a->zStagingVolume)) {
+      (a->zCreate || a->zModel || a->zIngestedAt || a->zStagingVolume ||
+       a->zMode || a->zMergeKeys || a->zVersionColumns)) {
     rc = dbx_error_set(pErr, SQLITE_ERROR,
                        "a query= table is read-only: create=, model=, "
                        "ingested_at= and staging_volume= need "
@@ -365,6 +385,19 @@ int dbx_vtab_args_parse(int argc, const char *const *argv, DbxVtabArgs *a,
   }
   if (rc == SQLITE_OK && a->zQuery && a->zQuery[0] == 0) {
     rc = dbx_error_set(pErr, SQLITE_ERROR, "query= is empty: give a SELECT");
+  }
+  if (rc == SQLITE_OK) {
+    /* merge_keys=, version_columns= and mode= hold together */
+    char **azKey = NULL, **azVersion = NULL;
+    int bMerge, nKey, nVersion;
+    rc = dbx_vtab_merge_names(a, &bMerge, &azKey, &nKey, &azVersion,
+                              &nVersion, pErr);
+    if (rc == SQLITE_OK && nVersion && !bMerge) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "version_columns needs merge_keys='col, ...'");
+    }
+    sqlite3_free(azKey);
+    sqlite3_free(azVersion);
   }
   /* Settings and statement options, in order; the latter checked now. */
   if (rc == SQLITE_OK) {
@@ -449,4 +482,80 @@ done:
   sqlite3_free(aParsed);
   dbx_model_free(pModel);
   return rc;
+}
+
+/* Splits "a, b ,c" into a block of names; SQLITE_ERROR for an empty one. */
+static int names_split(const char *zList, const char *zWhat, char ***pazOut,
+                       int *pnOut, DbxError *pErr) {
+  size_t nList = strlen(zList);
+  int n = 1, i = 0;
+  const char *z;
+  char **az, *zTok;
+  for (z = zList; *z; z++) n += *z == ',';
+  az = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)n + nList + 1);
+  if (az == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  zTok = (char *)&az[n];
+  memcpy(zTok, zList, nList + 1);
+  for (;;) {
+    char *zComma = strchr(zTok, ','), *zEnd;
+    if (zComma) *zComma = 0;
+    while (*zTok == ' ' || *zTok == '\t' || *zTok == '\n') zTok++;
+    zEnd = zTok + strlen(zTok);
+    while (zEnd > zTok && (zEnd[-1] == ' ' || zEnd[-1] == '\t' ||
+                           zEnd[-1] == '\n'))
+      *--zEnd = 0;
+    if (zTok[0] == 0) {
+      sqlite3_free(az);
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "%s has an empty name: write 'a, b'", zWhat);
+    }
+    az[i++] = zTok;
+    if (zComma == NULL) break;
+    zTok = zComma + 1;
+  }
+  *pazOut = az;
+  *pnOut = i;
+  return SQLITE_OK;
+}
+
+int dbx_vtab_merge_names(const DbxVtabArgs *a, int *pbMerge, char ***pazKey,
+                         int *pnKey, char ***pazVersion, int *pnVersion,
+                         DbxError *pErr) {
+  DbxModel *pModel = NULL;
+  const char *zKeys = a->zMergeKeys, *zVersions = a->zVersionColumns;
+  int rc = SQLITE_OK;
+  *pbMerge = 0;
+  *pazKey = *pazVersion = NULL;
+  *pnKey = *pnVersion = 0;
+  if (zKeys == NULL && a->zModel) {
+    rc = dbx_model_find(a->zModel, &pModel, pErr);
+    if (rc) return rc;
+    if (pModel->zMergeKeys[0]) {
+      zKeys = pModel->zMergeKeys;
+      if (zVersions == NULL && pModel->zVersionColumns[0]) {
+        zVersions = pModel->zVersionColumns;
+      }
+    }
+  }
+  if (zKeys == NULL && a->zMode && strcmp(a->zMode, "merge") == 0) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "mode='merge' needs merge_keys='col, ...'");
+  }
+  if (rc == SQLITE_OK && zKeys) {
+    rc = names_split(zKeys, "merge_keys", pazKey, pnKey, pErr);
+  }
+  if (rc == SQLITE_OK && zVersions) {
+    rc = names_split(zVersions, "version_columns", pazVersion, pnVersion,
+                     pErr);
+  }
+  dbx_model_free(pModel);
+  if (rc) {
+    sqlite3_free(*pazKey);
+    sqlite3_free(*pazVersion);
+    *pazKey = *pazVersion = NULL;
+    *pnKey = *pnVersion = 0;
+    return rc;
+  }
+  *pbMerge = *pnKey > 0 && !(a->zMode && strcmp(a->zMode, "append") == 0);
+  return SQLITE_OK;
 }

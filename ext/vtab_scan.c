@@ -269,6 +269,15 @@ int dbx_vtab_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
   int bAllExact, iLimit = -1, iOffset = -1;
   memset(&plan, 0, sizeof(plan));
   plan.colUsed = (uint64_t)pInfo->colUsed;
+  if (p->bMerge) {
+    /* the hidden key of a merge table is made of its key columns, which
+    ** are always read: SQLite's colUsed does not count the key an UPDATE
+    ** or DELETE reads to name its rows */
+    int i;
+    for (i = 0; i < p->nKey; i++) {
+      plan.colUsed |= (uint64_t)1 << (p->aiKey[i] < 63 ? p->aiKey[i] : 63);
+    }
+  }
   bAllExact = plan_terms(p, pInfo, &plan, &rRows, &iLimit, &iOffset);
   plan_order_by(p, pInfo, &plan);
   /* LIMIT/OFFSET only when the remote rows are exactly SQLite's rows, in
@@ -550,12 +559,67 @@ int dbx_vtab_eof(sqlite3_vtab_cursor *pCursor) {
 
 /* xColumn: a column not fetched (colUsed) reads as NULL; values are copied
 ** because the cell is only valid until the next row. */
+/* The hidden key of a merge table's current row (see vtab.h). */
+static int column_key(DbxCursor *pCur, sqlite3_context *ctx) {
+  DbxVtab *p = (DbxVtab *)pCur->base.pVtab;
+  DbxPqValue aVal[8], *a = aVal;
+  DbxBuf b = {0};
+  DbxError e;
+  int i;
+  dbx_error_clear(&e);
+  if (p->nKey > 8) {
+    a = sqlite3_malloc64(sizeof(DbxPqValue) * (sqlite3_uint64)p->nKey);
+    if (a == NULL) return SQLITE_NOMEM;
+  }
+  for (i = 0; i < p->nKey; i++) {
+    int iOut = pCur->aiOut[p->aiKey[i]];
+    DbxCell cell;
+    memset(&a[i], 0, sizeof(a[i]));
+    a[i].eType = SQLITE_NULL;
+    if (iOut < 0 || pCur->pRows == NULL) continue;
+    if (dbx_rows_cell(pCur->pRows, iOut, &cell, &e) != SQLITE_OK) {
+      if (a != aVal) sqlite3_free(a);
+      dbx_error_to_context(ctx, &e);
+      return SQLITE_OK;
+    }
+    switch (cell.eType) {
+    case DBX_CELL_INTEGER:
+      a[i].eType = SQLITE_INTEGER;
+      a[i].i = cell.iVal;
+      break;
+    case DBX_CELL_REAL:
+      a[i].eType = SQLITE_FLOAT;
+      a[i].r = cell.rVal;
+      break;
+    case DBX_CELL_TEXT:
+    case DBX_CELL_BLOB:
+      a[i].eType = cell.eType == DBX_CELL_TEXT ? SQLITE_TEXT : SQLITE_BLOB;
+      a[i].z = cell.z;
+      a[i].n = (int)cell.n;
+      break;
+    default:
+      break;
+    }
+  }
+  dbx_vtab_key_put(&b, a, p->nKey);
+  if (a != aVal) sqlite3_free(a);
+  if (b.rc) {
+    dbx_buf_free(&b);
+    return SQLITE_NOMEM;
+  }
+  sqlite3_result_blob64(ctx, b.z, b.n, sqlite3_free);
+  return SQLITE_OK;
+}
+
 int dbx_vtab_column(sqlite3_vtab_cursor *pCursor, sqlite3_context *ctx,
                     int iCol) {
   DbxCursor *pCur = (DbxCursor *)pCursor;
+  DbxVtab *p = (DbxVtab *)pCursor->pVtab;
   DbxCell cell;
   DbxError e;
-  int iOut = iCol >= 0 ? pCur->aiOut[iCol] : -1;
+  int iOut;
+  if (p->bMerge && iCol == p->remote.nCol) return column_key(pCur, ctx);
+  iOut = iCol >= 0 && iCol < p->remote.nCol ? pCur->aiOut[iCol] : -1;
   if (iOut < 0 || pCur->pRows == NULL) return SQLITE_OK; /* NULL */
   dbx_error_clear(&e);
   if (dbx_rows_cell(pCur->pRows, iOut, &cell, &e) != SQLITE_OK) {

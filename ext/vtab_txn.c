@@ -41,6 +41,7 @@ typedef struct DbxVtabTxn {
   DbxPqColumn *aPq;   /* the columns as the Parquet writer takes them */
   int nPq;
   DbxPqValue *aVal;   /* one row's values, reused */
+  DbxPqValue *aKey;   /* merge: a key's values, reused */
 } DbxVtabTxn;
 
 /* Sets the table's error message to pErr as one line; returns its code. */
@@ -56,6 +57,7 @@ void dbx_vtab_txn_free(DbxVtab *p) {
   dbx_spool_free(t->pSpool);
   dbx_parquet_schema_free(t->aPq, t->nPq);
   sqlite3_free(t->aVal);
+  sqlite3_free(t->aKey);
   sqlite3_free(t);
   p->pTxn = NULL;
 }
@@ -136,6 +138,87 @@ static int state_next(DbxVtab *p, char *zId, int64_t *piSeq, DbxError *pErr) {
 }
 
 /* ---------------------------------------------------------------------
+** The hidden key of a merge table: per key column a tag, then for 'i'
+** and 'r' 8 bytes little-endian, for 't' and 'b' a 4-byte length and the
+** bytes; 'n' alone is NULL.
+*/
+
+void dbx_vtab_key_put(DbxBuf *pBuf, const DbxPqValue *aVal, int nKey) {
+  int i, k;
+  for (i = 0; i < nKey; i++) {
+    const DbxPqValue *v = &aVal[i];
+    unsigned char a[9];
+    uint64_t u = 0;
+    int n = 1;
+    switch (v->eType) {
+    case SQLITE_INTEGER:
+      a[0] = 'i';
+      u = (uint64_t)v->i;
+      n = 9;
+      break;
+    case SQLITE_FLOAT:
+      a[0] = 'r';
+      memcpy(&u, &v->r, 8);
+      n = 9;
+      break;
+    case SQLITE_TEXT:
+    case SQLITE_BLOB:
+      a[0] = v->eType == SQLITE_TEXT ? 't' : 'b';
+      u = (uint64_t)(uint32_t)v->n;
+      n = 5;
+      break;
+    default:
+      a[0] = 'n';
+    }
+    for (k = 1; k < n; k++, u >>= 8)
+      a[k] = (unsigned char)u;
+    dbx_buf_append(pBuf, a, (size_t)n);
+    if (a[0] == 't' || a[0] == 'b') dbx_buf_append(pBuf, v->z, (size_t)v->n);
+  }
+}
+
+int dbx_vtab_key_get(const unsigned char *z, int n, DbxPqValue *aVal,
+                     int nKey) {
+  int i, k, iAt = 0;
+  for (i = 0; i < nKey; i++) {
+    DbxPqValue *v = &aVal[i];
+    uint64_t u = 0;
+    unsigned char tag;
+    if (z == NULL || iAt >= n) return 0;
+    tag = z[iAt++];
+    memset(v, 0, sizeof(*v));
+    if (tag == 'i' || tag == 'r') {
+      if (n - iAt < 8) return 0;
+      for (k = 7; k >= 0; k--)
+        u = (u << 8) | z[iAt + k];
+      iAt += 8;
+      if (tag == 'i') {
+        v->eType = SQLITE_INTEGER;
+        v->i = (int64_t)u;
+      } else {
+        v->eType = SQLITE_FLOAT;
+        memcpy(&v->r, &u, 8);
+      }
+    } else if (tag == 't' || tag == 'b') {
+      if (n - iAt < 4) return 0;
+      for (k = 3; k >= 0; k--)
+        u = (u << 8) | z[iAt + k];
+      iAt += 4;
+      if (u > (uint64_t)(n - iAt)) return 0;
+      v->eType = tag == 't' ? SQLITE_TEXT : SQLITE_BLOB;
+      v->z = (const char *)z + iAt;
+      v->n = (int)u;
+      iAt += (int)u;
+    } else if (tag == 'n') {
+      v->eType = SQLITE_NULL;
+    } else {
+      return 0;
+    }
+  }
+  return iAt == n;
+}
+
+/* ---------------------------------------------------------------------
 ** Staging rows
 */
 
@@ -158,7 +241,9 @@ static int txn_open(DbxVtab *p, DbxError *pErr) {
   t->nPq = p->remote.nCol;
   t->aPq = sqlite3_malloc64(sizeof(DbxPqColumn) * (sqlite3_uint64)t->nPq);
   t->aVal = sqlite3_malloc64(sizeof(DbxPqValue) * (sqlite3_uint64)t->nPq);
-  if (t->aPq == NULL || t->aVal == NULL) {
+  t->aKey =
+      sqlite3_malloc64(sizeof(DbxPqValue) * (sqlite3_uint64)(p->nKey + 1));
+  if (t->aPq == NULL || t->aVal == NULL || t->aKey == NULL) {
     dbx_vtab_txn_free(p);
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
@@ -185,7 +270,12 @@ static int txn_open(DbxVtab *p, DbxError *pErr) {
                        zIngested);
   }
   sqlite3_free(aSpec);
-  if (rc == SQLITE_OK) rc = dbx_spool_open(t->aPq, t->nPq, iFill, &t->pSpool, pErr);
+  if (rc == SQLITE_OK && p->bMerge) {
+    rc = dbx_spool_open_keyed(t->aPq, t->nPq, iFill, p->aiKey, p->nKey,
+                              p->aiVersion, p->nVersion, &t->pSpool, pErr);
+  } else if (rc == SQLITE_OK) {
+    rc = dbx_spool_open(t->aPq, t->nPq, iFill, &t->pSpool, pErr);
+  }
   if (rc) dbx_vtab_txn_free(p);
   return rc;
 }
@@ -199,30 +289,9 @@ int dbx_vtab_begin(sqlite3_vtab *pVtab) {
   return SQLITE_OK;
 }
 
-int dbx_vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
-                    sqlite3_int64 *pRowid) {
-  DbxVtab *p = (DbxVtab *)pVtab;
-  DbxVtabTxn *t = p->pTxn;
-  DbxError e;
-  int i, rc;
-  dbx_error_clear(&e);
-  if (argc == 1 || sqlite3_value_type(argv[0]) != SQLITE_NULL) {
-    dbx_error_set(&e, SQLITE_READONLY,
-                  "%s takes INSERT only: UPDATE and DELETE are not staged "
-                  "for a Delta table here; change remote rows with "
-                  "dbx_exec('UPDATE ...')",
-                  p->zDisplay ? p->zDisplay : p->zVtabName);
-    return txn_error(p, &e);
-  }
-  if (t == NULL || argc - 2 != t->nPq) {
-    if (t == NULL && txn_open(p, &e)) return txn_error(p, &e);
-    t = p->pTxn;
-    if (argc - 2 != t->nPq) {
-      dbx_error_set(&e, SQLITE_ERROR, "INSERT gives %d values for %d columns",
-                    argc - 2, t->nPq);
-      return txn_error(p, &e);
-    }
-  }
+/* Reads the values of an INSERT or UPDATE, argv[2..], into t->aVal. */
+static void txn_values(DbxVtabTxn *t, sqlite3_value **argv) {
+  int i;
   for (i = 0; i < t->nPq; i++) {
     sqlite3_value *v = argv[2 + i];
     DbxPqValue *pv = &t->aVal[i];
@@ -246,11 +315,91 @@ int dbx_vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
       break;
     }
   }
-  rc = dbx_spool_append(t->pSpool, t->aVal, &e);
+}
+
+/* Reads the hidden key of a row (a merge table's argv[0]) into t->aKey. */
+static int txn_old_key(DbxVtab *p, sqlite3_value *pKey, DbxError *pErr) {
+  const unsigned char *z = sqlite3_value_blob(pKey);
+  int n = sqlite3_value_bytes(pKey);
+  if (!dbx_vtab_key_get(z, n, p->pTxn->aKey, p->nKey)) {
+    return dbx_error_set(pErr, SQLITE_MISMATCH,
+                         "%s: the row to change has no key that this table "
+                         "made: change rows found by their columns",
+                         p->zVtabName);
+  }
+  return SQLITE_OK;
+}
+
+/* Whether the key columns in t->aVal hold the key in t->aKey. */
+static int txn_same_key(DbxVtab *p) {
+  DbxVtabTxn *t = p->pTxn;
+  int i;
+  for (i = 0; i < p->nKey; i++) {
+    const DbxPqValue *a = &t->aVal[p->aiKey[i]], *b = &t->aKey[i];
+    if (a->eType != b->eType) return 0;
+    switch (a->eType) {
+    case SQLITE_INTEGER:
+      if (a->i != b->i) return 0;
+      break;
+    case SQLITE_FLOAT:
+      if (a->r != b->r) return 0;
+      break;
+    case SQLITE_TEXT:
+    case SQLITE_BLOB:
+      if (a->n != b->n || (a->n && memcmp(a->z, b->z, (size_t)a->n))) return 0;
+      break;
+    default:
+      break;
+    }
+  }
+  return 1;
+}
+
+/*
+** xUpdate. An append table takes INSERT only. A merge table stages an
+** upsert for INSERT, a delete for DELETE (its hidden key names the row),
+** and for UPDATE an upsert of the new row, after a delete of the old key
+** when the update changed a key column.
+*/
+int dbx_vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
+                    sqlite3_int64 *pRowid) {
+  DbxVtab *p = (DbxVtab *)pVtab;
+  DbxVtabTxn *t;
+  DbxError e;
+  int rc = SQLITE_OK;
+  int bInsert = argc > 1 && sqlite3_value_type(argv[0]) == SQLITE_NULL;
+  dbx_error_clear(&e);
+  if (!bInsert && !p->bMerge) {
+    dbx_error_set(&e, SQLITE_READONLY,
+                  "%s takes INSERT only: UPDATE and DELETE need a merge "
+                  "table (merge_keys='col, ...' when creating it); change "
+                  "remote rows with dbx_exec('UPDATE ...')",
+                  p->zDisplay ? p->zDisplay : p->zVtabName);
+    return txn_error(p, &e);
+  }
+  if (p->pTxn == NULL && txn_open(p, &e)) return txn_error(p, &e);
+  t = p->pTxn;
+  /* argv[2..]: the columns, then a merge table's hidden key (ignored: the
+  ** key is what the key columns hold) */
+  if (argc > 1 && argc - 2 != t->nPq + p->bMerge) {
+    dbx_error_set(&e, SQLITE_ERROR, "INSERT gives %d values for %d columns",
+                  argc - 2 - p->bMerge, t->nPq);
+    return txn_error(p, &e);
+  }
+  if (argc > 1) txn_values(t, argv);
+  if (!bInsert) {
+    rc = txn_old_key(p, argv[0], &e);
+    if (rc == SQLITE_OK && (argc == 1 || !txn_same_key(p))) {
+      rc = dbx_spool_delete(t->pSpool, t->aKey, &e);
+    }
+  }
+  if (rc == SQLITE_OK && argc > 1) rc = dbx_spool_append(t->pSpool, t->aVal, &e);
   if (rc) {
     DbxError w;
     dbx_error_clear(&w);
-    dbx_error_set(&w, rc, "INSERT into %s: %s", p->zVtabName, e.zMsg);
+    dbx_error_set(&w, rc, "%s %s: %s",
+                  bInsert ? "INSERT into" : argc == 1 ? "DELETE from" : "UPDATE of",
+                  p->zVtabName, e.zMsg);
     return txn_error(p, &w);
   }
   *pRowid = dbx_spool_rows(t->pSpool);
@@ -292,6 +441,8 @@ static int txn_commit(DbxVtab *p, DbxError *pErr) {
   sqlite3_stmt *pProbe = NULL;
   char *azStage[3] = {NULL, NULL, NULL};
   char zId[33], zDigest[33], zKey[120], *zDir = NULL, *zPath = NULL;
+  DbxPqColumn *aFile = NULL;
+  char **azKey = NULL;
   int64_t iSeq = 0;
   int i, nPart = 0, rc;
 
@@ -312,8 +463,21 @@ static int txn_commit(DbxVtab *p, DbxError *pErr) {
     return rc;
   }
   zPath = sqlite3_mprintf("%s/", zDir);
-  rc = zPath ? dbx_parquet_open(zPath, t->aPq, t->nPq, NULL, &pW, pErr)
-             : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  aFile = sqlite3_malloc64(sizeof(DbxPqColumn) * (sqlite3_uint64)(t->nPq + 1));
+  azKey = sqlite3_malloc64(sizeof(char *) *
+                           (sqlite3_uint64)(p->nKey + p->nVersion + 1));
+  if (zPath == NULL || aFile == NULL || azKey == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  /* a merge's files have one more column: what each row does */
+  memcpy(aFile, t->aPq, sizeof(DbxPqColumn) * (size_t)t->nPq);
+  memset(&aFile[t->nPq], 0, sizeof(DbxPqColumn));
+  aFile[t->nPq].zName = DBX_SQL_OP_COLUMN;
+  aFile[t->nPq].eType = DBX_PQ_STRING;
+  aFile[t->nPq].bNotNull = 1;
+  rc = dbx_parquet_open(zPath, aFile, t->nPq + (p->bMerge ? 1 : 0), NULL, &pW,
+                        pErr);
   if (rc == SQLITE_OK) {
     rc = dbx_spool_write(t->pSpool, pW, txn_now_us(), zDigest, pErr);
   }
@@ -362,6 +526,16 @@ static int txn_commit(DbxVtab *p, DbxError *pErr) {
   spec.nParallel = p->args.nParallel;
   spec.azLocal = (const char *const *)rep.azPath;
   spec.nLocal = rep.nFile;
+  if (p->bMerge) {
+    for (i = 0; i < p->nKey; i++)
+      azKey[i] = p->azCol[p->aiKey[i]];
+    for (i = 0; i < p->nVersion; i++)
+      azKey[p->nKey + i] = p->azCol[p->aiVersion[i]];
+    spec.azKey = (const char *const *)azKey;
+    spec.nKey = p->nKey;
+    spec.azVersion = (const char *const *)azKey + p->nKey;
+    spec.nVersion = p->nVersion;
+  }
 
   pProbe = dbx_probe_open(p->db);
   rc = dbx_vtab_stmt_options(p, &opt, pProbe, pErr);
@@ -379,6 +553,8 @@ done:
   dbx_parquet_report_free(&rep);
   dbx_sql_name_free(azStage);
   sqlite3_free(aCol);
+  sqlite3_free(aFile);
+  sqlite3_free(azKey);
   sqlite3_free(zPath);
   sqlite3_free(zDir);
   return rc;
