@@ -58,6 +58,9 @@
 
 typedef struct ExportOpts {
   const char *zWatermark;     /* watermark column, or NULL */
+  int bMerge;                 /* mode = 'merge' */
+  const char *zMergeKeys;     /* merge_keys, or NULL */
+  const char *zVersions;      /* version_columns, or NULL */
   const char *zCreate;        /* create: a column list, or NULL */
   int bCreate;                /* create: the target may be created (default) */
   const char *zModel;         /* model, or NULL */
@@ -79,11 +82,17 @@ static int export_member(void *pArg, const cJSON *pItem, int *pbTaken,
   double r = cJSON_IsNumber(pItem) ? pItem->valuedouble : -1;
   *pbTaken = 1;
   if (strcmp(zKey, "mode") == 0) {
-    if (zText == NULL || strcmp(zText, "append") != 0) {
+    if (zText == NULL ||
+        (strcmp(zText, "append") != 0 && strcmp(zText, "merge") != 0)) {
       return dbx_error_set(pErr, SQLITE_ERROR,
-                           "dbx_export: mode must be 'append' (the default); "
-                           "merge and replace are not available yet");
+                           "dbx_export: mode must be 'append' (the default) "
+                           "or 'merge'");
     }
+    o->bMerge = strcmp(zText, "merge") == 0;
+  } else if (strcmp(zKey, "merge_keys") == 0 && zText && zText[0]) {
+    o->zMergeKeys = zText;
+  } else if (strcmp(zKey, "version_columns") == 0 && zText && zText[0]) {
+    o->zVersions = zText;
   } else if (strcmp(zKey, "watermark") == 0 && zText && zText[0]) {
     o->zWatermark = zText;
   } else if (strcmp(zKey, "create") == 0 && cJSON_IsBool(pItem)) {
@@ -113,15 +122,15 @@ static int export_member(void *pArg, const cJSON *pItem, int *pbTaken,
     o->eProgress = cJSON_IsTrue(pItem);
   } else {
     static const char *const azOwn[] = {
-        "mode", "watermark", "create", "model", "change_data_feed", "json_as",
+        "mode", "merge_keys", "version_columns", "watermark", "create", "model", "change_data_feed", "json_as",
         "staging_volume", "file_size_mb", "parallel_uploads", "progress"};
     size_t i;
     for (i = 0; i < DBX_ARRAY_SIZE(azOwn); i++) {
       if (strcmp(zKey, azOwn[i]) == 0) {
         return dbx_error_set(
             pErr, SQLITE_ERROR,
-            "dbx_export: option %s has a bad value (watermark: a column "
-            "name; create: true, false or 'col TYPE, ...'; model: a name; "
+            "dbx_export: option %s has a bad value (watermark, merge_keys, "
+            "version_columns: column names; create: true, false or 'col TYPE, ...'; model: a name; "
             "json_as: 'variant' or 'string'; file_size_mb: 1 to 1024; "
             "parallel_uploads: 1 to 64; change_data_feed and progress: "
             "true or false)",
@@ -343,6 +352,10 @@ typedef struct Export {
   int nCol;
   DbxPqReport files;
   ExportProgress prog;
+  char **azKey;        /* merge: key columns (one block) */
+  int nKey;
+  char **azVersion;    /* merge: version columns (one block) */
+  int nVersion;
 } Export;
 
 static void export_free(Export *x) {
@@ -362,6 +375,8 @@ static void export_free(Export *x) {
   sqlite3_free(x->zTmp);
   sqlite3_free(x->zSource);
   sqlite3_free(x->zTarget);
+  sqlite3_free(x->azKey);
+  sqlite3_free(x->azVersion);
   dbx_sql_name_free(x->azTarget);
   dbx_sql_name_free(x->azStage);
   sqlite3_finalize(x->pProbe);
@@ -413,6 +428,45 @@ static int export_prepare(Export *x, const char *zSql, sqlite3_stmt **pp,
   return SQLITE_OK;
 }
 
+/* The merge keys and version columns: the options', else the model's. */
+static int export_merge_names(Export *x, DbxError *pErr) {
+  const char *zKeys = x->o.zMergeKeys, *zVersions = x->o.zVersions;
+  DbxModel *pModel = NULL;
+  int rc = SQLITE_OK;
+  if (!x->o.bMerge) {
+    if (zKeys || zVersions) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "dbx_export: merge_keys and version_columns need "
+                           "{\"mode\": \"merge\"}");
+    }
+    return SQLITE_OK;
+  }
+  if (zKeys == NULL && x->o.zModel) {
+    rc = dbx_model_find(x->o.zModel, &pModel, pErr);
+    if (rc) return rc;
+    if (pModel->zMergeKeys[0]) {
+      zKeys = pModel->zMergeKeys;
+      if (zVersions == NULL && pModel->zVersionColumns[0]) {
+        zVersions = pModel->zVersionColumns;
+      }
+    }
+  }
+  if (zKeys == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "dbx_export: mode 'merge' needs merge_keys (or a model "
+                       "that has them)");
+  }
+  if (rc == SQLITE_OK) {
+    rc = dbx_sql_name_list(zKeys, "merge_keys", &x->azKey, &x->nKey, pErr);
+  }
+  if (rc == SQLITE_OK && zVersions) {
+    rc = dbx_sql_name_list(zVersions, "version_columns", &x->azVersion,
+                           &x->nVersion, pErr);
+  }
+  dbx_model_free(pModel);
+  return rc;
+}
+
 /* Resolves the target name and the staging volume; connects. */
 static int export_setup(Export *x, const char *zSourceArg,
                         const char *zTargetArg, const char *zOpts,
@@ -429,6 +483,7 @@ static int export_setup(Export *x, const char *zSourceArg,
     rc = dbx_error_set(pErr, SQLITE_ERROR,
                        "dbx_export: give create or model, not both");
   }
+  if (rc == SQLITE_OK) rc = export_merge_names(x, pErr);
   if (rc == SQLITE_OK) {
     rc = dbx_session_connect(pSession, x->args.aOpt, x->args.nOpt, &x->pConfig,
                              &x->pClient, pErr);
@@ -673,6 +728,77 @@ static int export_range(Export *x, int64_t iSeq, int *pbEmpty,
   return SQLITE_OK;
 }
 
+/* Appends z as a double-quoted SQLite name. */
+static void export_ident(DbxBuf *b, const char *z) {
+  char *zQ = sqlite3_mprintf("\"%w\"", z);
+  if (zQ == NULL) {
+    b->rc = SQLITE_NOMEM;
+    return;
+  }
+  dbx_buf_append(b, zQ, strlen(zQ));
+  sqlite3_free(zQ);
+}
+
+/*
+** A merge's rows: one per key, the one with the greatest versions (NULL
+** lowest), and the operation column; SQLite sorts them, in its temporary
+** storage.
+*/
+static int export_merge_sql(Export *x, const char *zRows, char **pzOut,
+                            DbxError *pErr) {
+  sqlite3_stmt *pStmt = NULL;
+  DbxBuf b = {0};
+  int i, k, n, rc;
+  *pzOut = NULL;
+  rc = export_prepare(x, zRows, &pStmt, pErr);
+  n = rc == SQLITE_OK ? sqlite3_column_count(pStmt) : 0;
+  for (k = 0; rc == SQLITE_OK && k < x->nKey + x->nVersion; k++) {
+    const char *zName = k < x->nKey ? x->azKey[k] : x->azVersion[k - x->nKey];
+    for (i = 0; i < n; i++) {
+      if (sqlite3_stricmp(sqlite3_column_name(pStmt, i), zName) == 0) break;
+    }
+    if (i == n) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "dbx_export: %s column %s is not a column of the "
+                         "source",
+                         k < x->nKey ? "merge key" : "version", zName);
+    }
+  }
+  dbx_buf_appendf(&b, "SELECT ");
+  for (i = 0; rc == SQLITE_OK && i < n; i++) {
+    const char *zName = sqlite3_column_name(pStmt, i);
+    if (sqlite3_stricmp(zName, DBX_SQL_OP_COLUMN) == 0 ||
+        sqlite3_stricmp(zName, "_dbx_rn") == 0) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR,
+                         "dbx_export: a merge source may not have a column "
+                         "named %s",
+                         zName);
+    }
+    export_ident(&b, zName);
+    dbx_buf_append(&b, ", ", 2);
+  }
+  dbx_buf_appendf(&b, "'upsert' AS \"" DBX_SQL_OP_COLUMN "\" FROM (SELECT *, "
+                      "row_number() OVER (PARTITION BY ");
+  for (k = 0; k < x->nKey; k++) {
+    if (k) dbx_buf_append(&b, ", ", 2);
+    export_ident(&b, x->azKey[k]);
+  }
+  dbx_buf_appendf(&b, " ORDER BY ");
+  for (k = 0; k < x->nVersion; k++) {
+    export_ident(&b, x->azVersion[k]);
+    dbx_buf_appendf(&b, " DESC NULLS LAST, ");
+  }
+  dbx_buf_appendf(&b, "1) AS _dbx_rn FROM (%s)) WHERE _dbx_rn = 1", zRows);
+  sqlite3_finalize(pStmt);
+  if (rc == SQLITE_OK && b.rc) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  if (rc) {
+    dbx_buf_free(&b);
+    return rc;
+  }
+  *pzOut = dbx_buf_take(&b);
+  return SQLITE_OK;
+}
+
 /* Writes the rows of the range to Parquet files in x->zTmp. */
 static int export_files(Export *x, DbxError *pErr) {
   sqlite3_stmt *pStmt = NULL;
@@ -685,6 +811,13 @@ static int export_files(Export *x, DbxError *pErr) {
                            x->zSource, x->o.zWatermark, x->o.zWatermark);
   } else {
     zSql = sqlite3_mprintf("%s", x->zSource);
+  }
+  if (zSql && x->o.bMerge) {
+    char *zMerge = NULL;
+    rc = export_merge_sql(x, zSql, &zMerge, pErr);
+    sqlite3_free(zSql);
+    if (rc) return rc;
+    zSql = zMerge;
   }
   zDir = sqlite3_mprintf("%s/", x->zTmp);
   rc = zSql && zDir ? export_prepare(x, zSql, &pStmt, pErr)
@@ -833,7 +966,13 @@ static int export_run(Export *x, char **pzOut, DbxError *pErr) {
   spec.zSchema = x->azTarget[1];
   spec.zTable = x->azTarget[2];
   spec.aCol = aCol;
-  spec.nCol = x->nCol;
+  spec.nCol = x->nCol - (x->o.bMerge ? 1 : 0); /* a merge's last: the op */
+  if (x->o.bMerge) {
+    spec.azKey = (const char *const *)x->azKey;
+    spec.nKey = x->nKey;
+    spec.azVersion = (const char *const *)x->azVersion;
+    spec.nVersion = x->nVersion;
+  }
   if (x->pModel) {
     spec.aCreate = x->pModel->aCol;
     spec.nCreate = x->pModel->nCol;

@@ -969,3 +969,37 @@ int dbx_sql_merge(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
   }
   return sql_done(pBuf, n0, rc, pErr);
 }
+
+/* See sqlgen.h. */
+int dbx_sql_name_list(const char *zList, const char *zWhat, char ***pazOut,
+                      int *pnOut, DbxError *pErr) {
+  size_t nList = strlen(zList);
+  int n = 1, i = 0;
+  const char *z;
+  char **az, *zTok;
+  for (z = zList; *z; z++) n += *z == ',';
+  az = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)n + nList + 1);
+  if (az == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  zTok = (char *)&az[n];
+  memcpy(zTok, zList, nList + 1);
+  for (;;) {
+    char *zComma = strchr(zTok, ','), *zEnd;
+    if (zComma) *zComma = 0;
+    while (*zTok == ' ' || *zTok == '\t' || *zTok == '\n') zTok++;
+    zEnd = zTok + strlen(zTok);
+    while (zEnd > zTok && (zEnd[-1] == ' ' || zEnd[-1] == '\t' ||
+                           zEnd[-1] == '\n'))
+      *--zEnd = 0;
+    if (zTok[0] == 0) {
+      sqlite3_free(az);
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "%s has an empty name: write 'a, b'", zWhat);
+    }
+    az[i++] = zTok;
+    if (zComma == NULL) break;
+    zTok = zComma + 1;
+  }
+  *pazOut = az;
+  *pnOut = i;
+  return SQLITE_OK;
+}

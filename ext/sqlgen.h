@@ -148,6 +148,15 @@ int dbx_sql_name_split(const char *zName, char *azPart[3], int *pnPart,
 void dbx_sql_name_free(char *azPart[3]);
 
 /*
+** Splits a list of column names, "a, b ,c" (blanks around each name
+** dropped, nothing quoted), into *pazOut, one sqlite3_malloc block holding
+** the array and the names, and *pnOut. An empty name is SQLITE_ERROR with
+** pErr naming zWhat, the option the list came from.
+*/
+int dbx_sql_name_list(const char *zList, const char *zWhat, char ***pazOut,
+                      int *pnOut, DbxError *pErr);
+
+/*
 ** True when zSql (nSql bytes) only reads: its first keyword is SELECT,
 ** VALUES, SHOW, DESCRIBE/DESC, EXPLAIN or LIST (or WITH), and no word of
 ** it outside quotes and comments is one that writes (INSERT, UPDATE,

@@ -484,40 +484,6 @@ done:
   return rc;
 }
 
-/* Splits "a, b ,c" into a block of names; SQLITE_ERROR for an empty one. */
-static int names_split(const char *zList, const char *zWhat, char ***pazOut,
-                       int *pnOut, DbxError *pErr) {
-  size_t nList = strlen(zList);
-  int n = 1, i = 0;
-  const char *z;
-  char **az, *zTok;
-  for (z = zList; *z; z++) n += *z == ',';
-  az = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)n + nList + 1);
-  if (az == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  zTok = (char *)&az[n];
-  memcpy(zTok, zList, nList + 1);
-  for (;;) {
-    char *zComma = strchr(zTok, ','), *zEnd;
-    if (zComma) *zComma = 0;
-    while (*zTok == ' ' || *zTok == '\t' || *zTok == '\n') zTok++;
-    zEnd = zTok + strlen(zTok);
-    while (zEnd > zTok && (zEnd[-1] == ' ' || zEnd[-1] == '\t' ||
-                           zEnd[-1] == '\n'))
-      *--zEnd = 0;
-    if (zTok[0] == 0) {
-      sqlite3_free(az);
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "%s has an empty name: write 'a, b'", zWhat);
-    }
-    az[i++] = zTok;
-    if (zComma == NULL) break;
-    zTok = zComma + 1;
-  }
-  *pazOut = az;
-  *pnOut = i;
-  return SQLITE_OK;
-}
-
 int dbx_vtab_merge_names(const DbxVtabArgs *a, int *pbMerge, char ***pazKey,
                          int *pnKey, char ***pazVersion, int *pnVersion,
                          DbxError *pErr) {
@@ -542,11 +508,11 @@ int dbx_vtab_merge_names(const DbxVtabArgs *a, int *pbMerge, char ***pazKey,
                        "mode='merge' needs merge_keys='col, ...'");
   }
   if (rc == SQLITE_OK && zKeys) {
-    rc = names_split(zKeys, "merge_keys", pazKey, pnKey, pErr);
+    rc = dbx_sql_name_list(zKeys, "merge_keys", pazKey, pnKey, pErr);
   }
   if (rc == SQLITE_OK && zVersions) {
-    rc = names_split(zVersions, "version_columns", pazVersion, pnVersion,
-                     pErr);
+    rc = dbx_sql_name_list(zVersions, "version_columns", pazVersion,
+                           pnVersion, pErr);
   }
   dbx_model_free(pModel);
   if (rc) {

@@ -198,3 +198,25 @@ SELECT dbx_export('events', 'main.default.ex6', '{"progress": true}');`, { db })
   const quiet = await ws.run(`SELECT dbx_export('events', 'main.default.ex6');`, { db });
   assert.equal(quiet.stderr, '');
 });
+
+test('mode merge: one row per key, greatest version, applied with MERGE; the watermark still bounds each call', async () => {
+  const db = newDb();
+  const call = `SELECT dbx_export('people', 'main.default.people', '{"mode": "merge", "model": "posthog_persons", "watermark": "seen"}');`;
+  let r = report(await ws.query(`CREATE TABLE people(team_id INTEGER, distinct_id TEXT, person_id TEXT,
+  person_version INTEGER, person_distinct_id_version INTEGER, seen INTEGER);
+INSERT INTO people VALUES (1, 'a', 'old', 1, 1, 1), (1, 'a', 'new', 3, 1, 2), (1, 'b', 'b1', NULL, 1, 3), (1, 'b', 'b2', 1, 1, 4);
+${call}`, { db }));
+  assert.equal(r.rows, 2);
+  assert.deepEqual(await remote('SELECT team_id, distinct_id, person_id, person_version FROM main.default.people ORDER BY distinct_id'),
+    [['1', 'a', 'new', '3'], ['1', 'b', 'b2', '1']]);
+  // a stale version and a newer one, both past the watermark
+  r = report(await ws.query(`INSERT INTO people VALUES (1, 'a', 'stale', 2, 1, 5), (1, 'b', 'b3', 2, 1, 6);
+${call}`, { db }));
+  assert.equal(r.rows, 2);
+  assert.deepEqual(await remote('SELECT distinct_id, person_id, person_version FROM main.default.people ORDER BY distinct_id'),
+    [['a', 'new', '3'], ['b', 'b3', '2']]);
+  assert.ok(!(await remote('SHOW TABLES IN main.default')).some((t) => t[1].includes('__dbx_stage_')));
+  assert.match(await ws.fail(`SELECT dbx_export('people', 'main.default.people', '{"mode": "merge"}');`, { db }), /needs merge_keys/);
+  assert.match(await ws.fail(`SELECT dbx_export('people', 'main.default.people', '{"merge_keys": "team_id"}');`, { db }), /need \{"mode": "merge"\}/);
+  assert.match(await ws.fail(`SELECT dbx_export('people', 'main.default.people', '{"mode": "merge", "merge_keys": "nope"}');`, { db }), /merge key column nope is not a column of the source/);
+});
