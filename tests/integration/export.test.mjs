@@ -110,7 +110,7 @@ ALTER TABLE s ADD COLUMN b REAL; INSERT INTO s VALUES (2, 'y', 2.5);
 SELECT dbx_export('SELECT * FROM s WHERE id = 2', 'main.default.ex4');`, { db });
   assert.deepEqual(await remote('SELECT id, a, b FROM main.default.ex4 ORDER BY id'), [['1', 'x', null], ['2', 'y', '2.5']]);
   assert.match(await ws.fail(`SELECT dbx_export('s', 'main.default.nope', '{"create": false}');`, { db }), /main\.default\.nope does not exist/);
-  assert.match(await ws.fail(`SELECT dbx_export('s', 'main.default.ex4', '{"mode": "merge"}');`, { db }), /mode must be 'append'/);
+  assert.match(await ws.fail(`SELECT dbx_export('s', 'main.default.ex4', '{"mode": "replace"}');`, { db }), /mode must be 'append' \(the default\) or 'merge'/);
   assert.match(await ws.fail(`SELECT dbx_export('s', 'main.default.ex4', '{"file_size_mb": 0}');`, { db }), /file_size_mb: 1 to 1024/);
   assert.match(await ws.fail(`SELECT dbx_export('DELETE FROM s', 'main.default.ex4');`, { db }), /table name or one SELECT|does not prepare/);
   assert.match(await ws.fail(`SELECT dbx_export('nosuch', 'main.default.ex4');`, { db }), /does not prepare: no such table: nosuch/);
