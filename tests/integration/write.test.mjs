@@ -304,3 +304,14 @@ PRAGMA writable_schema = ON;`, { db });
   await ws.query(`SELECT dbx_refresh('t'); INSERT INTO t VALUES (1);`, { db });
   assert.deepEqual(await remote('SELECT id FROM main.default.ev10'), [['1']]);
 });
+
+test('change_data_feed=true makes a table whose change feed holds the inserted rows', async () => {
+  const db = newDb();
+  await ws.query(`CREATE VIRTUAL TABLE c USING databricks(table='main.default.cdf1',
+  create='id BIGINT, v STRING', change_data_feed=true);
+INSERT INTO c VALUES (1, 'a'), (2, 'b');`, { db });
+  const info = await ws.api('GET', '/api/2.1/unity-catalog/tables/main.default.cdf1');
+  assert.equal(info.body.properties?.['delta.enableChangeDataFeed'], 'true');
+  assert.deepEqual(await remote(`SELECT id, v, _change_type FROM table_changes('main.default.cdf1', 0) ORDER BY id`),
+    [['1', 'a', 'insert'], ['2', 'b', 'insert']]);
+});
