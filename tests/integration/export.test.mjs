@@ -4,7 +4,6 @@
 // process is killed (SIGKILL) at each phase of an export and run again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -125,22 +124,27 @@ async function killDuring(db, script, spec, table, nAtLeast) {
   await ws.api('DELETE', '/admin/faults');
   const f = await ws.api('POST', '/admin/faults', spec);
   assert.equal(f.status, 200);
-  const proc = spawn('sqlite3', ['-bail', db], { env: { ...process.env, ...ws.env, HOME: ws.home }, stdio: ['pipe', 'ignore', 'pipe'] });
+  const proc = ws.spawn(['-bail', db]);
   const gone = new Promise((resolve) => proc.once('exit', (code, signal) => resolve(signal)));
   proc.stdin.end(`.load ${EXT}\n${script}\n`);
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
   const t0 = Date.now();
   const waitFor = async (done) => {
     while (!(await done())) {
-      assert.ok(Date.now() - t0 < 30000, 'the phase was not reached');
+      assert.ok(Date.now() - t0 < 30000, `the phase was not reached: ${stderr}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  // the fault first (a query of ours must not be the one it catches)
-  await waitFor(async () => (await ws.api('GET', '/admin/faults')).body.faults.length === 0);
-  if (nAtLeast) await waitFor(async () => Number((await remote(`SELECT count(*) FROM ${table}`))[0][0]) >= nAtLeast);
-  proc.kill('SIGKILL');
+  try {
+    // the fault first (a query of ours must not be the one it catches)
+    await waitFor(async () => (await ws.api('GET', '/admin/faults')).body.faults.length === 0);
+    if (nAtLeast) await waitFor(async () => Number((await remote(`SELECT count(*) FROM ${table}`))[0][0]) >= nAtLeast);
+  } finally {
+    proc.kill('SIGKILL');
+    await ws.api('DELETE', '/admin/faults');
+  }
   assert.equal(await gone, 'SIGKILL');
-  await ws.api('DELETE', '/admin/faults');
 }
 
 test('kill -9 at every phase, then a re-run: every row exactly once', async () => {

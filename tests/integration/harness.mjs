@@ -61,6 +61,16 @@ export function runShell(script, { db = ':memory:', env = {}, home, load = true 
   });
 }
 
+// Starts the sqlite3 shell with arguments args and the same environment as
+// runShell (the ASan runtime first under `make asan`), stdout ignored, for
+// tests that feed it, watch it or kill it themselves. Returns the process.
+export function spawnShell(args, { env = {}, home } = {}) {
+  return spawn('sqlite3', args, {
+    env: shellEnv(home ?? os.tmpdir(), env),
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
+}
+
 // Parses the shell's JSON output: one array per statement that returned
 // rows, concatenated. Returns the list of result sets.
 export function parseResultSets(stdout) {
@@ -82,6 +92,7 @@ export function parseResultSets(stdout) {
 //   env: DATABRICKS_* settings pointing the extension at it (PAT auth)
 //   query(sql, opts): rows of the last result set; throws the shell's error text
 //   fail(sql, opts): the error text of a script expected to fail
+//   spawn(args, opts): the shell as a process (spawnShell), to kill midway
 //   api(method, path, body): dbx-local REST as the admin (to check remote state)
 //   sql(statement, parameters): one remote statement as the admin
 //   stop(): stop the server and remove temporary folders
@@ -96,6 +107,7 @@ export async function workspace(options = {}) {
   const run = (script, opts = {}) => runShell(script, { home, ...opts, env: { ...env, ...opts.env } });
   return {
     server, env, home, run,
+    spawn: (args, opts = {}) => spawnShell(args, { home, ...opts, env: { ...env, ...opts.env } }),
     async query(sql, opts) {
       const r = await run(sql, opts);
       if (r.code !== 0) throw new Error(r.stderr.trim() || `sqlite3 exited with ${r.code}`);

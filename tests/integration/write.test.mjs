@@ -5,7 +5,6 @@
 // staging volume's folder on disk.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -120,7 +119,7 @@ test('two transactions with equal rows load two copies; an empty transaction sen
 // does not end the transaction around it. Resolves to { code, stderr }.
 function runNoBail(db, script) {
   return new Promise((resolve, reject) => {
-    const proc = spawn('sqlite3', ['-batch', db], { env: { ...process.env, ...ws.env, HOME: ws.home }, stdio: ['pipe', 'ignore', 'pipe'] });
+    const proc = ws.spawn(['-batch', db]);
     let stderr = '';
     proc.stderr.on('data', (d) => { stderr += d; });
     proc.on('error', reject);
@@ -251,19 +250,24 @@ test('an unknown outcome says so, and running the same transaction again loads o
 // a held cleanup request keeps from coming.
 async function killAfterLoad(db, script, table, nRows) {
   await fault({ method: 'DELETE', path: '^/api/2\\.0/fs/', delay_ms: 20000, count: 1 });
-  const proc = spawn('sqlite3', ['-bail', db], { env: { ...process.env, ...ws.env, HOME: ws.home }, stdio: ['pipe', 'ignore', 'pipe'] });
+  const proc = ws.spawn(['-bail', db]);
   const gone = new Promise((resolve) => proc.once('exit', (code, signal) => resolve(signal)));
   proc.stdin.end(`.load ${EXT}\n${script}\n`);
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; });
   const t0 = Date.now();
-  for (;;) {
-    const n = Number((await remote(`SELECT count(*) FROM ${table}`))[0][0]);
-    if (n >= nRows) break;
-    assert.ok(Date.now() - t0 < 20000, 'the load did not happen');
-    await new Promise((r) => setTimeout(r, 50));
+  try {
+    for (;;) {
+      const n = Number((await remote(`SELECT count(*) FROM ${table}`))[0][0]);
+      if (n >= nRows) break;
+      assert.ok(Date.now() - t0 < 20000, `the load did not happen: ${stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  } finally {
+    proc.kill('SIGKILL');
+    await clearFaults();
   }
-  proc.kill('SIGKILL');
   assert.equal(await gone, 'SIGKILL');
-  await clearFaults();
 }
 
 test('kill -9 after the load: the same rows again load once, other rows load', async () => {
