@@ -149,3 +149,21 @@ test('INSERT, UPDATE and MERGE store fractions into integral columns truncated, 
   assert.equal(bad.errorClass, 'CAST_INVALID_INPUT');
   assert.doesNotMatch(bad.message, /__v\d/);
 });
+
+test('INSERT OVERWRITE replaces every row in one version, reading its query first; the change feed has the deletes and inserts', async () => {
+  await x(`CREATE TABLE main.default.ow (k INT, v STRING) TBLPROPERTIES (delta.enableChangeDataFeed = true)`);
+  await x(`INSERT INTO ow VALUES (1, 'a'), (2, 'b')`);
+  await x(`INSERT OVERWRITE TABLE ow SELECT k + 10, v FROM ow WHERE k = 2`);
+  assert.deepEqual(await rows('SELECT k, v FROM ow ORDER BY k'), [[12, 'b']]);
+  await x(`INSERT OVERWRITE ow (v, k) VALUES ('z', 3)`);
+  assert.deepEqual(await rows('SELECT k, v FROM ow ORDER BY k'), [[3, 'z']]);
+  const hist = await rows('DESCRIBE HISTORY ow');
+  assert.deepEqual(hist.slice(0, 3).map((h) => [Number(h[0]), h[4]]), [[3, 'WRITE'], [2, 'WRITE'], [1, 'WRITE']]);
+  assert.match(JSON.stringify(hist[0]), /Overwrite/);
+  const changes = await rows(`SELECT k, _change_type, _commit_version FROM table_changes('main.default.ow', 2) ORDER BY _commit_version, _change_type, k`);
+  assert.deepEqual(changes.map((r) => [Number(r[0]), r[1], Number(r[2])]),
+    [[1, 'delete', 2], [2, 'delete', 2], [12, 'insert', 2], [12, 'delete', 3], [3, 'insert', 3]]);
+  // alice may not overwrite what she cannot modify
+  const e = await failure(x(`INSERT OVERWRITE ow VALUES (9, 'no')`, { principal: alice }));
+  assert.match(e.errorClass, /PERMISSION|INSUFFICIENT/);
+});

@@ -19,9 +19,9 @@ const bigintCols = (names) => names.map((n) => columnInfo(n, 'BIGINT'));
 /** Runs the statement at cursor c if it is DML; returns its result or null. */
 export async function runDml(engine, c, ctx) {
   if (c.accept('INSERT')) {
-    if (c.isWord('OVERWRITE')) throw unsupported('INSERT OVERWRITE');
-    c.expect('INTO');
-    return insert(engine, c, ctx);
+    const overwrite = c.accept('OVERWRITE');
+    if (!overwrite) c.expect('INTO');
+    return insert(engine, c, ctx, overwrite);
   }
   if (c.accept('UPDATE')) return update(engine, c, ctx);
   if (c.accept('DELETE', 'FROM')) return del(engine, c, ctx);
@@ -75,7 +75,7 @@ function checkColumns(tg, names) {
   }
 }
 
-async function insert(engine, c, ctx) {
+async function insert(engine, c, ctx, overwrite = false) {
   c.accept('TABLE');
   const tg = target(engine, c, ctx, false);
   let cols = null;
@@ -89,10 +89,20 @@ async function insert(engine, c, ctx) {
     checkColumns(tg, cols);
   }
   if (c.isWord('BY') || c.isWord('REPLACE')) throw unsupported(`INSERT ... ${c.peek().upper}`);
-  const q = engine.translator(c.toks, ctx).translate(c.i, stmtEnd(c.toks));
+  let q = engine.translator(c.toks, ctx).translate(c.i, stmtEnd(c.toks));
   const v = engine.nextVersion(tg.t);
+  if (overwrite) {
+    // INSERT OVERWRITE: the query is read first (it may read the table
+    // itself), then every row goes (deletes in the change feed) and the new
+    // rows come in, as one version.
+    await engine.run(`CREATE TEMP TABLE __dbx_overwrite AS ${q}`);
+    q = 'SELECT * FROM temp.__dbx_overwrite';
+    await engine.recordChanges(tg.t, v, 'delete', `SELECT * FROM ${tg.dt}`);
+    await engine.run(`DELETE FROM ${tg.dt}`);
+  }
   const n = await stageInsert(engine, tg, v, cols, q);
-  engine.commit(tg.t, v, ctx, 'WRITE', { mode: 'Append', statsOnLoad: 'false', partitionBy: '[]' }, { numFiles: '1', numOutputRows: String(n) });
+  if (overwrite) await engine.run('DROP TABLE temp.__dbx_overwrite');
+  engine.commit(tg.t, v, ctx, 'WRITE', { mode: overwrite ? 'Overwrite' : 'Append', statsOnLoad: 'false', partitionBy: '[]' }, { numFiles: '1', numOutputRows: String(n) });
   return { columns: bigintCols(['num_affected_rows', 'num_inserted_rows']), rows: [[BigInt(n), BigInt(n)]] };
 }
 
