@@ -222,10 +222,11 @@ static void commit_load_error(const DbxCommitSpec *s, const char *zWhat,
 }
 
 /*
-** Step 4 of a merge: the files into a stage table named after the commit,
-** one MERGE, the stage dropped whatever happened.
+** Step 4 of a merge or a replace: the files into a stage table named after
+** the commit, one MERGE or INSERT OVERWRITE, the stage dropped whatever
+** happened.
 */
-static int commit_merge(DbxClient *pClient, const DbxStmtOptions *pOpt,
+static int commit_staged(DbxClient *pClient, const DbxStmtOptions *pOpt,
                         const DbxCommitSpec *s, const char *zName,
                         const DbxSqlCol *aLoad, const char *zDir,
                         const char **azFile, DbxCommitReport *pRep,
@@ -247,6 +248,7 @@ static int commit_merge(DbxClient *pClient, const DbxStmtOptions *pOpt,
   memcpy(aStage, aLoad, sizeof(DbxSqlCol) * (size_t)s->nCol);
   aStage[s->nCol].zName = DBX_SQL_OP_COLUMN;
   aStage[s->nCol].zType = "STRING";
+  int nStage = s->nCol + (s->bReplace ? 0 : 1); /* a merge's op column */
   rc = dbx_sql_stage_table(&stage, zName, zSuffix, pErr);
   if (rc == SQLITE_OK) {
     rc = dbx_sql_create_stage(&sql, zName, zSuffix, aLoad, s->nCol, pErr);
@@ -256,21 +258,26 @@ static int commit_merge(DbxClient *pClient, const DbxStmtOptions *pOpt,
   if (rc == SQLITE_OK) {
     bMade = 1;
     dbx_buf_reset(&sql);
-    rc = dbx_sql_copy_into(&sql, stage.z, aStage, s->nCol + 1, zDir, azFile,
+    rc = dbx_sql_copy_into(&sql, stage.z, aStage, nStage, zDir, azFile,
                            s->nLocal, 0, pErr);
   }
   if (rc == SQLITE_OK) rc = commit_run(pClient, pOpt, sql.z, 1, NULL, NULL, pErr);
   if (rc == SQLITE_OK) {
     dbx_buf_reset(&sql);
-    rc = dbx_sql_merge(&sql, zName, zSuffix, aLoad, s->nCol, s->azKey, s->nKey,
-                       s->azVersion, s->nVersion, pErr);
+    if (s->bReplace) {
+      rc = dbx_sql_insert_overwrite(&sql, zName, zSuffix, aLoad, s->nCol, pErr);
+    } else {
+      rc = dbx_sql_merge(&sql, zName, zSuffix, aLoad, s->nCol, s->azKey,
+                         s->nKey, s->azVersion, s->nVersion, pErr);
+    }
   }
   if (rc == SQLITE_OK) {
     /* applying the same stage twice changes nothing: safe to send again */
     dbx_error_clear(&e);
     rc = commit_run(pClient, pOpt, sql.z, 1, pRep->zStatement, &pRep->nLoaded,
                     &e);
-    commit_load_error(s, "merge into", zDir, rc, &e, pErr);
+    commit_load_error(s, s->bReplace ? "replace of" : "merge into", zDir, rc,
+                      &e, pErr);
   }
   if (bMade) {
     dbx_buf_reset(&sql);
@@ -377,8 +384,8 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
     aLoad[i].zName = s->aCol[i].zName;
     aLoad[i].zType = azType[i];
   }
-  if (s->nKey > 0) {
-    rc = commit_merge(pClient, pOpt, s, name.z, aLoad, dir.z, azFile, pRep,
+  if (s->nKey > 0 || s->bReplace) {
+    rc = commit_staged(pClient, pOpt, s, name.z, aLoad, dir.z, azFile, pRep,
                       pErr);
   } else {
     rc = dbx_sql_copy_into(&sql, name.z, aLoad, s->nCol, dir.z,

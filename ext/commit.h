@@ -19,7 +19,8 @@
 **      (CREATE TABLE IF NOT EXISTS, named after the commit), applies it
 **      with one MERGE WITH SCHEMA EVOLUTION (sqlgen.h: versions decide,
 **      so applying it twice changes nothing) and drops it, also when the
-**      merge failed;
+**      merge failed. A replace goes through a stage table the same way,
+**      applied with one INSERT OVERWRITE;
 **   5. removes the directory (unless bKeep). A failure here does not undo
 **      the commit: it is reported in the report's zCleanup and the files
 **      stay behind.
@@ -73,6 +74,8 @@ typedef struct DbxCommitSpec {
   int nKey;
   const char *const *azVersion; /* version columns (0 or more) */
   int nVersion;
+  int bReplace;       /* the files replace every row of the table (through
+                      ** a stage table and INSERT OVERWRITE) */
 } DbxCommitSpec;
 
 /* What a commit did. */

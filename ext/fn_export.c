@@ -59,6 +59,7 @@
 typedef struct ExportOpts {
   const char *zWatermark;     /* watermark column, or NULL */
   int bMerge;                 /* mode = 'merge' */
+  int bReplace;               /* mode = 'replace' */
   const char *zMergeKeys;     /* merge_keys, or NULL */
   const char *zVersions;      /* version_columns, or NULL */
   const char *zCreate;        /* create: a column list, or NULL */
@@ -83,12 +84,14 @@ static int export_member(void *pArg, const cJSON *pItem, int *pbTaken,
   *pbTaken = 1;
   if (strcmp(zKey, "mode") == 0) {
     if (zText == NULL ||
-        (strcmp(zText, "append") != 0 && strcmp(zText, "merge") != 0)) {
+        (strcmp(zText, "append") != 0 && strcmp(zText, "merge") != 0 &&
+         strcmp(zText, "replace") != 0)) {
       return dbx_error_set(pErr, SQLITE_ERROR,
-                           "dbx_export: mode must be 'append' (the default) "
-                           "or 'merge'");
+                           "dbx_export: mode must be 'append' (the default), "
+                           "'merge' or 'replace'");
     }
     o->bMerge = strcmp(zText, "merge") == 0;
+    o->bReplace = strcmp(zText, "replace") == 0;
   } else if (strcmp(zKey, "merge_keys") == 0 && zText && zText[0]) {
     o->zMergeKeys = zText;
   } else if (strcmp(zKey, "version_columns") == 0 && zText && zText[0]) {
@@ -479,6 +482,11 @@ static int export_setup(Export *x, const char *zSourceArg,
   rc = dbx_args_options_parse(zOpts && zOpts[0] ? zOpts : NULL,
                               "{\"watermark\": \"event_time\"}", DBX_ARGS_STMT,
                               export_member, &x->o, &x->args, pErr);
+  if (rc == SQLITE_OK && x->o.bReplace && x->o.zWatermark) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "dbx_export: mode 'replace' sends every row; leave out "
+                       "the watermark");
+  }
   if (rc == SQLITE_OK && x->o.zModel && x->o.zCreate) {
     rc = dbx_error_set(pErr, SQLITE_ERROR,
                        "dbx_export: give create or model, not both");
@@ -929,7 +937,7 @@ static int export_run(Export *x, char **pzOut, DbxError *pErr) {
   if (rc == SQLITE_OK) rc = export_files(x, pErr);
   msQuery = dbx_now_ms() - t0;
   if (rc) return rc;
-  if (x->files.nRow == 0 && !x->o.zWatermark) {
+  if (x->files.nRow == 0 && !x->o.zWatermark && !x->o.bReplace) {
     *pzOut = export_report(x, NULL, 0, msQuery);
     return *pzOut ? SQLITE_OK : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
@@ -981,6 +989,7 @@ static int export_run(Export *x, char **pzOut, DbxError *pErr) {
     spec.nCreate = x->nCreate;
   }
   spec.bCreate = x->o.bCreate;
+  spec.bReplace = x->o.bReplace;
   spec.bCdf = x->o.bCdf;
   spec.zHowToCreate = "leave out {\"create\": false}";
   spec.zStageCatalog = x->azStage[0];

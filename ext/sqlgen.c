@@ -851,6 +851,31 @@ int dbx_sql_drop_stage(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
   return sql_done(pBuf, n0, rc, pErr);
 }
 
+int dbx_sql_insert_overwrite(DbxBuf *pBuf, const char *zTable,
+                             const char *zSuffix, const DbxSqlCol *aCol,
+                             int nCol, DbxError *pErr) {
+  size_t n0 = pBuf->n;
+  int i, rc;
+  if (nCol < 1 || aCol == NULL) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "INSERT OVERWRITE needs 1 column or more");
+  }
+  dbx_buf_appendf(pBuf, "INSERT OVERWRITE TABLE ");
+  rc = dbx_sql_table(pBuf, zTable, pErr);
+  for (i = 0; rc == SQLITE_OK && i < nCol; i++) {
+    dbx_buf_append(pBuf, i ? ", " : " (", 2);
+    dbx_sql_ident(pBuf, aCol[i].zName);
+  }
+  dbx_buf_appendf(pBuf, ") SELECT ");
+  for (i = 0; rc == SQLITE_OK && i < nCol; i++) {
+    if (i) dbx_buf_append(pBuf, ", ", 2);
+    dbx_sql_ident(pBuf, aCol[i].zName);
+  }
+  dbx_buf_appendf(pBuf, " FROM ");
+  if (rc == SQLITE_OK) rc = dbx_sql_stage_table(pBuf, zTable, zSuffix, pErr);
+  return sql_done(pBuf, n0, rc, pErr);
+}
+
 /* Appends "<alias>.`zName`". */
 static void sql_qualified(DbxBuf *pBuf, const char *zAlias, const char *zName) {
   dbx_buf_appendf(pBuf, "%s.", zAlias);

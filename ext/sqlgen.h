@@ -284,6 +284,14 @@ int dbx_sql_drop_stage(DbxBuf *pBuf, const char *zTable, const char *zSuffix,
                        DbxError *pErr);
 
 /*
+** INSERT OVERWRITE TABLE t (`a`, ...) SELECT `a`, ... FROM <stage>: the
+** rows of t become the stage's, in one version. nCol >= 1.
+*/
+int dbx_sql_insert_overwrite(DbxBuf *pBuf, const char *zTable,
+                             const char *zSuffix, const DbxSqlCol *aCol,
+                             int nCol, DbxError *pErr);
+
+/*
 ** MERGE WITH SCHEMA EVOLUTION INTO t AS t USING <stage> AS s ON (each key
 ** t.k <=> s.k) WHEN MATCHED AND s._dbx_op = 'delete' THEN DELETE WHEN
 ** MATCHED AND (versions) THEN UPDATE SET `a` = s.`a`, ... WHEN NOT MATCHED

@@ -109,7 +109,7 @@ ALTER TABLE s ADD COLUMN b REAL; INSERT INTO s VALUES (2, 'y', 2.5);
 SELECT dbx_export('SELECT * FROM s WHERE id = 2', 'main.default.ex4');`, { db });
   assert.deepEqual(await remote('SELECT id, a, b FROM main.default.ex4 ORDER BY id'), [['1', 'x', null], ['2', 'y', '2.5']]);
   assert.match(await ws.fail(`SELECT dbx_export('s', 'main.default.nope', '{"create": false}');`, { db }), /main\.default\.nope does not exist/);
-  assert.match(await ws.fail(`SELECT dbx_export('s', 'main.default.ex4', '{"mode": "replace"}');`, { db }), /mode must be 'append' \(the default\) or 'merge'/);
+  assert.match(await ws.fail(`SELECT dbx_export('s', 'main.default.ex4', '{"mode": "upsert"}');`, { db }), /mode must be 'append' \(the default\), 'merge' or 'replace'/);
   assert.match(await ws.fail(`SELECT dbx_export('s', 'main.default.ex4', '{"file_size_mb": 0}');`, { db }), /file_size_mb: 1 to 1024/);
   assert.match(await ws.fail(`SELECT dbx_export('DELETE FROM s', 'main.default.ex4');`, { db }), /table name or one SELECT|does not prepare/);
   assert.match(await ws.fail(`SELECT dbx_export('nosuch', 'main.default.ex4');`, { db }), /does not prepare: no such table: nosuch/);
@@ -223,4 +223,17 @@ ${call}`, { db }));
   assert.match(await ws.fail(`SELECT dbx_export('people', 'main.default.people', '{"mode": "merge"}');`, { db }), /needs merge_keys/);
   assert.match(await ws.fail(`SELECT dbx_export('people', 'main.default.people', '{"merge_keys": "team_id"}');`, { db }), /need \{"mode": "merge"\}/);
   assert.match(await ws.fail(`SELECT dbx_export('people', 'main.default.people', '{"mode": "merge", "merge_keys": "nope"}');`, { db }), /merge key column nope is not a column of the source/);
+});
+
+test('mode replace: the table holds exactly the source rows after each call, also an empty source', async () => {
+  const db = newDb();
+  const call = `SELECT dbx_export('SELECT id, kind FROM events WHERE id % 2 = 0', 'main.default.ex8', '{"mode": "replace"}');`;
+  await ws.query(`${EVENTS}${addRows(1, 10)}${call}`, { db });
+  assert.deepEqual((await remote('SELECT id FROM main.default.ex8 ORDER BY id')).map((r) => r[0]), ['2', '4', '6', '8', '10']);
+  await ws.query(`DELETE FROM events WHERE id < 7; ${call} ${call}`, { db });
+  assert.deepEqual((await remote('SELECT id FROM main.default.ex8 ORDER BY id')).map((r) => r[0]), ['8', '10']);
+  await ws.query(`DELETE FROM events; ${call}`, { db });
+  assert.deepEqual(await remote('SELECT count(*) FROM main.default.ex8'), [['0']]);
+  assert.ok(!(await remote('SHOW TABLES IN main.default')).some((t) => t[1].includes('__dbx_stage_')));
+  assert.match(await ws.fail(`SELECT dbx_export('events', 'main.default.ex8', '{"mode": "replace", "watermark": "id"}');`, { db }), /leave out the watermark/);
 });
