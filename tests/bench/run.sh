@@ -6,3 +6,4 @@ cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build} node tests/bench/read.mjs "$@"
 BUILD=${BUILD:-build} node tests/bench/latency.mjs
 BUILD=${BUILD:-build} node tests/bench/staging.mjs
+BUILD=${BUILD:-build} node tests/bench/export.mjs
