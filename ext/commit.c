@@ -91,7 +91,8 @@ static int commit_run(DbxClient *pClient, const DbxStmtOptions *pOpt,
       for (i = 0; i < n; i++) {
         const DbxColumn *pCol = dbx_rows_column(pRows, i);
         DbxCell c;
-        if (pCol && pCol->zName && strcmp(pCol->zName, "num_inserted_rows") == 0 &&
+        if (pCol && pCol->zName &&
+            strcmp(pCol->zName, "num_inserted_rows") == 0 &&
             dbx_rows_cell(pRows, i, &c, pErr) == SQLITE_OK &&
             c.eType == DBX_CELL_INTEGER && c.iVal >= 0) {
           *pnInserted = c.iVal;
@@ -153,10 +154,10 @@ static int commit_target(DbxClient *pClient, const DbxStmtOptions *pOpt,
           s->zHowToCreate ? s->zHowToCreate : "let the commit create it");
     }
     rc = dbx_sql_create_table(&sql, zName, s->aCreate ? s->aCreate : s->aCol,
-                              s->aCreate ? s->nCreate : s->nCol, s->bCdf,
-                              pErr);
+                              s->aCreate ? s->nCreate : s->nCol, s->bCdf, pErr);
     /* IF NOT EXISTS: a repeat changes nothing */
-    if (rc == SQLITE_OK) rc = commit_run(pClient, pOpt, sql.z, 1, NULL, NULL, pErr);
+    if (rc == SQLITE_OK)
+      rc = commit_run(pClient, pOpt, sql.z, 1, NULL, NULL, pErr);
     dbx_buf_free(&sql);
     if (rc) return rc;
     pRep->bCreated = 1;
@@ -178,7 +179,8 @@ static int commit_target(DbxClient *pClient, const DbxStmtOptions *pOpt,
   if (nAdd > 0) {
     rc = dbx_sql_add_columns(&sql, zName, aAdd, nAdd, pErr);
     /* Sent once: a repeat after it ran would fail on columns that exist. */
-    if (rc == SQLITE_OK) rc = commit_run(pClient, pOpt, sql.z, 0, NULL, NULL, pErr);
+    if (rc == SQLITE_OK)
+      rc = commit_run(pClient, pOpt, sql.z, 0, NULL, NULL, pErr);
     if (rc == SQLITE_OK) pRep->nAdded = nAdd;
   }
   dbx_buf_free(&sql);
@@ -227,10 +229,10 @@ static void commit_load_error(const DbxCommitSpec *s, const char *zWhat,
 ** happened.
 */
 static int commit_staged(DbxClient *pClient, const DbxStmtOptions *pOpt,
-                        const DbxCommitSpec *s, const char *zName,
-                        const DbxSqlCol *aLoad, const char *zDir,
-                        const char **azFile, DbxCommitReport *pRep,
-                        DbxError *pErr) {
+                         const DbxCommitSpec *s, const char *zName,
+                         const DbxSqlCol *aLoad, const char *zDir,
+                         const char **azFile, DbxCommitReport *pRep,
+                         DbxError *pErr) {
   const char *azKey[1] = {s->zKey};
   DbxSqlCol *aStage = NULL;
   DbxBuf stage = {0}, sql = {0};
@@ -254,14 +256,16 @@ static int commit_staged(DbxClient *pClient, const DbxStmtOptions *pOpt,
     rc = dbx_sql_create_stage(&sql, zName, zSuffix, aLoad, s->nCol, pErr);
   }
   /* IF NOT EXISTS: a repeat finds it, and COPY INTO skips its files */
-  if (rc == SQLITE_OK) rc = commit_run(pClient, pOpt, sql.z, 1, NULL, NULL, pErr);
+  if (rc == SQLITE_OK)
+    rc = commit_run(pClient, pOpt, sql.z, 1, NULL, NULL, pErr);
   if (rc == SQLITE_OK) {
     bMade = 1;
     dbx_buf_reset(&sql);
     rc = dbx_sql_copy_into(&sql, stage.z, aStage, nStage, zDir, azFile,
                            s->nLocal, 0, pErr);
   }
-  if (rc == SQLITE_OK) rc = commit_run(pClient, pOpt, sql.z, 1, NULL, NULL, pErr);
+  if (rc == SQLITE_OK)
+    rc = commit_run(pClient, pOpt, sql.z, 1, NULL, NULL, pErr);
   if (rc == SQLITE_OK) {
     dbx_buf_reset(&sql);
     if (s->bReplace) {
@@ -386,15 +390,15 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
   }
   if (s->nKey > 0 || s->bReplace) {
     rc = commit_staged(pClient, pOpt, s, name.z, aLoad, dir.z, azFile, pRep,
-                      pErr);
+                       pErr);
   } else {
     rc = dbx_sql_copy_into(&sql, name.z, aLoad, s->nCol, dir.z,
                            (const char *const *)azFile, s->nLocal, 0, pErr);
     if (rc == SQLITE_OK) {
       DbxError e;
       dbx_error_clear(&e);
-      rc = commit_run(pClient, pOpt, sql.z, 1, pRep->zStatement,
-                      &pRep->nLoaded, &e);
+      rc = commit_run(pClient, pOpt, sql.z, 1, pRep->zStatement, &pRep->nLoaded,
+                      &e);
       commit_load_error(s, "load into", dir.z, rc, &e, pErr);
     }
   }

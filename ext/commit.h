@@ -27,7 +27,8 @@
 **
 ** Any failure before the load leaves the table's rows as they were (a
 ** table created or columns added in step 1 stay: both are harmless to
-** repeat), and the files of a load that failed are removed. When the load's outcome cannot be known (its reply was lost
+** repeat), and the files of a load that failed are removed. When the load's
+*outcome cannot be known (its reply was lost
 ** and the retries ran out), the error says so, with the staged path and
 ** the statement id, and pErr->bUncertain is set.
 */
@@ -51,48 +52,48 @@ typedef struct DbxCommitSpec {
                             ** NULL: aCol; columns of aCol it lacks are
                             ** then added */
   int nCreate;
-  int bCreate;        /* create the table when it is missing */
-  int bCdf;           /* ... with delta.enableChangeDataFeed = true */
-  const char *zHowToCreate; /* what the error for a missing table suggests
-                            ** ("give create='col TYPE, ...' or model=") */
+  int bCreate;               /* create the table when it is missing */
+  int bCdf;                  /* ... with delta.enableChangeDataFeed = true */
+  const char *zHowToCreate;  /* what the error for a missing table suggests
+                             ** ("give create='col TYPE, ...' or model=") */
   const char *zStageCatalog; /* the staging volume, unquoted parts */
   const char *zStageSchema;
   const char *zStageVolume;
-  const char *zKey;   /* the commit's name in the volume: [A-Za-z0-9_-]
-                      ** 1..200 bytes, fixed for one commit and different
-                      ** for every other (see commit.c) */
-  int nParallel;      /* uploads at once, 1..64 */
+  const char *zKey;           /* the commit's name in the volume: [A-Za-z0-9_-]
+                              ** 1..200 bytes, fixed for one commit and different
+                              ** for every other (see commit.c) */
+  int nParallel;              /* uploads at once, 1..64 */
   const char *const *azLocal; /* the local Parquet files, nLocal >= 1 */
   int nLocal;
   const char *zPlanLocal; /* NULL, or a local file uploaded first as
                           ** "_plan.json" in the directory and never loaded:
                           ** what a repeat of the commit must do again */
-  int bKeep;          /* leave the directory (step 5) to the caller */
+  int bKeep;              /* leave the directory (step 5) to the caller */
   /* merge: the files hold upserts and deletes, one row per key, with the
   ** last column DBX_SQL_OP_COLUMN ('upsert' or 'delete', not in aCol) */
   const char *const *azKey; /* merge key columns; nKey 0: an append */
   int nKey;
   const char *const *azVersion; /* version columns (0 or more) */
   int nVersion;
-  int bReplace;       /* the files replace every row of the table (through
-                      ** a stage table and INSERT OVERWRITE) */
+  int bReplace; /* the files replace every row of the table (through
+                ** a stage table and INSERT OVERWRITE) */
 } DbxCommitSpec;
 
 /* What a commit did. */
 typedef struct DbxCommitReport {
-  int bCreated;          /* the table was created */
-  int nAdded;            /* columns added */
-  int bVolumeCreated;    /* the staging volume was created */
-  int nFile;             /* files uploaded */
-  int64_t nByte;         /* bytes uploaded */
-  int64_t nLoaded;       /* rows COPY INTO inserted (0: already loaded) */
-  char zStatement[80];   /* COPY INTO's statement id, or "" */
-  char zDir[512];        /* the staged directory (/Volumes/...) */
-  int64_t msPrepare;     /* steps 1-2 */
-  int64_t msUpload;      /* step 3 */
-  int64_t msLoad;        /* step 4 */
-  int64_t msCleanup;     /* step 5 */
-  char zCleanup[256];    /* why step 5 failed, or "" */
+  int bCreated;        /* the table was created */
+  int nAdded;          /* columns added */
+  int bVolumeCreated;  /* the staging volume was created */
+  int nFile;           /* files uploaded */
+  int64_t nByte;       /* bytes uploaded */
+  int64_t nLoaded;     /* rows COPY INTO inserted (0: already loaded) */
+  char zStatement[80]; /* COPY INTO's statement id, or "" */
+  char zDir[512];      /* the staged directory (/Volumes/...) */
+  int64_t msPrepare;   /* steps 1-2 */
+  int64_t msUpload;    /* step 3 */
+  int64_t msLoad;      /* step 4 */
+  int64_t msCleanup;   /* step 5 */
+  char zCleanup[256];  /* why step 5 failed, or "" */
 } DbxCommitReport;
 
 /*

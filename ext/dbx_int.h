@@ -349,7 +349,7 @@ void dbx_fn_volume_get(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_volume_rm(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_volume_mkdir(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 extern const sqlite3_module dbx_volume_ls_module; /* fn_volume.c */
-extern const sqlite3_module dbx_models_module;     /* fn_models.c */
+extern const sqlite3_module dbx_models_module;    /* fn_models.c */
 
 /*
 ** The client data of the discovery module registered as zName

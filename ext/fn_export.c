@@ -5,7 +5,8 @@
 **   SELECT dbx_export('events', 'main.analytics.events');
 **   SELECT dbx_export('SELECT * FROM events WHERE event_type = ''checkout''',
 **                     'main.analytics.checkouts',
-**                     '{"watermark": "event_time", "model": "amplitude_events"}');
+**                     '{"watermark": "event_time", "model":
+*"amplitude_events"}');
 **
 ** The rows are written to Parquet (fn_parquet.c), then loaded by the
 ** commit engine (commit.h): the target created from the source's columns
@@ -125,7 +126,8 @@ static int export_member(void *pArg, const cJSON *pItem, int *pbTaken,
     o->eProgress = cJSON_IsTrue(pItem);
   } else {
     static const char *const azOwn[] = {
-        "mode", "merge_keys", "version_columns", "watermark", "create", "model", "change_data_feed", "json_as",
+        "mode",           "merge_keys",   "version_columns",  "watermark",
+        "create",         "model",        "change_data_feed", "json_as",
         "staging_volume", "file_size_mb", "parallel_uploads", "progress"};
     size_t i;
     for (i = 0; i < DBX_ARRAY_SIZE(azOwn); i++) {
@@ -133,7 +135,8 @@ static int export_member(void *pArg, const cJSON *pItem, int *pbTaken,
         return dbx_error_set(
             pErr, SQLITE_ERROR,
             "dbx_export: option %s has a bad value (watermark, merge_keys, "
-            "version_columns: column names; create: true, false or 'col TYPE, ...'; model: a name; "
+            "version_columns: column names; create: true, false or 'col TYPE, "
+            "...'; model: a name; "
             "json_as: 'variant' or 'string'; file_size_mb: 1 to 1024; "
             "parallel_uploads: 1 to 64; change_data_feed and progress: "
             "true or false)",
@@ -154,12 +157,13 @@ typedef struct ExportProgress {
   int64_t t0;
 } ExportProgress;
 
-static void export_progress(ExportProgress *p, const char *zPhase,
-                            int64_t nRow, int64_t nByte, int bDone) {
+static void export_progress(ExportProgress *p, const char *zPhase, int64_t nRow,
+                            int64_t nByte, int bDone) {
   double rSec;
   if (!p->bOn) return;
   rSec = (double)(dbx_now_ms() - p->t0) / 1000.0;
-  fprintf(stderr, "\rdbx_export: %-8s %lld rows, %.1f MB, %.0f rows/s, %.1f s\033[K%s",
+  fprintf(stderr,
+          "\rdbx_export: %-8s %lld rows, %.1f MB, %.0f rows/s, %.1f s\033[K%s",
           zPhase, (long long)nRow, (double)nByte / 1e6,
           rSec > 0 ? (double)nRow / rSec : 0.0, rSec, bDone ? "\n" : "");
   fflush(stderr);
@@ -171,10 +175,10 @@ static void export_progress(ExportProgress *p, const char *zPhase,
 
 /* The state of one (source, target): what the last export reached. */
 typedef struct ExportState {
-  char zId[33];          /* identity: 32 hex digits */
-  int64_t iSeq;          /* number of the last export, 0 before the first */
-  sqlite3_value *pMark;  /* watermark reached (owned), or NULL */
-  int bRow;              /* the row exists */
+  char zId[33];         /* identity: 32 hex digits */
+  int64_t iSeq;         /* number of the last export, 0 before the first */
+  sqlite3_value *pMark; /* watermark reached (owned), or NULL */
+  int bRow;             /* the row exists */
 } ExportState;
 
 /* Creates dbx_export_state when missing and reads the row of zSource,
@@ -239,8 +243,8 @@ static int state_read(sqlite3 *db, const char *zSource, const char *zTarget,
 
 /* Records export iSeq, which reached pMark (may be NULL) with nRow rows. */
 static int state_write(sqlite3 *db, const char *zSource, const char *zTarget,
-                       const ExportState *s, int64_t iSeq,
-                       sqlite3_value *pMark, int64_t nRow, DbxError *pErr) {
+                       const ExportState *s, int64_t iSeq, sqlite3_value *pMark,
+                       int64_t nRow, DbxError *pErr) {
   sqlite3_stmt *pStmt = NULL;
   int rc = sqlite3_prepare_v2(
       db,
@@ -318,8 +322,8 @@ static int plan_bind(sqlite3_stmt *pStmt, int i, const cJSON *p) {
     return sqlite3_bind_double(pStmt, i, r) == SQLITE_OK;
   }
   if (strcmp(t->valuestring, "text") == 0) {
-    return sqlite3_bind_text(pStmt, i, v->valuestring, -1,
-                             SQLITE_TRANSIENT) == SQLITE_OK;
+    return sqlite3_bind_text(pStmt, i, v->valuestring, -1, SQLITE_TRANSIENT) ==
+           SQLITE_OK;
   }
   return 0;
 }
@@ -335,29 +339,29 @@ typedef struct Export {
   ExportOpts o;
   DbxArgsOptions args;
   DbxConfig *pConfig;
-  DbxClient *pClient;  /* borrowed from the session */
+  DbxClient *pClient; /* borrowed from the session */
   DbxStmtOptions stmt;
   sqlite3_stmt *pProbe;
-  char *azTarget[3];   /* catalog, schema, table */
-  char *zTarget;       /* "catalog.schema.table" */
-  char *azStage[3];    /* the staging volume */
-  char *zSource;       /* the source as a query */
+  char *azTarget[3]; /* catalog, schema, table */
+  char *zTarget;     /* "catalog.schema.table" */
+  char *azStage[3];  /* the staging volume */
+  char *zSource;     /* the source as a query */
   ExportState state;
-  char *zTmp;          /* local directory of the files */
-  char *zPlanLocal;    /* local _plan.json */
+  char *zTmp;           /* local directory of the files */
+  char *zPlanLocal;     /* local _plan.json */
   sqlite3_value *pUpto; /* the range's upper bound (owned), or NULL */
-  DbxPqColumn *aFixed; /* types the target or the model fix */
+  DbxPqColumn *aFixed;  /* types the target or the model fix */
   int nFixed;
   DbxModel *pModel;
-  DbxSqlCol *aCreate;  /* create= columns (one block) */
+  DbxSqlCol *aCreate; /* create= columns (one block) */
   int nCreate;
-  DbxPqColumn *aCol;   /* the columns written */
+  DbxPqColumn *aCol; /* the columns written */
   int nCol;
   DbxPqReport files;
   ExportProgress prog;
-  char **azKey;        /* merge: key columns (one block) */
+  char **azKey; /* merge: key columns (one block) */
   int nKey;
-  char **azVersion;    /* merge: version columns (one block) */
+  char **azVersion; /* merge: version columns (one block) */
   int nVersion;
 } Export;
 
@@ -410,8 +414,9 @@ static int export_prepare(Export *x, const char *zSql, sqlite3_stmt **pp,
   const char *zTail = NULL;
   int rc = sqlite3_prepare_v2(x->db, zSql, -1, pp, &zTail);
   if (rc) {
-    return dbx_error_set(pErr, rc, "dbx_export: the source does not prepare: "
-                                   "%s",
+    return dbx_error_set(pErr, rc,
+                         "dbx_export: the source does not prepare: "
+                         "%s",
                          sqlite3_errmsg(x->db));
   }
   if (*pp == NULL || !sqlite3_stmt_readonly(*pp) ||
@@ -511,7 +516,8 @@ static int export_setup(Export *x, const char *zSourceArg,
   if (nPart < 3) {
     const char *zCat = dbx_config_get(x->pConfig, "catalog");
     const char *zSch = dbx_config_get(x->pConfig, "schema");
-    char *zName = x->azTarget[nPart - 1], *zSchema = nPart == 2 ? x->azTarget[0] : NULL;
+    char *zName = x->azTarget[nPart - 1],
+         *zSchema = nPart == 2 ? x->azTarget[0] : NULL;
     if (zCat == NULL || (zSchema == NULL && zSch == NULL)) {
       return dbx_error_set(pErr, SQLITE_ERROR,
                            "dbx_export: target '%s' needs a catalog and a "
@@ -584,7 +590,8 @@ static int export_types(Export *x, DbxError *pErr) {
   if (pInfo) {
     nSrc = pInfo->nCol;
   }
-  x->aFixed = sqlite3_malloc64(sizeof(DbxPqColumn) * (sqlite3_uint64)(nSrc + 1));
+  x->aFixed =
+      sqlite3_malloc64(sizeof(DbxPqColumn) * (sqlite3_uint64)(nSrc + 1));
   if (x->aFixed == NULL) {
     dbx_catalog_table_free(pInfo);
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
@@ -619,8 +626,7 @@ static int export_types(Export *x, DbxError *pErr) {
 
 /* Decides the watermark range: after the last value exported, up to the
 ** largest present now, or as the plan of an interrupted try says. */
-static int export_range(Export *x, int64_t iSeq, int *pbEmpty,
-                        DbxError *pErr) {
+static int export_range(Export *x, int64_t iSeq, int *pbEmpty, DbxError *pErr) {
   sqlite3_stmt *pStmt = NULL;
   char *zSql, *zPlanRemote, zTarget[33];
   const char *azName[3];
@@ -798,7 +804,8 @@ static int export_merge_sql(Export *x, const char *zRows, char **pzOut,
   }
   dbx_buf_appendf(&b, "1) AS _dbx_rn FROM (%s)) WHERE _dbx_rn = 1", zRows);
   sqlite3_finalize(pStmt);
-  if (rc == SQLITE_OK && b.rc) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  if (rc == SQLITE_OK && b.rc)
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   if (rc) {
     dbx_buf_free(&b);
     return rc;
@@ -916,7 +923,8 @@ static int export_run(Export *x, char **pzOut, DbxError *pErr) {
   int i, bEmpty = 0, rc;
 
   x->zTmp = sqlite3_mprintf("%s/dbx-export-XXXXXX", dbx_temp_dir());
-  if (x->zTmp == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  if (x->zTmp == NULL)
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   if (mkdtemp(x->zTmp) == NULL) {
     sqlite3_free(x->zTmp);
     x->zTmp = NULL;
@@ -931,7 +939,8 @@ static int export_run(Export *x, char **pzOut, DbxError *pErr) {
     /* nothing beyond the watermark: it stays where it is */
     if (x->state.pMark) x->pUpto = sqlite3_value_dup(x->state.pMark);
     *pzOut = export_report(x, NULL, 0, dbx_now_ms() - t0);
-    return *pzOut ? SQLITE_OK : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    return *pzOut ? SQLITE_OK
+                  : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
   if (rc == SQLITE_OK) rc = export_types(x, pErr);
   if (rc == SQLITE_OK) rc = export_files(x, pErr);
@@ -939,7 +948,8 @@ static int export_run(Export *x, char **pzOut, DbxError *pErr) {
   if (rc) return rc;
   if (x->files.nRow == 0 && !x->o.zWatermark && !x->o.bReplace) {
     *pzOut = export_report(x, NULL, 0, msQuery);
-    return *pzOut ? SQLITE_OK : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    return *pzOut ? SQLITE_OK
+                  : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
   export_progress(&x->prog, "load", x->files.nRow, x->files.nByte, 0);
 

@@ -44,29 +44,29 @@ typedef struct SpoolMark {
 struct DbxSpool {
   DbxPqColumn *aCol; /* owned copies (names included) */
   int nCol;
-  int iFill;         /* column set at the write, or -1 */
-  char *aKind;       /* per column: 1 integer, 2 real, 3 bytes */
-  int64_t nRow;      /* rows (keyed: keys) */
-  int rcSticky;      /* an I/O error ends the spool */
-  DbxPqCell *aCell;  /* nCol cells of the row being converted, and one */
-  DbxPqCell *aOld;   /* nCol cells of a row read back */
-  DbxBuf rec;        /* the record being made */
+  int iFill;        /* column set at the write, or -1 */
+  char *aKind;      /* per column: 1 integer, 2 real, 3 bytes */
+  int64_t nRow;     /* rows (keyed: keys) */
+  int rcSticky;     /* an I/O error ends the spool */
+  DbxPqCell *aCell; /* nCol cells of the row being converted, and one */
+  DbxPqCell *aOld;  /* nCol cells of a row read back */
+  DbxBuf rec;       /* the record being made */
   SpoolMark aMark[SPOOL_MAX_MARKS];
   int nMark;
   /* plain */
-  int fd;           /* the unlinked file, or -1 */
-  DbxBuf out;       /* bytes not yet written to fd */
-  int64_t iOffset;  /* bytes in the file plus out.n */
+  int fd;          /* the unlinked file, or -1 */
+  DbxBuf out;      /* bytes not yet written to fd */
+  int64_t iOffset; /* bytes in the file plus out.n */
   /* keyed */
-  sqlite3 *db;          /* the private database, or NULL */
-  sqlite3_stmt *pGet;   /* SELECT del, row FROM ops WHERE k = ?1 */
-  sqlite3_stmt *pPut;   /* INSERT OR REPLACE INTO ops ... */
-  int *aiKey;           /* key columns */
+  sqlite3 *db;        /* the private database, or NULL */
+  sqlite3_stmt *pGet; /* SELECT del, row FROM ops WHERE k = ?1 */
+  sqlite3_stmt *pPut; /* INSERT OR REPLACE INTO ops ... */
+  int *aiKey;         /* key columns */
   int nKey;
-  int *aiVersion;       /* version columns */
+  int *aiVersion; /* version columns */
   int nVersion;
-  int64_t iSeq;         /* operations so far */
-  DbxBuf key;           /* the key record being made */
+  int64_t iSeq; /* operations so far */
+  DbxBuf key;   /* the key record being made */
 };
 
 /* The record tag of a column's cells: which field of DbxPqCell it sets. */
@@ -105,8 +105,8 @@ static uint64_t get_le(const unsigned char *z, int n) {
 ** Appends the record of the cells of columns ai (or 0..n-1 when ai is
 ** NULL) to b: the length, then each cell.
 */
-static void record_put(const DbxSpool *p, const DbxPqCell *aCell,
-                       const int *ai, int n, DbxBuf *b) {
+static void record_put(const DbxSpool *p, const DbxPqCell *aCell, const int *ai,
+                       int n, DbxBuf *b) {
   size_t iLen = b->n;
   int i;
   put_le(b, 0, 4); /* the length, filled in below */
@@ -154,8 +154,10 @@ static int record_get(const DbxSpool *p, const unsigned char *z, size_t nRec,
       uint64_t u;
       if (nRec - i < 8) return 0;
       u = get_le(z + i, 8);
-      if (tag == 1) c->i = (int64_t)u;
-      else memcpy(&c->r, &u, 8);
+      if (tag == 1)
+        c->i = (int64_t)u;
+      else
+        memcpy(&c->r, &u, 8);
       i += 8;
     } else if (tag == 3) {
       if (nRec - i < 4) return 0;
@@ -559,8 +561,8 @@ static int reader_need(SpoolReader *r, size_t nNeed) {
 
 /* Appends the row in p->aCell (and, keyed, its operation) to the writer,
 ** the fill column set. */
-static int spool_emit(DbxSpool *p, DbxParquet *pW, int64_t iFillUs,
-                      int bDelete, DbxError *pErr) {
+static int spool_emit(DbxSpool *p, DbxParquet *pW, int64_t iFillUs, int bDelete,
+                      DbxError *pErr) {
   if (p->iFill >= 0 && !bDelete) {
     p->aCell[p->iFill].bNull = 0;
     p->aCell[p->iFill].i = iFillUs;
@@ -634,20 +636,23 @@ static int spool_write_keyed(DbxSpool *p, DbxParquet *pW, int64_t iFillUs,
     rc = spool_emit(p, pW, iFillUs, bDelete, pErr);
     if (rc) break;
   }
-  if (rc == SQLITE_DONE) rc = SQLITE_OK;
-  else if (rc && pErr && pErr->rc == SQLITE_OK) rc = spool_db_error(p, rc, pErr);
+  if (rc == SQLITE_DONE)
+    rc = SQLITE_OK;
+  else if (rc && pErr && pErr->rc == SQLITE_OK)
+    rc = spool_db_error(p, rc, pErr);
   sqlite3_finalize(pAll);
   return rc;
 }
 
-int dbx_spool_write(DbxSpool *p, DbxParquet *pW, int64_t iFillUs,
-                    char *zDigest, DbxError *pErr) {
+int dbx_spool_write(DbxSpool *p, DbxParquet *pW, int64_t iFillUs, char *zDigest,
+                    DbxError *pErr) {
   DbxDigest *pDigest;
   int rc;
   zDigest[0] = 0;
   if (p->rcSticky) return spool_lost(p, pErr);
   pDigest = dbx_digest_new();
-  if (pDigest == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  if (pDigest == NULL)
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   rc = p->db ? spool_write_keyed(p, pW, iFillUs, pDigest, pErr)
              : spool_write_plain(p, pW, iFillUs, pDigest, pErr);
   dbx_digest_final(pDigest, zDigest);

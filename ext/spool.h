@@ -93,8 +93,8 @@ int dbx_spool_rollback_to(DbxSpool *p, int iSave, DbxError *pErr);
 ** same digest whenever they are committed. The spool is left as it was.
 ** Returns SQLITE_OK or an error in pErr.
 */
-int dbx_spool_write(DbxSpool *p, DbxParquet *pW, int64_t iFillUs,
-                    char *zDigest, DbxError *pErr);
+int dbx_spool_write(DbxSpool *p, DbxParquet *pW, int64_t iFillUs, char *zDigest,
+                    DbxError *pErr);
 
 /* Closes (and so deletes) the file and frees p (NULL is fine). */
 void dbx_spool_free(DbxSpool *p);

@@ -1002,7 +1002,8 @@ int dbx_sql_name_list(const char *zList, const char *zWhat, char ***pazOut,
   int n = 1, i = 0;
   const char *z;
   char **az, *zTok;
-  for (z = zList; *z; z++) n += *z == ',';
+  for (z = zList; *z; z++)
+    n += *z == ',';
   az = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)n + nList + 1);
   if (az == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   zTok = (char *)&az[n];
@@ -1010,10 +1011,11 @@ int dbx_sql_name_list(const char *zList, const char *zWhat, char ***pazOut,
   for (;;) {
     char *zComma = strchr(zTok, ','), *zEnd;
     if (zComma) *zComma = 0;
-    while (*zTok == ' ' || *zTok == '\t' || *zTok == '\n') zTok++;
+    while (*zTok == ' ' || *zTok == '\t' || *zTok == '\n')
+      zTok++;
     zEnd = zTok + strlen(zTok);
-    while (zEnd > zTok && (zEnd[-1] == ' ' || zEnd[-1] == '\t' ||
-                           zEnd[-1] == '\n'))
+    while (zEnd > zTok &&
+           (zEnd[-1] == ' ' || zEnd[-1] == '\t' || zEnd[-1] == '\n'))
       *--zEnd = 0;
     if (zTok[0] == 0) {
       sqlite3_free(az);

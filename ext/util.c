@@ -853,7 +853,8 @@ static int json_digits(JsonScan *s) {
   return s->i > i0;
 }
 
-/* A number as RFC 8259 writes it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
+/* A number as RFC 8259 writes it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+ */
 static int json_number(JsonScan *s) {
   if (s->z[s->i] == '-') s->i++;
   if (s->i < s->n && s->z[s->i] == '0') {

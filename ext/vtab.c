@@ -232,7 +232,8 @@ static int vtab_declare_merge(DbxVtab *p, DbxBuf *pDecl, DbxError *pErr) {
                             &nVersion, pErr);
   if (rc == SQLITE_OK && p->bMerge) {
     p->aiKey = sqlite3_malloc64(sizeof(int) * (sqlite3_uint64)(nKey + 1));
-    p->aiVersion = sqlite3_malloc64(sizeof(int) * (sqlite3_uint64)(nVersion + 1));
+    p->aiVersion =
+        sqlite3_malloc64(sizeof(int) * (sqlite3_uint64)(nVersion + 1));
     if (p->aiKey == NULL || p->aiVersion == NULL) {
       rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
@@ -240,10 +241,9 @@ static int vtab_declare_merge(DbxVtab *p, DbxBuf *pDecl, DbxError *pErr) {
       const char *zName = i < nKey ? azKey[i] : azVersion[i - nKey];
       int iCol = vtab_column_index(p, zName);
       if (iCol < 0) {
-        rc = dbx_error_set(pErr, SQLITE_ERROR,
-                           "%s column '%s' is not a column of %s",
-                           i < nKey ? "merge key" : "version", zName,
-                           p->zDisplay);
+        rc = dbx_error_set(
+            pErr, SQLITE_ERROR, "%s column '%s' is not a column of %s",
+            i < nKey ? "merge key" : "version", zName, p->zDisplay);
       } else if (i < nKey) {
         p->aiKey[p->nKey++] = iCol;
       } else {
@@ -256,9 +256,9 @@ static int vtab_declare_merge(DbxVtab *p, DbxBuf *pDecl, DbxError *pErr) {
                          ", which a merge table uses itself",
                          p->zDisplay);
     }
-    dbx_buf_appendf(pDecl,
-                    ", \"" DBX_VTAB_KEY_COLUMN "\" HIDDEN, PRIMARY KEY(\""
-                    DBX_VTAB_KEY_COLUMN "\")) WITHOUT ROWID");
+    dbx_buf_appendf(pDecl, ", \"" DBX_VTAB_KEY_COLUMN
+                           "\" HIDDEN, PRIMARY KEY(\"" DBX_VTAB_KEY_COLUMN
+                           "\")) WITHOUT ROWID");
   } else {
     dbx_buf_appendf(pDecl, ")");
   }
@@ -719,7 +719,6 @@ static int vtabShadowName(const char *zSuffix) {
 /* ---------------------------------------------------------------------
 ** Writes, the module, dbx_refresh()
 */
-
 
 const sqlite3_module dbx_vtab_module = {
     .iVersion = 3,

@@ -49,18 +49,18 @@ typedef struct DbxVtabArgs {
   const char *zTable;     /* borrowed from azVal: table=, or NULL */
   const char *zQuery;     /* borrowed from azVal: query=, or NULL */
   /* writes (vtab_txn.c); strings borrowed from azVal, NULL when not given */
-  const char *zCreate;        /* create=: the columns of a missing table */
-  const char *zModel;         /* model=: a model's columns instead */
-  const char *zIngestedAt;    /* ingested_at=: column set to commit time */
-  const char *zStagingVolume; /* staging_volume=: catalog.schema.volume */
-  int bCdf;                   /* change_data_feed=true */
-  int bJsonString;            /* json_as='string' (default 'variant') */
-  const char *zMode;          /* mode=: 'append' or 'merge', or NULL */
-  const char *zMergeKeys;     /* merge_keys='k1, k2' */
+  const char *zCreate;         /* create=: the columns of a missing table */
+  const char *zModel;          /* model=: a model's columns instead */
+  const char *zIngestedAt;     /* ingested_at=: column set to commit time */
+  const char *zStagingVolume;  /* staging_volume=: catalog.schema.volume */
+  int bCdf;                    /* change_data_feed=true */
+  int bJsonString;             /* json_as='string' (default 'variant') */
+  const char *zMode;           /* mode=: 'append' or 'merge', or NULL */
+  const char *zMergeKeys;      /* merge_keys='k1, k2' */
   const char *zVersionColumns; /* version_columns='v1, v2' */
-  int nParallel;              /* parallel_uploads=, default 4 */
-  DbxArgsOptions opts;    /* owned; settings (aOpt) and statement options
-                          ** (aStmt, checked), borrowing azKey/azVal */
+  int nParallel;               /* parallel_uploads=, default 4 */
+  DbxArgsOptions opts;         /* owned; settings (aOpt) and statement options
+                               ** (aStmt, checked), borrowing azKey/azVal */
 } DbxVtabArgs;
 
 /*
@@ -84,33 +84,33 @@ void dbx_vtab_args_free(DbxVtabArgs *a);
 
 /* One `databricks` virtual table. */
 typedef struct DbxVtab {
-  sqlite3_vtab base;     /* must come first */
-  sqlite3 *db;           /* the connection (interrupt probe) */
-  DbxSession *pSession;  /* borrowed: the module's client data */
-  char *zDb;             /* owned; schema holding the table ("main") */
-  char *zVtabName;       /* owned; the table's name in SQLite */
-  DbxVtabArgs args;      /* owned; the CREATE VIRTUAL TABLE arguments */
-  DbxConfig *pConfig;    /* owned; resolved settings, NULL until first use */
-  DbxClient *pClient;    /* borrowed from the session; NULL until first use */
-  char *zCatalog;        /* owned; table=: resolved catalog */
-  char *zSchema;         /* owned; table=: resolved schema */
-  char *zName;           /* owned; table=: the table's own name */
-  DbxError broken;       /* why the stored columns are missing, or clear */
-  int bListed;           /* in the session's list of connected tables */
-  struct DbxVtab *pNext; /* next connected table of the session */
-  char *zDisplay;        /* owned; what errors call the table */
-  DbxRemote remote;      /* what pushdown.c reads; strings below */
-  char *zTable;          /* owned; quoted three-part name, or NULL */
-  char *zQuery;          /* owned; query= text, or NULL */
-  char **azCol;          /* owned; remote column names */
-  char **azType;         /* owned; type_text of each column */
-  DbxColClass *aClass;   /* owned; class of each column */
+  sqlite3_vtab base;       /* must come first */
+  sqlite3 *db;             /* the connection (interrupt probe) */
+  DbxSession *pSession;    /* borrowed: the module's client data */
+  char *zDb;               /* owned; schema holding the table ("main") */
+  char *zVtabName;         /* owned; the table's name in SQLite */
+  DbxVtabArgs args;        /* owned; the CREATE VIRTUAL TABLE arguments */
+  DbxConfig *pConfig;      /* owned; resolved settings, NULL until first use */
+  DbxClient *pClient;      /* borrowed from the session; NULL until first use */
+  char *zCatalog;          /* owned; table=: resolved catalog */
+  char *zSchema;           /* owned; table=: resolved schema */
+  char *zName;             /* owned; table=: the table's own name */
+  DbxError broken;         /* why the stored columns are missing, or clear */
+  int bListed;             /* in the session's list of connected tables */
+  struct DbxVtab *pNext;   /* next connected table of the session */
+  char *zDisplay;          /* owned; what errors call the table */
+  DbxRemote remote;        /* what pushdown.c reads; strings below */
+  char *zTable;            /* owned; quoted three-part name, or NULL */
+  char *zQuery;            /* owned; query= text, or NULL */
+  char **azCol;            /* owned; remote column names */
+  char **azType;           /* owned; type_text of each column */
+  DbxColClass *aClass;     /* owned; class of each column */
   struct DbxVtabTxn *pTxn; /* owned; the open write transaction, or NULL */
-  int bMerge;            /* merge mode: declared WITHOUT ROWID, keyed by the
-                         ** hidden column _dbx_key after the others */
-  int *aiKey;            /* owned; merge key columns */
+  int bMerge;              /* merge mode: declared WITHOUT ROWID, keyed by the
+                           ** hidden column _dbx_key after the others */
+  int *aiKey;              /* owned; merge key columns */
   int nKey;
-  int *aiVersion;        /* owned; version columns */
+  int *aiVersion; /* owned; version columns */
   int nVersion;
 } DbxVtab;
 
@@ -171,8 +171,7 @@ int dbx_vtab_state_create(DbxVtab *p, DbxError *pErr);
 ** dbx_vtab_key_get() reads back (the same values, the same types).
 */
 void dbx_vtab_key_put(DbxBuf *pBuf, const DbxPqValue *aVal, int nKey);
-int dbx_vtab_key_get(const unsigned char *z, int n, DbxPqValue *aVal,
-                     int nKey);
+int dbx_vtab_key_get(const unsigned char *z, int n, DbxPqValue *aVal, int nKey);
 
 /* Frees the open write transaction, if any (xDisconnect and friends). */
 void dbx_vtab_txn_free(DbxVtab *p);

@@ -110,8 +110,7 @@ static int arg_bool(const char *zKey, const char *zVal, int *pb,
   } else if (sqlite3_stricmp(zVal, "false") == 0 || strcmp(zVal, "0") == 0) {
     *pb = 0;
   } else {
-    return dbx_error_set(pErr, SQLITE_ERROR, "%s must be true or false",
-                         zKey);
+    return dbx_error_set(pErr, SQLITE_ERROR, "%s must be true or false", zKey);
   }
   return SQLITE_OK;
 }
@@ -372,8 +371,7 @@ int dbx_vtab_args_parse(int argc, const char *const *argv, DbxVtabArgs *a,
                        "query='SELECT ...'");
   }
   if (rc == SQLITE_OK && a->zCreate && a->zModel) {
-    rc = dbx_error_set(pErr, SQLITE_ERROR,
-                       "give create= or model=, not both");
+    rc = dbx_error_set(pErr, SQLITE_ERROR, "give create= or model=, not both");
   }
   if (rc == SQLITE_OK && a->zQuery &&
       (a->zCreate || a->zModel || a->zIngestedAt || a->zStagingVolume ||
@@ -390,8 +388,8 @@ int dbx_vtab_args_parse(int argc, const char *const *argv, DbxVtabArgs *a,
     /* merge_keys=, version_columns= and mode= hold together */
     char **azKey = NULL, **azVersion = NULL;
     int bMerge, nKey, nVersion;
-    rc = dbx_vtab_merge_names(a, &bMerge, &azKey, &nKey, &azVersion,
-                              &nVersion, pErr);
+    rc = dbx_vtab_merge_names(a, &bMerge, &azKey, &nKey, &azVersion, &nVersion,
+                              pErr);
     if (rc == SQLITE_OK && nVersion && !bMerge) {
       rc = dbx_error_set(pErr, SQLITE_ERROR,
                          "version_columns needs merge_keys='col, ...'");
@@ -511,8 +509,8 @@ int dbx_vtab_merge_names(const DbxVtabArgs *a, int *pbMerge, char ***pazKey,
     rc = dbx_sql_name_list(zKeys, "merge_keys", pazKey, pnKey, pErr);
   }
   if (rc == SQLITE_OK && zVersions) {
-    rc = dbx_sql_name_list(zVersions, "version_columns", pazVersion,
-                           pnVersion, pErr);
+    rc = dbx_sql_name_list(zVersions, "version_columns", pazVersion, pnVersion,
+                           pErr);
   }
   dbx_model_free(pModel);
   if (rc) {

@@ -37,11 +37,11 @@
 
 /* The open write transaction of one table. */
 typedef struct DbxVtabTxn {
-  DbxSpool *pSpool;   /* the rows */
-  DbxPqColumn *aPq;   /* the columns as the Parquet writer takes them */
+  DbxSpool *pSpool; /* the rows */
+  DbxPqColumn *aPq; /* the columns as the Parquet writer takes them */
   int nPq;
-  DbxPqValue *aVal;   /* one row's values, reused */
-  DbxPqValue *aKey;   /* merge: a key's values, reused */
+  DbxPqValue *aVal; /* one row's values, reused */
+  DbxPqValue *aKey; /* merge: a key's values, reused */
 } DbxVtabTxn;
 
 /* Sets the table's error message to pErr as one line; returns its code. */
@@ -233,7 +233,8 @@ static int txn_open(DbxVtab *p, DbxError *pErr) {
                          "a query= table is read-only: write to a table= "
                          "table, or run SQL with dbx_exec()");
   }
-  if (p->broken.rc) return dbx_error_set(pErr, p->broken.rc, "%s", p->broken.zMsg);
+  if (p->broken.rc)
+    return dbx_error_set(pErr, p->broken.rc, "%s", p->broken.zMsg);
   t = sqlite3_malloc64(sizeof(*t));
   if (t == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   memset(t, 0, sizeof(*t));
@@ -264,10 +265,11 @@ static int txn_open(DbxVtab *p, DbxError *pErr) {
                        "table and create it again to add the column",
                        zIngested, p->zVtabName);
   }
-  if (rc == SQLITE_OK && iFill >= 0 && t->aPq[iFill].eType != DBX_PQ_TIMESTAMP) {
-    rc = dbx_error_set(pErr, SQLITE_ERROR,
-                       "ingested_at='%s' must be a TIMESTAMP column",
-                       zIngested);
+  if (rc == SQLITE_OK && iFill >= 0 &&
+      t->aPq[iFill].eType != DBX_PQ_TIMESTAMP) {
+    rc =
+        dbx_error_set(pErr, SQLITE_ERROR,
+                      "ingested_at='%s' must be a TIMESTAMP column", zIngested);
   }
   sqlite3_free(aSpec);
   if (rc == SQLITE_OK && p->bMerge) {
@@ -393,12 +395,15 @@ int dbx_vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
       rc = dbx_spool_delete(t->pSpool, t->aKey, &e);
     }
   }
-  if (rc == SQLITE_OK && argc > 1) rc = dbx_spool_append(t->pSpool, t->aVal, &e);
+  if (rc == SQLITE_OK && argc > 1)
+    rc = dbx_spool_append(t->pSpool, t->aVal, &e);
   if (rc) {
     DbxError w;
     dbx_error_clear(&w);
     dbx_error_set(&w, rc, "%s %s: %s",
-                  bInsert ? "INSERT into" : argc == 1 ? "DELETE from" : "UPDATE of",
+                  bInsert     ? "INSERT into"
+                  : argc == 1 ? "DELETE from"
+                              : "UPDATE of",
                   p->zVtabName, e.zMsg);
     return txn_error(p, &w);
   }
@@ -539,7 +544,8 @@ static int txn_commit(DbxVtab *p, DbxError *pErr) {
 
   pProbe = dbx_probe_open(p->db);
   rc = dbx_vtab_stmt_options(p, &opt, pProbe, pErr);
-  if (rc == SQLITE_OK) rc = dbx_commit_append(p->pClient, &opt, &spec, &crep, pErr);
+  if (rc == SQLITE_OK)
+    rc = dbx_commit_append(p->pClient, &opt, &spec, &crep, pErr);
   if (rc == SQLITE_OK && crep.zCleanup[0]) {
     sqlite3_log(SQLITE_WARNING,
                 "databricks: the rows are committed, but their staged files "

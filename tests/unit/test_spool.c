@@ -12,9 +12,9 @@
 #include "unit.h"
 
 static const DbxPqColumn aCol[] = {
-    {"id", DBX_PQ_BIGINT, 0, 0, 0},     {"name", DBX_PQ_STRING, 0, 0, 0},
-    {"score", DBX_PQ_DOUBLE, 0, 0, 0},  {"amt", DBX_PQ_DECIMAL, 38, 2, 0},
-    {"doc", DBX_PQ_JSON, 0, 0, 0},      {"at", DBX_PQ_TIMESTAMP, 0, 0, 0},
+    {"id", DBX_PQ_BIGINT, 0, 0, 0},    {"name", DBX_PQ_STRING, 0, 0, 0},
+    {"score", DBX_PQ_DOUBLE, 0, 0, 0}, {"amt", DBX_PQ_DECIMAL, 38, 2, 0},
+    {"doc", DBX_PQ_JSON, 0, 0, 0},     {"at", DBX_PQ_TIMESTAMP, 0, 0, 0},
 };
 #define NCOL 6
 
@@ -35,8 +35,8 @@ static int teardown(void **state) {
 
 /* Row i of a fixed set: every storage class, some NULLs, long text. */
 static void row_values(int64_t i, DbxPqValue *a, char *zText, size_t nText) {
-  int n = snprintf(zText, nText, "name-%lld-%.*s", (long long)i,
-                   (int)(i % 300), "abcdefghijklmnopqrstuvwxyz"
+  int n = snprintf(zText, nText, "name-%lld-%.*s", (long long)i, (int)(i % 300),
+                   "abcdefghijklmnopqrstuvwxyz"
                    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
                    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
                    "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
@@ -365,7 +365,7 @@ static void keyed_spool_keeps_one_operation_per_key(void **state) {
   keyed_put(p, 1, "a", 2, "a-v2 loses to v3");
   keyed_put(p, 2, "a", -1, "same id, other team");
   keyed_put(p, 1, "b", 5, "b-v5");
-  keyed_del(p, 1, "b");                 /* a later delete wins */
+  keyed_del(p, 1, "b"); /* a later delete wins */
   keyed_del(p, 1, "c");
   keyed_put(p, 1, "c", -1, "c after its delete"); /* an upsert after one */
   keyed_put(p, 2, "a", 0, "0 beats NULL");
@@ -390,9 +390,9 @@ static void keyed_spool_keeps_one_operation_per_key(void **state) {
     static const int64_t aTeam[] = {1, 1, 1, 2, 1};
     static const char *const azId[] = {"a", "b", "c", "a", "d"};
     static const int64_t aVer[] = {3, -1, -1, 0, 7};
-    static const char *const azName[] = {
-        "a-v3", NULL, "c after its delete", "0 beats NULL",
-        "d-v7 again: a tie goes to the later"};
+    static const char *const azName[] = {"a-v3", NULL, "c after its delete",
+                                         "0 beats NULL",
+                                         "d-v7 again: a tie goes to the later"};
     static const char *const azOp[] = {"upsert", "delete", "upsert", "upsert",
                                        "upsert"};
     keyed_expect(zB, aTeam, azId, aVer, azName, azOp, 5);

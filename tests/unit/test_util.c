@@ -404,7 +404,8 @@ static void server_integers_are_range_checked(void **state) {
       {"-1e74", INT64_MIN, INT64_MAX, SQLITE_RANGE, 0},
       {"1e400", 0, INT64_MAX, SQLITE_RANGE, 0},
       {"9007199254740992", 0, (int64_t)1 << 53, SQLITE_OK, (int64_t)1 << 53},
-      {"9223372036854775807", INT64_MIN, INT64_MAX, SQLITE_RANGE, 0}, /* 2^63 as a double */
+      {"9223372036854775807", INT64_MIN, INT64_MAX, SQLITE_RANGE,
+       0}, /* 2^63 as a double */
       {"-9223372036854775808", INT64_MIN, INT64_MAX, SQLITE_OK, INT64_MIN},
       {"\"42\"", 0, 100, SQLITE_OK, 42},
       {"\"9223372036854775807\"", INT64_MIN, INT64_MAX, SQLITE_OK, INT64_MAX},
@@ -424,7 +425,8 @@ static void server_integers_are_range_checked(void **state) {
     int64_t v = -5;
     if (aCase[i].zJson) assert_non_null(p);
     print_message("%s\n", aCase[i].zJson ? aCase[i].zJson : "(missing)");
-    assert_int_equal(dbx_json_int(p, aCase[i].iMin, aCase[i].iMax, &v), aCase[i].rc);
+    assert_int_equal(dbx_json_int(p, aCase[i].iMin, aCase[i].iMax, &v),
+                     aCase[i].rc);
     if (aCase[i].rc != SQLITE_RANGE) assert_true(v == aCase[i].iWant);
     cJSON_Delete(p);
   }
@@ -436,9 +438,11 @@ static void json_member_spans_raw_text(void **state) {
     const char *zJson, *zKey;
     const char *zWant; /* the value's text, or NULL: not found */
   } aCase[] = {
-      {"{\"a\":\"x\\\"data_array\\\":[1]\",\"data_array\":[[\"q\\u0000\"]],\"b\":{}}", "data_array",
-       "[[\"q\\u0000\"]]"},
-      {" { \"r\" : { \"data_array\" : 1 } , \"data_array\" : null } ", "data_array", "null"},
+      {"{\"a\":\"x\\\"data_array\\\":[1]\",\"data_array\":[[\"q\\u0000\"]],"
+       "\"b\":{}}",
+       "data_array", "[[\"q\\u0000\"]]"},
+      {" { \"r\" : { \"data_array\" : 1 } , \"data_array\" : null } ",
+       "data_array", "null"},
       {"{\"r\":{\"data_array\":[1]}}", "data_array", NULL},
       {"{\"data\\u005farray\":[1]}", "data_array", NULL},
       {"{\"n\":-1.5e3,\"k\":true,\"data_array\":[]}", "data_array", "[]"},
@@ -499,20 +503,32 @@ static void streamed_digest_matches_the_list_digest(void **state) {
 }
 
 static void json_values_are_validated(void **state) {
-  static const char *azGood[] = {
-      "0", "-0", "1.5e-3", "-12E+2", "true", "false", "null", "\"\"",
-      "\"a\\u00e9\\n\\\"\"", " {\"a\" : [1, {\"b\": null}], \"c\": {}} ", "[]",
-      "[[[[]]]]", "\"\xc3\xa9\""};
+  static const char *azGood[] = {"0",
+                                 "-0",
+                                 "1.5e-3",
+                                 "-12E+2",
+                                 "true",
+                                 "false",
+                                 "null",
+                                 "\"\"",
+                                 "\"a\\u00e9\\n\\\"\"",
+                                 " {\"a\" : [1, {\"b\": null}], \"c\": {}} ",
+                                 "[]",
+                                 "[[[[]]]]",
+                                 "\"\xc3\xa9\""};
   static const char *azBad[] = {
-      "", " ", "01", "1.", ".5", "+1", "1e", "-", "tru", "nul", "True",
-      "\"abc", "\"a\\x\"", "\"\\u12G4\"", "[1,]", "[1 2]", "{\"a\"}",
-      "{\"a\":1,}", "{a:1}", "[1]]", "{} {}", "1 2", "'a'", "NaN",
-      "\"tab\there\"", "[", "{\"a\":"};
+      "",      " ",       "01",         "1.",          ".5",
+      "+1",    "1e",      "-",          "tru",         "nul",
+      "True",  "\"abc",   "\"a\\x\"",   "\"\\u12G4\"", "[1,]",
+      "[1 2]", "{\"a\"}", "{\"a\":1,}", "{a:1}",       "[1]]",
+      "{} {}", "1 2",     "'a'",        "NaN",         "\"tab\there\"",
+      "[",     "{\"a\":"};
   char zDeep[2100];
   size_t i;
   (void)state;
   for (i = 0; i < DBX_ARRAY_SIZE(azGood); i++) {
-    if (!dbx_json_valid(azGood[i], strlen(azGood[i]))) fail_msg("%s", azGood[i]);
+    if (!dbx_json_valid(azGood[i], strlen(azGood[i])))
+      fail_msg("%s", azGood[i]);
   }
   for (i = 0; i < DBX_ARRAY_SIZE(azBad); i++) {
     if (dbx_json_valid(azBad[i], strlen(azBad[i]))) fail_msg("%s", azBad[i]);
