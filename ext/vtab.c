@@ -18,9 +18,11 @@
 ** declares them without a network call; dbx_refresh() reads them again.
 **
 ** The arguments are parsed in vtab_args.c and scans run in vtab_scan.c
-** (vtab.h). The module is SQLITE_VTAB_DIRECTONLY (it talks to the network)
-** and, for now, read-only: writes are refused with an error that says what
-** to use.
+** (vtab.h), writes in vtab_txn.c. The module is SQLITE_VTAB_DIRECTONLY (it
+** talks to the network). A table= table also has the shadow table
+** "<name>_state" (vtab_txn.c: the identity and commit number of its
+** writes); a merge table (merge_keys=) is declared WITHOUT ROWID on a
+** hidden key made of its key columns.
 */
 #include <string.h>
 
