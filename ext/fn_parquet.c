@@ -237,7 +237,7 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 ** rows go straight to the writer.
 */
 
-#define PQF_BATCH_ROWS  1024
+#define PQF_BATCH_ROWS  256
 #define PQF_BATCH_BYTES (4 << 20)
 
 /* Rows converted on the reading side. A byte-array cell whose bytes were

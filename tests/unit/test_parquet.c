@@ -481,6 +481,81 @@ static void conversions_of_dates_and_times(void **state) {
        "column \"c\" row 3: TIMESTAMP out of range: '999999-12-31 00:00:00'");
 }
 
+/*
+** Timestamp text of the common shape ("YYYY-MM-DD HH:MM:SS.fff") takes a
+** shorter path than text with blanks around it; both must agree, on the
+** value and on the refusal, for every variation of a few valid and
+** invalid stamps (each byte changed to a digit, a blank, a separator).
+*/
+static void timestamps_agree_with_and_without_blanks(void **state) {
+  static const char *const azBase[] = {
+      "2024-01-01 00:00:00.000", "2024-02-29 23:59:59",
+      "2023-02-29 12:00:00",     "1999-12-31T23:59:59.999999",
+      "2024-13-01 00:00:00.5",   "2024-04-31 10:20:30.1234567",
+      "0000-01-01 00:00:00",     "9999-12-31 24:00:00.00"};
+  static const char acSub[] = "0159 -:.TZ";
+  const char *azType[] = {"TIMESTAMP", "TIMESTAMP_NTZ"};
+  size_t i, k, t;
+  (void)state;
+  for (t = 0; t < 2; t++) {
+    DbxPqColumn c = {0};
+    DbxError err;
+    dbx_error_clear(&err);
+    c.zName = "c";
+    assert_int_equal(dbx_parquet_type_parse(azType[t], &c, &err), SQLITE_OK);
+    for (i = 0; i < sizeof(azBase) / sizeof(azBase[0]); i++) {
+      size_t n = strlen(azBase[i]), j;
+      for (j = 0; j <= n; j++) {
+        for (k = 0; k < sizeof(acSub); k++) {
+          char a[40], b[48];
+          DbxPqCell c1, c2;
+          DbxPqValue v1, v2;
+          int rc1, rc2;
+          memcpy(a, azBase[i], n + 1);
+          if (j < n) {
+            if (acSub[k] == 0) continue;
+            a[j] = acSub[k];
+          } else if (k > 0) {
+            break; /* the stamp as it is, once */
+          }
+          snprintf(b, sizeof(b), " %s", a);
+          v1 = v_text(a);
+          v2 = v_text(b);
+          memset(&c1, 0, sizeof(c1));
+          memset(&c2, 0, sizeof(c2));
+          rc1 = dbx_parquet_convert(&c, &v1, 1, &c1, &err);
+          dbx_error_clear(&err);
+          rc2 = dbx_parquet_convert(&c, &v2, 1, &c2, &err);
+          dbx_error_clear(&err);
+          if (rc1 != rc2 || (rc1 == SQLITE_OK && c1.i != c2.i)) {
+            fprintf(stderr, "'%s': %d %lld, '%s': %d %lld\n", a, rc1,
+                    (long long)c1.i, b, rc2, (long long)c2.i);
+          }
+          assert_int_equal(rc1, rc2);
+          if (rc1 == SQLITE_OK) assert_true(c1.i == c2.i);
+        }
+      }
+    }
+  }
+}
+
+/* A REAL read as text gives the same text every time (the text of a
+** repeated value is remembered). */
+static void reals_as_text_repeat(void **state) {
+  static const double aR[] = {17.1, 17.0, -0.0, 0.1, 1e300, 1.0 / 3, 100.0};
+  static const char *const azR[] = {"17.1", "17.0", "0.0", "0.1", "1.0e+300",
+                                    "0.33333333333333331", "100.0"};
+  int i, k;
+  (void)state;
+  for (k = 0; k < 3; k++) {
+    for (i = 0; i < 7; i++) {
+      DbxPqCell c = conv("STRING", v_real(aR[i]), NULL);
+      assert_int_equal(c.n, (int)strlen(azR[i]));
+      assert_memory_equal(c.z, azR[i], (size_t)c.n);
+    }
+  }
+}
+
 static void conversions_of_text(void **state) {
   DbxPqCell c;
   DbxPqValue blob = {SQLITE_BLOB, 0, 0, "a\0b", 3};
@@ -664,6 +739,8 @@ int main(void) {
       cmocka_unit_test(conversions_of_numbers),
       cmocka_unit_test(conversions_of_decimals),
       cmocka_unit_test(conversions_of_dates_and_times),
+      cmocka_unit_test(timestamps_agree_with_and_without_blanks),
+      cmocka_unit_test(reals_as_text_repeat),
       cmocka_unit_test(conversions_of_text),
       cmocka_unit_test(utf8_validation),
       cmocka_unit_test(writer_renames_on_close_and_removes_on_abort),
