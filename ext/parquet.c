@@ -1306,6 +1306,53 @@ int dbx_parquet_append_cells(DbxParquet *p, const DbxPqCell *aCell,
   return rc;
 }
 
+/* What a row of cells adds to the row group's size: each column a
+** little, and each value its PLAIN size (as col_append counts them). */
+static int64_t row_bytes(const DbxParquet *p, const DbxPqCell *aCell) {
+  int64_t n = p->nCol;
+  int i;
+  for (i = 0; i < p->nCol; i++) {
+    const PqColumn *c = &p->aCol[i];
+    if (aCell[i].bNull) continue;
+    n += c->nWidth == 0 ? (int64_t)aCell[i].n + 4 : c->nWidth;
+  }
+  return n;
+}
+
+int dbx_parquet_append_rows(DbxParquet *p, const DbxPqCell *aCell, int nRow,
+                            DbxError *pErr) {
+  int r0 = 0, r, i, rc = SQLITE_OK;
+  if (p->rc) return writer_fail(p, pErr, p->rc, NULL, NULL, NULL);
+  while (rc == SQLITE_OK && r0 < nRow) {
+    /* the rows up to the one that fills the row group */
+    int64_t nGroupRows = p->nGroupRows, nGroupBytes = p->nGroupBytes;
+    int r1 = r0, bFlush = 0;
+    while (r1 < nRow && !bFlush) {
+      nGroupBytes += row_bytes(p, &aCell[(size_t)r1 * (size_t)p->nCol]);
+      nGroupRows++;
+      r1++;
+      bFlush = nGroupRows >= p->opt.nRowGroupRows ||
+               nGroupBytes >= p->opt.nRowGroupBytes ||
+               (p->opt.nFileBytes > 0 && nGroupBytes >= p->opt.nFileBytes);
+    }
+    /* column by column: each column's pages and dictionary stay in
+    ** cache; what a column writes depends on its own cells only */
+    for (i = 0; rc == SQLITE_OK && i < p->nCol; i++) {
+      PqColumn *c = &p->aCol[i];
+      const DbxPqCell *pCell = &aCell[(size_t)r0 * (size_t)p->nCol + i];
+      for (r = r0; rc == SQLITE_OK && r < r1; r++, pCell += p->nCol)
+        rc = col_append(p, c, pCell, pErr);
+    }
+    if (rc) return rc;
+    p->nGroupRows = nGroupRows;
+    p->nGroupBytes = nGroupBytes;
+    p->nRows += r1 - r0;
+    if (bFlush) rc = group_flush(p, pErr);
+    r0 = r1;
+  }
+  return rc;
+}
+
 int dbx_parquet_append(DbxParquet *p, const DbxPqValue *aVal, DbxError *pErr) {
   int i, rc;
   if (p->rc) return writer_fail(p, pErr, p->rc, NULL, NULL, NULL);

@@ -366,7 +366,7 @@ int dbx_parquet_utf8_valid(const unsigned char *z, size_t n) {
 
 /* A REAL as SQLite prints it: 15 significant digits, or 17 when 15 do not
 ** give the same double back. Returns the length written into a (40).
-** The texts of the last few values are remembered per thread: a column of
+** The texts of the last 8 values are remembered per thread: a column of
 ** REALs read as STRING repeats a handful of values, and printing one costs
 ** more than the rest of its conversion. */
 static int real_text(double r, char *a) {
@@ -374,22 +374,25 @@ static int real_text(double r, char *a) {
     uint64_t bits; /* the double, as bits (-0.0 and NaNs kept apart) */
     int n;         /* the text's length; 0: an empty slot */
     char a[32];
-  } aMemo[16];
-  uint64_t bits, h;
-  int n;
+  } aMemo[8];
+  static _Thread_local unsigned iNext; /* the slot replaced next */
+  uint64_t bits;
+  int n, k;
   memcpy(&bits, &r, 8);
-  h = (bits * 0x9E3779B97F4A7C15ull) >> 60;
-  if (aMemo[h].n && aMemo[h].bits == bits) {
-    memcpy(a, aMemo[h].a, (size_t)aMemo[h].n + 1);
-    return aMemo[h].n;
+  for (k = 0; k < 8; k++) {
+    if (aMemo[k].bits == bits && aMemo[k].n) {
+      memcpy(a, aMemo[k].a, (size_t)aMemo[k].n + 1);
+      return aMemo[k].n;
+    }
   }
   sqlite3_snprintf(40, a, "%!.15g", r);
   if (isfinite(r) && strtod(a, NULL) != r) sqlite3_snprintf(40, a, "%!.17g", r);
   n = (int)strlen(a);
-  if (n < (int)sizeof(aMemo[h].a)) {
-    aMemo[h].bits = bits;
-    aMemo[h].n = n;
-    memcpy(aMemo[h].a, a, (size_t)n + 1);
+  if (n < (int)sizeof(aMemo[0].a)) {
+    k = (int)(iNext++ & 7);
+    aMemo[k].bits = bits;
+    aMemo[k].n = n;
+    memcpy(aMemo[k].a, a, (size_t)n + 1);
   }
   return n;
 }
@@ -892,8 +895,18 @@ static int conv_bytes(const DbxPqColumn *pCol, const DbxPqValue *v,
       return conv_fail(pCol, v, iRow, "needs a blob or text", pErr);
     }
     if (v->eType == SQLITE_INTEGER) {
-      sqlite3_snprintf(sizeof(pCell->aScratch), (char *)pCell->aScratch, "%lld",
-                       (long long)v->i);
+      /* as "%lld" prints it, without the formatter */
+      char aRev[24];
+      uint64_t u = v->i < 0 ? 0 - (uint64_t)v->i : (uint64_t)v->i;
+      int nRev = 0, k = 0;
+      do {
+        aRev[nRev++] = (char)('0' + u % 10);
+        u /= 10;
+      } while (u);
+      if (v->i < 0) pCell->aScratch[k++] = '-';
+      while (nRev > 0)
+        pCell->aScratch[k++] = (unsigned char)aRev[--nRev];
+      pCell->aScratch[k] = 0;
     } else {
       if (pCol->eType == DBX_PQ_JSON && !isfinite(v->r)) {
         return conv_fail(pCol, v, iRow, "needs a finite number", pErr);

@@ -540,7 +540,7 @@ static void timestamps_agree_with_and_without_blanks(void **state) {
 }
 
 /* A REAL read as text gives the same text every time (the text of a
-** repeated value is remembered). */
+** repeated value is remembered); an INTEGER reads as "%lld" prints it. */
 static void reals_as_text_repeat(void **state) {
   static const double aR[] = {17.1, 17.0, -0.0, 0.1, 1e300, 1.0 / 3, 100.0};
   static const char *const azR[] = {"17.1", "17.0", "0.0", "0.1", "1.0e+300",
@@ -552,6 +552,16 @@ static void reals_as_text_repeat(void **state) {
       DbxPqCell c = conv("STRING", v_real(aR[i]), NULL);
       assert_int_equal(c.n, (int)strlen(azR[i]));
       assert_memory_equal(c.z, azR[i], (size_t)c.n);
+    }
+  }
+  {
+    static const int64_t aI[] = {0, 7, -7, INT64_MAX, INT64_MIN};
+    for (i = 0; i < 5; i++) {
+      char a[32];
+      DbxPqCell c = conv("STRING", v_int(aI[i]), NULL);
+      snprintf(a, sizeof(a), "%lld", (long long)aI[i]);
+      assert_int_equal(c.n, (int)strlen(a));
+      assert_memory_equal(c.z, a, (size_t)c.n + 1);
     }
   }
 }
@@ -648,6 +658,105 @@ static void utf8_validation(void **state) {
 ** The writer
 */
 
+/* The whole file at zPath into a new buffer (*pn bytes). */
+static unsigned char *file_slurp(const char *zPath, long *pn) {
+  FILE *f = fopen(zPath, "rb");
+  unsigned char *a;
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  *pn = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  a = malloc((size_t)*pn + 1);
+  assert_non_null(a);
+  assert_int_equal(fread(a, 1, (size_t)*pn, f), (size_t)*pn);
+  fclose(f);
+  return a;
+}
+
+/*
+** Rows appended many at a time (column by column) make the same file as
+** rows appended one by one, row groups and pages ending mid-batch, with
+** NULLs, dictionaries that fill up and values too distinct for one.
+*/
+static void writer_rows_at_once_match_one_by_one(void **state) {
+  char zDir[] = "/tmp/dbx-pq-XXXXXX";
+  char azPath[2][64];
+  DbxPqColumn aCol[4] = {{"id", DBX_PQ_BIGINT, 0, 0, 1},
+                         {"name", DBX_PQ_STRING, 0, 0, 0},
+                         {"r", DBX_PQ_DOUBLE, 0, 0, 0},
+                         {"u", DBX_PQ_STRING, 0, 0, 0}};
+  enum { N_ROW = 5000, N_COL = 4 };
+  static DbxPqCell aCell[N_ROW * N_COL];
+  static char azText[N_ROW][2][24];
+  DbxPqOptions o;
+  DbxError err;
+  unsigned char *a0, *a1;
+  long n0, n1;
+  int v, i;
+  (void)state;
+  assert_non_null(mkdtemp(zDir));
+  dbx_error_clear(&err);
+  memset(aCell, 0, sizeof(aCell));
+  for (i = 0; i < N_ROW; i++) {
+    DbxPqCell *c = &aCell[i * N_COL];
+    snprintf(azText[i][0], 24, "name-%d", i % 37);
+    snprintf(azText[i][1], 24, "u-%d", i * 7919);
+    c[0].i = i;
+    c[1].bNull = i % 5 == 0;
+    c[1].z = (const unsigned char *)azText[i][0];
+    c[1].n = (int)strlen(azText[i][0]);
+    c[2].bNull = i % 7 == 0;
+    c[2].r = i / 3.0;
+    c[3].z = (const unsigned char *)azText[i][1];
+    c[3].n = (int)strlen(azText[i][1]);
+  }
+  dbx_parquet_options_init(&o);
+  o.nRowGroupRows = 777;
+  o.nRowGroupBytes = 20000;
+  o.nDictBytes = 300;
+  o.nPageBytes = 1500;
+  o.nFileBytes = 5000;
+  for (v = 0; v < 2; v++) {
+    DbxParquet *p;
+    DbxPqReport rep;
+    snprintf(azPath[v], sizeof(azPath[v]), "%s/%d.parquet", zDir, v);
+    assert_int_equal(dbx_parquet_open(azPath[v], aCol, N_COL, &o, &p, &err),
+                     SQLITE_OK);
+    if (v == 0) {
+      for (i = 0; i < N_ROW; i++)
+        assert_int_equal(dbx_parquet_append_cells(p, &aCell[i * N_COL], &err),
+                         SQLITE_OK);
+    } else {
+      for (i = 0; i < N_ROW; i += 300) {
+        int n = N_ROW - i < 300 ? N_ROW - i : 300;
+        assert_int_equal(
+            dbx_parquet_append_rows(p, &aCell[i * N_COL], n, &err), SQLITE_OK);
+      }
+    }
+    assert_int_equal(dbx_parquet_rows(p), N_ROW);
+    assert_int_equal(dbx_parquet_close(p, &rep, &err), SQLITE_OK);
+    assert_true(rep.nFile > 1);
+    for (i = 0; i < rep.nFile; i++) {
+      char zOther[80];
+      /* 1.parquet.2 was written as 0.parquet.2 */
+      snprintf(zOther, sizeof(zOther), "%s/%d.parquet%s", zDir, 1 - v,
+               rep.azPath[i] + strlen(azPath[v]));
+      if (v == 1) {
+        a0 = file_slurp(zOther, &n0);
+        a1 = file_slurp(rep.azPath[i], &n1);
+        assert_int_equal(n0, n1);
+        assert_memory_equal(a0, a1, (size_t)n0);
+        free(a0);
+        free(a1);
+        unlink(zOther);
+        unlink(rep.azPath[i]);
+      }
+    }
+    dbx_parquet_report_free(&rep);
+  }
+  rmdir(zDir);
+}
+
 static void writer_renames_on_close_and_removes_on_abort(void **state) {
   char zDir[] = "/tmp/dbx-pq-XXXXXX";
   char zPath[64], zTmp[80];
@@ -743,6 +852,7 @@ int main(void) {
       cmocka_unit_test(reals_as_text_repeat),
       cmocka_unit_test(conversions_of_text),
       cmocka_unit_test(utf8_validation),
+      cmocka_unit_test(writer_rows_at_once_match_one_by_one),
       cmocka_unit_test(writer_renames_on_close_and_removes_on_abort),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
