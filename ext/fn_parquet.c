@@ -232,8 +232,8 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 /* ---------------------------------------------------------------------
 ** The pipeline: one thread steps the query and copies its rows into a
 ** batch while another converts, encodes, compresses and writes the batch
-** before it, so that reading SQLite and writing Parquet overlap. Two
-** batches, taken in turn; memory is bounded by them. Without a thread,
+** before it, so that reading SQLite and writing Parquet overlap.
+** PQF_BATCHES batches, taken in turn; memory is bounded by them. Without a thread,
 ** rows go straight to the writer.
 **
 ** Converting is shared: the reading thread converts the first nSplit
@@ -247,6 +247,7 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 
 #define PQF_BATCH_ROWS  256
 #define PQF_BATCH_BYTES (4 << 20)
+#define PQF_BATCHES     4 /* in a ring: slack for either thread's bursts */
 
 /* Rows read by the reading thread. The values of the writer's columns
 ** (aVal, from nSplit on) and the cells of the reader's (aCell, before
@@ -265,7 +266,7 @@ typedef struct PqfBatch {
 typedef struct PqfPipe {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  PqfBatch a[2];
+  PqfBatch a[PQF_BATCHES];
   const DbxPqColumn *aCol; /* borrowed */
   int nCol;
   int bEnd;          /* no batch is coming any more */
@@ -339,7 +340,7 @@ static void *pqf_writer(void *pArg) {
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     if (rc) break;
-    k ^= 1;
+    k = (k + 1) % PQF_BATCHES;
   }
   return NULL;
 }
@@ -452,22 +453,24 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
   pthread_t tid;
   DbxPqValue *aTmp;
   int64_t iRow = dbx_parquet_rows(pW);
-  int rcStep = SQLITE_ROW, rc = SQLITE_OK, k = 0, i, bCv;
+  int rcStep = SQLITE_ROW, rc = SQLITE_OK, k = 0, i, bCv, bOk;
   int nSplit = (nCol + 1) / 2;
   memset(&pipe, 0, sizeof(pipe));
   pipe.nCol = nCol;
   pipe.aCol = aCol;
   pipe.pW = pW;
-  for (i = 0; i < 2; i++) {
+  for (i = 0; i < PQF_BATCHES; i++) {
     pipe.a[i].aCell =
         sqlite3_malloc64(sizeof(DbxPqCell) * PQF_BATCH_ROWS * (uint64_t)nCol);
     pipe.a[i].aVal =
         sqlite3_malloc64(sizeof(DbxPqValue) * PQF_BATCH_ROWS * (uint64_t)nCol);
   }
   aTmp = sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nCol);
-  if (pipe.a[0].aCell == NULL || pipe.a[1].aCell == NULL ||
-      pipe.a[0].aVal == NULL || pipe.a[1].aVal == NULL || aTmp == NULL ||
-      pthread_mutex_init(&pipe.mu, NULL) != 0) {
+  bOk = aTmp != NULL;
+  for (i = 0; i < PQF_BATCHES; i++) {
+    bOk = bOk && pipe.a[i].aCell != NULL && pipe.a[i].aVal != NULL;
+  }
+  if (!bOk || pthread_mutex_init(&pipe.mu, NULL) != 0) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     goto done;
   }
@@ -520,7 +523,7 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
       pthread_cond_broadcast(&pipe.cv);
       pthread_mutex_unlock(&pipe.mu);
     }
-    k ^= 1;
+    k = (k + 1) % PQF_BATCHES;
   }
   pthread_mutex_lock(&pipe.mu);
   pipe.bEnd = 1;
@@ -536,7 +539,7 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
     rc = rcStep;
   }
 done:
-  for (i = 0; i < 2; i++) {
+  for (i = 0; i < PQF_BATCHES; i++) {
     sqlite3_free(pipe.a[i].aCell);
     sqlite3_free(pipe.a[i].aVal);
     sqlite3_free(pipe.a[i].zBytes);

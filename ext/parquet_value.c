@@ -322,6 +322,17 @@ static int conv_fail(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
 
 int dbx_parquet_utf8_valid(const unsigned char *z, size_t n) {
   size_t i = 0;
+  if (n >= 8) {
+    /* most text is ASCII: its words, the last one overlapping */
+    uint64_t w, acc = 0;
+    for (; i + 8 <= n; i += 8) {
+      memcpy(&w, z + i, 8);
+      acc |= w;
+    }
+    memcpy(&w, z + n - 8, 8);
+    if (((acc | w) & 0x8080808080808080ull) == 0) return 1;
+    i = 0;
+  }
   while (i < n) {
     unsigned c = z[i];
     if (c < 0x80) {
@@ -568,6 +579,7 @@ static int parse_timestamp_fast(const char *z, int n, int64_t *pMicros) {
   static const int aDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   const unsigned char *u = (const unsigned char *)z;
   int y, m, d, h, mi, s, i, frac = 0;
+  int64_t days;
   if (n < 19 || n > 26 || n == 20 || u[4] != '-' || u[7] != '-' ||
       (u[10] != ' ' && u[10] != 'T' && u[10] != 't') || u[13] != ':' ||
       u[16] != ':' || (n > 19 && u[19] != '.')) {
@@ -594,7 +606,19 @@ static int parse_timestamp_fast(const char *z, int n, int64_t *pMicros) {
   if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
     return 0;
   }
-  *pMicros = ((dbx_result_days_from_civil(y, m, d) * 86400 + h * 3600 +
+  {
+    /* the day of the previous stamp read by this thread, most often
+    ** the same one */
+    static _Thread_local int iLastDate = -1;
+    static _Thread_local int64_t iLastDays;
+    int iDate = (y * 16 + m) * 32 + d;
+    if (iDate != iLastDate) {
+      iLastDays = dbx_result_days_from_civil(y, m, d);
+      iLastDate = iDate;
+    }
+    days = iLastDays;
+  }
+  *pMicros = ((days * 86400 + h * 3600 +
                mi * 60 + s) *
               1000000) +
              frac;
