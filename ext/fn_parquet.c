@@ -249,12 +249,13 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 #define PQF_BATCH_BYTES (4 << 20)
 #define PQF_BATCHES     4 /* in a ring: slack for either thread's bursts */
 
-/* Rows read by the reading thread. The values of the writer's columns
-** (aVal, from nSplit on) and the cells of the reader's (aCell, before
-** nSplit) point into bytes when their bytes were SQLite's. */
+/* Rows read by the reading thread, stored column after column: row r of
+** column i at [i * PQF_BATCH_ROWS + r]. The values of the writer's
+** columns (aVal, from nSplit on) and the cells of the reader's (aCell,
+** before nSplit) point into zBytes when their bytes were SQLite's. */
 typedef struct PqfBatch {
-  DbxPqValue *aVal; /* owned; PQF_BATCH_ROWS rows of nCol values */
-  DbxPqCell *aCell; /* owned; PQF_BATCH_ROWS rows of nCol cells */
+  DbxPqValue *aVal; /* owned; nCol columns of PQF_BATCH_ROWS values */
+  DbxPqCell *aCell; /* owned; nCol columns of PQF_BATCH_ROWS cells */
   char *zBytes;     /* owned: the bytes of those values and cells */
   size_t nBytes, nAlloc;
   int nRow;
@@ -291,7 +292,7 @@ static int pqf_write_batch(PqfPipe *p, PqfBatch *b, DbxError *pErr) {
   for (i = b->nSplit; i < nCol; i++) {
     const DbxPqColumn *pCol = &p->aCol[i];
     for (r = 0; r < iBadRow; r++) {
-      int k = r * nCol + i;
+      int k = i * PQF_BATCH_ROWS + r;
       DbxPqCell *c = &b->aCell[k];
       if (dbx_parquet_convert(pCol, &b->aVal[k], b->iRow0 + r, c, &err)) {
         iBadRow = r; /* the earliest so far; later columns only before */
@@ -302,10 +303,10 @@ static int pqf_write_batch(PqfPipe *p, PqfBatch *b, DbxError *pErr) {
       /* a cell pointing into its own aScratch stays valid where it is */
     }
   }
-  rc = dbx_parquet_append_rows(p->pW, b->aCell, iBadRow, pErr);
+  rc = dbx_parquet_append_rows(p->pW, b->aCell, iBadRow, PQF_BATCH_ROWS, pErr);
   if (rc == SQLITE_OK && iBadCol >= 0) {
     DbxPqCell cell;
-    int k = iBadRow * nCol + iBadCol;
+    int k = iBadCol * PQF_BATCH_ROWS + iBadRow;
     /* again, for the message */
     rc = dbx_parquet_convert(&p->aCol[iBadCol], &b->aVal[k],
                              b->iRow0 + iBadRow, &cell, pErr);
@@ -361,24 +362,25 @@ static int pqf_reserve(PqfBatch *b, const DbxPqColumn *aCol, int nCol,
                        size_t n) {
   char *zOld = b->zBytes, *zNew;
   size_t nNew = b->nAlloc ? b->nAlloc : (size_t)1 << 20;
-  int k, nCell = b->nRow * nCol;
+  int i, r;
   if (b->nBytes + n <= b->nAlloc) return SQLITE_OK;
   while (nNew < b->nBytes + n)
     nNew *= 2;
   zNew = sqlite3_malloc64(nNew);
   if (zNew == NULL) return SQLITE_NOMEM;
   if (b->nBytes) memcpy(zNew, zOld, b->nBytes);
-  for (k = 0; k < nCell; k++) {
-    DbxPqValue *v = &b->aVal[k];
-    DbxPqCell *c = &b->aCell[k];
-    int i = k % nCol;
-    if (i >= b->nSplit) {
-      if ((v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0) {
-        v->z = zNew + (v->z - zOld);
+  for (i = 0; i < nCol; i++) {
+    for (r = 0; r < b->nRow; r++) {
+      DbxPqValue *v = &b->aVal[i * PQF_BATCH_ROWS + r];
+      DbxPqCell *c = &b->aCell[i * PQF_BATCH_ROWS + r];
+      if (i >= b->nSplit) {
+        if ((v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0) {
+          v->z = zNew + (v->z - zOld);
+        }
+      } else if (pqf_is_bytes(&aCol[i]) && !c->bNull && c->n > 0 &&
+                 c->z != c->aScratch) {
+        c->z = (const unsigned char *)zNew + ((const char *)c->z - zOld);
       }
-    } else if (pqf_is_bytes(&aCol[i]) && !c->bNull && c->n > 0 &&
-               c->z != c->aScratch) {
-      c->z = (const unsigned char *)zNew + ((const char *)c->z - zOld);
     }
   }
   sqlite3_free(zOld);
@@ -396,22 +398,22 @@ static void pqf_keep(PqfBatch *b, const char **pz, int n) {
 }
 
 /*
-** Reads the current row of pStmt (row iRow, 1-based) into batch b:
-** converts its first b->nSplit columns, keeps the values of the others,
-** copying the bytes that are SQLite's. Returns SQLITE_OK or an error in
-** pErr: a conversion's (the row is left out), or out of memory.
+** Reads the current row of pStmt (row iRow, 1-based) into batch b, by
+** way of aTmp (nCol values): converts its first b->nSplit columns, keeps
+** the values of the others, copying the bytes that are SQLite's. Returns
+** SQLITE_OK or an error in pErr: a conversion's (the row is left out), or
+** out of memory.
 */
 static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol,
-                        int nCol, int64_t iRow, PqfBatch *b, DbxError *pErr) {
-  DbxPqValue *aVal = &b->aVal[b->nRow * nCol];
-  DbxPqCell *aCell = &b->aCell[b->nRow * nCol];
+                        int nCol, DbxPqValue *aTmp, int64_t iRow, PqfBatch *b,
+                        DbxError *pErr) {
   size_t nNeed = 0;
   int i, rc;
-  pqf_row(pStmt, nCol, aVal);
+  pqf_row(pStmt, nCol, aTmp);
   for (i = 0; i < nCol; i++) {
-    if (aVal[i].eType == SQLITE_TEXT || aVal[i].eType == SQLITE_BLOB) {
+    if (aTmp[i].eType == SQLITE_TEXT || aTmp[i].eType == SQLITE_BLOB) {
       if (i >= b->nSplit || pqf_is_bytes(&aCol[i])) {
-        nNeed += (size_t)aVal[i].n;
+        nNeed += (size_t)aTmp[i].n;
       }
     }
   }
@@ -419,8 +421,8 @@ static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol,
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
   for (i = 0; i < b->nSplit; i++) {
-    DbxPqCell *c = &aCell[i];
-    rc = dbx_parquet_convert(&aCol[i], &aVal[i], iRow, c, pErr);
+    DbxPqCell *c = &b->aCell[i * PQF_BATCH_ROWS + b->nRow];
+    rc = dbx_parquet_convert(&aCol[i], &aTmp[i], iRow, c, pErr);
     if (rc) return rc;
     if (c->n > 0 && !c->bNull && pqf_is_bytes(&aCol[i]) &&
         c->z != c->aScratch) {
@@ -430,7 +432,8 @@ static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol,
     }
   }
   for (; i < nCol; i++) {
-    DbxPqValue *v = &aVal[i];
+    DbxPqValue *v = &b->aVal[i * PQF_BATCH_ROWS + b->nRow];
+    *v = aTmp[i];
     if ((v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0) {
       pqf_keep(b, &v->z, v->n);
     }
@@ -513,7 +516,7 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
     while (rc == SQLITE_OK && b->nRow < PQF_BATCH_ROWS &&
            b->nBytes < PQF_BATCH_BYTES &&
            (rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
-      rc = pqf_read_row(pStmt, aCol, nCol, ++iRow, b, pErr);
+      rc = pqf_read_row(pStmt, aCol, nCol, aTmp, ++iRow, b, pErr);
     }
     /* the rows read before an error are written all the same: an error
     ** of the writer's about them comes first */

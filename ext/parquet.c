@@ -584,6 +584,8 @@ struct DbxParquet {
   DbxBuf hdr;       /* a page header */
   ZSTD_CCtx *pZstd; /* owned when compressing */
   DbxPqCell *aCell; /* owned: nCol cells for dbx_parquet_append */
+  int64_t *aRowSize; /* owned: row sizes for dbx_parquet_append_rows */
+  int nRowSize;      /* room in aRowSize */
   int rc;           /* sticky I/O or memory error */
   DbxError err;     /* its message */
 };
@@ -1327,31 +1329,38 @@ int dbx_parquet_append_cells(DbxParquet *p, const DbxPqCell *aCell,
   return rc;
 }
 
-/* What a row of cells adds to the row group's size: each column a
-** little, and each value its PLAIN size (as col_append counts them). */
-static int64_t row_bytes(const DbxParquet *p, const DbxPqCell *aCell) {
-  int64_t n = p->nCol;
-  int i;
+int dbx_parquet_append_rows(DbxParquet *p, const DbxPqCell *aCell, int nRow,
+                            int nStride, DbxError *pErr) {
+  int r0 = 0, r, i, rc = SQLITE_OK;
+  int64_t *aSize;
+  if (p->rc) return writer_fail(p, pErr, p->rc, NULL, NULL, NULL);
+  if (nRow <= 0) return SQLITE_OK;
+  /* what each row adds to the row group's size: each column a little,
+  ** each value its PLAIN size (as col_append counts them) */
+  if (p->nRowSize < nRow) {
+    aSize = sqlite3_realloc64(p->aRowSize, sizeof(int64_t) * (uint64_t)nRow);
+    if (aSize == NULL) return writer_nomem(p, pErr);
+    p->aRowSize = aSize;
+    p->nRowSize = nRow;
+  }
+  aSize = p->aRowSize;
+  for (r = 0; r < nRow; r++)
+    aSize[r] = p->nCol;
   for (i = 0; i < p->nCol; i++) {
     const PqColumn *c = &p->aCol[i];
-    if (aCell[i].bNull) continue;
-    n += c->nWidth == 0 ? (int64_t)aCell[i].n + 4 : c->nWidth;
+    const DbxPqCell *pCell = &aCell[(size_t)i * (size_t)nStride];
+    for (r = 0; r < nRow; r++) {
+      if (pCell[r].bNull) continue;
+      aSize[r] += c->nWidth == 0 ? (int64_t)pCell[r].n + 4 : c->nWidth;
+    }
   }
-  return n;
-}
-
-int dbx_parquet_append_rows(DbxParquet *p, const DbxPqCell *aCell, int nRow,
-                            DbxError *pErr) {
-  int r0 = 0, r, i, rc = SQLITE_OK;
-  if (p->rc) return writer_fail(p, pErr, p->rc, NULL, NULL, NULL);
   while (rc == SQLITE_OK && r0 < nRow) {
     /* the rows up to the one that fills the row group */
     int64_t nGroupRows = p->nGroupRows, nGroupBytes = p->nGroupBytes;
     int r1 = r0, bFlush = 0;
     while (r1 < nRow && !bFlush) {
-      nGroupBytes += row_bytes(p, &aCell[(size_t)r1 * (size_t)p->nCol]);
+      nGroupBytes += aSize[r1++];
       nGroupRows++;
-      r1++;
       bFlush = nGroupRows >= p->opt.nRowGroupRows ||
                nGroupBytes >= p->opt.nRowGroupBytes ||
                (p->opt.nFileBytes > 0 && nGroupBytes >= p->opt.nFileBytes);
@@ -1360,9 +1369,9 @@ int dbx_parquet_append_rows(DbxParquet *p, const DbxPqCell *aCell, int nRow,
     ** cache; what a column writes depends on its own cells only */
     for (i = 0; rc == SQLITE_OK && i < p->nCol; i++) {
       PqColumn *c = &p->aCol[i];
-      const DbxPqCell *pCell = &aCell[(size_t)r0 * (size_t)p->nCol + i];
-      for (r = r0; rc == SQLITE_OK && r < r1; r++, pCell += p->nCol)
-        rc = col_append(p, c, pCell, pErr);
+      const DbxPqCell *pCell = &aCell[(size_t)i * (size_t)nStride];
+      for (r = r0; rc == SQLITE_OK && r < r1; r++)
+        rc = col_append(p, c, &pCell[r], pErr);
     }
     if (rc) return rc;
     p->nGroupRows = nGroupRows;
@@ -1412,6 +1421,7 @@ static void writer_free(DbxParquet *p) {
   sqlite3_free(p->anByte);
   sqlite3_free(p->aCol);
   sqlite3_free(p->aCell);
+  sqlite3_free(p->aRowSize);
   sqlite3_free(p->zPath);
   dbx_buf_free(&p->groups);
   dbx_buf_free(&p->page);

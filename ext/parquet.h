@@ -207,13 +207,14 @@ int dbx_parquet_append_cells(DbxParquet *p, const DbxPqCell *aCell,
                              DbxError *pErr);
 
 /*
-** Appends nRow rows of cells (nRow * nCol, row after row) that
-** dbx_parquet_convert() made for these columns: the same file as
-** dbx_parquet_append_cells() on each row, written column by column.
-** Returns SQLITE_OK or an I/O or memory error (sticky).
+** Appends nRow rows of cells that dbx_parquet_convert() made for these
+** columns, stored column after column: the cell of row r in column i is
+** aCell[i * nStride + r]. The same file as dbx_parquet_append_cells() on
+** each row; written column by column. Returns SQLITE_OK or an I/O or
+** memory error (sticky).
 */
 int dbx_parquet_append_rows(DbxParquet *p, const DbxPqCell *aCell, int nRow,
-                            DbxError *pErr);
+                            int nStride, DbxError *pErr);
 
 /*
 ** Flushes the last row group, writes each footer, renames every file into

@@ -674,8 +674,8 @@ static unsigned char *file_slurp(const char *zPath, long *pn) {
 }
 
 /*
-** Rows appended many at a time (column by column) make the same file as
-** rows appended one by one, row groups and pages ending mid-batch, with
+** Rows appended many at a time (cells stored column by column) make the
+** same file as rows appended one by one, row groups and pages ending mid-batch, with
 ** NULLs, dictionaries that fill up and values too distinct for one.
 */
 static void writer_rows_at_once_match_one_by_one(void **state) {
@@ -686,7 +686,7 @@ static void writer_rows_at_once_match_one_by_one(void **state) {
                          {"r", DBX_PQ_DOUBLE, 0, 0, 0},
                          {"u", DBX_PQ_STRING, 0, 0, 0}};
   enum { N_ROW = 5000, N_COL = 4 };
-  static DbxPqCell aCell[N_ROW * N_COL];
+  static DbxPqCell aCell[N_ROW * N_COL], aByCol[N_ROW * N_COL];
   static char azText[N_ROW][2][24];
   DbxPqOptions o;
   DbxError err;
@@ -709,6 +709,8 @@ static void writer_rows_at_once_match_one_by_one(void **state) {
     c[2].r = i / 3.0;
     c[3].z = (const unsigned char *)azText[i][1];
     c[3].n = (int)strlen(azText[i][1]);
+    for (v = 0; v < N_COL; v++)
+      aByCol[v * N_ROW + i] = c[v];
   }
   dbx_parquet_options_init(&o);
   o.nRowGroupRows = 777;
@@ -730,7 +732,7 @@ static void writer_rows_at_once_match_one_by_one(void **state) {
       for (i = 0; i < N_ROW; i += 300) {
         int n = N_ROW - i < 300 ? N_ROW - i : 300;
         assert_int_equal(
-            dbx_parquet_append_rows(p, &aCell[i * N_COL], n, &err), SQLITE_OK);
+            dbx_parquet_append_rows(p, &aByCol[i], n, N_ROW, &err), SQLITE_OK);
       }
     }
     assert_int_equal(dbx_parquet_rows(p), N_ROW);
