@@ -432,11 +432,12 @@ static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol,
     }
   }
   for (; i < nCol; i++) {
-    DbxPqValue *v = &b->aVal[i * PQF_BATCH_ROWS + b->nRow];
-    *v = aTmp[i];
-    if ((v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0) {
-      pqf_keep(b, &v->z, v->n);
+    DbxPqValue *t = &aTmp[i]; /* tested here, not in the batch: the copy
+                              ** is still being stored */
+    if ((t->eType == SQLITE_TEXT || t->eType == SQLITE_BLOB) && t->n > 0) {
+      pqf_keep(b, &t->z, t->n);
     }
+    b->aVal[i * PQF_BATCH_ROWS + b->nRow] = *t;
   }
   b->nRow++;
   return SQLITE_OK;
