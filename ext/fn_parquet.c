@@ -23,8 +23,9 @@
 ** any text -> STRING, blobs only (or blobs and text) -> BINARY, all NULL
 ** -> STRING. A later value that does not fit the chosen type is an error.
 **
-** Reading and converting the rows, and encoding and writing them, overlap
-** in two threads when SQLite is thread-safe (see pqf_pipe_run).
+** Reading the rows, and converting, encoding and writing them, overlap in
+** two threads when SQLite is thread-safe; the conversions are shared
+** between the two so that both stay busy (see pqf_pipe_run).
 **
 ** SQLITE_DIRECTONLY: it writes files. No network; no session.
 */
@@ -233,8 +234,8 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 ** The pipeline: one thread steps the query and copies its rows into a
 ** batch while another converts, encodes, compresses and writes the batch
 ** before it, so that reading SQLite and writing Parquet overlap.
-** PQF_BATCHES batches, taken in turn; memory is bounded by them. Without a thread,
-** rows go straight to the writer.
+** PQF_BATCHES batches, taken in turn; memory is bounded by them. Without
+** a thread, rows go straight to the writer.
 **
 ** Converting is shared: the reading thread converts the first nSplit
 ** columns of each row as it reads them, the writing thread the others
@@ -308,8 +309,8 @@ static int pqf_write_batch(PqfPipe *p, PqfBatch *b, DbxError *pErr) {
     DbxPqCell cell;
     int k = iBadCol * PQF_BATCH_ROWS + iBadRow;
     /* again, for the message */
-    rc = dbx_parquet_convert(&p->aCol[iBadCol], &b->aVal[k],
-                             b->iRow0 + iBadRow, &cell, pErr);
+    rc = dbx_parquet_convert(&p->aCol[iBadCol], &b->aVal[k], b->iRow0 + iBadRow,
+                             &cell, pErr);
   }
   return rc;
 }
@@ -404,8 +405,8 @@ static void pqf_keep(PqfBatch *b, const char **pz, int n) {
 ** SQLITE_OK or an error in pErr: a conversion's (the row is left out), or
 ** out of memory.
 */
-static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol,
-                        int nCol, DbxPqValue *aTmp, int64_t iRow, PqfBatch *b,
+static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol, int nCol,
+                        DbxPqValue *aTmp, int64_t iRow, PqfBatch *b,
                         DbxError *pErr) {
   size_t nNeed = 0;
   int i, rc;

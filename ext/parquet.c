@@ -579,15 +579,15 @@ struct DbxParquet {
   int64_t nGroupBytes;
   int64_t nRows; /* rows appended, all files */
   /* scratch */
-  DbxBuf page;      /* a page body before compression */
-  DbxBuf packed;    /* a page body after compression */
-  DbxBuf hdr;       /* a page header */
-  ZSTD_CCtx *pZstd; /* owned when compressing */
-  DbxPqCell *aCell; /* owned: nCol cells for dbx_parquet_append */
+  DbxBuf page;       /* a page body before compression */
+  DbxBuf packed;     /* a page body after compression */
+  DbxBuf hdr;        /* a page header */
+  ZSTD_CCtx *pZstd;  /* owned when compressing */
+  DbxPqCell *aCell;  /* owned: nCol cells for dbx_parquet_append */
   int64_t *aRowSize; /* owned: row sizes for dbx_parquet_append_rows */
   int nRowSize;      /* room in aRowSize */
-  int rc;           /* sticky I/O or memory error */
-  DbxError err;     /* its message */
+  int rc;            /* sticky I/O or memory error */
+  DbxError err;      /* its message */
 };
 
 /*

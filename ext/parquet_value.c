@@ -618,10 +618,7 @@ static int parse_timestamp_fast(const char *z, int n, int64_t *pMicros) {
     }
     days = iLastDays;
   }
-  *pMicros = ((days * 86400 + h * 3600 +
-               mi * 60 + s) *
-              1000000) +
-             frac;
+  *pMicros = ((days * 86400 + h * 3600 + mi * 60 + s) * 1000000) + frac;
   return 1;
 }
 

@@ -543,8 +543,8 @@ static void timestamps_agree_with_and_without_blanks(void **state) {
 ** repeated value is remembered); an INTEGER reads as "%lld" prints it. */
 static void reals_as_text_repeat(void **state) {
   static const double aR[] = {17.1, 17.0, -0.0, 0.1, 1e300, 1.0 / 3, 100.0};
-  static const char *const azR[] = {"17.1", "17.0", "0.0", "0.1", "1.0e+300",
-                                    "0.33333333333333331", "100.0"};
+  static const char *const azR[] = {
+      "17.1", "17.0", "0.0", "0.1", "1.0e+300", "0.33333333333333331", "100.0"};
   int i, k;
   (void)state;
   for (k = 0; k < 3; k++) {
@@ -675,8 +675,9 @@ static unsigned char *file_slurp(const char *zPath, long *pn) {
 
 /*
 ** Rows appended many at a time (cells stored column by column) make the
-** same file as rows appended one by one, row groups and pages ending mid-batch, with
-** NULLs, dictionaries that fill up and values too distinct for one.
+** same file as rows appended one by one: row groups and pages ending in
+** the middle of a batch, NULLs, dictionaries that fill up and values too
+** distinct for one.
 */
 static void writer_rows_at_once_match_one_by_one(void **state) {
   char zDir[] = "/tmp/dbx-pq-XXXXXX";
@@ -731,8 +732,8 @@ static void writer_rows_at_once_match_one_by_one(void **state) {
     } else {
       for (i = 0; i < N_ROW; i += 300) {
         int n = N_ROW - i < 300 ? N_ROW - i : 300;
-        assert_int_equal(
-            dbx_parquet_append_rows(p, &aByCol[i], n, N_ROW, &err), SQLITE_OK);
+        assert_int_equal(dbx_parquet_append_rows(p, &aByCol[i], n, N_ROW, &err),
+                         SQLITE_OK);
       }
     }
     assert_int_equal(dbx_parquet_rows(p), N_ROW);
