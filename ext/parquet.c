@@ -205,6 +205,18 @@ void dbx_parquet_rle(DbxBuf *p, const uint32_t *a, size_t n, int nBit) {
   }
 }
 
+/* dbx_parquet_rle() of n values 1 of bit width 1 (the definition levels
+** of a page without a NULL), without the values. */
+static void rle_ones(DbxBuf *p, size_t n) {
+  static const uint32_t aOne[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  if (n >= 8) {
+    dbx_thrift_varint(p, (uint64_t)n << 1); /* one run */
+    dbx_buf_append(p, "\1", 1);
+  } else {
+    dbx_parquet_rle(p, aOne, n, 1);
+  }
+}
+
 /* Bits needed for values 0..nMax (at least 1). */
 static int rle_bit_width(uint32_t nMax) {
   int n = 1;
@@ -230,7 +242,7 @@ typedef struct PqDict {
 } PqDict;
 
 /* A 64-bit hash of the n bytes at z (8 at a time, then a finalizer). */
-static uint64_t pq_hash(const unsigned char *z, size_t n) {
+static inline uint64_t pq_hash(const unsigned char *z, size_t n) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n, v;
   while (n >= 8) {
     memcpy(&v, z, 8);
@@ -386,7 +398,8 @@ typedef struct PqColumn {
   int nWidth;      /* bytes of a fixed-width value; 0 byte array;
                    ** 1 for BOOLEAN (one byte per value until packed) */
   /* the current page */
-  DbxBuf defs;        /* uint32 definition levels (OPTIONAL only) */
+  DbxBuf defs;        /* uint32 definition levels (OPTIONAL only); empty
+                      ** until the page's first NULL: all 1 until then */
   DbxBuf vals;        /* PLAIN values, or uint32 dictionary indices */
   int nPageValues;    /* rows in the page, NULLs included */
   int nPageNonNull;   /* values in the page */
@@ -728,8 +741,12 @@ static int page_flush(DbxParquet *p, PqColumn *c, DbxError *pErr) {
     uint32_t n32;
     size_t iLen = p->page.n;
     dbx_buf_append(&p->page, "\0\0\0\0", 4);
-    dbx_parquet_rle(&p->page, (const uint32_t *)c->defs.z,
-                    (size_t)c->nPageValues, 1);
+    if (c->defs.n == 0) {
+      rle_ones(&p->page, (size_t)c->nPageValues);
+    } else {
+      dbx_parquet_rle(&p->page, (const uint32_t *)c->defs.z,
+                      (size_t)c->nPageValues, 1);
+    }
     if (p->page.rc) return writer_nomem(p, pErr);
     n32 = (uint32_t)(p->page.n - iLen - 4);
     memcpy(p->page.z + iLen, &n32, 4);
@@ -861,7 +878,21 @@ static int col_append(DbxParquet *p, PqColumn *c, const DbxPqCell *pCell,
     c->nNull++;
     lvl = 0;
   }
-  if (!c->def.bNotNull) dbx_buf_put(&c->defs, &lvl, 4);
+  if (!c->def.bNotNull && (lvl == 0 || c->defs.n > 0)) {
+    if (c->defs.n == 0) {
+      /* the page's first NULL: the levels of the values before it */
+      static const uint32_t aOne[64] = {
+          1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+          1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+          1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+      int k;
+      for (k = 0; k < c->nPageValues; k += 64) {
+        int n = c->nPageValues - k < 64 ? c->nPageValues - k : 64;
+        dbx_buf_append(&c->defs, aOne, (size_t)n * 4);
+      }
+    }
+    dbx_buf_put(&c->defs, &lvl, 4);
+  }
   c->nPageValues++;
   if (c->vals.rc || c->defs.rc) {
     return writer_nomem(p, pErr);
