@@ -24,8 +24,9 @@
 ** any text -> STRING, blobs only (or blobs and text) -> BINARY, all NULL
 ** -> STRING. A later value that does not fit the chosen type is an error.
 **
-** Reading and converting the rows, and encoding and writing them, overlap
-** in two threads when SQLite is thread-safe (see pqf_pipe_run).
+** Reading the rows, and converting, encoding and writing them, overlap in
+** two threads when SQLite is thread-safe; the conversions are shared
+** between the two so that both stay busy (see pqf_pipe_run).
 **
 ** SQLITE_DIRECTONLY: it writes files. No network; no session.
 */
@@ -243,38 +244,92 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 }
 
 /* ---------------------------------------------------------------------
-** The pipeline: one thread steps the query and converts its rows into a
-** batch of cells while another encodes, compresses and writes the batch
-** before it, so that reading SQLite and writing Parquet overlap. Two
-** batches, taken in turn; memory is bounded by them. Without a thread,
-** rows go straight to the writer.
+** The pipeline: one thread steps the query and copies its rows into a
+** batch while another converts, encodes, compresses and writes the batch
+** before it, so that reading SQLite and writing Parquet overlap.
+** PQF_BATCHES batches, taken in turn; memory is bounded by them. Without
+** a thread, rows go straight to the writer.
+**
+** Converting is shared: the reading thread converts the first nSplit
+** columns of each row as it reads them, the writing thread the others
+** before it appends the batch. nSplit moves by one column whenever one
+** thread had to wait for the other, towards the side that waited, so
+** that both stay busy. Conversion does not depend on the thread, so the
+** file does not depend on nSplit; the first error in row order is the
+** one reported, whichever thread found it.
 */
 
-#define PQF_BATCH_ROWS  1024
+#define PQF_BATCH_ROWS  256
 #define PQF_BATCH_BYTES (4 << 20)
+#define PQF_BATCHES     4 /* in a ring: slack for either thread's bursts */
 
-/* Rows converted on the reading side. A byte-array cell whose bytes were
-** SQLite's holds z NULL and their offset in bytes in i until the batch is
-** sealed, then z points there; other cells point into themselves. */
+/* Rows read by the reading thread, stored column after column: row r of
+** column i at [i * PQF_BATCH_ROWS + r]. The values of the writer's
+** columns (aVal, from nSplit on) and the cells of the reader's (aCell,
+** before nSplit) point into zBytes when their bytes were SQLite's. */
 typedef struct PqfBatch {
-  DbxPqCell *aCell; /* owned; PQF_BATCH_ROWS rows of nCol cells */
-  DbxBuf bytes;     /* the bytes of those cells */
+  DbxPqValue *aVal; /* owned; nCol columns of PQF_BATCH_ROWS values */
+  DbxPqCell *aCell; /* owned; nCol columns of PQF_BATCH_ROWS cells */
+  char *zBytes;     /* owned: the bytes of those values and cells */
+  size_t nBytes, nAlloc;
   int nRow;
-  int bFull; /* handed to the writer thread */
+  int nSplit;    /* columns converted by the reading thread */
+  int64_t iRow0; /* the number of the batch's first row, 1-based */
+  int bFull;     /* handed to the writer thread */
 } PqfBatch;
 
 typedef struct PqfPipe {
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  PqfBatch a[2];
+  PqfBatch a[PQF_BATCHES];
+  const DbxPqColumn *aCol; /* borrowed */
   int nCol;
-  int bEnd; /* no batch is coming any more */
-  int rc;   /* the writer's error (sticky), in err */
+  int bEnd;          /* no batch is coming any more */
+  int bWriterWaited; /* the writer waited for a batch since last looked */
+  int rc;            /* the writer's error (sticky), in err */
   DbxError err;
   DbxParquet *pW; /* borrowed */
 } PqfPipe;
 
-/* The writer thread: appends the rows of each full batch, in turn. */
+/*
+** Converts the writer's columns of batch b into its cells and appends its
+** rows. A conversion error stops at the first failing value in row order:
+** the rows before it are appended (the file is removed anyway), the error
+** returned. Returns SQLITE_OK or an error in pErr.
+*/
+static int pqf_write_batch(PqfPipe *p, PqfBatch *b, DbxError *pErr) {
+  int nCol = p->nCol, nRow = b->nRow, i, r, rc = SQLITE_OK;
+  int iBadRow = nRow, iBadCol = -1;
+  DbxError err;
+  dbx_error_clear(&err);
+  /* column by column: one type at a time */
+  for (i = b->nSplit; i < nCol; i++) {
+    const DbxPqColumn *pCol = &p->aCol[i];
+    for (r = 0; r < iBadRow; r++) {
+      int k = i * PQF_BATCH_ROWS + r;
+      DbxPqCell *c = &b->aCell[k];
+      if (dbx_parquet_convert(pCol, &b->aVal[k], b->iRow0 + r, c, &err)) {
+        iBadRow = r; /* the earliest so far; later columns only before */
+        iBadCol = i;
+        dbx_error_clear(&err);
+        break;
+      }
+      /* a cell pointing into its own aScratch stays valid where it is */
+    }
+  }
+  rc = dbx_parquet_append_rows(p->pW, b->aCell, iBadRow, PQF_BATCH_ROWS, pErr);
+  if (rc == SQLITE_OK && iBadCol >= 0) {
+    DbxPqCell cell;
+    int k = iBadCol * PQF_BATCH_ROWS + iBadRow;
+    /* again, for the message */
+    rc = dbx_parquet_convert(&p->aCol[iBadCol], &b->aVal[k], b->iRow0 + iBadRow,
+                             &cell, pErr);
+  }
+  return rc;
+}
+
+/* The writer thread: converts and appends the rows of each full batch,
+** in turn. */
 static void *pqf_writer(void *pArg) {
   PqfPipe *p = pArg;
   int k = 0;
@@ -282,16 +337,15 @@ static void *pqf_writer(void *pArg) {
   for (;;) {
     PqfBatch *b = &p->a[k];
     DbxError err;
-    int i, rc = SQLITE_OK;
+    int rc;
     pthread_mutex_lock(&p->mu);
+    if (!b->bFull && !p->bEnd) p->bWriterWaited = 1;
     while (!b->bFull && !p->bEnd)
       pthread_cond_wait(&p->cv, &p->mu);
     pthread_mutex_unlock(&p->mu);
     if (!b->bFull) break; /* the end, and nothing left */
     dbx_error_clear(&err);
-    for (i = 0; rc == SQLITE_OK && i < b->nRow; i++) {
-      rc = dbx_parquet_append_cells(p->pW, &b->aCell[i * p->nCol], &err);
-    }
+    rc = pqf_write_batch(p, b, &err);
     pthread_mutex_lock(&p->mu);
     if (rc) {
       p->rc = rc;
@@ -301,7 +355,7 @@ static void *pqf_writer(void *pArg) {
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     if (rc) break;
-    k ^= 1;
+    k = (k + 1) % PQF_BATCHES;
   }
   return NULL;
 }
@@ -314,49 +368,101 @@ static int pqf_is_bytes(const DbxPqColumn *c) {
 }
 
 /*
-** Converts the current row of pStmt (row iRow, 1-based) into cells at the
-** end of batch b, copying the bytes that are SQLite's. aTmp has room for
-** nCol values. Returns SQLITE_OK or the conversion error in pErr.
+** Makes room for n more bytes in batch b. When its bytes move, the values
+** and cells of its rows that point into them move with them. Returns
+** SQLITE_OK or SQLITE_NOMEM.
 */
-static int pqf_convert_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol,
-                           int nCol, DbxPqValue *aTmp, int64_t iRow,
-                           PqfBatch *b, DbxError *pErr) {
-  DbxPqCell *aCell = &b->aCell[b->nRow * nCol];
+static int pqf_reserve(PqfBatch *b, const DbxPqColumn *aCol, int nCol,
+                       size_t n) {
+  char *zOld = b->zBytes, *zNew;
+  size_t nNew = b->nAlloc ? b->nAlloc : (size_t)1 << 20;
+  int i, r;
+  if (b->nBytes + n <= b->nAlloc) return SQLITE_OK;
+  while (nNew < b->nBytes + n)
+    nNew *= 2;
+  zNew = sqlite3_malloc64(nNew);
+  if (zNew == NULL) return SQLITE_NOMEM;
+  if (b->nBytes) memcpy(zNew, zOld, b->nBytes);
+  for (i = 0; i < nCol; i++) {
+    for (r = 0; r < b->nRow; r++) {
+      DbxPqValue *v = &b->aVal[i * PQF_BATCH_ROWS + r];
+      DbxPqCell *c = &b->aCell[i * PQF_BATCH_ROWS + r];
+      if (i >= b->nSplit) {
+        if ((v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0) {
+          v->z = zNew + (v->z - zOld);
+        }
+      } else if (pqf_is_bytes(&aCol[i]) && !c->bNull && c->n > 0 &&
+                 c->z != c->aScratch) {
+        c->z = (const unsigned char *)zNew + ((const char *)c->z - zOld);
+      }
+    }
+  }
+  sqlite3_free(zOld);
+  b->zBytes = zNew;
+  b->nAlloc = nNew;
+  return SQLITE_OK;
+}
+
+/* Copies the n bytes at *pz into batch b (room made) and points *pz at
+** the copy. */
+static void pqf_keep(PqfBatch *b, const char **pz, int n) {
+  memcpy(b->zBytes + b->nBytes, *pz, (size_t)n);
+  *pz = b->zBytes + b->nBytes;
+  b->nBytes += (size_t)n;
+}
+
+/*
+** Reads the current row of pStmt (row iRow, 1-based) into batch b, by
+** way of aTmp (nCol values): converts its first b->nSplit columns, keeps
+** the values of the others, copying the bytes that are SQLite's. Returns
+** SQLITE_OK or an error in pErr: a conversion's (the row is left out), or
+** out of memory.
+*/
+static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol, int nCol,
+                        DbxPqValue *aTmp, int64_t iRow, PqfBatch *b,
+                        DbxError *pErr) {
+  size_t nNeed = 0;
   int i, rc;
   pqf_row(pStmt, nCol, aTmp);
   for (i = 0; i < nCol; i++) {
-    DbxPqCell *c = &aCell[i];
+    if (aTmp[i].eType == SQLITE_TEXT || aTmp[i].eType == SQLITE_BLOB) {
+      if (i >= b->nSplit || pqf_is_bytes(&aCol[i])) {
+        nNeed += (size_t)aTmp[i].n;
+      }
+    }
+  }
+  if (pqf_reserve(b, aCol, nCol, nNeed)) {
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  for (i = 0; i < b->nSplit; i++) {
+    DbxPqCell *c = &b->aCell[i * PQF_BATCH_ROWS + b->nRow];
     rc = dbx_parquet_convert(&aCol[i], &aTmp[i], iRow, c, pErr);
     if (rc) return rc;
-    if (pqf_is_bytes(&aCol[i]) && !c->bNull && c->n > 0 &&
+    if (c->n > 0 && !c->bNull && pqf_is_bytes(&aCol[i]) &&
         c->z != c->aScratch) {
-      c->i = (int64_t)b->bytes.n;
-      dbx_buf_put(&b->bytes, c->z, (size_t)c->n);
-      c->z = NULL;
+      const char *z = (const char *)c->z;
+      pqf_keep(b, &z, c->n);
+      c->z = (const unsigned char *)z;
     }
+  }
+  for (; i < nCol; i++) {
+    DbxPqValue *t = &aTmp[i]; /* tested here, not in the batch: the copy
+                              ** is still being stored */
+    if ((t->eType == SQLITE_TEXT || t->eType == SQLITE_BLOB) && t->n > 0) {
+      pqf_keep(b, &t->z, t->n);
+    }
+    b->aVal[i * PQF_BATCH_ROWS + b->nRow] = *t;
   }
   b->nRow++;
   return SQLITE_OK;
 }
 
-/* Points the byte-array cells of batch b into its bytes. */
-static void pqf_seal(PqfBatch *b, const DbxPqColumn *aCol, int nCol) {
-  int i;
-  for (i = 0; i < b->nRow * nCol; i++) {
-    DbxPqCell *c = &b->aCell[i];
-    if (pqf_is_bytes(&aCol[i % nCol]) && !c->bNull && c->n > 0 &&
-        c->z == NULL) {
-      c->z = (const unsigned char *)b->bytes.z + c->i;
-    }
-  }
-}
-
 /*
 ** Writes every remaining row of pStmt, whose columns are aCol, with pW:
-** one thread reads and converts while another encodes and writes (one
-** thread does both when no second one can be started). Returns SQLITE_OK
-** or the first error in pErr: the writer's (about earlier rows), else a
-** conversion's, else the query's.
+** one thread reads while another encodes and writes, both converting
+** (one thread does all when no second one can be started). Returns
+** SQLITE_OK or the first error in pErr: the writer's (about earlier
+** rows), else the reader's conversion's, else the query's.
 */
 static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
                         const DbxPqColumn *aCol, int nCol, DbxParquet *pW,
@@ -365,17 +471,24 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
   pthread_t tid;
   DbxPqValue *aTmp;
   int64_t iRow = dbx_parquet_rows(pW);
-  int rcStep = SQLITE_ROW, rc = SQLITE_OK, k = 0, i, bCv;
+  int rcStep = SQLITE_ROW, rc = SQLITE_OK, k = 0, i, bCv, bOk;
+  int nSplit = (nCol + 1) / 2;
   memset(&pipe, 0, sizeof(pipe));
   pipe.nCol = nCol;
+  pipe.aCol = aCol;
   pipe.pW = pW;
-  for (i = 0; i < 2; i++) {
+  for (i = 0; i < PQF_BATCHES; i++) {
     pipe.a[i].aCell =
         sqlite3_malloc64(sizeof(DbxPqCell) * PQF_BATCH_ROWS * (uint64_t)nCol);
+    pipe.a[i].aVal =
+        sqlite3_malloc64(sizeof(DbxPqValue) * PQF_BATCH_ROWS * (uint64_t)nCol);
   }
   aTmp = sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nCol);
-  if (pipe.a[0].aCell == NULL || pipe.a[1].aCell == NULL || aTmp == NULL ||
-      pthread_mutex_init(&pipe.mu, NULL) != 0) {
+  bOk = aTmp != NULL;
+  for (i = 0; i < PQF_BATCHES; i++) {
+    bOk = bOk && pipe.a[i].aCell != NULL && pipe.a[i].aVal != NULL;
+  }
+  if (!bOk || pthread_mutex_init(&pipe.mu, NULL) != 0) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     goto done;
   }
@@ -398,29 +511,37 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
   while (rcStep == SQLITE_ROW && rc == SQLITE_OK) {
     PqfBatch *b = &pipe.a[k];
     pthread_mutex_lock(&pipe.mu);
+    if (b->bFull && pipe.rc == SQLITE_OK) {
+      /* the writer is behind: convert one more column here */
+      if (nSplit < nCol) nSplit++;
+    } else if (pipe.bWriterWaited) {
+      /* the writer waited for this side: one column less here */
+      if (nSplit > 0) nSplit--;
+    }
+    pipe.bWriterWaited = 0;
     while (b->bFull && pipe.rc == SQLITE_OK)
       pthread_cond_wait(&pipe.cv, &pipe.mu);
     rc = pipe.rc;
     pthread_mutex_unlock(&pipe.mu);
     if (rc) break;
     b->nRow = 0;
-    dbx_buf_reset(&b->bytes);
+    b->nBytes = 0;
+    b->nSplit = nSplit;
+    b->iRow0 = iRow + 1;
     while (rc == SQLITE_OK && b->nRow < PQF_BATCH_ROWS &&
-           b->bytes.n < PQF_BATCH_BYTES &&
+           b->nBytes < PQF_BATCH_BYTES &&
            (rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
-      rc = pqf_convert_row(pStmt, aCol, nCol, aTmp, ++iRow, b, pErr);
+      rc = pqf_read_row(pStmt, aCol, nCol, aTmp, ++iRow, b, pErr);
     }
-    if (rc == SQLITE_OK && b->bytes.rc) {
-      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-    }
-    if (rc == SQLITE_OK && b->nRow) {
-      pqf_seal(b, aCol, nCol);
+    /* the rows read before an error are written all the same: an error
+    ** of the writer's about them comes first */
+    if (b->nRow) {
       pthread_mutex_lock(&pipe.mu);
       b->bFull = 1;
       pthread_cond_broadcast(&pipe.cv);
       pthread_mutex_unlock(&pipe.mu);
     }
-    k ^= 1;
+    k = (k + 1) % PQF_BATCHES;
   }
   pthread_mutex_lock(&pipe.mu);
   pipe.bEnd = 1;
@@ -436,9 +557,10 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
     rc = rcStep;
   }
 done:
-  for (i = 0; i < 2; i++) {
+  for (i = 0; i < PQF_BATCHES; i++) {
     sqlite3_free(pipe.a[i].aCell);
-    dbx_buf_free(&pipe.a[i].bytes);
+    sqlite3_free(pipe.a[i].aVal);
+    sqlite3_free(pipe.a[i].zBytes);
   }
   sqlite3_free(aTmp);
   return rc;

@@ -205,6 +205,18 @@ void dbx_parquet_rle(DbxBuf *p, const uint32_t *a, size_t n, int nBit) {
   }
 }
 
+/* dbx_parquet_rle() of n values 1 of bit width 1 (the definition levels
+** of a page without a NULL), without the values. */
+static void rle_ones(DbxBuf *p, size_t n) {
+  static const uint32_t aOne[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+  if (n >= 8) {
+    dbx_thrift_varint(p, (uint64_t)n << 1); /* one run */
+    dbx_buf_append(p, "\1", 1);
+  } else {
+    dbx_parquet_rle(p, aOne, n, 1);
+  }
+}
+
 /* Bits needed for values 0..nMax (at least 1). */
 static int rle_bit_width(uint32_t nMax) {
   int n = 1;
@@ -230,7 +242,7 @@ typedef struct PqDict {
 } PqDict;
 
 /* A 64-bit hash of the n bytes at z (8 at a time, then a finalizer). */
-static uint64_t pq_hash(const unsigned char *z, size_t n) {
+static inline uint64_t pq_hash(const unsigned char *z, size_t n) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n, v;
   while (n >= 8) {
     memcpy(&v, z, 8);
@@ -249,6 +261,27 @@ static uint64_t pq_hash(const unsigned char *z, size_t n) {
   h ^= h >> 33;
   h *= 0xc4ceb9fe1a85ec53ull;
   return h ^ (h >> 33);
+}
+
+/* Whether the n bytes at a and b are the same: short values (most
+** dictionary entries) word by word, without a call. */
+static inline int pq_same(const unsigned char *a, const unsigned char *b,
+                          size_t n) {
+  uint64_t x, y;
+  if (n > 32) return memcmp(a, b, n) == 0;
+  while (n >= 8) {
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) return 0;
+    a += 8;
+    b += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    if (*a++ != *b++) return 0;
+    n--;
+  }
+  return 1;
 }
 
 /* The value bytes of entry k (nWidth 0: a byte array). */
@@ -298,7 +331,7 @@ static int dict_find(PqDict *d, int nWidth, const unsigned char *z, size_t n,
   if (d->iLast) {
     size_t nE;
     const unsigned char *zE = dict_entry(d, d->iLast - 1, nWidth, &nE);
-    if (nE == n && memcmp(zE, z, n) == 0) {
+    if (nE == n && pq_same(zE, z, n)) {
       *piEntry = d->iLast - 1;
       return SQLITE_OK;
     }
@@ -310,7 +343,7 @@ static int dict_find(PqDict *d, int nWidth, const unsigned char *z, size_t n,
   while (d->aSlot[h]) {
     size_t nE;
     const unsigned char *zE = dict_entry(d, d->aSlot[h] - 1, nWidth, &nE);
-    if (nE == n && memcmp(zE, z, n) == 0) {
+    if (nE == n && pq_same(zE, z, n)) {
       *piEntry = d->aSlot[h] - 1;
       d->iLast = d->aSlot[h];
       return SQLITE_OK;
@@ -365,7 +398,8 @@ typedef struct PqColumn {
   int nWidth;      /* bytes of a fixed-width value; 0 byte array;
                    ** 1 for BOOLEAN (one byte per value until packed) */
   /* the current page */
-  DbxBuf defs;        /* uint32 definition levels (OPTIONAL only) */
+  DbxBuf defs;        /* uint32 definition levels (OPTIONAL only); empty
+                      ** until the page's first NULL: all 1 until then */
   DbxBuf vals;        /* PLAIN values, or uint32 dictionary indices */
   int nPageValues;    /* rows in the page, NULLs included */
   int nPageNonNull;   /* values in the page */
@@ -558,13 +592,15 @@ struct DbxParquet {
   int64_t nGroupBytes;
   int64_t nRows; /* rows appended, all files */
   /* scratch */
-  DbxBuf page;      /* a page body before compression */
-  DbxBuf packed;    /* a page body after compression */
-  DbxBuf hdr;       /* a page header */
-  ZSTD_CCtx *pZstd; /* owned when compressing */
-  DbxPqCell *aCell; /* owned: nCol cells for dbx_parquet_append */
-  int rc;           /* sticky I/O or memory error */
-  DbxError err;     /* its message */
+  DbxBuf page;       /* a page body before compression */
+  DbxBuf packed;     /* a page body after compression */
+  DbxBuf hdr;        /* a page header */
+  ZSTD_CCtx *pZstd;  /* owned when compressing */
+  DbxPqCell *aCell;  /* owned: nCol cells for dbx_parquet_append */
+  int64_t *aRowSize; /* owned: row sizes for dbx_parquet_append_rows */
+  int nRowSize;      /* room in aRowSize */
+  int rc;            /* sticky I/O or memory error */
+  DbxError err;      /* its message */
 };
 
 /*
@@ -705,8 +741,12 @@ static int page_flush(DbxParquet *p, PqColumn *c, DbxError *pErr) {
     uint32_t n32;
     size_t iLen = p->page.n;
     dbx_buf_append(&p->page, "\0\0\0\0", 4);
-    dbx_parquet_rle(&p->page, (const uint32_t *)c->defs.z,
-                    (size_t)c->nPageValues, 1);
+    if (c->defs.n == 0) {
+      rle_ones(&p->page, (size_t)c->nPageValues);
+    } else {
+      dbx_parquet_rle(&p->page, (const uint32_t *)c->defs.z,
+                      (size_t)c->nPageValues, 1);
+    }
     if (p->page.rc) return writer_nomem(p, pErr);
     n32 = (uint32_t)(p->page.n - iLen - 4);
     memcpy(p->page.z + iLen, &n32, 4);
@@ -838,7 +878,21 @@ static int col_append(DbxParquet *p, PqColumn *c, const DbxPqCell *pCell,
     c->nNull++;
     lvl = 0;
   }
-  if (!c->def.bNotNull) dbx_buf_put(&c->defs, &lvl, 4);
+  if (!c->def.bNotNull && (lvl == 0 || c->defs.n > 0)) {
+    if (c->defs.n == 0) {
+      /* the page's first NULL: the levels of the values before it */
+      static const uint32_t aOne[64] = {
+          1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+          1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+          1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+      int k;
+      for (k = 0; k < c->nPageValues; k += 64) {
+        int n = c->nPageValues - k < 64 ? c->nPageValues - k : 64;
+        dbx_buf_append(&c->defs, aOne, (size_t)n * 4);
+      }
+    }
+    dbx_buf_put(&c->defs, &lvl, 4);
+  }
   c->nPageValues++;
   if (c->vals.rc || c->defs.rc) {
     return writer_nomem(p, pErr);
@@ -1306,6 +1360,60 @@ int dbx_parquet_append_cells(DbxParquet *p, const DbxPqCell *aCell,
   return rc;
 }
 
+int dbx_parquet_append_rows(DbxParquet *p, const DbxPqCell *aCell, int nRow,
+                            int nStride, DbxError *pErr) {
+  int r0 = 0, r, i, rc = SQLITE_OK;
+  int64_t *aSize;
+  if (p->rc) return writer_fail(p, pErr, p->rc, NULL, NULL, NULL);
+  if (nRow <= 0) return SQLITE_OK;
+  /* what each row adds to the row group's size: each column a little,
+  ** each value its PLAIN size (as col_append counts them) */
+  if (p->nRowSize < nRow) {
+    aSize = sqlite3_realloc64(p->aRowSize, sizeof(int64_t) * (uint64_t)nRow);
+    if (aSize == NULL) return writer_nomem(p, pErr);
+    p->aRowSize = aSize;
+    p->nRowSize = nRow;
+  }
+  aSize = p->aRowSize;
+  for (r = 0; r < nRow; r++)
+    aSize[r] = p->nCol;
+  for (i = 0; i < p->nCol; i++) {
+    const PqColumn *c = &p->aCol[i];
+    const DbxPqCell *pCell = &aCell[(size_t)i * (size_t)nStride];
+    for (r = 0; r < nRow; r++) {
+      if (pCell[r].bNull) continue;
+      aSize[r] += c->nWidth == 0 ? (int64_t)pCell[r].n + 4 : c->nWidth;
+    }
+  }
+  while (rc == SQLITE_OK && r0 < nRow) {
+    /* the rows up to the one that fills the row group */
+    int64_t nGroupRows = p->nGroupRows, nGroupBytes = p->nGroupBytes;
+    int r1 = r0, bFlush = 0;
+    while (r1 < nRow && !bFlush) {
+      nGroupBytes += aSize[r1++];
+      nGroupRows++;
+      bFlush = nGroupRows >= p->opt.nRowGroupRows ||
+               nGroupBytes >= p->opt.nRowGroupBytes ||
+               (p->opt.nFileBytes > 0 && nGroupBytes >= p->opt.nFileBytes);
+    }
+    /* column by column: each column's pages and dictionary stay in
+    ** cache; what a column writes depends on its own cells only */
+    for (i = 0; rc == SQLITE_OK && i < p->nCol; i++) {
+      PqColumn *c = &p->aCol[i];
+      const DbxPqCell *pCell = &aCell[(size_t)i * (size_t)nStride];
+      for (r = r0; rc == SQLITE_OK && r < r1; r++)
+        rc = col_append(p, c, &pCell[r], pErr);
+    }
+    if (rc) return rc;
+    p->nGroupRows = nGroupRows;
+    p->nGroupBytes = nGroupBytes;
+    p->nRows += r1 - r0;
+    if (bFlush) rc = group_flush(p, pErr);
+    r0 = r1;
+  }
+  return rc;
+}
+
 int dbx_parquet_append(DbxParquet *p, const DbxPqValue *aVal, DbxError *pErr) {
   int i, rc;
   if (p->rc) return writer_fail(p, pErr, p->rc, NULL, NULL, NULL);
@@ -1344,6 +1452,7 @@ static void writer_free(DbxParquet *p) {
   sqlite3_free(p->anByte);
   sqlite3_free(p->aCol);
   sqlite3_free(p->aCell);
+  sqlite3_free(p->aRowSize);
   sqlite3_free(p->zPath);
   dbx_buf_free(&p->groups);
   dbx_buf_free(&p->page);

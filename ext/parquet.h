@@ -208,6 +208,16 @@ int dbx_parquet_append_cells(DbxParquet *p, const DbxPqCell *aCell,
                              DbxError *pErr);
 
 /*
+** Appends nRow rows of cells that dbx_parquet_convert() made for these
+** columns, stored column after column: the cell of row r in column i is
+** aCell[i * nStride + r]. The same file as dbx_parquet_append_cells() on
+** each row; written column by column. Returns SQLITE_OK or an I/O or
+** memory error (sticky).
+*/
+int dbx_parquet_append_rows(DbxParquet *p, const DbxPqCell *aCell, int nRow,
+                            int nStride, DbxError *pErr);
+
+/*
 ** Flushes the last row group, writes each footer, renames every file into
 ** place and frees p. Fills *pReport (may be NULL). On error every file is
 ** removed (as dbx_parquet_abort) and p is freed all the same.

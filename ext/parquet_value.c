@@ -322,6 +322,17 @@ static int conv_fail(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
 
 int dbx_parquet_utf8_valid(const unsigned char *z, size_t n) {
   size_t i = 0;
+  if (n >= 8) {
+    /* most text is ASCII: its words, the last one overlapping */
+    uint64_t w, acc = 0;
+    for (; i + 8 <= n; i += 8) {
+      memcpy(&w, z + i, 8);
+      acc |= w;
+    }
+    memcpy(&w, z + n - 8, 8);
+    if (((acc | w) & 0x8080808080808080ull) == 0) return 1;
+    i = 0;
+  }
   while (i < n) {
     unsigned c = z[i];
     if (c < 0x80) {
@@ -365,11 +376,36 @@ int dbx_parquet_utf8_valid(const unsigned char *z, size_t n) {
 }
 
 /* A REAL as SQLite prints it: 15 significant digits, or 17 when 15 do not
-** give the same double back. Returns the length written into a (40). */
+** give the same double back. Returns the length written into a (40).
+** The texts of the last 8 values are remembered per thread: a column of
+** REALs read as STRING repeats a handful of values, and printing one costs
+** more than the rest of its conversion. */
 static int real_text(double r, char *a) {
+  static _Thread_local struct {
+    uint64_t bits; /* the double, as bits (-0.0 and NaNs kept apart) */
+    int n;         /* the text's length; 0: an empty slot */
+    char a[32];
+  } aMemo[8];
+  static _Thread_local unsigned iNext; /* the slot replaced next */
+  uint64_t bits;
+  int n, k;
+  memcpy(&bits, &r, 8);
+  for (k = 0; k < 8; k++) {
+    if (aMemo[k].bits == bits && aMemo[k].n) {
+      memcpy(a, aMemo[k].a, (size_t)aMemo[k].n + 1);
+      return aMemo[k].n;
+    }
+  }
   sqlite3_snprintf(40, a, "%!.15g", r);
   if (isfinite(r) && strtod(a, NULL) != r) sqlite3_snprintf(40, a, "%!.17g", r);
-  return (int)strlen(a);
+  n = (int)strlen(a);
+  if (n < (int)sizeof(aMemo[0].a)) {
+    k = (int)(iNext++ & 7);
+    aMemo[k].bits = bits;
+    aMemo[k].n = n;
+    memcpy(aMemo[k].a, a, (size_t)n + 1);
+  }
+  return n;
 }
 
 /* The n bytes at z without leading and trailing blanks, NUL-terminated
@@ -529,6 +565,60 @@ static int parse_date(const char **pz, int64_t *pDays) {
   }
   *pDays = dbx_result_days_from_civil(y, m, d);
   *pz = z;
+  return 1;
+}
+
+/*
+** The common shape of timestamp text, "YYYY-MM-DD HH:MM:SS[.f...]" (or a
+** 'T'), with no blank, sign or zone and at most 6 fraction digits, n bytes
+** at z, read into *pMicros without copying or trimming. Returns 1 when
+** done, 0 when the text has another shape or is not a valid time (then
+** parse_timestamp decides, and says why).
+*/
+static int parse_timestamp_fast(const char *z, int n, int64_t *pMicros) {
+  static const int aDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const unsigned char *u = (const unsigned char *)z;
+  int y, m, d, h, mi, s, i, frac = 0;
+  int64_t days;
+  if (n < 19 || n > 26 || n == 20 || u[4] != '-' || u[7] != '-' ||
+      (u[10] != ' ' && u[10] != 'T' && u[10] != 't') || u[13] != ':' ||
+      u[16] != ':' || (n > 19 && u[19] != '.')) {
+    return 0;
+  }
+  for (i = 0; i < n; i++) {
+    if (i == 4 || i == 7 || i == 10 || i == 13 || i == 16 || i == 19) continue;
+    if ((unsigned)(u[i] - '0') > 9u) return 0;
+  }
+#define D2(k) ((u[k] - '0') * 10 + (u[(k) + 1] - '0'))
+  y = D2(0) * 100 + D2(2);
+  m = D2(5);
+  d = D2(8);
+  h = D2(11);
+  mi = D2(14);
+  s = D2(17);
+#undef D2
+  for (i = 20; i < 26; i++)
+    frac = frac * 10 + (i < n ? u[i] - '0' : 0);
+  if (m < 1 || m > 12 || d < 1 || d > aDays[m - 1] || h > 23 || mi > 59 ||
+      s > 59) {
+    return 0;
+  }
+  if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
+    return 0;
+  }
+  {
+    /* the day of the previous stamp read by this thread, most often
+    ** the same one */
+    static _Thread_local int iLastDate = -1;
+    static _Thread_local int64_t iLastDays;
+    int iDate = (y * 16 + m) * 32 + d;
+    if (iDate != iLastDate) {
+      iLastDays = dbx_result_days_from_civil(y, m, d);
+      iLastDate = iDate;
+    }
+    days = iLastDays;
+  }
+  *pMicros = ((days * 86400 + h * 3600 + mi * 60 + s) * 1000000) + frac;
   return 1;
 }
 
@@ -798,6 +888,7 @@ static int conv_time(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
     return SQLITE_OK;
   }
   case SQLITE_TEXT:
+    if (parse_timestamp_fast(v->z, v->n, &pCell->i)) return SQLITE_OK;
     z = TRIMMED(v, a);
     rc = z ? parse_timestamp(z, pCol->eType == DBX_PQ_TIMESTAMP_NTZ, &pCell->i)
            : 0;
@@ -825,8 +916,18 @@ static int conv_bytes(const DbxPqColumn *pCol, const DbxPqValue *v,
       return conv_fail(pCol, v, iRow, "needs a blob or text", pErr);
     }
     if (v->eType == SQLITE_INTEGER) {
-      sqlite3_snprintf(sizeof(pCell->aScratch), (char *)pCell->aScratch, "%lld",
-                       (long long)v->i);
+      /* as "%lld" prints it, without the formatter */
+      char aRev[24];
+      uint64_t u = v->i < 0 ? 0 - (uint64_t)v->i : (uint64_t)v->i;
+      int nRev = 0, k = 0;
+      do {
+        aRev[nRev++] = (char)('0' + u % 10);
+        u /= 10;
+      } while (u);
+      if (v->i < 0) pCell->aScratch[k++] = '-';
+      while (nRev > 0)
+        pCell->aScratch[k++] = (unsigned char)aRev[--nRev];
+      pCell->aScratch[k] = 0;
     } else {
       if (pCol->eType == DBX_PQ_JSON && !isfinite(v->r)) {
         return conv_fail(pCol, v, iRow, "needs a finite number", pErr);

@@ -481,6 +481,91 @@ static void conversions_of_dates_and_times(void **state) {
        "column \"c\" row 3: TIMESTAMP out of range: '999999-12-31 00:00:00'");
 }
 
+/*
+** Timestamp text of the common shape ("YYYY-MM-DD HH:MM:SS.fff") takes a
+** shorter path than text with blanks around it; both must agree, on the
+** value and on the refusal, for every variation of a few valid and
+** invalid stamps (each byte changed to a digit, a blank, a separator).
+*/
+static void timestamps_agree_with_and_without_blanks(void **state) {
+  static const char *const azBase[] = {
+      "2024-01-01 00:00:00.000", "2024-02-29 23:59:59",
+      "2023-02-29 12:00:00",     "1999-12-31T23:59:59.999999",
+      "2024-13-01 00:00:00.5",   "2024-04-31 10:20:30.1234567",
+      "0000-01-01 00:00:00",     "9999-12-31 24:00:00.00"};
+  static const char acSub[] = "0159 -:.TZ";
+  const char *azType[] = {"TIMESTAMP", "TIMESTAMP_NTZ"};
+  size_t i, k, t;
+  (void)state;
+  for (t = 0; t < 2; t++) {
+    DbxPqColumn c = {0};
+    DbxError err;
+    dbx_error_clear(&err);
+    c.zName = "c";
+    assert_int_equal(dbx_parquet_type_parse(azType[t], &c, &err), SQLITE_OK);
+    for (i = 0; i < sizeof(azBase) / sizeof(azBase[0]); i++) {
+      size_t n = strlen(azBase[i]), j;
+      for (j = 0; j <= n; j++) {
+        for (k = 0; k < sizeof(acSub); k++) {
+          char a[40], b[48];
+          DbxPqCell c1, c2;
+          DbxPqValue v1, v2;
+          int rc1, rc2;
+          memcpy(a, azBase[i], n + 1);
+          if (j < n) {
+            if (acSub[k] == 0) continue;
+            a[j] = acSub[k];
+          } else if (k > 0) {
+            break; /* the stamp as it is, once */
+          }
+          snprintf(b, sizeof(b), " %s", a);
+          v1 = v_text(a);
+          v2 = v_text(b);
+          memset(&c1, 0, sizeof(c1));
+          memset(&c2, 0, sizeof(c2));
+          rc1 = dbx_parquet_convert(&c, &v1, 1, &c1, &err);
+          dbx_error_clear(&err);
+          rc2 = dbx_parquet_convert(&c, &v2, 1, &c2, &err);
+          dbx_error_clear(&err);
+          if (rc1 != rc2 || (rc1 == SQLITE_OK && c1.i != c2.i)) {
+            fprintf(stderr, "'%s': %d %lld, '%s': %d %lld\n", a, rc1,
+                    (long long)c1.i, b, rc2, (long long)c2.i);
+          }
+          assert_int_equal(rc1, rc2);
+          if (rc1 == SQLITE_OK) assert_true(c1.i == c2.i);
+        }
+      }
+    }
+  }
+}
+
+/* A REAL read as text gives the same text every time (the text of a
+** repeated value is remembered); an INTEGER reads as "%lld" prints it. */
+static void reals_as_text_repeat(void **state) {
+  static const double aR[] = {17.1, 17.0, -0.0, 0.1, 1e300, 1.0 / 3, 100.0};
+  static const char *const azR[] = {
+      "17.1", "17.0", "0.0", "0.1", "1.0e+300", "0.33333333333333331", "100.0"};
+  int i, k;
+  (void)state;
+  for (k = 0; k < 3; k++) {
+    for (i = 0; i < 7; i++) {
+      DbxPqCell c = conv("STRING", v_real(aR[i]), NULL);
+      assert_int_equal(c.n, (int)strlen(azR[i]));
+      assert_memory_equal(c.z, azR[i], (size_t)c.n);
+    }
+  }
+  {
+    static const int64_t aI[] = {0, 7, -7, INT64_MAX, INT64_MIN};
+    for (i = 0; i < 5; i++) {
+      char a[32];
+      DbxPqCell c = conv("STRING", v_int(aI[i]), NULL);
+      snprintf(a, sizeof(a), "%lld", (long long)aI[i]);
+      assert_int_equal(c.n, (int)strlen(a));
+      assert_memory_equal(c.z, a, (size_t)c.n + 1);
+    }
+  }
+}
+
 static void conversions_of_text(void **state) {
   DbxPqCell c;
   DbxPqValue blob = {SQLITE_BLOB, 0, 0, "a\0b", 3};
@@ -573,6 +658,108 @@ static void utf8_validation(void **state) {
 ** The writer
 */
 
+/* The whole file at zPath into a new buffer (*pn bytes). */
+static unsigned char *file_slurp(const char *zPath, long *pn) {
+  FILE *f = fopen(zPath, "rb");
+  unsigned char *a;
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  *pn = ftell(f);
+  fseek(f, 0, SEEK_SET);
+  a = malloc((size_t)*pn + 1);
+  assert_non_null(a);
+  assert_int_equal(fread(a, 1, (size_t)*pn, f), (size_t)*pn);
+  fclose(f);
+  return a;
+}
+
+/*
+** Rows appended many at a time (cells stored column by column) make the
+** same file as rows appended one by one: row groups and pages ending in
+** the middle of a batch, NULLs, dictionaries that fill up and values too
+** distinct for one.
+*/
+static void writer_rows_at_once_match_one_by_one(void **state) {
+  char zDir[] = "/tmp/dbx-pq-XXXXXX";
+  char azPath[2][64];
+  DbxPqColumn aCol[4] = {{"id", DBX_PQ_BIGINT, 0, 0, 1},
+                         {"name", DBX_PQ_STRING, 0, 0, 0},
+                         {"r", DBX_PQ_DOUBLE, 0, 0, 0},
+                         {"u", DBX_PQ_STRING, 0, 0, 0}};
+  enum { N_ROW = 5000, N_COL = 4 };
+  static DbxPqCell aCell[N_ROW * N_COL], aByCol[N_ROW * N_COL];
+  static char azText[N_ROW][2][24];
+  DbxPqOptions o;
+  DbxError err;
+  unsigned char *a0, *a1;
+  long n0, n1;
+  int v, i;
+  (void)state;
+  assert_non_null(mkdtemp(zDir));
+  dbx_error_clear(&err);
+  memset(aCell, 0, sizeof(aCell));
+  for (i = 0; i < N_ROW; i++) {
+    DbxPqCell *c = &aCell[i * N_COL];
+    snprintf(azText[i][0], 24, "name-%d", i % 37);
+    snprintf(azText[i][1], 24, "u-%d", i * 7919);
+    c[0].i = i;
+    c[1].bNull = i % 5 == 0;
+    c[1].z = (const unsigned char *)azText[i][0];
+    c[1].n = (int)strlen(azText[i][0]);
+    c[2].bNull = i % 7 == 0;
+    c[2].r = i / 3.0;
+    c[3].z = (const unsigned char *)azText[i][1];
+    c[3].n = (int)strlen(azText[i][1]);
+    for (v = 0; v < N_COL; v++)
+      aByCol[v * N_ROW + i] = c[v];
+  }
+  dbx_parquet_options_init(&o);
+  o.nRowGroupRows = 777;
+  o.nRowGroupBytes = 20000;
+  o.nDictBytes = 300;
+  o.nPageBytes = 1500;
+  o.nFileBytes = 5000;
+  for (v = 0; v < 2; v++) {
+    DbxParquet *p;
+    DbxPqReport rep;
+    snprintf(azPath[v], sizeof(azPath[v]), "%s/%d.parquet", zDir, v);
+    assert_int_equal(dbx_parquet_open(azPath[v], aCol, N_COL, &o, &p, &err),
+                     SQLITE_OK);
+    if (v == 0) {
+      for (i = 0; i < N_ROW; i++)
+        assert_int_equal(dbx_parquet_append_cells(p, &aCell[i * N_COL], &err),
+                         SQLITE_OK);
+    } else {
+      for (i = 0; i < N_ROW; i += 300) {
+        int n = N_ROW - i < 300 ? N_ROW - i : 300;
+        assert_int_equal(dbx_parquet_append_rows(p, &aByCol[i], n, N_ROW, &err),
+                         SQLITE_OK);
+      }
+    }
+    assert_int_equal(dbx_parquet_rows(p), N_ROW);
+    assert_int_equal(dbx_parquet_close(p, &rep, &err), SQLITE_OK);
+    assert_true(rep.nFile > 1);
+    for (i = 0; i < rep.nFile; i++) {
+      char zOther[80];
+      /* 1.parquet.2 was written as 0.parquet.2 */
+      snprintf(zOther, sizeof(zOther), "%s/%d.parquet%s", zDir, 1 - v,
+               rep.azPath[i] + strlen(azPath[v]));
+      if (v == 1) {
+        a0 = file_slurp(zOther, &n0);
+        a1 = file_slurp(rep.azPath[i], &n1);
+        assert_int_equal(n0, n1);
+        assert_memory_equal(a0, a1, (size_t)n0);
+        free(a0);
+        free(a1);
+        unlink(zOther);
+        unlink(rep.azPath[i]);
+      }
+    }
+    dbx_parquet_report_free(&rep);
+  }
+  rmdir(zDir);
+}
+
 static void writer_renames_on_close_and_removes_on_abort(void **state) {
   char zDir[] = "/tmp/dbx-pq-XXXXXX";
   char zPath[64], zTmp[80];
@@ -664,8 +851,11 @@ int main(void) {
       cmocka_unit_test(conversions_of_numbers),
       cmocka_unit_test(conversions_of_decimals),
       cmocka_unit_test(conversions_of_dates_and_times),
+      cmocka_unit_test(timestamps_agree_with_and_without_blanks),
+      cmocka_unit_test(reals_as_text_repeat),
       cmocka_unit_test(conversions_of_text),
       cmocka_unit_test(utf8_validation),
+      cmocka_unit_test(writer_rows_at_once_match_one_by_one),
       cmocka_unit_test(writer_renames_on_close_and_removes_on_abort),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
