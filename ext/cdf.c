@@ -408,7 +408,7 @@ void dbx_cdf_error(DbxError *pErr, const DbxCdfTable *pT,
                       zName, zRange, alter.z);
   } else if (CODE_IN(old.zCode, azMissing)) {
     iFrom = pHist->iFirstCdf > pHist->iEarliest ? pHist->iFirstCdf
-                                                 : pHist->iEarliest;
+                                                : pHist->iEarliest;
     dbx_error_set_api(pErr, old.rc, old.httpStatus, old.zCode,
                       "versions %s of %s include some without change data "
                       "(the change data feed is on from version %" PRId64
@@ -603,9 +603,8 @@ static int read_once(DbxClient *pClient, const DbxCdfTable *pT,
 
 int dbx_cdf_read(DbxClient *pClient, const DbxCdfTable *pT,
                  const DbxCdfRange *pRange, DbxCdfSqlFn xSql, void *pArg,
-                 const DbxParam *aParam, int nParam,
-                 const DbxStmtOptions *pOpt, DbxRows **ppRows,
-                 DbxCdfRange *pSettled, DbxError *pErr) {
+                 const DbxParam *aParam, int nParam, const DbxStmtOptions *pOpt,
+                 DbxRows **ppRows, DbxCdfRange *pSettled, DbxError *pErr) {
   DbxCdfLatest latest;
   DbxCdfHistory hist;
   DbxCdfRange r = *pRange;

@@ -28,8 +28,8 @@
 #define DBX_CDF_NONE ((int64_t)-1)
 
 /* The columns table_changes() adds to the table's own, in this order. */
-#define DBX_CDF_CHANGE_TYPE "_change_type"
-#define DBX_CDF_COMMIT_VERSION "_commit_version"
+#define DBX_CDF_CHANGE_TYPE      "_change_type"
+#define DBX_CDF_COMMIT_VERSION   "_commit_version"
 #define DBX_CDF_COMMIT_TIMESTAMP "_commit_timestamp"
 
 /* A table whose change feed is read: its three unquoted name parts. */
@@ -164,8 +164,7 @@ typedef char *(*DbxCdfSqlFn)(void *pArg, const char *zSource);
 */
 int dbx_cdf_read(DbxClient *pClient, const DbxCdfTable *pT,
                  const DbxCdfRange *pRange, DbxCdfSqlFn xSql, void *pArg,
-                 const DbxParam *aParam, int nParam,
-                 const DbxStmtOptions *pOpt, DbxRows **ppRows,
-                 DbxCdfRange *pSettled, DbxError *pErr);
+                 const DbxParam *aParam, int nParam, const DbxStmtOptions *pOpt,
+                 DbxRows **ppRows, DbxCdfRange *pSettled, DbxError *pErr);
 
 #endif /* DBX_CDF_H */

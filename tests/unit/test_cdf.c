@@ -42,11 +42,11 @@ static DbxCdfRange version_range(DbxOp eOp, DbxValue v) {
   return r;
 }
 
-#define ASSERT_RANGE(r, lo, hi, empty)                                        \
-  do {                                                                        \
-    assert_int_equal((r).iStart, (lo));                                       \
-    assert_int_equal((r).iEnd, (hi));                                         \
-    assert_int_equal((r).bEmpty, (empty));                                    \
+#define ASSERT_RANGE(r, lo, hi, empty)                                         \
+  do {                                                                         \
+    assert_int_equal((r).iStart, (lo));                                        \
+    assert_int_equal((r).iEnd, (hi));                                          \
+    assert_int_equal((r).bEmpty, (empty));                                     \
   } while (0)
 
 static void version_constraints_bound_the_range(void **state) {
@@ -306,8 +306,9 @@ static void history_says_where_the_feed_starts(void **state) {
                       "{delta.enableChangeDataFeed=true}");
   assert_int_equal(h.iFirstCdf, DBX_CDF_NONE);
   dbx_cdf_history_init(&h);
-  dbx_cdf_history_row(&h, 2, "UNSET TBLPROPERTIES",
-                      "{\"properties\":\"[\\\"delta.enableChangeDataFeed\\\"]\"}");
+  dbx_cdf_history_row(
+      &h, 2, "UNSET TBLPROPERTIES",
+      "{\"properties\":\"[\\\"delta.enableChangeDataFeed\\\"]\"}");
   assert_int_equal(h.iFirstCdf, DBX_CDF_NONE);
   dbx_cdf_history_init(&h);
   dbx_cdf_history_row(&h, 5, "CREATE OR REPLACE TABLE",
@@ -366,7 +367,8 @@ static void errors_say_what_to_do(void **state) {
   /* without the history, the same way out */
   e = failed("DELTA_MISSING_CHANGE_DATA");
   dbx_cdf_error(&e, &U, &r, NULL);
-  assert_non_null(strstr(e.zMsg, "SET TBLPROPERTIES (delta.enableChangeDataFeed = true)"));
+  assert_non_null(
+      strstr(e.zMsg, "SET TBLPROPERTIES (delta.enableChangeDataFeed = true)"));
   /* enabled at version 3: read from there, or resync */
   e = failed("DELTA_MISSING_CHANGE_DATA");
   dbx_cdf_history_init(&h);
