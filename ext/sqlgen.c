@@ -6,7 +6,7 @@
 ** CREATE VIRTUAL TABLE ... USING databricks(table=...) names, and the
 ** column declarations of that virtual table; and the statements of the
 ** write path: CREATE TABLE, ALTER TABLE ADD COLUMNS, COPY INTO, the merge
-** stage table and MERGE (the change feed's table_changes is to come), so
+** stage table and MERGE (cdf.c writes table_changes() with these), so
 ** that quoting, literals and type names have one home. It also says which
 ** SQL text only reads, so that a submit lost in transit may be sent again
 ** (statements.c).

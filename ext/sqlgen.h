@@ -9,8 +9,9 @@
 ** gets, which type a SQLite value gets when a table is written, and
 ** whether SQL text only reads (so its submit may be repeated); and the
 ** statement builders of the write path (CREATE TABLE, ALTER TABLE ADD
-** COLUMNS, COPY INTO, the merge stage, MERGE), as those of the change
-** feed (table_changes) will be. Pure: no network and no sqlite3 values;
+** COLUMNS, COPY INTO, the merge stage, MERGE). The change feed's
+** table_changes() and DESCRIBE HISTORY are written by cdf.c with the
+** quoting of this file. Pure: no network and no sqlite3 values;
 ** the SQLite allocator only.
 */
 #ifndef DBX_SQLGEN_H

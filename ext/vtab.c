@@ -17,6 +17,10 @@
 ** stores them in the shadow table "<name>_columns", from which xConnect
 ** declares them without a network call; dbx_refresh() reads them again.
 **
+** changes=true declares the table's columns plus _change_type,
+** _commit_version and _commit_timestamp, stored like the others; its scans
+** read table_changes() (cdf.h) and it refuses writes.
+**
 ** The arguments are parsed in vtab_args.c and scans run in vtab_scan.c
 ** (vtab.h), writes in vtab_txn.c. The module is SQLITE_VTAB_DIRECTONLY (it
 ** talks to the network). A table= table also has the shadow table
@@ -27,7 +31,16 @@
 #include <string.h>
 
 #include "catalog.h"
+#include "cdf.h"
 #include "vtab.h"
+
+/* The columns table_changes() adds, as a changes=true table declares them. */
+static const struct {
+  const char *zName;
+  const char *zType;
+} aChangeCol[] = {{DBX_CDF_CHANGE_TYPE, "STRING"},
+                  {DBX_CDF_COMMIT_VERSION, "BIGINT"},
+                  {DBX_CDF_COMMIT_TIMESTAMP, "TIMESTAMP"}};
 
 /* ---------------------------------------------------------------------
 ** Connecting: options, columns, the declared schema
@@ -310,6 +323,15 @@ static int vtab_declare(DbxVtab *p, const VtabColumn *aCol, int nCol,
     dbx_buf_free(&decl);
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
+  p->iCommitVersion = vtab_column_index(p, DBX_CDF_COMMIT_VERSION);
+  p->iCommitTs = vtab_column_index(p, DBX_CDF_COMMIT_TIMESTAMP);
+  if (p->args.bChanges && (p->iCommitVersion < 0 || p->iCommitTs < 0)) {
+    dbx_buf_free(&decl);
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "the stored columns of %s lack those of the change "
+                         "feed: DROP TABLE %s and create it again",
+                         p->zVtabName, p->zVtabName);
+  }
   p->remote.zTable = p->zTable;
   p->remote.zQuery = p->zQuery;
   p->remote.azCol = (const char *const *)p->azCol;
@@ -427,7 +449,7 @@ static int vtab_fetch_columns(DbxVtab *p, int bCreate, int *pbChanged,
   if (rc) goto done;
   nRemote = pInfo ? pInfo->nCol : pRows ? dbx_rows_column_count(pRows) : 0;
   aCol = sqlite3_malloc64(sizeof(VtabColumn) *
-                          (sqlite3_uint64)(nRemote + nSpec + 1));
+                          (sqlite3_uint64)(nRemote + nSpec + 4));
   if (aCol == NULL) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     goto done;
@@ -460,6 +482,22 @@ static int vtab_fetch_columns(DbxVtab *p, int bCreate, int *pbChanged,
       aCol[nCol].zTypeName = "";
       nCol++;
     }
+  }
+  /* changes=true: then the columns of the change feed */
+  for (i = 0; p->args.bChanges && i < (int)DBX_ARRAY_SIZE(aChangeCol); i++) {
+    for (j = 0; j < nRemote; j++) {
+      if (sqlite3_stricmp(aCol[j].zName, aChangeCol[i].zName) == 0) {
+        rc = dbx_error_set(pErr, SQLITE_ERROR,
+                           "%s has a column named %s, which its change feed "
+                           "uses itself: read it without changes=true",
+                           p->zDisplay, aChangeCol[i].zName);
+        goto done;
+      }
+    }
+    aCol[nCol].zName = aChangeCol[i].zName;
+    aCol[nCol].zTypeText = aChangeCol[i].zType;
+    aCol[nCol].zTypeName = aChangeCol[i].zType;
+    nCol++;
   }
   if (bCreate) {
     rc = vtab_declare(p, aCol, nCol, pErr);
@@ -640,7 +678,9 @@ static int vtab_init(sqlite3 *db, void *pAux, int argc, const char *const *argv,
   if (bCreate) {
     rc = dbx_vtab_ready(p, &e);
     if (rc == SQLITE_OK) rc = vtab_fetch_columns(p, 1, NULL, &e);
-    if (rc == SQLITE_OK && p->args.zTable) rc = dbx_vtab_state_create(p, &e);
+    if (rc == SQLITE_OK && p->args.zTable && !p->args.bChanges) {
+      rc = dbx_vtab_state_create(p, &e);
+    }
   } else {
     rc = vtab_load_columns(p, &e);
     if (rc == SQLITE_NOTFOUND) {
@@ -694,7 +734,7 @@ static int vtabRename(sqlite3_vtab *pVtab, const char *zNew) {
   int rc = (zSql && zName) ? sqlite3_exec(p->db, zSql, NULL, NULL, NULL)
                            : SQLITE_NOMEM;
   sqlite3_free(zSql);
-  if (rc == SQLITE_OK && p->args.zTable) {
+  if (rc == SQLITE_OK && p->args.zTable && !p->args.bChanges) {
     zSql = sqlite3_mprintf(
         "ALTER TABLE \"%w\".\"%w_state\" RENAME TO \"%w_state\"", p->zDb,
         p->zVtabName, zNew);
@@ -712,7 +752,7 @@ static int vtabRename(sqlite3_vtab *pVtab, const char *zNew) {
 
 /* xShadowName: "<name>_columns" and "<name>_state" belong to the table
 ** (SQLite then protects them from writes by ordinary SQL in defensive
-** mode). */
+** mode). A changes=true table has no "_state": it is never written. */
 static int vtabShadowName(const char *zSuffix) {
   return sqlite3_stricmp(zSuffix, "columns") == 0 ||
          sqlite3_stricmp(zSuffix, "state") == 0;
@@ -800,7 +840,9 @@ void dbx_vtab_refresh(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   rc = dbx_vtab_ready(p, &e);
   if (rc == SQLITE_OK) rc = vtab_fetch_columns(p, 0, &bChanged, &e);
-  if (rc == SQLITE_OK && p->args.zTable) rc = dbx_vtab_state_create(p, &e);
+  if (rc == SQLITE_OK && p->args.zTable && !p->args.bChanges) {
+    rc = dbx_vtab_state_create(p, &e);
+  }
   if (rc) {
     dbx_error_to_context(ctx, &e);
     return;

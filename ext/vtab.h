@@ -11,7 +11,8 @@
 **   vtab_args.c  the CREATE VIRTUAL TABLE arguments, parsed into a
 **                DbxVtabArgs by a table of known arguments;
 **   vtab_scan.c  reading: xBestIndex (the remote plan), xOpen, xFilter,
-**                xNext, xEof, xColumn, xRowid, and the cursor.
+**                xNext, xEof, xColumn, xRowid, and the cursor; a
+**                changes=true table reads through cdf.h.
 **   vtab_txn.c   writing: xUpdate staging rows in a spool (spool.h) and
 **                xBegin/xSync/xCommit/xRollback/xSavepoint/xRelease/
 **                xRollbackTo, the commit handing them to commit.h.
@@ -48,6 +49,7 @@ typedef struct DbxVtabArgs {
   DbxVtabArgKind *aeKind; /* owned; what each argument is for */
   const char *zTable;     /* borrowed from azVal: table=, or NULL */
   const char *zQuery;     /* borrowed from azVal: query=, or NULL */
+  int bChanges;           /* changes=true: the table's change feed */
   /* writes (vtab_txn.c); strings borrowed from azVal, NULL when not given */
   const char *zCreate;         /* create=: the columns of a missing table */
   const char *zModel;          /* model=: a model's columns instead */
@@ -112,6 +114,8 @@ typedef struct DbxVtab {
   int nKey;
   int *aiVersion; /* owned; version columns */
   int nVersion;
+  int iCommitVersion;    /* changes=true: the _commit_version column */
+  int iCommitTs;         /* changes=true: the _commit_timestamp column */
 } DbxVtab;
 
 /*

@@ -115,6 +115,12 @@ static int arg_bool(const char *zKey, const char *zVal, int *pb,
   return SQLITE_OK;
 }
 
+/* changes=true: the Change Data Feed of the table= table (cdf.h). */
+static int arg_changes(ArgParse *p, const char *zKey, const char *zVal,
+                       DbxError *pErr) {
+  return arg_bool(zKey, zVal, &p->a->bChanges, pErr);
+}
+
 /* create='col TYPE, ...': checked as the CREATE TABLE will read it. */
 static int arg_create(ArgParse *p, const char *zKey, const char *zVal,
                       DbxError *pErr) {
@@ -219,6 +225,7 @@ static const struct ArgDef {
 } aArgDef[] = {
     {"table", NULL, DBX_VTAB_ARG_SOURCE, arg_table},
     {"query", NULL, DBX_VTAB_ARG_SOURCE, arg_query},
+    {"changes", NULL, DBX_VTAB_ARG_SOURCE, arg_changes},
     {"create", NULL, DBX_VTAB_ARG_WRITE, arg_create},
     {"model", NULL, DBX_VTAB_ARG_WRITE, arg_model},
     {"change_data_feed", NULL, DBX_VTAB_ARG_WRITE, arg_write},
@@ -380,6 +387,18 @@ int dbx_vtab_args_parse(int argc, const char *const *argv, DbxVtabArgs *a,
                        "a query= table is read-only: create=, model=, "
                        "ingested_at= and staging_volume= need "
                        "table='catalog.schema.table'");
+  }
+  if (rc == SQLITE_OK && a->bChanges && a->zQuery) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "changes=true reads the change feed of a table: give "
+                       "table='catalog.schema.table', not query=");
+  }
+  if (rc == SQLITE_OK && a->bChanges &&
+      (a->zCreate || a->zModel || a->zIngestedAt || a->zStagingVolume ||
+       a->zMode || a->zMergeKeys || a->zVersionColumns || a->bCdf)) {
+    rc = dbx_error_set(pErr, SQLITE_ERROR,
+                       "a changes=true table is read-only: give the write "
+                       "options to a table without changes=true");
   }
   if (rc == SQLITE_OK && a->zQuery && a->zQuery[0] == 0) {
     rc = dbx_error_set(pErr, SQLITE_ERROR, "query= is empty: give a SELECT");

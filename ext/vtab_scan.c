@@ -10,9 +10,16 @@
 ** answer; the plan travels to xFilter as idxStr, where the actual values
 ** become typed statement parameters. The cursor streams the statement's
 ** rows (rows.h), one chunk at a time, and never holds the whole result.
+**
+** A changes=true table plans the same way: _change_type, _commit_version
+** and _commit_timestamp are ordinary columns to pushdown.c, so their terms
+** are exact or re-checked by its rules. In xFilter the terms on the last
+** two also bound the table_changes() range (cdf.h), which reads the latest
+** version first: a range beyond it returns no rows and sends nothing more.
 */
 #include <string.h>
 
+#include "cdf.h"
 #include "vtab.h"
 
 /* A scan in progress. */
@@ -288,8 +295,14 @@ int dbx_vtab_best_index(sqlite3_vtab *pVtab, sqlite3_index_info *pInfo) {
       (pInfo->nOrderBy == 0 || plan.nOrder > 0)) {
     plan_limit(pInfo, &plan, iLimit, iOffset, &rRows);
   }
-  zPlan = dbx_pushdown_plan_encode(&plan, &p->remote,
-                                   p->zQuery ? "(query)" : p->zDisplay);
+  if (p->args.bChanges) {
+    char *zFrom = sqlite3_mprintf("table_changes(%s)", p->zDisplay);
+    zPlan = zFrom ? dbx_pushdown_plan_encode(&plan, &p->remote, zFrom) : NULL;
+    sqlite3_free(zFrom);
+  } else {
+    zPlan = dbx_pushdown_plan_encode(&plan, &p->remote,
+                                     p->zQuery ? "(query)" : p->zDisplay);
+  }
   if (zPlan == NULL) return SQLITE_NOMEM;
   pInfo->idxStr = zPlan;
   pInfo->needToFreeIdxStr = 1;
@@ -457,6 +470,66 @@ static int plan_may_be_large(const DbxPlan *pPlan) {
   return 1;
 }
 
+/* What changes_sql() builds a change read's statement from. */
+typedef struct ChangesBuild {
+  const DbxVtab *p;
+  const DbxPlan *pPlan;
+  const DbxValue *aVal;
+  int nArg;
+} ChangesBuild;
+
+/* DbxCdfSqlFn: the scan's statement with table_changes(...) as its
+** source. The plan and values built once already, so only memory can
+** fail. */
+static char *changes_sql(void *pArg, const char *zSource) {
+  ChangesBuild *b = pArg;
+  DbxRemote r = b->p->remote;
+  DbxScanSql s;
+  DbxError e;
+  char *zSql;
+  dbx_error_clear(&e);
+  r.zTable = zSource;
+  if (dbx_pushdown_build(&r, b->pPlan, b->aVal, b->nArg, &s, &e)) return NULL;
+  zSql = s.zSql;
+  s.zSql = NULL;
+  dbx_pushdown_scan_clear(&s);
+  return zSql;
+}
+
+/*
+** A scan of a changes=true table: the terms on _commit_version and
+** _commit_timestamp bound the range, then cdf.h reads the latest version
+** and runs the scan's statement over table_changes(). *ppRows is NULL when
+** the range is empty.
+*/
+static int filter_changes(DbxVtab *p, const DbxPlan *pPlan,
+                          const FilterArgs *f, int nArg, const DbxParam *aParam,
+                          int nParam, const DbxStmtOptions *pOpt,
+                          DbxRows **ppRows, DbxError *pErr) {
+  DbxCdfTable t;
+  DbxCdfRange range;
+  ChangesBuild b;
+  int i;
+  dbx_cdf_range_init(&range);
+  for (i = 0; i < nArg; i++) {
+    const DbxPlanArg *a = &pPlan->aArg[i];
+    if (a->iCol >= 0 && a->iCol == p->iCommitVersion) {
+      dbx_cdf_range_add(&range, 0, a->eOp, &f->aVal[i]);
+    } else if (a->iCol >= 0 && a->iCol == p->iCommitTs) {
+      dbx_cdf_range_add(&range, 1, a->eOp, &f->aVal[i]);
+    }
+  }
+  t.zCatalog = p->zCatalog;
+  t.zSchema = p->zSchema;
+  t.zName = p->zName;
+  b.p = p;
+  b.pPlan = pPlan;
+  b.aVal = f->aVal;
+  b.nArg = nArg;
+  return dbx_cdf_read(p->pClient, &t, &range, changes_sql, &b, aParam, nParam,
+                      pOpt, ppRows, NULL, pErr);
+}
+
 /*
 ** xFilter: rebuilds the plan from idxStr, turns argv into typed parameters
 ** (terms whose value cannot be pushed are dropped unless planned exact),
@@ -519,14 +592,17 @@ int dbx_vtab_filter(sqlite3_vtab_cursor *pCursor, int idxNum,
       o.eDisposition = DBX_DISP_EXTERNAL_LINKS;
     }
   }
-  if (rc == SQLITE_OK) {
+  if (rc == SQLITE_OK && p->args.bChanges) {
+    rc = filter_changes(p, &plan, &f, argc, aParam, s.nParam, &o,
+                        &pCur->pRows, &e);
+  } else if (rc == SQLITE_OK) {
     rc = dbx_rows_execute(p->pClient, s.zSql, aParam, s.nParam, &o,
                           &pCur->pRows, &e);
   }
   sqlite3_free(aParam);
   dbx_pushdown_scan_clear(&s);
   filter_args_free(&f);
-  if (rc == SQLITE_OK) {
+  if (rc == SQLITE_OK && pCur->pRows) {
     rc = dbx_rows_next(pCur->pRows, &e);
     if (rc == SQLITE_ROW) {
       pCur->bEof = 0;

@@ -228,6 +228,13 @@ static int txn_open(DbxVtab *p, DbxError *pErr) {
   DbxSqlCol *aSpec = NULL;
   const char *zIngested = NULL;
   int i, nSpec = 0, iFill = -1, rc;
+  if (p->args.bChanges) {
+    return dbx_error_set(pErr, SQLITE_READONLY,
+                         "%s is a change feed (changes=true) and read-only: "
+                         "write to a table without changes=true, or run SQL "
+                         "with dbx_exec()",
+                         p->zVtabName);
+  }
   if (p->args.zQuery) {
     return dbx_error_set(pErr, SQLITE_READONLY,
                          "a query= table is read-only: write to a table= "

@@ -31,6 +31,11 @@
 //                            link_ttl_seconds, chunk_rows, chunk_bytes, inline_limit_bytes,
 //                            results_ttl_seconds) -> the settings now in force
 // POST   /admin/warehouses/{id}   {"state": "RUNNING"|"STOPPED"|"STARTING"} set a warehouse state
+// POST   /admin/tables/{full_name}/expire   {"before_version": N} expire the history of a table
+//                            before version N, as VACUUM and log retention do: DESCRIBE HISTORY
+//                            lists versions from N on and table_changes over an earlier version
+//                            fails with DELTA_CHANGE_DATA_FILE_NOT_FOUND
+//                            -> {"earliest_version", "latest_version"}
 
 import { ApiError } from './sql/errors.mjs';
 
@@ -78,6 +83,10 @@ export function routes(ws) {
       const w = ws.setWarehouseState(decodeURIComponent(ctx.params[0]), state);
       if (!w) throw new ApiError(404, 'RESOURCE_DOES_NOT_EXIST', `Warehouse ${ctx.params[0]} does not exist.`);
       ctx.send(200, { id: w.id, state: w.state });
+    } },
+    { ...open, method: 'POST', path: /^\/admin\/tables\/([^/]+)\/expire$/, handler: async (ctx) => {
+      const { before_version: before } = ctx.json();
+      ctx.send(200, await ws.engine.expireHistory(decodeURIComponent(ctx.params[0]), before));
     } },
   ];
 }

@@ -390,6 +390,10 @@ export class Engine {
     if (start === null || end === null) throw new SqlError('DELTA_CDC_READ_NULL_RANGE_BOUNDARY', '22004', 'CDC read start/end parameters cannot be null. Please provide a valid version or timestamp.');
     const latest = t.history[t.history.length - 1];
     const startV = this.versionAt(t, start, 'start', full);
+    // Versions before an expiry (see expireHistory) have lost their change data files.
+    if (t.expiredBefore && startV < t.expiredBefore) {
+      throw new SqlError('DELTA_CHANGE_DATA_FILE_NOT_FOUND', '42K03', `File _change_data/cdc-${String(startV).padStart(5, '0')}.c000.snappy.parquet referenced in the transaction log cannot be found. This can occur when data has been manually deleted from the file system rather than using the table \`DELETE\` statement. This request appears to be targeting Change Data Feed; the change data files of versions before ${t.expiredBefore} are past the retention period and were deleted by \`VACUUM\`.`);
+    }
     if (startV > latest.version) {
       throw new SqlError('DELTA_CDC_START_VERSION_AFTER_LATEST', '22003', `Start version ${startV} for change data feed exceeds the latest table version ${latest.version}.`);
     }
@@ -407,6 +411,34 @@ export class Engine {
       }
     }
     return `(SELECT * FROM ${cdfTable(t)} WHERE _commit_version BETWEEN ${startV} AND ${endV})`;
+  }
+
+  /**
+   * Expires the history of a table before version `before` (an integer from 1 to the latest
+   * version), as VACUUM and log retention do together: DESCRIBE HISTORY lists only versions
+   * from `before` on, and table_changes over an earlier version fails with
+   * DELTA_CHANGE_DATA_FILE_NOT_FOUND. The table's data is unchanged. Returns
+   * { earliest_version, latest_version }.
+   */
+  async expireHistory(fullName, before) {
+    const full = String(fullName).toLowerCase();
+    const run = this.queue.then(async () => {
+      const t = this.store.table(full);
+      if (!t) throw new ApiError(404, 'TABLE_DOES_NOT_EXIST', `Table '${full}' does not exist.`);
+      const latest = t.history[t.history.length - 1].version;
+      if (!Number.isInteger(before) || before < 1 || before > latest) {
+        throw new ApiError(400, 'INVALID_PARAMETER_VALUE', `before_version must be a whole number from 1 to the latest version ${latest}.`);
+      }
+      if (before > (t.expiredBefore ?? 0)) {
+        await this.conn.run(`DELETE FROM ${cdfTable(t)} WHERE _commit_version < ${before}`);
+        t.history = t.history.filter((h) => h.version >= before);
+        t.expiredBefore = before;
+        await this.store.save();
+      }
+      return { earliest_version: t.history[0].version, latest_version: latest };
+    });
+    this.queue = run.catch(() => {});
+    return run;
   }
 
   // Version for a table_changes bound: an integer version, or a timestamp string.
