@@ -156,7 +156,7 @@ typedef struct DbxPqOptions {
                           ** (plain encoding size). Default 32 MiB */
   int64_t nRowGroupRows;  /* ... or this many rows. Default 1,000,000 */
   int eCodec;             /* DBX_PQ_ZSTD (default) or DBX_PQ_UNCOMPRESSED */
-  int iZstdLevel;         /* 1..22, default 3 */
+  int iZstdLevel;         /* 1..22, default 1 */
   int bDictionary;        /* try dictionary encoding; default 1 */
   int64_t nDictBytes;     /* fall back to PLAIN past this dictionary size;
                           ** default 1 MiB */
