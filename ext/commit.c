@@ -68,6 +68,15 @@ static const char *commit_base(const char *zPath) {
   return z ? z + 1 : zPath;
 }
 
+char *dbx_commit_dir(const char *const azStage[3], const char *const azTable[3],
+                     const char *zKey) {
+  char zTarget[33];
+  dbx_digest_hex(azTable, 3, zTarget);
+  if (zTarget[0] == 0) return NULL;
+  return sqlite3_mprintf("/Volumes/%s/%s/%s/%s/%s/", azStage[0], azStage[1],
+                         azStage[2], zTarget, zKey);
+}
+
 /* Runs zSql once or, when bIdempotent, as often as the client retries;
 ** the statement id goes to zId (80 bytes, may be NULL). */
 static int commit_run(DbxClient *pClient, const DbxStmtOptions *pOpt,
@@ -306,9 +315,9 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
   const char **azType = NULL;
   const char **azFile = NULL;
   DbxSqlCol *aLoad = NULL;
-  DbxBuf name = {0}, dir = {0}, sql = {0};
-  char zTarget[33];
-  const char *azName[3];
+  DbxBuf name = {0}, sql = {0};
+  char *zDir = NULL;
+  const char *azName[3], *azStage[3];
   int64_t t0 = dbx_now_ms(), t1;
   int i, bStaged = 0, rc = SQLITE_OK;
 
@@ -327,21 +336,20 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
   azName[0] = s->zCatalog;
   azName[1] = s->zSchema;
   azName[2] = s->zTable;
-  dbx_digest_hex(azName, 3, zTarget);
-  /* unencoded: the Files API client encodes each part of a path */
-  dbx_buf_appendf(&dir, "/Volumes/%s/%s/%s/%s/%s/", s->zStageCatalog,
-                  s->zStageSchema, s->zStageVolume, zTarget, s->zKey);
+  azStage[0] = s->zStageCatalog;
+  azStage[1] = s->zStageSchema;
+  azStage[2] = s->zStageVolume;
+  zDir = dbx_commit_dir(azStage, azName, s->zKey);
   azType = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)s->nCol);
   azFile = sqlite3_malloc64(sizeof(char *) * (sqlite3_uint64)s->nLocal);
   aJob = sqlite3_malloc64(sizeof(DbxFilesJob) * (sqlite3_uint64)s->nLocal);
   aLoad = sqlite3_malloc64(sizeof(DbxSqlCol) * (sqlite3_uint64)s->nCol);
   if (aJob) memset(aJob, 0, sizeof(DbxFilesJob) * (size_t)s->nLocal);
-  if (name.rc || dir.rc || !zTarget[0] || !azType || !azFile || !aJob ||
-      !aLoad) {
+  if (name.rc || !zDir || !azType || !azFile || !aJob || !aLoad) {
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     goto done;
   }
-  snprintf(pRep->zDir, sizeof(pRep->zDir), "%s", dir.z);
+  snprintf(pRep->zDir, sizeof(pRep->zDir), "%s", zDir);
 
   /* 1, 2: the table and the volume */
   rc = commit_target(pClient, pOpt, s, name.z, azType, &pInfo, pRep, pErr);
@@ -358,7 +366,7 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
   for (i = 0; i < s->nLocal && rc == SQLITE_OK; i++) {
     azFile[i] = commit_base(s->azLocal[i]);
     aJob[i].zLocal = s->azLocal[i];
-    aJob[i].zRemote = sqlite3_mprintf("%s%s", dir.z, azFile[i]);
+    aJob[i].zRemote = sqlite3_mprintf("%s%s", zDir, azFile[i]);
     aJob[i].nBytes = 0;
     if (aJob[i].zRemote == NULL) {
       rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
@@ -368,7 +376,7 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
   if (rc == SQLITE_OK && s->zPlanLocal) {
     /* first, so that a repeat finds what it must do again before any file
     ** of the commit can have been loaded */
-    char *zPlan = sqlite3_mprintf("%s_plan.json", dir.z);
+    char *zPlan = sqlite3_mprintf("%s" DBX_COMMIT_PLAN, zDir);
     rc = zPlan ? dbx_files_upload(pClient, s->zPlanLocal, zPlan, 1, NULL, pErr)
                : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     sqlite3_free(zPlan);
@@ -389,17 +397,17 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
     aLoad[i].zType = azType[i];
   }
   if (s->nKey > 0 || s->bReplace) {
-    rc = commit_staged(pClient, pOpt, s, name.z, aLoad, dir.z, azFile, pRep,
+    rc = commit_staged(pClient, pOpt, s, name.z, aLoad, zDir, azFile, pRep,
                        pErr);
   } else {
-    rc = dbx_sql_copy_into(&sql, name.z, aLoad, s->nCol, dir.z,
+    rc = dbx_sql_copy_into(&sql, name.z, aLoad, s->nCol, zDir,
                            (const char *const *)azFile, s->nLocal, 0, pErr);
     if (rc == SQLITE_OK) {
       DbxError e;
       dbx_error_clear(&e);
       rc = commit_run(pClient, pOpt, sql.z, 1, pRep->zStatement, &pRep->nLoaded,
                       &e);
-      commit_load_error(s, "load into", dir.z, rc, &e, pErr);
+      commit_load_error(s, "load into", zDir, rc, &e, pErr);
     }
   }
   pRep->msLoad = dbx_now_ms() - t1;
@@ -410,7 +418,7 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
   if (!s->bKeep) {
     DbxError e;
     dbx_error_clear(&e);
-    if (dbx_files_rmdir(pClient, dir.z, 1, &e) != SQLITE_OK) {
+    if (dbx_files_rmdir(pClient, zDir, 1, &e) != SQLITE_OK) {
       snprintf(pRep->zCleanup, sizeof(pRep->zCleanup), "%.255s", e.zMsg);
     }
   }
@@ -422,7 +430,7 @@ done:
     ** whose outcome is unknown stay for the user to check */
     DbxError e;
     dbx_error_clear(&e);
-    dbx_files_rmdir(pClient, dir.z, 1, &e);
+    dbx_files_rmdir(pClient, zDir, 1, &e);
   }
   for (i = 0; aJob && i < s->nLocal; i++)
     sqlite3_free((char *)aJob[i].zRemote);
@@ -432,7 +440,7 @@ done:
   sqlite3_free(aJob);
   sqlite3_free(aLoad);
   dbx_buf_free(&name);
-  dbx_buf_free(&dir);
+  sqlite3_free(zDir);
   dbx_buf_free(&sql);
   return rc;
 }

@@ -105,6 +105,17 @@ int dbx_commit_append(DbxClient *pClient, const DbxStmtOptions *pOpt,
                       const DbxCommitSpec *pSpec, DbxCommitReport *pRep,
                       DbxError *pErr);
 
+/* The name of the plan file a commit uploads first (zPlanLocal). */
+#define DBX_COMMIT_PLAN "_plan.json"
+
+/*
+** The directory a commit stages its files in: "/Volumes/<azStage, three
+** parts>/<digest of azTable's three parts>/<zKey>/", unencoded (the Files
+** API client encodes each part). sqlite3_malloc; NULL when out of memory.
+*/
+char *dbx_commit_dir(const char *const azStage[3], const char *const azTable[3],
+                     const char *zKey);
+
 /*
 ** The columns of aCol that table pInfo lacks (names compared ignoring
 ** ASCII case, as Databricks does) into *paOut (sqlite3_malloc; borrowing

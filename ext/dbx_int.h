@@ -307,6 +307,11 @@ int dbx_probe_interrupted(void *pProbe);
 struct DbxPqColumn;
 struct DbxPqOptions;
 struct DbxPqReport;
+struct DbxPqValue;
+/* fn_parquet.c: reads nCol SQLite values into aVal, the values the
+** Parquet conversions take (texts and blobs borrowed from apVal). */
+void dbx_parquet_values(sqlite3_value **apVal, int nCol,
+                        struct DbxPqValue *aVal);
 int dbx_parquet_query(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
                       const struct DbxPqColumn *aFixed, int nFixed,
                       const struct DbxPqOptions *pOpt,

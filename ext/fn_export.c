@@ -624,24 +624,32 @@ static int export_types(Export *x, DbxError *pErr) {
   return rc;
 }
 
+/* The name of export iSeq in the staging volume: "<identity>-<iSeq>". */
+static void export_key(const Export *x, int64_t iSeq, char *zKey, size_t n) {
+  snprintf(zKey, n, "%s-%lld", x->state.zId, (long long)iSeq);
+}
+
+/* The staged directory of export iSeq (sqlite3_malloc), or NULL. */
+static char *export_dir(const Export *x, int64_t iSeq) {
+  char zKey[80];
+  export_key(x, iSeq, zKey, sizeof(zKey));
+  return dbx_commit_dir((const char *const *)x->azStage,
+                        (const char *const *)x->azTarget, zKey);
+}
+
 /* Decides the watermark range: after the last value exported, up to the
 ** largest present now, or as the plan of an interrupted try says. */
 static int export_range(Export *x, int64_t iSeq, int *pbEmpty, DbxError *pErr) {
   sqlite3_stmt *pStmt = NULL;
-  char *zSql, *zPlanRemote, zTarget[33];
-  const char *azName[3];
+  char *zSql, *zDir, *zPlanRemote = NULL;
   DbxBuf plan = {0};
   int rc;
   *pbEmpty = 0;
   /* an interrupted try of this export left its plan: follow it */
-  azName[0] = x->azTarget[0];
-  azName[1] = x->azTarget[1];
-  azName[2] = x->azTarget[2];
-  dbx_digest_hex(azName, 3, zTarget);
-  zPlanRemote = sqlite3_mprintf("/Volumes/%s/%s/%s/%s/%s-%lld/_plan.json",
-                                x->azStage[0], x->azStage[1], x->azStage[2],
-                                zTarget, x->state.zId, (long long)iSeq);
-  x->zPlanLocal = sqlite3_mprintf("%s/_plan.json", x->zTmp);
+  zDir = export_dir(x, iSeq);
+  if (zDir) zPlanRemote = sqlite3_mprintf("%s" DBX_COMMIT_PLAN, zDir);
+  sqlite3_free(zDir);
+  x->zPlanLocal = sqlite3_mprintf("%s/" DBX_COMMIT_PLAN, x->zTmp);
   if (zPlanRemote == NULL || x->zPlanLocal == NULL) {
     sqlite3_free(zPlanRemote);
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
@@ -897,16 +905,8 @@ static char *export_report(Export *x, const DbxCommitReport *c, int64_t nRow,
 
 /* Removes the directory export iSeq kept (see the top of this file). */
 static void export_forget(Export *x, int64_t iSeq) {
-  const char *azName[3];
-  char zTarget[33], *zDir;
+  char *zDir = export_dir(x, iSeq);
   DbxError e;
-  azName[0] = x->azTarget[0];
-  azName[1] = x->azTarget[1];
-  azName[2] = x->azTarget[2];
-  dbx_digest_hex(azName, 3, zTarget);
-  zDir = sqlite3_mprintf("/Volumes/%s/%s/%s/%s/%s-%lld/", x->azStage[0],
-                         x->azStage[1], x->azStage[2], zTarget, x->state.zId,
-                         (long long)iSeq);
   dbx_error_clear(&e);
   if (zDir) dbx_files_rmdir(x->pClient, zDir, 1, &e);
   sqlite3_free(zDir);
@@ -978,7 +978,7 @@ static int export_run(Export *x, char **pzOut, DbxError *pErr) {
     aCol[i].zName = x->aCol[i].zName;
     aCol[i].zType = types.z + aiType[i];
   }
-  snprintf(zKey, sizeof(zKey), "%s-%lld", x->state.zId, (long long)iSeq);
+  export_key(x, iSeq, zKey, sizeof(zKey));
   memset(&spec, 0, sizeof(spec));
   spec.zCatalog = x->azTarget[0];
   spec.zSchema = x->azTarget[1];

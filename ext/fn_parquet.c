@@ -183,6 +183,29 @@ static DbxPqType pqf_from_values(unsigned m) {
   return DBX_PQ_STRING;
 }
 
+/* Reads one SQLite value into *v (its text or blob borrowed from p). */
+static inline void pqf_value(sqlite3_value *p, DbxPqValue *v) {
+  v->eType = sqlite3_value_type(p);
+  switch (v->eType) {
+  case SQLITE_INTEGER:
+    v->i = sqlite3_value_int64(p);
+    break;
+  case SQLITE_FLOAT:
+    v->r = sqlite3_value_double(p);
+    break;
+  case SQLITE_TEXT:
+    v->z = (const char *)sqlite3_value_text(p);
+    v->n = sqlite3_value_bytes(p);
+    break;
+  case SQLITE_BLOB:
+    v->z = sqlite3_value_blob(p);
+    v->n = sqlite3_value_bytes(p);
+    break;
+  default:
+    break;
+  }
+}
+
 /*
 ** Fills aVal from the current row of pStmt (borrowed until the next step).
 ** The values of sqlite3_column_value() are unprotected, which is safe here:
@@ -191,47 +214,15 @@ static DbxPqType pqf_from_values(unsigned m) {
 */
 static void pqf_row(sqlite3_stmt *pStmt, int nCol, DbxPqValue *aVal) {
   int i;
-  for (i = 0; i < nCol; i++) {
-    DbxPqValue *v = &aVal[i];
-    sqlite3_value *p = sqlite3_column_value(pStmt, i);
-    v->eType = sqlite3_value_type(p);
-    switch (v->eType) {
-    case SQLITE_INTEGER:
-      v->i = sqlite3_value_int64(p);
-      break;
-    case SQLITE_FLOAT:
-      v->r = sqlite3_value_double(p);
-      break;
-    case SQLITE_TEXT:
-      v->z = (const char *)sqlite3_value_text(p);
-      v->n = sqlite3_value_bytes(p);
-      break;
-    case SQLITE_BLOB:
-      v->z = sqlite3_value_blob(p);
-      v->n = sqlite3_value_bytes(p);
-      break;
-    default:
-      break;
-    }
-  }
+  for (i = 0; i < nCol; i++)
+    pqf_value(sqlite3_column_value(pStmt, i), &aVal[i]);
 }
 
-/* The same from protected copies (sqlite3_value_dup). */
-static void pqf_row_saved(sqlite3_value **apVal, int nCol, DbxPqValue *aVal) {
+/* The same from protected values (sqlite3_value_dup, xUpdate's argv). */
+void dbx_parquet_values(sqlite3_value **apVal, int nCol, DbxPqValue *aVal) {
   int i;
-  for (i = 0; i < nCol; i++) {
-    DbxPqValue *v = &aVal[i];
-    sqlite3_value *p = apVal[i];
-    v->eType = sqlite3_value_type(p);
-    v->i = sqlite3_value_int64(p);
-    v->r = sqlite3_value_double(p);
-    if (v->eType == SQLITE_TEXT) {
-      v->z = (const char *)sqlite3_value_text(p);
-    } else if (v->eType == SQLITE_BLOB) {
-      v->z = sqlite3_value_blob(p);
-    }
-    v->n = sqlite3_value_bytes(p);
-  }
+  for (i = 0; i < nCol; i++)
+    pqf_value(apVal[i], &aVal[i]);
 }
 
 /* Steps pStmt, turning an error into pErr. Returns SQLITE_ROW,
@@ -594,10 +585,9 @@ static char *pqf_report(const DbxPqReport *r, double rSeconds) {
 ** SQLITE_OK or an error in pErr (every file removed).
 */
 static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
-                     const char *zSchema, const DbxPqColumn *aFixed,
-                     int nFixed, const DbxPqOptions *pOpt,
-                     DbxPqReport *pReport, DbxPqColumn **paCol, int *pnCol,
-                     DbxError *pErr) {
+                     const char *zSchema, const DbxPqColumn *aFixed, int nFixed,
+                     const DbxPqOptions *pOpt, DbxPqReport *pReport,
+                     DbxPqColumn **paCol, int *pnCol, DbxError *pErr) {
   int nCol = sqlite3_column_count(pStmt), i, nSaved = 0, rc = SQLITE_OK;
   int rcStep = SQLITE_DONE, k;
   DbxPqColumn *aCol = NULL;
@@ -688,7 +678,7 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
   if (rc == SQLITE_OK)
     rc = dbx_parquet_open(zPath, aCol, nCol, pOpt, &pW, pErr);
   for (k = 0; rc == SQLITE_OK && k < nSaved; k++) {
-    pqf_row_saved(&apSaved[k * nCol], nCol, aVal);
+    dbx_parquet_values(&apSaved[k * nCol], nCol, aVal);
     rc = dbx_parquet_append(pW, aVal, pErr);
   }
   /* then the rest of the rows, straight from the statement */
@@ -721,8 +711,8 @@ int dbx_parquet_query(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
                       DbxPqColumn **paCol, int *pnCol, DbxError *pErr) {
   *paCol = NULL;
   *pnCol = 0;
-  return pqf_write(db, pStmt, zPath, NULL, aFixed, nFixed, pOpt, pReport,
-                   paCol, pnCol, pErr);
+  return pqf_write(db, pStmt, zPath, NULL, aFixed, nFixed, pOpt, pReport, paCol,
+                   pnCol, pErr);
 }
 
 /*

@@ -298,34 +298,6 @@ int dbx_vtab_begin(sqlite3_vtab *pVtab) {
   return SQLITE_OK;
 }
 
-/* Reads the values of an INSERT or UPDATE, argv[2..], into t->aVal. */
-static void txn_values(DbxVtabTxn *t, sqlite3_value **argv) {
-  int i;
-  for (i = 0; i < t->nPq; i++) {
-    sqlite3_value *v = argv[2 + i];
-    DbxPqValue *pv = &t->aVal[i];
-    pv->eType = sqlite3_value_type(v);
-    switch (pv->eType) {
-    case SQLITE_INTEGER:
-      pv->i = sqlite3_value_int64(v);
-      break;
-    case SQLITE_FLOAT:
-      pv->r = sqlite3_value_double(v);
-      break;
-    case SQLITE_TEXT:
-      pv->z = (const char *)sqlite3_value_text(v);
-      pv->n = sqlite3_value_bytes(v);
-      break;
-    case SQLITE_BLOB:
-      pv->z = (const char *)sqlite3_value_blob(v);
-      pv->n = sqlite3_value_bytes(v);
-      break;
-    default:
-      break;
-    }
-  }
-}
-
 /* Reads the hidden key of a row (a merge table's argv[0]) into t->aKey. */
 static int txn_old_key(DbxVtab *p, sqlite3_value *pKey, DbxError *pErr) {
   const unsigned char *z = sqlite3_value_blob(pKey);
@@ -395,7 +367,7 @@ int dbx_vtab_update(sqlite3_vtab *pVtab, int argc, sqlite3_value **argv,
                   argc - 2 - p->bMerge, t->nPq);
     return txn_error(p, &e);
   }
-  if (argc > 1) txn_values(t, argv);
+  if (argc > 1) dbx_parquet_values(&argv[2], t->nPq, t->aVal);
   if (!bInsert) {
     rc = txn_old_key(p, argv[0], &e);
     if (rc == SQLITE_OK && (argc == 1 || !txn_same_key(p))) {
