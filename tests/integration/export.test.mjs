@@ -237,3 +237,24 @@ test('mode replace: the table holds exactly the source rows after each call, als
   assert.ok(!(await remote('SHOW TABLES IN main.default')).some((t) => t[1].includes('__dbx_stage_')));
   assert.match(await ws.fail(`SELECT dbx_export('events', 'main.default.ex8', '{"mode": "replace", "watermark": "id"}');`, { db }), /leave out the watermark/);
 });
+
+test('an empty source writes nothing remotely (it only looks); one row is one row', async () => {
+  const db = newDb();
+  await ws.api('DELETE', '/admin/requests');
+  let r = report(await ws.query(`CREATE TABLE e(id INTEGER, v TEXT);
+SELECT dbx_export('e', 'main.default.ex9');`, { db }));
+  assert.equal(r.rows, 0);
+  assert.equal(r.statement_id, null);
+  // a look for an earlier try's plan and at the table's columns, nothing else
+  const sent = (await ws.api('GET', '/admin/requests')).body.requests.filter((q) => !q.path.startsWith('/admin'));
+  assert.deepEqual(sent.filter((q) => q.method !== 'GET' && q.method !== 'HEAD'), []);
+  assert.ok(sent.length <= 3, JSON.stringify(sent.map((q) => q.path)));
+  assert.equal((await ws.api('GET', '/api/2.1/unity-catalog/tables/main.default.ex9')).status, 404);
+  r = report(await ws.query(`INSERT INTO e VALUES (1, 'x' || char(0) || 'y'); SELECT dbx_export('e', 'main.default.ex9');`, { db }));
+  assert.equal(r.rows, 1);
+  assert.deepEqual(await remote('SELECT id, v FROM main.default.ex9'), [['1', 'x\u0000y']]);
+  assert.match(await ws.fail(`SELECT dbx_export('e', 'main.default.ex9', '{"create": "id BIGINT", "model": "amplitude_events"}');`, { db }), /give create or model, not both/);
+  assert.match(await ws.fail(`SELECT dbx_export('e', 'main.default.ex9', '{"staging_volume": "main.v"}');`, { db }), /staging_volume must be catalog\.schema\.volume/);
+  assert.match(await ws.fail(`CREATE TABLE b(w BLOB); INSERT INTO b VALUES (x'00');
+SELECT dbx_export('b', 'main.default.ex10', '{"watermark": "w"}');`, { db }), /watermark column w holds blobs/);
+});

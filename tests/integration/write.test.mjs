@@ -319,3 +319,16 @@ INSERT INTO c VALUES (1, 'a'), (2, 'b');`, { db });
   assert.deepEqual(await remote(`SELECT id, v, _change_type FROM table_changes('main.default.cdf1', 0) ORDER BY id`),
     [['1', 'a', 'insert'], ['2', 'b', 'insert']]);
 });
+
+test('bad write arguments are refused with what to write', async () => {
+  const db = newDb();
+  await ws.sql('CREATE TABLE main.default.ev11 (id BIGINT, note STRING)');
+  const err = (sql) => ws.fail(sql, { db });
+  assert.match(await err(`CREATE VIRTUAL TABLE x USING databricks(table='main.default.ev11', staging_volume='main.vol');`), /staging_volume must be catalog\.schema\.volume/);
+  assert.match(await err(`CREATE VIRTUAL TABLE x USING databricks(table='main.default.ev11', parallel_uploads='0');`), /parallel_uploads must be a number from 1 to 64/);
+  assert.match(await err(`CREATE VIRTUAL TABLE x USING databricks(table='main.default.ev11', change_data_feed='yes');`), /change_data_feed must be true or false/);
+  assert.match(await err(`CREATE VIRTUAL TABLE x USING databricks(table='main.default.ev11', create='a INT', model='amplitude_events');`), /give create= or model=, not both/);
+  assert.match(await err(`CREATE VIRTUAL TABLE x USING databricks(table='main.default.ev11', ingested_at='note');
+INSERT INTO x(id) VALUES (1);`), /ingested_at='note' must be a TIMESTAMP column/);
+  assert.equal((await remote('SELECT count(*) FROM main.default.ev11'))[0][0], '0');
+});
