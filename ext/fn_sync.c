@@ -228,6 +228,7 @@ typedef struct Sync {
   int64_t iVersion;  /* last version synced, DBX_CDF_NONE for none */
   char *zMark;       /* since mode: the watermark reached (text), or NULL */
   char *zMarkType;   /* its Databricks type */
+  char *zMarkBind;   /* the watermark as the parameter's text */
   /* the read */
   DbxParam since;    /* the since-mode parameter */
   DbxCdfRange range; /* as read */
@@ -243,6 +244,7 @@ typedef struct Sync {
 static void sync_free(Sync *x) {
   sqlite3_free(x->zMark);
   sqlite3_free(x->zMarkType);
+  sqlite3_free(x->zMarkBind);
   sqlite3_free(x->zNewMark);
   sqlite3_free(x->zNewMarkType);
   sqlite3_free(x->zSource);
@@ -532,8 +534,17 @@ static int sync_read_since(Sync *x, DbxRows **ppRows, DbxError *pErr) {
     dbx_buf_appendf(&from, " WHERE ");
     sql_ident(&from, x->o.zSince);
     dbx_buf_appendf(&from, " >= :dbx_since");
+    /* TIMESTAMP text reads in UTC; the Z keeps the session's time zone
+    ** out of the comparison */
+    x->zMarkBind = sqlite3_mprintf(
+        "%s%s", x->zMark,
+        sqlite3_stricmp(x->zMarkType, "TIMESTAMP") == 0 ? "Z" : "");
+    if (x->zMarkBind == NULL) {
+      dbx_buf_free(&from);
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
     x->since.zName = "dbx_since";
-    x->since.zValue = x->zMark;
+    x->since.zValue = x->zMarkBind;
     x->since.zType = x->zMarkType;
   }
   dbx_buf_append(&from, ")", 1);
@@ -636,6 +647,17 @@ static int apply_columns(Apply *a, DbxError *pErr) {
                          "dbx_sync: since_column %s is not a column of the "
                          "rows read from %s",
                          x->o.zSince, x->zSource);
+  }
+  if (a->iMark >= 0) {
+    const DbxColumn *c = dbx_rows_column(a->pRows, a->iMark);
+    sqlite3_free(x->zNewMarkType);
+    x->zNewMarkType = dbx_strdup(c->zTypeText);
+    if (x->zNewMarkType == NULL || !type_text_ok(c->zTypeText)) {
+      return dbx_error_set(pErr, SQLITE_ERROR,
+                           "dbx_sync: since_column %s has a type that cannot "
+                           "be read back (%.40s)",
+                           x->o.zSince, c->zTypeText ? c->zTypeText : "");
+    }
   }
   if (x->o.zSince == NULL && x->o.eKind != SYNC_EVENTS && a->iVer < 0) {
     return dbx_error_set(pErr, SQLITE_ERROR,
@@ -806,11 +828,18 @@ static int apply_table(Apply *a, DbxError *pErr) {
       if (k) dbx_buf_append(&cols, ", ", 2);
       local_ident(&cols, x->azKey[k]);
     }
+    char *zIdx = sqlite3_mprintf("%s_key", x->zLocal);
+    DbxBuf idx = {0};
+    local_ident(&idx, zIdx ? zIdx : "key");
+    dbx_buf_append(&idx, " ON ", 4);
+    local_ident(&idx, x->zLocal);
     rc = dbx_error_set(pErr, SQLITE_ERROR,
                        "dbx_sync: %s needs a PRIMARY KEY or UNIQUE index on "
-                       "its key (%s) to apply changes by key: CREATE UNIQUE "
-                       "INDEX ON it, or let dbx_sync create the table",
-                       x->zLocal, cols.rc ? "?" : cols.z);
+                       "its key to apply changes by key: CREATE UNIQUE INDEX "
+                       "%s(%s)",
+                       x->zLocal, idx.rc ? "?" : idx.z, cols.rc ? "?" : cols.z);
+    sqlite3_free(zIdx);
+    dbx_buf_free(&idx);
     dbx_buf_free(&cols);
   }
   return rc;
@@ -1280,6 +1309,18 @@ static int sync_run(Sync *x, char **pzOut, DbxError *pErr) {
     } else if (x->bState) {
       iTo = x->iVersion;
     }
+  }
+  if (rc && x->o.zTransform && pErr->zCode[0] && !dbx_cdf_unreadable(pErr)) {
+    int bCol = strncmp(pErr->zCode, "UNRESOLVED_COLUMN", 17) == 0;
+    char *z = sqlite3_mprintf("dbx_sync: the transform does not run%s: %s",
+                              bCol && x->o.zSince == NULL
+                                  ? " (it must keep _commit_version, and "
+                                    "_change_type to tell updates and "
+                                    "deletes)"
+                                  : "",
+                              pErr->zMsg);
+    if (z) snprintf(pErr->zMsg, sizeof(pErr->zMsg), "%s", z);
+    sqlite3_free(z);
   }
   sync_note_id(x, pRows);
   t1 = dbx_now_ms();
