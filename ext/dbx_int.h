@@ -345,6 +345,7 @@ void dbx_vtab_refresh(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 /* fn_export.c */
 void dbx_fn_export(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_sync(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */
