@@ -55,7 +55,8 @@
 **
 ** The local table is created when missing, with the columns of the rows
 ** read (their Databricks types as declared types, as the databricks
-** virtual table declares them) and the key as PRIMARY KEY; a column the
+** virtual table declares them) and the key as PRIMARY KEY (one integer
+** column: INTEGER PRIMARY KEY, the rowid); a column the
 ** rows have and the table lacks is added. Keys need a PRIMARY KEY or
 ** UNIQUE index over exactly the key columns.
 **
@@ -777,16 +778,22 @@ static int apply_table(Apply *a, DbxError *pErr) {
     dbx_buf_appendf(&b, "CREATE TABLE main.");
     local_ident(&b, x->zLocal);
     dbx_buf_append(&b, "(", 1);
+    /* one integer key: the rowid itself, no separate index to keep */
+    int iRowid = x->nKey == 1 && dbx_rows_column(a->pRows, a->aiData[a->aiKey[0]])
+                                         ->eKind == DBX_KIND_INTEGER
+                     ? a->aiKey[0]
+                     : -1;
     for (i = 0; i < a->nData; i++) {
       const DbxColumn *c = dbx_rows_column(a->pRows, a->aiData[i]);
       char *zDecl = dbx_sql_decltype(c->zTypeText, c->zTypeName);
       if (i) dbx_buf_append(&b, ", ", 2);
       local_ident(&b, c->zName);
-      if (zDecl && zDecl[0]) dbx_buf_appendf(&b, " %s", zDecl);
+      if (i == iRowid) dbx_buf_appendf(&b, " INTEGER PRIMARY KEY");
+      else if (zDecl && zDecl[0]) dbx_buf_appendf(&b, " %s", zDecl);
       if (zDecl == NULL) b.rc = SQLITE_NOMEM;
       sqlite3_free(zDecl);
     }
-    if (x->nKey) {
+    if (x->nKey && iRowid < 0) {
       dbx_buf_appendf(&b, ", PRIMARY KEY (");
       for (k = 0; k < x->nKey; k++) {
         if (k) dbx_buf_append(&b, ", ", 2);
