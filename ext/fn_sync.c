@@ -1113,6 +1113,7 @@ static int apply_row(Apply *a, DbxError *pErr) {
 /* Applies every row of pRows, creating or widening the table first. */
 static int apply_rows(Sync *x, DbxRows *pRows, DbxError *pErr) {
   Apply a;
+  int64_t nShown = 0;
   int rc, i;
   memset(&a, 0, sizeof(a));
   a.x = x;
@@ -1127,8 +1128,9 @@ static int apply_rows(Sync *x, DbxRows *pRows, DbxError *pErr) {
       rc = dbx_rows_cell(pRows, i, &a.aCell[i], pErr);
     }
     if (rc == SQLITE_OK) rc = apply_row(&a, pErr);
-    if (rc == SQLITE_OK && (x->n.nRow & 0xffff) == 0) {
-      sync_progress(&x->prog, "apply", x->n.nRow, 0);
+    if (rc == SQLITE_OK && x->prog.bOn && x->n.nRow - nShown >= 65536) {
+      nShown = x->n.nRow;
+      sync_progress(&x->prog, "apply", nShown, 0);
     }
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
