@@ -23,13 +23,15 @@
 **              models.h    the models of sql/models/ (models.c)
 **   engine     pushdown.h  a scan's remote plan (pushdown.c)
 **              stage.h     the staging volume of a commit (stage.c)
-**              state.h     local state kept in the caller's transaction
+**              cdf.h       reading a table's change feed (cdf.c)
+**              commit.h    staged files -> a Delta table (commit.c)
 **   surface    session.h   per-connection state (session.c)
 **              args.h      how SQL functions read arguments (args.c)
 **              vtab.h      the databricks module (vtab.c, vtab_args.c,
 **                          vtab_scan.c)
 **              this file   databricks.c, fn_exec.c, fn_query.c,
 **                          fn_statements.c, fn_volume.c, fn_parquet.c,
+**                          fn_export.c, fn_sync.c,
 **                          fn_models.c, discover.c
 **
 ** Only the SQL surface files touch sqlite3 contexts, vtabs or statements;

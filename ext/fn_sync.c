@@ -55,7 +55,8 @@
 **
 ** The local table is created when missing, with the columns of the rows
 ** read (their Databricks types as declared types, as the databricks
-** virtual table declares them) and the key as PRIMARY KEY; a column the
+** virtual table declares them) and the key as PRIMARY KEY (one integer
+** column: INTEGER PRIMARY KEY, the rowid); a column the
 ** rows have and the table lacks is added. Keys need a PRIMARY KEY or
 ** UNIQUE index over exactly the key columns.
 **
@@ -473,15 +474,12 @@ static int state_write(Sync *x, int64_t iVersion, const char *zMark,
 ** The remote read
 */
 
-/* Appends a backticked name. */
-static void sql_ident(DbxBuf *b, const char *z) { dbx_sql_ident(b, z); }
-
 /* Appends `c`.`s`.`t` of the source. */
 static void sql_source(Sync *x, DbxBuf *b) {
   int i;
   for (i = 0; i < 3; i++) {
     if (i) dbx_buf_append(b, ".", 1);
-    sql_ident(b, x->azSource[i]);
+    dbx_sql_ident(b, x->azSource[i]);
   }
 }
 
@@ -532,7 +530,7 @@ static int sync_read_since(Sync *x, DbxRows **ppRows, DbxError *pErr) {
   sql_source(x, &from);
   if (x->zMark) {
     dbx_buf_appendf(&from, " WHERE ");
-    sql_ident(&from, x->o.zSince);
+    dbx_sql_ident(&from, x->o.zSince);
     dbx_buf_appendf(&from, " >= :dbx_since");
     /* TIMESTAMP text reads in UTC; the Z keeps the session's time zone
     ** out of the comparison */
@@ -684,65 +682,60 @@ static int local_exec(Sync *x, const char *z, DbxError *pErr) {
   return SQLITE_OK;
 }
 
-/* Whether the local table has a PRIMARY KEY or a UNIQUE index (not
-** partial) over exactly the key columns. */
-static int local_has_key(Apply *a, int *pbOk, DbxError *pErr) {
-  Sync *x = a->x;
-  sqlite3_stmt *pStmt = NULL;
-  char *zSql;
-  int rc, nPk = 0, nMatch = 0, k;
-  *pbOk = 0;
-  /* the primary key (also a rowid alias, which index_list omits) */
-  zSql = sqlite3_mprintf("SELECT name FROM pragma_table_info(%Q, 'main') "
-                         "WHERE pk > 0",
-                         x->zLocal);
-  rc = zSql ? sqlite3_prepare_v2(x->db, zSql, -1, &pStmt, NULL) : SQLITE_NOMEM;
-  sqlite3_free(zSql);
-  while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
+/* Whether the names pStmt gives (column 0 of its rows) are exactly the
+** key columns. Returns 1 or 0; *pRc gets the error of a step. */
+static int key_names(Sync *x, sqlite3_stmt *pStmt, int *pRc) {
+  int nName = 0, nMatch = 0, k, rc;
+  while ((rc = sqlite3_step(pStmt)) == SQLITE_ROW) {
     const char *z = (const char *)sqlite3_column_text(pStmt, 0);
-    nPk++;
+    nName++;
     for (k = 0; z && k < x->nKey; k++) {
       if (sqlite3_stricmp(z, x->azKey[k]) == 0) nMatch++;
     }
   }
-  sqlite3_finalize(pStmt);
-  pStmt = NULL;
-  if (rc == SQLITE_OK && nPk == x->nKey && nMatch == x->nKey) *pbOk = 1;
-  /* a unique index: its columns, counted per index */
-  zSql = sqlite3_mprintf(
-      "SELECT l.name, count(*), sum(i.name IN (SELECT value FROM "
-      "json_each(?1) WHERE value = i.name COLLATE NOCASE)) FROM "
-      "pragma_index_list(%Q, 'main') AS l, pragma_index_info(l.name, 'main') "
-      "AS i WHERE l.\"unique\" AND NOT l.partial GROUP BY l.name",
-      x->zLocal);
-  if (rc == SQLITE_OK && !*pbOk) {
-    DbxBuf keys = {0};
-    dbx_buf_append(&keys, "[", 1);
-    for (k = 0; k < x->nKey; k++) {
-      if (k) dbx_buf_append(&keys, ",", 1);
-      dbx_buf_append_json(&keys, x->azKey[k], strlen(x->azKey[k]));
-    }
-    dbx_buf_append(&keys, "]", 1);
-    rc = zSql && !keys.rc ? sqlite3_prepare_v2(x->db, zSql, -1, &pStmt, NULL)
-                          : SQLITE_NOMEM;
-    if (rc == SQLITE_OK) {
-      sqlite3_bind_text(pStmt, 1, keys.z, (int)keys.n, SQLITE_TRANSIENT);
-    }
-    while (rc == SQLITE_OK && sqlite3_step(pStmt) == SQLITE_ROW) {
-      if (sqlite3_column_int(pStmt, 1) == x->nKey &&
-          sqlite3_column_int(pStmt, 2) == x->nKey) {
-        *pbOk = 1;
-      }
-    }
-    dbx_buf_free(&keys);
+  if (rc != SQLITE_DONE) *pRc = rc;
+  sqlite3_reset(pStmt);
+  return nName == x->nKey && nMatch == x->nKey;
+}
+
+/* Whether the local table has a PRIMARY KEY (a rowid alias too, which
+** index_list omits) or a UNIQUE index, not partial, over exactly the key
+** columns. */
+static int local_has_key(Sync *x, int *pbOk, DbxError *pErr) {
+  sqlite3_stmt *pPk = NULL, *pList = NULL, *pInfo = NULL;
+  int rc = sqlite3_prepare_v2(x->db,
+                              "SELECT name FROM pragma_table_info(?1, 'main') "
+                              "WHERE pk > 0",
+                              -1, &pPk, NULL);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v2(x->db,
+                            "SELECT name FROM pragma_index_list(?1, 'main') "
+                            "WHERE \"unique\" AND NOT partial",
+                            -1, &pList, NULL);
   }
-  sqlite3_free(zSql);
-  sqlite3_finalize(pStmt);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_prepare_v2(x->db,
+                            "SELECT name FROM pragma_index_info(?1, 'main')",
+                            -1, &pInfo, NULL);
+  }
+  if (rc == SQLITE_OK) {
+    sqlite3_bind_text(pPk, 1, x->zLocal, -1, SQLITE_STATIC);
+    sqlite3_bind_text(pList, 1, x->zLocal, -1, SQLITE_STATIC);
+    *pbOk = key_names(x, pPk, &rc);
+    while (rc == SQLITE_OK && !*pbOk && sqlite3_step(pList) == SQLITE_ROW) {
+      sqlite3_bind_text(pInfo, 1, (const char *)sqlite3_column_text(pList, 0),
+                        -1, SQLITE_TRANSIENT);
+      *pbOk = key_names(x, pInfo, &rc);
+    }
+  }
   if (rc) {
-    return dbx_error_set(pErr, rc, "dbx_sync: cannot read the indexes of %s: %s",
-                         x->zLocal, sqlite3_errmsg(x->db));
+    dbx_error_set(pErr, rc, "dbx_sync: cannot read the indexes of %s: %s",
+                  x->zLocal, sqlite3_errmsg(x->db));
   }
-  return SQLITE_OK;
+  sqlite3_finalize(pPk);
+  sqlite3_finalize(pList);
+  sqlite3_finalize(pInfo);
+  return rc;
 }
 
 /* Creates the local table, or adds the columns it lacks; checks its key. */
@@ -777,16 +770,22 @@ static int apply_table(Apply *a, DbxError *pErr) {
     dbx_buf_appendf(&b, "CREATE TABLE main.");
     local_ident(&b, x->zLocal);
     dbx_buf_append(&b, "(", 1);
+    /* one integer key: the rowid itself, no separate index to keep */
+    int iRowid = x->nKey == 1 && dbx_rows_column(a->pRows, a->aiData[a->aiKey[0]])
+                                         ->eKind == DBX_KIND_INTEGER
+                     ? a->aiKey[0]
+                     : -1;
     for (i = 0; i < a->nData; i++) {
       const DbxColumn *c = dbx_rows_column(a->pRows, a->aiData[i]);
       char *zDecl = dbx_sql_decltype(c->zTypeText, c->zTypeName);
       if (i) dbx_buf_append(&b, ", ", 2);
       local_ident(&b, c->zName);
-      if (zDecl && zDecl[0]) dbx_buf_appendf(&b, " %s", zDecl);
+      if (i == iRowid) dbx_buf_appendf(&b, " INTEGER PRIMARY KEY");
+      else if (zDecl && zDecl[0]) dbx_buf_appendf(&b, " %s", zDecl);
       if (zDecl == NULL) b.rc = SQLITE_NOMEM;
       sqlite3_free(zDecl);
     }
-    if (x->nKey) {
+    if (x->nKey && iRowid < 0) {
       dbx_buf_appendf(&b, ", PRIMARY KEY (");
       for (k = 0; k < x->nKey; k++) {
         if (k) dbx_buf_append(&b, ", ", 2);
@@ -821,7 +820,7 @@ static int apply_table(Apply *a, DbxError *pErr) {
   }
   dbx_buf_free(&b);
   sqlite3_free(abHave);
-  if (rc == SQLITE_OK && x->nKey) rc = local_has_key(a, &bOk, pErr);
+  if (rc == SQLITE_OK && x->nKey) rc = local_has_key(x, &bOk, pErr);
   if (rc == SQLITE_OK && x->nKey && !bOk) {
     DbxBuf cols = {0};
     for (k = 0; k < x->nKey; k++) {
@@ -1106,6 +1105,7 @@ static int apply_row(Apply *a, DbxError *pErr) {
 /* Applies every row of pRows, creating or widening the table first. */
 static int apply_rows(Sync *x, DbxRows *pRows, DbxError *pErr) {
   Apply a;
+  int64_t nShown = 0;
   int rc, i;
   memset(&a, 0, sizeof(a));
   a.x = x;
@@ -1120,8 +1120,9 @@ static int apply_rows(Sync *x, DbxRows *pRows, DbxError *pErr) {
       rc = dbx_rows_cell(pRows, i, &a.aCell[i], pErr);
     }
     if (rc == SQLITE_OK) rc = apply_row(&a, pErr);
-    if (rc == SQLITE_OK && (x->n.nRow & 0xffff) == 0) {
-      sync_progress(&x->prog, "apply", x->n.nRow, 0);
+    if (rc == SQLITE_OK && x->prog.bOn && x->n.nRow - nShown >= 65536) {
+      nShown = x->n.nRow;
+      sync_progress(&x->prog, "apply", nShown, 0);
     }
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
@@ -1233,7 +1234,7 @@ static int sync_skip_history(Sync *x, int64_t *piTo, DbxError *pErr) {
     DbxBuf b = {0};
     DbxCell c;
     dbx_buf_appendf(&b, "SELECT max(");
-    sql_ident(&b, x->o.zSince);
+    dbx_sql_ident(&b, x->o.zSince);
     dbx_buf_appendf(&b, ") AS mark FROM ");
     sql_source(x, &b);
     rc = b.rc ? dbx_error_set(pErr, SQLITE_NOMEM, "out of memory")
