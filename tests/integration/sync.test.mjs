@@ -658,10 +658,14 @@ test('the local table: the remote columns and declared types, the key as PRIMARY
   };
   const want = await declared();
   assert.deepEqual(want.map((c) => c.name), ['id', 'name', 'score', 'at', 'day', 'ok', 'amount', 'n']);
+  // one integer key is the rowid: INTEGER PRIMARY KEY
   let got = await info('loc');
-  assert.deepEqual(got.slice(0, want.length).map((c) => ({ name: c.name, type: c.type })), want);
+  assert.deepEqual(got.slice(0, want.length).map((c) => ({ name: c.name, type: c.type })),
+    [{ name: 'id', type: 'INTEGER' }, ...want.slice(1)]);
   assert.deepEqual(got.map((c) => c.pk).slice(0, want.length), [1, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual(await ws.query('SELECT count(*) AS n FROM loc WHERE rowid = id;', { db }), [{ n: 1 }]);
   const got2 = await info('loc2');
+  assert.deepEqual(got2.slice(0, want.length).map((c) => ({ name: c.name, type: c.type })), want);
   assert.deepEqual(got2.slice(0, 2).map((c) => [c.name, c.pk]), [['id', 2], ['name', 1]]);
   const row = (await ws.query('SELECT id, name, score, at, day, n FROM loc;', { db }))[0];
   assert.deepEqual(row, { id: 1, name: 'a', score: 1.5, at: '2024-03-01 09:30:00', day: '2024-03-01', n: 7 });
