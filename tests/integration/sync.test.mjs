@@ -230,6 +230,8 @@ test('every kind of write, every kind: the local table the rules give, and the c
       assert.equal(r.from, last + 1, `${what}: from`);
       assert.equal(r.to, v, `${what}: to`);
       assert.equal(r.created, last === -1, `${what}: created`);
+      assert.equal(r.columns_added, 0, what);
+      assert.ok(Array.isArray(r.statement_ids) && r.statement_ids.length === 1, what);
       checkCounts(r, models[i].apply(changes), what);
       assert.deepEqual(await localRows(db, t, UCOLS), models[i].rows(), what);
     }
@@ -594,6 +596,16 @@ test('since_column: rows at the boundary are read again and change nothing; a la
   assert.equal(e.inserted, 0);
   assert.equal((await ws.query('SELECT count(*) AS n FROM u;', { db }))[0].n, 4);
   assert.equal((await ws.query('SELECT count(*) AS n FROM e;', { db }))[0].n, 4);
+
+  // a transform: `changes` is the rows at or beyond the watermark
+  const tx = { ...up, transform: 'SELECT id, upper(name) AS name, modified_at FROM changes WHERE id <> 3' };
+  u = await sync(db, 'ts', 'tu', tx);
+  assert.equal(u.inserted, 3);
+  assert.deepEqual(await localRows(db, 'tu', cols), [{ id: 1, name: 'A' }, { id: 2, name: 'B' }, { id: 4, name: 'D' }]);
+  await ws.sql("UPDATE main.default.ts SET name = 'bb', modified_at = TIMESTAMP '2024-01-01 00:00:04' WHERE id = 2");
+  u = await sync(db, 'ts', 'tu', tx);
+  assert.deepEqual([u.rows, u.updated, u.unchanged], [2, 1, 1], JSON.stringify(u));
+  assert.deepEqual(await localRows(db, 'tu', cols), [{ id: 1, name: 'A' }, { id: 2, name: 'BB' }, { id: 4, name: 'D' }]);
 });
 
 test('errors are one line and change nothing locally', async () => {
@@ -640,6 +652,16 @@ test('errors are one line and change nothing locally', async () => {
   // one over other columns is not one over the key
   await ws.query('CREATE TABLE pre2(id INTEGER, name TEXT UNIQUE);', { db });
   assert.match(await fails(db, 'vac', 'pre2', { ...opts, start: 4 }), /PRIMARY KEY|UNIQUE/i);
+
+  // it talks to the network and writes tables: not from a view or a trigger
+  await ws.query(`CREATE VIEW sv AS ${call('vac', 'g4', opts).replace(/;$/, '')};
+CREATE TABLE tr(x); CREATE TRIGGER trg AFTER INSERT ON tr BEGIN ${call('vac', 'g4', opts)} END;`, { db });
+  const before = await dump(db);
+  for (const q of ['SELECT * FROM sv;', 'INSERT INTO tr VALUES (1);']) {
+    const e = await ws.fail(q, { db });
+    assert.match(e, /unsafe use of dbx_sync/, q);
+  }
+  assert.equal(await dump(db), before);
 });
 
 test('the local table: the remote columns and declared types, the key as PRIMARY KEY; a column added remotely is added', async () => {
@@ -680,4 +702,31 @@ test('the local table: the remote columns and declared types, the key as PRIMARY
   const tier = (await declared()).find((c) => c.name === 'tier');
   assert.deepEqual(got.filter((c) => c.name === 'tier').map((c) => ({ name: c.name, type: c.type })), [tier]);
   assert.deepEqual(await ws.query('SELECT id, tier FROM loc ORDER BY id;', { db }), [{ id: 1, tier: 'gold' }, { id: 2, tier: 'free' }]);
+
+  // a table of one's own with a UNIQUE index over the key: used as it is,
+  // its own columns kept, the missing remote ones added
+  await ws.query(`CREATE TABLE mine(note TEXT DEFAULT 'local', id INTEGER, name TEXT);
+CREATE UNIQUE INDEX mine_id ON mine(id); INSERT INTO mine(id, name) VALUES (2, 'old');`, { db });
+  const m = await sync(db, 'ty', 'mine', { kind: 'user_properties', key: 'id' });
+  assert.deepEqual([m.created, m.inserted, m.updated], [false, 1, 2], JSON.stringify(m));
+  got = await info('mine');
+  assert.deepEqual(got.slice(0, 3).map((c) => `${c.name} ${c.type}`), ['note TEXT', 'id INTEGER', 'name TEXT']);
+  assert.deepEqual(got.slice(3).map((c) => c.name).sort(), ['amount', 'at', 'day', 'n', 'ok', 'score', 'tier']);
+  assert.deepEqual(await ws.query('SELECT note, id, name, tier FROM mine ORDER BY id;', { db }),
+    [{ note: 'local', id: 1, name: 'a', tier: 'gold' }, { note: 'local', id: 2, name: 'b', tier: 'free' }]);
+});
+
+test('progress: one line on stderr, rewritten, when asked; nothing by default', async () => {
+  await ws.sql(`CREATE TABLE main.default.pg (id BIGINT, name STRING) ${CDF}`);
+  await ws.sql("INSERT INTO main.default.pg VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+  const db = newDb();
+  const opts = { kind: 'user_properties', key: 'id' };
+  let r = await ws.run(call('pg', 'p', { ...opts, progress: true }), { db });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /\rdbx_sync: +done +3 rows/);
+  assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, JSON.stringify(r.stderr));
+  await ws.sql("INSERT INTO main.default.pg VALUES (4, 'd')");
+  r = await ws.run(call('pg', 'p', opts), { db });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stderr, '');
 });
