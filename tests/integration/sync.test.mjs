@@ -608,6 +608,31 @@ test('since_column: rows at the boundary are read again and change nothing; a la
   assert.deepEqual(await localRows(db, 'tu', cols), [{ id: 1, name: 'A' }, { id: 2, name: 'BB' }, { id: 4, name: 'D' }]);
 });
 
+test('start \'latest\' in test mode: the call would apply nothing, so no rows', async () => {
+  await ws.sql(`CREATE TABLE main.default.la (id BIGINT, name STRING) ${CDF}`);
+  await ws.sql("INSERT INTO main.default.la VALUES (1, 'a'), (2, 'b')");
+  const db = newDb();
+  const t = await sync(db, 'la', 'l', { kind: 'user_properties', key: 'id', start: 'latest', test: true });
+  const r = await sync(db, 'la', 'l', { kind: 'user_properties', key: 'id', start: 'latest' });
+  assert.equal(r.inserted, 0);
+  assert.deepEqual(t.rows, [], `test mode with start 'latest': ${JSON.stringify(t).slice(0, 300)}`);
+});
+
+test('start \'latest\' in timestamp mode: the rows at the watermark are history too', async () => {
+  await ws.sql('CREATE TABLE main.default.lts (id BIGINT, name STRING, modified_at TIMESTAMP)');
+  await ws.sql(`INSERT INTO main.default.lts VALUES (1, 'a', TIMESTAMP '2024-01-01 00:00:01'),
+    (2, 'b', TIMESTAMP '2024-01-01 00:00:02')`);
+  const db = newDb();
+  const up = { kind: 'user_properties', key: 'id', since_column: 'modified_at' };
+  const first = await sync(db, 'lts', 'lt', { ...up, start: 'latest' });
+  assert.equal(first.inserted, 0);
+  await ws.sql("INSERT INTO main.default.lts VALUES (3, 'c', TIMESTAMP '2024-01-01 00:00:05')");
+  const next = await sync(db, 'lts', 'lt', up);
+  assert.deepEqual(await localRows(db, 'lt', ['id', 'name']), [{ id: 3, name: 'c' }],
+    `only the row added after start 'latest': ${JSON.stringify(next)}`);
+  assert.equal(next.inserted, 1);
+});
+
 test('errors are one line and change nothing locally', async () => {
   await ws.sql('CREATE TABLE main.default.off (id BIGINT, name STRING)');
   await ws.sql("INSERT INTO main.default.off VALUES (1, 'a')");
