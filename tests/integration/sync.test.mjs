@@ -360,6 +360,33 @@ test('incremental: each call reads only the versions after the last one; the res
   assert.deepEqual(await localRows(fresh, 'mi', UCOLS), sorted(await remoteRows('inc', UCOLS)));
 });
 
+test('a change committed during a call waits for the next one', async () => {
+  await ws.sql(`CREATE TABLE main.default.dur ${UTABLE}`); // 0
+  await ws.sql("INSERT INTO main.default.dur VALUES (1, 'a', 'one', 1.0)"); // 1
+  const opts = { kind: 'user_properties', key: 'id' };
+  const db = newDb();
+  // the version check answers at once, the change read waits a little:
+  // meanwhile version 2 is committed
+  await ws.api('DELETE', '/admin/faults');
+  for (const delay of [1, 1500]) {
+    const f = await ws.api('POST', '/admin/faults', { method: 'POST', path: '^/api/2\\.0/sql/statements$', delay_ms: delay, count: 1 });
+    assert.equal(f.status, 200, JSON.stringify(f.body));
+  }
+  const running = sync(db, 'dur', 'd', opts);
+  const t0 = Date.now();
+  while ((await ws.api('GET', '/admin/faults')).body.faults.length) {
+    assert.ok(Date.now() - t0 < 10000, 'the change read was not sent');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await ws.sql("INSERT INTO main.default.dur VALUES (2, 'b', 'two', 2.0)"); // 2
+  let r = await running;
+  assert.deepEqual([r.from, r.to, r.inserted], [0, 1, 1]);
+  assert.deepEqual((await localRows(db, 'd', UCOLS)).map((x) => x.id), [1]);
+  r = await sync(db, 'dur', 'd', opts);
+  assert.deepEqual([r.from, r.to, r.inserted], [2, 2, 1]);
+  assert.deepEqual(await localRows(db, 'd', UCOLS), sorted(await remoteRows('dur', UCOLS)));
+});
+
 test('a call with nothing new changes nothing and sends only the version check', async () => {
   await ws.sql(`CREATE TABLE main.default.quiet ${UTABLE}`);
   await ws.sql("INSERT INTO main.default.quiet VALUES (1, 'a', 'one', 1.0), (2, 'a', 'two', 2.0)");
