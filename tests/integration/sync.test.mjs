@@ -31,7 +31,6 @@ const CONFIG = {
   ],
 };
 const CDF = 'TBLPROPERTIES (delta.enableChangeDataFeed = true)';
-const META = new Set(['_change_type', '_commit_version', '_commit_timestamp']);
 const NUMERIC = new Set(['LONG', 'INT', 'SHORT', 'BYTE', 'DOUBLE', 'FLOAT']);
 
 let ws, tmp;
