@@ -59,3 +59,20 @@ SELECT json_extract(r, '$.rows') AS rows, json_extract(r, '$.created') AS create
 INSERT INTO plans VALUES (3, 'team');
 SELECT json_extract(dbx_export('plans', 'main.default.quickstart_plans', '{"watermark": "id"}'), '$.rows') AS new_rows;
 SELECT * FROM dbx_query('SELECT * FROM main.default.quickstart_plans ORDER BY id');
+
+-- Keep a local table in step with a remote one through its change data
+-- feed: user properties upserted on user_id, each call reading only the
+-- versions committed since the last (examples/user_properties.sql has more).
+SELECT json_extract(dbx_exec('CREATE TABLE IF NOT EXISTS main.default.quickstart_users
+                   (user_id BIGINT, plan STRING)
+                   TBLPROPERTIES (delta.enableChangeDataFeed = true)'), '$.state') AS created;
+SELECT json_extract(dbx_exec('INSERT INTO main.default.quickstart_users VALUES (1, ''free''), (2, ''pro'')'),
+                    '$.state') AS inserted;
+SELECT json_extract(dbx_sync('main.default.quickstart_users', 'users',
+                             '{"kind": "user_properties", "key": "user_id"}'), '$.inserted') AS synced;
+SELECT json_extract(dbx_exec('UPDATE main.default.quickstart_users SET plan = ''team'' WHERE user_id = 1'),
+                    '$.state') AS upgraded;
+SELECT json_extract(r, '$.from') AS from_version, json_extract(r, '$.updated') AS updated
+  FROM (SELECT dbx_sync('main.default.quickstart_users', 'users',
+                        '{"kind": "user_properties", "key": "user_id"}') AS r);
+SELECT user_id, plan FROM users ORDER BY user_id;

@@ -376,6 +376,12 @@ static void range_text(char *z, size_t n, const DbxCdfRange *p) {
   snprintf(z, n, "%s to %s", zA, zB);
 }
 
+int dbx_cdf_unreadable(const DbxError *pErr) {
+  return pErr->rc != SQLITE_OK && (CODE_IN(pErr->zCode, azMissing) ||
+                                   CODE_IN(pErr->zCode, azGone) ||
+                                   CODE_IN(pErr->zCode, azSchema));
+}
+
 void dbx_cdf_error(DbxError *pErr, const DbxCdfTable *pT,
                    const DbxCdfRange *pRange, const DbxCdfHistory *pHist) {
   DbxError old;

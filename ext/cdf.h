@@ -128,6 +128,10 @@ void dbx_cdf_history_row(DbxCdfHistory *p, int64_t iVersion,
 void dbx_cdf_error(DbxError *pErr, const DbxCdfTable *pT,
                    const DbxCdfRange *pRange, const DbxCdfHistory *pHist);
 
+/* Whether pErr is one of the errors dbx_cdf_error rewrites: a range the
+** change feed cannot give (off, gone, or across a schema change). */
+int dbx_cdf_unreadable(const DbxError *pErr);
+
 /* Reads the latest version (DESCRIBE HISTORY ... LIMIT 1), checked to be
 ** a whole number 0 or more. */
 int dbx_cdf_latest(DbxClient *pClient, const DbxCdfTable *pT,

@@ -118,6 +118,7 @@ static const struct {
     {"dbx_volume_rm", -1, DBX_FN_NETWORK, 1, dbx_fn_volume_rm},
     {"dbx_volume_mkdir", -1, DBX_FN_NETWORK, 1, dbx_fn_volume_mkdir},
     {"dbx_export", -1, DBX_FN_NETWORK, 1, dbx_fn_export},
+    {"dbx_sync", -1, DBX_FN_NETWORK, 1, dbx_fn_sync},
     /* DIRECTONLY because it writes files; no network */
     {"dbx_parquet", -1, DBX_FN_NETWORK, 0, dbx_fn_parquet},
 };

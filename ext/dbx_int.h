@@ -23,13 +23,15 @@
 **              models.h    the models of sql/models/ (models.c)
 **   engine     pushdown.h  a scan's remote plan (pushdown.c)
 **              stage.h     the staging volume of a commit (stage.c)
-**              state.h     local state kept in the caller's transaction
+**              cdf.h       reading a table's change feed (cdf.c)
+**              commit.h    staged files -> a Delta table (commit.c)
 **   surface    session.h   per-connection state (session.c)
 **              args.h      how SQL functions read arguments (args.c)
 **              vtab.h      the databricks module (vtab.c, vtab_args.c,
 **                          vtab_scan.c)
 **              this file   databricks.c, fn_exec.c, fn_query.c,
 **                          fn_statements.c, fn_volume.c, fn_parquet.c,
+**                          fn_export.c, fn_sync.c,
 **                          fn_models.c, discover.c
 **
 ** Only the SQL surface files touch sqlite3 contexts, vtabs or statements;
@@ -345,6 +347,7 @@ void dbx_vtab_refresh(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 /* fn_export.c */
 void dbx_fn_export(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_sync(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */

@@ -511,24 +511,9 @@ static int export_setup(Export *x, const char *zSourceArg,
   x->stmt.pInterruptArg = x->pProbe;
 
   /* the target: catalog.schema.table, the first two from the settings */
-  rc = dbx_sql_name_split(zTargetArg, x->azTarget, &nPart, pErr);
+  rc = dbx_session_name3(x->pConfig, zTargetArg, "dbx_export: target",
+                         x->azTarget, pErr);
   if (rc) return rc;
-  if (nPart < 3) {
-    const char *zCat = dbx_config_get(x->pConfig, "catalog");
-    const char *zSch = dbx_config_get(x->pConfig, "schema");
-    char *zName = x->azTarget[nPart - 1],
-         *zSchema = nPart == 2 ? x->azTarget[0] : NULL;
-    if (zCat == NULL || (zSchema == NULL && zSch == NULL)) {
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "dbx_export: target '%s' needs a catalog and a "
-                           "schema: write catalog.schema.table, or set "
-                           "catalog= and schema=",
-                           zTargetArg);
-    }
-    x->azTarget[2] = zName;
-    x->azTarget[1] = zSchema ? zSchema : dbx_strdup(zSch);
-    x->azTarget[0] = dbx_strdup(zCat);
-  }
   x->zTarget = sqlite3_mprintf("%s.%s.%s", x->azTarget[0], x->azTarget[1],
                                x->azTarget[2]);
   if (x->o.zStagingVolume) {

@@ -21,6 +21,7 @@
 #include "auth.h"
 #include "http.h"
 #include "session.h"
+#include "sqlgen.h"
 
 /*
 ** One dbx_config(key, value) default of the connection: any config key
@@ -204,6 +205,32 @@ static int session_allow_views(DbxSession *p, const char *zValue,
                          "again");
   }
   p->bAllowViews = bOn;
+  return SQLITE_OK;
+}
+
+int dbx_session_name3(const DbxConfig *pConfig, const char *zName,
+                      const char *zWhat, char *azOut[3], DbxError *pErr) {
+  char *azPart[3];
+  int nPart = 0, rc;
+  azOut[0] = azOut[1] = azOut[2] = NULL;
+  rc = dbx_sql_name_split(zName, azPart, &nPart, pErr);
+  if (rc) return rc;
+  azOut[2] = azPart[nPart - 1];
+  azOut[1] = nPart >= 2 ? azPart[nPart - 2]
+                        : dbx_strdup(dbx_config_get(pConfig, "schema"));
+  azOut[0] = nPart == 3 ? azPart[0]
+                        : dbx_strdup(dbx_config_get(pConfig, "catalog"));
+  if (azOut[0] == NULL || azOut[1] == NULL) {
+    int bSet = dbx_config_get(pConfig, "catalog") &&
+               (nPart == 2 || dbx_config_get(pConfig, "schema"));
+    dbx_sql_name_free(azOut);
+    return bSet ? dbx_error_set(pErr, SQLITE_NOMEM, "out of memory")
+                : dbx_error_set(pErr, SQLITE_ERROR,
+                                "%s '%s' needs a catalog and a schema: write "
+                                "catalog.schema.table, or set catalog= and "
+                                "schema=",
+                                zWhat, zName);
+  }
   return SQLITE_OK;
 }
 

@@ -105,6 +105,16 @@ int dbx_session_connect_stored(DbxSession *p, const DbxOption *aOpt, int nOpt,
                                DbxError *pErr);
 
 /*
+** Splits zName, a remote table (or volume) name, into azOut[3] (catalog,
+** schema, name; free with dbx_sql_name_free): a one- or two-part name
+** takes the catalog and schema it lacks from pConfig's settings. zWhat
+** names it in the error ("dbx_sync: source"). Returns SQLITE_OK, or an
+** error in pErr (a bad name, or no catalog or schema to take).
+*/
+int dbx_session_name3(const DbxConfig *pConfig, const char *zName,
+                      const char *zWhat, char *azOut[3], DbxError *pErr);
+
+/*
 ** dbx_config('allow_views', 'true'|'false'): whether databricks tables
 ** connected from now on may be used inside views (and triggers), which
 ** SQLite then allows when PRAGMA trusted_schema is on (its default). Off

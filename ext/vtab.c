@@ -113,30 +113,22 @@ static int vtab_alloc_cols(DbxVtab *p, int nCol) {
 */
 int dbx_vtab_ready(DbxVtab *p, DbxError *pErr) {
   char *azPart[3];
-  int nPart, rc;
+  int rc;
   if (p->pClient) return SQLITE_OK;
   rc = dbx_session_connect_stored(p->pSession, p->args.opts.aOpt,
                                   p->args.opts.nOpt, &p->pConfig, &p->pClient,
                                   pErr);
   if (rc || p->args.zTable == NULL) return rc;
 
-  rc = dbx_sql_name_split(p->args.zTable, azPart, &nPart, pErr);
-  if (rc) return rc;
-  p->zCatalog = dbx_strdup(nPart == 3 ? azPart[0]
-                                      : dbx_config_get(p->pConfig, "catalog"));
-  p->zSchema = dbx_strdup(nPart == 3   ? azPart[1]
-                          : nPart == 2 ? azPart[0]
-                                       : dbx_config_get(p->pConfig, "schema"));
-  p->zName = dbx_strdup(azPart[nPart - 1]);
-  dbx_sql_name_free(azPart);
-  if (p->zName == NULL)
-    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  if (p->zCatalog == NULL || p->zSchema == NULL) {
-    rc = dbx_error_set(pErr, SQLITE_ERROR,
-                       "table '%s' needs a catalog and a schema: write "
-                       "catalog.schema.table, or set catalog= and schema=",
-                       p->args.zTable);
-  } else {
+  rc = dbx_session_name3(p->pConfig, p->args.zTable, "table", azPart, pErr);
+  if (rc == SQLITE_OK) {
+    sqlite3_free(p->zCatalog);
+    sqlite3_free(p->zSchema);
+    sqlite3_free(p->zName);
+    sqlite3_free(p->zTable);
+    p->zCatalog = azPart[0];
+    p->zSchema = azPart[1];
+    p->zName = azPart[2];
     DbxBuf q = {0};
     dbx_sql_ident(&q, p->zCatalog);
     dbx_buf_append(&q, ".", 1);
