@@ -134,9 +134,11 @@ try {
   const rate = (s) => Math.round(APPLIED / s).toLocaleString('en-US');
   const ratio = b.wall / a.wall;
   const rep = sync[sync.map((r) => r.wall).indexOf(b.wall)].rep;
+  const phases = Object.keys(rep.seconds ?? {})
+    .map((k) => `${k} ${median(sync.map((r) => r.rep.seconds[k])).toFixed(2)}`).join(', ');
   console.log(`  scan  ${a.wall.toFixed(2)} s  ${rate(a.wall)} rows/s  peak RSS ${mib(a.rss)} MiB  (changes=true, CREATE TABLE AS SELECT)`);
   console.log(`  sync  ${b.wall.toFixed(2)} s  ${rate(b.wall)} rows/s  peak RSS ${mib(b.rss)} MiB  (dbx_sync, user_properties on user_id)`);
-  console.log(`    its report (median run): ${JSON.stringify({ ...rep, statement_ids: undefined })}`);
+  console.log(`    its seconds (medians): ${phases}; versions ${rep.from} to ${rep.to}, inserted ${rep.inserted}, updated ${rep.updated}, unchanged ${rep.unchanged}`);
   console.log(`  ratio sync/scan ${ratio.toFixed(2)}x`);
   console.log(`  ${ratio <= 1.3 ? 'PASS' : 'MISS'} sync within 1.3x of the scan (${ratio.toFixed(2)}x)`);
   console.log(`  ${b.rss < 65536 ? 'PASS' : 'MISS'} sync peak RSS < 64 MiB (${mib(b.rss)} MiB)`);
