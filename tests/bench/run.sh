@@ -7,3 +7,4 @@ BUILD=${BUILD:-build} node tests/bench/read.mjs "$@"
 BUILD=${BUILD:-build} node tests/bench/latency.mjs
 BUILD=${BUILD:-build} node tests/bench/staging.mjs
 BUILD=${BUILD:-build} node tests/bench/export.mjs
+BUILD=${BUILD:-build} node tests/bench/sync.mjs

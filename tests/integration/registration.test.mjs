@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import { runShell, parseResultSets } from './harness.mjs';
 
-const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh', 'dbx_volume_put', 'dbx_volume_get', 'dbx_volume_rm', 'dbx_volume_mkdir', 'dbx_parquet', 'dbx_export'];
+const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh', 'dbx_volume_put', 'dbx_volume_get', 'dbx_volume_rm', 'dbx_volume_mkdir', 'dbx_parquet', 'dbx_export', 'dbx_sync'];
 const MODULES = ['databricks', 'dbx_query', 'dbx_statements', 'dbx_catalogs', 'dbx_schemas', 'dbx_tables', 'dbx_volumes', 'dbx_volume_ls', 'dbx_models'];
 
 const LIST = `SELECT DISTINCT name FROM pragma_function_list ORDER BY 1;
@@ -47,6 +47,7 @@ test('each function is registered with its arity and flags', async () => {
     { name: 'dbx_export', narg: -1, flags: DIRECTONLY },
     { name: 'dbx_parquet', narg: -1, flags: DIRECTONLY }, // it writes files
     { name: 'dbx_refresh', narg: 1, flags: DIRECTONLY },
+    { name: 'dbx_sync', narg: -1, flags: DIRECTONLY },
     { name: 'dbx_version', narg: 0, flags: DETERMINISTIC | INNOCUOUS },
     { name: 'dbx_volume_get', narg: -1, flags: DIRECTONLY },
     { name: 'dbx_volume_mkdir', narg: -1, flags: DIRECTONLY },
