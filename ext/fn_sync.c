@@ -43,13 +43,16 @@
 **                 insert).
 **   test          true: the rows the call would apply (at most `limit`,
 **                 default 10) as {"from", "to", "columns", "rows"}, with
-**                 nothing changed and nothing stored.
+**                 nothing changed and nothing stored (no rows for a first
+**                 call with start 'latest').
 **   since_column  timestamp mode, for tables without a change feed: the
 **                 rows whose column is at or beyond the last value synced
 **                 are read and applied (upserts, or for events inserts
 **                 that skip a present key), so a row that ties the
 **                 boundary is read again but changes nothing. Needs a key;
 **                 deletes cannot be seen. `changes` is then those rows.
+**                 With start 'latest' the rows at the largest value are
+**                 history too: the next call reads only rows beyond it.
 **   progress      one self-updating line on stderr (default: when stderr
 **                 is a terminal)
 **
@@ -230,6 +233,8 @@ typedef struct Sync {
   char *zMark;       /* since mode: the watermark reached (text), or NULL */
   char *zMarkType;   /* its Databricks type */
   char *zMarkBind;   /* the watermark as the parameter's text */
+  int bMarkAfter;    /* the rows at the watermark were not applied (start
+                     ** 'latest'): read only the rows beyond it */
   /* the read */
   DbxParam since;    /* the since-mode parameter */
   DbxCdfRange range; /* as read */
@@ -373,12 +378,14 @@ static int state_read(Sync *x, DbxError *pErr) {
                         "CREATE TABLE IF NOT EXISTS main.dbx_sync_state("
                         "source TEXT NOT NULL, local_table TEXT NOT NULL, "
                         "kind TEXT NOT NULL, version INTEGER, watermark TEXT, "
-                        "watermark_type TEXT, rows INTEGER, synced_at TEXT, "
+                        "watermark_type TEXT, watermark_applied INTEGER, rows INTEGER, "
+                        "synced_at TEXT, "
                         "PRIMARY KEY (source, local_table))",
                         NULL, NULL, NULL);
   if (rc == SQLITE_OK) {
     rc = sqlite3_prepare_v2(x->db,
-                            "SELECT kind, version, watermark, watermark_type "
+                            "SELECT kind, version, watermark, watermark_type, "
+                            "watermark_applied "
                             "FROM main.dbx_sync_state WHERE source = ?1 AND "
                             "local_table = ?2",
                             -1, &pStmt, NULL);
@@ -424,6 +431,7 @@ static int state_read(Sync *x, DbxError *pErr) {
                              : "has a watermark that cannot be read",
                          pErr);
     } else if (zMark) {
+      x->bMarkAfter = sqlite3_column_int(pStmt, 4) == 0;
       x->zMark = dbx_strdup(zMark);
       x->zMarkType = dbx_strdup(zType);
       if (x->zMark == NULL || x->zMarkType == NULL) {
@@ -437,16 +445,18 @@ static int state_read(Sync *x, DbxError *pErr) {
 
 /* Records the version (or watermark) reached, in the savepoint. */
 static int state_write(Sync *x, int64_t iVersion, const char *zMark,
-                       const char *zType, DbxError *pErr) {
+                       const char *zType, int bApplied, DbxError *pErr) {
   sqlite3_stmt *pStmt = NULL;
   int rc = sqlite3_prepare_v2(
       x->db,
       "INSERT INTO main.dbx_sync_state(source, local_table, kind, version, "
-      "watermark, watermark_type, rows, synced_at) VALUES (?1, ?2, ?3, ?4, "
-      "?5, ?6, ?7, strftime('%Y-%m-%d %H:%M:%f', 'now')) ON CONFLICT "
+      "watermark, watermark_type, watermark_applied, rows, synced_at) VALUES "
+      "(?1, ?2, ?3, ?4, ?5, ?6, ?8, ?7, strftime('%Y-%m-%d %H:%M:%f', "
+      "'now')) ON CONFLICT "
       "(source, local_table) DO UPDATE SET version = excluded.version, "
       "watermark = excluded.watermark, watermark_type = "
-      "excluded.watermark_type, rows = excluded.rows, synced_at = "
+      "excluded.watermark_type, watermark_applied = "
+      "excluded.watermark_applied, rows = excluded.rows, synced_at = "
       "excluded.synced_at",
       -1, &pStmt, NULL);
   if (rc == SQLITE_OK) {
@@ -457,6 +467,7 @@ static int state_write(Sync *x, int64_t iVersion, const char *zMark,
     if (zMark) sqlite3_bind_text(pStmt, 5, zMark, -1, SQLITE_STATIC);
     if (zMark) sqlite3_bind_text(pStmt, 6, zType, -1, SQLITE_STATIC);
     sqlite3_bind_int64(pStmt, 7, x->n.nRow);
+    if (zMark) sqlite3_bind_int(pStmt, 8, bApplied);
     rc = sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK
                                             : sqlite3_errcode(x->db);
   }
@@ -531,7 +542,7 @@ static int sync_read_since(Sync *x, DbxRows **ppRows, DbxError *pErr) {
   if (x->zMark) {
     dbx_buf_appendf(&from, " WHERE ");
     dbx_sql_ident(&from, x->o.zSince);
-    dbx_buf_appendf(&from, " >= :dbx_since");
+    dbx_buf_appendf(&from, " %s :dbx_since", x->bMarkAfter ? ">" : ">=");
     /* TIMESTAMP text reads in UTC; the Z keeps the session's time zone
     ** out of the comparison */
     x->zMarkBind = sqlite3_mprintf(
@@ -1193,7 +1204,17 @@ static int sync_test_rows(Sync *x, DbxRows *pRows, char **pzOut,
   } else {
     dbx_buf_appendf(&b, "{\"from\":null,\"to\":null");
   }
-  dbx_buf_appendf(&b, ",\"rows\":[");
+  dbx_buf_appendf(&b, ",\"columns\":[");
+  for (i = 0; i < nCol; i++) {
+    const DbxColumn *c = dbx_rows_column(pRows, i);
+    dbx_buf_appendf(&b, "%s{\"name\":", i ? "," : "");
+    dbx_buf_append_json(&b, c->zName, strlen(c->zName));
+    dbx_buf_appendf(&b, ",\"type\":");
+    dbx_buf_append_json(&b, c->zTypeText ? c->zTypeText : "",
+                        c->zTypeText ? strlen(c->zTypeText) : 0);
+    dbx_buf_append(&b, "}", 1);
+  }
+  dbx_buf_appendf(&b, "],\"rows\":[");
   rc = pRows ? SQLITE_OK : SQLITE_DONE;
   while (rc == SQLITE_OK && (rc = dbx_rows_next(pRows, pErr)) == SQLITE_ROW) {
     rc = SQLITE_OK;
@@ -1227,7 +1248,9 @@ static int sync_skip_history(Sync *x, int64_t *piTo, DbxError *pErr) {
     DbxCdfTable t = {x->azSource[0], x->azSource[1], x->azSource[2]};
     DbxCdfLatest latest;
     rc = dbx_cdf_latest(x->pClient, &t, &x->stmt, &latest, pErr);
-    if (rc == SQLITE_OK) rc = state_write(x, latest.iVersion, NULL, NULL, pErr);
+    if (rc == SQLITE_OK) {
+      rc = state_write(x, latest.iVersion, NULL, NULL, 1, pErr);
+    }
     *piTo = latest.iVersion;
   } else {
     DbxRows *pRows = NULL;
@@ -1259,7 +1282,7 @@ static int sync_skip_history(Sync *x, int64_t *piTo, DbxError *pErr) {
       const DbxColumn *pCol = dbx_rows_column(pRows, 0);
       x->zNewMarkType = dbx_strdup(pCol->zTypeText);
       rc = x->zNewMarkType ? state_write(x, DBX_CDF_NONE, x->zNewMark,
-                                         x->zNewMarkType, pErr)
+                                         x->zNewMarkType, 0, pErr)
                            : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
     dbx_rows_free(pRows);
@@ -1274,8 +1297,9 @@ static int sync_run(Sync *x, char **pzOut, DbxError *pErr) {
   int64_t t0 = dbx_now_ms(), iFrom = DBX_CDF_NONE, iTo = DBX_CDF_NONE, t1;
   int rc;
   dbx_cdf_range_init(&x->range);
-  if (!x->bState && x->o.zStart && strcmp(x->o.zStart, "latest") == 0 &&
-      !x->o.bTest) {
+  if (!x->bState && x->o.zStart && strcmp(x->o.zStart, "latest") == 0) {
+    /* nothing present is applied: a test shows no rows */
+    if (x->o.bTest) return sync_test_rows(x, NULL, pzOut, pErr);
     rc = sync_skip_history(x, &iTo, pErr);
     x->msRemote = dbx_now_ms() - t0;
     if (rc == SQLITE_OK) {
@@ -1339,11 +1363,13 @@ static int sync_run(Sync *x, char **pzOut, DbxError *pErr) {
   x->msApply = dbx_now_ms() - t1;
   if (rc == SQLITE_OK && pRows) {
     if (x->o.zSince) {
-      const char *zMark = x->zNewMark ? x->zNewMark : x->zMark;
-      const char *zType = x->zNewMark ? x->zNewMarkType : x->zMarkType;
-      if (zMark) rc = state_write(x, DBX_CDF_NONE, zMark, zType, pErr);
+      /* no value beyond the watermark: the state stays as it is */
+      if (x->zNewMark) {
+        rc = state_write(x, DBX_CDF_NONE, x->zNewMark, x->zNewMarkType, 1,
+                         pErr);
+      }
     } else {
-      rc = state_write(x, iTo, NULL, NULL, pErr);
+      rc = state_write(x, iTo, NULL, NULL, 1, pErr);
     }
   }
   if (rc == SQLITE_OK) {

@@ -6,9 +6,10 @@
 // incremental calls, a call with nothing new, a kill -9 between the fetch
 // and the local commit, where the first call starts, test mode, transforms,
 // timestamp mode, errors that change nothing, and the local table's
-// columns. Not here: the checks of what the server sends (change types,
-// versions out of range or order), as dbx-local's faults cannot rewrite a
-// result.
+// columns. What the server sends is checked before it is applied: rows
+// that lie (an unknown change type, a version outside the range read, a
+// missing version) are made by transforms, since dbx-local's faults cannot
+// rewrite a result.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -713,6 +714,28 @@ CREATE TABLE tr(x); CREATE TRIGGER trg AFTER INSERT ON tr BEGIN ${call('vac', 'g
     assert.match(e, /unsafe use of dbx_sync/, q);
   }
   assert.equal(await dump(db), before);
+});
+
+test('rows that lie about their change are refused with nothing applied', async () => {
+  await ws.sql(`CREATE TABLE main.default.liar (id BIGINT, name STRING) ${CDF}`); // 0
+  await ws.sql("INSERT INTO main.default.liar VALUES (1, 'a'), (2, 'b')"); // 1
+  const db = newDb();
+  const base = { kind: 'mirror', key: 'id' };
+  await sync(db, 'liar', 'l', base); // versions 0..1 applied, state at 1
+  await ws.sql("INSERT INTO main.default.liar VALUES (3, 'c')"); // 2
+  const lies = [
+    ["SELECT id, name, 'upsert' AS _change_type, _commit_version FROM changes", /type 'upsert'/],
+    ['SELECT id, name, _change_type, _commit_version + 100 AS _commit_version FROM changes', /version 102, outside the versions read \(2 to 2\)/],
+    ['SELECT id, name, _change_type, _commit_version - 2 AS _commit_version FROM changes', /version 0, outside/],
+    ['SELECT id, name, _change_type, CAST(NULL AS BIGINT) AS _commit_version FROM changes', /without a version/],
+  ];
+  for (const [transform, re] of lies) {
+    assert.match(await fails(db, 'liar', 'l', { ...base, transform }), re, transform);
+  }
+  // the honest read still applies version 2, once
+  const r = await sync(db, 'liar', 'l', base);
+  assert.deepEqual([r.from, r.to, r.inserted], [2, 2, 1]);
+  assert.deepEqual((await ws.query('SELECT id FROM l ORDER BY id;', { db })).map((x) => x.id), [1, 2, 3]);
 });
 
 test('the local table: the remote columns and declared types, the key as PRIMARY KEY; a column added remotely is added', async () => {
