@@ -14,9 +14,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 import { workspace, parseResultSets, runShell, EXT } from './harness.mjs';
 
@@ -736,6 +737,20 @@ test('rows that lie about their change are refused with nothing applied', async 
   const r = await sync(db, 'liar', 'l', base);
   assert.deepEqual([r.from, r.to, r.inserted], [2, 2, 1]);
   assert.deepEqual((await ws.query('SELECT id FROM l ORDER BY id;', { db })).map((x) => x.id), [1, 2, 3]);
+});
+
+test('examples/user_properties.sql: the local users are the remote ones, the delete ignored', async () => {
+  const db = newDb();
+  const script = await readFile(fileURLToPath(new URL('../../examples/user_properties.sql', import.meta.url)), 'utf8');
+  await ws.query(script.replace(/^\.load .*$/m, ''), { db });
+  const rows = await remote('SELECT user_id, plan, country FROM main.default.crm_users ORDER BY user_id');
+  const local = await ws.query('SELECT user_id, plan, country FROM users ORDER BY user_id;', { db });
+  // user 3 was deleted remotely; user_properties ignores deletes
+  assert.deepEqual(rows.map((x) => x[0]), ['1', '2', '4']);
+  assert.deepEqual(local.map((x) => [String(x.user_id), x.plan, x.country]),
+    [['1', 'pro', 'DE'], ['2', 'pro', 'US'], ['3', 'free', 'JP'], ['4', 'team', 'FR']]);
+  const state = await ws.query('SELECT kind, version FROM dbx_sync_state;', { db });
+  assert.deepEqual(state, [{ kind: 'user_properties', version: await latest('crm_users') }]);
 });
 
 test('the local table: the remote columns and declared types, the key as PRIMARY KEY; a column added remotely is added', async () => {
