@@ -237,16 +237,15 @@ static void grants_func(sqlite3_context *ctx, int argc, sqlite3_value **argv,
   memset(&a, 0, sizeof(a));
   req.bRevoke = bRevoke;
   for (i = 0; rc == SQLITE_OK && i < argc && i < 4; i++) {
-    rc = dbx_args_check(argv[i], azWhat[argc == 2 && i == 1 ? 1 : i], i == 3,
-                        &e);
+    const char *zWhat = argc == 2 && i == 1 ? "the table name" : azWhat[i];
+    rc = dbx_args_check(argv[i], zWhat, i == 3, &e);
     if (rc == SQLITE_OK && i < 3 &&
         sqlite3_value_type(argv[i]) == SQLITE_NULL) {
       rc = dbx_error_set(&e, SQLITE_ERROR,
                          "%s is NULL: usage: %s(principal, securable, role "
                          "[, options_json]) or %s(principal, "
                          "databricks_table)",
-                         argc == 2 && i == 1 ? "the table name" : azWhat[i],
-                         bRevoke ? "dbx_revoke_sql" : "dbx_grants_sql",
+                         zWhat, bRevoke ? "dbx_revoke_sql" : "dbx_grants_sql",
                          bRevoke ? "dbx_revoke_sql" : "dbx_grants_sql");
     }
   }

@@ -13,6 +13,10 @@
 **
 ** An argument's text is echoed in an error only when it is a name: an
 ** argument without a key may be a token (databricks('dapi...')).
+**
+** dbx_grants_sql(principal, 'orders') reads a table's arguments back from
+** the text sqlite_schema stores (dbx_vtab_args_from_sql), split where
+** SQLite splits them and parsed by the same table.
 */
 #include <stdio.h>
 #include <stdlib.h>

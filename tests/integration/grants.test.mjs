@@ -229,16 +229,42 @@ test('appender (a service principal): INSERT into a writable table commits, CREA
   assert.match(r.stderr, /CREATE TABLE/);
 });
 
+test('appender of a table the first commit creates: the grants ON TABLE wait, the owner needs none', async () => {
+  const db = newDb();
+  await ws.query(`CREATE VIRTUAL TABLE nw USING databricks(table='main.default.fresh', create='id BIGINT, v STRING');`, { db });
+  const { g } = await one(`SELECT dbx_grants_sql('${SP}', 'nw') AS g;`, { db });
+  const { statements } = split(g);
+  assert.ok(statements.includes(`GRANT CREATE TABLE ON SCHEMA \`main\`.\`default\` TO \`${SP}\``));
+  for (const st of statements) {
+    if (/ ON TABLE /.test(st)) {
+      await assert.rejects(ws.sql(st), /TABLE_OR_VIEW_NOT_FOUND/);
+    } else {
+      await ws.sql(st);
+    }
+  }
+  const r = await as('dapi-appender', "INSERT INTO nw VALUES (1, 'x');", db);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual((await ws.sql('SELECT count(*) FROM main.default.fresh')).result.data_array, [['1']]);
+});
+
 test('merger: a merge commit through its stage table, and no DROP of the target', async () => {
   const db = newDb();
   await ws.query(`CREATE VIRTUAL TABLE pe USING databricks(table='main.default.people', merge_keys='id', version_columns='version');`, { db });
   const { g } = await one(`SELECT dbx_grants_sql('merger@dbx.local', 'pe') AS g;`, { db });
-  const { statements, comments } = await apply(g);
-  assert.ok(statements.includes('GRANT CREATE TABLE ON SCHEMA `main`.`default` TO `merger@dbx.local`'));
+  const { statements, comments } = split(g);
+  const createTable = 'GRANT CREATE TABLE ON SCHEMA `main`.`default` TO `merger@dbx.local`';
+  assert.ok(statements.includes(createTable));
+  // without CREATE TABLE (the stage table's) the merge is refused
+  for (const st of statements.filter((x) => x !== createTable)) await ws.sql(st);
   await applyWarehouse(comments);
-  let r = await as('dapi-merger', `BEGIN;
+  const merge = `BEGIN;
 INSERT INTO pe VALUES (1, 'pro', 2), (2, 'free', 1);
-COMMIT;`, db);
+COMMIT;`;
+  let r = await as('dapi-merger', merge, db);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /CREATE TABLE/);
+  await ws.sql(createTable);
+  r = await as('dapi-merger', merge, db);
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual((await ws.sql('SELECT id, plan FROM main.default.people ORDER BY id')).result.data_array, [['1', 'pro'], ['2', 'free']]);
   r = await as('dapi-merger', "SELECT dbx_exec('DROP TABLE main.default.people');", db);
