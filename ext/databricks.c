@@ -95,6 +95,10 @@ static void versionFunc(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
 #define DBX_FN_NETWORK (SQLITE_UTF8 | SQLITE_DIRECTONLY)
 /* A pure function: same answer for the same arguments, safe anywhere. */
 #define DBX_FN_PURE (SQLITE_UTF8 | SQLITE_DETERMINISTIC | SQLITE_INNOCUOUS)
+/* A function without network that reads the schema and the connection's
+** settings (environment, profiles): its answer may change between calls,
+** and no schema object of a database file may call it. */
+#define DBX_FN_SETTINGS (SQLITE_UTF8 | SQLITE_DIRECTONLY)
 
 /*
 ** The SQL functions. nArg is what SQLite checks; -1 leaves the count to
@@ -119,6 +123,13 @@ static const struct {
     {"dbx_volume_mkdir", -1, DBX_FN_NETWORK, 1, dbx_fn_volume_mkdir},
     {"dbx_export", -1, DBX_FN_NETWORK, 1, dbx_fn_export},
     {"dbx_sync", -1, DBX_FN_NETWORK, 1, dbx_fn_sync},
+    /* with a role: pure; with a databricks table: reads its definition */
+    {"dbx_grants_sql", 3, DBX_FN_PURE, 0, dbx_fn_grants_sql},
+    {"dbx_grants_sql", 4, DBX_FN_PURE, 0, dbx_fn_grants_sql},
+    {"dbx_grants_sql", 2, DBX_FN_SETTINGS, 1, dbx_fn_grants_sql},
+    {"dbx_revoke_sql", 3, DBX_FN_PURE, 0, dbx_fn_revoke_sql},
+    {"dbx_revoke_sql", 4, DBX_FN_PURE, 0, dbx_fn_revoke_sql},
+    {"dbx_revoke_sql", 2, DBX_FN_SETTINGS, 1, dbx_fn_revoke_sql},
     /* DIRECTONLY because it writes files; no network */
     {"dbx_parquet", -1, DBX_FN_NETWORK, 0, dbx_fn_parquet},
 };

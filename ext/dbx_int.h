@@ -24,6 +24,7 @@
 **   engine     pushdown.h  a scan's remote plan (pushdown.c)
 **              stage.h     the staging volume of a commit (stage.c)
 **              cdf.h       reading a table's change feed (cdf.c)
+**              grants.h    the grants of a job, as SQL text (grants.c)
 **              commit.h    staged files -> a Delta table (commit.c)
 **   surface    session.h   per-connection state (session.c)
 **              args.h      how SQL functions read arguments (args.c)
@@ -31,7 +32,7 @@
 **                          vtab_scan.c)
 **              this file   databricks.c, fn_exec.c, fn_query.c,
 **                          fn_statements.c, fn_volume.c, fn_parquet.c,
-**                          fn_export.c, fn_sync.c,
+**                          fn_export.c, fn_sync.c, fn_grants.c,
 **                          fn_models.c, discover.c
 **
 ** Only the SQL surface files touch sqlite3 contexts, vtabs or statements;
@@ -348,6 +349,9 @@ void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 /* fn_export.c */
 void dbx_fn_export(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_sync(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+/* fn_grants.c */
+void dbx_fn_grants_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_revoke_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */

@@ -80,6 +80,20 @@ int dbx_vtab_args_parse(int argc, const char *const *argv, DbxVtabArgs *a,
 /* Frees what *a owns, wiping the values (they may name secrets). */
 void dbx_vtab_args_free(DbxVtabArgs *a);
 
+/*
+** The arguments of a stored definition: zSql is the text sqlite_schema
+** holds for a virtual table (CREATE VIRTUAL TABLE name USING module(...)),
+** split into arguments where SQLite splits them (commas outside
+** parentheses and quotes; comments and blanks around each dropped) and
+** parsed by dbx_vtab_args_parse. *pzModule gets the module's name as
+** written (sqlite3_free), so the caller can check it is `databricks`
+** (before trusting an error about the arguments). Returns SQLITE_OK or an
+** error in pErr; dbx_vtab_args_free() and sqlite3_free(*pzModule) after
+** either.
+*/
+int dbx_vtab_args_from_sql(const char *zSql, char **pzModule, DbxVtabArgs *a,
+                           DbxError *pErr);
+
 /* ---------------------------------------------------------------------
 ** vtab.c: one `databricks` virtual table.
 */

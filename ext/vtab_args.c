@@ -13,6 +13,10 @@
 **
 ** An argument's text is echoed in an error only when it is a name: an
 ** argument without a key may be a token (databricks('dapi...')).
+**
+** dbx_grants_sql(principal, 'orders') reads a table's arguments back from
+** the text sqlite_schema stores (dbx_vtab_args_from_sql), split where
+** SQLite splits them and parsed by the same table.
 */
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,4 +545,132 @@ int dbx_vtab_merge_names(const DbxVtabArgs *a, int *pbMerge, char ***pazKey,
   }
   *pbMerge = *pnKey > 0 && !(a->zMode && strcmp(a->zMode, "append") == 0);
   return SQLITE_OK;
+}
+
+/* ---------------------------------------------------------------------
+** The arguments of a stored definition
+*/
+
+/*
+** The end of the token at z[i] (z[i] is not blank): a quoted name or
+** string ('...', "...", `...` with the quote doubled inside, [...]), a
+** word, or one other character. An unclosed quote ends at the end.
+*/
+static size_t sql_token_end(const char *z, size_t i) {
+  char q = z[i] == '[' ? ']' : z[i];
+  if (q == '\'' || q == '"' || q == '`' || q == ']') {
+    for (i++; z[i]; i++) {
+      if (z[i] == q) {
+        if (q != ']' && z[i + 1] == q) {
+          i++;
+          continue;
+        }
+        return i + 1;
+      }
+    }
+    return i;
+  }
+  if ((z[i] >= 'a' && z[i] <= 'z') || (z[i] >= 'A' && z[i] <= 'Z') ||
+      (z[i] >= '0' && z[i] <= '9') || z[i] == '_' || z[i] == '$' ||
+      (unsigned char)z[i] >= 0x80) {
+    while ((z[i] >= 'a' && z[i] <= 'z') || (z[i] >= 'A' && z[i] <= 'Z') ||
+           (z[i] >= '0' && z[i] <= '9') || z[i] == '_' || z[i] == '$' ||
+           (unsigned char)z[i] >= 0x80) {
+      i++;
+    }
+    return i;
+  }
+  return i + 1;
+}
+
+/* Skips blanks and SQL comments from z[i]; returns the next index. */
+static size_t sql_skip_blank(const char *z, size_t i) {
+  for (;;) {
+    if (z[i] == ' ' || z[i] == '\t' || z[i] == '\n' || z[i] == '\r' ||
+        z[i] == '\f') {
+      i++;
+    } else if (z[i] == '-' && z[i + 1] == '-') {
+      while (z[i] && z[i] != '\n')
+        i++;
+    } else if (z[i] == '/' && z[i + 1] == '*') {
+      const char *zEnd = strstr(z + i + 2, "*/");
+      i = zEnd ? (size_t)(zEnd - z) + 2 : strlen(z);
+    } else {
+      return i;
+    }
+  }
+}
+
+int dbx_vtab_args_from_sql(const char *zSql, char **pzModule, DbxVtabArgs *a,
+                           DbxError *pErr) {
+  static const char *const azHead[] = {"CREATE", "VIRTUAL", "TABLE"};
+  const char **azArg = NULL;
+  char *zCopy = NULL;
+  size_t i = 0, iEnd, nSql = strlen(zSql);
+  int nArg = 3, rc = SQLITE_OK, k;
+  memset(a, 0, sizeof(*a));
+  *pzModule = NULL;
+  /* CREATE VIRTUAL TABLE <name, any tokens> USING <module> */
+  for (k = 0; k < 3; k++) {
+    i = sql_skip_blank(zSql, i);
+    iEnd = sql_token_end(zSql, i);
+    if (zSql[i] == 0 || iEnd - i != strlen(azHead[k]) ||
+        sqlite3_strnicmp(zSql + i, azHead[k], (int)(iEnd - i)) != 0) {
+      return dbx_error_set(pErr, SQLITE_ERROR, "not a virtual table");
+    }
+    i = iEnd;
+  }
+  for (;;) {
+    i = sql_skip_blank(zSql, i);
+    if (zSql[i] == 0) {
+      return dbx_error_set(pErr, SQLITE_ERROR, "not a virtual table");
+    }
+    iEnd = sql_token_end(zSql, i);
+    if (iEnd - i == 5 && sqlite3_strnicmp(zSql + i, "USING", 5) == 0) break;
+    i = iEnd;
+  }
+  i = sql_skip_blank(zSql, iEnd);
+  iEnd = sql_token_end(zSql, i);
+  *pzModule = sqlite3_mprintf("%.*s", (int)(iEnd - i), zSql + i);
+  /* the arguments: at most one per byte, split where SQLite splits them */
+  azArg = sqlite3_malloc64(sizeof(char *) * (nSql + 4));
+  zCopy = sqlite3_malloc64(nSql * 2 + 2);
+  if (*pzModule == NULL || azArg == NULL || zCopy == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    goto done;
+  }
+  azArg[0] = *pzModule;
+  azArg[1] = "main";
+  azArg[2] = "";
+  i = sql_skip_blank(zSql, iEnd);
+  if (zSql[i] == '(') {
+    size_t iStart = 0, iLast = 0, nCopy = 0;
+    int nDepth = 0, bAny = 0;
+    for (i++;; i = iEnd) {
+      i = sql_skip_blank(zSql, i);
+      if (zSql[i] == 0) break;
+      iEnd = sql_token_end(zSql, i);
+      if (nDepth == 0 && (zSql[i] == ',' || zSql[i] == ')')) {
+        if (bAny) {
+          memcpy(zCopy + nCopy, zSql + iStart, iLast - iStart);
+          zCopy[nCopy + iLast - iStart] = 0;
+          azArg[nArg++] = zCopy + nCopy;
+          nCopy += iLast - iStart + 1;
+        }
+        bAny = 0;
+        if (zSql[i] == ')') break;
+        continue;
+      }
+      if (zSql[i] == '(') nDepth++;
+      if (zSql[i] == ')') nDepth--;
+      if (!bAny) iStart = i;
+      bAny = 1;
+      iLast = iEnd;
+    }
+  }
+  rc = dbx_vtab_args_parse(nArg, azArg, a, pErr);
+done:
+  sqlite3_free(azArg);
+  sqlite3_free(zCopy);
+  return rc;
 }

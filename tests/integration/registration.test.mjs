@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import { runShell, parseResultSets } from './harness.mjs';
 
-const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh', 'dbx_volume_put', 'dbx_volume_get', 'dbx_volume_rm', 'dbx_volume_mkdir', 'dbx_parquet', 'dbx_export', 'dbx_sync'];
+const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh', 'dbx_volume_put', 'dbx_volume_get', 'dbx_volume_rm', 'dbx_volume_mkdir', 'dbx_parquet', 'dbx_export', 'dbx_sync', 'dbx_grants_sql', 'dbx_revoke_sql'];
 const MODULES = ['databricks', 'dbx_query', 'dbx_statements', 'dbx_catalogs', 'dbx_schemas', 'dbx_tables', 'dbx_volumes', 'dbx_volume_ls', 'dbx_models'];
 
 const LIST = `SELECT DISTINCT name FROM pragma_function_list ORDER BY 1;
@@ -45,8 +45,16 @@ test('each function is registered with its arity and flags', async () => {
     { name: 'dbx_config', narg: -1, flags: DIRECTONLY },
     { name: 'dbx_exec', narg: -1, flags: DIRECTONLY },
     { name: 'dbx_export', narg: -1, flags: DIRECTONLY },
+    // with a role: pure; with a databricks table: reads its definition
+    // and the connection's settings
+    { name: 'dbx_grants_sql', narg: 2, flags: DIRECTONLY },
+    { name: 'dbx_grants_sql', narg: 3, flags: DETERMINISTIC | INNOCUOUS },
+    { name: 'dbx_grants_sql', narg: 4, flags: DETERMINISTIC | INNOCUOUS },
     { name: 'dbx_parquet', narg: -1, flags: DIRECTONLY }, // it writes files
     { name: 'dbx_refresh', narg: 1, flags: DIRECTONLY },
+    { name: 'dbx_revoke_sql', narg: 2, flags: DIRECTONLY },
+    { name: 'dbx_revoke_sql', narg: 3, flags: DETERMINISTIC | INNOCUOUS },
+    { name: 'dbx_revoke_sql', narg: 4, flags: DETERMINISTIC | INNOCUOUS },
     { name: 'dbx_sync', narg: -1, flags: DIRECTONLY },
     { name: 'dbx_version', narg: 0, flags: DETERMINISTIC | INNOCUOUS },
     { name: 'dbx_volume_get', narg: -1, flags: DIRECTONLY },
