@@ -413,7 +413,8 @@ int dbx_vtab_args_parse(int argc, const char *const *argv, DbxVtabArgs *a,
     int bMerge, nKey, nVersion;
     rc = dbx_vtab_merge_names(a, &bMerge, &azKey, &nKey, &azVersion, &nVersion,
                               pErr);
-    if (rc == SQLITE_OK && nVersion && !bMerge) {
+    /* (a model's version columns are left out with its keys) */
+    if (rc == SQLITE_OK && a->zVersionColumns && !bMerge) {
       rc = dbx_error_set(pErr, SQLITE_ERROR,
                          "version_columns needs merge_keys='col, ...'");
     }

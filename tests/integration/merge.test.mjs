@@ -89,6 +89,15 @@ INSERT INTO x VALUES ('a', 'b', 1);`), /version column "v" must hold integers/);
   // mode='append' keeps a model's table append-only
   assert.match(await err(`CREATE VIRTUAL TABLE y USING databricks(table='main.default.kv', merge_keys='k', mode='append');
 INSERT INTO y VALUES ('a', 'b', 1); DELETE FROM y;`), /takes INSERT only: UPDATE and DELETE need a merge table \(merge_keys=/);
+  // ... also a model with merge keys and version columns: both are left out
+  const cols = await ws.query(`CREATE VIRTUAL TABLE pa USING databricks(table='main.default.persons_log',
+    model='posthog_persons', mode='append');
+SELECT count(*) AS n FROM pragma_table_xinfo('pa') WHERE name = '_dbx_key';`, { db });
+  assert.deepEqual(cols, [{ n: 0 }]);
+  await ws.query(`INSERT INTO pa(team_id, distinct_id, person_id, person_version, person_distinct_id_version)
+  VALUES (1, 'a', 'p1', 1, 1), (1, 'a', 'p1 again', 1, 1);`, { db });
+  assert.deepEqual(await remote('SELECT person_id FROM main.default.persons_log ORDER BY person_id'), [['p1'], ['p1 again']]);
+  assert.match(await err('UPDATE pa SET person_id = 1;'), /takes INSERT only/);
 });
 
 test('without version columns an upsert always replaces the row', async () => {
