@@ -35,12 +35,13 @@
 **                 'latest' (only changes after now) or a version number.
 **                 Later calls go on from dbx_sync_state; to start over,
 **                 delete the row there (and empty the local table).
-**   transform     a SELECT over `changes` (the change rows of the range,
-**                 with _change_type, _commit_version, _commit_timestamp)
-**                 run remotely; it may join other tables. Kinds other than
-**                 events need it to keep _commit_version, and keys and
-**                 deletes need _change_type (without it every row is an
-**                 insert).
+**   transform     a SELECT over `changes` (the change rows of the range
+**                 the kind can use, with _change_type, _commit_version,
+**                 _commit_timestamp: no update pre-images, and for events
+**                 only inserts) run remotely; it may join other tables.
+**                 Kinds other than events need it to keep _commit_version,
+**                 and to keep _change_type to tell updates and deletes
+**                 (without it every row is an upsert).
 **   test          true: the rows the call would apply (at most `limit`,
 **                 default 10) as {"from", "to", "columns", "rows"}, with
 **                 nothing changed and nothing stored (no rows for a first
@@ -224,6 +225,7 @@ typedef struct Sync {
   sqlite3_stmt *pProbe;
   char *azSource[3];
   char *zSource; /* "catalog.schema.table" */
+  char *zTransform; /* the transform without a trailing ';', or NULL */
   const char *zLocal;
   char **azKey; /* key columns (one block) */
   int nKey;
@@ -238,7 +240,6 @@ typedef struct Sync {
   /* the read */
   DbxParam since;    /* the since-mode parameter */
   DbxCdfRange range; /* as read */
-  int bRead;         /* rows were read (range not empty) */
   char *zNewMark;    /* since mode: the largest value read */
   char *zNewMarkType;
   DbxBuf ids; /* statement ids, a JSON array's inside */
@@ -254,6 +255,7 @@ static void sync_free(Sync *x) {
   sqlite3_free(x->zNewMark);
   sqlite3_free(x->zNewMarkType);
   sqlite3_free(x->zSource);
+  sqlite3_free(x->zTransform);
   sqlite3_free(x->azKey);
   dbx_buf_free(&x->ids);
   dbx_sql_name_free(x->azSource);
@@ -319,6 +321,14 @@ static int sync_setup(Sync *x, const char *zSource, const char *zOpts,
   if (x->o.zKey) {
     rc = dbx_sql_name_list(x->o.zKey, "key", &x->azKey, &x->nKey, pErr);
     if (rc) return rc;
+  }
+  if (x->o.zTransform) {
+    /* it goes inside a subquery: a closing ';' would end the statement */
+    size_t n = strlen(x->o.zTransform);
+    while (n > 0 && strchr(" \t\r\n;", x->o.zTransform[n - 1])) n--;
+    x->zTransform = sqlite3_mprintf("%.*s", (int)n, x->o.zTransform);
+    if (x->zTransform == NULL)
+      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
   rc = dbx_session_connect(pSession, x->args.aOpt, x->args.nOpt, &x->pConfig,
                            &x->pClient, pErr);
@@ -504,10 +514,16 @@ static char *sync_sql(void *pArg, const char *zFrom) {
   Sync *x = (Sync *)pArg;
   DbxBuf b = {0};
   int bCdf = x->o.zSince == NULL;
-  if (x->o.zTransform) {
-    dbx_buf_appendf(&b, "WITH changes AS (SELECT * FROM %s) SELECT * FROM (%s"
-                        "\n) AS dbx_transform",
-                    zFrom, x->o.zTransform);
+  if (x->zTransform) {
+    /* `changes` holds the rows the kind can use: never a pre-image, and
+    ** for events only inserts, so a transform may drop _change_type */
+    dbx_buf_appendf(&b, "WITH changes AS (SELECT * FROM %s%s) SELECT * FROM "
+                        "(%s\n) AS dbx_transform",
+                    zFrom,
+                    !bCdf                          ? ""
+                    : x->o.eKind == SYNC_EVENTS ? " WHERE _change_type = 'insert'"
+                        : " WHERE _change_type <> 'update_preimage'",
+                    x->zTransform);
   } else {
     dbx_buf_appendf(&b, "SELECT * FROM %s", zFrom);
     if (bCdf) dbx_buf_appendf(&b, " WHERE _change_type <> 'update_preimage'");
