@@ -109,3 +109,51 @@ INSERT INTO x VALUES ('a', '2');
 INSERT INTO x VALUES ('a', '2');`, { db });
   assert.deepEqual(await remote('SELECT k, v FROM main.default.kv2 ORDER BY k'), [['a', '2'], ['b', '1']]);
 });
+
+// The statements of a commit into an existing merge table, once the
+// staging volume exists: CREATE stage, COPY INTO stage, MERGE, DROP stage.
+const STATEMENTS = '^/api/2\\.0/sql/statements/?$';
+const MERGE_AT = 2; // POSTs before the MERGE
+async function fault(spec) {
+  const r = await ws.api('POST', '/admin/faults', spec);
+  assert.equal(r.status, 200, JSON.stringify(r.body));
+}
+
+test('a MERGE whose reply is lost is sent again: applied once, the stage dropped', async () => {
+  const db = newDb();
+  await ws.sql('CREATE TABLE main.default.kv3 (k STRING, v STRING, ver BIGINT)');
+  const setup = `CREATE VIRTUAL TABLE x USING databricks(table='main.default.kv3', merge_keys='k', version_columns='ver');`;
+  await ws.query(`${setup}\nINSERT INTO x VALUES ('a', '1', 1), ('b', '1', 1);`, { db });
+  const merges = async () => (await remote('DESCRIBE HISTORY main.default.kv3')).filter((h) => h[4] === 'MERGE').length;
+  assert.equal(await merges(), 1);
+  // the DELETE reads the remote rows first: one more POST before the MERGE
+  await fault({ method: 'POST', path: STATEMENTS, drop: true, skip: MERGE_AT + 1 });
+  await ws.query("BEGIN; INSERT INTO x VALUES ('a', '2', 2), ('c', '1', 1); DELETE FROM x WHERE k = 'b'; COMMIT;", { db });
+  assert.equal((await ws.api('GET', '/admin/faults')).body.faults.length, 0, 'the fault hit');
+  // the MERGE ran twice (the lost reply, then the resend), with one outcome
+  assert.equal(await merges(), 3);
+  assert.deepEqual(await remote('SELECT k, v, ver FROM main.default.kv3 ORDER BY k'), [['a', '2', '2'], ['c', '1', '1']]);
+  assert.ok(!(await tables()).some((t) => t.startsWith('kv3__dbx_stage')), 'no stage table left');
+});
+
+test('a MERGE that fails: the commit fails in one line, the target is as it was, the stage is dropped, a retry applies it', async () => {
+  const db = newDb();
+  await ws.sql('CREATE TABLE main.default.kv4 (k STRING, v STRING, ver BIGINT)');
+  const setup = `CREATE VIRTUAL TABLE x USING databricks(table='main.default.kv4', merge_keys='k', version_columns='ver');`;
+  await ws.query(`${setup}\nINSERT INTO x VALUES ('a', '1', 1);`, { db });
+  const history = async () => (await remote('DESCRIBE HISTORY main.default.kv4')).length;
+  const before = await history();
+  await fault({ method: 'POST', path: STATEMENTS, status: 400, error_code: 'INVALID_PARAMETER_VALUE',
+    message: 'Injected: the MERGE is refused.', skip: MERGE_AT });
+  const txn = "BEGIN; INSERT INTO x VALUES ('a', '2', 2), ('b', '1', 1); COMMIT;";
+  const e = await ws.fail(txn, { db });
+  assert.equal(e.trim().split('\n').length, 1, e);
+  assert.match(e, /MERGE is refused/);
+  assert.deepEqual(await remote('SELECT k, v, ver FROM main.default.kv4 ORDER BY k'), [['a', '1', '1']]);
+  assert.equal(await history(), before, 'no new version of the target');
+  assert.ok(!(await tables()).some((t) => t.startsWith('kv4__dbx_stage')), `stage left: ${await tables()}`);
+  // the same transaction again, without the fault
+  await ws.query(txn, { db });
+  assert.deepEqual(await remote('SELECT k, v, ver FROM main.default.kv4 ORDER BY k'), [['a', '2', '2'], ['b', '1', '1']]);
+  assert.ok(!(await tables()).some((t) => t.startsWith('kv4__dbx_stage')));
+});

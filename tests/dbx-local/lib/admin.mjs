@@ -6,6 +6,7 @@
 //          { "path": "<RegExp source matched against the URL pathname, no query string>",
 //            "method": "GET"            (optional, any method when absent),
 //            "count": 1                 (how many matching requests it hits, then it is gone),
+//            "skip": 0                  (how many matching requests pass untouched first),
 //            "status": 503, "error_code": "TEMPORARILY_UNAVAILABLE", "message": "...",
 //            "retry_after": 2           (Retry-After header, seconds),
 //            "delay_ms": 1500           (sleep first; alone it only delays the real answer),

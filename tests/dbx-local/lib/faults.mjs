@@ -22,6 +22,8 @@ export class FaultRegistry {
     if (spec.status !== undefined && !(Number.isInteger(spec.status) && spec.status >= 100 && spec.status <= 599)) {
       throw new Error('status must be an HTTP status code');
     }
+    const skip = spec.skip === undefined ? 0 : Number(spec.skip);
+    if (!Number.isInteger(skip) || skip < 0) throw new Error('skip must be a whole number');
     if (spec.after_bytes !== undefined && !(Number.isInteger(spec.after_bytes) && spec.after_bytes >= 0)) {
       throw new Error('after_bytes must be a whole number of bytes');
     }
@@ -33,6 +35,7 @@ export class FaultRegistry {
       method: spec.method ? String(spec.method).toUpperCase() : null,
       re,
       remaining: count,
+      skip,
       status: spec.status,
       error_code: spec.error_code,
       message: spec.message,
@@ -53,13 +56,17 @@ export class FaultRegistry {
 
   // Public view for GET /admin/faults.
   list() {
-    return this.faults.map((f) => ({ id: f.id, method: f.method, path: f.re.source, remaining: f.remaining, status: f.status, kind: f.kind, drop: f.drop, delay_ms: f.delay_ms }));
+    return this.faults.map((f) => ({ id: f.id, method: f.method, path: f.re.source, remaining: f.remaining, skip: f.skip, status: f.status, kind: f.kind, drop: f.drop, delay_ms: f.delay_ms }));
   }
 
   #take(method, pathname) {
     if (pathname.startsWith('/admin/')) return null; // the test tool itself is never faulted
     const f = this.faults.find((x) => (!x.method || x.method === method) && x.re.test(pathname));
     if (!f) return null;
+    if (f.skip > 0) { // this one passes untouched
+      f.skip--;
+      return null;
+    }
     if (--f.remaining === 0) this.faults.splice(this.faults.indexOf(f), 1);
     return f;
   }

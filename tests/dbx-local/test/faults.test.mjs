@@ -31,6 +31,17 @@ test('status fault with Retry-After hits `count` requests, then expires', async 
   assert.deepEqual((await api(srv.url, null, 'GET', '/admin/faults')).body.faults, []);
 });
 
+test('skip lets that many matching requests pass before the fault hits', async () => {
+  await addFault({ path: 'Me$', status: 503, skip: 2 });
+  assert.equal((await me()).status, 200);
+  assert.equal((await me()).status, 200);
+  assert.equal((await me()).status, 503);
+  assert.equal((await me()).status, 200);
+  const bad = await api(srv.url, null, 'POST', '/admin/faults', { path: 'x', status: 503, skip: -1 });
+  assert.equal(bad.status, 400);
+  assert.match(bad.body.message, /skip/);
+});
+
 test('custom error code and message; method filter', async () => {
   await addFault({ method: 'POST', path: 'Me$', status: 429, error_code: 'REQUEST_LIMIT_EXCEEDED', message: 'slow down' });
   assert.equal((await me()).status, 200, 'GET does not match a POST fault');
