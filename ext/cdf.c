@@ -377,9 +377,9 @@ static void range_text(char *z, size_t n, const DbxCdfRange *p) {
 }
 
 int dbx_cdf_unreadable(const DbxError *pErr) {
-  return pErr->rc != SQLITE_OK && (CODE_IN(pErr->zCode, azMissing) ||
-                                   CODE_IN(pErr->zCode, azGone) ||
-                                   CODE_IN(pErr->zCode, azSchema));
+  return pErr->rc != SQLITE_OK &&
+         (CODE_IN(pErr->zCode, azMissing) || CODE_IN(pErr->zCode, azGone) ||
+          CODE_IN(pErr->zCode, azSchema));
 }
 
 void dbx_cdf_error(DbxError *pErr, const DbxCdfTable *pT,

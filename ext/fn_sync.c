@@ -161,8 +161,8 @@ static int sync_member(void *pArg, const cJSON *pItem, int *pbTaken,
   } else if (strcmp(zKey, "progress") == 0 && cJSON_IsBool(pItem)) {
     o->eProgress = cJSON_IsTrue(pItem);
   } else {
-    static const char *const azOwn[] = {"key",   "deletes", "start",
-                                        "transform", "test", "limit",
+    static const char *const azOwn[] = {"key",          "deletes", "start",
+                                        "transform",    "test",    "limit",
                                         "since_column", "progress"};
     for (i = 0; i < DBX_ARRAY_SIZE(azOwn); i++) {
       if (strcmp(zKey, azOwn[i]) == 0) {
@@ -224,19 +224,19 @@ typedef struct Sync {
   DbxStmtOptions stmt;
   sqlite3_stmt *pProbe;
   char *azSource[3];
-  char *zSource; /* "catalog.schema.table" */
+  char *zSource;    /* "catalog.schema.table" */
   char *zTransform; /* the transform without a trailing ';', or NULL */
   const char *zLocal;
   char **azKey; /* key columns (one block) */
   int nKey;
   /* the state */
-  int bState;        /* a row exists */
-  int64_t iVersion;  /* last version synced, DBX_CDF_NONE for none */
-  char *zMark;       /* since mode: the watermark reached (text), or NULL */
-  char *zMarkType;   /* its Databricks type */
-  char *zMarkBind;   /* the watermark as the parameter's text */
-  int bMarkAfter;    /* the rows at the watermark were not applied (start
-                     ** 'latest'): read only the rows beyond it */
+  int bState;       /* a row exists */
+  int64_t iVersion; /* last version synced, DBX_CDF_NONE for none */
+  char *zMark;      /* since mode: the watermark reached (text), or NULL */
+  char *zMarkType;  /* its Databricks type */
+  char *zMarkBind;  /* the watermark as the parameter's text */
+  int bMarkAfter;   /* the rows at the watermark were not applied (start
+                    ** 'latest'): read only the rows beyond it */
   /* the read */
   DbxParam since;    /* the since-mode parameter */
   DbxCdfRange range; /* as read */
@@ -274,11 +274,11 @@ static int sync_setup(Sync *x, const char *zSource, const char *zOpts,
   x->o.nLimit = 10;
   x->o.eProgress = -1;
   x->iVersion = DBX_CDF_NONE;
-  rc = dbx_args_options_parse(zOpts && zOpts[0] ? zOpts : NULL,
-                              "{\"kind\": \"user_properties\", \"key\": "
-                              "\"user_id\"}",
-                              DBX_ARGS_STMT, sync_member, &x->o, &x->args,
-                              pErr);
+  rc =
+      dbx_args_options_parse(zOpts && zOpts[0] ? zOpts : NULL,
+                             "{\"kind\": \"user_properties\", \"key\": "
+                             "\"user_id\"}",
+                             DBX_ARGS_STMT, sync_member, &x->o, &x->args, pErr);
   if (rc) return rc;
   if (x->o.eKind == SYNC_NONE) {
     return dbx_error_set(pErr, SQLITE_ERROR,
@@ -325,7 +325,8 @@ static int sync_setup(Sync *x, const char *zSource, const char *zOpts,
   if (x->o.zTransform) {
     /* it goes inside a subquery: a closing ';' would end the statement */
     size_t n = strlen(x->o.zTransform);
-    while (n > 0 && strchr(" \t\r\n;", x->o.zTransform[n - 1])) n--;
+    while (n > 0 && strchr(" \t\r\n;", x->o.zTransform[n - 1]))
+      n--;
     x->zTransform = sqlite3_mprintf("%.*s", (int)n, x->o.zTransform);
     if (x->zTransform == NULL)
       return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
@@ -336,8 +337,7 @@ static int sync_setup(Sync *x, const char *zSource, const char *zOpts,
   dbx_stmt_options_init(&x->stmt);
   dbx_session_stmt_options(pSession, x->pConfig, &x->stmt);
   /* a sync reads many rows: links unless the options say otherwise */
-  x->stmt.eDisposition =
-      x->o.bTest ? DBX_DISP_INLINE : DBX_DISP_EXTERNAL_LINKS;
+  x->stmt.eDisposition = x->o.bTest ? DBX_DISP_INLINE : DBX_DISP_EXTERNAL_LINKS;
   rc = dbx_args_options_apply(&x->args, &x->stmt, pErr);
   if (rc) return rc;
   x->pProbe = dbx_probe_open(x->db);
@@ -379,19 +379,19 @@ static int state_read(Sync *x, DbxError *pErr) {
   sqlite3_stmt *pStmt = NULL;
   int rc;
   if (x->o.bTest &&
-      sqlite3_table_column_metadata(x->db, "main", "dbx_sync_state", NULL,
-                                    NULL, NULL, NULL, NULL,
-                                    NULL) != SQLITE_OK) {
+      sqlite3_table_column_metadata(x->db, "main", "dbx_sync_state", NULL, NULL,
+                                    NULL, NULL, NULL, NULL) != SQLITE_OK) {
     return SQLITE_OK; /* a test creates nothing */
   }
-  rc = sqlite3_exec(x->db,
-                        "CREATE TABLE IF NOT EXISTS main.dbx_sync_state("
-                        "source TEXT NOT NULL, local_table TEXT NOT NULL, "
-                        "kind TEXT NOT NULL, version INTEGER, watermark TEXT, "
-                        "watermark_type TEXT, watermark_applied INTEGER, rows INTEGER, "
-                        "synced_at TEXT, "
-                        "PRIMARY KEY (source, local_table))",
-                        NULL, NULL, NULL);
+  rc = sqlite3_exec(
+      x->db,
+      "CREATE TABLE IF NOT EXISTS main.dbx_sync_state("
+      "source TEXT NOT NULL, local_table TEXT NOT NULL, "
+      "kind TEXT NOT NULL, version INTEGER, watermark TEXT, "
+      "watermark_type TEXT, watermark_applied INTEGER, rows INTEGER, "
+      "synced_at TEXT, "
+      "PRIMARY KEY (source, local_table))",
+      NULL, NULL, NULL);
   if (rc == SQLITE_OK) {
     rc = sqlite3_prepare_v2(x->db,
                             "SELECT kind, version, watermark, watermark_type, "
@@ -478,8 +478,8 @@ static int state_write(Sync *x, int64_t iVersion, const char *zMark,
     if (zMark) sqlite3_bind_text(pStmt, 6, zType, -1, SQLITE_STATIC);
     sqlite3_bind_int64(pStmt, 7, x->n.nRow);
     if (zMark) sqlite3_bind_int(pStmt, 8, bApplied);
-    rc = sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK
-                                            : sqlite3_errcode(x->db);
+    rc =
+        sqlite3_step(pStmt) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(x->db);
   }
   sqlite3_finalize(pStmt);
   if (rc) {
@@ -517,11 +517,13 @@ static char *sync_sql(void *pArg, const char *zFrom) {
   if (x->zTransform) {
     /* `changes` holds the rows the kind can use: never a pre-image, and
     ** for events only inserts, so a transform may drop _change_type */
-    dbx_buf_appendf(&b, "WITH changes AS (SELECT * FROM %s%s) SELECT * FROM "
-                        "(%s\n) AS dbx_transform",
+    dbx_buf_appendf(&b,
+                    "WITH changes AS (SELECT * FROM %s%s) SELECT * FROM "
+                    "(%s\n) AS dbx_transform",
                     zFrom,
-                    !bCdf                          ? ""
-                    : x->o.eKind == SYNC_EVENTS ? " WHERE _change_type = 'insert'"
+                    !bCdf ? ""
+                    : x->o.eKind == SYNC_EVENTS
+                        ? " WHERE _change_type = 'insert'"
                         : " WHERE _change_type <> 'update_preimage'",
                     x->zTransform);
   } else {
@@ -590,13 +592,13 @@ static int sync_read_since(Sync *x, DbxRows **ppRows, DbxError *pErr) {
 typedef struct Apply {
   Sync *x;
   DbxRows *pRows;
-  int nCol;     /* result columns */
-  int iType;    /* _change_type, or -1 */
-  int iVer;     /* _commit_version, or -1 */
-  int iMark;    /* since mode: the watermark column, or -1 */
-  int *aiData;  /* result columns written locally, nData of them */
+  int nCol;    /* result columns */
+  int iType;   /* _change_type, or -1 */
+  int iVer;    /* _commit_version, or -1 */
+  int iMark;   /* since mode: the watermark column, or -1 */
+  int *aiData; /* result columns written locally, nData of them */
   int nData;
-  int *aiKey;   /* nKey: positions in aiData of the key columns */
+  int *aiKey;     /* nKey: positions in aiData of the key columns */
   DbxCell *aCell; /* the current row, by result column */
   sqlite3_stmt *pIns, *pUpd, *pDel;
   int64_t iLastVer; /* version of the previous row */
@@ -633,8 +635,8 @@ static int apply_columns(Apply *a, DbxError *pErr) {
   int i, k;
   a->nCol = dbx_rows_column_count(a->pRows);
   a->iType = a->iVer = a->iMark = -1;
-  a->aiData = sqlite3_malloc64(sizeof(int) * (sqlite3_uint64)(a->nCol +
-                                                               x->nKey + 1));
+  a->aiData =
+      sqlite3_malloc64(sizeof(int) * (sqlite3_uint64)(a->nCol + x->nKey + 1));
   a->aCell = sqlite3_malloc64(sizeof(DbxCell) * (sqlite3_uint64)(a->nCol + 1));
   if (a->aiData == NULL || a->aCell == NULL) {
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
@@ -789,7 +791,8 @@ static int apply_table(Apply *a, DbxError *pErr) {
   sqlite3_finalize(pStmt);
   if (rc) {
     sqlite3_free(abHave);
-    return dbx_error_set(pErr, rc, "dbx_sync: cannot read the columns of %s: %s",
+    return dbx_error_set(pErr, rc,
+                         "dbx_sync: cannot read the columns of %s: %s",
                          x->zLocal, sqlite3_errmsg(x->db));
   }
   if (nHave == 0) {
@@ -798,17 +801,21 @@ static int apply_table(Apply *a, DbxError *pErr) {
     local_ident(&b, x->zLocal);
     dbx_buf_append(&b, "(", 1);
     /* one integer key: the rowid itself, no separate index to keep */
-    int iRowid = x->nKey == 1 && dbx_rows_column(a->pRows, a->aiData[a->aiKey[0]])
-                                         ->eKind == DBX_KIND_INTEGER
-                     ? a->aiKey[0]
-                     : -1;
+    int iRowid =
+        x->nKey == 1 &&
+                dbx_rows_column(a->pRows, a->aiData[a->aiKey[0]])->eKind ==
+                    DBX_KIND_INTEGER
+            ? a->aiKey[0]
+            : -1;
     for (i = 0; i < a->nData; i++) {
       const DbxColumn *c = dbx_rows_column(a->pRows, a->aiData[i]);
       char *zDecl = dbx_sql_decltype(c->zTypeText, c->zTypeName);
       if (i) dbx_buf_append(&b, ", ", 2);
       local_ident(&b, c->zName);
-      if (i == iRowid) dbx_buf_appendf(&b, " INTEGER PRIMARY KEY");
-      else if (zDecl && zDecl[0]) dbx_buf_appendf(&b, " %s", zDecl);
+      if (i == iRowid)
+        dbx_buf_appendf(&b, " INTEGER PRIMARY KEY");
+      else if (zDecl && zDecl[0])
+        dbx_buf_appendf(&b, " %s", zDecl);
       if (zDecl == NULL) b.rc = SQLITE_NOMEM;
       sqlite3_free(zDecl);
     }
@@ -889,8 +896,7 @@ static int apply_prepare(Apply *a, DbxError *pErr) {
   for (i = 0; i < a->nData; i++)
     dbx_buf_appendf(&b, "%s?%d", i ? ", " : "", i + 1);
   dbx_buf_append(&b, ")", 1);
-  rc = b.rc ? SQLITE_NOMEM
-            : sqlite3_prepare_v2(x->db, b.z, -1, &a->pIns, NULL);
+  rc = b.rc ? SQLITE_NOMEM : sqlite3_prepare_v2(x->db, b.z, -1, &a->pIns, NULL);
   if (rc == SQLITE_OK && x->nKey) {
     /* UPDATE t SET c = ?i, ... WHERE k = ?j AND (c IS NOT ?i OR ...) */
     DbxBuf where = {0};
@@ -964,8 +970,7 @@ static int apply_step(Apply *a, sqlite3_stmt *pStmt, int *pnChanged,
       sqlite3_bind_double(pStmt, i + 1, c->rVal);
       break;
     case DBX_CELL_TEXT:
-      sqlite3_bind_text64(pStmt, i + 1, c->z, c->n, SQLITE_STATIC,
-                          SQLITE_UTF8);
+      sqlite3_bind_text64(pStmt, i + 1, c->z, c->n, SQLITE_STATIC, SQLITE_UTF8);
       break;
     case DBX_CELL_BLOB:
       sqlite3_bind_blob64(pStmt, i + 1, c->z, c->n, SQLITE_STATIC);
@@ -1091,8 +1096,10 @@ static int apply_row(Apply *a, DbxError *pErr) {
       return SQLITE_OK;
     }
     rc = apply_step(a, a->pDel, &nChanged, pErr);
-    if (nChanged) n->nDeleted++;
-    else n->nUnchanged++;
+    if (nChanged)
+      n->nDeleted++;
+    else
+      n->nUnchanged++;
     return rc;
   }
   if (x->o.eKind == SYNC_EVENTS) {
@@ -1101,8 +1108,10 @@ static int apply_row(Apply *a, DbxError *pErr) {
       return SQLITE_OK;
     }
     rc = apply_step(a, a->pIns, &nChanged, pErr);
-    if (nChanged) n->nInserted++;
-    else n->nUnchanged++;
+    if (nChanged)
+      n->nInserted++;
+    else
+      n->nUnchanged++;
     return rc;
   }
   /* an upsert: the likelier write first */
@@ -1173,13 +1182,19 @@ static char *sync_report(Sync *x, int64_t iFrom, int64_t iTo, int64_t msTotal) {
   if (x->o.zSince) {
     const char *z = x->zNewMark ? x->zNewMark : x->zMark;
     dbx_buf_appendf(&b, ",\"watermark\":");
-    if (z) dbx_buf_append_json(&b, z, strlen(z));
-    else dbx_buf_append(&b, "null", 4);
+    if (z)
+      dbx_buf_append_json(&b, z, strlen(z));
+    else
+      dbx_buf_append(&b, "null", 4);
   } else {
-    if (iFrom == DBX_CDF_NONE) dbx_buf_appendf(&b, ",\"from\":null");
-    else dbx_buf_appendf(&b, ",\"from\":%lld", (long long)iFrom);
-    if (iTo == DBX_CDF_NONE) dbx_buf_appendf(&b, ",\"to\":null");
-    else dbx_buf_appendf(&b, ",\"to\":%lld", (long long)iTo);
+    if (iFrom == DBX_CDF_NONE)
+      dbx_buf_appendf(&b, ",\"from\":null");
+    else
+      dbx_buf_appendf(&b, ",\"from\":%lld", (long long)iFrom);
+    if (iTo == DBX_CDF_NONE)
+      dbx_buf_appendf(&b, ",\"to\":null");
+    else
+      dbx_buf_appendf(&b, ",\"to\":%lld", (long long)iTo);
   }
   dbx_buf_appendf(&b,
                   ",\"rows\":%lld,\"inserted\":%lld,\"updated\":%lld,"
@@ -1212,11 +1227,13 @@ static int sync_test_rows(Sync *x, DbxRows *pRows, char **pzOut,
   if (aCell == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   if (x->o.zSince) {
     dbx_buf_appendf(&b, "{\"watermark\":");
-    if (x->zMark) dbx_buf_append_json(&b, x->zMark, strlen(x->zMark));
-    else dbx_buf_append(&b, "null", 4);
+    if (x->zMark)
+      dbx_buf_append_json(&b, x->zMark, strlen(x->zMark));
+    else
+      dbx_buf_append(&b, "null", 4);
   } else if (pRows) {
-    dbx_buf_appendf(&b, "{\"from\":%lld,\"to\":%lld", (long long)x->range.iStart,
-                    (long long)x->range.iEnd);
+    dbx_buf_appendf(&b, "{\"from\":%lld,\"to\":%lld",
+                    (long long)x->range.iStart, (long long)x->range.iEnd);
   } else {
     dbx_buf_appendf(&b, "{\"from\":null,\"to\":null");
   }
@@ -1283,8 +1300,10 @@ static int sync_skip_history(Sync *x, int64_t *piTo, DbxError *pErr) {
     sync_note_id(x, pRows);
     if (rc == SQLITE_OK) {
       rc = dbx_rows_next(pRows, pErr);
-      if (rc == SQLITE_ROW) rc = dbx_rows_cell(pRows, 0, &c, pErr);
-      else if (rc == SQLITE_DONE) rc = SQLITE_OK; /* no row: nothing to skip */
+      if (rc == SQLITE_ROW)
+        rc = dbx_rows_cell(pRows, 0, &c, pErr);
+      else if (rc == SQLITE_DONE)
+        rc = SQLITE_OK; /* no row: nothing to skip */
     }
     if (rc == SQLITE_OK && dbx_rows_column_count(pRows) == 1) {
       Apply a;
@@ -1320,7 +1339,8 @@ static int sync_run(Sync *x, char **pzOut, DbxError *pErr) {
     x->msRemote = dbx_now_ms() - t0;
     if (rc == SQLITE_OK) {
       *pzOut = sync_report(x, DBX_CDF_NONE, iTo, dbx_now_ms() - t0);
-      if (*pzOut == NULL) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+      if (*pzOut == NULL)
+        rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
     return rc;
   }
@@ -1331,8 +1351,10 @@ static int sync_run(Sync *x, char **pzOut, DbxError *pErr) {
     DbxCdfTable t = {x->azSource[0], x->azSource[1], x->azSource[2]};
     DbxCdfRange want;
     dbx_cdf_range_init(&want);
-    if (x->bState) want.iStart = x->iVersion + 1;
-    else if (x->o.iStart != DBX_CDF_NONE) want.iStart = x->o.iStart;
+    if (x->bState)
+      want.iStart = x->iVersion + 1;
+    else if (x->o.iStart != DBX_CDF_NONE)
+      want.iStart = x->o.iStart;
     rc = dbx_cdf_read(x->pClient, &t, &want, sync_sql, x, NULL, 0, &x->stmt,
                       &pRows, &x->range, pErr);
     if (rc && x->bState && dbx_cdf_unreadable(pErr)) {
@@ -1381,8 +1403,8 @@ static int sync_run(Sync *x, char **pzOut, DbxError *pErr) {
     if (x->o.zSince) {
       /* no value beyond the watermark: the state stays as it is */
       if (x->zNewMark) {
-        rc = state_write(x, DBX_CDF_NONE, x->zNewMark, x->zNewMarkType, 1,
-                         pErr);
+        rc =
+            state_write(x, DBX_CDF_NONE, x->zNewMark, x->zNewMarkType, 1, pErr);
       }
     } else {
       rc = state_write(x, iTo, NULL, NULL, 1, pErr);
@@ -1422,8 +1444,7 @@ void dbx_fn_sync(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   for (i = 0; rc == SQLITE_OK && i < argc; i++) {
     rc = dbx_args_check(argv[i], azWhat[i], i == 2, &err);
     if (rc == SQLITE_OK && i < 2 && dbx_args_text(argc, argv, i) == NULL) {
-      rc = dbx_error_set(&err, SQLITE_ERROR, "dbx_sync: %s is NULL",
-                         azWhat[i]);
+      rc = dbx_error_set(&err, SQLITE_ERROR, "dbx_sync: %s is NULL", azWhat[i]);
     }
   }
   if (rc == SQLITE_OK) {
@@ -1465,8 +1486,8 @@ void dbx_fn_sync(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     }
   }
   if (bSave && rc) {
-    sqlite3_exec(x.db, bOuter ? "ROLLBACK" : "ROLLBACK TO dbx_sync", NULL,
-                 NULL, NULL);
+    sqlite3_exec(x.db, bOuter ? "ROLLBACK" : "ROLLBACK TO dbx_sync", NULL, NULL,
+                 NULL);
     if (!bOuter) sqlite3_exec(x.db, "RELEASE dbx_sync", NULL, NULL, NULL);
   }
   if (x.prog.bOn && rc) fprintf(stderr, "\n");

@@ -218,8 +218,8 @@ int dbx_session_name3(const DbxConfig *pConfig, const char *zName,
   azOut[2] = azPart[nPart - 1];
   azOut[1] = nPart >= 2 ? azPart[nPart - 2]
                         : dbx_strdup(dbx_config_get(pConfig, "schema"));
-  azOut[0] = nPart == 3 ? azPart[0]
-                        : dbx_strdup(dbx_config_get(pConfig, "catalog"));
+  azOut[0] =
+      nPart == 3 ? azPart[0] : dbx_strdup(dbx_config_get(pConfig, "catalog"));
   if (azOut[0] == NULL || azOut[1] == NULL) {
     int bSet = dbx_config_get(pConfig, "catalog") &&
                (nPart == 2 || dbx_config_get(pConfig, "schema"));
