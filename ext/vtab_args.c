@@ -559,6 +559,7 @@ int dbx_vtab_merge_names(const DbxVtabArgs *a, int *pbMerge, char ***pazKey,
 */
 static size_t sql_token_end(const char *z, size_t i) {
   char q = z[i] == '[' ? ']' : z[i];
+  if (z[i] == 0) return i; /* the end: no token */
   if (q == '\'' || q == '"' || q == '`' || q == ']') {
     for (i++; z[i]; i++) {
       if (z[i] == q) {
@@ -632,6 +633,9 @@ int dbx_vtab_args_from_sql(const char *zSql, char **pzModule, DbxVtabArgs *a,
   }
   i = sql_skip_blank(zSql, iEnd);
   iEnd = sql_token_end(zSql, i);
+  if (iEnd == i) {
+    return dbx_error_set(pErr, SQLITE_ERROR, "not a virtual table");
+  }
   *pzModule = sqlite3_mprintf("%.*s", (int)(iEnd - i), zSql + i);
   /* the arguments: at most one per byte, split where SQLite splits them */
   azArg = sqlite3_malloc64(sizeof(char *) * (nSql + 4));
@@ -649,7 +653,11 @@ int dbx_vtab_args_from_sql(const char *zSql, char **pzModule, DbxVtabArgs *a,
     int nDepth = 0, bAny = 0;
     for (i++;; i = iEnd) {
       i = sql_skip_blank(zSql, i);
-      if (zSql[i] == 0) break;
+      if (zSql[i] == 0) {
+        /* cut short before its closing parenthesis */
+        rc = dbx_error_set(pErr, SQLITE_ERROR, "not a virtual table");
+        goto done;
+      }
       iEnd = sql_token_end(zSql, i);
       if (nDepth == 0 && (zSql[i] == ',' || zSql[i] == ')')) {
         if (bAny) {

@@ -768,6 +768,34 @@ static void stored_definitions_split_like_sqlite(void **state) {
       SQLITE_ERROR);
   assert_null(zModule);
   dbx_vtab_args_free(&a);
+  /* a stored definition cut short anywhere (a hostile database file):
+  ** an error, never a read past its end (the ASan build checks) */
+  {
+    static const char *const azCut[] = {
+        "CREATE VIRTUAL TABLE t USING",
+        "CREATE VIRTUAL TABLE t USING ",
+        "CREATE VIRTUAL TABLE t USING databricks(",
+        "CREATE VIRTUAL TABLE t USING databricks(table='a.b.c",
+        "CREATE VIRTUAL TABLE t USING databricks(table=\"a.b.c\", x=(",
+        "CREATE VIRTUAL TABLE t USING databricks /* (",
+        "CREATE VIRTUAL TABLE t USING databricks -- (",
+        "CREATE VIRTUAL TABLE [t USING databricks(table='a.b.c')",
+        "CREATE VIRTUAL"};
+    size_t i;
+    for (i = 0; i < sizeof(azCut) / sizeof(azCut[0]); i++) {
+      /* an exact-size copy, so that a read past the end is seen */
+      size_t n = strlen(azCut[i]) + 1;
+      char *z = malloc(n);
+      memcpy(z, azCut[i], n);
+      assert_int_equal(dbx_vtab_args_from_sql(z, &zModule, &a, &e),
+                       SQLITE_ERROR);
+      sqlite3_free(zModule);
+      zModule = NULL;
+      dbx_vtab_args_free(&a);
+      dbx_error_clear(&e);
+      free(z);
+    }
+  }
 }
 
 int main(void) {
