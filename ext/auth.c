@@ -21,15 +21,14 @@
 #include <time.h>
 
 #include <cjson/cJSON.h>
-#include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include "auth.h"
+#include "jwk.h"
 
 #define MIN_LEFT_MS  40000        /* never use a token with less left */
 #define MAX_EARLY_MS (20 * 60000) /* refresh at most 20 min early */
@@ -278,6 +277,8 @@ int dbx_auth_jwt_claims(const char *zJwt, DbxJwtClaims *pOut) {
 ** message the issuer, audience and subject of the subject JWT that was
 ** sent (none of them is secret; the JWT itself is never shown), since a
 ** federation policy that does not match one of them is the usual cause.
+** An invalid_grant is the policy's answer: the message says so, and that
+** a deleted policy (revoked access) or a wrong one is what to look at.
 */
 static void explain_refused_exchange(const DbxAuth *p, DbxError *pErr) {
   DbxJwtClaims c;
@@ -286,6 +287,15 @@ static void explain_refused_exchange(const DbxAuth *p, DbxError *pErr) {
   if (dbx_auth_jwt_claims(p->zLastSubject, &c) != 0) {
     dbx_buf_appendf(&b, " (the subject token sent is not a JWT with a JSON "
                         "payload)");
+  } else if (strcmp(pErr->zCode, "invalid_grant") == 0) {
+    /* a sentence of its own after the server's, else a clause */
+    dbx_buf_appendf(&b,
+                    "%s federation policy rejected the subject token (iss "
+                    "\"%s\", aud \"%s\", sub \"%s\"): the service "
+                    "principal needs a federation policy whose issuer, "
+                    "audiences and subject match (dbx_federation_policy())",
+                    n && pErr->zMsg[n - 1] == '.' ? " The" : ": the", c.zIss,
+                    c.zAud, c.zSub);
   } else {
     dbx_buf_appendf(&b,
                     " (subject token sent: iss \"%s\", aud \"%s\", sub "
@@ -308,56 +318,6 @@ static void explain_refused_exchange(const DbxAuth *p, DbxError *pErr) {
 /* Adds a string member (cJSON does the escaping); 0 when out of memory. */
 static int json_add(cJSON *p, const char *zName, const char *zVal) {
   return cJSON_AddStringToObject(p, zName, zVal) != NULL;
-}
-
-/*
-** Reads the PEM private key of zKeyFile into *ppKey (EVP_PKEY_free) and
-** says whether it is an EC key; only RSA and P-256 keys are accepted.
-*/
-static int jwt_load_key(const char *zKeyFile, EVP_PKEY **ppKey, int *pbEc,
-                        DbxError *pErr) {
-  EVP_PKEY *pKey = NULL;
-  char zGroup[64] = "", *zPem = NULL;
-  size_t nGroup = 0, nPem = 0;
-  BIO *pBio;
-  int rc;
-  *ppKey = NULL;
-  rc = dbx_config_read_file(zKeyFile, DBX_SECRET_FILE_MAX,
-                            "oidc_private_key_file", &zPem, &nPem, pErr);
-  if (rc) return rc == SQLITE_NOTFOUND ? SQLITE_ERROR : rc;
-  pBio = BIO_new_mem_buf(zPem, (int)nPem);
-  if (pBio) {
-    pKey = PEM_read_bio_PrivateKey(pBio, NULL, NULL, NULL);
-    BIO_free(pBio);
-  }
-  OPENSSL_cleanse(zPem, nPem);
-  sqlite3_free(zPem);
-  if (pKey == NULL) {
-    return dbx_error_set(pErr, SQLITE_ERROR,
-                         "oidc_private_key_file %s holds no PEM private key: "
-                         "give an unencrypted RSA or P-256 key",
-                         zKeyFile);
-  }
-  *pbEc = EVP_PKEY_get_base_id(pKey) == EVP_PKEY_EC;
-  if (!*pbEc && EVP_PKEY_get_base_id(pKey) != EVP_PKEY_RSA) {
-    EVP_PKEY_free(pKey);
-    return dbx_error_set(pErr, SQLITE_ERROR,
-                         "oidc_private_key_file %s: unsupported key type; use "
-                         "RSA (RS256) or EC P-256 (ES256)",
-                         zKeyFile);
-  }
-  if (*pbEc) {
-    EVP_PKEY_get_group_name(pKey, zGroup, sizeof(zGroup), &nGroup);
-    if (strcmp(zGroup, "prime256v1") != 0 && strcmp(zGroup, "P-256") != 0) {
-      EVP_PKEY_free(pKey);
-      return dbx_error_set(pErr, SQLITE_ERROR,
-                           "oidc_private_key_file %s: EC curve %s is not "
-                           "supported; ES256 needs P-256",
-                           zKeyFile, zGroup[0] ? zGroup : "(unknown)");
-    }
-  }
-  *ppKey = pKey;
-  return SQLITE_OK;
 }
 
 /*
@@ -448,12 +408,18 @@ int dbx_auth_mint_jwt(const char *zKeyFile, const char *zIss, const char *zSub,
                       int64_t tNow, char **pzJwt, DbxError *pErr) {
   EVP_PKEY *pKey = NULL;
   unsigned char aJti[16];
-  char zJti[40], *zInput = NULL, *zSig = NULL;
+  char zJti[40], *zInput = NULL, *zSig = NULL, *zThumb = NULL;
   int rc, bEc = 0, i;
 
   *pzJwt = NULL;
-  rc = jwt_load_key(zKeyFile, &pKey, &bEc, pErr);
+  rc = dbx_jwk_load(zKeyFile, "oidc_private_key_file", 0, &pKey, &bEc, pErr);
   if (rc) return rc;
+  if (zKid == NULL || zKid[0] == 0) {
+    /* the kid dbx_jwks() gives the same key in the policy's JWKS */
+    rc = dbx_jwk_thumbprint(pKey, &zThumb, pErr);
+    if (rc) goto done;
+    zKid = zThumb;
+  }
   if (RAND_bytes(aJti, sizeof(aJti)) != 1) {
     rc = dbx_error_set(pErr, SQLITE_ERROR, "no random bytes for the JWT id");
     goto done;
@@ -475,6 +441,7 @@ done:
   EVP_PKEY_free(pKey);
   sqlite3_free(zInput);
   sqlite3_free(zSig);
+  sqlite3_free(zThumb);
   return rc;
 }
 

@@ -12,7 +12,8 @@
 **                     (RS256 or ES256) from oidc_private_key_file, claims
 **                     iss=oidc_issuer, sub=oidc_subject, aud=oidc_audience
 **                     (default <host>/oidc/v1/token), iat, exp, jti; header
-**                     kid=oidc_key_id when set
+**                     kid=oidc_key_id when set, else the key's RFC 7638
+**                     thumbprint, the kid dbx_jwks() publishes (jwk.h)
 ** The subject JWT is re-read (or re-minted) on every refresh. OAuth tokens
 ** live in one cache per process keyed by dbx_config_identity(), shared by
 ** every client with the same identity and guarded by a mutex; a token is
@@ -59,7 +60,8 @@ void dbx_auth_scrub(const DbxAuth *p, DbxError *pErr);
 /*
 ** Mints a compact JWS signed with the PEM private key in zKeyFile: RS256
 ** for an RSA key, ES256 (raw r||s, 64 bytes) for a P-256 key. Claims iss,
-** sub, aud, iat=tNow, exp=tNow+nLifetime, jti (random). zKid may be NULL.
+** sub, aud, iat=tNow, exp=tNow+nLifetime, jti (random). zKid NULL or ""
+** names the key by its RFC 7638 thumbprint (jwk.h).
 ** Returns SQLITE_OK and *pzJwt (dbx_free_secret), or an error.
 */
 int dbx_auth_mint_jwt(const char *zKeyFile, const char *zIss, const char *zSub,

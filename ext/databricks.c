@@ -132,6 +132,12 @@ static const struct {
     {"dbx_revoke_sql", 2, DBX_FN_SETTINGS, 1, dbx_fn_revoke_sql},
     /* DIRECTONLY because it writes files; no network */
     {"dbx_parquet", -1, DBX_FN_NETWORK, 0, dbx_fn_parquet},
+    /* workload identity federation: the policy is text; the keys are
+    ** files (DIRECTONLY; no network) */
+    {"dbx_federation_policy", 3, DBX_FN_PURE, 0, dbx_fn_federation_policy},
+    {"dbx_federation_policy", 4, DBX_FN_PURE, 0, dbx_fn_federation_policy},
+    {"dbx_jwks", -1, DBX_FN_NETWORK, 0, dbx_fn_jwks},
+    {"dbx_keygen", -1, DBX_FN_NETWORK, 0, dbx_fn_keygen},
 };
 
 /*

@@ -12,6 +12,7 @@
 **   transport  http.h      libcurl, retries, TLS policy, redaction (http.c)
 **              config.h    settings and their sources (config.c)
 **              auth.h      credential providers, token cache (auth.c)
+**              jwk.h       the self-hosted issuer's keys as JWKs (jwk.c)
 **   workspace  client.h    one handle per workspace (client.c)
 **   api        statements.h  Statement Execution API (statements.c)
 **              catalog.h   Unity Catalog REST (catalog.c)
@@ -25,6 +26,8 @@
 **              stage.h     the staging volume of a commit (stage.c)
 **              cdf.h       reading a table's change feed (cdf.c)
 **              grants.h    the grants of a job, as SQL text (grants.c)
+**              federation.h  a federation policy as CLI or REST text
+**                          (federation.c)
 **              commit.h    staged files -> a Delta table (commit.c)
 **   surface    session.h   per-connection state (session.c)
 **              args.h      how SQL functions read arguments (args.c)
@@ -33,7 +36,7 @@
 **              this file   databricks.c, fn_exec.c, fn_query.c,
 **                          fn_statements.c, fn_volume.c, fn_parquet.c,
 **                          fn_export.c, fn_sync.c, fn_grants.c,
-**                          fn_models.c, discover.c
+**                          fn_federation.c, fn_models.c, discover.c
 **
 ** Only the SQL surface files touch sqlite3 contexts, vtabs or statements;
 ** the layers below use SQLite only for its allocator.
@@ -352,6 +355,11 @@ void dbx_fn_sync(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 /* fn_grants.c */
 void dbx_fn_grants_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_revoke_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+/* fn_federation.c */
+void dbx_fn_federation_policy(sqlite3_context *ctx, int argc,
+                              sqlite3_value **argv);
+void dbx_fn_jwks(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_keygen(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */

@@ -20,6 +20,7 @@ import * as auth from './lib/auth.mjs';
 import * as files from './lib/files.mjs';
 import * as uc from './lib/uc.mjs';
 import * as admin from './lib/admin.mjs';
+import * as federation from './lib/federation.mjs';
 
 const USAGE = 'usage: node server.mjs [--port N|0] [--data DIR] [--config FILE] [--admin]';
 
@@ -53,7 +54,7 @@ async function main() {
   const dataDir = path.resolve(args.data ?? tempData);
   const ws = await openWorkspace({ dataDir, configFile: args.config });
 
-  const routeTables = [statements, auth, files, uc].map((m) => m.routes(ws));
+  const routeTables = [statements, auth, files, uc, federation].map((m) => m.routes(ws));
   if (args.admin) {
     ws.faults = new FaultRegistry();
     routeTables.push(admin.routes(ws));

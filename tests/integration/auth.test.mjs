@@ -229,8 +229,8 @@ test('workload identity federation: a refused exchange names the issuer, audienc
   const wrong = jwt(ec, 'ES256', 'ec-1', { aud: 'https://wrong.example/aud' });
   const err = await failsWithout({ ...NO_PAT, DATABRICKS_CLIENT_ID: SP, DATABRICKS_OIDC_TOKEN: wrong },
     [wrong, wrong.split('.')[1], wrong.split('.')[2]], /env-oidc token request: HTTP 400: .*audience/);
-  assert.ok(err.includes(`(subject token sent: iss "${ISSUER}", aud "https://wrong.example/aud", sub "${SUBJECT}"; `
-    + "the federation policy's issuer, audiences and subject must match)"), err);
+  assert.ok(err.includes(`audience does not match the federation policy. The federation policy rejected the subject token (iss "${ISSUER}", aud "https://wrong.example/aud", sub "${SUBJECT}"): `
+    + 'the service principal needs a federation policy whose issuer, audiences and subject match (dbx_federation_policy())'), err);
 });
 
 test('dbx_config() shows the effective OIDC audience', async () => {

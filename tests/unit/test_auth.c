@@ -603,10 +603,12 @@ static void refused_exchange_names_the_claims(void **state) {
   assert_string_equal(e.zCode, "invalid_grant");
   assert_non_null(strstr(e.zMsg, "Token audience does not match"));
   assert_non_null(strstr(e.zMsg,
-                         "(subject token sent: iss \"https://issuer.example\", "
-                         "aud \"acc-1, x?y\", sub \"repo:org/app\"; the "
-                         "federation policy's issuer, audiences and "
-                         "subject must match)"));
+                         "match the federation policy. The federation "
+                         "policy rejected the subject token "
+                         "(iss \"https://issuer.example\", aud \"acc-1, "
+                         "x?y\", sub \"repo:org/app\"): the service "
+                         "principal needs a federation policy whose issuer, "
+                         "audiences and subject match"));
   assert_null(strstr(e.zMsg, zJwt));
   assert_null(strchr(e.zMsg, '\n'));
   dbx_client_free(c);

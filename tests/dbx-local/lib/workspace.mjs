@@ -1,5 +1,6 @@
 // The emulated workspace: configuration, principals (users, service principals, PATs,
-// OAuth secrets, federation policies), settings, issued OAuth tokens and SQL warehouses.
+// OAuth secrets, federation policies; workspace and account admins), settings, issued OAuth
+// tokens and SQL warehouses.
 // It also opens the Engine, which owns every catalog object and grant.
 //
 // The JSON config is remembered in the data folder on first start, so a restart without
@@ -11,6 +12,7 @@ import { readFile, writeFile, mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { openEngine } from './engine.mjs';
 import { warehouseLevels, warehouseAllows } from './grants.mjs';
+import { loadFederationPolicies } from './federation.mjs';
 
 export const DEFAULT_WAREHOUSE_ID = '0000000000000001';
 export const DEFAULT_ADMIN_TOKEN = 'dapi-local-admin';
@@ -52,6 +54,7 @@ export class Workspace {
     this.settings = { ...DEFAULT_SETTINGS, ...(config.settings ?? {}) };
     this.baseUrl = null; // set by the server once it listens
     this.resultsDir = null; // set by openWorkspace: where EXTERNAL_LINKS chunks are spilled
+    this.dataDir = null; // set by openWorkspace: where API-made federation policies are kept
     this.requestLog = [];
     this.faults = null; // the FaultRegistry, attached by the server
 
@@ -86,7 +89,7 @@ export class Workspace {
     for (const u of users) {
       const rec = {
         id: String(u.id ?? nextId++),
-        principal: { kind: 'user', name: u.user_name, displayName: u.display_name ?? u.user_name, admin: !!u.admin },
+        principal: { kind: 'user', name: u.user_name, displayName: u.display_name ?? u.user_name, admin: !!u.admin, accountAdmin: !!(u.account_admin ?? u.admin) },
         secrets: [],
         policies: [],
       };
@@ -96,7 +99,7 @@ export class Workspace {
     for (const sp of config.service_principals ?? []) {
       const rec = {
         id: String(sp.id ?? nextId++),
-        principal: { kind: 'service_principal', name: sp.application_id, displayName: sp.display_name ?? sp.application_id, admin: !!sp.admin },
+        principal: { kind: 'service_principal', name: sp.application_id, displayName: sp.display_name ?? sp.application_id, admin: !!sp.admin, accountAdmin: !!(sp.account_admin ?? sp.admin) },
         secrets: sp.secrets ?? [],
         policies: sp.federation_policies ?? [],
       };
@@ -208,6 +211,8 @@ export async function openWorkspace({ dataDir, configFile }) {
   const config = await loadConfig(dataDir, configFile);
   const engine = await openEngine({ dataDir, config });
   const ws = new Workspace(config, engine);
+  ws.dataDir = dataDir;
+  await loadFederationPolicies(ws);
   // EXTERNAL_LINKS chunk files of live statements; statements do not survive a restart, nor do they.
   ws.resultsDir = path.join(dataDir, 'results');
   await rm(ws.resultsDir, { recursive: true, force: true });
