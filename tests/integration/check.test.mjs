@@ -38,7 +38,7 @@ const CONFIG = {
     ...Object.values(USERS).map((u) => ({ user_name: u, tokens: [TOKENS[u]] })),
     { user_name: 'nowh@dbx.local', tokens: ['dapi-nowh'] },
   ],
-  service_principals: [{ application_id: SP, id: '7001', display_name: 'etl', tokens: ['dapi-sp'] }],
+  service_principals: [{ application_id: SP, id: '7001', display_name: 'etl', tokens: ['dapi-sp'], secrets: ['dose-check-secret-0001'] }],
   catalogs: [{ name: 'main', schemas: [{ name: 'default' }] }],
   // every role user may use the warehouse; nowh@ and the SP may not
   warehouse_permissions: [
@@ -219,6 +219,19 @@ test('a bad host or a bad token fails its check and skips the later ones', async
   assert.deepEqual(rows.map((r) => r.status), ['ok', 'ok', 'ok', 'fail', 'skip', 'skip', 'skip']);
   assert.match(row(rows, 'identity').fix, /refused the token/);
   assert.doesNotMatch(JSON.stringify(rows), /dapi-not-a-token/);
+
+  // OAuth: a wrong client secret fails the token check; the right one
+  // passes it and names the service principal
+  const m2m = { DATABRICKS_TOKEN: '', DATABRICKS_CLIENT_ID: SP };
+  rows = await check(undefined, '', { ...m2m, DATABRICKS_CLIENT_SECRET: 'dose-wrong-secret-0002' });
+  assert.deepEqual(rows.map((r) => r.status), ['ok', 'ok', 'fail', 'skip', 'skip', 'skip', 'skip']);
+  assert.match(row(rows, 'token').detail, /^auth oauth-m2m: /);
+  assert.match(row(rows, 'token').fix, /client_secret/);
+  assert.doesNotMatch(JSON.stringify(rows), /dose-wrong-secret/);
+  rows = await check(undefined, '', { ...m2m, DATABRICKS_CLIENT_SECRET: 'dose-check-secret-0001' });
+  assert.equal(row(rows, 'token').status, 'ok');
+  assert.match(row(rows, 'config').detail, /auth oauth-m2m \(client_id from environment\)/);
+  assert.match(row(rows, 'identity').detail, new RegExp(`^service principal ${SP}`));
 
   // nothing configured: config fails and says what to set
   const r = await runShell(`SELECT "check", status, fix FROM dbx_check();`, { env: {} });
