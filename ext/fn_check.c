@@ -273,6 +273,8 @@ static int check_connection(Check *p, DbxArgsOptions *pOpts) {
     const char *zProfile = dbx_config_get(p->pConfig, "profile");
     zHost = dbx_config_get(p->pConfig, "host");
     zAuth = dbx_config_get(p->pConfig, "auth_type");
+    /* Ctrl-C reaches every call from here on */
+    dbx_client_set_interrupt(p->pClient, dbx_probe_interrupted, p->pProbe);
     if (zWh) snprintf(p->zWarehouse, sizeof(p->zWarehouse), "%s", zWh);
     /* where the credential came from says more than the auth type's */
     const char *zCred = zAuth && strcmp(zAuth, "pat") == 0 ? "token"
@@ -489,10 +491,18 @@ static void check_warehouse(Check *p) {
       }
     }
     if (pUse) {
-      check_row(p, "warehouse_can_use", "ok", NULL, "%s %s holds %s%s%s",
+      check_row(p, "warehouse_can_use", "ok", NULL, "%s %s holds %s%s",
                 pUse->zKind, pUse->zName, pUse->zLevels,
-                strcmp(pUse->zName, dbx_identity_name(p->pMe)) ? " (a group "
-                "of the identity)" : "", "");
+                strcmp(pUse->zName, dbx_identity_name(p->pMe))
+                    ? " (a group of the identity)"
+                    : "");
+    } else if (rcSel == SQLITE_OK) {
+      /* the list is not the whole story (nested groups, inheritance) */
+      check_row(p, "warehouse_can_use", "warn", NULL,
+                "the access control list of warehouse %s gives %s no CAN "
+                "USE, yet SELECT 1 ran: it holds it some other way (a "
+                "nested group?)",
+                p->zWarehouse, dbx_identity_name(p->pMe));
     } else {
       check_row(p, "warehouse_can_use", "fail", zFix,
                 "the access control list of warehouse %s gives %s no CAN USE "
@@ -1195,10 +1205,8 @@ static int checkFilter(sqlite3_vtab_cursor *pCur, int idxNum,
     int bTarget = c.o.zTable || c.o.zVtab;
     c.pProbe = dbx_probe_open(pTab->db);
     if (check_connection(&c, &opts)) {
-      dbx_client_set_interrupt(c.pClient, dbx_probe_interrupted, c.pProbe);
       check_warehouse(&c);
       if (bTarget) check_target_all(&c);
-      dbx_client_set_interrupt(c.pClient, NULL, NULL);
     } else {
       check_row(&c, "warehouse", "skip", NULL, "no working identity (see "
                 "above)");
@@ -1212,6 +1220,7 @@ static int checkFilter(sqlite3_vtab_cursor *pCur, int idxNum,
                           "no working identity (see above)");
       }
     }
+    if (c.pClient) dbx_client_set_interrupt(c.pClient, NULL, NULL);
     if (c.bNomem) rc = dbx_error_set(&err, SQLITE_NOMEM, "out of memory");
     if (dbx_probe_interrupted(c.pProbe)) {
       rc = dbx_error_set(&err, SQLITE_INTERRUPT, "interrupted");
