@@ -767,8 +767,8 @@ int dbx_catalog_object_parse(const cJSON *pBody, const char *zType,
 }
 
 int dbx_catalog_object_get(DbxClient *pClient, const char *zType,
-                           char *const *azName, int nName,
-                           DbxUcObject **ppOut, DbxError *pErr) {
+                           char *const *azName, int nName, DbxUcObject **ppOut,
+                           DbxError *pErr) {
   const char *zColl = uc_collection(zType);
   DbxBuf path = {0}, name = {0};
   cJSON *pBody = NULL;
@@ -880,9 +880,10 @@ int dbx_catalog_effective_parse(const cJSON *pBody, DbxUcEffective **ppOut,
       break;
     }
     cJSON_ArrayForEach(pPriv, pPrivs) {
-      const cJSON *v = cJSON_IsObject(pPriv)
-                           ? cJSON_GetObjectItemCaseSensitive(pPriv, "privilege")
-                           : pPriv;
+      const cJSON *v =
+          cJSON_IsObject(pPriv)
+              ? cJSON_GetObjectItemCaseSensitive(pPriv, "privilege")
+              : pPriv;
       if (!cJSON_IsString(v) || n >= 100000) {
         rc = SQLITE_ERROR;
         break;
@@ -912,9 +913,10 @@ int dbx_catalog_effective_parse(const cJSON *pBody, DbxUcEffective **ppOut,
         cJSON_GetObjectItemCaseSensitive(pItem, "principal")->valuestring;
     cJSON_ArrayForEach(pPriv,
                        cJSON_GetObjectItemCaseSensitive(pItem, "privileges")) {
-      const cJSON *v = cJSON_IsObject(pPriv)
-                           ? cJSON_GetObjectItemCaseSensitive(pPriv, "privilege")
-                           : pPriv;
+      const cJSON *v =
+          cJSON_IsObject(pPriv)
+              ? cJSON_GetObjectItemCaseSensitive(pPriv, "privilege")
+              : pPriv;
       if (rc == SQLITE_OK) rc = effective_add(p, zWho, v->valuestring);
     }
   }

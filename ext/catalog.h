@@ -96,8 +96,8 @@ typedef struct DbxUcObject {
 ** reply for another object or of the wrong shape is an error.
 */
 int dbx_catalog_object_get(DbxClient *pClient, const char *zType,
-                           char *const *azName, int nName,
-                           DbxUcObject **ppOut, DbxError *pErr);
+                           char *const *azName, int nName, DbxUcObject **ppOut,
+                           DbxError *pErr);
 int dbx_catalog_object_parse(const cJSON *pBody, const char *zType,
                              char *const *azName, int nName,
                              DbxUcObject **ppOut, DbxError *pErr);

@@ -436,8 +436,10 @@ int dbx_client_ping(DbxClient *p, long *pStatus, DbxError *pErr) {
   req.zMethod = "GET";
   req.zUrl = zUrl;
   resp.nMaxBody = 64 * 1024;
-  rc = dbx_http_send(p->pHttp, &req, DBX_RETRY_NONE, "GET /api/2.0/preview/"
-                     "scim/v2/Me", &resp, pErr);
+  rc = dbx_http_send(p->pHttp, &req, DBX_RETRY_NONE,
+                     "GET /api/2.0/preview/"
+                     "scim/v2/Me",
+                     &resp, pErr);
   if (rc == SQLITE_TOOBIG) {
     /* a long reply still came from the host */
     dbx_error_clear(pErr);

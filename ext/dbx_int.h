@@ -368,7 +368,7 @@ int dbx_grants_from_vtab(sqlite3 *db, struct DbxSession *pSession,
 void dbx_fn_grants_apply(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_warehouse_grant(sqlite3_context *ctx, int argc,
                             sqlite3_value **argv);
-extern const sqlite3_module dbx_check_module; /* fn_check.c: dbx_check */
+extern const sqlite3_module dbx_check_module;      /* fn_check.c: dbx_check */
 extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */

@@ -3,7 +3,8 @@
 ** principal carried out rather than written down.
 **
 **   SELECT dbx_grants_apply('etl@example.com', 'main.web.events', 'appender');
-**   SELECT dbx_grants_apply('etl@example.com', 'events');  -- a databricks table
+**   SELECT dbx_grants_apply('etl@example.com', 'events');  -- a databricks
+*table
 **   SELECT dbx_warehouse_grant('abc123', 'etl@example.com');
 **   SELECT dbx_warehouse_grant('abc123', 'data-team', 'CAN_MONITOR',
 **                              '{"principal_type": "group"}');
@@ -52,8 +53,7 @@ static int apply_member(void *pArg, const cJSON *pItem, int *pbTaken,
   }
   if (i == DBX_ARRAY_SIZE(azGrantOpt)) return SQLITE_OK;
   *pbTaken = 1;
-  if (!cJSON_AddItemToObject(pOut, pItem->string,
-                             cJSON_Duplicate(pItem, 1))) {
+  if (!cJSON_AddItemToObject(pOut, pItem->string, cJSON_Duplicate(pItem, 1))) {
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
   return SQLITE_OK;
@@ -126,8 +126,8 @@ static void apply_run(DbxClient *pClient, const DbxStmtOptions *pOpt,
 }
 
 void dbx_fn_grants_apply(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
-  static const char *const azWhat[] = {"principal", "securable_or_vtab",
-                                       "role", "options_json"};
+  static const char *const azWhat[] = {"principal", "securable_or_vtab", "role",
+                                       "options_json"};
   DbxSession *pSession = sqlite3_user_data(ctx);
   DbxGrantRequest req;
   DbxGrantList *pList = NULL;
@@ -186,8 +186,8 @@ void dbx_fn_grants_apply(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   if (rc == SQLITE_OK) rc = dbx_grants_list(&req, &pList, &e);
   if (rc == SQLITE_OK) {
-    rc = dbx_session_connect(pSession, opts.aOpt, opts.nOpt, &pConfig,
-                             &pClient, &e);
+    rc = dbx_session_connect(pSession, opts.aOpt, opts.nOpt, &pConfig, &pClient,
+                             &e);
   }
   if (rc == SQLITE_OK) {
     dbx_session_stmt_options(pSession, pConfig, &stmt);
@@ -261,12 +261,13 @@ void dbx_fn_warehouse_grant(sqlite3_context *ctx, int argc,
            dbx_args_text(argc, argv, 2) ? dbx_args_text(argc, argv, 2)
                                         : "CAN_USE");
   for (i = 0; zLevel[i]; i++) {
-    if (zLevel[i] >= 'a' && zLevel[i] <= 'z') zLevel[i] = (char)(zLevel[i] - 32);
+    if (zLevel[i] >= 'a' && zLevel[i] <= 'z')
+      zLevel[i] = (char)(zLevel[i] - 32);
   }
-  if (rc == SQLITE_OK && (!dbx_warehouse_level_ok(zLevel) ||
-                          strlen(dbx_args_text(argc, argv, 2)
-                                     ? dbx_args_text(argc, argv, 2)
-                                     : "") >= sizeof(zLevel))) {
+  if (rc == SQLITE_OK &&
+      (!dbx_warehouse_level_ok(zLevel) ||
+       strlen(dbx_args_text(argc, argv, 2) ? dbx_args_text(argc, argv, 2)
+                                           : "") >= sizeof(zLevel))) {
     rc = dbx_error_set(&e, SQLITE_ERROR,
                        "level must be CAN_USE (run statements), "
                        "CAN_MONITOR, CAN_VIEW, CAN_MANAGE or IS_OWNER");
@@ -305,8 +306,8 @@ void dbx_fn_warehouse_grant(sqlite3_context *ctx, int argc,
     }
   }
   if (rc == SQLITE_OK) {
-    rc = dbx_session_connect(pSession, opts.aOpt, opts.nOpt, &pConfig,
-                             &pClient, &e);
+    rc = dbx_session_connect(pSession, opts.aOpt, opts.nOpt, &pConfig, &pClient,
+                             &e);
   }
   if (rc == SQLITE_OK) {
     rc = dbx_warehouse_acl_patch(pClient, zId,

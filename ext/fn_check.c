@@ -88,17 +88,17 @@ typedef struct CheckOpts {
 
 /* What one run knows, as the checks go. */
 typedef struct Check {
-  sqlite3 *db;             /* the connection (the vtab form reads it) */
-  DbxSession *pSession;    /* borrowed */
-  sqlite3_stmt *pProbe;    /* owned; interrupt probe */
-  CheckRow *aRow;          /* owned; the rows so far */
-  int nRow, nAlloc;        /* rows used and allocated */
-  int bNomem;              /* an allocation failed */
-  CheckOpts o;             /* the target, from options_json */
-  DbxConfig *pConfig;      /* owned; resolved settings */
-  DbxClient *pClient;      /* borrowed from the session */
-  DbxIdentity *pMe;        /* owned; SCIM Me, or NULL */
-  char zWarehouse[64];     /* the warehouse id, or "" */
+  sqlite3 *db;          /* the connection (the vtab form reads it) */
+  DbxSession *pSession; /* borrowed */
+  sqlite3_stmt *pProbe; /* owned; interrupt probe */
+  CheckRow *aRow;       /* owned; the rows so far */
+  int nRow, nAlloc;     /* rows used and allocated */
+  int bNomem;           /* an allocation failed */
+  CheckOpts o;          /* the target, from options_json */
+  DbxConfig *pConfig;   /* owned; resolved settings */
+  DbxClient *pClient;   /* borrowed from the session */
+  DbxIdentity *pMe;     /* owned; SCIM Me, or NULL */
+  char zWarehouse[64];  /* the warehouse id, or "" */
 } Check;
 
 /* ---------------------------------------------------------------------
@@ -248,8 +248,7 @@ static const char *check_role(const char *zOperation) {
 ** of this group.
 */
 static int check_connection(Check *p, DbxArgsOptions *pOpts) {
-  static const char *const azGroup[] = {"config", "host", "token",
-                                        "identity"};
+  static const char *const azGroup[] = {"config", "host", "token", "identity"};
   DbxError e;
   long status = 0;
   int i, iFailed = -1;
@@ -303,8 +302,10 @@ static int check_connection(Check *p, DbxArgsOptions *pOpts) {
       iFailed = 1;
       zWhy = "the host does not answer (see host)";
     } else {
-      check_row(p, "host", "ok", NULL, "%s answered (HTTP %ld without "
-                "credentials) %s", zHost, status,
+      check_row(p, "host", "ok", NULL,
+                "%s answered (HTTP %ld without "
+                "credentials) %s",
+                zHost, status,
                 strncmp(zHost, "https:", 6) == 0
                     ? "over TLS"
                     : "over plain http, allowed on loopback only");
@@ -328,8 +329,7 @@ static int check_connection(Check *p, DbxArgsOptions *pOpts) {
                 "accepts the subject token's issuer, subject and audience "
                 "(dbx_federation_policy() writes one), and the oidc_* "
                 "settings";
-      check_row(p, "token", "fail", zFix, "auth %s: %s", zAuth,
-                check_msg(&e));
+      check_row(p, "token", "fail", zFix, "auth %s: %s", zAuth, check_msg(&e));
       iFailed = 2;
       zWhy = "no token (see token)";
     } else {
@@ -362,16 +362,14 @@ static int check_connection(Check *p, DbxArgsOptions *pOpts) {
       }
       check_row(p, "identity", "ok", NULL, "%s %s%s%s%s%s%s",
                 p->pMe->zApplicationId ? "service principal" : "user",
-                dbx_identity_name(p->pMe),
-                p->pMe->zDisplayName[0] ? " (" : "", p->pMe->zDisplayName,
-                p->pMe->zDisplayName[0] ? ")" : "",
+                dbx_identity_name(p->pMe), p->pMe->zDisplayName[0] ? " (" : "",
+                p->pMe->zDisplayName, p->pMe->zDisplayName[0] ? ")" : "",
                 groups.n ? ", groups: " : "", groups.n ? groups.z : "");
       if (groups.rc) p->bNomem = 1;
       dbx_buf_free(&groups);
     }
   }
-  for (i = iFailed + 1; iFailed >= 0 && i < (int)DBX_ARRAY_SIZE(azGroup);
-       i++) {
+  for (i = iFailed + 1; iFailed >= 0 && i < (int)DBX_ARRAY_SIZE(azGroup); i++) {
     check_row(p, azGroup[i], "skip", NULL, "%s", zWhy);
   }
   return iFailed < 0;
@@ -426,8 +424,8 @@ static void check_warehouse(Check *p) {
     stmt.pInterruptArg = p->pProbe;
     stmt.bProgress = 0;
     tStart = dbx_client_now_ms(p->pClient);
-    rcSel = dbx_rows_execute(p->pClient, "SELECT 1", NULL, 0, &stmt, &pRows,
-                             &eSel);
+    rcSel =
+        dbx_rows_execute(p->pClient, "SELECT 1", NULL, 0, &stmt, &pRows, &eSel);
     if (rcSel == SQLITE_OK) rcSel = dbx_rows_next(pRows, &eSel);
     if (rcSel == SQLITE_ROW) {
       DbxCell c;
@@ -455,8 +453,8 @@ static void check_warehouse(Check *p) {
                 "warehouse_id to its id",
                 "warehouse %s (%s) is %s", wh.zId, wh.zName, zState);
     } else {
-      check_row(p, "warehouse", "ok", NULL, "warehouse %s (%s) is %s%s",
-                wh.zId, wh.zName, zState,
+      check_row(p, "warehouse", "ok", NULL, "warehouse %s (%s) is %s%s", wh.zId,
+                wh.zName, zState,
                 strcmp(wh.zState, "RUNNING") == 0
                     ? ""
                     : ": it starts with the first statement, which then "
@@ -537,8 +535,10 @@ static void check_warehouse(Check *p) {
     check_row(p, "select_1", "skip", NULL,
               "the warehouse does not exist (see warehouse)");
   } else if (rcSel == SQLITE_OK) {
-    check_row(p, "select_1", "ok", NULL, "SELECT 1 ran on warehouse %s in %lld "
-              "ms", p->zWarehouse, (long long)tStart);
+    check_row(p, "select_1", "ok", NULL,
+              "SELECT 1 ran on warehouse %s in %lld "
+              "ms",
+              p->zWarehouse, (long long)tStart);
   } else {
     check_row(p, "select_1", "fail",
               check_is_warehouse_denied(&eSel) ? zFix : NULL, "%s",
@@ -554,9 +554,9 @@ static void check_warehouse(Check *p) {
 
 /* What is known of one Unity Catalog object. */
 typedef struct UcState {
-  int eState;           /* UC_* */
-  DbxUcObject *pObj;    /* owned; when it was read */
-  DbxError err;         /* why not */
+  int eState;        /* UC_* */
+  DbxUcObject *pObj; /* owned; when it was read */
+  DbxError err;      /* why not */
 } UcState;
 
 #define UC_UNKNOWN 0 /* not asked, or the answer was unusable */
@@ -591,23 +591,23 @@ static int check_is_me(void *pArg, const char *zPrincipal) {
 
 /* The effective privileges of one securable, read once. */
 typedef struct EffCache {
-  char *zKey;            /* owned; type + full name */
-  DbxUcEffective *pEff;  /* owned; NULL when they could not be read */
-  DbxError err;          /* why not */
+  char *zKey;           /* owned; type + full name */
+  DbxUcEffective *pEff; /* owned; NULL when they could not be read */
+  DbxError err;         /* why not */
 } EffCache;
 
 /* What the checks of a target share. */
 typedef struct Target {
-  DbxGrantRequest req;   /* the grants request (principal: the identity) */
-  DbxVtabArgs a;         /* the vtab form's definition */
-  char *zSecurable;      /* owned; the vtab form's quoted table name */
-  char *zWh;             /* owned; the vtab form's warehouse, unused */
-  char *azT[3];          /* owned; the table's names */
-  char *azV[3];          /* owned; the staging volume's names */
-  const char *zOperation;/* read, append, merge, changes */
-  int bMayCreate;        /* a missing table may be created */
+  DbxGrantRequest req;    /* the grants request (principal: the identity) */
+  DbxVtabArgs a;          /* the vtab form's definition */
+  char *zSecurable;       /* owned; the vtab form's quoted table name */
+  char *zWh;              /* owned; the vtab form's warehouse, unused */
+  char *azT[3];           /* owned; the table's names */
+  char *azV[3];           /* owned; the staging volume's names */
+  const char *zOperation; /* read, append, merge, changes */
+  int bMayCreate;         /* a missing table may be created */
   UcState cat, sch, tab, vol;
-  int bTableExists;      /* 1 exists, 0 missing, -1 unknown */
+  int bTableExists; /* 1 exists, 0 missing, -1 unknown */
   EffCache aEff[DBX_GRANT_MAX];
   int nEff;
 } Target;
@@ -731,7 +731,8 @@ static void check_objects(Check *p, Target *t) {
               "schema %s does not exist, or %s cannot see it: %s", zS,
               dbx_identity_name(p->pMe), check_msg(&t->sch.err));
   } else if (t->sch.eState == UC_MISSING) {
-    check_row(p, "schema", "skip", NULL, "the catalog is not there (see "
+    check_row(p, "schema", "skip", NULL,
+              "the catalog is not there (see "
               "catalog)");
   } else {
     check_row(p, "schema", "fail",
@@ -743,7 +744,8 @@ static void check_objects(Check *p, Target *t) {
   t->bTableExists = -1;
   dbx_error_clear(&e);
   if (t->sch.eState == UC_MISSING) {
-    check_row(p, "table", "skip", NULL, "the schema is not there (see "
+    check_row(p, "table", "skip", NULL,
+              "the schema is not there (see "
               "schema)");
   } else if (dbx_catalog_table_exists(p->pClient, t->azT, &bExists, &e) ==
              SQLITE_OK) {
@@ -759,8 +761,7 @@ static void check_objects(Check *p, Target *t) {
       check_row(p, "table", "ok", NULL, "table %s exists (owner %s)", zT,
                 t->tab.pObj->zOwner[0] ? t->tab.pObj->zOwner : "unknown");
     } else {
-      check_row(p, "table", "fail",
-                "see the privileges check",
+      check_row(p, "table", "fail", "see the privileges check",
                 "table %s exists but %s cannot read it: %s", zT,
                 dbx_identity_name(p->pMe),
                 check_msg(t->tab.err.rc ? &t->tab.err : &e));
@@ -779,8 +780,7 @@ static void check_objects(Check *p, Target *t) {
               "table %s does not exist, and the %s does not create it", zT,
               p->o.zVtab ? "table's definition" : "check was told it");
   } else if (t->bTableExists == 0) {
-    check_row(p, "table", "fail",
-              "check the catalog, schema and table names",
+    check_row(p, "table", "fail", "check the catalog, schema and table names",
               "table %s does not exist", zT);
   }
   sqlite3_free(zC);
@@ -794,9 +794,9 @@ static void check_objects(Check *p, Target *t) {
 */
 static EffCache *check_effective(Check *p, Target *t, const char *zType,
                                  char *const *azName, int nName) {
-  char *zKey = sqlite3_mprintf("%s %s.%s.%s", zType, azName[0],
-                               nName > 1 ? azName[1] : "",
-                               nName > 2 ? azName[2] : "");
+  char *zKey =
+      sqlite3_mprintf("%s %s.%s.%s", zType, azName[0],
+                      nName > 1 ? azName[1] : "", nName > 2 ? azName[2] : "");
   EffCache *c;
   int i;
   if (zKey == NULL) {
@@ -845,8 +845,7 @@ static void check_privileges(Check *p, Target *t) {
   int i, nHeld = 0, bWrites = check_writes(t);
   dbx_error_clear(&e);
   if (t->cat.eState == UC_MISSING || t->sch.eState == UC_MISSING) {
-    check_row(p, "privileges", "skip", NULL,
-              "the %s does not exist (see %s)",
+    check_row(p, "privileges", "skip", NULL, "the %s does not exist (see %s)",
               t->cat.eState == UC_MISSING ? "catalog" : "schema",
               t->cat.eState == UC_MISSING ? "catalog" : "schema");
     return;
@@ -879,8 +878,7 @@ static void check_privileges(Check *p, Target *t) {
     }
     c = check_effective(p, t, pItem->zType, pItem->azName, pItem->nName);
     if (c && c->pEff &&
-        dbx_catalog_effective_has(c->pEff, pItem->zPriv, check_is_me,
-                                  p->pMe)) {
+        dbx_catalog_effective_has(c->pEff, pItem->zPriv, check_is_me, p->pMe)) {
       dbx_buf_appendf(&held, "%s%s on %s", nHeld++ ? ", " : "", pItem->zPriv,
                       pItem->zOn);
       continue;
@@ -891,8 +889,8 @@ static void check_privileges(Check *p, Target *t) {
       dbx_buf_appendf(&notes, "; the privileges on %s could not be read (%s)",
                       pItem->zOn, check_msg(&c->err));
     }
-    dbx_buf_appendf(&missing, "%s%s on %s", missing.n ? ", " : "",
-                    pItem->zPriv, pItem->zOn);
+    dbx_buf_appendf(&missing, "%s%s on %s", missing.n ? ", " : "", pItem->zPriv,
+                    pItem->zOn);
     dbx_buf_appendf(&fix, "%s;\n", pItem->zStatement);
   }
   if (fix.n) fix.z[--fix.n] = 0; /* the last newline */
@@ -900,9 +898,9 @@ static void check_privileges(Check *p, Target *t) {
     p->bNomem = 1;
   } else if (missing.n) {
     check_row(p, "privileges", "fail", fix.z,
-              "%s lacks %s for %s of %s (role %s)%s",
-              dbx_identity_name(p->pMe), missing.z, t->zOperation,
-              t->zSecurable, t->req.zRole, notes.n ? notes.z : "");
+              "%s lacks %s for %s of %s (role %s)%s", dbx_identity_name(p->pMe),
+              missing.z, t->zOperation, t->zSecurable, t->req.zRole,
+              notes.n ? notes.z : "");
   } else {
     check_row(p, "privileges", "ok", NULL,
               "%s holds what %s of %s needs (role %s)%s%s",
@@ -940,10 +938,10 @@ static void check_staging(Check *p, Target *t) {
   } else {
     /* a name no one else uses, in the volume's top directory (no
     ** directory is left behind) */
-    zPath = sqlite3_mprintf("/Volumes/%s/%s/%s/.dbx_check_%lld_%d_%08x",
-                            t->azV[0], t->azV[1], t->azV[2],
-                            (long long)time(NULL), (int)getpid(),
-                            dbx_client_rand(p->pClient));
+    zPath =
+        sqlite3_mprintf("/Volumes/%s/%s/%s/.dbx_check_%lld_%d_%08x", t->azV[0],
+                        t->azV[1], t->azV[2], (long long)time(NULL),
+                        (int)getpid(), dbx_client_rand(p->pClient));
     if (zPath == NULL) {
       p->bNomem = 1;
     } else if (dbx_files_put_bytes(p->pClient, aByte, sizeof(aByte) - 1, zPath,
@@ -952,8 +950,7 @@ static void check_staging(Check *p, Target *t) {
                 e.httpStatus == 403 ? "see the privileges check for the "
                                       "WRITE VOLUME grant"
                                     : NULL,
-                "volume %s did not accept a probe file: %s", zV,
-                check_msg(&e));
+                "volume %s did not accept a probe file: %s", zV, check_msg(&e));
     } else if (dbx_files_delete(p->pClient, zPath, &e)) {
       char *zRm = sqlite3_mprintf("SELECT dbx_volume_rm(%Q);", zPath);
       check_row(p, "staging_volume", "warn", zRm,
@@ -1014,8 +1011,8 @@ static void check_target_skip(Check *p, const char *zOperation,
   for (i = 0; i < DBX_ARRAY_SIZE(azAll); i++) {
     check_row(p, azAll[i], "skip", NULL, "%s", zWhy);
   }
-  if (zOperation && (strcmp(zOperation, "append") == 0 ||
-                     strcmp(zOperation, "merge") == 0)) {
+  if (zOperation &&
+      (strcmp(zOperation, "append") == 0 || strcmp(zOperation, "merge") == 0)) {
     check_row(p, "staging_volume", "skip", NULL, "%s", zWhy);
   }
   if (zOperation && strcmp(zOperation, "changes") == 0) {
@@ -1208,15 +1205,20 @@ static int checkFilter(sqlite3_vtab_cursor *pCur, int idxNum,
       check_warehouse(&c);
       if (bTarget) check_target_all(&c);
     } else {
-      check_row(&c, "warehouse", "skip", NULL, "no working identity (see "
+      check_row(&c, "warehouse", "skip", NULL,
+                "no working identity (see "
                 "above)");
-      check_row(&c, "warehouse_can_use", "skip", NULL, "no working identity "
+      check_row(&c, "warehouse_can_use", "skip", NULL,
+                "no working identity "
                 "(see above)");
-      check_row(&c, "select_1", "skip", NULL, "no working identity (see "
+      check_row(&c, "select_1", "skip", NULL,
+                "no working identity (see "
                 "above)");
       if (bTarget) {
-        check_target_skip(&c, c.o.zVtab ? NULL : c.o.zOperation
-                                              ? c.o.zOperation : "read",
+        check_target_skip(&c,
+                          c.o.zVtab        ? NULL
+                          : c.o.zOperation ? c.o.zOperation
+                                           : "read",
                           "no working identity (see above)");
       }
     }

@@ -114,10 +114,10 @@ static const char *grants_setting(const DbxVtabArgs *a, const char *z1,
 ** settings give one. Returns SQLITE_OK or an error in pErr. Also serves
 ** dbx_check() and dbx_grants_apply() (dbx_int.h).
 */
-int dbx_grants_from_vtab(sqlite3 *db, DbxSession *pSession,
-                         const char *zName, DbxGrantRequest *pReq,
-                         DbxVtabArgs *a, char **pzSecurable,
-                         char **pzWarehouse, DbxError *pErr) {
+int dbx_grants_from_vtab(sqlite3 *db, DbxSession *pSession, const char *zName,
+                         DbxGrantRequest *pReq, DbxVtabArgs *a,
+                         char **pzSecurable, char **pzWarehouse,
+                         DbxError *pErr) {
   DbxConfig *pConfig = NULL;
   DbxError eConfig;
   char *azPart[3] = {0, 0, 0}, **azKey = NULL, **azVersion = NULL;

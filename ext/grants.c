@@ -411,8 +411,8 @@ static void grant_shell(DbxBuf *pBuf, const char *z) {
 static void grant_warehouse_lines(DbxBuf *pBuf, const DbxGrantRequest *p,
                                   const char *zId) {
   DbxBuf entry = {0}, body = {0};
-  dbx_buf_appendf(
-      &entry, "{\"%s\":", dbx_grants_acl_member(p->zPrincipal, p->zPrincipalType));
+  dbx_buf_appendf(&entry, "{\"%s\":",
+                  dbx_grants_acl_member(p->zPrincipal, p->zPrincipalType));
   dbx_buf_append_json(&entry, p->zPrincipal, strlen(p->zPrincipal));
   if (!p->bRevoke) {
     dbx_buf_appendf(&entry, ",\"permission_level\":\"CAN_USE\"}");
@@ -456,9 +456,9 @@ static void grant_warehouse_lines(DbxBuf *pBuf, const DbxGrantRequest *p,
 typedef struct GrantStmt {
   const char *zPriv;
   char *zOn;
-  const char *zType;  /* CATALOG, SCHEMA, TABLE or VOLUME */
-  char *const *azOn;  /* the securable's names (borrowed: azT or azV) */
-  int nOn;            /* parts of azOn it names */
+  const char *zType; /* CATALOG, SCHEMA, TABLE or VOLUME */
+  char *const *azOn; /* the securable's names (borrowed: azT or azV) */
+  int nOn;           /* parts of azOn it names */
 } GrantStmt;
 
 /* Whether the role's option bits allow what the request was given; sets
@@ -526,13 +526,13 @@ static void grant_write(DbxBuf *pOut, const DbxGrantRequest *p,
 
 /* The statements of one request, built by grant_build(). */
 typedef struct GrantPlan {
-  char *azT[3];                   /* owned; the securable's names */
-  char *azV[3];                   /* owned; the staging volume's names */
-  int nT, nV;                     /* parts in azT, azV */
-  int bVolume;                    /* the role uses the staging volume */
+  char *azT[3];                    /* owned; the securable's names */
+  char *azV[3];                    /* owned; the staging volume's names */
+  int nT, nV;                      /* parts in azT, azV */
+  int bVolume;                     /* the role uses the staging volume */
   GrantStmt aStmt[GRANT_MAX_ITEM]; /* the statements, in the role's order */
-  int nStmt;                      /* entries in aStmt */
-  char zId[72];                   /* the warehouse id of the comments */
+  int nStmt;                       /* entries in aStmt */
+  char zId[72];                    /* the warehouse id of the comments */
 } GrantPlan;
 
 /* Frees what a GrantPlan owns. */
@@ -550,8 +550,7 @@ static void grant_plan_free(GrantPlan *g) {
 ** statements it asks for. Returns SQLITE_OK or an error in pErr;
 ** grant_plan_free(g) after either.
 */
-static int grant_build(const DbxGrantRequest *p, GrantPlan *g,
-                       DbxError *pErr) {
+static int grant_build(const DbxGrantRequest *p, GrantPlan *g, DbxError *pErr) {
   const struct GrantRole *pRole = grant_role(p->zRole);
   char **azT = g->azT, **azV = g->azV;
   GrantStmt *aStmt = g->aStmt;
@@ -736,9 +735,8 @@ int dbx_grants_list(const DbxGrantRequest *p, DbxGrantList **ppOut,
     const GrantStmt *s = &g.aStmt[p->bRevoke ? g.nStmt - 1 - i : i];
     DbxGrantListItem *pItem = &pList->aItem[pList->nItem++];
     DbxBuf stmt = {0};
-    dbx_buf_appendf(&stmt, "%s %s ON %s %s %s",
-                    p->bRevoke ? "REVOKE" : "GRANT", s->zPriv, s->zOn,
-                    p->bRevoke ? "FROM" : "TO", who.z);
+    dbx_buf_appendf(&stmt, "%s %s ON %s %s %s", p->bRevoke ? "REVOKE" : "GRANT",
+                    s->zPriv, s->zOn, p->bRevoke ? "FROM" : "TO", who.z);
     pItem->zPriv = s->zPriv;
     pItem->zType = s->zType;
     pItem->nName = s->nOn;

@@ -96,18 +96,18 @@ int dbx_grants_text(const DbxGrantRequest *p, char **pzOut, DbxError *pErr);
 
 /* One statement of a request, for a caller that checks or runs them. */
 typedef struct DbxGrantListItem {
-  const char *zPriv;  /* static; SQL spelling: "USE CATALOG", "SELECT" ... */
-  const char *zType;  /* static; CATALOG, SCHEMA, TABLE or VOLUME */
-  char *azName[3];    /* owned; the securable's names, unquoted */
-  int nName;          /* parts in azName: 1, 2 or 3 */
-  char *zOn;          /* owned; the securable as the statement names it:
-                      ** SCHEMA `c`.`s` */
-  char *zStatement;   /* owned; GRANT ... TO ... (or REVOKE), no ';' */
+  const char *zPriv; /* static; SQL spelling: "USE CATALOG", "SELECT" ... */
+  const char *zType; /* static; CATALOG, SCHEMA, TABLE or VOLUME */
+  char *azName[3];   /* owned; the securable's names, unquoted */
+  int nName;         /* parts in azName: 1, 2 or 3 */
+  char *zOn;         /* owned; the securable as the statement names it:
+                     ** SCHEMA `c`.`s` */
+  char *zStatement;  /* owned; GRANT ... TO ... (or REVOKE), no ';' */
 } DbxGrantListItem;
 
 /* The statements of a request, in the order dbx_grants_text() writes. */
 typedef struct DbxGrantList {
-  int nItem;                              /* entries in aItem */
+  int nItem;                             /* entries in aItem */
   DbxGrantListItem aItem[DBX_GRANT_MAX]; /* the statements */
 } DbxGrantList;
 

@@ -143,8 +143,9 @@ static int acl_entry(const cJSON *pItem, DbxAclEntry *e, DbxError *pErr) {
   char *zJson;
   size_t i;
   if (!cJSON_IsObject(pItem)) {
-    return bad_reply(pErr, zCall, "an access control entry that is not an "
-                                  "object");
+    return bad_reply(pErr, zCall,
+                     "an access control entry that is not an "
+                     "object");
   }
   for (i = 0; i < DBX_ARRAY_SIZE(azKind) && zName == NULL; i++) {
     if (opt_string(pItem, azKind[i], &zName)) {
@@ -153,8 +154,9 @@ static int acl_entry(const cJSON *pItem, DbxAclEntry *e, DbxError *pErr) {
     if (zName) e->zKind = azKind[i];
   }
   if (zName == NULL || zName[0] == 0) {
-    return bad_reply(pErr, zCall, "an access control entry without a "
-                                  "principal");
+    return bad_reply(pErr, zCall,
+                     "an access control entry without a "
+                     "principal");
   }
   pPerms = cJSON_GetObjectItemCaseSensitive(pItem, "all_permissions");
   if (pPerms && !cJSON_IsNull(pPerms) && !cJSON_IsArray(pPerms)) {
@@ -319,8 +321,9 @@ int dbx_identity_parse(const cJSON *pBody, DbxIdentity **ppOut,
   if (opt_string(pBody, "userName", &zUser) ||
       opt_string(pBody, "applicationId", &zApp) ||
       opt_string(pBody, "displayName", &zDisplay)) {
-    return bad_reply(pErr, zCall, "a userName, applicationId or displayName "
-                                  "that is not text");
+    return bad_reply(pErr, zCall,
+                     "a userName, applicationId or displayName "
+                     "that is not text");
   }
   if (zUser == NULL) zUser = zApp;
   if (zUser == NULL || zUser[0] == 0 || strlen(zUser) > 1024) {

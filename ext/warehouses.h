@@ -20,10 +20,10 @@
 
 /* A SQL warehouse, as far as a preflight needs it. */
 typedef struct DbxWarehouseInfo {
-  char zId[64];     /* id as sent */
-  char zName[256];  /* name, or "" when not sent */
-  char zState[32];  /* STARTING, RUNNING, STOPPING, STOPPED, DELETING,
-                    ** DELETED, or "" when not sent */
+  char zId[64];    /* id as sent */
+  char zName[256]; /* name, or "" when not sent */
+  char zState[32]; /* STARTING, RUNNING, STOPPING, STOPPED, DELETING,
+                   ** DELETED, or "" when not sent */
 } DbxWarehouseInfo;
 
 /*
@@ -81,8 +81,7 @@ int dbx_warehouse_acl_get(DbxClient *pClient, const char *zId, DbxAcl **ppOut,
 */
 int dbx_warehouse_acl_patch(DbxClient *pClient, const char *zId,
                             const char *zKind, const char *zPrincipal,
-                            const char *zLevel, DbxAcl **ppOut,
-                            DbxError *pErr);
+                            const char *zLevel, DbxAcl **ppOut, DbxError *pErr);
 
 /* Reads an access control list reply (split out for unit tests). */
 int dbx_acl_parse(const cJSON *pBody, DbxAcl **ppOut, DbxError *pErr);
@@ -115,8 +114,7 @@ typedef struct DbxIdentity {
 int dbx_identity_me(DbxClient *pClient, DbxIdentity **ppOut, DbxError *pErr);
 
 /* Reads a SCIM Me reply (split out for unit tests). */
-int dbx_identity_parse(const cJSON *pBody, DbxIdentity **ppOut,
-                       DbxError *pErr);
+int dbx_identity_parse(const cJSON *pBody, DbxIdentity **ppOut, DbxError *pErr);
 void dbx_identity_free(DbxIdentity *p);
 
 /* The name grants use for the identity: its application id, else its

@@ -53,9 +53,9 @@ static void warehouse_ids(void **state) {
   DbxError e;
   (void)state;
   dbx_error_clear(&e);
-  assert_int_equal(dbx_warehouse_id("/sql/1.0/warehouses/ab12", z, sizeof(z),
-                                    &e),
-                   SQLITE_OK);
+  assert_int_equal(
+      dbx_warehouse_id("/sql/1.0/warehouses/ab12", z, sizeof(z), &e),
+      SQLITE_OK);
   assert_string_equal(z, "ab12");
   assert_int_equal(dbx_warehouse_id("ab/../x", z, sizeof(z), &e), SQLITE_ERROR);
   dbx_error_clear(&e);
@@ -246,15 +246,15 @@ static void object_reply(void **state) {
   p = json("{\"name\":\"T\",\"owner\":\"alf@melmak.et\",\"properties\":{"
            "\"delta.enableChangeDataFeed\":\"TRUE\",\"x\":\"y\"}}");
   dbx_error_clear(&e);
-  assert_int_equal(
-      dbx_catalog_object_parse(p, "TABLE", azName, 3, &pObj, &e), SQLITE_OK);
+  assert_int_equal(dbx_catalog_object_parse(p, "TABLE", azName, 3, &pObj, &e),
+                   SQLITE_OK);
   assert_string_equal(pObj->zOwner, "alf@melmak.et");
   assert_true(pObj->bCdf);
   dbx_catalog_object_free(pObj);
   cJSON_Delete(p);
   p = json("{\"properties\":{\"delta.enableChangeDataFeed\":\"false\"}}");
-  assert_int_equal(
-      dbx_catalog_object_parse(p, "TABLE", azName, 3, &pObj, &e), SQLITE_OK);
+  assert_int_equal(dbx_catalog_object_parse(p, "TABLE", azName, 3, &pObj, &e),
+                   SQLITE_OK);
   assert_false(pObj->bCdf);
   assert_string_equal(pObj->zOwner, "");
   dbx_catalog_object_free(pObj);
@@ -263,9 +263,8 @@ static void object_reply(void **state) {
     p = json(azBad[i]);
     dbx_error_clear(&e);
     pObj = NULL;
-    assert_int_equal(
-        dbx_catalog_object_parse(p, "TABLE", azName, 3, &pObj, &e),
-        SQLITE_ERROR);
+    assert_int_equal(dbx_catalog_object_parse(p, "TABLE", azName, 3, &pObj, &e),
+                     SQLITE_ERROR);
     assert_null(pObj);
     assert_non_null(strstr(e.zMsg, "Unity Catalog answered"));
     assert_non_null(strstr(e.zMsg, "`c`.`s`.`t`"));
