@@ -255,10 +255,10 @@ static int check_connection(Check *p, DbxArgsOptions *pOpts) {
   const char *zWhy = NULL;
   const char *zHost, *zAuth;
 
-  /* config */
+  /* config: the settings resolve */
   dbx_error_clear(&e);
-  if (dbx_session_connect(p->pSession, pOpts->aOpt, pOpts->nOpt, &p->pConfig,
-                          &p->pClient, &e)) {
+  if (dbx_session_config(p->pSession, pOpts->aOpt, pOpts->nOpt, &p->pConfig,
+                         &e)) {
     check_row(p, "config", "fail",
               "set the workspace URL and a credential: DATABRICKS_HOST and "
               "DATABRICKS_TOKEN (or client_id / client_secret ...) in the "
@@ -270,46 +270,67 @@ static int check_connection(Check *p, DbxArgsOptions *pOpts) {
   } else {
     const char *zWh = dbx_config_get(p->pConfig, "warehouse_id");
     const char *zProfile = dbx_config_get(p->pConfig, "profile");
-    zHost = dbx_config_get(p->pConfig, "host");
+    const char *zCred;
     zAuth = dbx_config_get(p->pConfig, "auth_type");
-    /* Ctrl-C reaches every call from here on */
-    dbx_client_set_interrupt(p->pClient, dbx_probe_interrupted, p->pProbe);
     if (zWh) snprintf(p->zWarehouse, sizeof(p->zWarehouse), "%s", zWh);
     /* where the credential came from says more than the auth type's */
-    const char *zCred = zAuth && strcmp(zAuth, "pat") == 0 ? "token"
-                        : zAuth && strcmp(zAuth, "oauth-m2m") == 0
-                            ? "client_id"
-                            : "auth_type";
+    zCred = zAuth && strcmp(zAuth, "pat") == 0         ? "token"
+            : zAuth && strcmp(zAuth, "oauth-m2m") == 0 ? "client_id"
+                                                       : "auth_type";
     check_row(p, "config", "ok", NULL,
               "host %s (%s), auth %s (%s from %s), warehouse %s (%s)%s%s%s",
-              zHost, check_source(p->pConfig, "host"), zAuth ? zAuth : "?",
-              zCred, check_source(p->pConfig, zCred), zWh ? zWh : "none",
+              dbx_config_get(p->pConfig, "host"),
+              check_source(p->pConfig, "host"), zAuth ? zAuth : "?", zCred,
+              check_source(p->pConfig, zCred), zWh ? zWh : "none",
               check_source(p->pConfig, "warehouse_id"),
               zProfile ? ", profile [" : "", zProfile ? zProfile : "",
               zProfile ? "]" : "");
   }
 
-  /* host */
+  /* host: the TLS policy, a client, then an answer */
   dbx_error_clear(&e);
   if (iFailed < 0) {
-    zHost = dbx_client_host(p->pClient);
-    if (dbx_client_ping(p->pClient, &status, &e)) {
+    DbxConfig *pConfig = NULL;
+    zHost = dbx_config_get(p->pConfig, "host");
+    if (dbx_http_check_url(zHost, &e)) {
       check_row(p, "host", "fail",
-                "check host= (the workspace URL, https://<name>.cloud."
-                "databricks.com or the like), the network, and ca_bundle "
-                "when a proxy re-signs TLS",
-                "%s did not answer: %s", zHost, check_msg(&e));
+                "give the workspace URL with https:// (plain http is only "
+                "for a workspace on this machine's loopback)",
+                "%s", check_msg(&e));
       iFailed = 1;
-      zWhy = "the host does not answer (see host)";
+      zWhy = "the host is refused (see host)";
+    } else if (dbx_session_connect(p->pSession, pOpts->aOpt, pOpts->nOpt,
+                                   &pConfig, &p->pClient, &e)) {
+      /* the URL is fine, so the credential settings are not */
+      check_row(p, "host", "skip", NULL,
+                "no client for these settings (see token)");
+      check_row(p, "token", "fail",
+                "check the settings of the auth type (dbx_config() shows "
+                "them)",
+                "%s", check_msg(&e));
+      iFailed = 2;
+      zWhy = "no client for these settings (see token)";
     } else {
-      check_row(p, "host", "ok", NULL,
-                "%s answered (HTTP %ld without "
-                "credentials) %s",
-                zHost, status,
-                strncmp(zHost, "https:", 6) == 0
-                    ? "over TLS"
-                    : "over plain http, allowed on loopback only");
+      /* Ctrl-C reaches every call from here on */
+      dbx_client_set_interrupt(p->pClient, dbx_probe_interrupted, p->pProbe);
+      if (dbx_client_ping(p->pClient, &status, &e)) {
+        check_row(p, "host", "fail",
+                  "check host= (the workspace URL, https://<name>.cloud."
+                  "databricks.com or the like), the network, and ca_bundle "
+                  "when a proxy re-signs TLS",
+                  "%s did not answer: %s", zHost, check_msg(&e));
+        iFailed = 1;
+        zWhy = "the host does not answer (see host)";
+      } else {
+        check_row(p, "host", "ok", NULL,
+                  "%s answered (HTTP %ld without credentials) %s", zHost,
+                  status,
+                  strncmp(zHost, "https:", 6) == 0
+                      ? "over TLS"
+                      : "over plain http, allowed on loopback only");
+      }
     }
+    dbx_config_free(pConfig); /* the same settings as p->pConfig */
   }
 
   /* token */

@@ -215,6 +215,12 @@ test('a bad host or a bad token fails its check and skips the later ones', async
   for (const r of rows.slice(2)) assert.equal(r.status, 'skip', JSON.stringify(r));
   assert.equal(rows.length, 11);
 
+  // plain http to another machine is refused before anything is sent
+  rows = await check(undefined, TOKENS[USERS.reader], { DATABRICKS_HOST: 'http://example.com' });
+  assert.deepEqual(rows.map((r) => r.status), ['ok', 'fail', 'skip', 'skip', 'skip', 'skip', 'skip']);
+  assert.match(row(rows, 'host').detail, /http/);
+  assert.match(row(rows, 'host').fix, /https:\/\//);
+
   rows = await check(undefined, 'dapi-not-a-token');
   assert.deepEqual(rows.map((r) => r.status), ['ok', 'ok', 'ok', 'fail', 'skip', 'skip', 'skip']);
   assert.match(row(rows, 'identity').fix, /refused the token/);
