@@ -5,11 +5,18 @@
 ** the right shapes give the values, every wrong type is an error naming
 ** the call, never a crash or a guess. Also the grants of a request as a
 ** list (grants.c), which the privileges check compares and
-** dbx_grants_apply() runs.
+** dbx_grants_apply() runs, and, on the fake transport, the exact requests
+** of the calls: the host probe without credentials and without retries,
+** the PATCH of a warehouse permission, the effective-permissions path, the
+** probe file's upload.
 */
 #include "unit.h"
 
 #include "catalog.h"
+#include "client.h"
+#include "config.h"
+#include "fake_transport.h"
+#include "files.h"
 #include "grants.h"
 #include "warehouses.h"
 
@@ -317,12 +324,157 @@ static void grants_as_a_list(void **state) {
   dbx_grants_request_free(&req);
 }
 
+/* ---------------------------------------------------------------------
+** The requests, on the fake transport
+*/
+
+static char zDir[256];
+static Fake f;
+static DbxHttpTransport tr;
+static DbxClient *pClient;
+
+static int setup(void **state) {
+  DbxConfig *p;
+  DbxError e;
+  (void)state;
+  snprintf(zDir, sizeof(zDir), "/tmp/dbx-unit-wh-XXXXXX");
+  unit_isolate(zDir);
+  setenv("DATABRICKS_TOKEN", "dapi-SECRET", 1);
+  tr = fake_transport(&f);
+  dbx_client_test_transport(&tr);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_config_new(&p), SQLITE_OK);
+  assert_int_equal(
+      dbx_config_set(p, "host", "https://h.example.com", DBX_SRC_OPTION, &e),
+      SQLITE_OK);
+  assert_int_equal(dbx_config_resolve(p, &e), SQLITE_OK);
+  assert_int_equal(dbx_client_open(p, &pClient, &e), SQLITE_OK);
+  dbx_config_free(p);
+  return 0;
+}
+
+static int teardown(void **state) {
+  char z[300];
+  (void)state;
+  dbx_client_free(pClient);
+  pClient = NULL;
+  dbx_client_test_transport(NULL);
+  unsetenv("DATABRICKS_TOKEN");
+  snprintf(z, sizeof(z), "rm -rf '%s'", zDir);
+  assert_int_equal(system(z), 0);
+  return 0;
+}
+
+static void ping_sends_no_credentials_once(void **state) {
+  DbxError e;
+  long status = 0;
+  (void)state;
+  fake_reply(&f, 401, "{\"error_code\":\"UNAUTHENTICATED\"}", NULL);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_client_ping(pClient, &status, &e), SQLITE_OK);
+  assert_int_equal(status, 401);
+  assert_int_equal(f.nSent, 1);
+  assert_string_equal(f.aSent[0].zMethod, "GET");
+  assert_string_equal(f.aSent[0].zUrl,
+                      "https://h.example.com/api/2.0/preview/scim/v2/Me");
+  assert_null(strstr(f.aSent[0].zHeaders, "Authorization"));
+  assert_null(strstr(f.aSent[0].zHeaders, "dapi-SECRET"));
+  /* a host that does not answer: one attempt, an error */
+  f.nSent = 0;
+  f.nReply = 0;
+  fake_reply(&f, 0, NULL, NULL);
+  f.aReply[0].eNet = DBX_NET_CONNECT;
+  dbx_error_clear(&e);
+  assert_int_not_equal(dbx_client_ping(pClient, &status, &e), SQLITE_OK);
+  assert_int_equal(f.nSent, 1);
+  assert_int_equal(f.nSleep, 0);
+}
+
+static void warehouse_patch_request(void **state) {
+  DbxAcl *pAcl = NULL;
+  DbxError e;
+  (void)state;
+  fake_reply(&f, 200,
+             "{\"access_control_list\":[{\"service_principal_name\":"
+             "\"6f1c\",\"all_permissions\":[{\"permission_level\":"
+             "\"CAN_USE\"}]}]}",
+             NULL);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_warehouse_acl_patch(pClient, "/sql/1.0/warehouses/ab1",
+                                           "service_principal_name", "6f1c",
+                                           "CAN_USE", &pAcl, &e),
+                   SQLITE_OK);
+  assert_string_equal(f.aSent[0].zMethod, "PATCH");
+  assert_string_equal(f.aSent[0].zUrl, "https://h.example.com/api/2.0/"
+                                       "permissions/warehouses/ab1");
+  assert_string_equal(f.aSent[0].zBody,
+                      "{\"access_control_list\":[{\"service_principal_name\""
+                      ":\"6f1c\",\"permission_level\":\"CAN_USE\"}]}");
+  assert_true(dbx_acl_find(pAcl, "6f1c")->bCanUse);
+  dbx_acl_free(pAcl);
+  /* an unknown level is refused before anything is sent */
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_warehouse_acl_patch(pClient, "ab1", "user_name", "a@b",
+                                           "CAN_FLY", &pAcl, &e),
+                   SQLITE_ERROR);
+  assert_int_equal(f.nSent, 1);
+}
+
+static void effective_and_exists_paths(void **state) {
+  char *azName[3] = {"my cat", "s/x", "t?#"};
+  DbxUcEffective *pEff = NULL;
+  DbxError e;
+  int bExists = 0;
+  (void)state;
+  fake_reply(&f, 200, "{\"privilege_assignments\":[]}", NULL);
+  fake_reply(&f, 200, "{\"table_exists\":true}", NULL);
+  dbx_error_clear(&e);
+  assert_int_equal(
+      dbx_catalog_effective_get(pClient, "TABLE", azName, 3, &pEff, &e),
+      SQLITE_OK);
+  assert_string_equal(f.aSent[0].zUrl,
+                      "https://h.example.com/api/2.1/unity-catalog/effective-"
+                      "permissions/TABLE/my%20cat.s%2Fx.t%3F%23");
+  dbx_catalog_effective_free(pEff);
+  assert_int_equal(dbx_catalog_table_exists(pClient, azName, &bExists, &e),
+                   SQLITE_OK);
+  assert_true(bExists);
+  assert_string_equal(f.aSent[1].zUrl,
+                      "https://h.example.com/api/2.1/unity-catalog/tables/"
+                      "my%20cat.s%2Fx.t%3F%23/exists");
+}
+
+static void probe_upload_request(void **state) {
+  DbxError e;
+  (void)state;
+  fake_reply(&f, 204, NULL, NULL);
+  dbx_error_clear(&e);
+  assert_int_equal(dbx_files_put_bytes(pClient, "probe", 5,
+                                       "/Volumes/c/s/v/.dbx_check_1", 0, &e),
+                   SQLITE_OK);
+  assert_string_equal(f.aSent[0].zMethod, "PUT");
+  assert_string_equal(f.aSent[0].zUrl,
+                      "https://h.example.com/api/2.0/fs/files/Volumes/c/s/v/"
+                      ".dbx_check_1?overwrite=false");
+  assert_int_equal(f.aSent[0].nBody, 5);
+  assert_string_equal(f.aSent[0].zBody, "probe");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(warehouse_reply),  cmocka_unit_test(warehouse_ids),
-      cmocka_unit_test(acl_reply),        cmocka_unit_test(identity_reply),
-      cmocka_unit_test(effective_reply),  cmocka_unit_test(object_reply),
+      cmocka_unit_test(warehouse_reply),
+      cmocka_unit_test(warehouse_ids),
+      cmocka_unit_test(acl_reply),
+      cmocka_unit_test(identity_reply),
+      cmocka_unit_test(effective_reply),
+      cmocka_unit_test(object_reply),
       cmocka_unit_test(grants_as_a_list),
+      cmocka_unit_test_setup_teardown(ping_sends_no_credentials_once, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(warehouse_patch_request, setup, teardown),
+      cmocka_unit_test_setup_teardown(effective_and_exists_paths, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(probe_upload_request, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
