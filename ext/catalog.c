@@ -667,3 +667,309 @@ int dbx_catalog_list_next(DbxCatalogList *p, DbxCatalogEntry *pEntry,
   rc = entry_read(p, pItem, pEntry, pErr);
   return rc ? rc : SQLITE_ROW;
 }
+
+/* ---------------------------------------------------------------------
+** Objects, existence and effective privileges, for a preflight.
+*/
+
+/* The REST collection of an object type, or NULL. */
+static const char *uc_collection(const char *zType) {
+  if (strcmp(zType, "CATALOG") == 0) return "catalogs";
+  if (strcmp(zType, "SCHEMA") == 0) return "schemas";
+  if (strcmp(zType, "TABLE") == 0) return "tables";
+  if (strcmp(zType, "VOLUME") == 0) return "volumes";
+  return NULL;
+}
+
+/* Appends the percent-encoded full name c[.s[.t]] to pPath and the quoted
+** one (for messages) to pName. */
+static void uc_full_name(DbxBuf *pPath, DbxBuf *pName, char *const *azName,
+                         int nName) {
+  int i;
+  for (i = 0; i < nName; i++) {
+    if (i) {
+      dbx_buf_append(pPath, ".", 1);
+      dbx_buf_append(pName, ".", 1);
+    }
+    dbx_buf_append_url(pPath, azName[i], 0);
+    append_quoted(pName, azName[i]);
+  }
+}
+
+/* Records that zCall answered zWhat (something of the wrong shape). */
+static int uc_bad(DbxError *pErr, const char *zCall, const char *zName,
+                  const char *zWhat) {
+  return dbx_error_set(pErr, SQLITE_ERROR,
+                       "Unity Catalog answered %s for %s (%s): check that "
+                       "the host is a Databricks workspace",
+                       zWhat, zName, zCall);
+}
+
+void dbx_catalog_object_free(DbxUcObject *p) {
+  if (p == NULL) return;
+  sqlite3_free(p->zOwner);
+  sqlite3_free(p);
+}
+
+int dbx_catalog_object_parse(const cJSON *pBody, const char *zType,
+                             char *const *azName, int nName,
+                             DbxUcObject **ppOut, DbxError *pErr) {
+  const cJSON *pOwner, *pName, *pProps, *v;
+  DbxBuf path = {0}, name = {0};
+  DbxUcObject *p;
+  int rc = SQLITE_OK;
+  *ppOut = NULL;
+  uc_full_name(&path, &name, azName, nName);
+  dbx_buf_free(&path);
+  if (name.rc) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  pOwner = cJSON_GetObjectItemCaseSensitive(pBody, "owner");
+  pName = cJSON_GetObjectItemCaseSensitive(pBody, "name");
+  pProps = cJSON_GetObjectItemCaseSensitive(pBody, "properties");
+  if (!cJSON_IsObject(pBody)) {
+    rc = uc_bad(pErr, "GET", name.z, "something that is not a JSON object");
+  } else if (pOwner && !cJSON_IsNull(pOwner) && !cJSON_IsString(pOwner)) {
+    rc = uc_bad(pErr, "GET", name.z, "an owner that is not text");
+  } else if (pName && !cJSON_IsNull(pName) &&
+             (!cJSON_IsString(pName) ||
+              sqlite3_stricmp(pName->valuestring, azName[nName - 1]) != 0)) {
+    rc = uc_bad(pErr, "GET", name.z, "another object's name");
+  } else if (pProps && !cJSON_IsNull(pProps) && !cJSON_IsObject(pProps)) {
+    rc = uc_bad(pErr, "GET", name.z, "properties that are not an object");
+  }
+  if (rc == SQLITE_OK && (p = sqlite3_malloc64(sizeof(*p))) == NULL) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  if (rc == SQLITE_OK) {
+    memset(p, 0, sizeof(*p));
+    p->zOwner = dbx_strdup(cJSON_IsString(pOwner) ? pOwner->valuestring : "");
+    if (!cJSON_IsObject(pProps)) pProps = NULL;
+    cJSON_ArrayForEach(v, pProps) {
+      if (!cJSON_IsString(v)) {
+        rc = uc_bad(pErr, "GET", name.z, "a property that is not text");
+        break;
+      }
+      if (strcmp(zType, "TABLE") == 0 &&
+          sqlite3_stricmp(v->string, "delta.enableChangeDataFeed") == 0) {
+        p->bCdf = sqlite3_stricmp(v->valuestring, "true") == 0;
+      }
+    }
+    if (rc == SQLITE_OK && p->zOwner == NULL) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+    if (rc) {
+      dbx_catalog_object_free(p);
+    } else {
+      *ppOut = p;
+    }
+  }
+  dbx_buf_free(&name);
+  return rc;
+}
+
+int dbx_catalog_object_get(DbxClient *pClient, const char *zType,
+                           char *const *azName, int nName, DbxUcObject **ppOut,
+                           DbxError *pErr) {
+  const char *zColl = uc_collection(zType);
+  DbxBuf path = {0}, name = {0};
+  cJSON *pBody = NULL;
+  int rc;
+  *ppOut = NULL;
+  if (zColl == NULL || nName < 1 || nName > 3) {
+    return dbx_error_set(pErr, SQLITE_MISUSE, "no such securable type");
+  }
+  dbx_buf_appendf(&path, "/api/2.1/unity-catalog/%s/", zColl);
+  uc_full_name(&path, &name, azName, nName);
+  if (path.rc || name.rc) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  } else {
+    rc = dbx_client_call(pClient, "GET", path.z, NULL, &pBody, pErr);
+  }
+  if (rc == SQLITE_OK) {
+    rc = dbx_catalog_object_parse(pBody, zType, azName, nName, ppOut, pErr);
+  }
+  cJSON_Delete(pBody);
+  dbx_buf_free(&path);
+  dbx_buf_free(&name);
+  return rc;
+}
+
+int dbx_catalog_table_exists(DbxClient *pClient, char *const *azName,
+                             int *pbExists, DbxError *pErr) {
+  DbxBuf path = {0}, name = {0};
+  cJSON *pBody = NULL;
+  const cJSON *v;
+  int rc;
+  *pbExists = 0;
+  dbx_buf_appendf(&path, "/api/2.1/unity-catalog/tables/");
+  uc_full_name(&path, &name, azName, 3);
+  dbx_buf_appendf(&path, "/exists");
+  if (path.rc || name.rc) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  } else {
+    rc = dbx_client_call(pClient, "GET", path.z, NULL, &pBody, pErr);
+  }
+  if (rc == SQLITE_OK) {
+    v = cJSON_GetObjectItemCaseSensitive(pBody, "table_exists");
+    if (!cJSON_IsBool(v)) {
+      rc = uc_bad(pErr, "GET .../exists", name.z,
+                  "no table_exists true or false");
+    } else {
+      *pbExists = cJSON_IsTrue(v);
+    }
+  }
+  cJSON_Delete(pBody);
+  dbx_buf_free(&path);
+  dbx_buf_free(&name);
+  return rc;
+}
+
+void dbx_catalog_effective_free(DbxUcEffective *p) {
+  int i;
+  if (p == NULL) return;
+  for (i = 0; i < p->nGrant; i++) {
+    sqlite3_free(p->aGrant[i].zPrincipal);
+    sqlite3_free(p->aGrant[i].zPrivilege);
+  }
+  sqlite3_free(p->aGrant);
+  sqlite3_free(p);
+}
+
+/* Appends one effective privilege to p, which has room for it. */
+static int effective_add(DbxUcEffective *p, const char *zPrincipal,
+                         const char *zPrivilege) {
+  DbxUcGrant *g = &p->aGrant[p->nGrant];
+  char *z;
+  g->zPrincipal = dbx_strdup(zPrincipal);
+  g->zPrivilege = dbx_strdup(zPrivilege);
+  if (g->zPrincipal == NULL || g->zPrivilege == NULL) {
+    sqlite3_free(g->zPrincipal);
+    sqlite3_free(g->zPrivilege);
+    return SQLITE_NOMEM;
+  }
+  for (z = g->zPrivilege; *z; z++) {
+    if (*z == ' ') *z = '_';
+    if (*z >= 'a' && *z <= 'z') *z = (char)(*z - 'a' + 'A');
+  }
+  p->nGrant++;
+  return SQLITE_OK;
+}
+
+int dbx_catalog_effective_parse(const cJSON *pBody, DbxUcEffective **ppOut,
+                                DbxError *pErr) {
+  static const char zCall[] = "GET /api/2.1/unity-catalog/effective-"
+                              "permissions";
+  const cJSON *pList, *pItem, *pPriv;
+  DbxUcEffective *p;
+  int n = 0, rc = SQLITE_OK;
+  *ppOut = NULL;
+  pList = cJSON_GetObjectItemCaseSensitive(pBody, "privilege_assignments");
+  if (!cJSON_IsObject(pBody) ||
+      (pList && !cJSON_IsNull(pList) && !cJSON_IsArray(pList))) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "%s answered privilege_assignments that are not a "
+                         "list: check that the host is a Databricks workspace",
+                         zCall);
+  }
+  /* first pass: check the shape and count */
+  cJSON_ArrayForEach(pItem, pList) {
+    const cJSON *pWho = cJSON_GetObjectItemCaseSensitive(pItem, "principal");
+    const cJSON *pPrivs = cJSON_GetObjectItemCaseSensitive(pItem, "privileges");
+    if (!cJSON_IsObject(pItem) || !cJSON_IsString(pWho) ||
+        (pPrivs && !cJSON_IsNull(pPrivs) && !cJSON_IsArray(pPrivs))) {
+      rc = SQLITE_ERROR;
+      break;
+    }
+    cJSON_ArrayForEach(pPriv, pPrivs) {
+      const cJSON *v =
+          cJSON_IsObject(pPriv)
+              ? cJSON_GetObjectItemCaseSensitive(pPriv, "privilege")
+              : pPriv;
+      if (!cJSON_IsString(v) || n >= 100000) {
+        rc = SQLITE_ERROR;
+        break;
+      }
+      n++;
+    }
+    if (rc) break;
+  }
+  if (rc) {
+    return dbx_error_set(pErr, SQLITE_ERROR,
+                         "%s answered a privilege assignment without a "
+                         "principal or with a privilege that is not text: "
+                         "check that the host is a Databricks workspace",
+                         zCall);
+  }
+  p = sqlite3_malloc64(sizeof(*p));
+  if (p) {
+    memset(p, 0, sizeof(*p));
+    p->aGrant = sqlite3_malloc64(sizeof(DbxUcGrant) * (sqlite3_uint64)(n + 1));
+  }
+  if (p == NULL || p->aGrant == NULL) {
+    dbx_catalog_effective_free(p);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  cJSON_ArrayForEach(pItem, pList) {
+    const char *zWho =
+        cJSON_GetObjectItemCaseSensitive(pItem, "principal")->valuestring;
+    cJSON_ArrayForEach(pPriv,
+                       cJSON_GetObjectItemCaseSensitive(pItem, "privileges")) {
+      const cJSON *v =
+          cJSON_IsObject(pPriv)
+              ? cJSON_GetObjectItemCaseSensitive(pPriv, "privilege")
+              : pPriv;
+      if (rc == SQLITE_OK) rc = effective_add(p, zWho, v->valuestring);
+    }
+  }
+  if (rc) {
+    dbx_catalog_effective_free(p);
+    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  }
+  *ppOut = p;
+  return SQLITE_OK;
+}
+
+int dbx_catalog_effective_get(DbxClient *pClient, const char *zType,
+                              char *const *azName, int nName,
+                              DbxUcEffective **ppOut, DbxError *pErr) {
+  DbxBuf path = {0}, name = {0};
+  cJSON *pBody = NULL;
+  int rc;
+  *ppOut = NULL;
+  if (uc_collection(zType) == NULL || nName < 1 || nName > 3) {
+    return dbx_error_set(pErr, SQLITE_MISUSE, "no such securable type");
+  }
+  dbx_buf_appendf(&path, "/api/2.1/unity-catalog/effective-permissions/%s/",
+                  zType);
+  uc_full_name(&path, &name, azName, nName);
+  if (path.rc || name.rc) {
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  } else {
+    rc = dbx_client_call(pClient, "GET", path.z, NULL, &pBody, pErr);
+  }
+  if (rc == SQLITE_OK) rc = dbx_catalog_effective_parse(pBody, ppOut, pErr);
+  cJSON_Delete(pBody);
+  dbx_buf_free(&path);
+  dbx_buf_free(&name);
+  return rc;
+}
+
+int dbx_catalog_effective_has(const DbxUcEffective *p, const char *zPrivilege,
+                              int (*xIs)(void *, const char *), void *pArg) {
+  char zWant[64];
+  size_t i;
+  int k;
+  for (i = 0; zPrivilege[i] && i + 1 < sizeof(zWant); i++) {
+    char c = zPrivilege[i];
+    zWant[i] = c == ' ' ? '_' : (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
+  }
+  zWant[i] = 0;
+  for (k = 0; p && k < p->nGrant; k++) {
+    const DbxUcGrant *g = &p->aGrant[k];
+    if ((strcmp(g->zPrivilege, zWant) == 0 ||
+         strcmp(g->zPrivilege, "ALL_PRIVILEGES") == 0) &&
+        xIs(pArg, g->zPrincipal)) {
+      return 1;
+    }
+  }
+  return 0;
+}

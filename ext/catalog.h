@@ -75,6 +75,75 @@ int dbx_catalog_volume_get(DbxClient *pClient, const char *zCatalog,
 void dbx_catalog_volume_free(DbxVolumeInfo *p);
 
 /*
+** What a preflight (dbx_check) asks of Unity Catalog: whether an object
+** exists and who owns it, whether a table exists, and the effective
+** privileges on an object. zType is CATALOG, SCHEMA, TABLE or VOLUME;
+** azName its nName names (1 for a catalog, 2 for a schema, 3 otherwise),
+** unquoted.
+*/
+
+/* A catalog, schema, table or volume. */
+typedef struct DbxUcObject {
+  char *zOwner; /* owned; owner, or "" when not sent */
+  int bCdf;     /* a table whose properties set delta.enableChangeDataFeed
+                ** to true */
+} DbxUcObject;
+
+/*
+** GET /api/2.1/unity-catalog/{catalogs,schemas,tables,volumes}/{full
+** name} into *ppOut (dbx_catalog_object_free). Returns SQLITE_OK, or an
+** error in pErr: 404 and 403 keep their status and Databricks' code; a
+** reply for another object or of the wrong shape is an error.
+*/
+int dbx_catalog_object_get(DbxClient *pClient, const char *zType,
+                           char *const *azName, int nName, DbxUcObject **ppOut,
+                           DbxError *pErr);
+int dbx_catalog_object_parse(const cJSON *pBody, const char *zType,
+                             char *const *azName, int nName,
+                             DbxUcObject **ppOut, DbxError *pErr);
+void dbx_catalog_object_free(DbxUcObject *p);
+
+/*
+** GET /api/2.1/unity-catalog/tables/{full name}/exists: *pbExists says
+** whether the table exists. Returns SQLITE_OK or an error in pErr (403
+** keeps its status: the caller may not know).
+*/
+int dbx_catalog_table_exists(DbxClient *pClient, char *const *azName,
+                             int *pbExists, DbxError *pErr);
+
+/* One effective privilege: a principal holds zPrivilege (REST spelling,
+** USE_CATALOG), directly or inherited from a parent. */
+typedef struct DbxUcGrant {
+  char *zPrincipal; /* owned */
+  char *zPrivilege; /* owned; upper case with underscores */
+} DbxUcGrant;
+
+/* The effective privileges on one object. */
+typedef struct DbxUcEffective {
+  int nGrant;         /* entries in aGrant */
+  DbxUcGrant *aGrant; /* owned */
+} DbxUcEffective;
+
+/*
+** GET /api/2.1/unity-catalog/effective-permissions/{zType}/{full name}
+** into *ppOut (dbx_catalog_effective_free). Returns SQLITE_OK or an error
+** in pErr (403 and 404 keep their status).
+*/
+int dbx_catalog_effective_get(DbxClient *pClient, const char *zType,
+                              char *const *azName, int nName,
+                              DbxUcEffective **ppOut, DbxError *pErr);
+int dbx_catalog_effective_parse(const cJSON *pBody, DbxUcEffective **ppOut,
+                                DbxError *pErr);
+void dbx_catalog_effective_free(DbxUcEffective *p);
+
+/*
+** Whether p grants zPrivilege (SQL spelling, "USE CATALOG", or REST
+** spelling) or ALL PRIVILEGES to a principal xIs(pArg, principal) accepts.
+*/
+int dbx_catalog_effective_has(const DbxUcEffective *p, const char *zPrivilege,
+                              int (*xIs)(void *, const char *), void *pArg);
+
+/*
 ** Listing. A DbxCatalogList walks the pages of one list call: it asks for
 ** max_results entries a page (0: the server's choice), follows
 ** next_page_token until the server leaves it out (a page may be empty while

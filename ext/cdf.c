@@ -278,6 +278,13 @@ int dbx_cdf_source(DbxBuf *pBuf, const DbxCdfTable *pT, const DbxCdfRange *p,
   return rc;
 }
 
+void dbx_cdf_enable_sql(DbxBuf *pBuf, const DbxCdfTable *pT) {
+  dbx_buf_appendf(pBuf, "ALTER TABLE ");
+  table_ident(pBuf, pT);
+  dbx_buf_appendf(pBuf,
+                  " SET TBLPROPERTIES (delta.enableChangeDataFeed = true)");
+}
+
 void dbx_cdf_history_sql(DbxBuf *pBuf, const DbxCdfTable *pT, int nLimit) {
   dbx_buf_appendf(pBuf, "DESCRIBE HISTORY ");
   table_ident(pBuf, pT);
@@ -397,10 +404,7 @@ void dbx_cdf_error(DbxError *pErr, const DbxCdfTable *pT,
   snprintf(zName, sizeof(zName), "%s.%s.%s", pT->zCatalog, pT->zSchema,
            pT->zName);
   range_text(zRange, sizeof(zRange), pRange);
-  dbx_buf_appendf(&alter, "ALTER TABLE ");
-  table_ident(&alter, pT);
-  dbx_buf_appendf(&alter,
-                  " SET TBLPROPERTIES (delta.enableChangeDataFeed = true)");
+  dbx_cdf_enable_sql(&alter, pT);
   dbx_error_clear(pErr);
   if (alter.rc) {
     dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");

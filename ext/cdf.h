@@ -103,6 +103,10 @@ int dbx_cdf_range_settle(DbxCdfRange *p, const DbxCdfLatest *pLatest,
 int dbx_cdf_source(DbxBuf *pBuf, const DbxCdfTable *pT, const DbxCdfRange *p,
                    DbxError *pErr);
 
+/* Appends ALTER TABLE `c`.`s`.`t` SET TBLPROPERTIES
+** (delta.enableChangeDataFeed = true): what turns the change feed on. */
+void dbx_cdf_enable_sql(DbxBuf *pBuf, const DbxCdfTable *pT);
+
 /* Appends DESCRIBE HISTORY `c`.`s`.`t`, with " LIMIT n" when n > 0. */
 void dbx_cdf_history_sql(DbxBuf *pBuf, const DbxCdfTable *pT, int nLimit);
 

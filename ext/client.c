@@ -417,3 +417,48 @@ int dbx_client_download_max(DbxClient *p, const char *zUrl,
   }
   return rc;
 }
+
+/* ---------------------------------------------------------------------
+** Probes for a preflight (dbx_check)
+*/
+
+int dbx_client_ping(DbxClient *p, long *pStatus, DbxError *pErr) {
+  static const char zPath[] = "/api/2.0/preview/scim/v2/Me";
+  DbxHttpRequest req;
+  DbxHttpResponse resp;
+  char *zUrl;
+  int rc;
+  *pStatus = 0;
+  zUrl = sqlite3_mprintf("%s%s", p->zHost, zPath);
+  if (zUrl == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  memset(&req, 0, sizeof(req));
+  memset(&resp, 0, sizeof(resp));
+  req.zMethod = "GET";
+  req.zUrl = zUrl;
+  resp.nMaxBody = 64 * 1024;
+  rc = dbx_http_send(p->pHttp, &req, DBX_RETRY_NONE,
+                     "GET /api/2.0/preview/"
+                     "scim/v2/Me",
+                     &resp, pErr);
+  if (rc == SQLITE_TOOBIG) {
+    /* a long reply still came from the host */
+    dbx_error_clear(pErr);
+    rc = SQLITE_OK;
+  }
+  if (rc == SQLITE_OK) *pStatus = resp.status;
+  dbx_buf_free(&resp.body);
+  sqlite3_free(zUrl);
+  return rc;
+}
+
+int dbx_client_token_check(DbxClient *p, DbxError *pErr) {
+  char *zAuth = NULL;
+  int rc = dbx_auth_header(p->pAuth, p->pHttp, 0, &zAuth, pErr);
+  dbx_free_secret(zAuth);
+  if (rc) dbx_auth_scrub(p->pAuth, pErr);
+  return rc;
+}
+
+const char *dbx_client_auth_type(const DbxClient *p) {
+  return dbx_auth_type(p->pAuth);
+}

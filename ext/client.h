@@ -152,6 +152,25 @@ unsigned dbx_client_rand(DbxClient *p);
 const char *dbx_client_host(const DbxClient *p);
 
 /*
+** Whether the host answers at all: one GET of the SCIM Me path without
+** credentials and without retries (a workspace answers 401), under the
+** TLS policy of every call. *pStatus receives the HTTP status. Returns
+** SQLITE_OK when any HTTP reply came, or an error in pErr saying why none
+** did (name resolution, connection, TLS, time-out).
+*/
+int dbx_client_ping(DbxClient *p, long *pStatus, DbxError *pErr);
+
+/*
+** Obtains a token for the configured auth type as a call would (from the
+** process-wide cache, or from the token endpoint), without calling any
+** API. Returns SQLITE_OK or the auth layer's error in pErr.
+*/
+int dbx_client_token_check(DbxClient *p, DbxError *pErr);
+
+/* The auth type of the client ("pat", "oauth-m2m", ...): static text. */
+const char *dbx_client_auth_type(const DbxClient *p);
+
+/*
 ** Test hook (unit tests only, not thread-safe): clients opened after this
 ** call use the transport table *pTr (copied at open) instead of libcurl;
 ** NULL restores libcurl. See http.h.

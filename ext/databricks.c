@@ -130,6 +130,8 @@ static const struct {
     {"dbx_revoke_sql", 3, DBX_FN_PURE, 0, dbx_fn_revoke_sql},
     {"dbx_revoke_sql", 4, DBX_FN_PURE, 0, dbx_fn_revoke_sql},
     {"dbx_revoke_sql", 2, DBX_FN_SETTINGS, 1, dbx_fn_revoke_sql},
+    {"dbx_grants_apply", -1, DBX_FN_NETWORK, 1, dbx_fn_grants_apply},
+    {"dbx_warehouse_grant", -1, DBX_FN_NETWORK, 1, dbx_fn_warehouse_grant},
     /* DIRECTONLY because it writes files; no network */
     {"dbx_parquet", -1, DBX_FN_NETWORK, 0, dbx_fn_parquet},
     /* workload identity federation: the policy is text; the keys are
@@ -160,6 +162,7 @@ static const struct {
     {"dbx_volumes", &dbx_discover_module, dbx_discover_aux},
     {"dbx_volume_ls", &dbx_volume_ls_module, NULL},
     {"dbx_models", &dbx_models_module, dbx_models_aux},
+    {"dbx_check", &dbx_check_module, NULL},
 };
 
 /* Registers function i of aFunc. Returns an SQLite result code. */

@@ -17,6 +17,8 @@
 **   api        statements.h  Statement Execution API (statements.c)
 **              catalog.h   Unity Catalog REST (catalog.c)
 **              files.h     Files API for volumes (files.c)
+**              warehouses.h  warehouses, their permissions, SCIM Me
+**                          (warehouses.c)
 **   formats    rows.h      a statement's result as rows (rows.c)
 **              result.h    the result reader: rows -> cells (result.c)
 **              parquet.h   the Parquet writer (parquet.c, parquet_value.c)
@@ -36,7 +38,8 @@
 **              this file   databricks.c, fn_exec.c, fn_query.c,
 **                          fn_statements.c, fn_volume.c, fn_parquet.c,
 **                          fn_export.c, fn_sync.c, fn_grants.c,
-**                          fn_federation.c, fn_models.c, discover.c
+**                          fn_federation.c, fn_apply.c, fn_check.c,
+**                          fn_models.c, discover.c
 **
 ** Only the SQL surface files touch sqlite3 contexts, vtabs or statements;
 ** the layers below use SQLite only for its allocator.
@@ -360,6 +363,20 @@ void dbx_fn_federation_policy(sqlite3_context *ctx, int argc,
                               sqlite3_value **argv);
 void dbx_fn_jwks(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_keygen(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+/* fn_grants.c: the grants request of `databricks` table zName of the main
+** database (dbx_grants_sql's 2-argument form; see there). */
+struct DbxSession;
+struct DbxGrantRequest;
+struct DbxVtabArgs;
+int dbx_grants_from_vtab(sqlite3 *db, struct DbxSession *pSession,
+                         const char *zName, struct DbxGrantRequest *pReq,
+                         struct DbxVtabArgs *a, char **pzSecurable,
+                         char **pzWarehouse, DbxError *pErr);
+/* fn_apply.c */
+void dbx_fn_grants_apply(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_warehouse_grant(sqlite3_context *ctx, int argc,
+                            sqlite3_value **argv);
+extern const sqlite3_module dbx_check_module;      /* fn_check.c: dbx_check */
 extern const sqlite3_module dbx_vtab_module;       /* vtab.c: databricks */
 extern const sqlite3_module dbx_query_module;      /* fn_query.c */
 extern const sqlite3_module dbx_statements_module; /* fn_statements.c */

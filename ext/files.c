@@ -362,6 +362,51 @@ int dbx_files_upload(DbxClient *pClient, const char *zLocal, const char *zPath,
   return rc;
 }
 
+/* Bytes in memory read as a request body. */
+typedef struct MemBody {
+  const unsigned char *a; /* the bytes, borrowed */
+  size_t n;               /* how many */
+  size_t iPos;            /* bytes read since the last rewind */
+} MemBody;
+
+/* DbxHttpBody.xRead of a MemBody. */
+static int mem_body_read(void *pArg, void *pBuf, size_t nBuf, size_t *pnRead) {
+  MemBody *p = (MemBody *)pArg;
+  size_t n = p->n - p->iPos;
+  if (n > nBuf) n = nBuf;
+  memcpy(pBuf, p->a + p->iPos, n);
+  p->iPos += n;
+  *pnRead = n;
+  return SQLITE_OK;
+}
+
+/* DbxHttpBody.xRewind of a MemBody. */
+static int mem_body_rewind(void *pArg) {
+  ((MemBody *)pArg)->iPos = 0;
+  return SQLITE_OK;
+}
+
+int dbx_files_put_bytes(DbxClient *pClient, const void *pData, size_t nData,
+                        const char *zPath, int bOverwrite, DbxError *pErr) {
+  static const char *const azHdr[] = {"Content-Type: application/octet-stream"};
+  MemBody mb;
+  DbxHttpBody body;
+  int rc = dbx_files_check_path(zPath, DBX_FILES_FILE, pErr);
+  if (rc) return rc;
+  mb.a = pData;
+  mb.n = nData;
+  mb.iPos = 0;
+  memset(&body, 0, sizeof(body));
+  body.xRead = mem_body_read;
+  body.xRewind = mem_body_rewind;
+  body.nLength = (int64_t)nData;
+  body.pArg = &mb;
+  return files_call(pClient, "PUT", FILES_API, zPath, DBX_FILES_FILE,
+                    bOverwrite ? "?overwrite=true" : "?overwrite=false", azHdr,
+                    1, &body, NULL, NULL, NULL, "upload to", ACCESS_WRITE,
+                    pErr);
+}
+
 /* What the workers of dbx_files_upload_many() share. */
 typedef struct UploadPool {
   pthread_mutex_t mu;       /* guards everything below but bStop */

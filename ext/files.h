@@ -68,6 +68,14 @@ int dbx_files_upload(DbxClient *pClient, const char *zLocal, const char *zPath,
                      int bOverwrite, int64_t *pnBytes, DbxError *pErr);
 
 /* One upload of dbx_files_upload_many(). */
+/*
+** Uploads nData bytes from memory to zPath (a small file, such as a
+** probe), as dbx_files_upload() does. Returns SQLITE_OK or an error in
+** pErr.
+*/
+int dbx_files_put_bytes(DbxClient *pClient, const void *pData, size_t nData,
+                        const char *zPath, int bOverwrite, DbxError *pErr);
+
 typedef struct DbxFilesJob {
   const char *zLocal;  /* local file, borrowed */
   const char *zRemote; /* volume path, borrowed */

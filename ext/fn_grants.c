@@ -111,12 +111,13 @@ static const char *grants_setting(const DbxVtabArgs *a, const char *z1,
 ** Fills *pReq from the databricks table zName: the role, the securable
 ** (the remote table, quoted, in *pzSecurable), the staging volume and the
 ** warehouse. pzWarehouse (sqlite3_free) holds the warehouse id when the
-** settings give one. Returns SQLITE_OK or an error in pErr.
+** settings give one. Returns SQLITE_OK or an error in pErr. Also serves
+** dbx_check() and dbx_grants_apply() (dbx_int.h).
 */
-static int grants_from_vtab(sqlite3 *db, DbxSession *pSession,
-                            const char *zName, DbxGrantRequest *pReq,
-                            DbxVtabArgs *a, char **pzSecurable,
-                            char **pzWarehouse, DbxError *pErr) {
+int dbx_grants_from_vtab(sqlite3 *db, DbxSession *pSession, const char *zName,
+                         DbxGrantRequest *pReq, DbxVtabArgs *a,
+                         char **pzSecurable, char **pzWarehouse,
+                         DbxError *pErr) {
   DbxConfig *pConfig = NULL;
   DbxError eConfig;
   char *azPart[3] = {0, 0, 0}, **azKey = NULL, **azVersion = NULL;
@@ -252,10 +253,10 @@ static void grants_func(sqlite3_context *ctx, int argc, sqlite3_value **argv,
   if (rc == SQLITE_OK) {
     req.zPrincipal = (const char *)sqlite3_value_text(argv[0]);
     if (argc == 2) {
-      rc = grants_from_vtab(sqlite3_context_db_handle(ctx),
-                            (DbxSession *)sqlite3_user_data(ctx),
-                            (const char *)sqlite3_value_text(argv[1]), &req, &a,
-                            &zSecurable, &zWarehouse, &e);
+      rc = dbx_grants_from_vtab(sqlite3_context_db_handle(ctx),
+                                (DbxSession *)sqlite3_user_data(ctx),
+                                (const char *)sqlite3_value_text(argv[1]), &req,
+                                &a, &zSecurable, &zWarehouse, &e);
     } else {
       req.zSecurable = (const char *)sqlite3_value_text(argv[1]);
       req.zRole = (const char *)sqlite3_value_text(argv[2]);

@@ -73,7 +73,7 @@ typedef struct GrantItem {
   GrantIf eIf;
 } GrantItem;
 
-#define GRANT_MAX_ITEM 12
+#define GRANT_MAX_ITEM DBX_GRANT_MAX
 
 /* The options that only some roles take. */
 #define OPT_STAGE (DBX_GRANT_OPT_CREATE_VOLUME | DBX_GRANT_OPT_STAGING_VOLUME)
@@ -382,7 +382,7 @@ static int grant_is_uuid(const char *z) {
 ** user_name for an e-mail, service_principal_name for an application id,
 ** group_name for anything else, unless zType says which.
 */
-static const char *grant_acl_member(const char *zPrincipal, const char *zType) {
+const char *dbx_grants_acl_member(const char *zPrincipal, const char *zType) {
   if (zType) {
     return strcmp(zType, "user") == 0    ? "user_name"
            : strcmp(zType, "group") == 0 ? "group_name"
@@ -411,8 +411,8 @@ static void grant_shell(DbxBuf *pBuf, const char *z) {
 static void grant_warehouse_lines(DbxBuf *pBuf, const DbxGrantRequest *p,
                                   const char *zId) {
   DbxBuf entry = {0}, body = {0};
-  dbx_buf_appendf(
-      &entry, "{\"%s\":", grant_acl_member(p->zPrincipal, p->zPrincipalType));
+  dbx_buf_appendf(&entry, "{\"%s\":",
+                  dbx_grants_acl_member(p->zPrincipal, p->zPrincipalType));
   dbx_buf_append_json(&entry, p->zPrincipal, strlen(p->zPrincipal));
   if (!p->bRevoke) {
     dbx_buf_appendf(&entry, ",\"permission_level\":\"CAN_USE\"}");
@@ -456,6 +456,9 @@ static void grant_warehouse_lines(DbxBuf *pBuf, const DbxGrantRequest *p,
 typedef struct GrantStmt {
   const char *zPriv;
   char *zOn;
+  const char *zType; /* CATALOG, SCHEMA, TABLE or VOLUME */
+  char *const *azOn; /* the securable's names (borrowed: azT or azV) */
+  int nOn;           /* parts of azOn it names */
 } GrantStmt;
 
 /* Whether the role's option bits allow what the request was given; sets
@@ -521,14 +524,37 @@ static void grant_write(DbxBuf *pOut, const DbxGrantRequest *p,
   dbx_buf_free(&stmt);
 }
 
-int dbx_grants_text(const DbxGrantRequest *p, char **pzOut, DbxError *pErr) {
+/* The statements of one request, built by grant_build(). */
+typedef struct GrantPlan {
+  char *azT[3];                    /* owned; the securable's names */
+  char *azV[3];                    /* owned; the staging volume's names */
+  int nT, nV;                      /* parts in azT, azV */
+  int bVolume;                     /* the role uses the staging volume */
+  GrantStmt aStmt[GRANT_MAX_ITEM]; /* the statements, in the role's order */
+  int nStmt;                       /* entries in aStmt */
+  char zId[72];                    /* the warehouse id of the comments */
+} GrantPlan;
+
+/* Frees what a GrantPlan owns. */
+static void grant_plan_free(GrantPlan *g) {
+  int i;
+  for (i = 0; i < g->nStmt; i++)
+    sqlite3_free(g->aStmt[i].zOn);
+  g->nStmt = 0;
+  dbx_sql_name_free(g->azT);
+  dbx_sql_name_free(g->azV);
+}
+
+/*
+** Checks the request and fills *g (zeroed by the caller) with the
+** statements it asks for. Returns SQLITE_OK or an error in pErr;
+** grant_plan_free(g) after either.
+*/
+static int grant_build(const DbxGrantRequest *p, GrantPlan *g, DbxError *pErr) {
   const struct GrantRole *pRole = grant_role(p->zRole);
-  char *azT[3] = {0, 0, 0}, *azV[3] = {0, 0, 0};
-  GrantStmt aStmt[GRANT_MAX_ITEM];
-  DbxBuf out = {0}, who = {0};
-  char zId[72];
-  int nT = 0, nV = 0, nStmt = 0, bVolume = 0, i, j, rc;
-  *pzOut = NULL;
+  char **azT = g->azT, **azV = g->azV;
+  GrantStmt *aStmt = g->aStmt;
+  int i, j, rc;
   if (pRole == NULL) {
     return dbx_error_set(pErr, SQLITE_ERROR,
                          "unknown role '%s': give one of %s",
@@ -547,28 +573,27 @@ int dbx_grants_text(const DbxGrantRequest *p, char **pzOut, DbxError *pErr) {
   }
   rc = grant_check_options(pRole, p, pErr);
   if (rc == SQLITE_OK)
-    rc = grant_warehouse(p->zWarehouse, zId, sizeof(zId), pErr);
+    rc = grant_warehouse(p->zWarehouse, g->zId, sizeof(g->zId), pErr);
   if (rc) return rc;
   rc = grant_split(p->zSecurable, "securable", 1, 3,
-                   "catalog, catalog.schema or catalog.schema.table", azT, &nT,
-                   pErr);
+                   "catalog, catalog.schema or catalog.schema.table", azT,
+                   &g->nT, pErr);
   if (rc) return rc;
-  if (nT < pRole->nMinPart || nT > pRole->nMaxPart) {
-    dbx_sql_name_free(azT);
+  if (g->nT < pRole->nMinPart || g->nT > pRole->nMaxPart) {
     return dbx_error_set(pErr, SQLITE_ERROR, "role %s takes %s, not '%s'",
                          pRole->zName, pRole->zTakes, p->zSecurable);
   }
   for (i = 0; i < GRANT_MAX_ITEM && pRole->aItem[i].zPriv; i++) {
-    if (pRole->aItem[i].eOn >= ON_STAGE_CATALOG) bVolume = 1;
+    if (pRole->aItem[i].eOn >= ON_STAGE_CATALOG) g->bVolume = 1;
   }
-  if (bVolume && p->zStagingVolume) {
+  if (g->bVolume && p->zStagingVolume) {
     rc = grant_split(p->zStagingVolume, "staging_volume", 3, 3,
-                     "catalog.schema.volume", azV, &nV, pErr);
-  } else if (bVolume) {
+                     "catalog.schema.volume", azV, &g->nV, pErr);
+  } else if (g->bVolume) {
     azV[0] = dbx_strdup(azT[0]);
     azV[1] = dbx_strdup(azT[1]);
     azV[2] = dbx_strdup(DBX_GRANT_DEFAULT_VOLUME);
-    nV = 3;
+    g->nV = 3;
     if (!azV[0] || !azV[1] || !azV[2]) {
       rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     }
@@ -579,66 +604,86 @@ int dbx_grants_text(const DbxGrantRequest *p, char **pzOut, DbxError *pErr) {
        i++) {
     const GrantItem *pItem = &pRole->aItem[i];
     DbxBuf on = {0};
+    char *const *azOn = azT;
+    const char *zType = "TABLE";
+    int nOn = g->nT;
     if (!grant_wanted(pItem, p)) continue;
     switch (pItem->eOn) {
     case ON_CATALOG:
-      grant_securable(&on, azT, 1, NULL);
+      nOn = 1;
       break;
     case ON_SCHEMA:
-      grant_securable(&on, azT, nT < 2 ? nT : 2, NULL);
+      nOn = g->nT < 2 ? g->nT : 2;
       break;
     case ON_TABLE:
-      grant_securable(&on, azT, nT, "TABLE");
       break;
     case ON_STAGE_CATALOG:
-      grant_securable(&on, azV, 1, NULL);
+      azOn = azV;
+      nOn = 1;
       break;
     case ON_STAGE_SCHEMA:
-      grant_securable(&on, azV, 2, NULL);
+      azOn = azV;
+      nOn = 2;
       break;
     case ON_VOLUME:
-      grant_securable(&on, azV, 3, "VOLUME");
+      azOn = azV;
+      nOn = 3;
+      zType = "VOLUME";
       break;
     }
+    grant_securable(&on, azOn, nOn, zType);
     if (on.rc) {
       dbx_buf_free(&on);
       rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
       break;
     }
-    for (j = 0; j < nStmt; j++) {
+    for (j = 0; j < g->nStmt; j++) {
       if (strcmp(aStmt[j].zPriv, pItem->zPriv) == 0 &&
           strcmp(aStmt[j].zOn, on.z) == 0) {
         break;
       }
     }
-    if (j < nStmt) {
+    if (j < g->nStmt) {
       dbx_buf_free(&on);
       continue;
     }
-    aStmt[nStmt].zPriv = pItem->zPriv;
-    aStmt[nStmt++].zOn = dbx_buf_take(&on);
+    aStmt[g->nStmt].zPriv = pItem->zPriv;
+    aStmt[g->nStmt].zType = nOn == 1 ? "CATALOG" : nOn == 2 ? "SCHEMA" : zType;
+    aStmt[g->nStmt].azOn = azOn;
+    aStmt[g->nStmt].nOn = nOn;
+    aStmt[g->nStmt++].zOn = dbx_buf_take(&on);
   }
+  return rc;
+}
+
+int dbx_grants_text(const DbxGrantRequest *p, char **pzOut, DbxError *pErr) {
+  GrantPlan g;
+  DbxBuf out = {0}, who = {0};
+  int i, rc;
+  *pzOut = NULL;
+  memset(&g, 0, sizeof(g));
+  rc = grant_build(p, &g, pErr);
 
   /* the text */
   if (rc == SQLITE_OK) {
     dbx_sql_ident(&who, p->zPrincipal);
     if (p->bJson) dbx_buf_append(&out, "[", 1);
-    for (i = 0; i < nStmt; i++) {
-      int k = p->bRevoke ? nStmt - 1 - i : i;
-      grant_write(&out, p, &aStmt[k], who.z ? who.z : "", i == 0);
+    for (i = 0; i < g.nStmt; i++) {
+      int k = p->bRevoke ? g.nStmt - 1 - i : i;
+      grant_write(&out, p, &g.aStmt[k], who.z ? who.z : "", i == 0);
     }
     if (p->bJson) {
       dbx_buf_append(&out, "]", 1);
     } else {
       if (p->zNote) dbx_buf_appendf(&out, "-- %s\n", p->zNote);
-      if (!p->bRevoke && bVolume &&
-          ((nT == 3 && p->bCreateTable) || p->bCreateVolume)) {
+      if (!p->bRevoke && g.bVolume &&
+          ((g.nT == 3 && p->bCreateTable) || p->bCreateVolume)) {
         dbx_buf_appendf(&out,
                         "-- a GRANT ON TABLE or ON VOLUME fails while the "
                         "object does not exist: an object the principal "
                         "creates itself is its own and needs no grant\n");
       }
-      grant_warehouse_lines(&out, p, zId);
+      grant_warehouse_lines(&out, p, g.zId);
       if (out.n && out.z[out.n - 1] == '\n') out.z[--out.n] = 0;
     }
     if (out.rc || who.rc) {
@@ -647,11 +692,70 @@ int dbx_grants_text(const DbxGrantRequest *p, char **pzOut, DbxError *pErr) {
       *pzOut = dbx_buf_take(&out);
     }
   }
-  for (i = 0; i < nStmt; i++)
-    sqlite3_free(aStmt[i].zOn);
+  grant_plan_free(&g);
   dbx_buf_free(&out);
   dbx_buf_free(&who);
-  dbx_sql_name_free(azT);
-  dbx_sql_name_free(azV);
+  return rc;
+}
+
+/* ---------------------------------------------------------------------
+** The statements as a list, for callers that check or run them
+*/
+
+void dbx_grants_list_free(DbxGrantList *p) {
+  int i;
+  if (p == NULL) return;
+  for (i = 0; i < p->nItem; i++) {
+    sqlite3_free(p->aItem[i].zStatement);
+    sqlite3_free(p->aItem[i].zOn);
+    dbx_sql_name_free(p->aItem[i].azName);
+  }
+  sqlite3_free(p);
+}
+
+int dbx_grants_list(const DbxGrantRequest *p, DbxGrantList **ppOut,
+                    DbxError *pErr) {
+  GrantPlan g;
+  DbxGrantList *pList = NULL;
+  DbxBuf who = {0};
+  int i, k, rc;
+  *ppOut = NULL;
+  memset(&g, 0, sizeof(g));
+  rc = grant_build(p, &g, pErr);
+  if (rc == SQLITE_OK) {
+    dbx_sql_ident(&who, p->zPrincipal);
+    pList = sqlite3_malloc64(sizeof(*pList));
+    if (pList == NULL || who.rc) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    } else {
+      memset(pList, 0, sizeof(*pList));
+    }
+  }
+  for (i = 0; rc == SQLITE_OK && i < g.nStmt; i++) {
+    const GrantStmt *s = &g.aStmt[p->bRevoke ? g.nStmt - 1 - i : i];
+    DbxGrantListItem *pItem = &pList->aItem[pList->nItem++];
+    DbxBuf stmt = {0};
+    dbx_buf_appendf(&stmt, "%s %s ON %s %s %s", p->bRevoke ? "REVOKE" : "GRANT",
+                    s->zPriv, s->zOn, p->bRevoke ? "FROM" : "TO", who.z);
+    pItem->zPriv = s->zPriv;
+    pItem->zType = s->zType;
+    pItem->nName = s->nOn;
+    pItem->zStatement = dbx_buf_take(&stmt);
+    pItem->zOn = dbx_strdup(s->zOn);
+    for (k = 0; k < s->nOn; k++) {
+      pItem->azName[k] = dbx_strdup(s->azOn[k]);
+      if (pItem->azName[k] == NULL) rc = SQLITE_NOMEM;
+    }
+    if (rc || pItem->zStatement == NULL || pItem->zOn == NULL) {
+      rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    }
+  }
+  if (rc == SQLITE_OK) {
+    *ppOut = pList;
+  } else {
+    dbx_grants_list_free(pList);
+  }
+  grant_plan_free(&g);
+  dbx_buf_free(&who);
   return rc;
 }

@@ -91,6 +91,45 @@ void dbx_grants_request_free(DbxGrantRequest *p);
 */
 int dbx_grants_text(const DbxGrantRequest *p, char **pzOut, DbxError *pErr);
 
+/* The most statements one request writes (a role's items). */
+#define DBX_GRANT_MAX 12
+
+/* One statement of a request, for a caller that checks or runs them. */
+typedef struct DbxGrantListItem {
+  const char *zPriv; /* static; SQL spelling: "USE CATALOG", "SELECT" ... */
+  const char *zType; /* static; CATALOG, SCHEMA, TABLE or VOLUME */
+  char *azName[3];   /* owned; the securable's names, unquoted */
+  int nName;         /* parts in azName: 1, 2 or 3 */
+  char *zOn;         /* owned; the securable as the statement names it:
+                     ** SCHEMA `c`.`s` */
+  char *zStatement;  /* owned; GRANT ... TO ... (or REVOKE), no ';' */
+} DbxGrantListItem;
+
+/* The statements of a request, in the order dbx_grants_text() writes. */
+typedef struct DbxGrantList {
+  int nItem;                             /* entries in aItem */
+  DbxGrantListItem aItem[DBX_GRANT_MAX]; /* the statements */
+} DbxGrantList;
+
+/*
+** The statements of the request as a list (the options bJson and zNote
+** play no part): what dbx_grants_text() writes, one item a statement,
+** with the privilege and the securable apart. Returns SQLITE_OK and
+** *ppOut (dbx_grants_list_free), or an error in pErr as
+** dbx_grants_text() gives it.
+*/
+int dbx_grants_list(const DbxGrantRequest *p, DbxGrantList **ppOut,
+                    DbxError *pErr);
+void dbx_grants_list_free(DbxGrantList *p);
+
+/*
+** The member of a warehouse access control entry that names zPrincipal:
+** user_name for an e-mail, service_principal_name for an application id
+** (a UUID), group_name for anything else; zType ("user", "group",
+** "service_principal", or NULL to guess) decides when given. Static text.
+*/
+const char *dbx_grants_acl_member(const char *zPrincipal, const char *zType);
+
 /* The names of the roles, comma-separated ("reader, changes_reader, ..."):
 ** static storage. */
 const char *dbx_grants_role_names(void);

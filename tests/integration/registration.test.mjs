@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 
 import { runShell, parseResultSets } from './harness.mjs';
 
-const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh', 'dbx_volume_put', 'dbx_volume_get', 'dbx_volume_rm', 'dbx_volume_mkdir', 'dbx_parquet', 'dbx_export', 'dbx_sync', 'dbx_grants_sql', 'dbx_revoke_sql', 'dbx_federation_policy', 'dbx_jwks', 'dbx_keygen'];
-const MODULES = ['databricks', 'dbx_query', 'dbx_statements', 'dbx_catalogs', 'dbx_schemas', 'dbx_tables', 'dbx_volumes', 'dbx_volume_ls', 'dbx_models'];
+const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh', 'dbx_volume_put', 'dbx_volume_get', 'dbx_volume_rm', 'dbx_volume_mkdir', 'dbx_parquet', 'dbx_export', 'dbx_sync', 'dbx_grants_sql', 'dbx_revoke_sql', 'dbx_federation_policy', 'dbx_jwks', 'dbx_keygen', 'dbx_grants_apply', 'dbx_warehouse_grant'];
+const MODULES = ['databricks', 'dbx_query', 'dbx_statements', 'dbx_catalogs', 'dbx_schemas', 'dbx_tables', 'dbx_volumes', 'dbx_volume_ls', 'dbx_models', 'dbx_check'];
 
 const LIST = `SELECT DISTINCT name FROM pragma_function_list ORDER BY 1;
 SELECT name FROM pragma_module_list ORDER BY 1;`;
@@ -48,6 +48,7 @@ test('each function is registered with its arity and flags', async () => {
     // text only: pure; the key functions read and write files
     { name: 'dbx_federation_policy', narg: 3, flags: DETERMINISTIC | INNOCUOUS },
     { name: 'dbx_federation_policy', narg: 4, flags: DETERMINISTIC | INNOCUOUS },
+    { name: 'dbx_grants_apply', narg: -1, flags: DIRECTONLY },
     // with a role: pure; with a databricks table: reads its definition
     // and the connection's settings
     { name: 'dbx_grants_sql', narg: 2, flags: DIRECTONLY },
@@ -66,6 +67,7 @@ test('each function is registered with its arity and flags', async () => {
     { name: 'dbx_volume_mkdir', narg: -1, flags: DIRECTONLY },
     { name: 'dbx_volume_put', narg: -1, flags: DIRECTONLY },
     { name: 'dbx_volume_rm', narg: -1, flags: DIRECTONLY },
+    { name: 'dbx_warehouse_grant', narg: -1, flags: DIRECTONLY },
   ]);
 });
 
