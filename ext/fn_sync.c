@@ -23,8 +23,9 @@
 **                     unless {"deletes": "apply"}.
 **   mirror            upserts and deletes: the local table follows the
 **                     remote one.
-** Upserts apply in _commit_version order (the order Delta gives within a
-** version), so several changes to one key collapse to the last. A row
+** Upserts apply in _commit_version order, and within a version deletes
+** before the rest (a commit that replaces a row deletes and inserts it),
+** so several changes to one key collapse to the last. A row
 ** equal to the local one changes nothing ("unchanged" in the report).
 **
 ** Options, besides connection settings and statement options:
@@ -531,7 +532,12 @@ static char *sync_sql(void *pArg, const char *zFrom) {
     if (bCdf) dbx_buf_appendf(&b, " WHERE _change_type <> 'update_preimage'");
   }
   if (bCdf && x->o.eKind != SYNC_EVENTS) {
-    dbx_buf_appendf(&b, " ORDER BY _commit_version");
+    /* within one commit a key deleted and inserted again (a replace) must
+    ** end inserted: deletes first */
+    dbx_buf_appendf(&b, " ORDER BY _commit_version%s",
+                    x->zTransform ? ""
+                                  : ", CASE WHEN _change_type = 'delete' THEN "
+                                    "0 ELSE 1 END");
   }
   if (x->o.bTest) dbx_buf_appendf(&b, " LIMIT %d", x->o.nLimit);
   if (b.rc) {

@@ -343,6 +343,8 @@ test('incremental: each call reads only the versions after the last one; the res
   assert.equal(sqls.length, 2, sqls.join('\n'));
   assert.equal(sqls[0], 'DESCRIBE HISTORY `main`.`default`.`inc` LIMIT 1');
   assert.ok(sqls[1].includes(`FROM table_changes('\`main\`.\`default\`.\`inc\`', ${last + 1}, ${last + 1})`), sqls[1]);
+  // in version order, and within a version deletes first, as the model here applies them
+  assert.ok(sqls[1].endsWith("ORDER BY _commit_version, CASE WHEN _change_type = 'delete' THEN 0 ELSE 1 END"), sqls[1]);
   models[0].apply(await changesOf('inc', last + 1, last + 1));
   assert.deepEqual(await localRows(db, 'up', UCOLS), models[0].rows());
   await syncs(db, calls.slice(1));
