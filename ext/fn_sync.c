@@ -25,8 +25,8 @@
 **                     remote one.
 ** Upserts apply in _commit_version order, and within a version deletes
 ** before the rest (a commit that replaces a row deletes and inserts it),
-** so several changes to one key collapse to the last. A row
-** equal to the local one changes nothing ("unchanged" in the report).
+** so several changes to one key collapse to the last. A row equal to the
+** local one changes nothing ("unchanged" in the report).
 **
 ** Options, besides connection settings and statement options:
 **   key           the key columns (required but for events)
@@ -41,8 +41,8 @@
 **                 _commit_timestamp: no update pre-images, and for events
 **                 only inserts) run remotely; it may join other tables.
 **                 Kinds other than events need it to keep _commit_version,
-**                 and to keep _change_type to tell updates and deletes
-**                 (without it every row is an upsert).
+**                 and to keep _change_type to tell deletes (without it
+**                 every row is an upsert).
 **   test          true: the rows the call would apply (at most `limit`,
 **                 default 10) as {"from", "to", "columns", "rows"}, with
 **                 nothing changed and nothing stored (no rows for a first
@@ -61,9 +61,9 @@
 ** The local table is created when missing, with the columns of the rows
 ** read (their Databricks types as declared types, as the databricks
 ** virtual table declares them) and the key as PRIMARY KEY (one integer
-** column: INTEGER PRIMARY KEY, the rowid); a column the
-** rows have and the table lacks is added. Keys need a PRIMARY KEY or
-** UNIQUE index over exactly the key columns.
+** column: INTEGER PRIMARY KEY, the rowid); a column the rows have and the
+** table lacks is added. Keys need a PRIMARY KEY or UNIQUE index over
+** exactly the key columns.
 **
 ** Returns a JSON report: source, table, kind, from and to (the versions
 ** applied, from null when there was nothing new), rows read, inserted,
