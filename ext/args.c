@@ -65,6 +65,20 @@ int dbx_args_check(sqlite3_value *pVal, const char *zWhat, int bJson,
   return SQLITE_OK;
 }
 
+int dbx_args_check_all(int argc, sqlite3_value **argv,
+                       const char *const *azWhat, int iJson, int nRequired,
+                       const char *zFn, DbxError *pErr) {
+  int i, rc = SQLITE_OK;
+  for (i = 0; rc == SQLITE_OK && i < argc; i++) {
+    rc = dbx_args_check(argv[i], azWhat[i], i == iJson, pErr);
+    if (rc == SQLITE_OK && i < nRequired &&
+        sqlite3_value_type(argv[i]) == SQLITE_NULL) {
+      rc = dbx_error_set(pErr, SQLITE_ERROR, "%s: %s is NULL", zFn, azWhat[i]);
+    }
+  }
+  return rc;
+}
+
 int dbx_args_copy(int idxNum, int nArg, int argc, sqlite3_value **argv,
                   const char *const *azWhat, int mJson, char **azArg,
                   DbxError *pErr) {

@@ -43,6 +43,16 @@ int dbx_args_check(sqlite3_value *pVal, const char *zWhat, int bJson,
                    DbxError *pErr);
 
 /*
+** The arguments of a scalar function: each checked as dbx_args_check(...,
+** azWhat[i], i == iJson) (iJson: the options_json argument, or -1), and
+** the first nRequired not NULL ("<zFn>: <what> is NULL"). Returns
+** SQLITE_OK or the first error in pErr.
+*/
+int dbx_args_check_all(int argc, sqlite3_value **argv,
+                       const char *const *azWhat, int iJson, int nRequired,
+                       const char *zFn, DbxError *pErr);
+
+/*
 ** The arguments of a table-valued function's xFilter: for k < nArg, when
 ** bit k of idxNum is set, the next of argv (argc values) is argument k.
 ** Each is checked as dbx_args_check(..., azWhat[k], bit k of mJson) and

@@ -182,6 +182,8 @@ char *dbx_buf_take(DbxBuf *p);
 ** bytes below 0x20 (NUL included) as \u00XX; every other byte as it is.
 */
 void dbx_buf_append_json(DbxBuf *p, const char *z, size_t n);
+/* Appends z as a double-quoted SQLite name, a '"' inside doubled. */
+void dbx_buf_append_name(DbxBuf *p, const char *z);
 /*
 ** Appends z percent-encoded, bytes other than A-Z a-z 0-9 - _ ~ as %XX
 ** (upper-case hex). bForm == 0: one URL path segment or query value, where
@@ -207,6 +209,20 @@ typedef struct DbxTokenSet {
 ** SQLITE_NOMEM. */
 int dbx_token_set_add(DbxTokenSet *p, const char *zToken);
 void dbx_token_set_free(DbxTokenSet *p);
+
+/*
+** The one self-updating stderr line of a long call (dbx_export, dbx_sync):
+** "<zWho>: <phase> N rows, [X MB, ]R rows/s, S s", rewritten in place;
+** bDone ends the line. Nothing when bOn is 0. Set t0 with dbx_now_ms().
+*/
+typedef struct DbxProgress {
+  const char *zWho; /* the function's name */
+  int bOn;          /* shown at all */
+  int64_t t0;       /* when the call started */
+} DbxProgress;
+/* Shows a phase; nByte < 0 leaves the MB out. */
+void dbx_progress_show(const DbxProgress *p, const char *zPhase, int64_t nRow,
+                       int64_t nByte, int bDone);
 
 /* Milliseconds of the monotonic clock (CLOCK_MONOTONIC): for measuring
 ** and pacing, never for dates. Unit tests fake time through the HTTP

@@ -142,7 +142,7 @@ void dbx_fn_grants_apply(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   sqlite3_stmt *pProbe = NULL;
   char *zSecurable = NULL, *zWarehouse = NULL, *zGrant = NULL;
   const char *zRole = dbx_args_text(argc, argv, 2);
-  int i, rc = SQLITE_OK;
+  int rc = SQLITE_OK;
 
   dbx_error_clear(&e);
   dbx_grants_request_init(&req);
@@ -158,9 +158,7 @@ void dbx_fn_grants_apply(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                          -1);
     return;
   }
-  for (i = 0; rc == SQLITE_OK && i < argc; i++) {
-    rc = dbx_args_check(argv[i], azWhat[i], i == 3, &e);
-  }
+  rc = dbx_args_check_all(argc, argv, azWhat, 3, 0, NULL, &e);
   if (rc == SQLITE_OK) {
     rc = apply_options(dbx_args_text(argc, argv, 3), &opts, &pGrant, &e);
   }
@@ -253,9 +251,7 @@ void dbx_fn_warehouse_grant(sqlite3_context *ctx, int argc,
                          -1);
     return;
   }
-  for (i = 0; rc == SQLITE_OK && i < argc; i++) {
-    rc = dbx_args_check(argv[i], azWhat[i], i == 3, &e);
-  }
+  rc = dbx_args_check_all(argc, argv, azWhat, 3, 0, NULL, &e);
   /* the level, upper-cased: CAN_USE unless given */
   snprintf(zLevel, sizeof(zLevel), "%s",
            dbx_args_text(argc, argv, 2) ? dbx_args_text(argc, argv, 2)

@@ -149,27 +149,6 @@ static int export_member(void *pArg, const cJSON *pItem, int *pbTaken,
 }
 
 /* ---------------------------------------------------------------------
-** Progress: one line on stderr, rewritten in place
-*/
-
-typedef struct ExportProgress {
-  int bOn;
-  int64_t t0;
-} ExportProgress;
-
-static void export_progress(ExportProgress *p, const char *zPhase, int64_t nRow,
-                            int64_t nByte, int bDone) {
-  double rSec;
-  if (!p->bOn) return;
-  rSec = (double)(dbx_now_ms() - p->t0) / 1000.0;
-  fprintf(stderr,
-          "\rdbx_export: %-8s %lld rows, %.1f MB, %.0f rows/s, %.1f s\033[K%s",
-          zPhase, (long long)nRow, (double)nByte / 1e6,
-          rSec > 0 ? (double)nRow / rSec : 0.0, rSec, bDone ? "\n" : "");
-  fflush(stderr);
-}
-
-/* ---------------------------------------------------------------------
 ** Local state
 */
 
@@ -358,7 +337,7 @@ typedef struct Export {
   DbxPqColumn *aCol; /* the columns written */
   int nCol;
   DbxPqReport files;
-  ExportProgress prog;
+  DbxProgress prog;
   char **azKey; /* merge: key columns (one block) */
   int nKey;
   char **azVersion; /* merge: version columns (one block) */
@@ -735,17 +714,6 @@ static int export_range(Export *x, int64_t iSeq, int *pbEmpty, DbxError *pErr) {
   return SQLITE_OK;
 }
 
-/* Appends z as a double-quoted SQLite name. */
-static void export_ident(DbxBuf *b, const char *z) {
-  char *zQ = sqlite3_mprintf("\"%w\"", z);
-  if (zQ == NULL) {
-    b->rc = SQLITE_NOMEM;
-    return;
-  }
-  dbx_buf_append(b, zQ, strlen(zQ));
-  sqlite3_free(zQ);
-}
-
 /*
 ** A merge's rows: one per key, the one with the greatest versions (NULL
 ** lowest), and the operation column; SQLite sorts them, in its temporary
@@ -781,18 +749,18 @@ static int export_merge_sql(Export *x, const char *zRows, char **pzOut,
                          "named %s",
                          zName);
     }
-    export_ident(&b, zName);
+    dbx_buf_append_name(&b, zName);
     dbx_buf_append(&b, ", ", 2);
   }
   dbx_buf_appendf(&b, "'upsert' AS \"" DBX_SQL_OP_COLUMN "\" FROM (SELECT *, "
                       "row_number() OVER (PARTITION BY ");
   for (k = 0; k < x->nKey; k++) {
     if (k) dbx_buf_append(&b, ", ", 2);
-    export_ident(&b, x->azKey[k]);
+    dbx_buf_append_name(&b, x->azKey[k]);
   }
   dbx_buf_appendf(&b, " ORDER BY ");
   for (k = 0; k < x->nVersion; k++) {
-    export_ident(&b, x->azVersion[k]);
+    dbx_buf_append_name(&b, x->azVersion[k]);
     dbx_buf_appendf(&b, " DESC NULLS LAST, ");
   }
   dbx_buf_appendf(&b, "1) AS _dbx_rn FROM (%s)) WHERE _dbx_rn = 1", zRows);
@@ -918,7 +886,7 @@ static int export_run(Export *x, char **pzOut, DbxError *pErr) {
                          "TMPDIR to a writable directory",
                          dbx_temp_dir(), strerror(errno));
   }
-  export_progress(&x->prog, "query", 0, 0, 0);
+  dbx_progress_show(&x->prog, "query", 0, 0, 0);
   rc = export_range(x, iSeq, &bEmpty, pErr);
   if (rc == SQLITE_OK && bEmpty) {
     /* nothing beyond the watermark: it stays where it is */
@@ -936,7 +904,7 @@ static int export_run(Export *x, char **pzOut, DbxError *pErr) {
     return *pzOut ? SQLITE_OK
                   : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
-  export_progress(&x->prog, "load", x->files.nRow, x->files.nByte, 0);
+  dbx_progress_show(&x->prog, "load", x->files.nRow, x->files.nByte, 0);
 
   /* the columns written, with their Databricks types */
   aCol = sqlite3_malloc64(sizeof(DbxSqlCol) * (sqlite3_uint64)x->nCol);
@@ -1003,7 +971,7 @@ static int export_run(Export *x, char **pzOut, DbxError *pErr) {
   }
   if (rc == SQLITE_OK && iSeq > 1) export_forget(x, iSeq - 1);
   if (rc == SQLITE_OK) {
-    export_progress(&x->prog, "done", x->files.nRow, x->files.nByte, 1);
+    dbx_progress_show(&x->prog, "done", x->files.nRow, x->files.nByte, 1);
     *pzOut = export_report(x, &crep, x->files.nRow, msQuery);
     if (*pzOut == NULL) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
@@ -1024,7 +992,7 @@ void dbx_fn_export(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   Export x;
   DbxError err;
   char *zOut = NULL;
-  int rc = SQLITE_OK, i;
+  int rc;
   dbx_error_clear(&err);
   memset(&x, 0, sizeof(x));
   x.db = sqlite3_context_db_handle(ctx);
@@ -1037,19 +1005,14 @@ void dbx_fn_export(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                          -1);
     return;
   }
-  for (i = 0; rc == SQLITE_OK && i < argc; i++) {
-    rc = dbx_args_check(argv[i], azWhat[i], i == 2, &err);
-    if (rc == SQLITE_OK && i < 2 && dbx_args_text(argc, argv, i) == NULL) {
-      rc = dbx_error_set(&err, SQLITE_ERROR, "dbx_export: %s is NULL",
-                         azWhat[i]);
-    }
-  }
+  rc = dbx_args_check_all(argc, argv, azWhat, 2, 2, "dbx_export", &err);
   if (rc == SQLITE_OK) {
     rc = export_setup(&x, dbx_args_text(argc, argv, 0),
                       dbx_args_text(argc, argv, 1),
                       dbx_args_text(argc, argv, 2), &err);
   }
   if (rc == SQLITE_OK) {
+    x.prog.zWho = "dbx_export";
     x.prog.bOn = x.o.eProgress < 0 ? isatty(2) : x.o.eProgress;
     x.prog.t0 = dbx_now_ms();
     rc = state_read(x.db, x.zSource, x.zTarget, &x.state, &err);

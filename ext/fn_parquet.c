@@ -732,7 +732,7 @@ void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   DbxError err;
   int64_t iStart = dbx_now_ms();
   char *zOut;
-  int rc = SQLITE_OK, i;
+  int rc = SQLITE_OK;
 
   dbx_error_clear(&err);
   memset(&report, 0, sizeof(report));
@@ -743,10 +743,10 @@ void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                          -1);
     return;
   }
-  for (i = 0; rc == SQLITE_OK && i < argc; i++) {
+  {
     static const char *const azWhat[] = {"the query", "the path",
                                          "options_json"};
-    rc = dbx_args_check(argv[i], azWhat[i], i == 2, &err);
+    rc = dbx_args_check_all(argc, argv, azWhat, 2, 0, "dbx_parquet", &err);
   }
   dbx_parquet_options_init(&opt);
   if (rc == SQLITE_OK && zOpts && zOpts[0]) {

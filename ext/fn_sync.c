@@ -182,26 +182,6 @@ static int sync_member(void *pArg, const cJSON *pItem, int *pbTaken,
 }
 
 /* ---------------------------------------------------------------------
-** Progress: one line on stderr, rewritten in place
-*/
-
-typedef struct SyncProgress {
-  int bOn;
-  int64_t t0;
-} SyncProgress;
-
-static void sync_progress(SyncProgress *p, const char *zPhase, int64_t nRow,
-                          int bDone) {
-  double rSec;
-  if (!p->bOn) return;
-  rSec = (double)(dbx_now_ms() - p->t0) / 1000.0;
-  fprintf(stderr, "\rdbx_sync: %-6s %lld rows, %.0f rows/s, %.1f s\033[K%s",
-          zPhase, (long long)nRow, rSec > 0 ? (double)nRow / rSec : 0.0, rSec,
-          bDone ? "\n" : "");
-  fflush(stderr);
-}
-
-/* ---------------------------------------------------------------------
 ** The call
 */
 
@@ -235,24 +215,21 @@ typedef struct Sync {
   int64_t iVersion; /* last version synced, DBX_CDF_NONE for none */
   char *zMark;      /* since mode: the watermark reached (text), or NULL */
   char *zMarkType;  /* its Databricks type */
-  char *zMarkBind;  /* the watermark as the parameter's text */
   int bMarkAfter;   /* the rows at the watermark were not applied (start
                     ** 'latest'): read only the rows beyond it */
   /* the read */
-  DbxParam since;    /* the since-mode parameter */
   DbxCdfRange range; /* as read */
   char *zNewMark;    /* since mode: the largest value read */
   char *zNewMarkType;
   DbxBuf ids; /* statement ids, a JSON array's inside */
   SyncCounts n;
-  SyncProgress prog;
+  DbxProgress prog;
   int64_t msRemote, msApply;
 } Sync;
 
 static void sync_free(Sync *x) {
   sqlite3_free(x->zMark);
   sqlite3_free(x->zMarkType);
-  sqlite3_free(x->zMarkBind);
   sqlite3_free(x->zNewMark);
   sqlite3_free(x->zNewMarkType);
   sqlite3_free(x->zSource);
@@ -559,7 +536,8 @@ static void sync_note_id(Sync *x, DbxRows *pRows) {
 /* Since mode: the rows at or beyond the watermark. */
 static int sync_read_since(Sync *x, DbxRows **ppRows, DbxError *pErr) {
   DbxBuf from = {0};
-  char *zSql;
+  DbxParam since = {"dbx_since", NULL, NULL};
+  char zTs[64], *zSql;
   int rc;
   dbx_buf_append(&from, "(SELECT * FROM ", 15);
   sql_source(x, &from);
@@ -567,24 +545,21 @@ static int sync_read_since(Sync *x, DbxRows **ppRows, DbxError *pErr) {
     dbx_buf_appendf(&from, " WHERE ");
     dbx_sql_ident(&from, x->o.zSince);
     dbx_buf_appendf(&from, " %s :dbx_since", x->bMarkAfter ? ">" : ">=");
-    /* TIMESTAMP text reads in UTC; the Z keeps the session's time zone
-    ** out of the comparison */
-    x->zMarkBind = sqlite3_mprintf(
-        "%s%s", x->zMark,
-        sqlite3_stricmp(x->zMarkType, "TIMESTAMP") == 0 ? "Z" : "");
-    if (x->zMarkBind == NULL) {
-      dbx_buf_free(&from);
-      return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+    since.zValue = x->zMark;
+    since.zType = x->zMarkType;
+    if (sqlite3_strnicmp(x->zMarkType, "TIMESTAMP", 9) == 0 &&
+        strlen(x->zMark) < sizeof(zTs) - 12) {
+      dbx_sql_timestamp_param(x->zMark, (int)strlen(x->zMark),
+                              sqlite3_stricmp(x->zMarkType, "TIMESTAMP") == 0,
+                              zTs, sizeof(zTs));
+      since.zValue = zTs;
     }
-    x->since.zName = "dbx_since";
-    x->since.zValue = x->zMarkBind;
-    x->since.zType = x->zMarkType;
   }
   dbx_buf_append(&from, ")", 1);
   zSql = from.rc ? NULL : sync_sql(x, from.z);
   dbx_buf_free(&from);
   if (zSql == NULL) return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  rc = dbx_rows_execute(x->pClient, zSql, x->zMark ? &x->since : NULL,
+  rc = dbx_rows_execute(x->pClient, zSql, x->zMark ? &since : NULL,
                         x->zMark ? 1 : 0, &x->stmt, ppRows, pErr);
   sqlite3_free(zSql);
   return rc;
@@ -602,6 +577,7 @@ typedef struct Apply {
   int iType;   /* _change_type, or -1 */
   int iVer;    /* _commit_version, or -1 */
   int iMark;   /* since mode: the watermark column, or -1 */
+  int iTs;     /* _commit_timestamp, never decoded, or -1 */
   int *aiData; /* result columns written locally, nData of them */
   int nData;
   int *aiKey;     /* nKey: positions in aiData of the key columns */
@@ -618,17 +594,6 @@ static void apply_free(Apply *a) {
   sqlite3_free(a->aCell);
 }
 
-/* Appends a double-quoted SQLite name. */
-static void local_ident(DbxBuf *b, const char *z) {
-  char *zQ = sqlite3_mprintf("\"%w\"", z);
-  if (zQ == NULL) {
-    b->rc = SQLITE_NOMEM;
-    return;
-  }
-  dbx_buf_append(b, zQ, strlen(zQ));
-  sqlite3_free(zQ);
-}
-
 /* The name of result column i. */
 static const char *col_name(Apply *a, int i) {
   return dbx_rows_column(a->pRows, i)->zName;
@@ -640,7 +605,7 @@ static int apply_columns(Apply *a, DbxError *pErr) {
   Sync *x = a->x;
   int i, k;
   a->nCol = dbx_rows_column_count(a->pRows);
-  a->iType = a->iVer = a->iMark = -1;
+  a->iType = a->iVer = a->iMark = a->iTs = -1;
   a->aiData =
       sqlite3_malloc64(sizeof(int) * (sqlite3_uint64)(a->nCol + x->nKey + 1));
   a->aCell = sqlite3_malloc64(sizeof(DbxCell) * (sqlite3_uint64)(a->nCol + 1));
@@ -657,7 +622,7 @@ static int apply_columns(Apply *a, DbxError *pErr) {
       a->iVer = i;
     } else if (x->o.zSince == NULL &&
                sqlite3_stricmp(z, DBX_CDF_COMMIT_TIMESTAMP) == 0) {
-      /* not kept: a transform can name it otherwise */
+      a->iTs = i; /* not kept: a transform can name it otherwise */
     } else {
       if (x->o.zSince && sqlite3_stricmp(z, x->o.zSince) == 0) a->iMark = i;
       a->aiData[a->nData++] = i;
@@ -804,7 +769,7 @@ static int apply_table(Apply *a, DbxError *pErr) {
   if (nHave == 0) {
     /* CREATE TABLE with the remote types declared, and the key */
     dbx_buf_appendf(&b, "CREATE TABLE main.");
-    local_ident(&b, x->zLocal);
+    dbx_buf_append_name(&b, x->zLocal);
     dbx_buf_append(&b, "(", 1);
     /* one integer key: the rowid itself, no separate index to keep */
     int iRowid =
@@ -817,7 +782,7 @@ static int apply_table(Apply *a, DbxError *pErr) {
       const DbxColumn *c = dbx_rows_column(a->pRows, a->aiData[i]);
       char *zDecl = dbx_sql_decltype(c->zTypeText, c->zTypeName);
       if (i) dbx_buf_append(&b, ", ", 2);
-      local_ident(&b, c->zName);
+      dbx_buf_append_name(&b, c->zName);
       if (i == iRowid)
         dbx_buf_appendf(&b, " INTEGER PRIMARY KEY");
       else if (zDecl && zDecl[0])
@@ -829,7 +794,7 @@ static int apply_table(Apply *a, DbxError *pErr) {
       dbx_buf_appendf(&b, ", PRIMARY KEY (");
       for (k = 0; k < x->nKey; k++) {
         if (k) dbx_buf_append(&b, ", ", 2);
-        local_ident(&b, col_name(a, a->aiData[a->aiKey[k]]));
+        dbx_buf_append_name(&b, col_name(a, a->aiData[a->aiKey[k]]));
       }
       dbx_buf_append(&b, ")", 1);
     }
@@ -848,9 +813,9 @@ static int apply_table(Apply *a, DbxError *pErr) {
     zDecl = dbx_sql_decltype(c->zTypeText, c->zTypeName);
     b.n = 0;
     dbx_buf_appendf(&b, "ALTER TABLE main.");
-    local_ident(&b, x->zLocal);
+    dbx_buf_append_name(&b, x->zLocal);
     dbx_buf_appendf(&b, " ADD COLUMN ");
-    local_ident(&b, c->zName);
+    dbx_buf_append_name(&b, c->zName);
     if (zDecl && zDecl[0]) dbx_buf_appendf(&b, " %s", zDecl);
     rc = b.rc || zDecl == NULL
              ? dbx_error_set(pErr, SQLITE_NOMEM, "out of memory")
@@ -865,13 +830,13 @@ static int apply_table(Apply *a, DbxError *pErr) {
     DbxBuf cols = {0};
     for (k = 0; k < x->nKey; k++) {
       if (k) dbx_buf_append(&cols, ", ", 2);
-      local_ident(&cols, x->azKey[k]);
+      dbx_buf_append_name(&cols, x->azKey[k]);
     }
     char *zIdx = sqlite3_mprintf("%s_key", x->zLocal);
     DbxBuf idx = {0};
-    local_ident(&idx, zIdx ? zIdx : "key");
+    dbx_buf_append_name(&idx, zIdx ? zIdx : "key");
     dbx_buf_append(&idx, " ON ", 4);
-    local_ident(&idx, x->zLocal);
+    dbx_buf_append_name(&idx, x->zLocal);
     rc = dbx_error_set(pErr, SQLITE_ERROR,
                        "dbx_sync: %s needs a PRIMARY KEY or UNIQUE index on "
                        "its key to apply changes by key: CREATE UNIQUE INDEX "
@@ -892,11 +857,11 @@ static int apply_prepare(Apply *a, DbxError *pErr) {
   int i, k, nSet = 0, rc;
   /* INSERT [OR IGNORE] INTO t(c, ...) VALUES (?1, ...) */
   dbx_buf_appendf(&b, "INSERT %sINTO main.", x->nKey ? "OR IGNORE " : "");
-  local_ident(&b, x->zLocal);
+  dbx_buf_append_name(&b, x->zLocal);
   dbx_buf_append(&b, "(", 1);
   for (i = 0; i < a->nData; i++) {
     if (i) dbx_buf_append(&b, ", ", 2);
-    local_ident(&b, col_name(a, a->aiData[i]));
+    dbx_buf_append_name(&b, col_name(a, a->aiData[i]));
   }
   dbx_buf_appendf(&b, ") VALUES (");
   for (i = 0; i < a->nData; i++)
@@ -908,11 +873,11 @@ static int apply_prepare(Apply *a, DbxError *pErr) {
     DbxBuf where = {0};
     b.n = 0;
     dbx_buf_appendf(&b, "UPDATE main.");
-    local_ident(&b, x->zLocal);
+    dbx_buf_append_name(&b, x->zLocal);
     dbx_buf_appendf(&b, " SET ");
     for (k = 0; k < x->nKey; k++) {
       dbx_buf_appendf(&where, "%s", k ? " AND " : " WHERE ");
-      local_ident(&where, col_name(a, a->aiData[a->aiKey[k]]));
+      dbx_buf_append_name(&where, col_name(a, a->aiData[a->aiKey[k]]));
       dbx_buf_appendf(&where, " = ?%d", a->aiKey[k] + 1);
     }
     for (i = 0; i < a->nData; i++) {
@@ -920,7 +885,7 @@ static int apply_prepare(Apply *a, DbxError *pErr) {
       }
       if (k < x->nKey) continue;
       dbx_buf_appendf(&b, "%s", nSet ? ", " : "");
-      local_ident(&b, col_name(a, a->aiData[i]));
+      dbx_buf_append_name(&b, col_name(a, a->aiData[i]));
       dbx_buf_appendf(&b, " = ?%d", i + 1);
       nSet++;
     }
@@ -931,7 +896,7 @@ static int apply_prepare(Apply *a, DbxError *pErr) {
       }
       if (k < x->nKey) continue;
       dbx_buf_appendf(&b, "%s", nSet++ ? " OR " : "");
-      local_ident(&b, col_name(a, a->aiData[i]));
+      dbx_buf_append_name(&b, col_name(a, a->aiData[i]));
       dbx_buf_appendf(&b, " IS NOT ?%d", i + 1);
     }
     dbx_buf_append(&b, ")", 1);
@@ -944,7 +909,7 @@ static int apply_prepare(Apply *a, DbxError *pErr) {
     if (rc == SQLITE_OK) {
       b.n = 0;
       dbx_buf_appendf(&b, "DELETE FROM main.");
-      local_ident(&b, x->zLocal);
+      dbx_buf_append_name(&b, x->zLocal);
       dbx_buf_append(&b, where.z, where.n);
       rc = b.rc || where.rc
                ? SQLITE_NOMEM
@@ -1049,9 +1014,7 @@ static int apply_check_version(Apply *a, DbxError *pErr) {
 }
 
 /* Since mode: keeps the largest watermark value seen. */
-static int apply_mark(Apply *a, DbxError *pErr) {
-  Sync *x = a->x;
-  const DbxCell *c = &a->aCell[a->iMark];
+static int sync_mark(Sync *x, const DbxCell *c, DbxError *pErr) {
   char zNum[40];
   const char *z = zNum;
   int bMore;
@@ -1084,10 +1047,14 @@ static int apply_mark(Apply *a, DbxError *pErr) {
 static int apply_row(Apply *a, DbxError *pErr) {
   Sync *x = a->x;
   SyncCounts *n = &x->n;
-  int eChange, nChanged = 0, k, rc;
+  sqlite3_stmt *apTry[2] = {NULL, NULL};
+  int64_t *apHit[2] = {NULL, NULL};
+  int eChange, k, rc;
   rc = apply_change_type(a, &eChange, pErr);
   if (rc == SQLITE_OK) rc = apply_check_version(a, pErr);
-  if (rc == SQLITE_OK && a->iMark >= 0) rc = apply_mark(a, pErr);
+  if (rc == SQLITE_OK && a->iMark >= 0) {
+    rc = sync_mark(x, &a->aCell[a->iMark], pErr);
+  }
   if (rc || eChange == CHANGE_PRE) return rc;
   n->nRow++;
   for (k = 0; k < x->nKey; k++) {
@@ -1096,52 +1063,43 @@ static int apply_row(Apply *a, DbxError *pErr) {
       return SQLITE_OK;
     }
   }
+  /* the writes to try in turn: the first that changes a row counts it, and
+  ** when none does the row was there already */
   if (eChange == CHANGE_DELETE) {
     if (!x->o.eDeletes) {
       n->nIgnored++;
       return SQLITE_OK;
     }
-    rc = apply_step(a, a->pDel, &nChanged, pErr);
-    if (nChanged)
-      n->nDeleted++;
-    else
-      n->nUnchanged++;
-    return rc;
-  }
-  if (x->o.eKind == SYNC_EVENTS) {
+    apTry[0] = a->pDel;
+    apHit[0] = &n->nDeleted;
+  } else if (x->o.eKind == SYNC_EVENTS) {
     if (eChange != CHANGE_INSERT) {
       n->nIgnored++;
       return SQLITE_OK;
     }
-    rc = apply_step(a, a->pIns, &nChanged, pErr);
-    if (nChanged)
-      n->nInserted++;
-    else
-      n->nUnchanged++;
-    return rc;
+    apTry[0] = a->pIns;
+    apHit[0] = &n->nInserted;
+  } else {
+    /* an upsert, the likelier write first (no UPDATE when every column is
+    ** in the key) */
+    int iUpd = eChange == CHANGE_POST ? 0 : 1;
+    apTry[iUpd] = a->pUpd;
+    apHit[iUpd] = &n->nUpdated;
+    apTry[!iUpd] = a->pIns;
+    apHit[!iUpd] = &n->nInserted;
   }
-  /* an upsert: the likelier write first */
-  if (eChange == CHANGE_POST && a->pUpd) {
-    rc = apply_step(a, a->pUpd, &nChanged, pErr);
-    if (rc == SQLITE_OK && nChanged) {
-      n->nUpdated++;
+  for (k = 0; k < 2; k++) {
+    int nChanged = 0;
+    if (apTry[k] == NULL) continue;
+    rc = apply_step(a, apTry[k], &nChanged, pErr);
+    if (rc) return rc;
+    if (nChanged) {
+      (*apHit[k])++;
       return SQLITE_OK;
     }
   }
-  if (rc == SQLITE_OK) rc = apply_step(a, a->pIns, &nChanged, pErr);
-  if (rc == SQLITE_OK && nChanged) {
-    n->nInserted++;
-    return SQLITE_OK;
-  }
-  if (rc == SQLITE_OK && eChange == CHANGE_INSERT && a->pUpd) {
-    rc = apply_step(a, a->pUpd, &nChanged, pErr);
-    if (rc == SQLITE_OK && nChanged) {
-      n->nUpdated++;
-      return SQLITE_OK;
-    }
-  }
-  if (rc == SQLITE_OK) n->nUnchanged++;
-  return rc;
+  n->nUnchanged++;
+  return SQLITE_OK;
 }
 
 /* Applies every row of pRows, creating or widening the table first. */
@@ -1159,12 +1117,12 @@ static int apply_rows(Sync *x, DbxRows *pRows, DbxError *pErr) {
   while (rc == SQLITE_OK && (rc = dbx_rows_next(pRows, pErr)) == SQLITE_ROW) {
     rc = SQLITE_OK;
     for (i = 0; rc == SQLITE_OK && i < a.nCol; i++) {
-      rc = dbx_rows_cell(pRows, i, &a.aCell[i], pErr);
+      if (i != a.iTs) rc = dbx_rows_cell(pRows, i, &a.aCell[i], pErr);
     }
     if (rc == SQLITE_OK) rc = apply_row(&a, pErr);
     if (rc == SQLITE_OK && x->prog.bOn && x->n.nRow - nShown >= 65536) {
       nShown = x->n.nRow;
-      sync_progress(&x->prog, "apply", nShown, 0);
+      dbx_progress_show(&x->prog, "apply", nShown, -1, 0);
     }
   }
   if (rc == SQLITE_DONE) rc = SQLITE_OK;
@@ -1312,12 +1270,7 @@ static int sync_skip_history(Sync *x, int64_t *piTo, DbxError *pErr) {
         rc = SQLITE_OK; /* no row: nothing to skip */
     }
     if (rc == SQLITE_OK && dbx_rows_column_count(pRows) == 1) {
-      Apply a;
-      memset(&a, 0, sizeof(a));
-      a.x = x;
-      a.aCell = &c;
-      a.iMark = 0;
-      rc = apply_mark(&a, pErr);
+      rc = sync_mark(x, &c, pErr);
     }
     if (rc == SQLITE_OK && x->zNewMark) {
       const DbxColumn *pCol = dbx_rows_column(pRows, 0);
@@ -1350,7 +1303,7 @@ static int sync_run(Sync *x, char **pzOut, DbxError *pErr) {
     }
     return rc;
   }
-  sync_progress(&x->prog, "query", 0, 0);
+  dbx_progress_show(&x->prog, "query", 0, -1, 0);
   if (x->o.zSince) {
     rc = sync_read_since(x, &pRows, pErr);
   } else {
@@ -1400,7 +1353,7 @@ static int sync_run(Sync *x, char **pzOut, DbxError *pErr) {
     return rc;
   }
   if (rc == SQLITE_OK && pRows) {
-    sync_progress(&x->prog, "apply", 0, 0);
+    dbx_progress_show(&x->prog, "apply", 0, -1, 0);
     rc = apply_rows(x, pRows, pErr);
   }
   dbx_rows_free(pRows);
@@ -1417,7 +1370,7 @@ static int sync_run(Sync *x, char **pzOut, DbxError *pErr) {
     }
   }
   if (rc == SQLITE_OK) {
-    sync_progress(&x->prog, "done", x->n.nRow, 1);
+    dbx_progress_show(&x->prog, "done", x->n.nRow, -1, 1);
     *pzOut = sync_report(x, iFrom, iTo, dbx_now_ms() - t0);
     if (*pzOut == NULL) rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
@@ -1434,7 +1387,7 @@ void dbx_fn_sync(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   Sync x;
   DbxError err;
   char *zOut = NULL;
-  int rc = SQLITE_OK, i, bOuter, bSave = 0;
+  int rc, bOuter, bSave = 0;
   dbx_error_clear(&err);
   memset(&x, 0, sizeof(x));
   x.db = sqlite3_context_db_handle(ctx);
@@ -1447,12 +1400,7 @@ void dbx_fn_sync(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                          -1);
     return;
   }
-  for (i = 0; rc == SQLITE_OK && i < argc; i++) {
-    rc = dbx_args_check(argv[i], azWhat[i], i == 2, &err);
-    if (rc == SQLITE_OK && i < 2 && dbx_args_text(argc, argv, i) == NULL) {
-      rc = dbx_error_set(&err, SQLITE_ERROR, "dbx_sync: %s is NULL", azWhat[i]);
-    }
-  }
+  rc = dbx_args_check_all(argc, argv, azWhat, 2, 2, "dbx_sync", &err);
   if (rc == SQLITE_OK) {
     x.zLocal = dbx_args_text(argc, argv, 1);
     if (x.zLocal[0] == 0 || sqlite3_strnicmp(x.zLocal, "sqlite_", 7) == 0 ||
@@ -1467,6 +1415,7 @@ void dbx_fn_sync(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     rc = sync_setup(&x, dbx_args_text(argc, argv, 0),
                     dbx_args_text(argc, argv, 2), &err);
   }
+  x.prog.zWho = "dbx_sync";
   x.prog.bOn = rc == SQLITE_OK && !x.o.bTest &&
                (x.o.eProgress < 0 ? isatty(2) : x.o.eProgress);
   x.prog.t0 = dbx_now_ms();

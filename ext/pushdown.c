@@ -493,12 +493,9 @@ static void bind_value(Builder *pB, DbxColClass eClass, const DbxValue *v) {
     break;
   case DBX_VAL_TEXT:
     if (is_ts(eClass)) {
-      /* UTC spelled out: a zone-less text would be read in the session
-      ** time zone. A bare day means its midnight. */
       char zTs[48];
-      snprintf(zTs, sizeof(zTs), "%.*s%s%s", v->n, v->z,
-               v->n == 10 ? " 00:00:00" : "",
-               eClass == DBX_COL_TIMESTAMP ? "Z" : "");
+      dbx_sql_timestamp_param(v->z, v->n, eClass == DBX_COL_TIMESTAMP, zTs,
+                              sizeof(zTs));
       add_param(pB, null_type(eClass), zTs, (int)strlen(zTs));
     } else {
       add_param(pB, eClass == DBX_COL_DATE ? "DATE" : "STRING", v->z, v->n);

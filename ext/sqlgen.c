@@ -14,6 +14,7 @@
 ** Pure: no sqlite3 values and no network; the SQLite allocator only.
 */
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -361,6 +362,12 @@ static int sql_done(DbxBuf *pBuf, size_t n0, int rc, DbxError *pErr) {
     pBuf->z[pBuf->n] = 0;
   }
   return rc;
+}
+
+void dbx_sql_timestamp_param(const char *z, int n, int bUtc, char *zOut,
+                             size_t nOut) {
+  snprintf(zOut, nOut, "%.*s%s%s", n, z, n == 10 ? " 00:00:00" : "",
+           bUtc ? "Z" : "");
 }
 
 int dbx_sql_string(DbxBuf *pBuf, const char *z, size_t n, DbxError *pErr) {

@@ -192,6 +192,16 @@ typedef struct DbxSqlCol {
 #define DBX_SQL_OP_COLUMN "_dbx_op"
 
 /*
+** The text of a TIMESTAMP (bUtc) or TIMESTAMP_NTZ parameter for a value as
+** the read path gives it, 'YYYY-MM-DD[ HH:MM:SS[.f]]' (TIMESTAMP in UTC):
+** a bare day is its midnight, and a TIMESTAMP is spelled in UTC with a
+** 'Z', since a zone-less text would be read in the session time zone.
+** Writes at most nOut bytes, NUL included, to zOut.
+*/
+void dbx_sql_timestamp_param(const char *z, int n, int bUtc, char *zOut,
+                             size_t nOut);
+
+/*
 ** Appends the n bytes at z as a Databricks string literal. Backslash
 ** escapes are active in Databricks literals and '' is not a quote (two
 ** adjacent literals), so '\' becomes \\, a quote \', and newline, carriage

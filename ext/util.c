@@ -534,6 +534,19 @@ char *dbx_buf_take(DbxBuf *p) {
 ** Escapers shared by the layers: JSON strings and percent-encoding.
 */
 
+void dbx_buf_append_name(DbxBuf *p, const char *z) {
+  dbx_buf_append(p, "\"", 1);
+  for (;;) {
+    const char *zQuote = strchr(z, '"');
+    size_t n = zQuote ? (size_t)(zQuote - z) + 1 : strlen(z);
+    dbx_buf_append(p, z, n);
+    if (zQuote == NULL) break;
+    dbx_buf_append(p, "\"", 1); /* the quote again */
+    z = zQuote + 1;
+  }
+  dbx_buf_append(p, "\"", 1);
+}
+
 void dbx_buf_append_json(DbxBuf *p, const char *z, size_t n) {
   size_t i, iStart = 0;
   dbx_buf_append(p, "\"", 1);
@@ -955,4 +968,21 @@ const char *dbx_temp_dir(void) {
     if (z && z[0]) return z;
   }
   return "/tmp";
+}
+
+/* ---------------------------------------------------------------------
+** Progress
+*/
+
+void dbx_progress_show(const DbxProgress *p, const char *zPhase, int64_t nRow,
+                       int64_t nByte, int bDone) {
+  char zMb[32] = "";
+  double rSec;
+  if (!p->bOn) return;
+  rSec = (double)(dbx_now_ms() - p->t0) / 1000.0;
+  if (nByte >= 0) snprintf(zMb, sizeof(zMb), " %.1f MB,", (double)nByte / 1e6);
+  fprintf(stderr, "\r%s: %-8s %lld rows,%s %.0f rows/s, %.1f s\033[K%s",
+          p->zWho, zPhase, (long long)nRow, zMb,
+          rSec > 0 ? (double)nRow / rSec : 0.0, rSec, bDone ? "\n" : "");
+  fflush(stderr);
 }

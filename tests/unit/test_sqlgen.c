@@ -584,6 +584,21 @@ static void stage_statements(void **state) {
   dbx_buf_free(&b);
 }
 
+/* A timestamp as the read path gives it, as a parameter's text: a bare day
+** is midnight, TIMESTAMP gets its UTC 'Z', TIMESTAMP_NTZ none. */
+static void timestamp_parameters(void **state) {
+  char z[48];
+  (void)state;
+  dbx_sql_timestamp_param("2024-05-01 10:03:00.5", 21, 1, z, sizeof(z));
+  assert_string_equal(z, "2024-05-01 10:03:00.5Z");
+  dbx_sql_timestamp_param("2024-05-01 10:03:00.5", 21, 0, z, sizeof(z));
+  assert_string_equal(z, "2024-05-01 10:03:00.5");
+  dbx_sql_timestamp_param("2024-05-01", 10, 1, z, sizeof(z));
+  assert_string_equal(z, "2024-05-01 00:00:00Z");
+  dbx_sql_timestamp_param("2024-05-01 10:03:00", 19, 1, z, 8);
+  assert_string_equal(z, "2024-05"); /* cut, never past nOut */
+}
+
 static void merge_statements(void **state) {
   static const DbxSqlCol aPerson[] = {{"team_id", "BIGINT"},
                                       {"distinct_id", "STRING"},
@@ -675,6 +690,7 @@ int main(void) {
       cmocka_unit_test(copy_into_statements),
       cmocka_unit_test(stage_statements),
       cmocka_unit_test(merge_statements),
+      cmocka_unit_test(timestamp_parameters),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

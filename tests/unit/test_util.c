@@ -369,6 +369,22 @@ static void json_strings_escape_what_json_requires(void **state) {
   dbx_buf_free(&b);
 }
 
+/* SQLite names: double quotes around, one inside doubled; the text
+** SQLite's own %w would write. */
+static void sqlite_names_are_double_quoted(void **state) {
+  static const char *const az[] = {"", "t", "a\"b", "\"\"", "x\"", "we\u00efrd name"};
+  size_t i;
+  (void)state;
+  for (i = 0; i < sizeof(az) / sizeof(az[0]); i++) {
+    DbxBuf b = {0};
+    char *zWant = sqlite3_mprintf("\"%w\"", az[i]);
+    dbx_buf_append_name(&b, az[i]);
+    assert_string_equal(b.z, zWant);
+    sqlite3_free(zWant);
+    dbx_buf_free(&b);
+  }
+}
+
 /* Percent-encoding: a path segment or query value encodes '.', a form
 ** value keeps it and writes a space as '+'. */
 static void url_encoding_of_segments_and_forms(void **state) {
@@ -565,6 +581,7 @@ int main(void) {
       cmocka_unit_test(error_scrub_covers_message_and_code),
       cmocka_unit_test(registered_secrets_are_scrubbed_until_freed),
       cmocka_unit_test(json_strings_escape_what_json_requires),
+      cmocka_unit_test(sqlite_names_are_double_quoted),
       cmocka_unit_test(url_encoding_of_segments_and_forms),
       cmocka_unit_test(server_integers_are_range_checked),
       cmocka_unit_test(json_member_spans_raw_text),
