@@ -252,17 +252,30 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 
 #define PQF_BATCH_ROWS  256
 #define PQF_BATCH_BYTES (4 << 20)
-#define PQF_BATCHES     4 /* in a ring: slack for either thread's bursts */
+#define PQF_BATCHES     16 /* in a ring: slack for either thread's bursts */
+
+/* The bytes a batch keeps of SQLite's text and blobs, in blocks that
+** never move once written, so that nothing pointing into them has to
+** follow; emptied for the next batch, the blocks kept. */
+#define PQF_BLOCK ((size_t)1 << 20)
+
+typedef struct PqfBytes {
+  char **azBlock;  /* owned: nBlock blocks */
+  size_t *anBlock; /* the size of each */
+  int nBlock;
+  int iBlock;   /* the block being filled */
+  size_t iUsed; /* bytes used in it */
+  size_t nKept; /* bytes kept since emptied */
+} PqfBytes;
 
 /* Rows read by the reading thread, stored column after column: row r of
 ** column i at [i * PQF_BATCH_ROWS + r]. The values of the writer's
 ** columns (aVal, from nSplit on) and the cells of the reader's (aCell,
-** before nSplit) point into zBytes when their bytes were SQLite's. */
+** before nSplit) point into bytes when their bytes were SQLite's. */
 typedef struct PqfBatch {
   DbxPqValue *aVal; /* owned; nCol columns of PQF_BATCH_ROWS values */
   DbxPqCell *aCell; /* owned; nCol columns of PQF_BATCH_ROWS cells */
-  char *zBytes;     /* owned: the bytes of those values and cells */
-  size_t nBytes, nAlloc;
+  PqfBytes bytes;   /* the bytes of those values and cells */
   int nRow;
   int nSplit;    /* columns converted by the reading thread */
   int64_t iRow0; /* the number of the batch's first row, 1-based */
@@ -358,94 +371,101 @@ static int pqf_is_bytes(const DbxPqColumn *c) {
          c->eType == DBX_PQ_JSON;
 }
 
-/*
-** Makes room for n more bytes in batch b. When its bytes move, the values
-** and cells of its rows that point into them move with them. Returns
-** SQLITE_OK or SQLITE_NOMEM.
-*/
-static int pqf_reserve(PqfBatch *b, const DbxPqColumn *aCol, int nCol,
-                       size_t n) {
-  char *zOld = b->zBytes, *zNew;
-  size_t nNew = b->nAlloc ? b->nAlloc : (size_t)1 << 20;
-  int i, r;
-  if (b->nBytes + n <= b->nAlloc) return SQLITE_OK;
-  while (nNew < b->nBytes + n)
-    nNew *= 2;
-  zNew = sqlite3_malloc64(nNew);
-  if (zNew == NULL) return SQLITE_NOMEM;
-  if (b->nBytes) memcpy(zNew, zOld, b->nBytes);
-  for (i = 0; i < nCol; i++) {
-    for (r = 0; r < b->nRow; r++) {
-      DbxPqValue *v = &b->aVal[i * PQF_BATCH_ROWS + r];
-      DbxPqCell *c = &b->aCell[i * PQF_BATCH_ROWS + r];
-      if (i >= b->nSplit) {
-        if ((v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0) {
-          v->z = zNew + (v->z - zOld);
-        }
-      } else if (pqf_is_bytes(&aCol[i]) && !c->bNull && c->n > 0 &&
-                 c->z != c->aScratch) {
-        c->z = (const unsigned char *)zNew + ((const char *)c->z - zOld);
-      }
-    }
+/* Makes the next block of p the one being filled, with room for n
+** bytes (a block too small for them is replaced by a bigger one).
+** Returns SQLITE_OK or SQLITE_NOMEM. */
+static int pqf_next_block(PqfBytes *p, size_t n) {
+  size_t nNew = n > PQF_BLOCK ? n : PQF_BLOCK;
+  if (p->iBlock < p->nBlock) p->iBlock++; /* this one is full */
+  if (p->iBlock == p->nBlock) {
+    int nMore = p->nBlock + 1;
+    char **az = sqlite3_realloc64(p->azBlock, sizeof(char *) * nMore);
+    size_t *an;
+    if (az == NULL) return SQLITE_NOMEM;
+    p->azBlock = az;
+    an = sqlite3_realloc64(p->anBlock, sizeof(size_t) * nMore);
+    if (an == NULL) return SQLITE_NOMEM;
+    p->anBlock = an;
+    az[p->nBlock] = NULL;
+    an[p->nBlock] = 0;
+    p->nBlock = nMore;
   }
-  sqlite3_free(zOld);
-  b->zBytes = zNew;
-  b->nAlloc = nNew;
+  if (p->anBlock[p->iBlock] < n) {
+    sqlite3_free(p->azBlock[p->iBlock]);
+    p->anBlock[p->iBlock] = 0;
+    p->azBlock[p->iBlock] = sqlite3_malloc64(nNew);
+    if (p->azBlock[p->iBlock] == NULL) return SQLITE_NOMEM;
+    p->anBlock[p->iBlock] = nNew;
+  }
+  p->iUsed = 0;
   return SQLITE_OK;
 }
 
-/* Copies the n bytes at *pz into batch b (room made) and points *pz at
-** the copy. */
-static void pqf_keep(PqfBatch *b, const char **pz, int n) {
-  memcpy(b->zBytes + b->nBytes, *pz, (size_t)n);
-  *pz = b->zBytes + b->nBytes;
-  b->nBytes += (size_t)n;
+/* Copies the n bytes at z into p; returns the copy, NULL when out of
+** memory. */
+static inline const char *pqf_keep(PqfBytes *p, const char *z, size_t n) {
+  char *zCopy;
+  if ((p->iBlock >= p->nBlock || p->iUsed + n > p->anBlock[p->iBlock]) &&
+      pqf_next_block(p, n)) {
+    return NULL;
+  }
+  zCopy = p->azBlock[p->iBlock] + p->iUsed;
+  memcpy(zCopy, z, n);
+  p->iUsed += n;
+  p->nKept += n;
+  return zCopy;
+}
+
+/* Empties p for the next batch, keeping its blocks. */
+static void pqf_bytes_empty(PqfBytes *p) {
+  p->iBlock = 0;
+  p->iUsed = 0;
+  p->nKept = 0;
+}
+
+static void pqf_bytes_free(PqfBytes *p) {
+  int i;
+  for (i = 0; i < p->nBlock; i++)
+    sqlite3_free(p->azBlock[i]);
+  sqlite3_free(p->azBlock);
+  sqlite3_free(p->anBlock);
 }
 
 /*
-** Reads the current row of pStmt (row iRow, 1-based) into batch b, by
-** way of aTmp (nCol values): converts its first b->nSplit columns, keeps
-** the values of the others, copying the bytes that are SQLite's. Returns
-** SQLITE_OK or an error in pErr: a conversion's (the row is left out), or
-** out of memory.
+** Reads the current row of pStmt (row iRow, 1-based) into batch b:
+** converts its first b->nSplit columns, keeps the values of the others,
+** copying the bytes that are SQLite's. Each value is read straight into
+** its place in the batch. Returns SQLITE_OK or an error in pErr: a
+** conversion's (the row is left out), or out of memory.
 */
 static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol, int nCol,
-                        DbxPqValue *aTmp, int64_t iRow, PqfBatch *b,
-                        DbxError *pErr) {
-  size_t nNeed = 0;
-  int i, rc;
-  pqf_row(pStmt, nCol, aTmp);
-  for (i = 0; i < nCol; i++) {
-    if (aTmp[i].eType == SQLITE_TEXT || aTmp[i].eType == SQLITE_BLOB) {
-      if (i >= b->nSplit || pqf_is_bytes(&aCol[i])) {
-        nNeed += (size_t)aTmp[i].n;
-      }
-    }
-  }
-  if (pqf_reserve(b, aCol, nCol, nNeed)) {
-    return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  }
+                        int64_t iRow, PqfBatch *b, DbxError *pErr) {
+  int i, r = b->nRow, rc;
   for (i = 0; i < b->nSplit; i++) {
-    DbxPqCell *c = &b->aCell[i * PQF_BATCH_ROWS + b->nRow];
-    rc = dbx_parquet_convert(&aCol[i], &aTmp[i], iRow, c, pErr);
+    DbxPqCell *c = &b->aCell[i * PQF_BATCH_ROWS + r];
+    DbxPqValue v;
+    pqf_value(sqlite3_column_value(pStmt, i), &v);
+    rc = dbx_parquet_convert(&aCol[i], &v, iRow, c, pErr);
     if (rc) return rc;
     if (c->n > 0 && !c->bNull && pqf_is_bytes(&aCol[i]) &&
         c->z != c->aScratch) {
-      const char *z = (const char *)c->z;
-      pqf_keep(b, &z, c->n);
-      c->z = (const unsigned char *)z;
+      c->z = (const unsigned char *)pqf_keep(&b->bytes, (const char *)c->z,
+                                             (size_t)c->n);
+      if (c->z == NULL) goto nomem;
     }
   }
   for (; i < nCol; i++) {
-    DbxPqValue *t = &aTmp[i]; /* tested here, not in the batch: the copy
-                              ** is still being stored */
-    if ((t->eType == SQLITE_TEXT || t->eType == SQLITE_BLOB) && t->n > 0) {
-      pqf_keep(b, &t->z, t->n);
+    DbxPqValue *v = &b->aVal[i * PQF_BATCH_ROWS + r];
+    pqf_value(sqlite3_column_value(pStmt, i), v);
+    if ((v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0) {
+      v->z = pqf_keep(&b->bytes, v->z, (size_t)v->n);
+      if (v->z == NULL) goto nomem;
     }
-    b->aVal[i * PQF_BATCH_ROWS + b->nRow] = *t;
   }
   b->nRow++;
   return SQLITE_OK;
+nomem:
+  return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
 }
 
 /*
@@ -516,13 +536,13 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
     pthread_mutex_unlock(&pipe.mu);
     if (rc) break;
     b->nRow = 0;
-    b->nBytes = 0;
+    pqf_bytes_empty(&b->bytes);
     b->nSplit = nSplit;
     b->iRow0 = iRow + 1;
     while (rc == SQLITE_OK && b->nRow < PQF_BATCH_ROWS &&
-           b->nBytes < PQF_BATCH_BYTES &&
+           b->bytes.nKept < PQF_BATCH_BYTES &&
            (rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
-      rc = pqf_read_row(pStmt, aCol, nCol, aTmp, ++iRow, b, pErr);
+      rc = pqf_read_row(pStmt, aCol, nCol, ++iRow, b, pErr);
     }
     /* the rows read before an error are written all the same: an error
     ** of the writer's about them comes first */
@@ -551,7 +571,7 @@ done:
   for (i = 0; i < PQF_BATCHES; i++) {
     sqlite3_free(pipe.a[i].aCell);
     sqlite3_free(pipe.a[i].aVal);
-    sqlite3_free(pipe.a[i].zBytes);
+    pqf_bytes_free(&pipe.a[i].bytes);
   }
   sqlite3_free(aTmp);
   return rc;

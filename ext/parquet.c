@@ -244,15 +244,27 @@ typedef struct PqDict {
 /* A 64-bit hash of the n bytes at z (8 at a time, then a finalizer). */
 static inline uint64_t pq_hash(const unsigned char *z, size_t n) {
   uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n, v;
-  while (n >= 8) {
-    memcpy(&v, z, 8);
+  size_t k;
+  for (k = 8; k <= n; k += 8) {
+    memcpy(&v, z + k - 8, 8);
     h = (h ^ v) * 0xff51afd7ed558ccdull;
     h ^= h >> 32;
-    z += 8;
-    n -= 8;
   }
-  v = 0;
-  memcpy(&v, z, n);
+  /* the rest in whole loads, never byte by byte into a word (a load
+  ** of bytes just stored one at a time stalls): the last 8 bytes,
+  ** overlapping; or two overlapping 4-byte loads; or three bytes */
+  if (n >= 8) {
+    memcpy(&v, z + n - 8, 8);
+  } else if (n >= 4) {
+    uint32_t a, b;
+    memcpy(&a, z, 4);
+    memcpy(&b, z + n - 4, 4);
+    v = (uint64_t)a << 32 | b;
+  } else if (n > 0) {
+    v = (uint64_t)z[0] << 16 | (uint64_t)z[n / 2] << 8 | z[n - 1];
+  } else {
+    v = 0;
+  }
   /* the finalizer of MurmurHash3: every input bit reaches the low bits
   ** that pick the slot */
   h ^= v;

@@ -95,13 +95,16 @@ void dbx_parquet_type_text(const DbxPqColumn *pCol, DbxBuf *pBuf);
 */
 
 /* A SQLite value, borrowed: eType is SQLITE_NULL, SQLITE_INTEGER,
-** SQLITE_FLOAT, SQLITE_TEXT or SQLITE_BLOB. */
+** SQLITE_FLOAT, SQLITE_TEXT or SQLITE_BLOB; only the field of its type is
+** set (16 bytes: the writer's batches hold many). */
 typedef struct DbxPqValue {
   int eType;
-  int64_t i;     /* SQLITE_INTEGER */
-  double r;      /* SQLITE_FLOAT */
-  const char *z; /* SQLITE_TEXT / SQLITE_BLOB: n bytes, borrowed */
-  int n;
+  int n; /* SQLITE_TEXT / SQLITE_BLOB: the bytes at z */
+  union {
+    int64_t i;     /* SQLITE_INTEGER */
+    double r;      /* SQLITE_FLOAT */
+    const char *z; /* SQLITE_TEXT / SQLITE_BLOB: borrowed */
+  };
 } DbxPqValue;
 
 /*

@@ -823,11 +823,16 @@ typedef struct JsonScan {
   int nDepth;
 } JsonScan;
 
+/* (The scanners below work on copies of s->i: a store through the byte
+** pointer z could otherwise be s->i, for all the compiler knows.) */
 static void json_ws(JsonScan *s) {
-  while (s->i < s->n && (s->z[s->i] == ' ' || s->z[s->i] == '\t' ||
-                         s->z[s->i] == '\n' || s->z[s->i] == '\r')) {
-    s->i++;
+  const unsigned char *z = s->z;
+  size_t i = s->i;
+  while (i < s->n &&
+         (z[i] == ' ' || z[i] == '\t' || z[i] == '\n' || z[i] == '\r')) {
+    i++;
   }
+  s->i = i;
 }
 
 static int json_hex(unsigned char c) {
@@ -837,19 +842,23 @@ static int json_hex(unsigned char c) {
 
 /* A string at s->i (which holds '"'). UTF-8 is the caller's check. */
 static int json_string(JsonScan *s) {
-  s->i++;
-  while (s->i < s->n) {
-    unsigned char c = s->z[s->i++];
-    if (c == '"') return 1;
+  const unsigned char *z = s->z;
+  size_t i = s->i + 1, n = s->n;
+  while (i < n) {
+    unsigned char c = z[i++];
+    if (c == '"') {
+      s->i = i;
+      return 1;
+    }
     if (c < 0x20) return 0;
     if (c == '\\') {
-      if (s->i >= s->n) return 0;
-      c = s->z[s->i++];
+      if (i >= n) return 0;
+      c = z[i++];
       if (c == 'u') {
         int k;
         for (k = 0; k < 4; k++) {
-          if (s->i >= s->n || !json_hex(s->z[s->i])) return 0;
-          s->i++;
+          if (i >= n || !json_hex(z[i])) return 0;
+          i++;
         }
       } else if (!strchr("\"\\/bfnrt", c) || c == 0) {
         return 0;
@@ -860,10 +869,13 @@ static int json_string(JsonScan *s) {
 }
 
 static int json_digits(JsonScan *s) {
-  size_t i0 = s->i;
-  while (s->i < s->n && s->z[s->i] >= '0' && s->z[s->i] <= '9')
-    s->i++;
-  return s->i > i0;
+  const unsigned char *z = s->z;
+  size_t i = s->i;
+  while (i < s->n && z[i] >= '0' && z[i] <= '9')
+    i++;
+  if (i == s->i) return 0;
+  s->i = i;
+  return 1;
 }
 
 /* A number as RFC 8259 writes it: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -887,8 +899,7 @@ static int json_number(JsonScan *s) {
   return 1;
 }
 
-static int json_word(JsonScan *s, const char *zWord) {
-  size_t n = strlen(zWord);
+static int json_word(JsonScan *s, const char *zWord, size_t n) {
   if (s->n - s->i < n || memcmp(s->z + s->i, zWord, n) != 0) return 0;
   s->i += n;
   return 1;
@@ -902,11 +913,11 @@ static int json_value(JsonScan *s) {
   case '"':
     return json_string(s);
   case 't':
-    return json_word(s, "true");
+    return json_word(s, "true", 4);
   case 'f':
-    return json_word(s, "false");
+    return json_word(s, "false", 5);
   case 'n':
-    return json_word(s, "null");
+    return json_word(s, "null", 4);
   case '[':
   case '{': {
     unsigned char close = s->z[s->i] == '[' ? ']' : '}';

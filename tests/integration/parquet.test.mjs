@@ -231,6 +231,13 @@ test('errors name the column, the row and the value, and leave no file', async (
     `${dir}/`, { row_group_rows: 100, file_size_mb: 0.0001 });
   assert.match(err2, /dbx_parquet: the query failed: malformed JSON/);
   assert.deepEqual(await readdir(dir), []);
+  // with several columns, whichever thread converts which: the earliest
+  // row, and in it the first column
+  const bad = (col, row) => `CASE WHEN value = ${row} THEN 'x${col}' ELSE value END AS c${col}`;
+  const err3 = await writeFails('', `SELECT ${bad(0, 2500)}, ${bad(1, 2000)}, value AS c2, 'ok' AS c3, ${bad(4, 2000)} FROM generate_series(1, 3000)`,
+    `${dir}/`, { schema: 'c0 BIGINT, c1 BIGINT, c2 BIGINT, c3 STRING, c4 BIGINT' });
+  assert.match(err3, /column "c1" row 2000: BIGINT needs an integer: 'x1'/);
+  assert.deepEqual(await readdir(dir), []);
 });
 
 test('bad arguments and options are one-line errors naming what is wrong', async () => {
@@ -306,6 +313,26 @@ test('1 MB strings and int64/double extremes in many rows', async () => {
   });
   const [st] = await duckRows(`SELECT stats_min_value AS lo, stats_max_value AS hi FROM parquet_metadata('${file}') WHERE path_in_schema = 's'`);
   assert.ok(st.lo.length <= 64 && st.hi.length <= 64, 'long statistics are cut');
+
+  // values longer than the reading thread's blocks of bytes (1 MiB), among
+  // short ones, past the first 100 rows, in batches of either thread
+  const file2 = path.join(tmp, 'bigger.parquet');
+  const mb = (k) => `printf('%d', value) || substr(hex(zeroblob(${k * 524288})), 1, ${k * 1000000}) || printf('%d', value)`;
+  await write('', `SELECT value AS n, value * 2 AS m, CASE WHEN value % 97 = 0 THEN ${mb(3)} WHEN value % 61 = 0 THEN ${mb(1)} ELSE 'short ' || value END AS s FROM generate_series(1, 400)`, file2);
+  const got2 = await duckRows(`SELECT n, m, length(s) AS l, s[1:12] AS head, s[-6:] AS tail FROM '${file2}' ORDER BY n`);
+  assert.equal(got2.length, 400);
+  got2.forEach((r) => {
+    const n = Number(r.n);
+    assert.equal(r.m, r.n * 2n);
+    const k = n % 97 === 0 ? 3 : n % 61 === 0 ? 1 : 0;
+    if (k === 0) {
+      assert.equal(r.head, `short ${n}`.slice(0, 12), `row ${n}`);
+    } else {
+      assert.equal(r.l, BigInt(2 * String(n).length + k * 1000000), `row ${n}`);
+      assert.ok(r.head.startsWith(`${n}0`), `row ${n}`);
+      assert.ok(r.tail.endsWith(`0${n}`), `row ${n}`);
+    }
+  });
 });
 
 // ------------------------------------------------------------- property test

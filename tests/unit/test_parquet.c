@@ -278,15 +278,15 @@ static void types_and_schemas_parse(void **state) {
 */
 
 static DbxPqValue v_int(int64_t i) {
-  DbxPqValue v = {SQLITE_INTEGER, i, 0, NULL, 0};
+  DbxPqValue v = {.eType = SQLITE_INTEGER, .i = i};
   return v;
 }
 static DbxPqValue v_real(double r) {
-  DbxPqValue v = {SQLITE_FLOAT, 0, r, NULL, 0};
+  DbxPqValue v = {.eType = SQLITE_FLOAT, .r = r};
   return v;
 }
 static DbxPqValue v_text(const char *z) {
-  DbxPqValue v = {SQLITE_TEXT, 0, 0, z, (int)strlen(z)};
+  DbxPqValue v = {.eType = SQLITE_TEXT, .n = (int)strlen(z), .z = z};
   return v;
 }
 
@@ -346,7 +346,7 @@ static void conversions_of_numbers(void **state) {
   conv("BIGINT", v_real(1.5),
        "column \"c\" row 3: BIGINT takes no fraction: 1.5");
   {
-    DbxPqValue blob = {SQLITE_BLOB, 0, 0, "\x01", 1};
+    DbxPqValue blob = {.eType = SQLITE_BLOB, .n = 1, .z = "\x01"};
     conv("BIGINT", blob, "column \"c\" row 3: BIGINT takes no blob: X'01'");
   }
 
@@ -568,8 +568,8 @@ static void reals_as_text_repeat(void **state) {
 
 static void conversions_of_text(void **state) {
   DbxPqCell c;
-  DbxPqValue blob = {SQLITE_BLOB, 0, 0, "a\0b", 3};
-  DbxPqValue bad = {SQLITE_TEXT, 0, 0, "a\xFF\x01", 3};
+  DbxPqValue blob = {.eType = SQLITE_BLOB, .n = 3, .z = "a\0b"};
+  DbxPqValue bad = {.eType = SQLITE_TEXT, .n = 3, .z = "a\xFF\x01"};
   char aLong[200];
   (void)state;
   c = conv("STRING", v_text("h\xC3\xA9"), NULL);
@@ -613,7 +613,7 @@ static void conversions_of_text(void **state) {
 
   {
     DbxPqColumn col = {0};
-    DbxPqValue nul = {SQLITE_NULL, 0, 0, NULL, 0};
+    DbxPqValue nul = {.eType = SQLITE_NULL};
     DbxError err;
     DbxPqCell cell;
     dbx_error_clear(&err);
@@ -765,10 +765,10 @@ static void writer_renames_on_close_and_removes_on_abort(void **state) {
   char zPath[64], zTmp[80];
   DbxPqColumn aCol[2] = {{"id", DBX_PQ_BIGINT, 0, 0, 1},
                          {"name", DBX_PQ_STRING, 0, 0, 0}};
-  DbxPqValue aVal[2] = {{SQLITE_INTEGER, 1, 0, NULL, 0},
-                        {SQLITE_TEXT, 0, 0, "a", 1}};
-  DbxPqValue aBad[2] = {{SQLITE_TEXT, 0, 0, "x", 1},
-                        {SQLITE_NULL, 0, 0, NULL, 0}};
+  DbxPqValue aVal[2] = {{.eType = SQLITE_INTEGER, .i = 1},
+                        {.eType = SQLITE_TEXT, .n = 1, .z = "a"}};
+  DbxPqValue aBad[2] = {{.eType = SQLITE_TEXT, .n = 1, .z = "x"},
+                        {.eType = SQLITE_NULL}};
   DbxParquet *p;
   DbxPqReport rep;
   DbxError err;
