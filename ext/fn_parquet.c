@@ -252,6 +252,7 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 
 #define PQF_BATCH_ROWS  256
 #define PQF_BATCH_BYTES (4 << 20)
+#define PQF_AHEAD       4  /* rows: how far the writer prefetches */
 #define PQF_BATCHES     16 /* in a ring: slack for either thread's bursts */
 
 /* The bytes a batch keeps of SQLite's text and blobs, in blocks that
@@ -312,6 +313,14 @@ static int pqf_write_batch(PqfPipe *p, PqfBatch *b, DbxError *pErr) {
     for (r = 0; r < iBadRow; r++) {
       int k = i * PQF_BATCH_ROWS + r;
       DbxPqCell *c = &b->aCell[k];
+      if (r + PQF_AHEAD < nRow) {
+        /* the bytes of a value a few rows on, stored by the other thread:
+        ** on their way while these are converted */
+        const DbxPqValue *w = &b->aVal[k + PQF_AHEAD];
+        if (w->eType == SQLITE_TEXT || w->eType == SQLITE_BLOB) {
+          __builtin_prefetch(w->z);
+        }
+      }
       if (dbx_parquet_convert(pCol, &b->aVal[k], b->iRow0 + r, c, &err)) {
         iBadRow = r; /* the earliest so far; later columns only before */
         iBadCol = i;
@@ -444,6 +453,7 @@ static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol, int nCol,
   for (i = 0; i < b->nSplit; i++) {
     DbxPqCell *c = &b->aCell[i * PQF_BATCH_ROWS + r];
     DbxPqValue v;
+    if (r + 2 < PQF_BATCH_ROWS) __builtin_prefetch(c + 2, 1);
     pqf_value(sqlite3_column_value(pStmt, i), &v);
     rc = dbx_parquet_convert(&aCol[i], &v, iRow, c, pErr);
     if (rc) return rc;
@@ -456,6 +466,9 @@ static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol, int nCol,
   }
   for (; i < nCol; i++) {
     DbxPqValue *v = &b->aVal[i * PQF_BATCH_ROWS + r];
+    /* the line of this column a few rows on, last in the other thread's
+    ** cache: on its way while this row is read */
+    if ((r & 3) == 0) __builtin_prefetch(v + PQF_AHEAD, 1);
     pqf_value(sqlite3_column_value(pStmt, i), v);
     if ((v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0) {
       v->z = pqf_keep(&b->bytes, v->z, (size_t)v->n);
