@@ -296,6 +296,13 @@ typedef struct PqfPipe {
   DbxParquet *pW; /* borrowed */
 } PqfPipe;
 
+/* Whether the reading thread found text or blob v to be the value before
+** it in its column (and kept its bytes once). */
+static inline int pqf_repeat(const DbxPqValue *v) {
+  return (v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0 &&
+         v[-1].eType == v->eType && v[-1].n == v->n && v[-1].z == v->z;
+}
+
 /*
 ** Converts the writer's columns of batch b into its cells and appends its
 ** rows. A conversion error stops at the first failing value in row order:
@@ -320,6 +327,12 @@ static int pqf_write_batch(PqfPipe *p, PqfBatch *b, DbxError *pErr) {
         if (w->eType == SQLITE_TEXT || w->eType == SQLITE_BLOB) {
           __builtin_prefetch(w->z);
         }
+      }
+      if (r > 0 && pqf_repeat(&b->aVal[k])) {
+        /* the previous row's value: its cell */
+        *c = c[-1];
+        if (c[-1].z == c[-1].aScratch) c->z = c->aScratch;
+        continue;
       }
       if (dbx_parquet_convert(pCol, &b->aVal[k], b->iRow0 + r, c, &err)) {
         iBadRow = r; /* the earliest so far; later columns only before */
@@ -440,6 +453,12 @@ static void pqf_bytes_free(PqfBytes *p) {
   sqlite3_free(p->anBlock);
 }
 
+/* Whether text or blob v has the type and bytes of w. */
+static inline int pqf_same(const DbxPqValue *v, const DbxPqValue *w) {
+  return v->eType == w->eType && v->n == w->n &&
+         memcmp(v->z, w->z, (size_t)v->n) == 0;
+}
+
 /*
 ** Reads the current row of pStmt (row iRow, 1-based) into batch b:
 ** converts its first b->nSplit columns, keeps the values of the others,
@@ -471,6 +490,10 @@ static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol, int nCol,
     if ((r & 3) == 0) __builtin_prefetch(v + PQF_AHEAD, 1);
     pqf_value(sqlite3_column_value(pStmt, i), v);
     if ((v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0) {
+      if (r > 0 && pqf_same(v, v - 1)) {
+        v->z = v[-1].z; /* the previous row's, kept already */
+        continue;
+      }
       v->z = pqf_keep(&b->bytes, v->z, (size_t)v->n);
       if (v->z == NULL) goto nomem;
     }

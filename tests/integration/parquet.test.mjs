@@ -303,6 +303,38 @@ test('0 rows, 1 row, row groups, files, a dictionary overflowing to PLAIN, deter
   assert.ok((await readFile(a)).equals(await readFile(b)));
 });
 
+test('a value repeated in the rows after it converts like the first', async () => {
+  // runs of 7 equal texts and blobs for every conversion from text, across
+  // batches and past the first 100 rows: the repeats share the first's bytes
+  const file = path.join(tmp, 'runs.parquet');
+  const k = 'value / 7';
+  await write('', `SELECT value AS n,
+      printf('%d.%02d', ${k}, ${k} % 100) || '0000000000000000000000000000' AS d,
+      printf('2024-01-01 00:00:%02d.%06d', ${k} % 60, ${k}) AS t,
+      'text ' || (${k}) AS s,
+      CASE WHEN (${k}) % 2 = 0 THEN 'true' ELSE 'false' END AS b,
+      '{"k":' || (${k}) || '}' AS j,
+      CAST('blob' || (${k}) AS BLOB) AS x
+    FROM generate_series(1, 2000)`, file,
+  { schema: 'n BIGINT, d DECIMAL(38,2), t TIMESTAMP_NTZ, s STRING, b BOOLEAN, j VARIANT, x BINARY' });
+  const got = await duckRows(`SELECT n, CAST(d AS VARCHAR) AS d, epoch_us(t) AS t, s, b, j, decode(x) AS x FROM '${file}' ORDER BY n`);
+  assert.equal(got.length, 2000);
+  got.forEach((r) => {
+    const v = Math.floor(Number(r.n) / 7);
+    const where = `row ${r.n}`;
+    assert.equal(r.d, `${v}.${String(v % 100).padStart(2, '0')}`, where);
+    assert.equal(r.t, BigInt(1704067200 + (v % 60)) * 1000000n + BigInt(v), where);
+    assert.equal(r.s, `text ${v}`, where);
+    assert.equal(r.b, v % 2 === 0, where);
+    assert.equal(r.j, `{"k":${v}}`, where);
+    assert.equal(r.x, `blob${v}`, where);
+  });
+  // a bad value repeated: the first of its run is the one named
+  const err = await writeFails('', "SELECT CASE WHEN value BETWEEN 1500 AND 1510 THEN 'x' ELSE value END AS v FROM generate_series(1, 2000)",
+    path.join(tmp, 'runs-bad.parquet'), { schema: 'v BIGINT' });
+  assert.match(err, /row 1500: BIGINT needs an integer: 'x'/);
+});
+
 test('1 MB strings and int64/double extremes in many rows', async () => {
   const file = path.join(tmp, 'big.parquet');
   await write('', "SELECT value AS n, CASE WHEN value % 3 = 0 THEN NULL ELSE printf('%d', value) || substr(hex(zeroblob(524288)), 1, 1000000) END AS s FROM generate_series(1, 12)", file);
