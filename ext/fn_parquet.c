@@ -250,15 +250,19 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 ** one reported, whichever thread found it.
 */
 
-#define PQF_BATCH_ROWS  256
-#define PQF_BATCH_BYTES (4 << 20)
-#define PQF_AHEAD       4  /* rows: how far the writer prefetches */
-#define PQF_BATCHES     16 /* in a ring: slack for either thread's bursts */
+/* A batch holds up to 256 rows, fewer for more than 64 columns (about
+** 16384 values), and stops at PQF_BATCH_BYTES of text and blobs: with
+** PQF_BATCHES of them, memory stays bounded however wide the rows. */
+#define PQF_BATCH_ROWS   256
+#define PQF_BATCH_VALUES 16384
+#define PQF_BATCH_BYTES  (1 << 20)
+#define PQF_AHEAD        4  /* rows: how far the writer prefetches */
+#define PQF_BATCHES      16 /* in a ring: slack for either thread's bursts */
 
 /* The bytes a batch keeps of SQLite's text and blobs, in blocks that
 ** never move once written, so that nothing pointing into them has to
 ** follow; emptied for the next batch, the blocks kept. */
-#define PQF_BLOCK ((size_t)1 << 20)
+#define PQF_BLOCK ((size_t)256 << 10)
 
 typedef struct PqfBytes {
   char **azBlock;  /* owned: nBlock blocks */
@@ -270,12 +274,13 @@ typedef struct PqfBytes {
 } PqfBytes;
 
 /* Rows read by the reading thread, stored column after column: row r of
-** column i at [i * PQF_BATCH_ROWS + r]. The values of the writer's
+** column i at [i * nStride + r]. The values of the writer's
 ** columns (aVal, from nSplit on) and the cells of the reader's (aCell,
 ** before nSplit) point into bytes when their bytes were SQLite's. */
 typedef struct PqfBatch {
-  DbxPqValue *aVal; /* owned; nCol columns of PQF_BATCH_ROWS values */
-  DbxPqCell *aCell; /* owned; nCol columns of PQF_BATCH_ROWS cells */
+  DbxPqValue *aVal; /* owned; nCol columns of nStride values */
+  DbxPqCell *aCell; /* owned; nCol columns of nStride cells */
+  int nStride;      /* the rows it holds at most */
   PqfBytes bytes;   /* the bytes of those values and cells */
   int nRow;
   int nSplit;    /* columns converted by the reading thread */
@@ -318,7 +323,7 @@ static int pqf_write_batch(PqfPipe *p, PqfBatch *b, DbxError *pErr) {
   for (i = b->nSplit; i < nCol; i++) {
     const DbxPqColumn *pCol = &p->aCol[i];
     for (r = 0; r < iBadRow; r++) {
-      int k = i * PQF_BATCH_ROWS + r;
+      int k = i * b->nStride + r;
       DbxPqCell *c = &b->aCell[k];
       if (r + PQF_AHEAD < nRow) {
         /* the bytes of a value a few rows on, stored by the other thread:
@@ -343,10 +348,10 @@ static int pqf_write_batch(PqfPipe *p, PqfBatch *b, DbxError *pErr) {
       /* a cell pointing into its own aScratch stays valid where it is */
     }
   }
-  rc = dbx_parquet_append_rows(p->pW, b->aCell, iBadRow, PQF_BATCH_ROWS, pErr);
+  rc = dbx_parquet_append_rows(p->pW, b->aCell, iBadRow, b->nStride, pErr);
   if (rc == SQLITE_OK && iBadCol >= 0) {
     DbxPqCell cell;
-    int k = iBadCol * PQF_BATCH_ROWS + iBadRow;
+    int k = iBadCol * b->nStride + iBadRow;
     /* again, for the message */
     rc = dbx_parquet_convert(&p->aCol[iBadCol], &b->aVal[k], b->iRow0 + iBadRow,
                              &cell, pErr);
@@ -470,9 +475,9 @@ static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol, int nCol,
                         int64_t iRow, PqfBatch *b, DbxError *pErr) {
   int i, r = b->nRow, rc;
   for (i = 0; i < b->nSplit; i++) {
-    DbxPqCell *c = &b->aCell[i * PQF_BATCH_ROWS + r];
+    DbxPqCell *c = &b->aCell[i * b->nStride + r];
     DbxPqValue v;
-    if (r + 2 < PQF_BATCH_ROWS) __builtin_prefetch(c + 2, 1);
+    if (r + 2 < b->nStride) __builtin_prefetch(c + 2, 1);
     pqf_value(sqlite3_column_value(pStmt, i), &v);
     rc = dbx_parquet_convert(&aCol[i], &v, iRow, c, pErr);
     if (rc) return rc;
@@ -484,7 +489,7 @@ static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol, int nCol,
     }
   }
   for (; i < nCol; i++) {
-    DbxPqValue *v = &b->aVal[i * PQF_BATCH_ROWS + r];
+    DbxPqValue *v = &b->aVal[i * b->nStride + r];
     /* the line of this column a few rows on, last in the other thread's
     ** cache: on its way while this row is read */
     if ((r & 3) == 0) __builtin_prefetch(v + PQF_AHEAD, 1);
@@ -520,15 +525,19 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
   int64_t iRow = dbx_parquet_rows(pW);
   int rcStep = SQLITE_ROW, rc = SQLITE_OK, k = 0, i, bCv, bOk;
   int nSplit = (nCol + 1) / 2;
+  int nStride = PQF_BATCH_VALUES / nCol;
+  if (nStride > PQF_BATCH_ROWS) nStride = PQF_BATCH_ROWS;
+  if (nStride < 8) nStride = 8;
   memset(&pipe, 0, sizeof(pipe));
   pipe.nCol = nCol;
   pipe.aCol = aCol;
   pipe.pW = pW;
   for (i = 0; i < PQF_BATCHES; i++) {
+    pipe.a[i].nStride = nStride;
     pipe.a[i].aCell =
-        sqlite3_malloc64(sizeof(DbxPqCell) * PQF_BATCH_ROWS * (uint64_t)nCol);
+        sqlite3_malloc64(sizeof(DbxPqCell) * (uint64_t)nStride * nCol);
     pipe.a[i].aVal =
-        sqlite3_malloc64(sizeof(DbxPqValue) * PQF_BATCH_ROWS * (uint64_t)nCol);
+        sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nStride * nCol);
   }
   aTmp = sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nCol);
   bOk = aTmp != NULL;
@@ -575,7 +584,7 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
     pqf_bytes_empty(&b->bytes);
     b->nSplit = nSplit;
     b->iRow0 = iRow + 1;
-    while (rc == SQLITE_OK && b->nRow < PQF_BATCH_ROWS &&
+    while (rc == SQLITE_OK && b->nRow < b->nStride &&
            b->bytes.nKept < PQF_BATCH_BYTES &&
            (rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
       rc = pqf_read_row(pStmt, aCol, nCol, ++iRow, b, pErr);

@@ -335,6 +335,14 @@ test('a value repeated in the rows after it converts like the first', async () =
   assert.match(err, /row 1500: BIGINT needs an integer: 'x'/);
 });
 
+test('300 columns: batches of fewer rows, every value in its place', async () => {
+  const file = path.join(tmp, 'wide.parquet');
+  const cols = Array.from({ length: 300 }, (_, c) => (c % 2 ? `value * ${c} AS c${c}` : `'v' || value || '_' || ${c} AS c${c}`));
+  await write('', `SELECT ${cols.join(', ')} FROM generate_series(1, 700)`, file);
+  const [bad] = await duckRows(`SELECT count(*) AS n, sum(CASE WHEN c1 = c1 // 1 AND c299 = c1 * 299 AND c298 = 'v' || (c1) || '_298' AND c0 = 'v' || (c1) || '_0' THEN 0 ELSE 1 END) AS wrong, sum(c1) AS s FROM '${file}'`);
+  assert.deepEqual(bad, { n: 700n, wrong: 0n, s: 245350n });
+});
+
 test('1 MB strings and int64/double extremes in many rows', async () => {
   const file = path.join(tmp, 'big.parquet');
   await write('', "SELECT value AS n, CASE WHEN value % 3 = 0 THEN NULL ELSE printf('%d', value) || substr(hex(zeroblob(524288)), 1, 1000000) END AS s FROM generate_series(1, 12)", file);
