@@ -461,7 +461,8 @@ static void pqf_bytes_free(PqfBytes *p) {
 /* Whether text or blob v has the type and bytes of w. */
 static inline int pqf_same(const DbxPqValue *v, const DbxPqValue *w) {
   return v->eType == w->eType && v->n == w->n &&
-         memcmp(v->z, w->z, (size_t)v->n) == 0;
+         dbx_parquet_same((const unsigned char *)v->z,
+                          (const unsigned char *)w->z, (size_t)v->n);
 }
 
 /*
@@ -489,19 +490,21 @@ static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol, int nCol,
     }
   }
   for (; i < nCol; i++) {
-    DbxPqValue *v = &b->aVal[i * b->nStride + r];
+    DbxPqValue *v = &b->aVal[i * b->nStride + r], x;
     /* the line of this column a few rows on, last in the other thread's
     ** cache: on its way while this row is read */
     if ((r & 3) == 0) __builtin_prefetch(v + PQF_AHEAD, 1);
-    pqf_value(sqlite3_column_value(pStmt, i), v);
-    if ((v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0) {
-      if (r > 0 && pqf_same(v, v - 1)) {
-        v->z = v[-1].z; /* the previous row's, kept already */
-        continue;
+    /* read into x and stored once: v is not read back (a load of what
+    ** was just stored in parts stalls) */
+    pqf_value(sqlite3_column_value(pStmt, i), &x);
+    if ((x.eType == SQLITE_TEXT || x.eType == SQLITE_BLOB) && x.n > 0) {
+      if (r > 0 && pqf_same(&x, v - 1)) {
+        x.z = v[-1].z; /* the previous row's, kept already */
+      } else if ((x.z = pqf_keep(&b->bytes, x.z, (size_t)x.n)) == NULL) {
+        goto nomem;
       }
-      v->z = pqf_keep(&b->bytes, v->z, (size_t)v->n);
-      if (v->z == NULL) goto nomem;
     }
+    *v = x;
   }
   b->nRow++;
   return SQLITE_OK;

@@ -275,27 +275,6 @@ static inline uint64_t pq_hash(const unsigned char *z, size_t n) {
   return h ^ (h >> 33);
 }
 
-/* Whether the n bytes at a and b are the same: short values (most
-** dictionary entries) word by word, without a call. */
-static inline int pq_same(const unsigned char *a, const unsigned char *b,
-                          size_t n) {
-  uint64_t x, y;
-  if (n > 32) return memcmp(a, b, n) == 0;
-  while (n >= 8) {
-    memcpy(&x, a, 8);
-    memcpy(&y, b, 8);
-    if (x != y) return 0;
-    a += 8;
-    b += 8;
-    n -= 8;
-  }
-  while (n > 0) {
-    if (*a++ != *b++) return 0;
-    n--;
-  }
-  return 1;
-}
-
 /* The value bytes of entry k (nWidth 0: a byte array). */
 static const unsigned char *dict_entry(const PqDict *d, uint32_t k, int nWidth,
                                        size_t *pn) {
@@ -343,7 +322,7 @@ static int dict_find(PqDict *d, int nWidth, const unsigned char *z, size_t n,
   if (d->iLast) {
     size_t nE;
     const unsigned char *zE = dict_entry(d, d->iLast - 1, nWidth, &nE);
-    if (nE == n && pq_same(zE, z, n)) {
+    if (nE == n && dbx_parquet_same(zE, z, n)) {
       *piEntry = d->iLast - 1;
       return SQLITE_OK;
     }
@@ -355,7 +334,7 @@ static int dict_find(PqDict *d, int nWidth, const unsigned char *z, size_t n,
   while (d->aSlot[h]) {
     size_t nE;
     const unsigned char *zE = dict_entry(d, d->aSlot[h] - 1, nWidth, &nE);
-    if (nE == n && pq_same(zE, z, n)) {
+    if (nE == n && dbx_parquet_same(zE, z, n)) {
       *piEntry = d->aSlot[h] - 1;
       d->iLast = d->aSlot[h];
       return SQLITE_OK;

@@ -137,6 +137,27 @@ typedef struct DbxPqCell {
 int dbx_parquet_convert(const DbxPqColumn *pCol, const DbxPqValue *pVal,
                         int64_t iRow, DbxPqCell *pCell, DbxError *pErr);
 
+/* Whether the n bytes at a and b are the same: short values (most
+** dictionary entries, most repeated texts) word by word, without a call. */
+static inline int dbx_parquet_same(const unsigned char *a,
+                                   const unsigned char *b, size_t n) {
+  uint64_t x, y;
+  if (n > 32) return memcmp(a, b, n) == 0;
+  while (n >= 8) {
+    memcpy(&x, a, 8);
+    memcpy(&y, b, 8);
+    if (x != y) return 0;
+    a += 8;
+    b += 8;
+    n -= 8;
+  }
+  while (n > 0) {
+    if (*a++ != *b++) return 0;
+    n--;
+  }
+  return 1;
+}
+
 /* Whether the n bytes at z are valid UTF-8 (no overlongs, surrogates or
 ** code points past U+10FFFF; NUL bytes are valid). */
 int dbx_parquet_utf8_valid(const unsigned char *z, size_t n);
