@@ -134,6 +134,8 @@ static const struct {
     {"dbx_warehouse_grant", -1, DBX_FN_NETWORK, 1, dbx_fn_warehouse_grant},
     /* DIRECTONLY because it writes files; no network */
     {"dbx_parquet", -1, DBX_FN_NETWORK, 0, dbx_fn_parquet},
+    /* how dbx_parquet() reads rows; refuses any other caller */
+    {"dbx_parquet_row", -1, DBX_FN_NETWORK, 0, dbx_fn_parquet_row},
     /* workload identity federation: the policy is text; the keys are
     ** files (DIRECTONLY; no network) */
     {"dbx_federation_policy", 3, DBX_FN_PURE, 0, dbx_fn_federation_policy},

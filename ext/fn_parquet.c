@@ -466,20 +466,20 @@ static inline int pqf_same(const DbxPqValue *v, const DbxPqValue *w) {
 }
 
 /*
-** Reads the current row of pStmt (row iRow, 1-based) into batch b:
-** converts its first b->nSplit columns, keeps the values of the others,
-** copying the bytes that are SQLite's. Each value is read straight into
-** its place in the batch. Returns SQLITE_OK or an error in pErr: a
-** conversion's (the row is left out), or out of memory.
+** Reads row iRow (1-based), whose values are apVal (nCol of them, valid
+** until the next step), into batch b: converts its first b->nSplit
+** columns, keeps the values of the others, copying the bytes that are
+** SQLite's. Returns SQLITE_OK or an error in pErr: a conversion's (the row
+** is left out), or out of memory.
 */
-static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol, int nCol,
-                        int64_t iRow, PqfBatch *b, DbxError *pErr) {
+static int pqf_read_row(sqlite3_value **apVal, const DbxPqColumn *aCol,
+                        int nCol, int64_t iRow, PqfBatch *b, DbxError *pErr) {
   int i, r = b->nRow, rc;
   for (i = 0; i < b->nSplit; i++) {
     DbxPqCell *c = &b->aCell[i * b->nStride + r];
     DbxPqValue v;
     if (r + 2 < b->nStride) __builtin_prefetch(c + 2, 1);
-    pqf_value(sqlite3_column_value(pStmt, i), &v);
+    pqf_value(apVal[i], &v);
     rc = dbx_parquet_convert(&aCol[i], &v, iRow, c, pErr);
     if (rc) return rc;
     if (c->n > 0 && !c->bNull && pqf_is_bytes(&aCol[i]) &&
@@ -496,7 +496,7 @@ static int pqf_read_row(sqlite3_stmt *pStmt, const DbxPqColumn *aCol, int nCol,
     if ((r & 3) == 0) __builtin_prefetch(v + PQF_AHEAD, 1);
     /* read into x and stored once: v is not read back (a load of what
     ** was just stored in parts stalls) */
-    pqf_value(sqlite3_column_value(pStmt, i), &x);
+    pqf_value(apVal[i], &x);
     if ((x.eType == SQLITE_TEXT || x.eType == SQLITE_BLOB) && x.n > 0) {
       if (r > 0 && pqf_same(&x, v - 1)) {
         x.z = v[-1].z; /* the previous row's, kept already */
@@ -512,6 +512,123 @@ nomem:
   return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
 }
 
+/* ---------------------------------------------------------------------
+** The rows as a function's arguments. sqlite3_column_value() takes the
+** connection's mutex on every call; a function's arguments come all at
+** once. So the reading thread runs the query as
+**
+**   WITH "dbx_parquet rows"(c0, .., cN) AS (<query>)
+**   SELECT dbx_parquet_row(?1, c0, .., cN) FROM "dbx_parquet rows"
+**
+** with ?1 bound to its state (sqlite3_bind_pointer: no SQL can forge it),
+** each call storing its row in the batch being filled. SQLite keeps the
+** rows in the query's order (an outer query of one source and no ORDER
+** BY of its own reads them as they come). When the query was already
+** stepped, has parameters of its own, has more columns than a function
+** takes, or does not fit in a WITH (PRAGMA, EXPLAIN), its rows are read
+** with sqlite3_column_value().
+*/
+
+#define PQF_ROW_POINTER "dbx_parquet_row"
+
+/* Where the rows come from, and the state dbx_parquet_row() fills. */
+typedef struct PqfSource {
+  sqlite3 *db;
+  sqlite3_stmt *pStmt;     /* borrowed: the query */
+  sqlite3_stmt *pRows;     /* owned: the query through dbx_parquet_row() */
+  sqlite3_value **apVal;   /* owned: nCol values of pStmt's current row */
+  const DbxPqColumn *aCol; /* borrowed */
+  int nCol;
+  PqfBatch *b;  /* the batch being filled */
+  int64_t iRow; /* the number of the row being read */
+  int rc;       /* dbx_parquet_row()'s error, in err */
+  DbxError err;
+} PqfSource;
+
+void dbx_fn_parquet_row(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
+  PqfSource *p =
+      argc > 0 ? sqlite3_value_pointer(argv[0], PQF_ROW_POINTER) : NULL;
+  if (p == NULL || argc - 1 != p->nCol) {
+    sqlite3_result_error(ctx,
+                         "dbx_parquet_row() only serves dbx_parquet(): call "
+                         "that instead",
+                         -1);
+    return;
+  }
+  p->rc = pqf_read_row(argv + 1, p->aCol, p->nCol, p->iRow, p->b, &p->err);
+  if (p->rc) sqlite3_result_error_code(ctx, p->rc);
+}
+
+/* Prepares p->pRows when the query allows it (see above); leaves it NULL
+** otherwise. Returns SQLITE_OK or SQLITE_NOMEM. */
+static int pqf_rows_prepare(PqfSource *p) {
+  const char *zSql = sqlite3_sql(p->pStmt), *zTail = NULL;
+  size_t nSql;
+  DbxBuf b = {0};
+  int i;
+  if (zSql == NULL || sqlite3_bind_parameter_count(p->pStmt) > 0 ||
+      p->nCol + 1 > sqlite3_limit(p->db, SQLITE_LIMIT_FUNCTION_ARG, -1)) {
+    return SQLITE_OK;
+  }
+  nSql = strlen(zSql);
+  while (nSql > 0 && (zSql[nSql - 1] == ';' || zSql[nSql - 1] == ' ' ||
+                      zSql[nSql - 1] == '\t' || zSql[nSql - 1] == '\n' ||
+                      zSql[nSql - 1] == '\r')) {
+    nSql--;
+  }
+  dbx_buf_appendf(&b, "WITH \"dbx_parquet rows\"(");
+  for (i = 0; i < p->nCol; i++)
+    dbx_buf_appendf(&b, "%sc%d", i ? "," : "", i);
+  /* the query on lines of its own: a comment at its end ends there */
+  dbx_buf_appendf(&b, ") AS (\n%.*s\n) SELECT dbx_parquet_row(?1", (int)nSql,
+                  zSql);
+  for (i = 0; i < p->nCol; i++)
+    dbx_buf_appendf(&b, ",c%d", i);
+  dbx_buf_appendf(&b, ") FROM \"dbx_parquet rows\"");
+  if (b.rc) {
+    dbx_buf_free(&b);
+    return SQLITE_NOMEM;
+  }
+  if (sqlite3_prepare_v2(p->db, b.z, (int)b.n, &p->pRows, &zTail) !=
+          SQLITE_OK ||
+      p->pRows == NULL || zTail != b.z + b.n ||
+      sqlite3_column_count(p->pRows) != 1 || !sqlite3_stmt_readonly(p->pRows) ||
+      sqlite3_bind_pointer(p->pRows, 1, p, PQF_ROW_POINTER, NULL) !=
+          SQLITE_OK) {
+    sqlite3_finalize(p->pRows);
+    p->pRows = NULL;
+  }
+  dbx_buf_free(&b);
+  return SQLITE_OK;
+}
+
+/* Reads the next row into batch b as row iRow (1-based). Returns
+** SQLITE_ROW, SQLITE_DONE or an error in pErr: the query's, or the row's
+** (a conversion's, out of memory: the row is left out). */
+static int pqf_next_row(PqfSource *p, PqfBatch *b, int64_t iRow,
+                        DbxError *pErr) {
+  int rc, i;
+  if (p->pRows) {
+    p->b = b;
+    p->iRow = iRow;
+    p->rc = SQLITE_OK;
+    rc = sqlite3_step(p->pRows);
+    if (p->rc) {
+      *pErr = p->err;
+      return p->rc;
+    }
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE) return rc;
+    return dbx_error_set(pErr, rc, "dbx_parquet: the query failed: %s",
+                         sqlite3_errmsg(p->db));
+  }
+  rc = pqf_step(p->db, p->pStmt, pErr);
+  if (rc != SQLITE_ROW) return rc;
+  for (i = 0; i < p->nCol; i++)
+    p->apVal[i] = sqlite3_column_value(p->pStmt, i);
+  rc = pqf_read_row(p->apVal, p->aCol, p->nCol, iRow, b, pErr);
+  return rc ? rc : SQLITE_ROW;
+}
+
 /*
 ** Writes every remaining row of pStmt, whose columns are aCol, with pW:
 ** one thread reads while another encodes and writes, both converting
@@ -519,10 +636,11 @@ nomem:
 ** SQLITE_OK or the first error in pErr: the writer's (about earlier
 ** rows), else the reader's conversion's, else the query's.
 */
-static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
+static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int bFresh,
                         const DbxPqColumn *aCol, int nCol, DbxParquet *pW,
                         DbxError *pErr) {
   PqfPipe pipe;
+  PqfSource src;
   pthread_t tid;
   DbxPqValue *aTmp;
   int64_t iRow = dbx_parquet_rows(pW);
@@ -532,6 +650,12 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
   if (nStride > PQF_BATCH_ROWS) nStride = PQF_BATCH_ROWS;
   if (nStride < 8) nStride = 8;
   memset(&pipe, 0, sizeof(pipe));
+  memset(&src, 0, sizeof(src));
+  src.db = db;
+  src.pStmt = pStmt;
+  src.aCol = aCol;
+  src.nCol = nCol;
+  src.apVal = sqlite3_malloc64(sizeof(sqlite3_value *) * (uint64_t)nCol);
   pipe.nCol = nCol;
   pipe.aCol = aCol;
   pipe.pW = pW;
@@ -543,7 +667,7 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
         sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nStride * nCol);
   }
   aTmp = sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nCol);
-  bOk = aTmp != NULL;
+  bOk = aTmp != NULL && src.apVal != NULL;
   for (i = 0; i < PQF_BATCHES; i++) {
     bOk = bOk && pipe.a[i].aCell != NULL && pipe.a[i].aVal != NULL;
   }
@@ -556,7 +680,7 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
   bCv = pthread_cond_init(&pipe.cv, NULL) == 0;
   if (!sqlite3_threadsafe() || !bCv ||
       pthread_create(&tid, NULL, pqf_writer, &pipe) != 0) {
-    /* no second thread: one row at a time, here */
+    /* no second thread: one row at a time, here, as SQLite gives them */
     while ((rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
       pqf_row(pStmt, nCol, aTmp);
       rc = dbx_parquet_append(pW, aTmp, pErr);
@@ -567,6 +691,8 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
     pthread_mutex_destroy(&pipe.mu);
     goto done;
   }
+  if (bFresh) rc = pqf_rows_prepare(&src);
+  if (rc) dbx_error_set(pErr, rc, "out of memory");
   while (rcStep == SQLITE_ROW && rc == SQLITE_OK) {
     PqfBatch *b = &pipe.a[k];
     pthread_mutex_lock(&pipe.mu);
@@ -587,11 +713,11 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
     pqf_bytes_empty(&b->bytes);
     b->nSplit = nSplit;
     b->iRow0 = iRow + 1;
-    while (rc == SQLITE_OK && b->nRow < b->nStride &&
-           b->bytes.nKept < PQF_BATCH_BYTES &&
-           (rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
-      rc = pqf_read_row(pStmt, aCol, nCol, ++iRow, b, pErr);
+    while (b->nRow < b->nStride && b->bytes.nKept < PQF_BATCH_BYTES &&
+           (rcStep = pqf_next_row(&src, b, iRow + 1, pErr)) == SQLITE_ROW) {
+      iRow++;
     }
+    if (rcStep != SQLITE_ROW && rcStep != SQLITE_DONE) rc = rcStep;
     /* the rows read before an error are written all the same: an error
     ** of the writer's about them comes first */
     if (b->nRow) {
@@ -616,6 +742,8 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
     rc = rcStep;
   }
 done:
+  sqlite3_finalize(src.pRows);
+  sqlite3_free(src.apVal);
   for (i = 0; i < PQF_BATCHES; i++) {
     sqlite3_free(pipe.a[i].aCell);
     sqlite3_free(pipe.a[i].aVal);
@@ -751,7 +879,7 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
   }
   /* then the rest of the rows, straight from the statement */
   if (rc == SQLITE_OK && (nSaved == PQF_LOOKAHEAD || apSaved == NULL)) {
-    rc = pqf_pipe_run(db, pStmt, aCol, nCol, pW, pErr);
+    rc = pqf_pipe_run(db, pStmt, apSaved == NULL, aCol, nCol, pW, pErr);
   }
   if (rc == SQLITE_OK) {
     rc = dbx_parquet_close(pW, pReport, pErr);

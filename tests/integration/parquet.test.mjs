@@ -335,6 +335,43 @@ test('a value repeated in the rows after it converts like the first', async () =
   assert.match(err, /row 1500: BIGINT needs an integer: 'x'/);
 });
 
+test('the rows in the query\'s order, whatever shape the query has', async () => {
+  // most queries are read through dbx_parquet_row(), the rest row by row;
+  // either way every row, in the order the query gives them
+  // (with a schema: no rows read ahead to type the columns, which would
+  // leave the query half read and so read row by row)
+  const order = async (setup, query, expected, options = { schema: 'v BIGINT' }) => {
+    const file = path.join(tmp, 'order.parquet');
+    const rep = await write(setup, query, file, options);
+    assert.equal(rep.rows, expected.length, query);
+    const got = await duckRows(`SELECT v FROM read_parquet('${file}', file_row_number = true) ORDER BY file_row_number`);
+    assert.deepEqual(got.map((r) => Number(r.v)), expected, query);
+  };
+  const down = Array.from({ length: 3000 }, (_, i) => 3000 - i);
+  await order('', 'SELECT value AS v FROM generate_series(1, 3000) ORDER BY value DESC', down);
+  await order('', 'SELECT value AS v FROM generate_series(1, 3000) ORDER BY value DESC; ;\n', down);
+  await order('', 'SELECT value AS v FROM generate_series(1, 3000) ORDER BY value DESC -- a comment at the end', down);
+  await order('', 'WITH t(v) AS (SELECT value FROM generate_series(1, 3000)) SELECT v FROM t ORDER BY v DESC', down);
+  await order('', 'SELECT value AS v FROM generate_series(1, 2000) UNION ALL SELECT value FROM generate_series(1, 1000) ORDER BY 1 DESC LIMIT 5', [2000, 1999, 1998, 1997, 1996]);
+  await order('', 'VALUES (3), (1), (2)', [3, 1, 2]);
+  await order('', 'SELECT v FROM (SELECT value AS v, row_number() OVER (ORDER BY value DESC) AS k FROM generate_series(1, 300)) ORDER BY k', down.slice(2700));
+  // a PRAGMA does not fit in a WITH: read row by row
+  await order('CREATE TABLE p(a, b, c);', 'SELECT cid AS v FROM pragma_table_info(\'p\')', [0, 1, 2]);
+  await order('CREATE TABLE p(a, b, c);', 'PRAGMA table_info(p)', [0, 1, 2].map(() => 0).map((_, i) => i), { schema: 'v BIGINT, name STRING, type STRING, nn BIGINT, dflt STRING, pk BIGINT' });
+  // a table named like the query's own WITH: read row by row, all the same
+  await order('CREATE TABLE "dbx_parquet rows"(v); INSERT INTO "dbx_parquet rows" SELECT value FROM generate_series(1, 500);',
+    'SELECT v FROM "dbx_parquet rows" ORDER BY v DESC', down.slice(2500));
+  // a query with parameters of its own is read row by row: its ?1 stays
+  // its own (unbound: NULL), not the one the WITH form binds
+  await order('', 'SELECT value AS v FROM generate_series(1, 10) WHERE ?1 IS NULL', Array.from({ length: 10 }, (_, i) => i + 1));
+  // dbx_parquet_row() serves dbx_parquet() only
+  const r = await runShell("SELECT dbx_parquet_row(1, 2);");
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /dbx_parquet_row\(\) only serves dbx_parquet\(\): call that instead/);
+  const r2 = await runShell("SELECT dbx_parquet_row(NULL);");
+  assert.match(r2.stderr, /only serves dbx_parquet/);
+});
+
 test('300 columns: batches of fewer rows, every value in its place', async () => {
   const file = path.join(tmp, 'wide.parquet');
   const cols = Array.from({ length: 300 }, (_, c) => (c % 2 ? `value * ${c} AS c${c}` : `'v' || value || '_' || ${c} AS c${c}`));

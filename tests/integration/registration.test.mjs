@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import { runShell, parseResultSets } from './harness.mjs';
 
-const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh', 'dbx_volume_put', 'dbx_volume_get', 'dbx_volume_rm', 'dbx_volume_mkdir', 'dbx_parquet', 'dbx_export', 'dbx_sync', 'dbx_grants_sql', 'dbx_revoke_sql', 'dbx_federation_policy', 'dbx_jwks', 'dbx_keygen', 'dbx_grants_apply', 'dbx_warehouse_grant'];
+const FUNCTIONS = ['dbx_version', 'dbx_exec', 'dbx_config', 'dbx_refresh', 'dbx_volume_put', 'dbx_volume_get', 'dbx_volume_rm', 'dbx_volume_mkdir', 'dbx_parquet', 'dbx_parquet_row', 'dbx_export', 'dbx_sync', 'dbx_grants_sql', 'dbx_revoke_sql', 'dbx_federation_policy', 'dbx_jwks', 'dbx_keygen', 'dbx_grants_apply', 'dbx_warehouse_grant'];
 const MODULES = ['databricks', 'dbx_query', 'dbx_statements', 'dbx_catalogs', 'dbx_schemas', 'dbx_tables', 'dbx_volumes', 'dbx_volume_ls', 'dbx_models', 'dbx_check'];
 
 const LIST = `SELECT DISTINCT name FROM pragma_function_list ORDER BY 1;
@@ -57,6 +57,7 @@ test('each function is registered with its arity and flags', async () => {
     { name: 'dbx_jwks', narg: -1, flags: DIRECTONLY },
     { name: 'dbx_keygen', narg: -1, flags: DIRECTONLY },
     { name: 'dbx_parquet', narg: -1, flags: DIRECTONLY }, // it writes files
+    { name: 'dbx_parquet_row', narg: -1, flags: DIRECTONLY }, // dbx_parquet()'s own
     { name: 'dbx_refresh', narg: 1, flags: DIRECTONLY },
     { name: 'dbx_revoke_sql', narg: 2, flags: DIRECTONLY },
     { name: 'dbx_revoke_sql', narg: 3, flags: DETERMINISTIC | INNOCUOUS },
