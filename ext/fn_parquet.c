@@ -247,7 +247,9 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 ** thread had to wait for the other, towards the side that waited, so
 ** that both stay busy. Conversion does not depend on the thread, so the
 ** file does not depend on nSplit; the first error in row order is the
-** one reported, whichever thread found it.
+** one reported, whichever thread found it. A text or blob equal to the
+** one before it in its column (event rows repeat many) is kept once and
+** converted once.
 */
 
 /* A batch holds up to 256 rows, fewer for more than 64 columns (about
