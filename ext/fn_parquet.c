@@ -614,14 +614,12 @@ static int pqf_next_row(PqfSource *p, PqfBatch *b, int64_t iRow,
     p->b = b;
     p->iRow = iRow;
     p->rc = SQLITE_OK;
-    rc = sqlite3_step(p->pRows);
+    rc = pqf_step(p->db, p->pRows, pErr);
     if (p->rc) {
-      *pErr = p->err;
+      *pErr = p->err; /* the row's error, not the statement's */
       return p->rc;
     }
-    if (rc == SQLITE_ROW || rc == SQLITE_DONE) return rc;
-    return dbx_error_set(pErr, rc, "dbx_parquet: the query failed: %s",
-                         sqlite3_errmsg(p->db));
+    return rc;
   }
   rc = pqf_step(p->db, p->pStmt, pErr);
   if (rc != SQLITE_ROW) return rc;

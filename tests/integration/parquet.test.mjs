@@ -231,6 +231,12 @@ test('errors name the column, the row and the value, and leave no file', async (
     `${dir}/`, { row_group_rows: 100, file_size_mb: 0.0001 });
   assert.match(err2, /dbx_parquet: the query failed: malformed JSON/);
   assert.deepEqual(await readdir(dir), []);
+  // the same with a schema: no rows read ahead, the rows come through
+  // dbx_parquet_row(), and the query's own error is the one reported
+  const err2b = await writeFails('', "SELECT CASE WHEN value = 2500 THEN json('{bad') ELSE value END AS v FROM generate_series(1, 5000)",
+    `${dir}/`, { schema: 'v BIGINT', row_group_rows: 100, file_size_mb: 0.0001 });
+  assert.match(err2b, /^[^\n]*dbx_parquet: the query failed: malformed JSON$/);
+  assert.deepEqual(await readdir(dir), []);
   // with several columns, whichever thread converts which: the earliest
   // row, and in it the first column
   const bad = (col, row) => `CASE WHEN value = ${row} THEN 'x${col}' ELSE value END AS c${col}`;
