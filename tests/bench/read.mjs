@@ -15,11 +15,10 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { startServer, api } from '../dbx-local/test/helpers.mjs';
-import { EXT, median, opt } from './common.mjs';
+import { EXT, WAREHOUSE, median, opt, sql } from './common.mjs';
 
 const ROWS = opt('--rows', 1_000_000);
 const RUNS = opt('--runs', 3);
-const WAREHOUSE = '0000000000000001';
 
 // The Amplitude export schema (seeds/000): synthetic but realistic values.
 const EVENTS_SQL = `CREATE TABLE main.default.events AS SELECT
@@ -39,21 +38,6 @@ const EVENTS_SQL = `CREATE TABLE main.default.events AS SELECT
   1396381378123 + id AS session_id,
   concat('user-', id % 20000) AS user_id
 FROM range(${ROWS})`;
-
-// Runs one statement as the admin and polls it to the end.
-async function sql(server, statement, extra = {}) {
-  let r = await api(server.url, server.token, 'POST', '/api/2.0/sql/statements', {
-    statement, warehouse_id: WAREHOUSE, wait_timeout: '5s', ...extra,
-  });
-  while (r.status === 200 && ['PENDING', 'RUNNING'].includes(r.body.status.state)) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    r = await api(server.url, server.token, 'GET', `/api/2.0/sql/statements/${r.body.statement_id}`);
-  }
-  if (r.status !== 200 || r.body.status.state !== 'SUCCEEDED') {
-    throw new Error(`setup statement failed: ${JSON.stringify(r.body).slice(0, 500)}`);
-  }
-  return r.body;
-}
 
 // Runs a command under /usr/bin/time; returns wall seconds and peak RSS (KiB).
 function timed(cmd, cmdArgs, env, input) {

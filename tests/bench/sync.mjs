@@ -26,13 +26,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { startServer, api } from '../dbx-local/test/helpers.mjs';
-import { EXT, median, opt } from './common.mjs';
+import { startServer } from '../dbx-local/test/helpers.mjs';
+import { EXT, WAREHOUSE, median, opt, sql } from './common.mjs';
 import { mib, timed } from './amplitude.mjs';
 
 const N = opt('--rows', 909_091);
 const RUNS = opt('--runs', 3);
-const WAREHOUSE = '0000000000000001';
 const UPDATED = Math.floor(N / 10); // user_id runs 1..N; every tenth is updated
 const APPLIED = N + UPDATED;        // inserts + update post-images
 
@@ -53,21 +52,6 @@ const UPDATE_SQL = `UPDATE main.default.users
   SET plan = 'enterprise', sessions = sessions + 1, revenue = revenue + 9.99,
       updated_at = updated_at + INTERVAL 1 DAY
   WHERE user_id % 10 = 0`;
-
-// Runs one statement as the admin and polls it to the end.
-async function sql(server, statement) {
-  let r = await api(server.url, server.token, 'POST', '/api/2.0/sql/statements', {
-    statement, warehouse_id: WAREHOUSE, wait_timeout: '5s',
-  });
-  while (r.status === 200 && ['PENDING', 'RUNNING'].includes(r.body.status.state)) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    r = await api(server.url, server.token, 'GET', `/api/2.0/sql/statements/${r.body.statement_id}`);
-  }
-  if (r.status !== 200 || r.body.status.state !== 'SUCCEEDED') {
-    throw new Error(`setup statement failed: ${JSON.stringify(r.body).slice(0, 500)}`);
-  }
-  return r.body;
-}
 
 // One number from a plain sqlite3 query on db (untimed).
 function scalar(db, query) {

@@ -12,19 +12,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import { workspace } from './harness.mjs';
+import { readerConfig, workspace } from './harness.mjs';
 
 const READER = 'dapi-cdf-reader';
-const CONFIG = {
-  users: [
-    { user_name: 'admin@dbx.local', admin: true, tokens: ['dapi-local-admin'] },
-    { user_name: 'reader@dbx.local', tokens: [READER] },
-  ],
-  grants: [
-    { principal: 'reader@dbx.local', securable_type: 'CATALOG', full_name: 'main', privileges: ['USE CATALOG'] },
-    { principal: 'reader@dbx.local', securable_type: 'SCHEMA', full_name: 'main.default', privileges: ['USE SCHEMA'] },
-  ],
-};
+const CONFIG = readerConfig(READER);
 const U = '`main`.`default`.`u`';
 const COLS = 'SELECT `id`, `name`, `score`, `_change_type`, `_commit_version`, `_commit_timestamp`';
 const HISTORY = `DESCRIBE HISTORY ${U} LIMIT 1`;

@@ -88,6 +88,22 @@ export function parseResultSets(stdout) {
   return sets;
 }
 
+// A workspace config with the admin and reader@dbx.local, whose token
+// is given, holding only USE CATALOG main and USE SCHEMA main.default:
+// a principal that may see the schema but read none of its tables.
+export function readerConfig(token) {
+  return {
+    users: [
+      { user_name: 'admin@dbx.local', admin: true, tokens: ['dapi-local-admin'] },
+      { user_name: 'reader@dbx.local', tokens: [token] },
+    ],
+    grants: [
+      { principal: 'reader@dbx.local', securable_type: 'CATALOG', full_name: 'main', privileges: ['USE CATALOG'] },
+      { principal: 'reader@dbx.local', securable_type: 'SCHEMA', full_name: 'main.default', privileges: ['USE SCHEMA'] },
+    ],
+  };
+}
+
 // Starts dbx-local and returns helpers bound to it:
 //   env: DATABRICKS_* settings pointing the extension at it (PAT auth)
 //   query(sql, opts): rows of the last result set; throws the shell's error text

@@ -19,19 +19,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { workspace, parseResultSets, runShell, EXT } from './harness.mjs';
+import { EXT, parseResultSets, readerConfig, runShell, workspace } from './harness.mjs';
 
 const READER = 'dapi-sync-reader';
-const CONFIG = {
-  users: [
-    { user_name: 'admin@dbx.local', admin: true, tokens: ['dapi-local-admin'] },
-    { user_name: 'reader@dbx.local', tokens: [READER] },
-  ],
-  grants: [
-    { principal: 'reader@dbx.local', securable_type: 'CATALOG', full_name: 'main', privileges: ['USE CATALOG'] },
-    { principal: 'reader@dbx.local', securable_type: 'SCHEMA', full_name: 'main.default', privileges: ['USE SCHEMA'] },
-  ],
-};
+const CONFIG = readerConfig(READER);
 const CDF = 'TBLPROPERTIES (delta.enableChangeDataFeed = true)';
 const NUMERIC = new Set(['LONG', 'INT', 'SHORT', 'BYTE', 'DOUBLE', 'FLOAT']);
 
