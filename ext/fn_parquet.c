@@ -275,131 +275,6 @@ typedef struct PqfBytes {
   size_t nKept; /* bytes kept since emptied */
 } PqfBytes;
 
-/* Rows read by the reading thread, stored column after column: row r of
-** column i at [i * nStride + r]. The values of the writer's
-** columns (aVal, from nSplit on) and the cells of the reader's (aCell,
-** before nSplit) point into bytes when their bytes were SQLite's. */
-typedef struct PqfBatch {
-  DbxPqValue *aVal; /* owned; nCol columns of nStride values */
-  DbxPqCell *aCell; /* owned; nCol columns of nStride cells */
-  int nStride;      /* the rows it holds at most */
-  PqfBytes bytes;   /* the bytes of those values and cells */
-  int nRow;
-  int nSplit;    /* columns converted by the reading thread */
-  int64_t iRow0; /* the number of the batch's first row, 1-based */
-  int bFull;     /* handed to the writer thread */
-} PqfBatch;
-
-typedef struct PqfPipe {
-  pthread_mutex_t mu;
-  pthread_cond_t cv;
-  PqfBatch a[PQF_BATCHES];
-  const DbxPqColumn *aCol; /* borrowed */
-  int nCol;
-  int bEnd;          /* no batch is coming any more */
-  int bWriterWaited; /* the writer waited for a batch since last looked */
-  int rc;            /* the writer's error (sticky), in err */
-  DbxError err;
-  DbxParquet *pW; /* borrowed */
-} PqfPipe;
-
-/* Whether the reading thread found text or blob v to be the value before
-** it in its column (and kept its bytes once). */
-static inline int pqf_repeat(const DbxPqValue *v) {
-  return (v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0 &&
-         v[-1].eType == v->eType && v[-1].n == v->n && v[-1].z == v->z;
-}
-
-/*
-** Converts the writer's columns of batch b into its cells and appends its
-** rows. A conversion error stops at the first failing value in row order:
-** the rows before it are appended (the file is removed anyway), the error
-** returned. Returns SQLITE_OK or an error in pErr.
-*/
-static int pqf_write_batch(PqfPipe *p, PqfBatch *b, DbxError *pErr) {
-  int nCol = p->nCol, nRow = b->nRow, i, r, rc = SQLITE_OK;
-  int iBadRow = nRow, iBadCol = -1;
-  DbxError err;
-  dbx_error_clear(&err);
-  /* column by column: one type at a time */
-  for (i = b->nSplit; i < nCol; i++) {
-    const DbxPqColumn *pCol = &p->aCol[i];
-    for (r = 0; r < iBadRow; r++) {
-      int k = i * b->nStride + r;
-      DbxPqCell *c = &b->aCell[k];
-      if (r + PQF_AHEAD < nRow) {
-        /* the bytes of a value a few rows on, stored by the other thread:
-        ** on their way while these are converted */
-        const DbxPqValue *w = &b->aVal[k + PQF_AHEAD];
-        if (w->eType == SQLITE_TEXT || w->eType == SQLITE_BLOB) {
-          __builtin_prefetch(w->z);
-        }
-      }
-      if (r > 0 && pqf_repeat(&b->aVal[k])) {
-        /* the previous row's value: its cell */
-        *c = c[-1];
-        if (c[-1].z == c[-1].aScratch) c->z = c->aScratch;
-        continue;
-      }
-      if (dbx_parquet_convert(pCol, &b->aVal[k], b->iRow0 + r, c, &err)) {
-        iBadRow = r; /* the earliest so far; later columns only before */
-        iBadCol = i;
-        dbx_error_clear(&err);
-        break;
-      }
-      /* a cell pointing into its own aScratch stays valid where it is */
-    }
-  }
-  rc = dbx_parquet_append_rows(p->pW, b->aCell, iBadRow, b->nStride, pErr);
-  if (rc == SQLITE_OK && iBadCol >= 0) {
-    DbxPqCell cell;
-    int k = iBadCol * b->nStride + iBadRow;
-    /* again, for the message */
-    rc = dbx_parquet_convert(&p->aCol[iBadCol], &b->aVal[k], b->iRow0 + iBadRow,
-                             &cell, pErr);
-  }
-  return rc;
-}
-
-/* The writer thread: converts and appends the rows of each full batch,
-** in turn. */
-static void *pqf_writer(void *pArg) {
-  PqfPipe *p = pArg;
-  int k = 0;
-  pthread_setname_np(pthread_self(), "dbx_parquet"); /* for top and perf */
-  for (;;) {
-    PqfBatch *b = &p->a[k];
-    DbxError err;
-    int rc;
-    pthread_mutex_lock(&p->mu);
-    if (!b->bFull && !p->bEnd) p->bWriterWaited = 1;
-    while (!b->bFull && !p->bEnd)
-      pthread_cond_wait(&p->cv, &p->mu);
-    pthread_mutex_unlock(&p->mu);
-    if (!b->bFull) break; /* the end, and nothing left */
-    dbx_error_clear(&err);
-    rc = pqf_write_batch(p, b, &err);
-    pthread_mutex_lock(&p->mu);
-    if (rc) {
-      p->rc = rc;
-      p->err = err;
-    }
-    b->bFull = 0;
-    pthread_cond_broadcast(&p->cv);
-    pthread_mutex_unlock(&p->mu);
-    if (rc) break;
-    k = (k + 1) % PQF_BATCHES;
-  }
-  return NULL;
-}
-
-/* Whether cells of column c are byte arrays (the other cells never point
-** outside themselves). */
-static int pqf_is_bytes(const DbxPqColumn *c) {
-  return c->eType == DBX_PQ_STRING || c->eType == DBX_PQ_BINARY ||
-         c->eType == DBX_PQ_JSON;
-}
-
 /* Makes the next block of p the one being filled, with room for n
 ** bytes (a block too small for them is replaced by a bigger one).
 ** Returns SQLITE_OK or SQLITE_NOMEM. */
@@ -460,6 +335,131 @@ static void pqf_bytes_free(PqfBytes *p) {
   sqlite3_free(p->anBlock);
 }
 
+/* Rows read by the reading thread, stored column after column: row r of
+** column i at [i * nStride + r]. The values of the writer's
+** columns (aVal, from nSplit on) and the cells of the reader's (aCell,
+** before nSplit) point into bytes when their bytes were SQLite's. */
+typedef struct PqfBatch {
+  DbxPqValue *aVal; /* owned; nCol columns of nStride values */
+  DbxPqCell *aCell; /* owned; nCol columns of nStride cells */
+  int nStride;      /* the rows it holds at most */
+  PqfBytes bytes;   /* the bytes of those values and cells */
+  int nRow;
+  int nSplit;    /* columns converted by the reading thread */
+  int64_t iRow0; /* the number of the batch's first row, 1-based */
+  int bFull;     /* handed to the writer thread */
+} PqfBatch;
+
+typedef struct PqfPipe {
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  PqfBatch a[PQF_BATCHES];
+  const DbxPqColumn *aCol; /* borrowed */
+  int nCol;
+  int bEnd;          /* no batch is coming any more */
+  int bWriterWaited; /* the writer waited for a batch since last looked */
+  int rc;            /* the writer's error (sticky), in err */
+  DbxError err;
+  DbxParquet *pW; /* borrowed */
+  PqfBytes made;  /* the writer's: bytes its conversions made (number
+                  ** text, wide DECIMALs) for the batch it writes */
+} PqfPipe;
+
+/* Whether the reading thread found text or blob v to be the value before
+** it in its column (and kept its bytes once). */
+static inline int pqf_repeat(const DbxPqValue *v) {
+  return (v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0 &&
+         v[-1].eType == v->eType && v[-1].n == v->n && v[-1].z == v->z;
+}
+
+/*
+** Converts the writer's columns of batch b into its cells and appends its
+** rows. A conversion error stops at the first failing value in row order:
+** the rows before it are appended (the file is removed anyway), the error
+** returned. Returns SQLITE_OK or an error in pErr.
+*/
+static int pqf_write_batch(PqfPipe *p, PqfBatch *b, DbxError *pErr) {
+  int nCol = p->nCol, nRow = b->nRow, i, r, rc = SQLITE_OK;
+  int iBadRow = nRow, iBadCol = -1;
+  unsigned char aScratch[DBX_PQ_SCRATCH];
+  DbxError err;
+  dbx_error_clear(&err);
+  pqf_bytes_empty(&p->made);
+  /* column by column: one type at a time */
+  for (i = b->nSplit; i < nCol; i++) {
+    const DbxPqColumn *pCol = &p->aCol[i];
+    for (r = 0; r < iBadRow; r++) {
+      int k = i * b->nStride + r;
+      DbxPqCell *c = &b->aCell[k];
+      if (r + PQF_AHEAD < nRow) {
+        /* the bytes of a value a few rows on, stored by the other thread:
+        ** on their way while these are converted */
+        const DbxPqValue *w = &b->aVal[k + PQF_AHEAD];
+        if (w->eType == SQLITE_TEXT || w->eType == SQLITE_BLOB) {
+          __builtin_prefetch(w->z);
+        }
+      }
+      if (r > 0 && pqf_repeat(&b->aVal[k])) {
+        *c = c[-1]; /* the previous row's value: its cell */
+        continue;
+      }
+      if (dbx_parquet_convert(pCol, &b->aVal[k], b->iRow0 + r, c, aScratch,
+                              &err)) {
+        iBadRow = r; /* the earliest so far; later columns only before */
+        iBadCol = i;
+        dbx_error_clear(&err);
+        break;
+      }
+      if (!c->bNull && dbx_parquet_cell_bytes(pCol) && c->z == aScratch &&
+          (c->z = (const unsigned char *)pqf_keep(
+               &p->made, (const char *)aScratch, (size_t)c->n)) == NULL) {
+        return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+      }
+    }
+  }
+  rc = dbx_parquet_append_rows(p->pW, b->aCell, iBadRow, b->nStride, pErr);
+  if (rc == SQLITE_OK && iBadCol >= 0) {
+    DbxPqCell cell;
+    int k = iBadCol * b->nStride + iBadRow;
+    /* again, for the message */
+    rc = dbx_parquet_convert(&p->aCol[iBadCol], &b->aVal[k], b->iRow0 + iBadRow,
+                             &cell, aScratch, pErr);
+  }
+  return rc;
+}
+
+/* The writer thread: converts and appends the rows of each full batch,
+** in turn. */
+static void *pqf_writer(void *pArg) {
+  PqfPipe *p = pArg;
+  int k = 0;
+  pthread_setname_np(pthread_self(), "dbx_parquet"); /* for top and perf */
+  for (;;) {
+    PqfBatch *b = &p->a[k];
+    DbxError err;
+    int rc;
+    pthread_mutex_lock(&p->mu);
+    if (!b->bFull && !p->bEnd) p->bWriterWaited = 1;
+    while (!b->bFull && !p->bEnd)
+      pthread_cond_wait(&p->cv, &p->mu);
+    pthread_mutex_unlock(&p->mu);
+    if (!b->bFull) break; /* the end, and nothing left */
+    dbx_error_clear(&err);
+    rc = pqf_write_batch(p, b, &err);
+    pthread_mutex_lock(&p->mu);
+    if (rc) {
+      p->rc = rc;
+      p->err = err;
+    }
+    b->bFull = 0;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (rc) break;
+    k = (k + 1) % PQF_BATCHES;
+  }
+  return NULL;
+}
+
 /* Whether text or blob v has the type and bytes of w. */
 static inline int pqf_same(const DbxPqValue *v, const DbxPqValue *w) {
   return v->eType == w->eType && v->n == w->n &&
@@ -477,15 +477,16 @@ static inline int pqf_same(const DbxPqValue *v, const DbxPqValue *w) {
 static int pqf_read_row(sqlite3_value **apVal, const DbxPqColumn *aCol,
                         int nCol, int64_t iRow, PqfBatch *b, DbxError *pErr) {
   int i, r = b->nRow, rc;
+  unsigned char aScratch[DBX_PQ_SCRATCH];
   for (i = 0; i < b->nSplit; i++) {
     DbxPqCell *c = &b->aCell[i * b->nStride + r];
     DbxPqValue v;
     if (r + 2 < b->nStride) __builtin_prefetch(c + 2, 1);
     pqf_value(apVal[i], &v);
-    rc = dbx_parquet_convert(&aCol[i], &v, iRow, c, pErr);
+    rc = dbx_parquet_convert(&aCol[i], &v, iRow, c, aScratch, pErr);
     if (rc) return rc;
-    if (c->n > 0 && !c->bNull && pqf_is_bytes(&aCol[i]) &&
-        c->z != c->aScratch) {
+    /* SQLite's bytes, or the scratch's: kept in the batch */
+    if (!c->bNull && c->n > 0 && dbx_parquet_cell_bytes(&aCol[i])) {
       c->z = (const unsigned char *)pqf_keep(&b->bytes, (const char *)c->z,
                                              (size_t)c->n);
       if (c->z == NULL) goto nomem;
@@ -749,6 +750,7 @@ done:
     sqlite3_free(pipe.a[i].aVal);
     pqf_bytes_free(&pipe.a[i].bytes);
   }
+  pqf_bytes_free(&pipe.made);
   sqlite3_free(aTmp);
   return rc;
 }

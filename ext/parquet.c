@@ -588,6 +588,7 @@ struct DbxParquet {
   DbxBuf hdr;        /* a page header */
   ZSTD_CCtx *pZstd;  /* owned when compressing */
   DbxPqCell *aCell;  /* owned: nCol cells for dbx_parquet_append */
+  unsigned char *aScratch; /* owned: DBX_PQ_SCRATCH bytes for each */
   int64_t *aRowSize; /* owned: row sizes for dbx_parquet_append_rows */
   int nRowSize;      /* room in aRowSize */
   int rc;            /* sticky I/O or memory error */
@@ -1297,7 +1298,9 @@ int dbx_parquet_open(const char *zPath, const DbxPqColumn *aCol, int nCol,
   p->zPath = dbx_strdup(zPath);
   p->aCol = sqlite3_malloc64(sizeof(PqColumn) * (uint64_t)nCol);
   p->aCell = sqlite3_malloc64(sizeof(DbxPqCell) * (uint64_t)nCol);
-  if (p->zPath == NULL || p->aCol == NULL || p->aCell == NULL) {
+  p->aScratch = sqlite3_malloc64((uint64_t)DBX_PQ_SCRATCH * (uint64_t)nCol);
+  if (p->zPath == NULL || p->aCol == NULL || p->aCell == NULL ||
+      p->aScratch == NULL) {
     dbx_parquet_abort(p);
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
   }
@@ -1411,7 +1414,8 @@ int dbx_parquet_append(DbxParquet *p, const DbxPqValue *aVal, DbxError *pErr) {
   if (p->rc) return writer_fail(p, pErr, p->rc, NULL, NULL, NULL);
   for (i = 0; i < p->nCol; i++) {
     rc = dbx_parquet_convert(&p->aCol[i].def, &aVal[i], p->nRows + 1,
-                             &p->aCell[i], pErr);
+                             &p->aCell[i], &p->aScratch[i * DBX_PQ_SCRATCH],
+                             pErr);
     if (rc) return rc;
   }
   return dbx_parquet_append_cells(p, p->aCell, pErr);
@@ -1444,6 +1448,7 @@ static void writer_free(DbxParquet *p) {
   sqlite3_free(p->anByte);
   sqlite3_free(p->aCol);
   sqlite3_free(p->aCell);
+  sqlite3_free(p->aScratch);
   sqlite3_free(p->aRowSize);
   sqlite3_free(p->zPath);
   dbx_buf_free(&p->groups);

@@ -108,24 +108,30 @@ typedef struct DbxPqValue {
 } DbxPqValue;
 
 /*
-** A value converted for its column: what the file stores. Only the field
-** of its type is set: i, r, or (byte arrays, DECIMAL over 18 digits) z and
-** n, which point into the DbxPqValue it came from or into aScratch; the
-** others keep whatever they held. A copy of a cell whose z is its own
-** aScratch must point z at the copy's aScratch.
+** A value converted for its column: what the file stores, in 16 bytes
+** (rows of them are handed between threads). The field of its type is
+** set: i, r, or (byte arrays, DECIMAL over 18 digits) z and n, which
+** point into the DbxPqValue it came from or into the scratch bytes the
+** conversion was given.
 */
 typedef struct DbxPqCell {
-  int bNull;
-  int64_t i;              /* integers, DATE days, timestamps, DECIMAL <= 18 */
-  double r;               /* FLOAT / DOUBLE */
-  const unsigned char *z; /* byte arrays and wide DECIMAL; borrowed */
+  union {
+    int64_t i;              /* integers, DATE days, timestamps, DECIMAL <= 18 */
+    double r;               /* FLOAT / DOUBLE */
+    const unsigned char *z; /* byte arrays and wide DECIMAL; borrowed */
+  };
   int n;
-  unsigned char aScratch[40]; /* number text, DECIMAL big-endian bytes */
+  int bNull;
 } DbxPqCell;
+
+/* The scratch bytes a conversion may write (number text, DECIMAL
+** big-endian bytes), which the cell then points into. */
+#define DBX_PQ_SCRATCH 40
 
 /*
 ** Converts pVal for column pCol (row iRow, 1-based, for the message) into
-** *pCell. Refused, with SQLITE_ERROR and a one-line message naming the
+** *pCell, using aScratch (DBX_PQ_SCRATCH bytes, which must outlive the
+** cell) for bytes it makes. Refused, with SQLITE_ERROR and a one-line message naming the
 ** column, the row and the value (cut to 60 characters): a NULL in a NOT
 ** NULL column; a value of a storage class the type does not take; text
 ** that is not valid UTF-8 (STRING, JSON) or, for JSON, not one JSON value
@@ -135,27 +141,47 @@ typedef struct DbxPqCell {
 ** are the README's table of dbx_parquet() input conversions.
 */
 int dbx_parquet_convert(const DbxPqColumn *pCol, const DbxPqValue *pVal,
-                        int64_t iRow, DbxPqCell *pCell, DbxError *pErr);
+                        int64_t iRow, DbxPqCell *pCell, unsigned char *aScratch,
+                        DbxError *pErr);
+
+/* Whether cells of column pCol point at bytes (byte arrays, a DECIMAL
+** over 18 digits). */
+static inline int dbx_parquet_cell_bytes(const DbxPqColumn *pCol) {
+  return pCol->eType == DBX_PQ_STRING || pCol->eType == DBX_PQ_BINARY ||
+         pCol->eType == DBX_PQ_JSON ||
+         (pCol->eType == DBX_PQ_DECIMAL && pCol->nPrecision > 18);
+}
 
 /* Whether the n bytes at a and b are the same: short values (most
-** dictionary entries, most repeated texts) word by word, without a call. */
+** dictionary entries, most repeated texts) in whole loads, without a
+** call; a tail in one load that overlaps what came before. */
 static inline int dbx_parquet_same(const unsigned char *a,
                                    const unsigned char *b, size_t n) {
   uint64_t x, y;
-  if (n > 32) return memcmp(a, b, n) == 0;
-  while (n >= 8) {
-    memcpy(&x, a, 8);
-    memcpy(&y, b, 8);
-    if (x != y) return 0;
-    a += 8;
-    b += 8;
-    n -= 8;
+  uint32_t s, t;
+  size_t k;
+  if (n >= 8) {
+    if (n > 32) return memcmp(a, b, n) == 0;
+    for (k = 8; k < n; k += 8) {
+      memcpy(&x, a + k - 8, 8);
+      memcpy(&y, b + k - 8, 8);
+      if (x != y) return 0;
+    }
+    memcpy(&x, a + n - 8, 8);
+    memcpy(&y, b + n - 8, 8);
+    return x == y;
   }
-  while (n > 0) {
-    if (*a++ != *b++) return 0;
-    n--;
+  if (n >= 4) {
+    memcpy(&s, a, 4);
+    memcpy(&t, b, 4);
+    if (s != t) return 0;
+    memcpy(&s, a + n - 4, 4);
+    memcpy(&t, b + n - 4, 4);
+    return s == t;
   }
-  return 1;
+  /* 0 to 3 bytes: the first, the middle and the last cover them */
+  return n == 0 ||
+         (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
 }
 
 /* Whether the n bytes at z are valid UTF-8 (no overlongs, surrogates or

@@ -588,48 +588,61 @@ static int parse_date(const char **pz, int64_t *pDays) {
 */
 static int parse_timestamp_fast(const char *z, int n, int64_t *pMicros) {
   static const int aDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  /* the minute of the last stamp this thread read, "YYYY-MM-DD HH:MM"
+  ** (found valid), and its microseconds: stamps in a column, or in a
+  ** row, mostly share it */
+  static _Thread_local struct {
+    uint64_t a, b; /* its 16 bytes */
+    int64_t iMicros;
+    int bSet;
+  } last;
   const unsigned char *u = (const unsigned char *)z;
-  int y, m, d, h, mi, s, i, frac = 0;
-  int64_t days;
-  if (n < 19 || n > 26 || n == 20 || u[4] != '-' || u[7] != '-' ||
-      (u[10] != ' ' && u[10] != 'T' && u[10] != 't') || u[13] != ':' ||
-      u[16] != ':' || (n > 19 && u[19] != '.')) {
+  uint64_t a, b;
+  int s, i, frac = 0;
+  if (n < 19 || n > 26 || n == 20 || u[16] != ':' ||
+      (n > 19 && u[19] != '.')) {
     return 0;
   }
-  for (i = 0; i < n; i++) {
-    if (i == 4 || i == 7 || i == 10 || i == 13 || i == 16 || i == 19) continue;
-    if ((unsigned)(u[i] - '0') > 9u) return 0;
+  for (i = 17; i < n; i++) {
+    if (i != 19 && (unsigned)(u[i] - '0') > 9u) return 0;
   }
-#define D2(k) ((u[k] - '0') * 10 + (u[(k) + 1] - '0'))
-  y = D2(0) * 100 + D2(2);
-  m = D2(5);
-  d = D2(8);
-  h = D2(11);
-  mi = D2(14);
-  s = D2(17);
-#undef D2
+  s = (u[17] - '0') * 10 + (u[18] - '0');
+  if (s > 59) return 0;
   for (i = 20; i < 26; i++)
     frac = frac * 10 + (i < n ? u[i] - '0' : 0);
-  if (m < 1 || m > 12 || d < 1 || d > aDays[m - 1] || h > 23 || mi > 59 ||
-      s > 59) {
-    return 0;
-  }
-  if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
-    return 0;
-  }
-  {
-    /* the day of the previous stamp read by this thread, most often
-    ** the same one */
-    static _Thread_local int iLastDate = -1;
-    static _Thread_local int64_t iLastDays;
-    int iDate = (y * 16 + m) * 32 + d;
-    if (iDate != iLastDate) {
-      iLastDays = dbx_result_days_from_civil(y, m, d);
-      iLastDate = iDate;
+  memcpy(&a, u, 8);
+  memcpy(&b, u + 8, 8);
+  if (!last.bSet || a != last.a || b != last.b) {
+    int y, m, d, h, mi;
+    if (u[4] != '-' || u[7] != '-' ||
+        (u[10] != ' ' && u[10] != 'T' && u[10] != 't') || u[13] != ':') {
+      return 0;
     }
-    days = iLastDays;
+    for (i = 0; i < 16; i++) {
+      if (i == 4 || i == 7 || i == 10 || i == 13) continue;
+      if ((unsigned)(u[i] - '0') > 9u) return 0;
+    }
+#define D2(k) ((u[k] - '0') * 10 + (u[(k) + 1] - '0'))
+    y = D2(0) * 100 + D2(2);
+    m = D2(5);
+    d = D2(8);
+    h = D2(11);
+    mi = D2(14);
+#undef D2
+    if (m < 1 || m > 12 || d < 1 || d > aDays[m - 1] || h > 23 || mi > 59) {
+      return 0;
+    }
+    if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
+      return 0;
+    }
+    last.iMicros =
+        (dbx_result_days_from_civil(y, m, d) * 86400 + h * 3600 + mi * 60) *
+        1000000;
+    last.a = a;
+    last.b = b;
+    last.bSet = 1;
   }
-  *pMicros = ((days * 86400 + h * 3600 + mi * 60 + s) * 1000000) + frac;
+  *pMicros = last.iMicros + (int64_t)s * 1000000 + frac;
   return 1;
 }
 
@@ -821,9 +834,10 @@ static int conv_bool(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
 }
 
 /* DECIMAL(p,s): the unscaled value into pCell->i (p <= 18) or as
-** big-endian two's complement bytes into pCell->aScratch. */
+** big-endian two's complement bytes into aScratch. */
 static int conv_decimal(const DbxPqColumn *pCol, const DbxPqValue *v,
-                        int64_t iRow, DbxPqCell *pCell, DbxError *pErr) {
+                        int64_t iRow, DbxPqCell *pCell, unsigned char *aScratch,
+                        DbxError *pErr) {
   char a[512];
   const char *z;
   pq_i128 d;
@@ -855,10 +869,10 @@ static int conv_decimal(const DbxPqColumn *pCol, const DbxPqValue *v,
     int n = dbx_parquet_decimal_bytes(pCol->nPrecision), k;
     unsigned __int128 u = (unsigned __int128)d;
     for (k = n - 1; k >= 0; k--) {
-      pCell->aScratch[k] = (unsigned char)u;
+      aScratch[k] = (unsigned char)u;
       u >>= 8;
     }
-    pCell->z = pCell->aScratch;
+    pCell->z = aScratch;
     pCell->n = n;
   }
   return SQLITE_OK;
@@ -917,9 +931,10 @@ static int conv_time(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
 }
 
 /* STRING, BINARY, JSON: bytes into pCell->z / n (borrowed from v, or
-** number text in pCell->aScratch). */
+** number text in aScratch). */
 static int conv_bytes(const DbxPqColumn *pCol, const DbxPqValue *v,
-                      int64_t iRow, DbxPqCell *pCell, DbxError *pErr) {
+                      int64_t iRow, DbxPqCell *pCell, unsigned char *aScratch,
+                      DbxError *pErr) {
   switch (v->eType) {
   case SQLITE_INTEGER:
   case SQLITE_FLOAT:
@@ -935,18 +950,18 @@ static int conv_bytes(const DbxPqColumn *pCol, const DbxPqValue *v,
         aRev[nRev++] = (char)('0' + u % 10);
         u /= 10;
       } while (u);
-      if (v->i < 0) pCell->aScratch[k++] = '-';
+      if (v->i < 0) aScratch[k++] = '-';
       while (nRev > 0)
-        pCell->aScratch[k++] = (unsigned char)aRev[--nRev];
-      pCell->aScratch[k] = 0;
+        aScratch[k++] = (unsigned char)aRev[--nRev];
+      aScratch[k] = 0;
+      pCell->n = k;
     } else {
       if (pCol->eType == DBX_PQ_JSON && !isfinite(v->r)) {
         return conv_fail(pCol, v, iRow, "needs a finite number", pErr);
       }
-      real_text(v->r, (char *)pCell->aScratch);
+      pCell->n = real_text(v->r, (char *)aScratch);
     }
-    pCell->z = pCell->aScratch;
-    pCell->n = (int)strlen((char *)pCell->aScratch);
+    pCell->z = aScratch;
     return SQLITE_OK;
   case SQLITE_BLOB:
     if (pCol->eType == DBX_PQ_JSON) {
@@ -969,7 +984,8 @@ static int conv_bytes(const DbxPqColumn *pCol, const DbxPqValue *v,
 }
 
 int dbx_parquet_convert(const DbxPqColumn *pCol, const DbxPqValue *pVal,
-                        int64_t iRow, DbxPqCell *pCell, DbxError *pErr) {
+                        int64_t iRow, DbxPqCell *pCell, unsigned char *aScratch,
+                        DbxError *pErr) {
   pCell->bNull = pVal->eType == SQLITE_NULL;
   if (pCell->bNull) {
     if (pCol->bNotNull) {
@@ -991,12 +1007,12 @@ int dbx_parquet_convert(const DbxPqColumn *pCol, const DbxPqValue *pVal,
   case DBX_PQ_DOUBLE:
     return conv_real(pCol, pVal, iRow, pCell, pErr);
   case DBX_PQ_DECIMAL:
-    return conv_decimal(pCol, pVal, iRow, pCell, pErr);
+    return conv_decimal(pCol, pVal, iRow, pCell, aScratch, pErr);
   case DBX_PQ_DATE:
   case DBX_PQ_TIMESTAMP:
   case DBX_PQ_TIMESTAMP_NTZ:
     return conv_time(pCol, pVal, iRow, pCell, pErr);
   default:
-    return conv_bytes(pCol, pVal, iRow, pCell, pErr);
+    return conv_bytes(pCol, pVal, iRow, pCell, aScratch, pErr);
   }
 }

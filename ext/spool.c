@@ -50,6 +50,7 @@ struct DbxSpool {
   int rcSticky;     /* an I/O error ends the spool */
   DbxPqCell *aCell; /* nCol cells of the row being converted, and one */
   DbxPqCell *aOld;  /* nCol cells of a row read back */
+  unsigned char *aScratch; /* DBX_PQ_SCRATCH bytes for each of aCell's */
   DbxBuf rec;       /* the record being made */
   SpoolMark aMark[SPOOL_MAX_MARKS];
   int nMark;
@@ -229,13 +230,15 @@ static int spool_new(const DbxPqColumn *aCol, int nCol, int iFill,
   /* one more cell: the operation of a keyed spool's rows */
   p->aCell = sqlite3_malloc64(sizeof(DbxPqCell) * (sqlite3_uint64)(nCol + 1));
   p->aOld = sqlite3_malloc64(sizeof(DbxPqCell) * (sqlite3_uint64)nCol);
+  p->aScratch =
+      sqlite3_malloc64((sqlite3_uint64)DBX_PQ_SCRATCH * (sqlite3_uint64)nCol);
   if (p->aCol) memset(p->aCol, 0, sizeof(DbxPqColumn) * (size_t)nCol);
   for (i = 0; p->aCol && p->aKind && i < nCol; i++) {
     p->aCol[i] = aCol[i];
     p->aCol[i].zName = dbx_strdup(aCol[i].zName);
     p->aKind[i] = spool_kind(&aCol[i]);
   }
-  if (!p->aCol || !p->aKind || !p->aCell || !p->aOld ||
+  if (!p->aCol || !p->aKind || !p->aCell || !p->aOld || !p->aScratch ||
       (nCol && p->aCol[nCol - 1].zName == NULL)) {
     dbx_spool_free(p);
     return dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
@@ -330,7 +333,8 @@ static int spool_convert(DbxSpool *p, const DbxPqValue *aVal, const int *ai,
       c->bNull = 1;
       continue;
     }
-    rc = dbx_parquet_convert(&p->aCol[iCol], &aVal[i], p->nRow + 1, c, pErr);
+    rc = dbx_parquet_convert(&p->aCol[iCol], &aVal[i], p->nRow + 1, c,
+                             &p->aScratch[iCol * DBX_PQ_SCRATCH], pErr);
     if (rc) return rc;
   }
   return SQLITE_OK;
@@ -675,6 +679,7 @@ void dbx_spool_free(DbxSpool *p) {
   sqlite3_free(p->aCol);
   sqlite3_free(p->aKind);
   sqlite3_free(p->aCell);
+  sqlite3_free(p->aScratch);
   sqlite3_free(p->aOld);
   sqlite3_free(p->aiKey);
   sqlite3_free(p->aiVersion);

@@ -68,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *a, size_t n) {
   DbxPqColumn c = {0}, *aCol = NULL;
   DbxPqValue v = {0};
   DbxPqCell cell;
+  unsigned char aScratch[DBX_PQ_SCRATCH];
   DbxError e;
   char *z;
   int rc, nCol = 0, k;
@@ -86,7 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *a, size_t n) {
     v.n = (int)(n - 1);
     memset(&cell, 0, sizeof(cell));
     dbx_error_clear(&e);
-    rc = dbx_parquet_convert(&c, &v, 7, &cell, &e);
+    rc = dbx_parquet_convert(&c, &v, 7, &cell, aScratch, &e);
     check(&c, &v, rc, &cell, &e);
   }
   /* the same bytes as a schema */

@@ -290,9 +290,11 @@ static DbxPqValue v_text(const char *z) {
   return v;
 }
 
-/* Converts v for a column of type text zType; returns the cell, or
-** asserts the error message zErr when it is not NULL. */
+/* Converts v for a column of type text zType; returns the cell (its bytes
+** valid until the next call), or asserts the error message zErr when it
+** is not NULL. */
 static DbxPqCell conv(const char *zType, DbxPqValue v, const char *zErr) {
+  static unsigned char aScratch[DBX_PQ_SCRATCH];
   DbxPqColumn c = {0};
   DbxPqCell cell;
   DbxError err;
@@ -301,7 +303,7 @@ static DbxPqCell conv(const char *zType, DbxPqValue v, const char *zErr) {
   c.zName = "c";
   assert_int_equal(dbx_parquet_type_parse(zType, &c, &err), SQLITE_OK);
   memset(&cell, 0, sizeof(cell));
-  rc = dbx_parquet_convert(&c, &v, 3, &cell, &err);
+  rc = dbx_parquet_convert(&c, &v, 3, &cell, aScratch, &err);
   if (zErr) {
     assert_int_not_equal(rc, SQLITE_OK);
     assert_string_equal(err.zMsg, zErr);
@@ -509,6 +511,7 @@ static void timestamps_agree_with_and_without_blanks(void **state) {
         for (k = 0; k < sizeof(acSub); k++) {
           char a[40], b[48];
           DbxPqCell c1, c2;
+          unsigned char aScratch[DBX_PQ_SCRATCH];
           DbxPqValue v1, v2;
           int rc1, rc2;
           memcpy(a, azBase[i], n + 1);
@@ -523,9 +526,9 @@ static void timestamps_agree_with_and_without_blanks(void **state) {
           v2 = v_text(b);
           memset(&c1, 0, sizeof(c1));
           memset(&c2, 0, sizeof(c2));
-          rc1 = dbx_parquet_convert(&c, &v1, 1, &c1, &err);
+          rc1 = dbx_parquet_convert(&c, &v1, 1, &c1, aScratch, &err);
           dbx_error_clear(&err);
-          rc2 = dbx_parquet_convert(&c, &v2, 1, &c2, &err);
+          rc2 = dbx_parquet_convert(&c, &v2, 1, &c2, aScratch, &err);
           dbx_error_clear(&err);
           if (rc1 != rc2 || (rc1 == SQLITE_OK && c1.i != c2.i)) {
             fprintf(stderr, "'%s': %d %lld, '%s': %d %lld\n", a, rc1,
@@ -616,14 +619,15 @@ static void conversions_of_text(void **state) {
     DbxPqValue nul = {.eType = SQLITE_NULL};
     DbxError err;
     DbxPqCell cell;
+    unsigned char aScratch[DBX_PQ_SCRATCH];
     dbx_error_clear(&err);
     col.zName = "id";
     col.eType = DBX_PQ_BIGINT;
-    assert_int_equal(dbx_parquet_convert(&col, &nul, 9, &cell, &err),
+    assert_int_equal(dbx_parquet_convert(&col, &nul, 9, &cell, aScratch, &err),
                      SQLITE_OK);
     assert_true(cell.bNull);
     col.bNotNull = 1;
-    assert_int_equal(dbx_parquet_convert(&col, &nul, 9, &cell, &err),
+    assert_int_equal(dbx_parquet_convert(&col, &nul, 9, &cell, aScratch, &err),
                      SQLITE_CONSTRAINT);
     assert_string_equal(err.zMsg,
                         "column \"id\" row 9: NULL in a NOT NULL column");
