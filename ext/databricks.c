@@ -134,8 +134,6 @@ static const struct {
     {"dbx_warehouse_grant", -1, DBX_FN_NETWORK, 1, dbx_fn_warehouse_grant},
     /* DIRECTONLY because it writes files; no network */
     {"dbx_parquet", -1, DBX_FN_NETWORK, 0, dbx_fn_parquet},
-    /* how dbx_parquet() reads rows; refuses any other caller */
-    {"dbx_parquet_row", -1, DBX_FN_NETWORK, 0, dbx_fn_parquet_row},
     /* workload identity federation: the policy is text; the keys are
     ** files (DIRECTONLY; no network) */
     {"dbx_federation_policy", 3, DBX_FN_PURE, 0, dbx_fn_federation_policy},
@@ -224,6 +222,11 @@ sqlite3_databricks_init(sqlite3 *db, char **pzErrMsg,
     rc = register_function(db, i);
     if (rc) return register_failed(db, aFunc[i].zName, rc, pzErrMsg);
   }
+  /* how dbx_parquet() reads rows, an aggregate; refuses any other caller */
+  rc = sqlite3_create_function_v2(db, "dbx_parquet_row", -1, DBX_FN_NETWORK,
+                                  NULL, NULL, dbx_fn_parquet_row,
+                                  dbx_fn_parquet_row_final, NULL);
+  if (rc) return register_failed(db, "dbx_parquet_row", rc, pzErrMsg);
   for (i = 0; i < DBX_ARRAY_SIZE(aModule); i++) {
     rc = register_module(db, i);
     if (rc) return register_failed(db, aModule[i].zName, rc, pzErrMsg);

@@ -369,6 +369,7 @@ void dbx_fn_config(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_vtab_refresh(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_parquet_row(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+void dbx_fn_parquet_row_final(sqlite3_context *ctx);
 /* fn_export.c */
 void dbx_fn_export(sqlite3_context *ctx, int argc, sqlite3_value **argv);
 void dbx_fn_sync(sqlite3_context *ctx, int argc, sqlite3_value **argv);

@@ -516,25 +516,27 @@ nomem:
 }
 
 /* ---------------------------------------------------------------------
-** The rows as a function's arguments. sqlite3_column_value() takes the
-** connection's mutex on every call; a function's arguments come all at
-** once. So the reading thread runs the query as
+** The rows as an aggregate's arguments. sqlite3_column_value() takes the
+** connection's mutex on every call, and each row returned costs a trip
+** out of SQLite and back. So the reading thread runs the query as
 **
 **   WITH "dbx_parquet rows"(c0, .., cN) AS (<query>)
 **   SELECT dbx_parquet_row(?1, c0, .., cN) FROM "dbx_parquet rows"
 **
-** with ?1 bound to its state (sqlite3_bind_pointer: no SQL can forge it),
-** each call storing its row in the batch being filled. SQLite keeps the
-** rows in the query's order (an outer query of one source and no ORDER
-** BY of its own reads them as they come). When the query was already
-** stepped, has parameters of its own, has more columns than a function
-** takes, or does not fit in a WITH (PRAGMA, EXPLAIN), its rows are read
-** with sqlite3_column_value().
+** with ?1 bound to its state (sqlite3_bind_pointer: no SQL can forge it).
+** dbx_parquet_row() is an aggregate: one step reads every row, each call
+** storing its row in the batch being filled and handing full batches to
+** the writer. SQLite keeps the rows in the query's order (an aggregate
+** over one source with no GROUP BY reads them as they come). When the
+** query was already stepped, has parameters of its own, has more columns
+** than a function takes, or does not fit in a WITH (PRAGMA, EXPLAIN), its
+** rows are read with sqlite3_column_value(), one step each.
 */
 
 #define PQF_ROW_POINTER "dbx_parquet_row"
 
-/* Where the rows come from, and the state dbx_parquet_row() fills. */
+/* Where the rows come from, where they go, and the state of the batch
+** being filled. */
 typedef struct PqfSource {
   sqlite3 *db;
   sqlite3_stmt *pStmt;     /* borrowed: the query */
@@ -542,11 +544,72 @@ typedef struct PqfSource {
   sqlite3_value **apVal;   /* owned: nCol values of pStmt's current row */
   const DbxPqColumn *aCol; /* borrowed */
   int nCol;
-  PqfBatch *b;  /* the batch being filled */
-  int64_t iRow; /* the number of the row being read */
-  int rc;       /* dbx_parquet_row()'s error, in err */
+  PqfPipe *pPipe; /* borrowed: the batches and the writer */
+  int k;          /* the batch filled next */
+  int nSplit;     /* columns converted here, adjusted batch by batch */
+  PqfBatch *b;    /* the batch being filled, or NULL */
+  int64_t iRow;   /* rows read so far */
+  int rc;         /* the first error of a row, in err */
   DbxError err;
 } PqfSource;
+
+/* Hands the batch being filled, if it holds rows, to the writer. */
+static void pqf_batch_done(PqfSource *p) {
+  PqfPipe *pipe = p->pPipe;
+  if (p->b == NULL) return;
+  if (p->b->nRow) {
+    pthread_mutex_lock(&pipe->mu);
+    p->b->bFull = 1;
+    pthread_cond_broadcast(&pipe->cv);
+    pthread_mutex_unlock(&pipe->mu);
+    p->k = (p->k + 1) % PQF_BATCHES;
+  }
+  p->b = NULL;
+}
+
+/* Makes the next batch the one being filled, once the writer is done
+** with it; converts one column more here when the writer was behind,
+** one less when it waited. Returns SQLITE_OK or the writer's error
+** (which the caller takes from the pipe). */
+static int pqf_batch_next(PqfSource *p) {
+  PqfPipe *pipe = p->pPipe;
+  PqfBatch *b = &pipe->a[p->k];
+  int rc;
+  pthread_mutex_lock(&pipe->mu);
+  if (b->bFull && pipe->rc == SQLITE_OK) {
+    if (p->nSplit < p->nCol) p->nSplit++;
+  } else if (pipe->bWriterWaited) {
+    if (p->nSplit > 0) p->nSplit--;
+  }
+  pipe->bWriterWaited = 0;
+  while (b->bFull && pipe->rc == SQLITE_OK)
+    pthread_cond_wait(&pipe->cv, &pipe->mu);
+  rc = pipe->rc;
+  pthread_mutex_unlock(&pipe->mu);
+  if (rc) return rc;
+  b->nRow = 0;
+  pqf_bytes_empty(&b->bytes);
+  b->nSplit = p->nSplit;
+  b->iRow0 = p->iRow + 1;
+  p->b = b;
+  return SQLITE_OK;
+}
+
+/* Takes the next row, whose values are apVal (valid until the next
+** step), into the batch being filled. Returns SQLITE_OK, or an error in
+** p->err: the row's (a conversion's, out of memory: the row is left
+** out), or the writer's (its message in the pipe). */
+static int pqf_take_row(PqfSource *p, sqlite3_value **apVal) {
+  int rc;
+  if (p->b == NULL && (rc = pqf_batch_next(p)) != SQLITE_OK) return rc;
+  rc = pqf_read_row(apVal, p->aCol, p->nCol, p->iRow + 1, p->b, &p->err);
+  if (rc) return rc;
+  p->iRow++;
+  if (p->b->nRow == p->b->nStride || p->b->bytes.nKept >= PQF_BATCH_BYTES) {
+    pqf_batch_done(p);
+  }
+  return SQLITE_OK;
+}
 
 void dbx_fn_parquet_row(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   PqfSource *p =
@@ -558,8 +621,12 @@ void dbx_fn_parquet_row(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
                          -1);
     return;
   }
-  p->rc = pqf_read_row(argv + 1, p->aCol, p->nCol, p->iRow, p->b, &p->err);
+  p->rc = pqf_take_row(p, argv + 1);
   if (p->rc) sqlite3_result_error_code(ctx, p->rc);
+}
+
+void dbx_fn_parquet_row_final(sqlite3_context *ctx) {
+  (void)ctx; /* the rows went to the batches; the result is NULL */
 }
 
 /* Prepares p->pRows when the query allows it (see above); leaves it NULL
@@ -605,29 +672,24 @@ static int pqf_rows_prepare(PqfSource *p) {
   return SQLITE_OK;
 }
 
-/* Reads the next row into batch b as row iRow (1-based). Returns
-** SQLITE_ROW, SQLITE_DONE or an error in pErr: the query's, or the row's
-** (a conversion's, out of memory: the row is left out). */
-static int pqf_next_row(PqfSource *p, PqfBatch *b, int64_t iRow,
-                        DbxError *pErr) {
+/* Reads every remaining row into the batches. Returns SQLITE_OK or an
+** error in pErr: a row's (its conversion's, out of memory) or the
+** query's; the writer's is the caller's to take from the pipe. */
+static int pqf_read_rows(PqfSource *p, DbxError *pErr) {
+  sqlite3_stmt *pStmt = p->pRows ? p->pRows : p->pStmt;
   int rc, i;
-  if (p->pRows) {
-    p->b = b;
-    p->iRow = iRow;
-    p->rc = SQLITE_OK;
-    rc = pqf_step(p->db, p->pRows, pErr);
-    if (p->rc) {
-      *pErr = p->err; /* the row's error, not the statement's */
-      return p->rc;
-    }
-    return rc;
+  while ((rc = pqf_step(p->db, pStmt, pErr)) == SQLITE_ROW) {
+    if (p->pRows) continue; /* the aggregate's one row, all read */
+    for (i = 0; i < p->nCol; i++)
+      p->apVal[i] = sqlite3_column_value(pStmt, i);
+    if ((p->rc = pqf_take_row(p, p->apVal)) != SQLITE_OK) break;
   }
-  rc = pqf_step(p->db, p->pStmt, pErr);
-  if (rc != SQLITE_ROW) return rc;
-  for (i = 0; i < p->nCol; i++)
-    p->apVal[i] = sqlite3_column_value(p->pStmt, i);
-  rc = pqf_read_row(p->apVal, p->aCol, p->nCol, iRow, b, pErr);
-  return rc ? rc : SQLITE_ROW;
+  pqf_batch_done(p); /* the rows before an error are written too */
+  if (p->rc) {
+    *pErr = p->err; /* the row's error, not the statement's */
+    return p->rc;
+  }
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 /*
@@ -644,9 +706,7 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int bFresh,
   PqfSource src;
   pthread_t tid;
   DbxPqValue *aTmp;
-  int64_t iRow = dbx_parquet_rows(pW);
-  int rcStep = SQLITE_ROW, rc = SQLITE_OK, k = 0, i, bCv, bOk;
-  int nSplit = (nCol + 1) / 2;
+  int rcStep, rc = SQLITE_OK, i, bCv, bOk;
   int nStride = PQF_BATCH_VALUES / nCol;
   if (nStride > PQF_BATCH_ROWS) nStride = PQF_BATCH_ROWS;
   if (nStride < 8) nStride = 8;
@@ -657,6 +717,9 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int bFresh,
   src.aCol = aCol;
   src.nCol = nCol;
   src.apVal = sqlite3_malloc64(sizeof(sqlite3_value *) * (uint64_t)nCol);
+  src.pPipe = &pipe;
+  src.nSplit = (nCol + 1) / 2;
+  src.iRow = dbx_parquet_rows(pW);
   pipe.nCol = nCol;
   pipe.aCol = aCol;
   pipe.pW = pW;
@@ -693,41 +756,10 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int bFresh,
     goto done;
   }
   if (bFresh) rc = pqf_rows_prepare(&src);
-  if (rc) dbx_error_set(pErr, rc, "out of memory");
-  while (rcStep == SQLITE_ROW && rc == SQLITE_OK) {
-    PqfBatch *b = &pipe.a[k];
-    pthread_mutex_lock(&pipe.mu);
-    if (b->bFull && pipe.rc == SQLITE_OK) {
-      /* the writer is behind: convert one more column here */
-      if (nSplit < nCol) nSplit++;
-    } else if (pipe.bWriterWaited) {
-      /* the writer waited for this side: one column less here */
-      if (nSplit > 0) nSplit--;
-    }
-    pipe.bWriterWaited = 0;
-    while (b->bFull && pipe.rc == SQLITE_OK)
-      pthread_cond_wait(&pipe.cv, &pipe.mu);
-    rc = pipe.rc;
-    pthread_mutex_unlock(&pipe.mu);
-    if (rc) break;
-    b->nRow = 0;
-    pqf_bytes_empty(&b->bytes);
-    b->nSplit = nSplit;
-    b->iRow0 = iRow + 1;
-    while (b->nRow < b->nStride && b->bytes.nKept < PQF_BATCH_BYTES &&
-           (rcStep = pqf_next_row(&src, b, iRow + 1, pErr)) == SQLITE_ROW) {
-      iRow++;
-    }
-    if (rcStep != SQLITE_ROW && rcStep != SQLITE_DONE) rc = rcStep;
-    /* the rows read before an error are written all the same: an error
-    ** of the writer's about them comes first */
-    if (b->nRow) {
-      pthread_mutex_lock(&pipe.mu);
-      b->bFull = 1;
-      pthread_cond_broadcast(&pipe.cv);
-      pthread_mutex_unlock(&pipe.mu);
-    }
-    k = (k + 1) % PQF_BATCHES;
+  if (rc) {
+    dbx_error_set(pErr, rc, "out of memory");
+  } else {
+    rc = pqf_read_rows(&src, pErr);
   }
   pthread_mutex_lock(&pipe.mu);
   pipe.bEnd = 1;
@@ -739,8 +771,6 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int bFresh,
   if (pipe.rc) {
     rc = pipe.rc;
     *pErr = pipe.err; /* it is about rows before any other error */
-  } else if (rc == SQLITE_OK && rcStep != SQLITE_DONE) {
-    rc = rcStep;
   }
 done:
   sqlite3_finalize(src.pRows);
