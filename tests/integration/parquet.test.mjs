@@ -341,6 +341,55 @@ test('a value repeated in the rows after it converts like the first', async () =
   assert.match(err, /row 1500: BIGINT needs an integer: 'x'/);
 });
 
+test('bytes a conversion makes, and stamps of one minute, in many rows', async () => {
+  // no value repeats the one before it, so each is converted on its own,
+  // by whichever thread converts its column in its batch: number text for
+  // STRING and VARIANT, DECIMAL(38,10) bytes; stamps of every length that
+  // share their minute with the stamp before, ' ' and 'T' in turn
+  const file = path.join(tmp, 'made.parquet');
+  const n = 5000;
+  await write('', `SELECT value AS n,
+      CASE value % 3 WHEN 0 THEN value WHEN 1 THEN value + 0.25
+        ELSE printf('%d.%010d', value, value) END AS d,
+      CASE value % 2 WHEN 0 THEN value * 1000003 ELSE value + 0.5 END AS s,
+      value * -7 AS j,
+      printf('2024-%02d-%02d%s%02d:%02d:%02d%s', 1 + value / 1000 % 12,
+        1 + value / 50 % 28, CASE WHEN value % 3 = 0 THEN 'T' ELSE ' ' END,
+        value / 600 % 24, value / 60 % 60, value % 60,
+        CASE value % 4 WHEN 0 THEN '' WHEN 1 THEN '.5' WHEN 2 THEN '.123456'
+          ELSE '.0001' END) AS t
+    FROM generate_series(1, ${n})`, file,
+  { schema: 'n BIGINT, d DECIMAL(38,10), s STRING, j VARIANT, t TIMESTAMP_NTZ' });
+  const got = await duckRows(`SELECT n, CAST(d AS VARCHAR) AS d, s, j, epoch_us(t) AS t FROM '${file}' ORDER BY n`);
+  assert.equal(got.length, n);
+  const frac = [0n, 500000n, 123456n, 100n];
+  got.forEach((r) => {
+    const v = Number(r.n);
+    const where = `row ${v}`;
+    const d = [`${v}.0000000000`, `${v}.2500000000`, `${v}.${String(v).padStart(10, '0')}`][v % 3];
+    assert.equal(r.d, d, where);
+    assert.equal(r.s, v % 2 === 0 ? String(v * 1000003) : `${v}.5`, where);
+    assert.equal(r.j, String(-7 * v), where);
+    const ms = Date.UTC(2024, Math.floor(v / 1000) % 12, 1 + (Math.floor(v / 50) % 28),
+      Math.floor(v / 600) % 24, Math.floor(v / 60) % 60, v % 60);
+    assert.equal(r.t, BigInt(ms) * 1000n + frac[v % 4], where);
+  });
+  // a stamp whose minute is the one before's is still checked whole
+  for (const [bad, why] of [['2024-01-01 00:00:60', 'second 60'], ['2024-01-01 00:00:5x', 'a letter'],
+    ['2024-01-01 00:00:59.1234567', '7 fraction digits'], ['2024-01-01 00:00:59.', 'no fraction digits']]) {
+    const err = await writeFails('', `SELECT CASE WHEN value = 700 THEN ${q(bad)}
+        ELSE '2024-01-01 00:00:' || printf('%02d', value % 60) END AS t
+      FROM generate_series(1, 1000)`, path.join(tmp, 'made-bad.parquet'), { schema: 't TIMESTAMP_NTZ' });
+    assert.match(err, /column "t" row 700: TIMESTAMP_NTZ needs/, why);
+  }
+  // the same minute with a zone after it: the zone is not dropped
+  const zoned = path.join(tmp, 'made-zone.parquet');
+  await write('', `SELECT '2024-01-01 10:20:30' AS t UNION ALL SELECT '2024-01-01 10:20:31+02:00'
+    UNION ALL SELECT '2024-01-01 10:20:32Z'`, zoned, { schema: 't TIMESTAMP' });
+  const z = await duckRows(`SELECT epoch_us(t) AS t FROM '${zoned}' ORDER BY file_row_number`);
+  assert.deepEqual(z.map((r) => r.t), [1704104430000000n, 1704097231000000n, 1704104432000000n]);
+});
+
 test('the rows in the query\'s order, whatever shape the query has', async () => {
   // most queries are read through dbx_parquet_row(), the rest row by row;
   // either way every row, in the order the query gives them
