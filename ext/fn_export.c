@@ -778,6 +778,7 @@ static int export_merge_sql(Export *x, const char *zRows, char **pzOut,
 /* Writes the rows of the range to Parquet files in x->zTmp. */
 static int export_files(Export *x, DbxError *pErr) {
   sqlite3_stmt *pStmt = NULL;
+  sqlite3_value *apParam[2];
   DbxPqOptions po;
   char *zSql, *zDir;
   int rc;
@@ -798,15 +799,19 @@ static int export_files(Export *x, DbxError *pErr) {
   zDir = sqlite3_mprintf("%s/", x->zTmp);
   rc = zSql && zDir ? export_prepare(x, zSql, &pStmt, pErr)
                     : dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
+  /* the range's bounds, bound here and handed on with the statement */
+  apParam[0] = x->state.pMark;
+  apParam[1] = x->pUpto;
   if (rc == SQLITE_OK && x->o.zWatermark) {
-    if (x->state.pMark) sqlite3_bind_value(pStmt, 1, x->state.pMark);
-    sqlite3_bind_value(pStmt, 2, x->pUpto);
+    if (apParam[0]) sqlite3_bind_value(pStmt, 1, apParam[0]);
+    sqlite3_bind_value(pStmt, 2, apParam[1]);
   }
   dbx_parquet_options_init(&po);
   if (x->o.nFileMb) po.nFileBytes = (int64_t)x->o.nFileMb * 1000000;
   if (rc == SQLITE_OK) {
-    rc = dbx_parquet_query(x->db, pStmt, zDir, x->aFixed, x->nFixed, &po,
-                           &x->files, &x->aCol, &x->nCol, pErr);
+    rc = dbx_parquet_query(x->db, pStmt, apParam, x->o.zWatermark ? 2 : 0,
+                           zDir, x->aFixed, x->nFixed, &po, &x->files,
+                           &x->aCol, &x->nCol, pErr);
   }
   sqlite3_finalize(pStmt);
   sqlite3_free(zSql);

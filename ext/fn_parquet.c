@@ -523,13 +523,14 @@ nomem:
 **   WITH "dbx_parquet rows"(c0, .., cN) AS (<query>)
 **   SELECT dbx_parquet_row(?1, c0, .., cN) FROM "dbx_parquet rows"
 **
-** with ?1 bound to its state (sqlite3_bind_pointer: no SQL can forge it).
+** with ?1 bound to its state (sqlite3_bind_pointer: no SQL can forge it;
+** after the query's own parameters when their values were handed over).
 ** dbx_parquet_row() is an aggregate: one step reads every row, each call
 ** storing its row in the batch being filled and handing full batches to
 ** the writer. SQLite keeps the rows in the query's order (an aggregate
 ** over one source with no GROUP BY reads them as they come). When the
-** query was already stepped, has parameters of its own, has more columns
-** than a function takes, or does not fit in a WITH (PRAGMA, EXPLAIN), its
+** query was already stepped, has parameters whose values were not handed
+** over, has more columns than a function takes, or does not fit in a WITH (PRAGMA, EXPLAIN), its
 ** rows are read with sqlite3_column_value(), one step each.
 */
 
@@ -540,6 +541,8 @@ nomem:
 typedef struct PqfSource {
   sqlite3 *db;
   sqlite3_stmt *pStmt;     /* borrowed: the query */
+  sqlite3_value *const *apParam; /* borrowed: nParam values bound to it */
+  int nParam;
   sqlite3_stmt *pRows;     /* owned: the query through dbx_parquet_row() */
   sqlite3_value **apVal;   /* owned: nCol values of pStmt's current row */
   const DbxPqColumn *aCol; /* borrowed */
@@ -629,6 +632,21 @@ void dbx_fn_parquet_row_final(sqlite3_context *ctx) {
   (void)ctx; /* the rows went to the batches; the result is NULL */
 }
 
+/* Binds the query's parameter values, and the state, to p->pRows.
+** Returns whether all were bound. */
+static int pqf_rows_bind(PqfSource *p) {
+  int i, rc = SQLITE_OK;
+  for (i = 0; rc == SQLITE_OK && i < p->nParam; i++) {
+    rc = p->apParam[i] ? sqlite3_bind_value(p->pRows, i + 1, p->apParam[i])
+                       : sqlite3_bind_null(p->pRows, i + 1);
+  }
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_bind_pointer(p->pRows, p->nParam + 1, p, PQF_ROW_POINTER,
+                              NULL);
+  }
+  return rc == SQLITE_OK;
+}
+
 /* Prepares p->pRows when the query allows it (see above); leaves it NULL
 ** otherwise. Returns SQLITE_OK or SQLITE_NOMEM. */
 static int pqf_rows_prepare(PqfSource *p) {
@@ -636,7 +654,7 @@ static int pqf_rows_prepare(PqfSource *p) {
   size_t nSql;
   DbxBuf b = {0};
   int i;
-  if (zSql == NULL || sqlite3_bind_parameter_count(p->pStmt) > 0 ||
+  if (zSql == NULL || sqlite3_bind_parameter_count(p->pStmt) != p->nParam ||
       p->nCol + 1 > sqlite3_limit(p->db, SQLITE_LIMIT_FUNCTION_ARG, -1)) {
     return SQLITE_OK;
   }
@@ -650,8 +668,10 @@ static int pqf_rows_prepare(PqfSource *p) {
   for (i = 0; i < p->nCol; i++)
     dbx_buf_appendf(&b, "%sc%d", i ? "," : "", i);
   /* the query on lines of its own: a comment at its end ends there */
-  dbx_buf_appendf(&b, ") AS (\n%.*s\n) SELECT dbx_parquet_row(?1", (int)nSql,
-                  zSql);
+  /* its parameters keep their numbers (the query comes first); the state
+  ** is the one after them */
+  dbx_buf_appendf(&b, ") AS (\n%.*s\n) SELECT dbx_parquet_row(?%d", (int)nSql,
+                  zSql, p->nParam + 1);
   for (i = 0; i < p->nCol; i++)
     dbx_buf_appendf(&b, ",c%d", i);
   dbx_buf_appendf(&b, ") FROM \"dbx_parquet rows\"");
@@ -663,8 +683,8 @@ static int pqf_rows_prepare(PqfSource *p) {
           SQLITE_OK ||
       p->pRows == NULL || zTail != b.z + b.n ||
       sqlite3_column_count(p->pRows) != 1 || !sqlite3_stmt_readonly(p->pRows) ||
-      sqlite3_bind_pointer(p->pRows, 1, p, PQF_ROW_POINTER, NULL) !=
-          SQLITE_OK) {
+      sqlite3_bind_parameter_count(p->pRows) != p->nParam + 1 ||
+      !pqf_rows_bind(p)) {
     sqlite3_finalize(p->pRows);
     p->pRows = NULL;
   }
@@ -699,7 +719,8 @@ static int pqf_read_rows(PqfSource *p, DbxError *pErr) {
 ** SQLITE_OK or the first error in pErr: the writer's (about earlier
 ** rows), else the reader's conversion's, else the query's.
 */
-static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int bFresh,
+static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
+                        sqlite3_value *const *apParam, int nParam, int bFresh,
                         const DbxPqColumn *aCol, int nCol, DbxParquet *pW,
                         DbxError *pErr) {
   PqfPipe pipe;
@@ -714,6 +735,8 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt, int bFresh,
   memset(&src, 0, sizeof(src));
   src.db = db;
   src.pStmt = pStmt;
+  src.apParam = apParam;
+  src.nParam = nParam;
   src.aCol = aCol;
   src.nCol = nCol;
   src.apVal = sqlite3_malloc64(sizeof(sqlite3_value *) * (uint64_t)nCol);
@@ -812,7 +835,9 @@ static char *pqf_report(const DbxPqReport *r, double rSeconds) {
 ** columns written go to *paCol and *pnCol when paCol is not NULL. Returns
 ** SQLITE_OK or an error in pErr (every file removed).
 */
-static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
+static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt,
+                     sqlite3_value *const *apParam, int nParam,
+                     const char *zPath,
                      const char *zSchema, const DbxPqColumn *aFixed, int nFixed,
                      const DbxPqOptions *pOpt, DbxPqReport *pReport,
                      DbxPqColumn **paCol, int *pnCol, DbxError *pErr) {
@@ -911,7 +936,8 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
   }
   /* then the rest of the rows, straight from the statement */
   if (rc == SQLITE_OK && (nSaved == PQF_LOOKAHEAD || apSaved == NULL)) {
-    rc = pqf_pipe_run(db, pStmt, apSaved == NULL, aCol, nCol, pW, pErr);
+    rc = pqf_pipe_run(db, pStmt, apParam, nParam, apSaved == NULL, aCol, nCol,
+                      pW, pErr);
   }
   if (rc == SQLITE_OK) {
     rc = dbx_parquet_close(pW, pReport, pErr);
@@ -933,14 +959,15 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
   return rc;
 }
 
-int dbx_parquet_query(sqlite3 *db, sqlite3_stmt *pStmt, const char *zPath,
-                      const DbxPqColumn *aFixed, int nFixed,
+int dbx_parquet_query(sqlite3 *db, sqlite3_stmt *pStmt,
+                      sqlite3_value *const *apParam, int nParam,
+                      const char *zPath, const DbxPqColumn *aFixed, int nFixed,
                       const DbxPqOptions *pOpt, DbxPqReport *pReport,
                       DbxPqColumn **paCol, int *pnCol, DbxError *pErr) {
   *paCol = NULL;
   *pnCol = 0;
-  return pqf_write(db, pStmt, zPath, NULL, aFixed, nFixed, pOpt, pReport, paCol,
-                   pnCol, pErr);
+  return pqf_write(db, pStmt, apParam, nParam, zPath, NULL, aFixed, nFixed,
+                   pOpt, pReport, paCol, pnCol, pErr);
 }
 
 /*
@@ -1013,7 +1040,8 @@ void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
     }
   }
   if (rc == SQLITE_OK) {
-    rc = pqf_write(db, pStmt, zPath, zSchema, NULL, 0, &opt, &report, NULL,
+    rc = pqf_write(db, pStmt, NULL, 0, zPath, zSchema, NULL, 0, &opt, &report,
+                   NULL,
                    NULL, &err);
   }
   sqlite3_finalize(pStmt);
