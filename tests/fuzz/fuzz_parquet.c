@@ -16,9 +16,11 @@ static const char *const azType[] = {
     "TIMESTAMP",       "TIMESTAMP_NTZ",  "STRING",        "BINARY",
     "VARIANT NOT NULL"};
 
-/* Checks the outcome rc of converting v for column c into cell. */
+/* Checks the outcome rc of converting v for column c into cell, with
+** aScratch the conversion's scratch bytes. */
 static void check(const DbxPqColumn *c, const DbxPqValue *v, int rc,
-                  const DbxPqCell *cell, const DbxError *e) {
+                  const DbxPqCell *cell, const unsigned char *aScratch,
+                  const DbxError *e) {
   if (rc != SQLITE_OK) {
     FUZZ_CHECK(e->rc != SQLITE_OK);
     FUZZ_CHECK(strchr(e->zMsg, '\n') == NULL);
@@ -49,7 +51,7 @@ static void check(const DbxPqColumn *c, const DbxPqValue *v, int rc,
       FUZZ_CHECK(cell->i > -m && cell->i < m);
     } else {
       FUZZ_CHECK(cell->n == dbx_parquet_decimal_bytes(c->nPrecision));
-      FUZZ_CHECK(cell->z == cell->aScratch);
+      FUZZ_CHECK(cell->z == aScratch);
     }
     break;
   case DBX_PQ_STRING:
@@ -88,7 +90,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *a, size_t n) {
     memset(&cell, 0, sizeof(cell));
     dbx_error_clear(&e);
     rc = dbx_parquet_convert(&c, &v, 7, &cell, aScratch, &e);
-    check(&c, &v, rc, &cell, &e);
+    check(&c, &v, rc, &cell, aScratch, &e);
   }
   /* the same bytes as a schema */
   dbx_error_clear(&e);
