@@ -206,18 +206,6 @@ static inline void pqf_value(sqlite3_value *p, DbxPqValue *v) {
   }
 }
 
-/*
-** Fills aVal from the current row of pStmt (borrowed until the next step).
-** The values of sqlite3_column_value() are unprotected, which is safe here:
-** this runs inside a call of a function of the same connection, so its
-** mutex is held. One API call per value instead of three.
-*/
-static void pqf_row(sqlite3_stmt *pStmt, int nCol, DbxPqValue *aVal) {
-  int i;
-  for (i = 0; i < nCol; i++)
-    pqf_value(sqlite3_column_value(pStmt, i), &aVal[i]);
-}
-
 /* The same from protected values (sqlite3_value_dup, xUpdate's argv). */
 void dbx_parquet_values(sqlite3_value **apVal, int nCol, DbxPqValue *aVal) {
   int i;
@@ -361,6 +349,7 @@ typedef struct PqfPipe {
   int rc;            /* the writer's error (sticky), in err */
   DbxError err;
   DbxParquet *pW; /* borrowed */
+  pthread_t tid;  /* the writing thread, when it runs */
   PqfBytes made;  /* the writer's: bytes its conversions made (number
                   ** text, wide DECIMALs) for the batch it writes */
 } PqfPipe;
@@ -526,33 +515,50 @@ nomem:
 ** with ?1 bound to its state (sqlite3_bind_pointer: no SQL can forge it;
 ** after the query's own parameters when their values were handed over).
 ** dbx_parquet_row() is an aggregate: one step reads every row, each call
-** storing its row in the batch being filled and handing full batches to
-** the writer. SQLite keeps the rows in the query's order (an aggregate
-** over one source with no GROUP BY reads them as they come). When the
-** query was already stepped, has parameters whose values were not handed
-** over, has more columns than a function takes, or does not fit in a WITH (PRAGMA, EXPLAIN), its
-** rows are read with sqlite3_column_value(), one step each.
+** taking its row (pqf_take_row). SQLite keeps the rows in the query's
+** order (an aggregate over one source with no GROUP BY reads them as they
+** come). When the query has parameters whose values were not handed
+** over, has more columns than a function takes, or does not fit in a
+** WITH (PRAGMA, EXPLAIN), its rows are read with sqlite3_column_value(),
+** one step each, and taken the same way.
+**
+** The first PQF_LOOKAHEAD rows are kept aside while a column's type is
+** open (its declaration does not say it): their values decide it. Then
+** the file is opened, those rows written, and the writing thread started
+** (pqf_settle); the rows after them go through the batches.
 */
 
 #define PQF_ROW_POINTER "dbx_parquet_row"
 
-/* Where the rows come from, where they go, and the state of the batch
-** being filled. */
+/* Where the rows come from and go, and the state of reading them. */
 typedef struct PqfSource {
   sqlite3 *db;
-  sqlite3_stmt *pStmt;     /* borrowed: the query */
+  sqlite3_stmt *pStmt;           /* borrowed: the query */
   sqlite3_value *const *apParam; /* borrowed: nParam values bound to it */
   int nParam;
-  sqlite3_stmt *pRows;     /* owned: the query through dbx_parquet_row() */
-  sqlite3_value **apVal;   /* owned: nCol values of pStmt's current row */
-  const DbxPqColumn *aCol; /* borrowed */
+  sqlite3_stmt *pRows;   /* owned: the query through dbx_parquet_row() */
+  sqlite3_value **apVal; /* owned: nCol values of pStmt's current row */
+  DbxPqColumn *aCol;     /* borrowed; open types set by pqf_settle */
   int nCol;
-  PqfPipe *pPipe; /* borrowed: the batches and the writer */
-  int k;          /* the batch filled next */
-  int nSplit;     /* columns converted here, adjusted batch by batch */
-  PqfBatch *b;    /* the batch being filled, or NULL */
-  int64_t iRow;   /* rows read so far */
-  int rc;         /* the first error of a row, in err */
+  /* reading ahead */
+  const int *abOpen;       /* borrowed: whether column i's type is open */
+  unsigned *aMask;         /* borrowed: the storage classes seen in each */
+  sqlite3_value **apSaved; /* owned: nAhead rows of nCol values */
+  int nAhead;              /* rows to read ahead: PQF_LOOKAHEAD, or 0 */
+  int nSaved;              /* rows read ahead so far */
+  /* the file */
+  const char *zPath;
+  const DbxPqOptions *pOpt;
+  DbxParquet *pW;   /* owned; open once settled */
+  DbxPqValue *aTmp; /* owned: nCol values for dbx_parquet_append() */
+  PqfPipe *pPipe;   /* borrowed: the batches and the writer */
+  int bThread;      /* the writing thread runs */
+  /* the batch being filled */
+  int k;        /* the batch filled next */
+  int nSplit;   /* columns converted here, adjusted batch by batch */
+  PqfBatch *b;  /* the batch being filled, or NULL */
+  int64_t iRow; /* rows read so far */
+  int rc;       /* the first error of a row, in err */
   DbxError err;
 } PqfSource;
 
@@ -573,7 +579,7 @@ static void pqf_batch_done(PqfSource *p) {
 /* Makes the next batch the one being filled, once the writer is done
 ** with it; converts one column more here when the writer was behind,
 ** one less when it waited. Returns SQLITE_OK or the writer's error
-** (which the caller takes from the pipe). */
+** (its message in the pipe). */
 static int pqf_batch_next(PqfSource *p) {
   PqfPipe *pipe = p->pPipe;
   PqfBatch *b = &pipe->a[p->k];
@@ -598,12 +604,68 @@ static int pqf_batch_next(PqfSource *p) {
   return SQLITE_OK;
 }
 
+/* Keeps a copy of the row apVal aside, noting its storage classes.
+** Returns SQLITE_OK or SQLITE_NOMEM in p->err. */
+static int pqf_save_row(PqfSource *p, sqlite3_value **apVal) {
+  sqlite3_value **ap = &p->apSaved[p->nSaved * p->nCol];
+  int i;
+  for (i = 0; i < p->nCol; i++) {
+    ap[i] = sqlite3_value_dup(apVal[i]);
+    if (ap[i] == NULL) {
+      for (i--; i >= 0; i--)
+        sqlite3_value_free(ap[i]);
+      return dbx_error_set(&p->err, SQLITE_NOMEM, "out of memory");
+    }
+    p->aMask[i] |= 1u << sqlite3_value_type(ap[i]);
+  }
+  p->nSaved++;
+  return SQLITE_OK;
+}
+
+/* Settles the open types from the rows read ahead, opens the file,
+** writes those rows, and starts the writing thread (rows go straight to
+** the file when there is none). Returns SQLITE_OK or an error in p->err. */
+static int pqf_settle(PqfSource *p) {
+  PqfPipe *pipe = p->pPipe;
+  int i, k, rc;
+  for (i = 0; p->nAhead && i < p->nCol; i++) {
+    if (p->abOpen[i]) p->aCol[i].eType = pqf_from_values(p->aMask[i]);
+  }
+  rc = dbx_parquet_open(p->zPath, p->aCol, p->nCol, p->pOpt, &p->pW, &p->err);
+  for (k = 0; rc == SQLITE_OK && k < p->nSaved; k++) {
+    dbx_parquet_values(&p->apSaved[k * p->nCol], p->nCol, p->aTmp);
+    rc = dbx_parquet_append(p->pW, p->aTmp, &p->err);
+  }
+  if (rc) return rc;
+  p->iRow = dbx_parquet_rows(p->pW);
+  pipe->pW = p->pW;
+  /* the writer allocates from SQLite's heap, which only a thread-safe
+  ** SQLite lets two threads share */
+  p->bThread = sqlite3_threadsafe() &&
+               pthread_create(&pipe->tid, NULL, pqf_writer, pipe) == 0;
+  return SQLITE_OK;
+}
+
 /* Takes the next row, whose values are apVal (valid until the next
-** step), into the batch being filled. Returns SQLITE_OK, or an error in
-** p->err: the row's (a conversion's, out of memory: the row is left
-** out), or the writer's (its message in the pipe). */
+** step): aside while reading ahead, else into the batch being filled
+** (or straight to the file without a writing thread). Returns SQLITE_OK,
+** or an error in p->err: the row's (a conversion's, out of memory: the
+** row is left out), the file's, or the writer's (its message in the
+** pipe). */
 static int pqf_take_row(PqfSource *p, sqlite3_value **apVal) {
   int rc;
+  if (p->pW == NULL) {
+    if (p->nSaved < p->nAhead) {
+      rc = pqf_save_row(p, apVal);
+      if (rc || p->nSaved < p->nAhead) return rc;
+      return pqf_settle(p); /* the last row read ahead: written there */
+    }
+    if ((rc = pqf_settle(p)) != SQLITE_OK) return rc;
+  }
+  if (!p->bThread) {
+    dbx_parquet_values(apVal, p->nCol, p->aTmp);
+    return dbx_parquet_append(p->pW, p->aTmp, &p->err);
+  }
   if (p->b == NULL && (rc = pqf_batch_next(p)) != SQLITE_OK) return rc;
   rc = pqf_read_row(apVal, p->aCol, p->nCol, p->iRow + 1, p->b, &p->err);
   if (rc) return rc;
@@ -667,9 +729,9 @@ static int pqf_rows_prepare(PqfSource *p) {
   dbx_buf_appendf(&b, "WITH \"dbx_parquet rows\"(");
   for (i = 0; i < p->nCol; i++)
     dbx_buf_appendf(&b, "%sc%d", i ? "," : "", i);
-  /* the query on lines of its own: a comment at its end ends there */
-  /* its parameters keep their numbers (the query comes first); the state
-  ** is the one after them */
+  /* the query on lines of its own: a comment at its end ends there; its
+  ** parameters keep their numbers (it comes first), the state is the
+  ** one after them */
   dbx_buf_appendf(&b, ") AS (\n%.*s\n) SELECT dbx_parquet_row(?%d", (int)nSql,
                   zSql, p->nParam + 1);
   for (i = 0; i < p->nCol; i++)
@@ -692,19 +754,26 @@ static int pqf_rows_prepare(PqfSource *p) {
   return SQLITE_OK;
 }
 
-/* Reads every remaining row into the batches. Returns SQLITE_OK or an
-** error in pErr: a row's (its conversion's, out of memory) or the
-** query's; the writer's is the caller's to take from the pipe. */
+/* Reads every row of the query and takes it, settling at the end when
+** fewer rows came than are read ahead. Returns SQLITE_OK or an error in
+** pErr: a row's or the file's (p->err), or the query's; the writer's is
+** the caller's to take from the pipe. */
 static int pqf_read_rows(PqfSource *p, DbxError *pErr) {
-  sqlite3_stmt *pStmt = p->pRows ? p->pRows : p->pStmt;
+  sqlite3_stmt *pStmt;
   int rc, i;
+  rc = pqf_rows_prepare(p);
+  if (rc) return dbx_error_set(pErr, rc, "out of memory");
+  pStmt = p->pRows ? p->pRows : p->pStmt;
   while ((rc = pqf_step(p->db, pStmt, pErr)) == SQLITE_ROW) {
     if (p->pRows) continue; /* the aggregate's one row, all read */
     for (i = 0; i < p->nCol; i++)
       p->apVal[i] = sqlite3_column_value(pStmt, i);
     if ((p->rc = pqf_take_row(p, p->apVal)) != SQLITE_OK) break;
   }
-  pqf_batch_done(p); /* the rows before an error are written too */
+  if (rc == SQLITE_DONE && p->rc == SQLITE_OK && p->pW == NULL) {
+    p->rc = pqf_settle(p);
+  }
+  if (p->bThread) pqf_batch_done(p); /* the rows before an error too */
   if (p->rc) {
     *pErr = p->err; /* the row's error, not the statement's */
     return p->rc;
@@ -713,21 +782,22 @@ static int pqf_read_rows(PqfSource *p, DbxError *pErr) {
 }
 
 /*
-** Writes every remaining row of pStmt, whose columns are aCol, with pW:
-** one thread reads while another encodes and writes, both converting
-** (one thread does all when no second one can be started). Returns
-** SQLITE_OK or the first error in pErr: the writer's (about earlier
-** rows), else the reader's conversion's, else the query's.
+** Writes the rows of pStmt (apParam: the nParam values bound to it),
+** whose columns are aCol (abOpen: those whose types the rows read ahead
+** decide, aMask their storage classes), to zPath: one thread reads while
+** another encodes and writes, both converting (one thread does all when
+** no second one can be started). Returns SQLITE_OK or the first error in
+** pErr: the writer's (about earlier rows), else the reader's, else the
+** query's; then no file is left.
 */
-static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
-                        sqlite3_value *const *apParam, int nParam, int bFresh,
-                        const DbxPqColumn *aCol, int nCol, DbxParquet *pW,
-                        DbxError *pErr) {
+static int pqf_run(sqlite3 *db, sqlite3_stmt *pStmt,
+                   sqlite3_value *const *apParam, int nParam, const char *zPath,
+                   const DbxPqOptions *pOpt, DbxPqColumn *aCol, int nCol,
+                   const int *abOpen, unsigned *aMask, DbxPqReport *pReport,
+                   DbxError *pErr) {
   PqfPipe pipe;
   PqfSource src;
-  pthread_t tid;
-  DbxPqValue *aTmp;
-  int rcStep, rc = SQLITE_OK, i, bCv, bOk;
+  int rc = SQLITE_OK, i, k, bOk;
   int nStride = PQF_BATCH_VALUES / nCol;
   if (nStride > PQF_BATCH_ROWS) nStride = PQF_BATCH_ROWS;
   if (nStride < 8) nStride = 8;
@@ -739,13 +809,21 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
   src.nParam = nParam;
   src.aCol = aCol;
   src.nCol = nCol;
+  src.abOpen = abOpen;
+  src.aMask = aMask;
+  for (i = 0; abOpen && i < nCol; i++) {
+    if (abOpen[i]) src.nAhead = PQF_LOOKAHEAD;
+  }
+  src.zPath = zPath;
+  src.pOpt = pOpt;
   src.apVal = sqlite3_malloc64(sizeof(sqlite3_value *) * (uint64_t)nCol);
+  src.aTmp = sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nCol);
+  src.apSaved = sqlite3_malloc64(sizeof(sqlite3_value *) * (uint64_t)nCol *
+                                 (uint64_t)(src.nAhead ? src.nAhead : 1));
   src.pPipe = &pipe;
   src.nSplit = (nCol + 1) / 2;
-  src.iRow = dbx_parquet_rows(pW);
   pipe.nCol = nCol;
   pipe.aCol = aCol;
-  pipe.pW = pW;
   for (i = 0; i < PQF_BATCHES; i++) {
     pipe.a[i].nStride = nStride;
     pipe.a[i].aCell =
@@ -753,8 +831,7 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
     pipe.a[i].aVal =
         sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nStride * nCol);
   }
-  aTmp = sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nCol);
-  bOk = aTmp != NULL && src.apVal != NULL;
+  bOk = src.aTmp != NULL && src.apVal != NULL && src.apSaved != NULL;
   for (i = 0; i < PQF_BATCHES; i++) {
     bOk = bOk && pipe.a[i].aCell != NULL && pipe.a[i].aVal != NULL;
   }
@@ -762,49 +839,43 @@ static int pqf_pipe_run(sqlite3 *db, sqlite3_stmt *pStmt,
     rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     goto done;
   }
-  /* the writer allocates from SQLite's heap, which only a thread-safe
-  ** SQLite lets two threads share */
-  bCv = pthread_cond_init(&pipe.cv, NULL) == 0;
-  if (!sqlite3_threadsafe() || !bCv ||
-      pthread_create(&tid, NULL, pqf_writer, &pipe) != 0) {
-    /* no second thread: one row at a time, here, as SQLite gives them */
-    while ((rcStep = pqf_step(db, pStmt, pErr)) == SQLITE_ROW) {
-      pqf_row(pStmt, nCol, aTmp);
-      rc = dbx_parquet_append(pW, aTmp, pErr);
-      if (rc) break;
-    }
-    if (rc == SQLITE_OK && rcStep != SQLITE_DONE) rc = rcStep;
-    if (bCv) pthread_cond_destroy(&pipe.cv);
+  if (pthread_cond_init(&pipe.cv, NULL) != 0) {
     pthread_mutex_destroy(&pipe.mu);
+    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     goto done;
   }
-  if (bFresh) rc = pqf_rows_prepare(&src);
-  if (rc) {
-    dbx_error_set(pErr, rc, "out of memory");
-  } else {
-    rc = pqf_read_rows(&src, pErr);
+  rc = pqf_read_rows(&src, pErr);
+  if (src.bThread) {
+    pthread_mutex_lock(&pipe.mu);
+    pipe.bEnd = 1;
+    pthread_cond_broadcast(&pipe.cv);
+    pthread_mutex_unlock(&pipe.mu);
+    pthread_join(pipe.tid, NULL);
+    if (pipe.rc) {
+      rc = pipe.rc;
+      *pErr = pipe.err; /* it is about rows before any other error */
+    }
   }
-  pthread_mutex_lock(&pipe.mu);
-  pipe.bEnd = 1;
-  pthread_cond_broadcast(&pipe.cv);
-  pthread_mutex_unlock(&pipe.mu);
-  pthread_join(tid, NULL);
   pthread_cond_destroy(&pipe.cv);
   pthread_mutex_destroy(&pipe.mu);
-  if (pipe.rc) {
-    rc = pipe.rc;
-    *pErr = pipe.err; /* it is about rows before any other error */
+  if (rc == SQLITE_OK) {
+    rc = dbx_parquet_close(src.pW, pReport, pErr);
+    src.pW = NULL;
   }
 done:
+  dbx_parquet_abort(src.pW);
   sqlite3_finalize(src.pRows);
   sqlite3_free(src.apVal);
+  sqlite3_free(src.aTmp);
+  for (k = 0; k < src.nSaved * nCol; k++)
+    sqlite3_value_free(src.apSaved[k]);
+  sqlite3_free(src.apSaved);
   for (i = 0; i < PQF_BATCHES; i++) {
     sqlite3_free(pipe.a[i].aCell);
     sqlite3_free(pipe.a[i].aVal);
     pqf_bytes_free(&pipe.a[i].bytes);
   }
   pqf_bytes_free(&pipe.made);
-  sqlite3_free(aTmp);
   return rc;
 }
 
@@ -841,12 +912,8 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt,
                      const char *zSchema, const DbxPqColumn *aFixed, int nFixed,
                      const DbxPqOptions *pOpt, DbxPqReport *pReport,
                      DbxPqColumn **paCol, int *pnCol, DbxError *pErr) {
-  int nCol = sqlite3_column_count(pStmt), i, nSaved = 0, rc = SQLITE_OK;
-  int rcStep = SQLITE_DONE, k;
+  int nCol = sqlite3_column_count(pStmt), i, rc = SQLITE_OK, k;
   DbxPqColumn *aCol = NULL;
-  DbxPqValue *aVal = NULL;
-  sqlite3_value **apSaved = NULL;
-  DbxParquet *pW = NULL;
   unsigned *aMask = NULL;
   int *abOpen = NULL;
 
@@ -889,65 +956,10 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt,
       }
     }
   }
-  aVal = sqlite3_malloc64(sizeof(*aVal) * (uint64_t)nCol);
-  if (rc == SQLITE_OK && aVal == NULL) {
-    rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-  }
-
-  /* Read ahead while some column's type is still open. */
-  if (rc == SQLITE_OK && abOpen) {
-    int bOpen = 0;
-    for (i = 0; i < nCol; i++)
-      bOpen |= abOpen[i];
-    if (bOpen) {
-      apSaved = sqlite3_malloc64(sizeof(sqlite3_value *) * PQF_LOOKAHEAD *
-                                 (uint64_t)nCol);
-      if (apSaved == NULL) {
-        rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-      }
-      while (rc == SQLITE_OK && nSaved < PQF_LOOKAHEAD) {
-        rcStep = pqf_step(db, pStmt, pErr);
-        if (rcStep != SQLITE_ROW) {
-          if (rcStep != SQLITE_DONE) rc = rcStep;
-          break;
-        }
-        for (i = 0; i < nCol; i++) {
-          sqlite3_value *pV = sqlite3_value_dup(sqlite3_column_value(pStmt, i));
-          apSaved[nSaved * nCol + i] = pV;
-          if (pV == NULL)
-            rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
-          if (pV) aMask[i] |= 1u << sqlite3_value_type(pV);
-        }
-        nSaved++;
-      }
-      for (i = 0; i < nCol; i++) {
-        if (abOpen[i]) aCol[i].eType = pqf_from_values(aMask[i]);
-      }
-    } else {
-      rcStep = SQLITE_ROW; /* nothing read yet */
-    }
-  }
-
-  if (rc == SQLITE_OK)
-    rc = dbx_parquet_open(zPath, aCol, nCol, pOpt, &pW, pErr);
-  for (k = 0; rc == SQLITE_OK && k < nSaved; k++) {
-    dbx_parquet_values(&apSaved[k * nCol], nCol, aVal);
-    rc = dbx_parquet_append(pW, aVal, pErr);
-  }
-  /* then the rest of the rows, straight from the statement */
-  if (rc == SQLITE_OK && (nSaved == PQF_LOOKAHEAD || apSaved == NULL)) {
-    rc = pqf_pipe_run(db, pStmt, apParam, nParam, apSaved == NULL, aCol, nCol,
-                      pW, pErr);
-  }
   if (rc == SQLITE_OK) {
-    rc = dbx_parquet_close(pW, pReport, pErr);
-  } else {
-    dbx_parquet_abort(pW);
+    rc = pqf_run(db, pStmt, apParam, nParam, zPath, pOpt, aCol, nCol, abOpen,
+                 aMask, pReport, pErr);
   }
-  for (k = 0; apSaved && k < nSaved * nCol; k++)
-    sqlite3_value_free(apSaved[k]);
-  sqlite3_free(apSaved);
-  sqlite3_free(aVal);
   sqlite3_free(aMask);
   sqlite3_free(abOpen);
   if (rc == SQLITE_OK && paCol) {

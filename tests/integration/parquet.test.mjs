@@ -196,6 +196,46 @@ test('types from declared column types and from values', async () => {
   });
 });
 
+test('columns typed by the rows read ahead: every row in order around the first 100', async () => {
+  // an expression has no declared type: the first 100 rows decide it, are
+  // kept aside, and written before the rows after them
+  for (const n of [0, 1, 99, 100, 101, 2345]) {
+    const file = path.join(tmp, `ahead-${n}.parquet`);
+    const r = await write('', `SELECT value * 3 AS a, CASE WHEN value % 2 = 1 THEN 'odd ' || value END AS b,
+        value + 0.5 AS c FROM generate_series(1, ${n}) ORDER BY value DESC`, file);
+    assert.equal(r.rows, n);
+    const got = await duckRows(`SELECT a, b, c FROM '${file}' ORDER BY file_row_number`);
+    assert.equal(got.length, n);
+    got.forEach((row, i) => {
+      const v = n - i;
+      assert.equal(row.a, BigInt(v * 3), `${n} rows: row ${i + 1}`);
+      assert.equal(row.b, v % 2 === 1 ? `odd ${v}` : null, `${n} rows: row ${i + 1}`);
+      assert.equal(row.c, v + 0.5, `${n} rows: row ${i + 1}`);
+    });
+    if (n > 0) {
+      const types = (await duckRows(`SELECT column_type AS t FROM (DESCRIBE SELECT * FROM '${file}')`)).map((x) => x.t);
+      assert.deepEqual(types, ['BIGINT', 'VARCHAR', 'DOUBLE'], `${n} rows`);
+    }
+  }
+  // a value that does not fit the type its column took, among the rows read
+  // ahead and after them; a query failing while they are read
+  const dir = await mkdtemp(path.join(tmp, 'ahead-'));
+  // blobs make the column BINARY; an integer among the rows read ahead
+  // (row 60), or after them (row 150, and 301 past a UNION), does not fit
+  const blobs = (k) => `SELECT CASE WHEN value = ${k} THEN 7 ELSE CAST('b' || value AS BLOB) END AS v FROM generate_series(1, 300)`;
+  for (const [query, want] of [
+    [blobs(60), /column "v" row 60: BINARY needs a blob or text: 7/],
+    [blobs(150), /column "v" row 150: BINARY needs a blob or text: 7/],
+    ["SELECT value * 2 AS v FROM generate_series(1, 300) UNION ALL SELECT 'y'", /column "v" row 301: BIGINT needs an integer: 'y'/],
+    // the query itself failing while its first rows are read ahead
+    ["SELECT value, CASE WHEN value = 30 THEN json('{') ELSE 1 END AS j FROM generate_series(1, 300)",
+      /dbx_parquet: the query failed: malformed JSON/],
+  ]) {
+    assert.match(await writeFails('', query, path.join(dir, 'f.parquet')), want);
+    assert.deepEqual(await readdir(dir), [], 'no file (nor .tmp) is left behind');
+  }
+});
+
 test('errors name the column, the row and the value, and leave no file', async () => {
   const dir = path.join(tmp, 'errs');
   const cases = [
