@@ -3,8 +3,8 @@
 // same rows written by INSERT ... SELECT into a databricks virtual table,
 // beside two baselines measured in the same run:
 //
-//   sqlite  the sqlite3 shell reading every value of the same rows (the
-//           floor for anything that reads them through SQLite);
+//   sqlite  the sqlite3 shell reading every value of the same rows (a
+//           yardstick for anything that reads them through SQLite);
 //   duckdb  DuckDB writing the same rows to ZSTD Parquet with one thread
 //           (its in-memory table loaded first, untimed).
 //
@@ -63,17 +63,22 @@ try {
   const db = path.join(tmp, 'events.db');
   makeTable(db, ROWS);
 
-  const ex = [];
-  for (let i = 0; i < RUNS; i++) ex.push(exportRun(db));
-  for (const e of ex) if (e.rep.rows !== ROWS) throw new Error(`dbx_export sent ${e.rep.rows} rows`);
-  const ins = [];
-  for (let i = 0; i < RUNS; i++) ins.push(insertRun(db));
-  const scan = [];
-  for (let i = 0; i < RUNS; i++) scan.push(sqliteScan(db));
-
+  // DuckDB writes from the same rows, which it loads from a Parquet file
+  // (untimed); then the four commands are taken in turn, run after run,
+  // so that a machine whose speed drifts slows them alike
   const pq = path.join(tmp, 'rows.parquet');
   timed('sqlite3', [db], `.load ${EXT}\nSELECT dbx_parquet('SELECT * FROM events', '${pq}', '{"file_size_mb": 0}');\n`);
-  const duck = duckdbWrite(pq, tmp, RUNS);
+  const ex = [];
+  const ins = [];
+  const scan = [];
+  const duck = [];
+  for (let i = 0; i < RUNS; i++) {
+    ex.push(exportRun(db));
+    ins.push(insertRun(db));
+    scan.push(sqliteScan(db));
+    duck.push(...duckdbWrite(pq, tmp, 1));
+  }
+  for (const e of ex) if (e.rep.rows !== ROWS) throw new Error(`dbx_export sent ${e.rep.rows} rows`);
 
   const floor = median(scan.map((r) => r.wall));
   const wall = median(ex.map((r) => r.wall));
