@@ -249,9 +249,10 @@ static int pqf_step(sqlite3 *db, sqlite3_stmt *pStmt, DbxError *pErr) {
 #define PQF_AHEAD        4  /* rows: how far the writer prefetches */
 #define PQF_BATCHES      16 /* in a ring: slack for either thread's bursts */
 
-/* The bytes a batch keeps of SQLite's text and blobs, in blocks that
-** never move once written, so that nothing pointing into them has to
-** follow; emptied for the next batch, the blocks kept. */
+/* Bytes kept for a batch (SQLite's text and blobs, and the bytes
+** conversions made), in blocks that never move once written, so that
+** nothing pointing into them has to follow; emptied for the next batch,
+** the blocks kept. */
 #define PQF_BLOCK ((size_t)256 << 10)
 
 typedef struct PqfBytes {
@@ -326,7 +327,8 @@ static void pqf_bytes_free(PqfBytes *p) {
 /* Rows read by the reading thread, stored column after column: row r of
 ** column i at [i * nStride + r]. The values of the writer's
 ** columns (aVal, from nSplit on) and the cells of the reader's (aCell,
-** before nSplit) point into bytes when their bytes were SQLite's. */
+** before nSplit) that have bytes (SQLite's, or a conversion's) point
+** into bytes. */
 typedef struct PqfBatch {
   DbxPqValue *aVal; /* owned; nCol columns of nStride values */
   DbxPqCell *aCell; /* owned; nCol columns of nStride cells */
