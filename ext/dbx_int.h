@@ -325,10 +325,10 @@ int dbx_probe_interrupted(void *pProbe);
 ** fn_parquet.c, for dbx_export(): writes the rows of pStmt (a prepared
 ** read-only statement, apParam the nParam values bound to its parameters
 ** 1..nParam, a NULL entry for NULL) to Parquet at zPath as dbx_parquet()
-** does without a schema, except that a column named in aFixed (nFixed, 0 for none;
-** names compared ignoring ASCII case) takes its type from there. *paCol
-** and *pnCol get the columns written (dbx_parquet_schema_free). Returns
-** SQLITE_OK or an error in pErr (no file left behind).
+** does without a schema, except that a column named in aFixed (nFixed, 0
+** for none; names compared ignoring ASCII case) takes its type from there.
+** *paCol and *pnCol get the columns written (dbx_parquet_schema_free).
+** Returns SQLITE_OK or an error in pErr (no file left behind).
 */
 struct DbxPqColumn;
 struct DbxPqOptions;
@@ -341,8 +341,7 @@ void dbx_parquet_values(sqlite3_value **apVal, int nCol,
 int dbx_parquet_query(sqlite3 *db, sqlite3_stmt *pStmt,
                       sqlite3_value *const *apParam, int nParam,
                       const char *zPath, const struct DbxPqColumn *aFixed,
-                      int nFixed,
-                      const struct DbxPqOptions *pOpt,
+                      int nFixed, const struct DbxPqOptions *pOpt,
                       struct DbxPqReport *pReport, struct DbxPqColumn **paCol,
                       int *pnCol, DbxError *pErr);
 

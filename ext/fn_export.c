@@ -809,9 +809,9 @@ static int export_files(Export *x, DbxError *pErr) {
   dbx_parquet_options_init(&po);
   if (x->o.nFileMb) po.nFileBytes = (int64_t)x->o.nFileMb * 1000000;
   if (rc == SQLITE_OK) {
-    rc = dbx_parquet_query(x->db, pStmt, apParam, x->o.zWatermark ? 2 : 0,
-                           zDir, x->aFixed, x->nFixed, &po, &x->files,
-                           &x->aCol, &x->nCol, pErr);
+    rc = dbx_parquet_query(x->db, pStmt, apParam, x->o.zWatermark ? 2 : 0, zDir,
+                           x->aFixed, x->nFixed, &po, &x->files, &x->aCol,
+                           &x->nCol, pErr);
   }
   sqlite3_finalize(pStmt);
   sqlite3_free(zSql);

@@ -705,8 +705,8 @@ static int pqf_rows_bind(PqfSource *p) {
                        : sqlite3_bind_null(p->pRows, i + 1);
   }
   if (rc == SQLITE_OK) {
-    rc = sqlite3_bind_pointer(p->pRows, p->nParam + 1, p, PQF_ROW_POINTER,
-                              NULL);
+    rc =
+        sqlite3_bind_pointer(p->pRows, p->nParam + 1, p, PQF_ROW_POINTER, NULL);
   }
   return rc == SQLITE_OK;
 }
@@ -910,8 +910,8 @@ static char *pqf_report(const DbxPqReport *r, double rSeconds) {
 */
 static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt,
                      sqlite3_value *const *apParam, int nParam,
-                     const char *zPath,
-                     const char *zSchema, const DbxPqColumn *aFixed, int nFixed,
+                     const char *zPath, const char *zSchema,
+                     const DbxPqColumn *aFixed, int nFixed,
                      const DbxPqOptions *pOpt, DbxPqReport *pReport,
                      DbxPqColumn **paCol, int *pnCol, DbxError *pErr) {
   int nCol = sqlite3_column_count(pStmt), i, rc = SQLITE_OK, k;
@@ -1055,8 +1055,7 @@ void dbx_fn_parquet(sqlite3_context *ctx, int argc, sqlite3_value **argv) {
   }
   if (rc == SQLITE_OK) {
     rc = pqf_write(db, pStmt, NULL, 0, zPath, zSchema, NULL, 0, &opt, &report,
-                   NULL,
-                   NULL, &err);
+                   NULL, NULL, &err);
   }
   sqlite3_finalize(pStmt);
   cJSON_Delete(pJson);

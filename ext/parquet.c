@@ -588,7 +588,7 @@ struct DbxParquet {
   DbxBuf hdr;        /* a page header */
   ZSTD_CCtx *pZstd;  /* owned when compressing */
   DbxPqCell *aCell;  /* owned: nCol cells for dbx_parquet_append */
-  unsigned char *aScratch; /* owned: DBX_PQ_SCRATCH bytes for each */
+  uint8_t *aScratch; /* owned: DBX_PQ_SCRATCH bytes for each cell */
   int64_t *aRowSize; /* owned: row sizes for dbx_parquet_append_rows */
   int nRowSize;      /* room in aRowSize */
   int rc;            /* sticky I/O or memory error */

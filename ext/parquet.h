@@ -131,11 +131,11 @@ typedef struct DbxPqCell {
 /*
 ** Converts pVal for column pCol (row iRow, 1-based, for the message) into
 ** *pCell, using aScratch (DBX_PQ_SCRATCH bytes, which must outlive the
-** cell) for bytes it makes. Refused, with SQLITE_ERROR and a one-line message naming the
-** column, the row and the value (cut to 60 characters): a NULL in a NOT
-** NULL column; a value of a storage class the type does not take; text
-** that is not valid UTF-8 (STRING, JSON) or, for JSON, not one JSON value
-** (dbx_json_valid); an integer out of range; text
+** cell) for bytes it makes. Refused, with SQLITE_ERROR and a one-line
+** message naming the column, the row and the value (cut to 60
+** characters): a NULL in a NOT NULL column; a value of a storage class the
+** type does not take; text that is not valid UTF-8 (STRING, JSON) or, for
+** JSON, not one JSON value (dbx_json_valid); an integer out of range; text
 ** that is not a number; a DECIMAL needing more digits than its precision;
 ** a date or timestamp that does not parse or is out of range. The rules
 ** are the README's table of dbx_parquet() input conversions.

@@ -599,8 +599,7 @@ static int parse_timestamp_fast(const char *z, int n, int64_t *pMicros) {
   const unsigned char *u = (const unsigned char *)z;
   uint64_t a, b;
   int s, i, frac = 0;
-  if (n < 19 || n > 26 || n == 20 || u[16] != ':' ||
-      (n > 19 && u[19] != '.')) {
+  if (n < 19 || n > 26 || n == 20 || u[16] != ':' || (n > 19 && u[19] != '.')) {
     return 0;
   }
   for (i = 17; i < n; i++) {

@@ -44,14 +44,14 @@ typedef struct SpoolMark {
 struct DbxSpool {
   DbxPqColumn *aCol; /* owned copies (names included) */
   int nCol;
-  int iFill;        /* column set at the write, or -1 */
-  char *aKind;      /* per column: 1 integer, 2 real, 3 bytes */
-  int64_t nRow;     /* rows (keyed: keys) */
-  int rcSticky;     /* an I/O error ends the spool */
-  DbxPqCell *aCell; /* nCol cells of the row being converted, and one */
-  DbxPqCell *aOld;  /* nCol cells of a row read back */
-  unsigned char *aScratch; /* DBX_PQ_SCRATCH bytes for each of aCell's */
-  DbxBuf rec;       /* the record being made */
+  int iFill;         /* column set at the write, or -1 */
+  char *aKind;       /* per column: 1 integer, 2 real, 3 bytes */
+  int64_t nRow;      /* rows (keyed: keys) */
+  int rcSticky;      /* an I/O error ends the spool */
+  DbxPqCell *aCell;  /* nCol cells of the row being converted, and one */
+  DbxPqCell *aOld;   /* nCol cells of a row read back */
+  uint8_t *aScratch; /* DBX_PQ_SCRATCH bytes for each of aCell's */
+  DbxBuf rec;        /* the record being made */
   SpoolMark aMark[SPOOL_MAX_MARKS];
   int nMark;
   /* plain */
