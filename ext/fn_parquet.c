@@ -356,11 +356,16 @@ typedef struct PqfPipe {
                   ** text, wide DECIMALs) for the batch it writes */
 } PqfPipe;
 
+/* Whether v is a text or blob of at least one byte. */
+static inline int pqf_has_bytes(const DbxPqValue *v) {
+  return (v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0;
+}
+
 /* Whether the reading thread found text or blob v to be the value before
 ** it in its column (and kept its bytes once). */
 static inline int pqf_repeat(const DbxPqValue *v) {
-  return (v->eType == SQLITE_TEXT || v->eType == SQLITE_BLOB) && v->n > 0 &&
-         v[-1].eType == v->eType && v[-1].n == v->n && v[-1].z == v->z;
+  return pqf_has_bytes(v) && v[-1].eType == v->eType && v[-1].n == v->n &&
+         v[-1].z == v->z;
 }
 
 /*
@@ -386,9 +391,7 @@ static int pqf_write_batch(PqfPipe *p, PqfBatch *b, DbxError *pErr) {
         /* the bytes of a value a few rows on, stored by the other thread:
         ** on their way while these are converted */
         const DbxPqValue *w = &b->aVal[k + PQF_AHEAD];
-        if (w->eType == SQLITE_TEXT || w->eType == SQLITE_BLOB) {
-          __builtin_prefetch(w->z);
-        }
+        if (pqf_has_bytes(w)) __builtin_prefetch(w->z);
       }
       if (r > 0 && pqf_repeat(&b->aVal[k])) {
         *c = c[-1]; /* the previous row's value: its cell */
@@ -491,7 +494,7 @@ static int pqf_read_row(sqlite3_value **apVal, const DbxPqColumn *aCol,
     /* read into x and stored once: v is not read back (a load of what
     ** was just stored in parts stalls) */
     pqf_value(apVal[i], &x);
-    if ((x.eType == SQLITE_TEXT || x.eType == SQLITE_BLOB) && x.n > 0) {
+    if (pqf_has_bytes(&x)) {
       if (r > 0 && pqf_same(&x, v - 1)) {
         x.z = v[-1].z; /* the previous row's, kept already */
       } else if ((x.z = pqf_keep(&b->bytes, x.z, (size_t)x.n)) == NULL) {
@@ -544,7 +547,7 @@ typedef struct PqfSource {
   int nCol;
   /* reading ahead */
   const int *abOpen;       /* borrowed: whether column i's type is open */
-  unsigned *aMask;         /* borrowed: the storage classes seen in each */
+  unsigned *aMask;         /* owned: the storage classes seen in each */
   sqlite3_value **apSaved; /* owned: nAhead rows of nCol values */
   int nAhead;              /* rows to read ahead: PQF_LOOKAHEAD, or 0 */
   int nSaved;              /* rows read ahead so far */
@@ -786,7 +789,7 @@ static int pqf_read_rows(PqfSource *p, DbxError *pErr) {
 /*
 ** Writes the rows of pStmt (apParam: the nParam values bound to it),
 ** whose columns are aCol (abOpen: those whose types the rows read ahead
-** decide, aMask their storage classes), to zPath: one thread reads while
+** decide, or NULL), to zPath: one thread reads while
 ** another encodes and writes, both converting (one thread does all when
 ** no second one can be started). Returns SQLITE_OK or the first error in
 ** pErr: the writer's (about earlier rows), else the reader's, else the
@@ -795,8 +798,7 @@ static int pqf_read_rows(PqfSource *p, DbxError *pErr) {
 static int pqf_run(sqlite3 *db, sqlite3_stmt *pStmt,
                    sqlite3_value *const *apParam, int nParam, const char *zPath,
                    const DbxPqOptions *pOpt, DbxPqColumn *aCol, int nCol,
-                   const int *abOpen, unsigned *aMask, DbxPqReport *pReport,
-                   DbxError *pErr) {
+                   const int *abOpen, DbxPqReport *pReport, DbxError *pErr) {
   PqfPipe pipe;
   PqfSource src;
   int rc = SQLITE_OK, i, k, bOk;
@@ -812,16 +814,19 @@ static int pqf_run(sqlite3 *db, sqlite3_stmt *pStmt,
   src.aCol = aCol;
   src.nCol = nCol;
   src.abOpen = abOpen;
-  src.aMask = aMask;
   for (i = 0; abOpen && i < nCol; i++) {
     if (abOpen[i]) src.nAhead = PQF_LOOKAHEAD;
+  }
+  if (src.nAhead) {
+    src.aMask = sqlite3_malloc64(sizeof(unsigned) * (uint64_t)nCol);
+    src.apSaved = sqlite3_malloc64(sizeof(sqlite3_value *) * (uint64_t)nCol *
+                                   PQF_LOOKAHEAD);
+    if (src.aMask) memset(src.aMask, 0, sizeof(unsigned) * (size_t)nCol);
   }
   src.zPath = zPath;
   src.pOpt = pOpt;
   src.apVal = sqlite3_malloc64(sizeof(sqlite3_value *) * (uint64_t)nCol);
   src.aTmp = sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nCol);
-  src.apSaved = sqlite3_malloc64(sizeof(sqlite3_value *) * (uint64_t)nCol *
-                                 (uint64_t)(src.nAhead ? src.nAhead : 1));
   src.pPipe = &pipe;
   src.nSplit = (nCol + 1) / 2;
   pipe.nCol = nCol;
@@ -833,7 +838,8 @@ static int pqf_run(sqlite3 *db, sqlite3_stmt *pStmt,
     pipe.a[i].aVal =
         sqlite3_malloc64(sizeof(DbxPqValue) * (uint64_t)nStride * nCol);
   }
-  bOk = src.aTmp != NULL && src.apVal != NULL && src.apSaved != NULL;
+  bOk = src.aTmp != NULL && src.apVal != NULL &&
+        (src.nAhead == 0 || (src.aMask != NULL && src.apSaved != NULL));
   for (i = 0; i < PQF_BATCHES; i++) {
     bOk = bOk && pipe.a[i].aCell != NULL && pipe.a[i].aVal != NULL;
   }
@@ -872,6 +878,7 @@ done:
   for (k = 0; k < src.nSaved * nCol; k++)
     sqlite3_value_free(src.apSaved[k]);
   sqlite3_free(src.apSaved);
+  sqlite3_free(src.aMask);
   for (i = 0; i < PQF_BATCHES; i++) {
     sqlite3_free(pipe.a[i].aCell);
     sqlite3_free(pipe.a[i].aVal);
@@ -916,7 +923,6 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt,
                      DbxPqColumn **paCol, int *pnCol, DbxError *pErr) {
   int nCol = sqlite3_column_count(pStmt), i, rc = SQLITE_OK, k;
   DbxPqColumn *aCol = NULL;
-  unsigned *aMask = NULL;
   int *abOpen = NULL;
 
   if (zSchema) {
@@ -933,8 +939,7 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt,
   } else {
     aCol = sqlite3_malloc64(sizeof(*aCol) * (uint64_t)nCol);
     abOpen = sqlite3_malloc64(sizeof(int) * (uint64_t)nCol);
-    aMask = sqlite3_malloc64(sizeof(unsigned) * (uint64_t)nCol);
-    if (aCol == NULL || abOpen == NULL || aMask == NULL) {
+    if (aCol == NULL || abOpen == NULL) {
       rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
     } else {
       memset(aCol, 0, sizeof(*aCol) * (size_t)nCol);
@@ -946,7 +951,6 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt,
         rc = dbx_error_set(pErr, SQLITE_NOMEM, "out of memory");
       }
       abOpen[i] = !pqf_decltype(pStmt, i, &aCol[i]);
-      aMask[i] = 0;
       for (k = 0; aCol[i].zName && k < nFixed; k++) {
         if (sqlite3_stricmp(aFixed[k].zName, aCol[i].zName) == 0) {
           aCol[i].eType = aFixed[k].eType;
@@ -960,9 +964,8 @@ static int pqf_write(sqlite3 *db, sqlite3_stmt *pStmt,
   }
   if (rc == SQLITE_OK) {
     rc = pqf_run(db, pStmt, apParam, nParam, zPath, pOpt, aCol, nCol, abOpen,
-                 aMask, pReport, pErr);
+                 pReport, pErr);
   }
-  sqlite3_free(aMask);
   sqlite3_free(abOpen);
   if (rc == SQLITE_OK && paCol) {
     *paCol = aCol;

@@ -250,21 +250,7 @@ static inline uint64_t pq_hash(const unsigned char *z, size_t n) {
     h = (h ^ v) * 0xff51afd7ed558ccdull;
     h ^= h >> 32;
   }
-  /* the rest in whole loads, never byte by byte into a word (a load
-  ** of bytes just stored one at a time stalls): the last 8 bytes,
-  ** overlapping; or two overlapping 4-byte loads; or three bytes */
-  if (n >= 8) {
-    memcpy(&v, z + n - 8, 8);
-  } else if (n >= 4) {
-    uint32_t a, b;
-    memcpy(&a, z, 4);
-    memcpy(&b, z + n - 4, 4);
-    v = (uint64_t)a << 32 | b;
-  } else if (n > 0) {
-    v = (uint64_t)z[0] << 16 | (uint64_t)z[n / 2] << 8 | z[n - 1];
-  } else {
-    v = 0;
-  }
+  v = dbx_parquet_tail(z, n);
   /* the finalizer of MurmurHash3: every input bit reaches the low bits
   ** that pick the slot */
   h ^= v;

@@ -152,36 +152,45 @@ static inline int dbx_parquet_cell_bytes(const DbxPqColumn *pCol) {
          (pCol->eType == DBX_PQ_DECIMAL && pCol->nPrecision > 18);
 }
 
+/*
+** The last bytes of the n at z as one word, read in whole loads (never
+** byte by byte into a word: a load of bytes just stored one at a time
+** stalls): the last 8, overlapping what comes before; for 4 to 7, two
+** overlapping 4-byte loads; for 1 to 3, the first, middle and last byte;
+** 0 for none. Every byte of the tail is in the word, each in a byte of
+** its own, so two tails of the same length are equal when their words
+** are.
+*/
+static inline uint64_t dbx_parquet_tail(const unsigned char *z, size_t n) {
+  uint64_t v;
+  uint32_t a, b;
+  if (n >= 8) {
+    memcpy(&v, z + n - 8, 8);
+    return v;
+  }
+  if (n >= 4) {
+    memcpy(&a, z, 4);
+    memcpy(&b, z + n - 4, 4);
+    return (uint64_t)a << 32 | b;
+  }
+  if (n == 0) return 0;
+  return (uint64_t)z[0] << 16 | (uint64_t)z[n / 2] << 8 | z[n - 1];
+}
+
 /* Whether the n bytes at a and b are the same: short values (most
 ** dictionary entries, most repeated texts) in whole loads, without a
-** call; a tail in one load that overlaps what came before. */
+** call. */
 static inline int dbx_parquet_same(const unsigned char *a,
                                    const unsigned char *b, size_t n) {
   uint64_t x, y;
-  uint32_t s, t;
   size_t k;
-  if (n >= 8) {
-    if (n > 32) return memcmp(a, b, n) == 0;
-    for (k = 8; k < n; k += 8) {
-      memcpy(&x, a + k - 8, 8);
-      memcpy(&y, b + k - 8, 8);
-      if (x != y) return 0;
-    }
-    memcpy(&x, a + n - 8, 8);
-    memcpy(&y, b + n - 8, 8);
-    return x == y;
+  if (n > 32) return memcmp(a, b, n) == 0;
+  for (k = 8; k < n; k += 8) {
+    memcpy(&x, a + k - 8, 8);
+    memcpy(&y, b + k - 8, 8);
+    if (x != y) return 0;
   }
-  if (n >= 4) {
-    memcpy(&s, a, 4);
-    memcpy(&t, b, 4);
-    if (s != t) return 0;
-    memcpy(&s, a + n - 4, 4);
-    memcpy(&t, b + n - 4, 4);
-    return s == t;
-  }
-  /* 0 to 3 bytes: the first, the middle and the last cover them */
-  return n == 0 ||
-         (a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1]);
+  return dbx_parquet_tail(a, n) == dbx_parquet_tail(b, n);
 }
 
 /* Whether the n bytes at z are valid UTF-8 (no overlongs, surrogates or

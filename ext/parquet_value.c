@@ -322,26 +322,13 @@ static int conv_fail(const DbxPqColumn *pCol, const DbxPqValue *v, int64_t iRow,
 
 int dbx_parquet_utf8_valid(const unsigned char *z, size_t n) {
   size_t i;
-  /* most text is ASCII: its words at once, the last one overlapping */
-  if (n >= 8) {
-    uint64_t w, acc = 0;
-    for (i = 0; i + 8 <= n; i += 8) {
-      memcpy(&w, z + i, 8);
-      acc |= w;
-    }
-    memcpy(&w, z + n - 8, 8);
-    if (((acc | w) & 0x8080808080808080ull) == 0) return 1;
-  } else if (n >= 4) {
-    uint32_t a, b;
-    memcpy(&a, z, 4);
-    memcpy(&b, z + n - 4, 4);
-    if (((a | b) & 0x80808080u) == 0) return 1;
-  } else {
-    unsigned acc = 0;
-    for (i = 0; i < n; i++)
-      acc |= z[i];
-    if (acc < 0x80) return 1;
+  /* most text is ASCII: its words at once, and its tail */
+  uint64_t w, acc = dbx_parquet_tail(z, n);
+  for (i = 0; i + 8 <= n; i += 8) {
+    memcpy(&w, z + i, 8);
+    acc |= w;
   }
+  if ((acc & 0x8080808080808080ull) == 0) return 1;
   /* not all ASCII: sequence by sequence */
   i = 0;
   while (i < n) {
@@ -349,7 +336,6 @@ int dbx_parquet_utf8_valid(const unsigned char *z, size_t n) {
     if (c < 0x80) {
       /* a run of ASCII, 8 bytes at a time */
       while (i + 8 <= n) {
-        uint64_t w;
         memcpy(&w, z + i, 8);
         if (w & 0x8080808080808080ull) break;
         i += 8;
