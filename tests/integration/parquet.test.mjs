@@ -234,6 +234,13 @@ test('columns typed by the rows read ahead: every row in order around the first 
     assert.match(await writeFails('', query, path.join(dir, 'f.parquet')), want);
     assert.deepEqual(await readdir(dir), [], 'no file (nor .tmp) is left behind');
   }
+  // the file cannot be made: found once the rows read ahead are in, while
+  // the query is still being read
+  assert.match(await writeFails('', 'SELECT value * 2 AS v FROM generate_series(1, 300)', path.join(dir, 'no/such/f.parquet')),
+    /cannot create .*f\.parquet\.tmp/);
+  assert.match(await writeFails('', 'SELECT value * 2 AS v FROM generate_series(1, 300)', path.join(dir, 'no/such/d/')),
+    /cannot create the directory .*no\/such\/d/);
+  assert.deepEqual(await readdir(dir), []);
 });
 
 test('errors name the column, the row and the value, and leave no file', async () => {
